@@ -1,0 +1,129 @@
+"""Discover and validate the question bank: question_bank/<topic>/<id>/
+(question.yaml, statement.tex.j2, solution.tex.j2) and the multiple-choice
+pool question_bank/mc/*.yaml, plus any --bank folders of an instructor's own."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import BANK_DIR, rendering, schema, solvers
+from .errors import ExamgenError, TemplateError
+from .model import McItem, McOption, ParamDecl, Part, RubricItem, Template
+from .yamlfile import load_yaml
+
+DEFAULT_ANSWER_MM = 40.0
+
+
+@dataclass(frozen=True)
+class Bank:
+    templates: dict[str, Template]
+    mc: dict[str, McItem]
+
+    def template(self, template_id: str) -> Template:
+        if template_id in self.templates:
+            return self.templates[template_id]
+        close = difflib.get_close_matches(template_id, list(self.templates), n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; 'examgen list' shows the templates"
+        raise TemplateError(f"unknown template '{template_id}'{hint}")
+
+
+def _load_template(qfile: Path) -> Template:
+    doc = load_yaml(qfile, TemplateError)
+    errors = schema.schema_errors(doc, schema.QUESTION)
+    if errors:
+        raise TemplateError("; ".join(errors))
+    d = doc.data
+    folder = qfile.parent
+    if d["id"] != folder.name:
+        raise TemplateError(f"{doc.where(('id',))}: id '{d['id']}' must equal the folder name '{folder.name}'")
+    parts = []
+    for i, p in enumerate(d["parts"]):
+        rubric = tuple(RubricItem(float(r["points"]), r["text"]) for r in p["rubric"])
+        total = sum(r.points for r in rubric)
+        if abs(total - p["credits"]) > 1e-9:
+            raise TemplateError(f"{doc.where(('parts', i, 'rubric'))}: part '{p['name']}': rubric points add up to "
+                                f"{total:g} but the part has {p['credits']:g} credits; make them equal")
+        parts.append(Part(p["name"], float(p["credits"]), float(p.get("answer_height", DEFAULT_ANSWER_MM)),
+                          bool(p.get("grid", False)), rubric))
+    names = [p.name for p in parts]
+    if len(set(names)) != len(names):
+        raise TemplateError(f"{doc.where(('parts',))}: part names repeat: {names}")
+    params = tuple(
+        ParamDecl(name, spec["type"], spec.get("sample"), spec.get("default"), spec.get("doc", ""))
+        for name, spec in (d.get("params") or {}).items()
+    )
+    texts = {}
+    for kind in ("statement", "solution"):
+        f = folder / f"{kind}.tex.j2"
+        if not f.is_file():
+            raise TemplateError(f"{folder}: missing {f.name}")
+        texts[kind] = f.read_text(encoding="utf-8")
+        tmpl = rendering.compile_blocks(texts[kind], str(f))
+        missing = [n for n in names if n not in tmpl.blocks]
+        if missing:
+            raise TemplateError(f"{f}: no block for part(s) {', '.join(missing)} "
+                                f"(add <% block {missing[0]} %> ... <% endblock %>)")
+    for key in ("solver", "sampler", "checker"):
+        if d.get(key):
+            solvers.resolve(d[key])
+    for c in d.get("constraints", []):
+        solvers.resolve(c)
+    kind = d.get("kind", "numeric" if d.get("solver") else "free-text")
+    if kind == "numeric" and not d.get("solver"):
+        raise TemplateError(f"{doc.where(('kind',))}: a numeric template needs 'solver: module.function'")
+    return Template(
+        id=d["id"], title=d["title"], topic=d["topic"], source=d.get("source", ""), directory=folder,
+        params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
+        checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
+        statement=texts["statement"], solution=texts["solution"],
+    )
+
+
+def _load_mc(pfile: Path) -> list[McItem]:
+    doc = load_yaml(pfile, TemplateError)
+    errors = schema.schema_errors(doc, schema.MC_FILE)
+    if errors:
+        raise TemplateError("; ".join(errors))
+    if doc.data["topic"] != pfile.stem:
+        raise TemplateError(f"{doc.where(('topic',))}: topic '{doc.data['topic']}' must equal the file name '{pfile.stem}'")
+    items = []
+    for i, it in enumerate(doc.data["items"]):
+        texts = [o["text"] for o in it["options"]]
+        if len(set(texts)) != len(texts):
+            raise TemplateError(f"{doc.where(('items', i, 'options'))}: item '{it['id']}' has two equal options")
+        items.append(McItem(
+            id=it["id"], topic=doc.data["topic"], source=it.get("source", ""), stem=it["stem"],
+            options=tuple(McOption(o["text"], o["correct"], o["why"]) for o in it["options"]),
+            note=it.get("note", ""),
+        ))
+    return items
+
+
+def load_bank(extra: Iterable[Path] = ()) -> Bank:
+    return _load_bank(tuple(Path(p).resolve() for p in extra))
+
+
+@lru_cache(maxsize=8)
+def _load_bank(extra: tuple[Path, ...]) -> Bank:
+    templates: dict[str, Template] = {}
+    mc: dict[str, McItem] = {}
+    for root in (BANK_DIR, *extra):
+        if not root.is_dir():
+            raise ExamgenError(f"{root}: bank folder not found")
+        for qfile in sorted(root.rglob("question.yaml")):
+            t = _load_template(qfile)
+            if t.id in templates:
+                raise TemplateError(f"{qfile}: template id '{t.id}' is already defined in "
+                                    f"{templates[t.id].directory / 'question.yaml'}")
+            templates[t.id] = t
+        mcdir = root / "mc"
+        for pfile in sorted(mcdir.glob("*.yaml")) if mcdir.is_dir() else []:
+            for item in _load_mc(pfile):
+                if item.id in mc:
+                    raise TemplateError(f"{pfile}: multiple-choice id '{item.id}' is defined twice")
+                mc[item.id] = item
+    return Bank(templates, mc)

@@ -1,0 +1,133 @@
+"""Command line: argument parsing and printing only. An ExamgenError becomes
+one line per problem on stderr and a non-zero exit code, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import ExamgenError, SpecError
+
+bank_option = click.option("--bank", "banks", multiple=True, type=click.Path(path_type=Path),
+                           help="An extra template folder (repeatable), added to the shipped question_bank/.")
+
+
+def _params_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    from .yamlfile import load_yaml
+
+    doc = load_yaml(path, SpecError)
+    if doc.data is None:
+        return {}
+    if not isinstance(doc.data, dict):
+        raise SpecError(f"{path}:1:1: a params file is a mapping 'name: value', found {type(doc.data).__name__}")
+    return doc.data
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="examgen")
+def cli() -> None:
+    """examgen: deep-learning exam variants, solution sheets and answer keys in the TUM layout."""
+
+
+@cli.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
+@click.option("--seed", "-s", type=click.IntRange(0), default=None, help="Exam seed (default: the spec's exam.seed, else 0).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True)
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Parallel pdflatex processes (default: all cores).")
+@bank_option
+def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, banks: tuple[Path, ...]) -> None:
+    """Build student PDF, solution PDF and answer key of every variant into OUT."""
+    from .pipeline import build_exam
+
+    total = 2 * variants
+    with click.progressbar(length=total, label=f"Compiling {total} PDFs", file=sys.stderr,
+                           show_pos=True) as bar:
+        files = build_exam(spec, seed, variants, out, banks, jobs, progress=bar.update)
+    click.echo(f"wrote {len(files)} files to {out}")
+
+
+@cli.command()
+@click.argument("template_id")
+@click.option("--params", "params_file", type=click.Path(path_type=Path), default=None,
+              help="YAML file pinning parameters by name; the others are sampled.")
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@bank_option
+def solve(template_id: str, params_file: Path | None, seed: int, banks: tuple[Path, ...]) -> None:
+    """Print the answer key of one question as JSON."""
+    from .pipeline import solve_one
+
+    _, q = solve_one(template_id, seed, _params_file(params_file), banks)
+    click.echo(json.dumps({"id": template_id, "seed": {"entropy": q.seed.entropy, "spawn_key": list(q.seed.spawn_key)},
+                           "params": q.params, "answers": q.answers, "rubric": list(q.rubric)}, indent=2))
+
+
+@cli.command()
+@click.argument("template_id")
+@click.option("--params", "params_file", type=click.Path(path_type=Path), default=None)
+@click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
+@click.option("--solution", is_flag=True, help="Typeset the solution version.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True)
+@bank_option
+def preview(template_id: str, params_file: Path | None, seed: int, solution: bool, out: Path,
+            banks: tuple[Path, ...]) -> None:
+    """One question as a PDF, for template authors."""
+    from .pipeline import preview as run_preview
+
+    click.echo(f"wrote {run_preview(template_id, seed, _params_file(params_file), solution, out, banks)}")
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@bank_option
+def list_(as_json: bool, banks: tuple[Path, ...]) -> None:
+    """The templates with topic, credits and parameters."""
+    from .bank import load_bank
+
+    bank = load_bank(banks)
+    rows = [{"id": t.id, "topic": t.topic, "title": t.title, "kind": t.kind, "credits": t.credits,
+             "source": t.source, "params": [d.name for d in t.params]} for t in sorted(bank.templates.values(), key=lambda t: (t.topic, t.id))]
+    if as_json:
+        click.echo(json.dumps({"templates": rows, "mc_items": len(bank.mc),
+                               "mc_topics": sorted({i.topic for i in bank.mc.values()})}, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r['id']:<28} {r['topic']:<15} {r['credits']:>5g} cr  {', '.join(r['params'])}")
+    click.echo(f"{len(rows)} templates; {len(bank.mc)} multiple-choice items")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="examgen", standalone_mode=False)
+    except ExamgenError as exc:
+        for line in str(exc).splitlines() or ["error"]:
+            click.echo(f"examgen: error: {line}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("examgen: interrupted; nothing was written", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("examgen: interrupted; nothing was written", err=True)
+        return 130
+    except Exception as exc:  # a bug in examgen, not bad input
+        if os.environ.get("EXAMGEN_DEBUG"):
+            raise
+        click.echo(f"examgen: internal error: {type(exc).__name__}: {exc} (rerun with EXAMGEN_DEBUG=1 "
+                   "for the traceback, and please report it)", err=True)
+        return 70
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

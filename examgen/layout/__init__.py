@@ -1,0 +1,98 @@
+"""The TUM document: cover, problem headings, score boxes, answer areas, MC
+boxes and the additional space, assembled with pylatex on examgen's own class
+templates/examgentum.cls. One source renders both versions: the student
+version simply receives no solution text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pylatex import Command, Document, NoEscape
+
+from .. import rendering
+from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
+from ..questions import context
+from ..texfmt import Latex, credits, escape, num
+
+CLASS_NAME = "examgentum"
+STUDENT, SOLUTION = "student", "solution"
+
+
+def _credit_text(c: float, language: str) -> str:
+    word = ("Punkt" if c == 1 else "Punkte") if language == "de" else ("credit" if c == 1 else "credits")
+    return f"{credits(c)} {word}"
+
+
+def render_question_body(q: SolvedQuestion, version: str) -> list[str]:
+    """The intro and one \\egsubproblem per part; the solution text (and its
+    grading notes) only in the solution version."""
+    t = q.template
+    ctx = context(q.params, q.answers)
+    st_origin = str(t.directory / "statement.tex.j2")
+    so_origin = str(t.directory / "solution.tex.j2")
+    st = rendering.compile_blocks(t.statement, st_origin)
+    so = rendering.compile_blocks(t.solution, so_origin)
+    out = []
+    if "intro" in st.blocks:
+        out.append(rendering.render_block(st, "intro", ctx, st_origin) + "\n\\par\\smallskip\n")
+    for part in q.parts:
+        text = rendering.render_block(st, part.name, ctx, st_origin)
+        solution = ""
+        if version == SOLUTION:
+            body = rendering.render_block(so, part.name, ctx, so_origin)
+            notes = "".join(
+                f"\\egrubricitem{{{num(r['points'], 2)}}}{{{r['text']}}}" for r in q.rubric if r["part"] == part.name
+            )
+            solution = f"{body}\\eggradingnotes{{{notes}}}"
+        half_points = int(round(2 * part.credits))
+        out.append(
+            f"\\egsubproblem{{{part.name}}}{{{half_points}}}{{{part.answer_height_mm:g}mm}}"
+            f"{{{1 if part.grid else 0}}}{{{text}}}{{{solution}}}\n"
+        )
+    return out
+
+
+def render_mc_body(q: SolvedMc) -> list[str]:
+    out = ["\\egmcrules\n"]
+    for i, drawn in enumerate(q.items):
+        opts = "".join(f"\\egmcoption{{{1 if o.correct else 0}}}{{{o.text}}}{{{o.why}}}" for o in drawn.options)
+        out.append(f"\\egmcitem{{{chr(ord('a') + i)}}}{{{drawn.item.stem}}}{{{opts}}}\n")
+    return out
+
+
+def grading_table(k: int) -> str:
+    width_mm = min(20.0, (165.0 - 10.0) / max(k, 1) - 3.0)
+    return f"\\eggradingtable{{{k}}}{{{width_mm:.1f}mm}}"
+
+
+def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, logo_file: str | None) -> str:
+    """The complete LaTeX source of one version of one variant."""
+    doc = Document(documentclass=CLASS_NAME, document_options=[version, info.language], fontenc=None,
+                   inputenc=None, lmodern=False, textcomp=False, page_numbers=False, indent=None, microtype=False)
+    inst = list(info.institution) + [""] * (3 - len(info.institution))
+    values = {
+        "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),
+        "date": escape(info.date), "time": escape(info.time), "examiner": escape(info.examiner),
+        "resources": escape(info.resources), "variant": escape(variant.code),
+        "pages": str(total_pages), "problems": str(len(variant.questions)), "credits": credits(variant.credits),
+        "inst1": escape(inst[0]), "inst2": escape(inst[1]), "inst3": escape(inst[2]),
+        "logo": Latex(f"\\includegraphics[width=18mm,height=10mm,keepaspectratio]{{{logo_file}}}") if logo_file else "",
+    }
+    for key, value in values.items():
+        doc.preamble.append(Command("egset", arguments=[key, NoEscape(value)]))
+    if info.instructions:
+        items = "".join(f"\\item {escape(x)}" for x in info.instructions)
+        doc.preamble.append(NoEscape(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}"))
+    body = ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
+    for k, q in enumerate(variant.questions, start=1):
+        body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_credit_text(q.credits, info.language)}}}\n")
+        body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version))
+    body.append("\\egadditionalspace\n")
+    doc.append(NoEscape("".join(body)))
+    return doc.dumps()
+
+
+def class_dir() -> Path:
+    from .. import TEMPLATES_DIR
+
+    return TEMPLATES_DIR

@@ -1,0 +1,98 @@
+"""Write a build: per-variant PDFs and answers.json, answer_key.csv and
+manifest.json. Everything goes to a temporary folder beside the target and is
+moved into place only when complete, so a failed build leaves no half output."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .model import ExamSpec, SolvedMc, SolvedQuestion, Variant
+
+
+def question_record(k: int, q: SolvedQuestion | SolvedMc) -> dict[str, Any]:
+    seed = {"entropy": q.seed.entropy, "spawn_key": list(q.seed.spawn_key)}
+    if isinstance(q, SolvedMc):
+        return {
+            "problem": k, "type": "mc", "title": q.title, "credits": q.credits, "seed": seed,
+            "items": [
+                {
+                    "label": chr(ord("a") + i), "id": d.item.id, "credits": q.credits_per_item,
+                    "options": [{"box": j + 1, "text": o.text, "correct": o.correct} for j, o in enumerate(d.options)],
+                    "correct_boxes": list(d.correct_boxes),
+                }
+                for i, d in enumerate(q.items)
+            ],
+        }
+    return {
+        "problem": k, "type": q.template.kind, "id": q.template.id, "title": q.title, "credits": q.credits,
+        "parts": [{"name": p.name, "credits": p.credits} for p in q.parts],
+        "seed": seed, "params": q.params, "answers": q.answers, "rubric": list(q.rubric),
+    }
+
+
+def answers_json(spec: ExamSpec, exam_seed: int, v: Variant) -> str:
+    data = {
+        "variant": v.code, "exam": {"code": spec.info.code, "name": spec.info.name}, "exam_seed": exam_seed,
+        "credits": v.credits,
+        "questions": [question_record(k, q) for k, q in enumerate(v.questions, start=1)],
+    }
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def answer_key_csv(variants: list[Variant]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["variant", "problem", "item", "template", "answers"])
+    for v in variants:
+        for k, q in enumerate(v.questions, start=1):
+            if isinstance(q, SolvedMc):
+                for i, d in enumerate(q.items):
+                    w.writerow([v.code, k, chr(ord("a") + i), f"mc:{d.item.id}", ";".join(map(str, d.correct_boxes))])
+            else:
+                w.writerow([v.code, k, "", q.template.id, json.dumps(q.answers, separators=(",", ":"))])
+    return buf.getvalue()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def manifest(spec: ExamSpec, exam_seed: int, n_variants: int, root: Path) -> str:
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != "manifest.json")
+    data = {
+        "examgen": __version__, "spec": spec.path.name, "spec_sha256": spec.sha256, "seed": exam_seed,
+        "variants": n_variants,
+        "files": {p.relative_to(root).as_posix(): sha256(p) for p in files},
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+@contextmanager
+def staging(target: Path) -> Iterator[Path]:
+    """A temporary folder beside target; on success it replaces target whole."""
+    target = Path(target).resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if target.exists():
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        os.replace(target, old)
+    os.replace(tmp, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

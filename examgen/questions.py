@@ -1,0 +1,101 @@
+"""Pick the questions of a variant, sample their parameters and solve them
+(answer key and rubric). No LaTeX document here: only values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import rendering, solvers
+from .bank import Bank
+from .errors import SpecError
+from .model import (ChooseProblem, DrawnMcItem, ExamSpec, McProblem, Part, RubricItem, SeedInfo, SolvedMc,
+                    SolvedQuestion, Template, TemplateProblem, Variant)
+from .sampling import derive_seed, rng_for, sample_params, solve
+
+
+def variant_code(number: int) -> str:
+    return f"E{number:04d}"
+
+
+def pick(spec: ExamSpec, exam_seed: int, variant: int) -> list[TemplateProblem | McProblem]:
+    """Resolve `choose:` blocks: k templates per variant, in the order listed."""
+    out: list[TemplateProblem | McProblem] = []
+    for i, p in enumerate(spec.problems):
+        if isinstance(p, ChooseProblem):
+            rng = rng_for(derive_seed(exam_seed, variant, f"choose:{i}"))
+            idx = sorted(rng.choice(len(p.options), size=p.k, replace=False).tolist())
+            out.extend(p.options[j] for j in idx)
+        else:
+            out.append(p)
+    return out
+
+
+def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
+    """Parts with credits scaled to a spec's override (halves only)."""
+    if credits is None or abs(credits - template.credits) < 1e-9:
+        return template.parts
+    f = credits / template.credits
+    parts = []
+    for p in template.parts:
+        c = p.credits * f
+        if abs(c * 2 - round(c * 2)) > 1e-9:
+            raise SpecError(f"credits {credits:g} for template '{template.id}' would give part {p.name}) "
+                            f"{c:g} credits, not a multiple of 0.5; choose a multiple of "
+                            f"{template.credits:g} / {2 * min(q.credits for q in template.parts):g} "
+                            f"or keep the template's {template.credits:g}")
+        parts.append(Part(p.name, round(c * 2) / 2, p.answer_height_mm, p.grid,
+                          tuple(RubricItem(r.points * f, r.text) for r in p.rubric)))
+    return tuple(parts)
+
+
+def context(params: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """What a template's jinja2 text sees: parameters and answers by name, and both dicts."""
+    return {**params, **answers, "params": params, "answers": answers}
+
+
+def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | None = None,
+                   title: str | None = None, credits: float | None = None) -> SolvedQuestion:
+    rng = rng_for(seed)
+    params = sample_params(template, rng, pinned or {}, solvers.resolve)
+    answers = solve(template, params, solvers.resolve)
+    parts = scaled_parts(template, credits)
+    ctx = context(params, answers)
+    origin = str(template.directory / "question.yaml")
+    rubric = tuple(
+        {"part": p.name, "points": r.points, "text": str(rendering.render_string(r.text, ctx, f"{origin} (rubric of {p.name})"))}
+        for p in parts for r in p.rubric
+    )
+    return SolvedQuestion(template=template, title=title or template.title, seed=seed, params=params,
+                          answers=answers, parts=parts, rubric=rubric)
+
+
+def draw_mc(problem: McProblem, bank: Bank, seed: SeedInfo) -> SolvedMc:
+    """Draw `count` items, `options` options each, everything shuffled."""
+    rng = rng_for(seed)
+    if problem.items:
+        pool = [bank.mc[i] for i in problem.items]
+    else:
+        pool = [it for _, it in sorted(bank.mc.items()) if not problem.topics or it.topic in problem.topics]
+    chosen = rng.choice(len(pool), size=problem.count, replace=False).tolist()
+    items = []
+    for j in chosen:
+        item = pool[j]
+        k = min(problem.options, len(item.options))
+        idx = rng.choice(len(item.options), size=k, replace=False).tolist()
+        items.append(DrawnMcItem(item, tuple(item.options[i] for i in idx)))
+    return SolvedMc(title=problem.title, seed=seed, items=tuple(items))
+
+
+def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Variant:
+    questions: list[SolvedQuestion | SolvedMc] = []
+    seen: dict[str, int] = {}
+    for p in pick(spec, exam_seed, number):
+        key = p.template if isinstance(p, TemplateProblem) else "mc"
+        occurrence = seen.get(key, 0)
+        seen[key] = occurrence + 1
+        seed = derive_seed(exam_seed, number, key, occurrence)
+        if isinstance(p, McProblem):
+            questions.append(draw_mc(p, bank, seed))
+        else:
+            questions.append(solve_question(bank.template(p.template), seed, p.params, p.title, p.credits))
+    return Variant(number=number, code=variant_code(number), questions=tuple(questions))

@@ -1,0 +1,74 @@
+"""The jinja2 environment for question templates: sandboxed, undefined
+variables are errors, LaTeX-friendly delimiters, and every value passes
+through texfmt.to_tex (escaped unless it is already LaTeX)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from . import texfmt
+from .errors import TemplateError
+
+
+@lru_cache(maxsize=1)
+def environment() -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        block_start_string="<%",
+        block_end_string="%>",
+        variable_start_string="<<",
+        variable_end_string=">>",
+        comment_start_string="<#",
+        comment_end_string="#>",
+        undefined=jinja2.StrictUndefined,
+        finalize=texfmt.to_tex,
+        autoescape=False,
+        keep_trailing_newline=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        num=texfmt.num, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
+        esc=texfmt.escape, credits=texfmt.credits,
+    )
+    env.globals.update(range=range, len=len, abs=abs, min=min, max=max, round=round, zip=zip, enumerate=enumerate)
+    return env
+
+
+def compile_blocks(source: str, origin: str) -> jinja2.Template:
+    """Parse a template file's source; a syntax error names the file and line."""
+    try:
+        return environment().from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{origin}:{exc.lineno}: jinja2 syntax error: {exc.message}") from None
+
+
+def render_block(template: jinja2.Template, block: str, context: dict[str, Any], origin: str) -> texfmt.Latex:
+    """Render one `<% block NAME %>` of a template with the given context."""
+    if block not in template.blocks:
+        raise TemplateError(f"{origin}: no block '{block}' (define <% block {block} %> ... <% endblock %>)")
+    try:
+        ctx = template.new_context(context)
+        return texfmt.Latex("".join(template.blocks[block](ctx)).strip())
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{origin}, block '{block}': {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{origin}, block '{block}': {exc}") from None
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise TemplateError(f"{origin}, block '{block}': {type(exc).__name__}: {exc}") from None
+
+
+def render_string(source: str, context: dict[str, Any], origin: str) -> texfmt.Latex:
+    """Render a short jinja2 string (a rubric line) with the given context."""
+    tmpl = compile_blocks(source, origin)
+    try:
+        return texfmt.Latex(tmpl.render(context).strip())
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{origin}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{origin}: {exc}") from None
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise TemplateError(f"{origin}: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,226 @@
+"""Seed derivation and parameter sampling.
+
+One exam seed in; every question's generator is
+SeedSequence(exam_seed, spawn_key=(variant, crc(template id), occurrence)),
+so adding, removing or reordering problems never changes the numbers of the
+others, and any question can be rebuilt from the seed recorded in its key."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .errors import ParamError, SamplingError, SolverError, TemplateError
+from .model import ParamDecl, SeedInfo, Template
+
+MAX_TRIES = 1000
+
+
+def stable_id(name: str) -> int:
+    """A platform-independent 32-bit number for a name (CRC-32 of its UTF-8)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def derive_seed(exam_seed: int, variant: int, key: str, occurrence: int = 0) -> SeedInfo:
+    return SeedInfo(entropy=int(exam_seed), spawn_key=(int(variant), stable_id(key), int(occurrence)))
+
+
+def rng_for(seed: SeedInfo) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key))
+
+
+# ------------------------------------------------------------------ declarative samplers
+def _size(spec: Any, rng: np.random.Generator, params: Mapping[str, Any]) -> int:
+    if isinstance(spec, bool):
+        raise TypeError("size must be an int, [low, high] or a parameter name")
+    if isinstance(spec, int):
+        return spec
+    if isinstance(spec, list) and len(spec) == 2:
+        return int(rng.integers(spec[0], spec[1] + 1))
+    if isinstance(spec, str) and spec in params:
+        return int(params[spec])
+    raise TypeError(f"size {spec!r} must be an int, [low, high] or an earlier parameter's name")
+
+
+def _ints(rng: np.random.Generator, shape: tuple[int, ...], s: Mapping[str, Any]) -> np.ndarray:
+    allowed = [v for v in range(int(s["low"]), int(s["high"]) + 1) if v not in set(s.get("exclude", []))]
+    if not allowed:
+        raise TypeError(f"no integer in [{s['low']}, {s['high']}] outside exclude")
+    return rng.choice(np.array(allowed), size=shape)
+
+
+def sample_declared(decl: ParamDecl, rng: np.random.Generator, params: Mapping[str, Any]) -> Any:
+    """Draw one parameter from its `sample:` spec in question.yaml."""
+    s = decl.sample or {}
+    kind = s.get("kind")
+    if kind == "const":
+        return s["value"]
+    if kind == "int":
+        return int(_ints(rng, (), s))
+    if kind == "choice":
+        opts = s["options"]
+        return opts[int(rng.integers(len(opts)))]
+    if kind == "bool":
+        return bool(rng.random() < float(s.get("p", 0.5)))
+    if kind == "decimal":
+        step = float(s.get("step", 0.1))
+        n = int(round((float(s["high"]) - float(s["low"])) / step))
+        return round(float(s["low"]) + step * int(rng.integers(0, n + 1)), 10)
+    if kind == "int_vector":
+        return _ints(rng, (_size(s["length"], rng, params),), s).tolist()
+    if kind == "int_matrix":
+        rows, cols = _size(s["rows"], rng, params), _size(s["cols"], rng, params)
+        return _ints(rng, (rows, cols), s).tolist()
+    raise TypeError(f"unknown sample kind {kind!r}")
+
+
+# ------------------------------------------------------------------ pinned parameters
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+
+
+def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
+    """Validate a pinned value against the declared type; return it normalized."""
+    t = decl.type
+
+    def fail(expected: str) -> ParamError:
+        return ParamError(decl.name, f"expected {expected}, got {value!r}", template_id)
+
+    if t == "int":
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise fail("an integer")
+    elif t == "number":
+        if not _is_number(value):
+            raise fail("a number")
+    elif t == "bool":
+        if not isinstance(value, bool):
+            raise fail("true or false")
+    elif t == "choice":
+        opts = (decl.sample or {}).get("options", [])
+        if value not in opts:
+            raise ParamError(decl.name, f"expected one of {', '.join(map(str, opts))}, got {value!r}", template_id)
+    elif t in ("vector", "int_vector"):
+        if not isinstance(value, list) or not value or not all(_is_number(x) for x in value):
+            raise fail("a non-empty list of numbers")
+        if t == "int_vector" and not all(float(x).is_integer() for x in value):
+            raise fail("a list of integers")
+    elif t == "matrix":
+        if (not isinstance(value, list) or not value or not all(isinstance(r, list) and r for r in value)
+                or not all(_is_number(x) for r in value for x in r)):
+            raise fail("a matrix (a non-empty list of non-empty lists of numbers)")
+        if len({len(r) for r in value}) != 1:
+            raise ParamError(decl.name, f"rows have different lengths {[len(r) for r in value]}", template_id)
+    elif t == "list":
+        if not isinstance(value, list):
+            raise fail("a list")
+    elif t != "any":
+        raise TemplateError(f"template '{template_id}': parameter '{decl.name}' has unknown type '{t}'")
+    return value
+
+
+def validate_pinned(template: Template, pinned: Mapping[str, Any]) -> dict[str, Any]:
+    import difflib
+
+    names = [d.name for d in template.params]
+    out: dict[str, Any] = {}
+    for key, value in pinned.items():
+        if key not in names:
+            close = difflib.get_close_matches(str(key), names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid: {', '.join(names)}"
+            raise ParamError(str(key), f"unknown parameter{hint}", template.id)
+        decl = next(d for d in template.params if d.name == key)
+        out[key] = check_type(decl, value, template.id)
+    return out
+
+
+# ------------------------------------------------------------------ sample + solve
+Solver = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def sample_params(
+    template: Template,
+    rng: np.random.Generator,
+    pinned: Mapping[str, Any],
+    resolve: Callable[[str], Callable[..., Any]],
+) -> dict[str, Any]:
+    """Draw parameters (pinned ones kept) until the checker and every constraint pass."""
+    pinned = validate_pinned(template, pinned)
+    free = [d for d in template.params if d.name not in pinned]
+    checker = resolve(template.checker) if template.checker else None
+    constraints = [(name, resolve(name)) for name in template.constraints]
+    sampler = resolve(template.sampler) if template.sampler else None
+    last_failure = ""
+    for _ in range(MAX_TRIES):
+        if sampler is not None:
+            params = dict(sampler(rng, dict(pinned)))
+            params.update(pinned)
+        else:
+            params = {}
+            for d in template.params:
+                if d.name in pinned:
+                    params[d.name] = pinned[d.name]
+                elif d.sample is not None:
+                    try:
+                        params[d.name] = sample_declared(d, rng, params)
+                    except (KeyError, TypeError) as exc:
+                        raise TemplateError(f"template '{template.id}': parameter '{d.name}': bad sample spec: {exc}") from None
+                elif d.default is not None:
+                    params[d.name] = d.default
+                else:
+                    raise TemplateError(f"template '{template.id}': parameter '{d.name}' has neither sample nor default")
+        for d in template.params:
+            if d.name not in params and d.default is not None:
+                params[d.name] = d.default
+        if checker is not None:
+            checker(params)  # raises ParamError naming the parameter
+        if not free:
+            return params  # everything pinned: the instructor's numbers, constraints are for draws
+        failed = [name for name, fn in constraints if not fn(params)]
+        if not failed:
+            return params
+        last_failure = failed[0]
+    msg = constraints_message(template, last_failure, resolve)
+    raise SamplingError(f"template '{template.id}': constraint '{last_failure}' not met in {MAX_TRIES} draws"
+                        f"{msg}; pin fewer parameters or relax the pinned ones")
+
+
+def constraints_message(template: Template, name: str, resolve: Callable[[str], Callable[..., Any]]) -> str:
+    doc = (resolve(name).__doc__ or "").strip().splitlines()
+    return f" ({doc[0]})" if doc else ""
+
+
+def solve(template: Template, params: dict[str, Any], resolve: Callable[[str], Callable[..., Any]]) -> dict[str, Any]:
+    if not template.solver:
+        return {}
+    try:
+        answers = resolve(template.solver)(params)
+    except (ParamError, SolverError):
+        raise
+    except (ZeroDivisionError, FloatingPointError) as exc:
+        raise SolverError(f"template '{template.id}': {exc} for parameters {params}") from None
+    return jsonable(answers)
+
+
+def jsonable(x: Any) -> Any:
+    """numpy values -> plain Python numbers and nested lists (JSON numbers)."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return jsonable(x.tolist())
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        if not np.isfinite(f):
+            raise SolverError(f"non-finite answer {f}")
+        return int(f) if f.is_integer() and abs(f) < 2**53 else f
+    return x

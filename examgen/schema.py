@@ -1,0 +1,231 @@
+"""JSON schemas of the YAML files, and one helper that turns every schema
+violation of a file into 'file:line:col: key path: problem' lines."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+import jsonschema
+
+from .yamlfile import LoadedYaml, format_keypath
+
+_num = {"type": "number"}
+_str = {"type": "string"}
+
+RUBRIC = {
+    "type": "object",
+    "required": ["points", "text"],
+    "additionalProperties": False,
+    "properties": {"points": {"type": "number", "exclusiveMinimum": 0}, "text": _str},
+}
+
+PART = {
+    "type": "object",
+    "required": ["name", "credits", "rubric"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z]$"},
+        "credits": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.5},
+        "answer_height": {"type": "number", "minimum": 5, "maximum": 230},
+        "grid": {"type": "boolean"},
+        "rubric": {"type": "array", "minItems": 1, "items": RUBRIC},
+    },
+}
+
+PARAM = {
+    "type": "object",
+    "required": ["type"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"enum": ["int", "number", "bool", "choice", "vector", "int_vector", "matrix", "list", "any"]},
+        "doc": _str,
+        "default": {},
+        "sample": {
+            "type": "object",
+            "required": ["kind"],
+            "properties": {"kind": {"enum": ["const", "int", "choice", "bool", "decimal", "int_vector", "int_matrix"]}},
+        },
+    },
+}
+
+QUESTION = {
+    "type": "object",
+    "required": ["id", "title", "topic", "parts"],
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "title": _str,
+        "topic": _str,
+        "source": _str,
+        "kind": {"enum": ["numeric", "free-text"]},
+        "solver": _str,
+        "sampler": _str,
+        "checker": _str,
+        "constraints": {"type": "array", "items": _str},
+        "params": {"type": "object", "additionalProperties": PARAM},
+        "parts": {"type": "array", "minItems": 1, "items": PART},
+    },
+}
+
+MC_OPTION = {
+    "type": "object",
+    "required": ["text", "correct", "why"],
+    "additionalProperties": False,
+    "properties": {"text": _str, "correct": {"type": "boolean"}, "why": _str},
+}
+
+MC_FILE = {
+    "type": "object",
+    "required": ["topic", "items"],
+    "additionalProperties": False,
+    "properties": {
+        "topic": _str,
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["id", "stem", "options"],
+                "additionalProperties": False,
+                "properties": {
+                    "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+                    "source": _str,
+                    "stem": _str,
+                    "note": _str,
+                    "options": {"type": "array", "minItems": 4, "items": MC_OPTION},
+                },
+            },
+        },
+    },
+}
+
+TEMPLATE_PROBLEM = {
+    "type": "object",
+    "required": ["template"],
+    "additionalProperties": False,
+    "properties": {
+        "template": _str,
+        "params": {"type": "object"},
+        "title": _str,
+        "credits": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.5},
+    },
+}
+
+SPEC = {
+    "type": "object",
+    "required": ["exam", "problems"],
+    "additionalProperties": False,
+    "properties": {
+        "exam": {
+            "type": "object",
+            "required": ["course", "code", "name", "date", "time", "examiner"],
+            "additionalProperties": False,
+            "properties": {
+                "course": _str, "code": _str, "name": _str, "date": _str, "time": _str,
+                "examiner": _str, "resources": _str,
+                "instructions": {"type": "array", "items": _str},
+                "institution": {"type": "array", "items": _str, "maxItems": 3},
+                "logo": {"type": ["string", "null"]},
+                "language": {"enum": ["en", "de"]},
+                "seed": {"type": "integer", "minimum": 0},
+            },
+        },
+        "problems": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "oneOf": [
+                    TEMPLATE_PROBLEM,
+                    {
+                        "type": "object",
+                        "required": ["mc"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "mc": {
+                                "type": "object",
+                                "required": ["count"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "count": {"type": "integer", "minimum": 1, "maximum": 30},
+                                    "title": _str,
+                                    "topics": {"type": "array", "items": _str},
+                                    "items": {"type": "array", "items": _str},
+                                    "options": {"type": "integer", "minimum": 2, "maximum": 6},
+                                },
+                            }
+                        },
+                    },
+                    {
+                        "type": "object",
+                        "required": ["choose"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "choose": {
+                                "type": "object",
+                                "required": ["k", "from"],
+                                "additionalProperties": False,
+                                "properties": {
+                                    "k": {"type": "integer", "minimum": 1},
+                                    "from": {"type": "array", "minItems": 1,
+                                             "items": {"oneOf": [_str, TEMPLATE_PROBLEM]}},
+                                },
+                            }
+                        },
+                    },
+                ]
+            },
+        },
+    },
+}
+
+
+def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For oneOf errors pick the branch that matches the problem's own kind."""
+    if error.validator == "oneOf" and error.context and isinstance(error.instance, dict):
+        keys = set(error.instance)
+        for sub in error.context:
+            req = set(sub.schema.get("required", [])) if isinstance(sub.schema, dict) else set()
+            if req and req <= keys:
+                return _best(sub)
+        return min(error.context, key=lambda e: len(list(e.relative_path)) * -1)
+    return error
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    v = error.validator
+    if v == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        key = extra[0] if extra else "?"
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"valid keys: {', '.join(allowed)}"
+        return f"unknown key '{key}'; {hint}"
+    if v == "required":
+        return f"missing key {error.message.split(' is a required')[0]}"
+    if v == "type":
+        return f"found {error.instance!r}, expected {error.validator_value}"
+    if v == "enum":
+        return f"found {error.instance!r}, expected one of {', '.join(map(repr, error.validator_value))}"
+    if v == "oneOf":
+        return ("a problem needs exactly one of 'template:', 'mc:' or 'choose:'"
+                if isinstance(error.instance, dict) else f"found {error.instance!r}, which fits no allowed form")
+    if v == "multipleOf":
+        return f"found {error.instance!r}, expected a multiple of {error.validator_value}"
+    return error.message
+
+
+def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
+    """All violations of a document, each 'file:line:col: key.path: problem'."""
+    validator = jsonschema.Draft202012Validator(schema)
+    out = []
+    for err in sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
+        err = _best(err)
+        path = tuple(err.absolute_path)
+        if err.validator == "additionalProperties":
+            allowed = set(err.schema.get("properties", {}))
+            extra = [k for k in err.instance if k not in allowed]
+            if extra:
+                path = path + (extra[0],)
+        out.append(f"{doc.where(path)}: {format_keypath(path)}: {_explain(err)}")
+    return out

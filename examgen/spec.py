@@ -1,0 +1,98 @@
+"""Load and validate an exam spec (exams/*.yaml) against the schema and the
+bank, before anything is sampled. Every error names file:line:col and the key."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from . import schema
+from .bank import Bank
+from .errors import ExamgenError, SpecError
+from .model import ChooseProblem, ExamInfo, ExamSpec, McProblem, TemplateProblem
+from .sampling import validate_pinned
+from .yamlfile import LoadedYaml, format_keypath, load_yaml
+
+
+def _template_problem(doc: LoadedYaml, raw: Any, path: tuple, bank: Bank, errors: list[str]) -> TemplateProblem | None:
+    if isinstance(raw, str):
+        raw = {"template": raw}
+    tid = raw["template"]
+    if tid not in bank.templates:
+        close = difflib.get_close_matches(tid, list(bank.templates), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "'examgen list' shows the templates"
+        tpath = path + ("template",) if (path + ("template",)) in doc.marks else path
+        errors.append(f"{doc.where(tpath)}: {format_keypath(tpath)}: unknown template '{tid}'; {hint}")
+        return None
+    params = raw.get("params") or {}
+    try:
+        validate_pinned(bank.templates[tid], params)
+    except ExamgenError as exc:
+        errors.append(f"{doc.where(path + ('params',))}: {format_keypath(path + ('params',))}: {exc}")
+        return None
+    return TemplateProblem(template=tid, params=params, title=raw.get("title"),
+                           credits=float(raw["credits"]) if "credits" in raw else None)
+
+
+def load_spec(path: Path, bank: Bank) -> ExamSpec:
+    path = Path(path)
+    doc = load_yaml(path, SpecError)
+    if not isinstance(doc.data, dict):
+        raise SpecError(f"{path}:1:1: an exam spec is a mapping with 'exam:' and 'problems:'")
+    errors = schema.schema_errors(doc, schema.SPEC)
+    if errors:
+        raise SpecError("\n".join(errors))
+    e = doc.data["exam"]
+    logo = None
+    if e.get("logo"):
+        logo = (path.parent / e["logo"]).resolve()
+        if not logo.is_file():
+            errors.append(f"{doc.where(('exam', 'logo'))}: exam.logo: file '{e['logo']}' not found "
+                          f"(relative to {path.parent})")
+    info = ExamInfo(
+        course=e["course"], code=e["code"], name=e["name"], date=e["date"], time=e["time"],
+        examiner=e["examiner"], resources=e.get("resources", "None"),
+        instructions=tuple(e.get("instructions", [])), institution=tuple(e.get("institution", [])),
+        logo=logo, language=e.get("language", "en"),
+    )
+    problems: list[Any] = []
+    for i, raw in enumerate(doc.data["problems"]):
+        p = ("problems", i)
+        if "template" in raw:
+            tp = _template_problem(doc, raw, p, bank, errors)
+            if tp:
+                problems.append(tp)
+        elif "mc" in raw:
+            m = raw["mc"]
+            pool = [it for it in bank.mc.values() if not m.get("topics") or it.topic in m["topics"]]
+            topics = sorted({it.topic for it in bank.mc.values()})
+            for t in m.get("topics", []):
+                if t not in topics:
+                    close = difflib.get_close_matches(t, topics, n=1)
+                    errors.append(f"{doc.where(p + ('mc', 'topics'))}: unknown multiple-choice topic '{t}'; "
+                                  + (f"did you mean '{close[0]}'?" if close else f"valid: {', '.join(topics)}"))
+            for j, item in enumerate(m.get("items", [])):
+                if item not in bank.mc:
+                    close = difflib.get_close_matches(item, list(bank.mc), n=1)
+                    errors.append(f"{doc.where(p + ('mc', 'items', j))}: unknown multiple-choice item '{item}'"
+                                  + (f"; did you mean '{close[0]}'?" if close else ""))
+            n_avail = len(m["items"]) if m.get("items") else len(pool)
+            if m["count"] > n_avail:
+                errors.append(f"{doc.where(p + ('mc', 'count'))}: mc.count is {m['count']} but only {n_avail} "
+                              f"items are available; lower count or widen topics")
+            problems.append(McProblem(count=m["count"], title=m.get("title", "Multiple Choice"),
+                                      topics=tuple(m.get("topics", [])), items=tuple(m.get("items", [])),
+                                      options=m.get("options", 4)))
+        else:
+            c = raw["choose"]
+            opts = [_template_problem(doc, o, p + ("choose", "from", j), bank, errors) for j, o in enumerate(c["from"])]
+            if c["k"] > len(c["from"]):
+                errors.append(f"{doc.where(p + ('choose', 'k'))}: choose.k is {c['k']} but 'from' lists only "
+                              f"{len(c['from'])} templates")
+            problems.append(ChooseProblem(k=c["k"], options=tuple(o for o in opts if o)))
+    if errors:
+        raise SpecError("\n".join(errors))
+    return ExamSpec(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), info=info,
+                    problems=tuple(problems), seed=e.get("seed"))

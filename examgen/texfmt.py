@@ -1,0 +1,80 @@
+"""LaTeX formatting of numbers, vectors, matrices and text.
+
+`Latex` marks a string as already LaTeX; everything else that enters a
+document goes through `to_tex`, which escapes text (pylatex's escape_latex)
+and formats numbers and arrays with one fixed set of rules."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from pylatex.utils import escape_latex
+
+
+class Latex(str):
+    """A string that is already LaTeX and must not be escaped again."""
+
+
+def escape(text: Any) -> Latex:
+    """Escape plain text so that it prints literally (R&D 100% _#$ ... )."""
+    return Latex(escape_latex(str(text)).replace("\n", " "))
+
+
+def num(x: Any, digits: int = 4) -> Latex:
+    """A number as LaTeX: integers without a point, others rounded to `digits`
+    decimals with trailing zeros stripped; -0 prints as 0; bools as 0/1."""
+    if isinstance(x, (bool, np.bool_)):
+        return Latex(str(int(x)))
+    v = float(x)
+    if not math.isfinite(v):
+        raise ValueError(f"cannot typeset non-finite number {v}")
+    r = round(v, digits)
+    if abs(r - round(r)) < 10 ** (-digits - 2):
+        i = int(round(r))
+        return Latex(str(0 if i == 0 else i))
+    s = f"{r:.{digits}f}".rstrip("0").rstrip(".")
+    return Latex("0" if s in ("-0", "") else s)
+
+
+def vec(v: Any, digits: int = 4, column: bool = False) -> Latex:
+    """A vector as a bmatrix row (or column)."""
+    a = np.asarray(v, dtype=float).reshape(-1)
+    sep = r" \\ " if column else " & "
+    return Latex(r"\begin{bmatrix} " + sep.join(num(x, digits) for x in a) + r" \end{bmatrix}")
+
+
+def mat(m: Any, digits: int = 4) -> Latex:
+    """A matrix (nested list or 2-D array) as a bmatrix, rows separated by \\\\."""
+    a = np.asarray(m, dtype=float)
+    if a.ndim == 1:
+        a = a.reshape(1, -1)
+    if a.ndim != 2:
+        raise ValueError(f"mat() needs a 2-D array, got shape {a.shape}")
+    rows = [" & ".join(num(x, digits) for x in row) for row in a]
+    return Latex(r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}")
+
+
+def seq(v: Any, digits: int = 4) -> Latex:
+    """A sequence as a comma-separated list: 1, -2, 0.5."""
+    return Latex(", ".join(num(x, digits) for x in np.asarray(v, dtype=float).reshape(-1)))
+
+
+def credits(x: float) -> Latex:
+    """Credits as printed in headings: 6, 7.5 (never 6.0)."""
+    return num(x, 2)
+
+
+def to_tex(value: Any) -> Latex:
+    """The one filter every template value passes through (jinja2 `finalize`)."""
+    if isinstance(value, Latex):
+        return value
+    if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
+        return num(value)
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, (list, tuple)) and value and all(isinstance(x, (int, float, np.number)) for x in value)
+    ):
+        a = np.asarray(value, dtype=float)
+        return mat(a) if a.ndim == 2 else seq(a)
+    return escape(value)
