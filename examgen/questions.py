@@ -7,7 +7,7 @@ from typing import Any
 
 from . import rendering, solvers
 from .bank import Bank
-from .errors import SpecError
+from .errors import SpecError, TemplateError
 from .model import (ChooseProblem, DrawnMcItem, ExamSpec, McProblem, Part, RubricItem, SeedInfo, SolvedMc,
                     SolvedQuestion, Template, TemplateProblem, Variant)
 from .sampling import derive_seed, rng_for, sample_params, solve
@@ -50,6 +50,10 @@ def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
 
 def context(params: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
     """What a template's jinja2 text sees: parameters and answers by name, and both dicts."""
+    clash = ({"params", "answers"} & (set(params) | set(answers))) | (set(params) & set(answers))
+    if clash:
+        raise TemplateError(f"name(s) {sorted(clash)} are used twice among parameters, answers and the "
+                            "reserved 'params'/'answers'; rename the answer in the solver")
     return {**params, **answers, "params": params, "answers": answers}
 
 

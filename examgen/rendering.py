@@ -31,7 +31,7 @@ def environment() -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        num=texfmt.num, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
+        num=texfmt.num, paren=texfmt.paren, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
         esc=texfmt.escape, credits=texfmt.credits,
     )
     env.globals.update(range=range, len=len, abs=abs, min=min, max=max, round=round, zip=zip, enumerate=enumerate)

@@ -38,6 +38,12 @@ def num(x: Any, digits: int = 4) -> Latex:
     return Latex("0" if s in ("-0", "") else s)
 
 
+def paren(x: Any, digits: int = 4) -> Latex:
+    """A number for use inside a product: negative numbers in parentheses, (-2)."""
+    s = num(x, digits)
+    return Latex(f"({s})" if s.startswith("-") else s)
+
+
 def vec(v: Any, digits: int = 4, column: bool = False) -> Latex:
     """A vector as a bmatrix row (or column)."""
     a = np.asarray(v, dtype=float).reshape(-1)

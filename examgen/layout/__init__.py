@@ -23,7 +23,12 @@ def _credit_text(c: float, language: str) -> str:
     return f"{credits(c)} {word}"
 
 
-def render_question_body(q: SolvedQuestion, version: str) -> list[str]:
+def _points_text(p: float, language: str) -> str:
+    word = ("Punkt" if p == 1 else "Punkte") if language == "de" else ("point" if p == 1 else "points")
+    return f"{num(p, 2)} {word}"
+
+
+def render_question_body(q: SolvedQuestion, version: str, language: str = "en") -> list[str]:
     """The intro and one \\egsubproblem per part; the solution text (and its
     grading notes) only in the solution version."""
     t = q.template
@@ -41,7 +46,7 @@ def render_question_body(q: SolvedQuestion, version: str) -> list[str]:
         if version == SOLUTION:
             body = rendering.render_block(so, part.name, ctx, so_origin)
             notes = "".join(
-                f"\\egrubricitem{{{num(r['points'], 2)}}}{{{r['text']}}}" for r in q.rubric if r["part"] == part.name
+                f"\\egrubricitem{{{_points_text(r['points'], language)}}}{{{r['text']}}}" for r in q.rubric if r["part"] == part.name
             )
             solution = f"{body}\\eggradingnotes{{{notes}}}"
         half_points = int(round(2 * part.credits))
@@ -86,7 +91,7 @@ def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, l
     body = ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
         body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_credit_text(q.credits, info.language)}}}\n")
-        body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version))
+        body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
     doc.append(NoEscape("".join(body)))
     return doc.dumps()

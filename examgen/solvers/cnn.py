@@ -78,7 +78,7 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         params.append(n_params)
         rf_list.append(rf)
     out: dict[str, Any] = {
-        "shapes": shapes, "output_shape": [h, w, c], "params": params, "conv_params": conv_params,
+        "shapes": shapes, "output_shape": [h, w, c], "layer_params": params, "conv_params": conv_params,
         "total_params": int(np.sum(params)), "receptive_field": rf_list,
     }
     nc = p.get("num_classes")

@@ -1,0 +1,49 @@
+# examgen: `make exam` sets everything up and builds the example exam into
+# output/; `make test` runs the whole test suite (setting up what is missing).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
+  texlive-fonts-recommended texlive-pictures lmodern poppler-utils qpdf zbar-tools
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: exam test setup tex python test-deps clean
+
+exam: setup
+	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 2 --out output/in2346-endterm
+	$(VENV)/bin/examgen build exams/quiz.yaml --variants 2 --out output/quiz
+	@echo "PDFs, answer keys and manifests are in output/"
+
+test: setup test-deps
+	$(PY) -m pytest -q
+
+setup: tex python
+
+tex:
+	@if ! $(PYTHON) -c 'import venv, ensurepip' 2>/dev/null; then \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-venv python3-pip; \
+	fi
+	@if ! command -v pdflatex >/dev/null || ! command -v pdftotext >/dev/null \
+	   || ! kpsewhich needspace.sty >/dev/null; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+python: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+test-deps: $(VENV)/.test-installed
+
+# torch is pinned to the CPU build 2.13.0 (an unpinned torch pulls CUDA)
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf output $(VENV) *.egg-info .pytest_cache

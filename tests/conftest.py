@@ -1,0 +1,92 @@
+"""Shared fixtures: the shipped specs are built once per test session (2
+variants each) and read back with poppler's pdftotext / pdfinfo / pdftoppm."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from examgen import ROOT
+from examgen.pipeline import build_exam
+
+SPECS = sorted((ROOT / "exams").glob("*.yaml"))
+needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("pdftotext") is None,
+                               reason="pdflatex/poppler not installed (make setup)")
+
+
+def pdftotext(pdf: Path, *args: str) -> str:
+    return subprocess.run(["pdftotext", *args, str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+
+
+def pdfinfo(pdf: Path) -> dict[str, str]:
+    out = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in out.splitlines())}
+
+
+def pages_text(pdf: Path) -> list[str]:
+    """Text of every page (pdftotext separates pages with form feeds)."""
+    return pdftotext(pdf).split("\f")[:-1]
+
+
+def blue_pixels(pdf: Path, dpi: int = 30) -> int:
+    """How many pixels of the rendered PDF are pure-ish blue (#0000FF answers)."""
+    import tempfile
+
+    total = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", str(dpi), str(pdf), f"{tmp}/p"], check=True, capture_output=True)
+        for f in sorted(Path(tmp).glob("p*.ppm")):
+            data = f.read_bytes()
+            m = re.match(rb"P6\s+(\d+)\s+(\d+)\s+255\s", data)
+            assert m, "unexpected pdftoppm output"
+            w, h = int(m.group(1)), int(m.group(2))
+            img = np.frombuffer(data[m.end():m.end() + w * h * 3], dtype=np.uint8).reshape(h, w, 3).astype(int)
+            total += int(np.sum((img[..., 2] > 200) & (img[..., 0] < 90) & (img[..., 1] < 90)))
+    return total
+
+
+@dataclass
+class BuiltVariant:
+    dir: Path
+
+    @cached_property
+    def answers(self) -> dict:
+        return json.loads((self.dir / "answers.json").read_text())
+
+    @cached_property
+    def student_pages(self) -> list[str]:
+        return pages_text(self.dir / "student.pdf")
+
+    @cached_property
+    def solution_pages(self) -> list[str]:
+        return pages_text(self.dir / "solution.pdf")
+
+
+@dataclass
+class Built:
+    spec: Path
+    out: Path
+
+    @property
+    def variants(self) -> list[BuiltVariant]:
+        return [BuiltVariant(d) for d in sorted(self.out.glob("E[0-9][0-9][0-9][0-9]"))]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex not installed (make setup)")
+    result = {}
+    for spec in SPECS:
+        out = tmp_path_factory.mktemp(spec.stem) / "out"
+        build_exam(spec, None, 2, out)
+        result[spec.stem] = Built(spec, out)
+    return result

@@ -1,0 +1,151 @@
+"""End to end: the shipped specs built into PDFs and read back."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+
+import pytest
+from conftest import SPECS, Built, blue_pixels, pdfinfo, pdftotext
+
+from examgen.texfmt import num
+
+pytestmark = pytest.mark.pdf
+SPEC_IDS = [s.stem for s in SPECS]
+PROBLEM = re.compile(r"^Problem (\d+) (.+?) \((\d+(?:\.5)?) credits?\)$", re.M)
+
+
+def squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+@pytest.fixture(params=SPEC_IDS)
+def exam(request: pytest.FixtureRequest, built: dict[str, Built]) -> Built:
+    return built[request.param]
+
+
+def test_outputs_exist_and_manifest_lists_them(exam: Built) -> None:
+    codes = [v.dir.name for v in exam.variants]
+    assert codes == ["E0001", "E0002"]
+    manifest = json.loads((exam.out / "manifest.json").read_text())
+    assert manifest["variants"] == 2 and manifest["examgen"] == "0.1.0"
+    expected = {f"{c}/{f}" for c in codes for f in ("student.pdf", "solution.pdf", "answers.json")} | {"answer_key.csv"}
+    assert set(manifest["files"]) == expected
+    import hashlib
+    for rel, digest in manifest["files"].items():
+        assert hashlib.sha256((exam.out / rel).read_bytes()).hexdigest() == digest
+
+
+def test_cover_page_texts(exam: Built) -> None:
+    spec = exam.spec.read_text()
+    course = re.search(r"course: (.+)", spec).group(1).strip()
+    for v in exam.variants:
+        for version, pages in (("student", v.student_pages), ("solution", v.solution_pages)):
+            p1 = pages[0]
+            for text in ("Place student sticker here", "Note:", "During the attendance check", course,
+                         "Exam: IN2346 /", "Date:", "Examiner:", "Time:", "Working instructions",
+                         "Left room from", "Early submission at", "Detaching pages from the exam is prohibited."):
+                assert text in p1, (version, text)
+            token, other = ("Eexam", "Esolution") if version == "student" else ("Esolution", "Eexam")
+            assert token in p1 and other not in "".join(pages)
+            k = len(v.answers["questions"])
+            raw = pdftotext(v.dir / f"{version}.pdf", "-raw", "-f", "1", "-l", "1")
+            assert " ".join(f"P {i}" for i in range(1, k + 1)) in raw, raw  # grading table, one column each
+            assert re.search(r"^I$", p1, re.M) and re.search(r"^II$", p1, re.M)
+
+
+def test_computed_numbers_match_the_document(exam: Built) -> None:
+    for v in exam.variants:
+        for pdf, pages in ((v.dir / "student.pdf", v.student_pages), (v.dir / "solution.pdf", v.solution_pages)):
+            info = pdfinfo(pdf)
+            n = int(info["Pages"])
+            assert len(pages) == n
+            assert info["Page size"].startswith("595.276 x 841.89")
+            assert n % 4 == 0
+            cover = " ".join(pages[0].split())
+            m = re.search(r"This exam consists of (\d+) pages with a total of (\d+) problems", cover)
+            assert m, cover
+            headings = PROBLEM.findall("\n".join(pages))
+            assert int(m.group(1)) == n
+            assert int(m.group(2)) == len(headings) == len(v.answers["questions"])
+            assert [int(h[0]) for h in headings] == list(range(1, len(headings) + 1))
+            total = sum(float(h[2]) for h in headings)
+            t = re.search(r"total amount of achievable credits in this exam is (\d+(?:\.5)?) credits", cover)
+            assert float(t.group(1)) == total == v.answers["credits"]
+            assert [float(h[2]) for h in headings] == [q["credits"] for q in v.answers["questions"]]
+            for i, page in enumerate(pages, start=1):
+                assert f"– Page {i} / {n} –" in page, (pdf, i)
+                assert v.dir.name in page, (pdf, i)
+            assert "Additional space for solutions" in pages[-1]
+
+
+def test_student_and_solution_paginate_identically(exam: Built) -> None:
+    for v in exam.variants:
+        def starts(pages: list[str]) -> dict[str, int]:
+            return {m.group(1): i for i, p in enumerate(pages) for m in PROBLEM.finditer(p)}
+        assert len(v.student_pages) == len(v.solution_pages)
+        assert starts(v.student_pages) == starts(v.solution_pages)
+
+
+def answer_strings(q: dict) -> list[str]:
+    """Strings (whitespace removed) that only a worked solution of q contains."""
+    a = q["answers"]
+    if q["id"] == "batchnorm_forward":
+        return [("µ=" + "".join(num(x) for x in a["mu"])).replace("-", "−"),
+                ("σ=" + "".join(num(x) for x in a["sigma"])).replace("-", "−")]
+    if q["id"] == "rnn_relu_scalar":
+        T = len(q["params"]["x"])
+        return [f"y{T}=v·h{T}={num(a['y_T'])}".replace("-", "−"), f"=∂u{num(a['dh_du'])}".replace("-", "−")]
+    if q["id"] == "cnn_shapes":
+        return [f"r{i + 1}={r}" for i, r in enumerate(a["receptive_field"])] + [
+            f"={a['fc_classifier_params']}", f"={a['gap_classifier_params']}"]
+    if q["id"] == "class_imbalance":
+        return [f"={num(a['majority_accuracy_percent'], 2)}%"]
+    raise AssertionError(f"no answer strings known for {q['id']}: add them here")
+
+
+def test_student_version_has_no_answers(exam: Built) -> None:
+    for v in exam.variants:
+        text = "\n".join(v.student_pages)
+        assert "SampleSolution" not in squash(text)
+        assert "Grading notes" not in text
+        if any(q["type"] == "mc" for q in v.answers["questions"]):
+            assert "How to Check a Box Using Pen and Paper:" in text
+        for q in v.answers["questions"]:
+            if q["type"] != "mc":
+                for e in answer_strings(q):
+                    assert e not in squash(text), (q["id"], e)
+        assert blue_pixels(v.dir / "student.pdf") == 0  # no blue answer and no blue cross
+
+
+def test_solution_version_has_watermark_answers_and_notes(exam: Built) -> None:
+    for v in exam.variants:
+        raw = pdftotext(v.dir / "solution.pdf", "-raw").split("\f")[:-1]
+        assert len(raw) == len(v.solution_pages)
+        assert all("SampleSolution" in squash(p) for p in raw), "watermark missing on a page"
+        text = squash("\n".join(v.solution_pages))
+        assert blue_pixels(v.dir / "solution.pdf") > 100
+        for q in v.answers["questions"]:
+            if q["type"] == "mc":
+                continue
+            assert "Gradingnotes" in text
+            for e in answer_strings(q):
+                assert e in text, (q["id"], e)
+
+
+def test_answer_key_csv_rows(exam: Built) -> None:
+    rows = list(csv.DictReader((exam.out / "answer_key.csv").open()))
+    for v in exam.variants:
+        mine = [r for r in rows if r["variant"] == v.dir.name]
+        expected = sum(len(q["items"]) if q["type"] == "mc" else 1 for q in v.answers["questions"])
+        assert len(mine) == expected
+        for q in v.answers["questions"]:
+            if q["type"] == "mc":
+                for item in q["items"]:
+                    row = next(r for r in mine if r["template"] == f"mc:{item['id']}")
+                    assert row["answers"] == ";".join(map(str, item["correct_boxes"]))
+                    assert item["correct_boxes"] == [o["box"] for o in item["options"] if o["correct"]]
+            else:
+                row = next(r for r in mine if r["template"] == q["id"])
+                assert json.loads(row["answers"]) == q["answers"]
