@@ -36,7 +36,7 @@ def pages_text(pdf: Path) -> list[str]:
     return pdftotext(pdf).split("\f")[:-1]
 
 
-def blue_pixels(pdf: Path, dpi: int = 30) -> int:
+def blue_pixels(pdf: Path, dpi: int = 40) -> int:
     """How many pixels of the rendered PDF are pure-ish blue (#0000FF answers)."""
     import tempfile
 
