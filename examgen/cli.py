@@ -46,8 +46,11 @@ def cli() -> None:
 @bank_option
 def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
+    from .bank import load_bank
     from .pipeline import build_exam
+    from .spec import load_spec
 
+    load_spec(spec, load_bank(banks))  # validate before any output (errors are one line each)
     total = 2 * variants
     with click.progressbar(length=total, label=f"Compiling {total} PDFs", file=sys.stderr,
                            show_pos=True) as bar:

@@ -177,14 +177,20 @@ def sample_params(
             if d.name not in params and d.default is not None:
                 params[d.name] = d.default
         if checker is not None:
-            checker(params)  # raises ParamError naming the parameter
+            try:
+                checker(params)  # raises ParamError naming the parameter
+            except ParamError as exc:
+                if not free or exc.param.split("[")[0] in pinned:
+                    raise  # the instructor's value is invalid: say so at once
+                last_failure = f"valid parameters ({exc})"
+                continue  # an invalid draw is rejected like a failed constraint
         if not free:
             return params  # everything pinned: the instructor's numbers, constraints are for draws
         failed = [name for name, fn in constraints if not fn(params)]
         if not failed:
             return params
         last_failure = failed[0]
-    msg = constraints_message(template, last_failure, resolve)
+    msg = constraints_message(template, last_failure, resolve) if last_failure in template.constraints else ""
     raise SamplingError(f"template '{template.id}': constraint '{last_failure}' not met in {MAX_TRIES} draws"
                         f"{msg}; pin fewer parameters or relax the pinned ones")
 

@@ -43,9 +43,10 @@ def _draw(template_id: str, seed: int):
     try:
         return solve_one(template_id, seed, {})[1]
     except ParamError as exc:
-        pytest.fail(f"{template_id}, seed {seed}: an UNPINNED draw raised ParamError: {exc}. The sampler "
-                    f"produced invalid parameters and sample_params() runs the checker before the constraints, "
-                    f"so the draw is not retried: the exam cannot be built with this seed.", pytrace=False)
+        error = str(exc)
+    pytest.fail(f"{template_id}, seed {seed}: an UNPINNED draw raised ParamError: {error}. The sampler "
+                f"produced invalid parameters and sample_params() runs the checker before the constraints, "
+                f"so the draw is not retried: the exam cannot be built with this seed.", pytrace=False)
 
 
 # ============================================================== batch normalization
@@ -225,7 +226,7 @@ def _rnn_oracle(p: dict) -> dict:
     grads = torch.autograd.grad(h, [u, w, xs[0]], retain_graph=True, allow_unused=True)
     dh_du, dh_dw, dh_dx1 = (0.0 if g is None else float(g) for g in grads)
     (dy_du,) = torch.autograd.grad(y, [u], allow_unused=True)
-    return {"h": [float(t) for t in hs], "y_T": float(y), "dh_du": dh_du, "dh_dw": dh_dw, "dh_dx1": dh_dx1,
+    return {"h": [float(t.detach()) for t in hs], "y_T": float(y.detach()), "dh_du": dh_du, "dh_dw": dh_dw, "dh_dx1": dh_dx1,
             "dy_du": 0.0 if dy_du is None else float(dy_du)}
 
 

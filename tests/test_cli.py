@@ -1,0 +1,116 @@
+"""The command line: JSON of `solve`, `list`, and one clear line for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from examgen import ROOT
+from examgen.cli import main
+
+GOOD = (ROOT / "exams" / "quiz.yaml").read_text()
+
+
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "examgen.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_solve_prints_key_as_json() -> None:
+    res = run("solve", "rnn_relu_scalar", "--seed", "5")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert data["id"] == "rnn_relu_scalar"
+    assert set(data["params"]) == {"u", "w", "v", "h0", "x", "relu_grad_at_zero"}
+    assert isinstance(data["answers"]["h"], list) and isinstance(data["answers"]["dy_du"], (int, float))
+    assert sum(r["points"] for r in data["rubric"]) == 6
+    assert data["seed"]["entropy"] == 5
+
+
+def test_solve_with_params_file_pins_by_catalogue_name(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("u: 3\nw: 2\nv: -1\nh0: 3\nx: [1, 2]\n")  # seed 001 P10b
+    res = run("solve", "rnn_relu_scalar", "--params", str(f))
+    data = json.loads(res.stdout)
+    assert data["answers"]["h"] == [11, 37] and data["answers"]["y_T"] == -37 and data["answers"]["dy_du"] == -20
+
+
+def test_solve_partially_pinned_samples_the_rest(tmp_path: Path) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("gamma: [1, 1]\n")
+    data = json.loads(run("solve", "batchnorm_forward", "--params", str(f), "--seed", "3").stdout)
+    assert data["params"]["gamma"] == [1, 1] and len(data["params"]["z"][0]) == 2
+
+
+def test_list_json_has_catalogue_ids() -> None:
+    data = json.loads(run("list", "--json").stdout)
+    ids = {t["id"] for t in data["templates"]}
+    assert {"batchnorm_forward", "cnn_shapes", "rnn_relu_scalar"} <= ids
+    bn = next(t for t in data["templates"] if t["id"] == "batchnorm_forward")
+    assert bn["params"][:3] == ["z", "gamma", "beta"] and bn["credits"] == 6
+    assert data["mc_items"] >= 8
+
+
+def error_line(spec_text: str, tmp_path: Path, name: str = "bad.yaml") -> tuple[int, str, Path]:
+    spec = tmp_path / name
+    spec.write_text(spec_text)
+    out = tmp_path / "out"
+    res = run("build", str(spec), "--out", str(out))
+    assert "Traceback" not in res.stderr
+    assert not out.exists(), "a failed build must not leave output behind"
+    return res.returncode, res.stderr.strip(), spec
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    code, err, spec = error_line(GOOD.replace("  code: IN2346", "  code: [IN2346"), tmp_path)
+    assert code == 2
+    assert len(err.splitlines()) == 1
+    assert err.startswith(f"examgen: error: {spec}:") and "YAML syntax error" in err
+
+
+def test_unknown_template_suggests_close_match(tmp_path: Path) -> None:
+    code, err, spec = error_line(GOOD.replace("from: [batchnorm_forward,", "from: [batchnorm_fwd,"), tmp_path)
+    assert code == 2 and len(err.splitlines()) == 1
+    line = next(i for i, s in enumerate(spec.read_text().splitlines(), 1) if "batchnorm_fwd" in s)
+    assert f"{spec}:{line}:" in err
+    assert "unknown template 'batchnorm_fwd'; did you mean 'batchnorm_forward'?" in err
+
+
+def test_wrong_type_names_key_path(tmp_path: Path) -> None:
+    code, err, spec = error_line(GOOD.replace("mc: {count: 3,", "mc: {count: three,"), tmp_path)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "problems[0].mc.count: found 'three', expected integer" in err
+    assert f"{spec}:" in err
+
+
+def test_unknown_key_suggests(tmp_path: Path) -> None:
+    code, err, _ = error_line(GOOD.replace("  examiner:", "  examinr:"), tmp_path)
+    assert code == 2
+    assert "unknown key 'examinr'; did you mean 'examiner'?" in err
+
+
+def test_bad_pinned_param_in_spec(tmp_path: Path) -> None:
+    text = GOOD.replace("  - choose:", "  - template: batchnorm_forward\n    params: {gama: [1, 2]}\n  - choose:")
+    code, err, _ = error_line(text, tmp_path)
+    assert code == 2 and "parameter 'gama': unknown parameter; did you mean 'gamma'?" in err
+
+
+def test_missing_spec_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.strip() == f"examgen: error: {tmp_path / 'nope.yaml'}: file not found"
+
+
+def test_unknown_template_on_solve(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["solve", "cnn_shape"]) == 2
+    assert "unknown template 'cnn_shape'; did you mean 'cnn_shapes'?" in capsys.readouterr().err
+
+
+def test_preview_writes_one_question_pdf(tmp_path: Path) -> None:
+    out = tmp_path / "prev.pdf"
+    assert main(["preview", "cnn_shapes", "--seed", "2", "--solution", "--out", str(out)]) == 0
+    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
+    assert "Problem 1 Convolutional Neural Networks (9 credits)" in text
+    assert "Grading notes" in text
