@@ -78,7 +78,7 @@ def _run(job: Job, tex: str, draft: bool) -> str:
     logfile = job.workdir / f"{job.name}.log"
     log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
     if proc.returncode != 0:
-        raise LatexError(_excerpt(log, tex, job.label) + f" (full log: {logfile})")
+        raise LatexError(_excerpt(log, tex, job.label))
     return log
 
 
