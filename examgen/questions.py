@@ -20,9 +20,13 @@ def variant_code(number: int) -> str:
 def pick(spec: ExamSpec, exam_seed: int, variant: int) -> list[TemplateProblem | McProblem]:
     """Resolve `choose:` blocks: k templates per variant, in the order listed."""
     out: list[TemplateProblem | McProblem] = []
-    for i, p in enumerate(spec.problems):
+    seen: dict[str, int] = {}
+    for p in spec.problems:
         if isinstance(p, ChooseProblem):
-            rng = rng_for(derive_seed(exam_seed, variant, f"choose:{i}"))
+            # keyed by the block's content, not its position: adding a problem changes no choice
+            key = "choose:" + "|".join(o.template for o in p.options) + f":{p.k}"
+            seen[key] = seen.get(key, -1) + 1
+            rng = rng_for(derive_seed(exam_seed, variant, key, seen[key]))
             idx = sorted(rng.choice(len(p.options), size=p.k, replace=False).tolist())
             out.extend(p.options[j] for j in idx)
         else:

@@ -78,9 +78,11 @@ def to_tex(value: Any) -> Latex:
         return value
     if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
         return num(value)
-    if isinstance(value, np.ndarray) or (
-        isinstance(value, (list, tuple)) and value and all(isinstance(x, (int, float, np.number)) for x in value)
-    ):
-        a = np.asarray(value, dtype=float)
-        return mat(a) if a.ndim == 2 else seq(a)
+    if isinstance(value, (np.ndarray, list, tuple)) and len(value):
+        try:
+            a = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            a = None  # not numbers: escaped as text below
+        if a is not None and a.ndim in (1, 2):
+            return mat(a) if a.ndim == 2 else seq(a)
     return escape(value)
