@@ -45,8 +45,8 @@ def _draw(template_id: str, seed: int):
     except ParamError as exc:
         error = str(exc)
     pytest.fail(f"{template_id}, seed {seed}: an UNPINNED draw raised ParamError: {error}. The sampler "
-                f"produced invalid parameters and sample_params() runs the checker before the constraints, "
-                f"so the draw is not retried: the exam cannot be built with this seed.", pytrace=False)
+                f"produced invalid parameters and sample_params() did not reject and redraw them, so an exam "
+                f"with this seed cannot be built.", pytrace=False)
 
 
 # ============================================================== batch normalization
