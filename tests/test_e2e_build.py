@@ -150,3 +150,23 @@ def test_answer_key_csv_rows(exam: Built) -> None:
             else:
                 row = next(r for r in mine if r["template"] == q["id"])
                 assert json.loads(row["answers"]) == q["answers"]
+
+
+def test_german_fixed_texts(tmp_path) -> None:
+    from conftest import pages_text
+
+    from examgen import ROOT
+    from examgen.pipeline import build_exam
+
+    spec = tmp_path / "quiz-de.yaml"
+    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().replace("language: en", "language: de"))
+    build_exam(spec, None, 1, tmp_path / "out")
+    pages = pages_text(tmp_path / "out" / "E0001" / "student.pdf")
+    text = "\n".join(pages)
+    for s in ("Hinweise zur Personalisierung:", "Bearbeitungshinweise", "Hörsaal verlassen von",
+              "Vorzeitige Abgabe um", "Aufgabe 1 Multiple Choice (6 Punkte)", "Zusätzlicher Platz für Lösungen"):
+        assert s in text, s
+    assert f"– Seite 1 / {len(pages)} –" in pages[0]
+    assert "Working instructions" not in text and "Page 1" not in text
+    m = re.search(r"Diese Prüfung umfasst (\d+) Seiten mit insgesamt (\d+) Aufgaben", " ".join(pages[0].split()))
+    assert m and int(m.group(1)) == len(pages) and int(m.group(2)) == 2
