@@ -170,3 +170,39 @@ def test_german_fixed_texts(tmp_path) -> None:
     assert "Working instructions" not in text and "Page 1" not in text
     m = re.search(r"Diese Prüfung umfasst (\d+) Seiten mit insgesamt (\d+) Aufgaben", " ".join(pages[0].split()))
     assert m and int(m.group(1)) == len(pages) and int(m.group(2)) == 2
+
+
+def test_logo_from_the_spec_is_placed(tmp_path) -> None:
+    """The logo slot takes an image path from the spec (none is shipped)."""
+    import struct
+    import subprocess
+    import zlib
+
+    from examgen import ROOT
+    from examgen.pipeline import build_exam
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x80\x20\x20" * 8 for _ in range(4))  # 8x4 RGB
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 4, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    (tmp_path / "mylogo.png").write_bytes(png)
+    spec = tmp_path / "quiz.yaml"
+    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().replace("  language: en", "  logo: mylogo.png\n  language: en"))
+    build_exam(spec, None, 1, tmp_path / "out")
+    images = subprocess.run(["pdfimages", "-list", str(tmp_path / "out" / "E0001" / "student.pdf")],
+                            capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    assert len(images) == 1 and images[0].split()[0] == "1"  # one image, on the cover
+
+
+def test_missing_logo_is_a_spec_error(tmp_path) -> None:
+    from examgen import ROOT
+    from examgen.bank import load_bank
+    from examgen.errors import SpecError
+    from examgen.spec import load_spec
+
+    spec = tmp_path / "quiz.yaml"
+    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().replace("  language: en", "  logo: nope.png\n  language: en"))
+    with pytest.raises(SpecError, match=r"quiz.yaml:\d+:\d+: exam.logo: file 'nope.png' not found"):
+        load_spec(spec, load_bank())
