@@ -206,3 +206,20 @@ def test_missing_logo_is_a_spec_error(tmp_path) -> None:
     spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().replace("  language: en", "  logo: nope.png\n  language: en"))
     with pytest.raises(SpecError, match=r"quiz.yaml:\d+:\d+: exam.logo: file 'nope.png' not found"):
         load_spec(spec, load_bank())
+
+
+def test_pagination_identical_over_more_seeds(tmp_path) -> None:
+    """Student and solution start every problem on the same page, for more draws."""
+    from conftest import pages_text
+
+    from examgen.pipeline import build_exam
+
+    for spec in SPECS:
+        out = tmp_path / spec.stem
+        build_exam(spec, 99, 4, out)
+        for vdir in sorted(out.glob("E*")):
+            s, t = pages_text(vdir / "student.pdf"), pages_text(vdir / "solution.pdf")
+            assert len(s) == len(t) and len(s) % 4 == 0
+            def starts(pages: list[str]) -> dict[str, int]:
+                return {m.group(1): i for i, p in enumerate(pages) for m in PROBLEM.finditer(p)}
+            assert starts(s) == starts(t) and len(starts(s)) >= 2, vdir
