@@ -114,3 +114,27 @@ def test_preview_writes_one_question_pdf(tmp_path: Path) -> None:
     text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True).stdout
     assert "Problem 1 Convolutional Neural Networks (9 credits)" in text
     assert "Grading notes" in text
+
+
+def test_bank_option_adds_an_instructors_templates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    src = ROOT / "question_bank" / "normalization" / "batchnorm_forward"
+    dst = tmp_path / "mybank" / "norm" / "my_batchnorm"
+    shutil.copytree(src, dst)
+    q = dst / "question.yaml"
+    q.write_text(q.read_text().replace("id: batchnorm_forward", "id: my_batchnorm"))
+    assert main(["list", "--json", "--bank", str(tmp_path / "mybank")]) == 0
+    ids = {t["id"] for t in json.loads(capsys.readouterr().out)["templates"]}
+    assert {"my_batchnorm", "batchnorm_forward"} <= ids
+    assert main(["solve", "my_batchnorm", "--seed", "1", "--bank", str(tmp_path / "mybank")]) == 0
+    assert json.loads(capsys.readouterr().out)["id"] == "my_batchnorm"
+    # the same id twice is refused, naming both files
+    q.write_text(q.read_text().replace("id: my_batchnorm", "id: batchnorm_forward"))
+    (dst.parent / "batchnorm_forward").mkdir()
+    for f in dst.iterdir():
+        shutil.copy(f, dst.parent / "batchnorm_forward" / f.name)
+    shutil.rmtree(dst)
+    assert main(["list", "--bank", str(tmp_path / "mybank")]) == 2
+    err = capsys.readouterr().err
+    assert "template id 'batchnorm_forward' is already defined in" in err and len(err.splitlines()) == 1
