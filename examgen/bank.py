@@ -103,12 +103,19 @@ def _load_mc(pfile: Path) -> list[McItem]:
     return items
 
 
+def _fingerprint(roots: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and mtimes of every file: the cache key of a loaded bank."""
+    return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns)
+                 for r in roots if r.is_dir() for f in sorted(r.rglob("*")) if f.is_file())
+
+
 def load_bank(extra: Iterable[Path] = ()) -> Bank:
-    return _load_bank(tuple(Path(p).resolve() for p in extra))
+    roots = tuple(Path(p).resolve() for p in extra)
+    return _load_bank(roots, _fingerprint((BANK_DIR, *roots)))
 
 
 @lru_cache(maxsize=8)
-def _load_bank(extra: tuple[Path, ...]) -> Bank:
+def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> Bank:
     templates: dict[str, Template] = {}
     mc: dict[str, McItem] = {}
     for root in (BANK_DIR, *extra):
