@@ -89,7 +89,8 @@ def _load_mc(pfile: Path) -> list[McItem]:
     if errors:
         raise TemplateError("; ".join(errors))
     if doc.data["topic"] != pfile.stem:
-        raise TemplateError(f"{doc.where(('topic',))}: topic '{doc.data['topic']}' must equal the file name '{pfile.stem}'")
+        raise TemplateError(f"{doc.where(('topic',))}: topic '{doc.data['topic']}' must equal the file name "
+                            f"'{pfile.stem}'")
     items = []
     for i, it in enumerate(doc.data["items"]):
         texts = [o["text"] for o in it["options"]]

@@ -40,9 +40,11 @@ def cli() -> None:
 @cli.command()
 @click.argument("spec", type=click.Path(path_type=Path))
 @click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
-@click.option("--seed", "-s", type=click.IntRange(0), default=None, help="Exam seed (default: the spec's exam.seed, else 0).")
+@click.option("--seed", "-s", type=click.IntRange(0), default=None,
+              help="Exam seed (default: the spec's exam.seed, else 0).")
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True)
-@click.option("--jobs", "-j", type=click.IntRange(1), default=None, help="Parallel pdflatex processes (default: all cores).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Parallel pdflatex processes (default: all cores).")
 @bank_option
 def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
@@ -96,15 +98,16 @@ def list_(as_json: bool, banks: tuple[Path, ...]) -> None:
     from .bank import load_bank
 
     bank = load_bank(banks)
+    templates = sorted(bank.templates.values(), key=lambda t: (t.topic, t.id))
     rows = [{"id": t.id, "topic": t.topic, "title": t.title, "kind": t.kind, "credits": t.credits,
-             "source": t.source, "params": [d.name for d in t.params]} for t in sorted(bank.templates.values(), key=lambda t: (t.topic, t.id))]
+             "source": t.source, "params": [d.name for d in t.params]} for t in templates]
     if as_json:
         click.echo(json.dumps({"templates": rows, "mc_items": len(bank.mc),
                                "mc_topics": sorted({i.topic for i in bank.mc.values()})}, indent=2))
         return
-    for r in rows:
-        click.echo(f"{r['id']:<28} {r['topic']:<15} {r['credits']:>5g} cr  {', '.join(r['params'])}")
-    click.echo(f"{len(rows)} templates; {len(bank.mc)} multiple-choice items")
+    for t in templates:
+        click.echo(f"{t.id:<28} {t.topic:<15} {t.credits:>5g} cr  {', '.join(d.name for d in t.params)}")
+    click.echo(f"{len(templates)} templates; {len(bank.mc)} multiple-choice items")
 
 
 def main(argv: list[str] | None = None) -> int:

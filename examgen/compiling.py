@@ -32,10 +32,6 @@ class Job:
     files: tuple[Path, ...] = ()  # extra files (a logo) copied into workdir
 
 
-def pdflatex_available() -> str | None:
-    return shutil.which("pdflatex")
-
-
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(

@@ -8,8 +8,20 @@ from typing import Any
 from . import rendering, solvers
 from .bank import Bank
 from .errors import SpecError, TemplateError
-from .model import (ChooseProblem, DrawnMcItem, ExamSpec, McProblem, Part, RubricItem, SeedInfo, SolvedMc,
-                    SolvedQuestion, Template, TemplateProblem, Variant)
+from .model import (
+    ChooseProblem,
+    DrawnMcItem,
+    ExamSpec,
+    McProblem,
+    Part,
+    RubricItem,
+    SeedInfo,
+    SolvedMc,
+    SolvedQuestion,
+    Template,
+    TemplateProblem,
+    Variant,
+)
 from .sampling import derive_seed, rng_for, sample_params, solve
 
 
@@ -70,7 +82,8 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
     ctx = context(params, answers)
     origin = str(template.directory / "question.yaml")
     rubric = tuple(
-        {"part": p.name, "points": r.points, "text": str(rendering.render_string(r.text, ctx, f"{origin} (rubric of {p.name})"))}
+        {"part": p.name, "points": r.points,
+         "text": str(rendering.render_string(r.text, ctx, f"{origin} (rubric of {p.name})"))}
         for p in parts for r in p.rubric
     )
     return SolvedQuestion(template=template, title=title or template.title, seed=seed, params=params,

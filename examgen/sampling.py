@@ -168,11 +168,13 @@ def sample_params(
                     try:
                         params[d.name] = sample_declared(d, rng, params)
                     except (KeyError, TypeError) as exc:
-                        raise TemplateError(f"template '{template.id}': parameter '{d.name}': bad sample spec: {exc}") from None
+                        raise TemplateError(f"template '{template.id}': parameter '{d.name}': "
+                                            f"bad sample spec: {exc}") from None
                 elif d.default is not None:
                     params[d.name] = d.default
                 else:
-                    raise TemplateError(f"template '{template.id}': parameter '{d.name}' has neither sample nor default")
+                    raise TemplateError(f"template '{template.id}': parameter '{d.name}' has neither "
+                                        "sample nor default")
         for d in template.params:
             if d.name not in params and d.default is not None:
                 params[d.name] = d.default

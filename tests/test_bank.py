@@ -12,8 +12,8 @@ import pytest
 from examgen import solvers
 from examgen.bank import load_bank
 from examgen.layout import SOLUTION, STUDENT, render_mc_body, render_question_body
-from examgen.questions import draw_mc, solve_question
 from examgen.model import McProblem
+from examgen.questions import draw_mc, solve_question
 from examgen.sampling import derive_seed
 
 BANK = load_bank()
@@ -74,10 +74,12 @@ def test_adding_a_problem_never_changes_the_others() -> None:
     assert alone.params == again.params
     second = solve_question(t, derive_seed(5, 3, "batchnorm_forward", 1))
     assert second.params != alone.params
+    import pathlib
+    import tempfile
+
+    from examgen import ROOT
     from examgen.questions import build_variant
     from examgen.spec import load_spec
-    from examgen import ROOT
-    import tempfile, pathlib
     base = (ROOT / "exams" / "quiz.yaml").read_text()
     with tempfile.TemporaryDirectory() as tmp:
         a, b = pathlib.Path(tmp) / "a.yaml", pathlib.Path(tmp) / "b.yaml"

@@ -189,7 +189,8 @@ def test_logo_from_the_spec_is_placed(tmp_path) -> None:
            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
     (tmp_path / "mylogo.png").write_bytes(png)
     spec = tmp_path / "quiz.yaml"
-    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().replace("  language: en", "  logo: mylogo.png\n  language: en"))
+    quiz = (ROOT / "exams" / "quiz.yaml").read_text()
+    spec.write_text(quiz.replace("  language: en", "  logo: mylogo.png\n  language: en"))
     build_exam(spec, None, 1, tmp_path / "out")
     images = subprocess.run(["pdfimages", "-list", str(tmp_path / "out" / "E0001" / "student.pdf")],
                             capture_output=True, text=True, check=True).stdout.splitlines()[2:]
@@ -203,7 +204,8 @@ def test_missing_logo_is_a_spec_error(tmp_path) -> None:
     from examgen.spec import load_spec
 
     spec = tmp_path / "quiz.yaml"
-    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().replace("  language: en", "  logo: nope.png\n  language: en"))
+    quiz = (ROOT / "exams" / "quiz.yaml").read_text()
+    spec.write_text(quiz.replace("  language: en", "  logo: nope.png\n  language: en"))
     with pytest.raises(SpecError, match=r"quiz.yaml:\d+:\d+: exam.logo: file 'nope.png' not found"):
         load_spec(spec, load_bank())
 

@@ -226,8 +226,8 @@ def _rnn_oracle(p: dict) -> dict:
     grads = torch.autograd.grad(h, [u, w, xs[0]], retain_graph=True, allow_unused=True)
     dh_du, dh_dw, dh_dx1 = (0.0 if g is None else float(g) for g in grads)
     (dy_du,) = torch.autograd.grad(y, [u], allow_unused=True)
-    return {"h": [float(t.detach()) for t in hs], "y_T": float(y.detach()), "dh_du": dh_du, "dh_dw": dh_dw, "dh_dx1": dh_dx1,
-            "dy_du": 0.0 if dy_du is None else float(dy_du)}
+    return {"h": [float(t.detach()) for t in hs], "y_T": float(y.detach()),
+            "dh_du": dh_du, "dh_dw": dh_dw, "dh_dx1": dh_dx1, "dy_du": 0.0 if dy_du is None else float(dy_du)}
 
 
 RNN_KEYS = ("h", "y_T", "dh_du", "dh_dw", "dh_dx1", "dy_du")

@@ -5,8 +5,6 @@ version simply receives no solution text."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pylatex import Command, Document, NoEscape
 
 from .. import rendering
@@ -46,7 +44,8 @@ def render_question_body(q: SolvedQuestion, version: str, language: str = "en") 
         if version == SOLUTION:
             body = rendering.render_block(so, part.name, ctx, so_origin)
             notes = "".join(
-                f"\\egrubricitem{{{_points_text(r['points'], language)}}}{{{r['text']}}}" for r in q.rubric if r["part"] == part.name
+                f"\\egrubricitem{{{_points_text(r['points'], language)}}}{{{r['text']}}}"
+                for r in q.rubric if r["part"] == part.name
             )
             solution = f"{body}\\eggradingnotes{{{notes}}}"
         half_points = int(round(2 * part.credits))
@@ -96,8 +95,3 @@ def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, l
     doc.append(NoEscape("".join(body)))
     return doc.dumps()
 
-
-def class_dir() -> Path:
-    from .. import TEMPLATES_DIR
-
-    return TEMPLATES_DIR

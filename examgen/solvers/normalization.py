@@ -3,7 +3,7 @@ unless the template sets it."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from itertools import product
 from typing import Any
 
@@ -11,19 +11,20 @@ import numpy as np
 
 from ..errors import ParamError, SolverError
 
+T = "batchnorm_forward"
 SIGMAS = (1, 2, 4, 5)  # z_norm = d / sigma then has at most two decimals
 
 
 def check_batchnorm(p: dict[str, Any]) -> None:
     z = np.asarray(p["z"], dtype=float)
     if z.ndim != 2 or z.shape[0] < 2:
-        raise ParamError("z", f"expected a b x n matrix with b >= 2 rows, got shape {list(z.shape)}", "batchnorm_forward")
+        raise ParamError("z", f"expected a b x n matrix with b >= 2 rows, got shape {list(z.shape)}", T)
     n = z.shape[1]
     for name in ("gamma", "beta"):
         if len(p[name]) != n:
-            raise ParamError(name, f"expected {n} entries (one per column of z), got {len(p[name])}", "batchnorm_forward")
+            raise ParamError(name, f"expected {n} entries (one per column of z), got {len(p[name])}", T)
     if float(p.get("eps", 0)) < 0:
-        raise ParamError("eps", f"expected eps >= 0, got {p['eps']}", "batchnorm_forward")
+        raise ParamError("eps", f"expected eps >= 0, got {p['eps']}", T)
 
 
 def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
@@ -42,7 +43,7 @@ def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
     return {"mu": mu, "var": var, "sigma": sigma, "z_norm": z_norm, "y": y}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _deviations(b: int, sigma: int) -> tuple[tuple[int, ...], ...]:
     """Integer vectors d (length b) with sum 0 and population std sigma, not all equal in magnitude."""
     rng = range(-2 * sigma, 2 * sigma + 1)
@@ -57,7 +58,8 @@ def sample_batchnorm(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[s
         z = pinned["z"]
         n = len(z[0])
     else:
-        n = len(pinned["gamma"]) if "gamma" in pinned else (len(pinned["beta"]) if "beta" in pinned else int(rng.integers(2, 4)))
+        sized = [pinned[k] for k in ("gamma", "beta") if k in pinned]
+        n = len(sized[0]) if sized else int(rng.integers(2, 4))
         b = 4
         cols = []
         for _ in range(n):
