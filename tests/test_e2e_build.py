@@ -225,3 +225,32 @@ def test_pagination_identical_over_more_seeds(tmp_path) -> None:
             def starts(pages: list[str]) -> dict[str, int]:
                 return {m.group(1): i for i, p in enumerate(pages) for m in PROBLEM.finditer(p)}
             assert starts(s) == starts(t) and len(starts(s)) >= 2, vdir
+
+
+def margin_labels(pdf) -> list[list[tuple[str, float]]]:
+    """Per page: the digit words in the outer margin (right on odd pages, left
+    on even pages), above the footer, with their top y."""
+    html = pdftotext(pdf, "-bbox")
+    out = []
+    for n, page in enumerate(re.findall(r"<page .*?</page>", html, re.S), start=1):
+        words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">(\d+)</word>', page)
+        outer = [(w, float(y0)) for x0, y0, x1, w in words
+                 if float(y0) < 780 and (float(x0) > 510 if n % 2 else float(x1) < 85)]
+        out.append(outer)
+    return out
+
+
+def test_score_boxes_in_the_outer_margin(exam: Built) -> None:
+    """Every non-MC subproblem has labels 0..max beside its box, in the outer margin;
+    MC problems and the cover have none."""
+    for v in exam.variants:
+        for version in ("student", "solution"):
+            pages = margin_labels(v.dir / f"{version}.pdf")
+            found = sorted(int(w) for page in pages for w, _ in page)
+            expected = sorted(k for q in v.answers["questions"] if q["type"] != "mc"
+                              for p in q["parts"] for k in range(int(p["credits"]) + 1))
+            assert found == expected, (v.dir.name, version)
+            assert pages[0] == []  # cover
+            for page in pages:  # top to bottom, each box's labels run 0, 1, ..., max
+                labels = [int(w) for w, _ in sorted(page, key=lambda wy: wy[1])]
+                assert all(b == 0 or b == a + 1 for a, b in zip(labels, labels[1:])), labels
