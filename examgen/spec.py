@@ -12,6 +12,7 @@ from . import schema
 from .bank import Bank
 from .errors import ExamgenError, SpecError
 from .model import ChooseProblem, ExamInfo, ExamSpec, McProblem, TemplateProblem
+from .questions import scaled_parts
 from .sampling import validate_pinned
 from .yamlfile import LoadedYaml, format_keypath, load_yaml
 
@@ -32,8 +33,13 @@ def _template_problem(doc: LoadedYaml, raw: Any, path: tuple, bank: Bank, errors
     except ExamgenError as exc:
         errors.append(f"{doc.where(path + ('params',))}: {format_keypath(path + ('params',))}: {exc}")
         return None
-    return TemplateProblem(template=tid, params=params, title=raw.get("title"),
-                           credits=float(raw["credits"]) if "credits" in raw else None)
+    credits = float(raw["credits"]) if "credits" in raw else None
+    try:
+        scaled_parts(bank.templates[tid], credits)
+    except ExamgenError as exc:
+        errors.append(f"{doc.where(path + ('credits',))}: {format_keypath(path + ('credits',))}: {exc}")
+        return None
+    return TemplateProblem(template=tid, params=params, title=raw.get("title"), credits=credits)
 
 
 def load_spec(path: Path, bank: Bank) -> ExamSpec:

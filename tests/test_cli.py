@@ -138,3 +138,27 @@ def test_bank_option_adds_an_instructors_templates(tmp_path: Path, capsys: pytes
     assert main(["list", "--bank", str(tmp_path / "mybank")]) == 2
     err = capsys.readouterr().err
     assert "template id 'batchnorm_forward' is already defined in" in err and len(err.splitlines()) == 1
+
+
+def test_credit_override_scales_parts_and_rubric(tmp_path: Path) -> None:
+    from examgen.bank import load_bank
+    from examgen.questions import build_variant
+    from examgen.spec import load_spec
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(GOOD.replace("  - choose:\n      k: 1\n      from: [batchnorm_forward, rnn_relu_scalar]\n",
+                                 "  - template: batchnorm_forward\n    credits: 12\n"))
+    bank = load_bank()
+    v = build_variant(load_spec(spec, bank), bank, 1, 1)
+    q = v.questions[1]
+    assert [p.credits for p in q.parts] == [2, 7, 3] and q.credits == 12 and v.credits == 18
+    assert sum(r["points"] for r in q.rubric) == 12
+    assert [r["points"] for r in q.rubric if r["part"] == "b"] == [1, 2, 4]
+
+
+def test_credit_override_that_splits_halves_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("  - choose:\n      k: 1\n      from: [batchnorm_forward, rnn_relu_scalar]\n",
+                        "  - template: batchnorm_forward\n    credits: 7\n")
+    code, err, spec = error_line(text, tmp_path)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"{spec}:" in err and "problems[1].credits" in err and "not a multiple of 0.5" in err
