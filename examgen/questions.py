@@ -56,12 +56,22 @@ def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
         c = p.credits * f
         if abs(c * 2 - round(c * 2)) > 1e-9:
             raise SpecError(f"credits {credits:g} for template '{template.id}' would give part {p.name}) "
-                            f"{c:g} credits, not a multiple of 0.5; choose a multiple of "
-                            f"{template.credits:g} / {2 * min(q.credits for q in template.parts):g} "
-                            f"or keep the template's {template.credits:g}")
+                            f"{c:g} credits, not a multiple of 0.5; totals that scale evenly: "
+                            f"{', '.join(f'{t:g}' for t in _even_totals(template))}")
         parts.append(Part(p.name, round(c * 2) / 2, p.answer_height_mm, p.grid,
                           tuple(RubricItem(r.points * f, r.text) for r in p.rubric)))
     return tuple(parts)
+
+
+def _even_totals(template: Template, n: int = 6) -> list[float]:
+    """The first n credit totals to which every part scales in halves."""
+    out, t = [], 0.5
+    while len(out) < n and t <= 20 * template.credits:
+        f = t / template.credits
+        if all(abs(p.credits * f * 2 - round(p.credits * f * 2)) < 1e-9 for p in template.parts):
+            out.append(t)
+        t += 0.5
+    return out
 
 
 def context(params: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
