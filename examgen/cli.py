@@ -54,9 +54,12 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
 
     load_spec(spec, load_bank(banks))  # validate before any output (errors are one line each)
     total = 2 * variants
-    with click.progressbar(length=total, label=f"Compiling {total} PDFs", file=sys.stderr,
-                           show_pos=True) as bar:
-        files = build_exam(spec, seed, variants, out, banks, jobs, progress=bar.update)
+    if sys.stderr.isatty():  # a progress bar for people; logs (CI) stay clean
+        with click.progressbar(length=total, label=f"Compiling {total} PDFs", file=sys.stderr,
+                               show_pos=True) as bar:
+            files = build_exam(spec, seed, variants, out, banks, jobs, progress=bar.update)
+    else:
+        files = build_exam(spec, seed, variants, out, banks, jobs)
     click.echo(f"wrote {len(files)} files to {out}")
 
 

@@ -55,6 +55,9 @@ def _excerpt(log: str, tex: str, label: str) -> str:
         src = tex.splitlines()
         if 0 < n <= len(src):
             where = f" at line {n} of the generated source: {src[n - 1][:160]!r}"
+            marker = next((line for line in reversed(src[:n]) if line.startswith("% examgen: problem ")), None)
+            if marker:
+                where = f" in {marker[len('% examgen: '):]}" + where
     return f"{label}: LaTeX error: {msg}{where}"
 
 

@@ -162,3 +162,25 @@ def test_credit_override_that_splits_halves_is_refused(tmp_path: Path) -> None:
     code, err, spec = error_line(text, tmp_path)
     assert code == 2 and len(err.splitlines()) == 1
     assert f"{spec}:" in err and "problems[1].credits" in err and "not a multiple of 0.5" in err
+
+
+def test_latex_error_names_variant_problem_and_template(tmp_path: Path) -> None:
+    import shutil
+
+    dst = tmp_path / "bank" / "data" / "broken_question"
+    shutil.copytree(ROOT / "question_bank" / "data" / "class_imbalance", dst)
+    q = dst / "question.yaml"
+    q.write_text(q.read_text().replace("id: class_imbalance", "id: broken_question"))
+    st = dst / "statement.tex.j2"
+    st.write_text(st.read_text().replace("Name two possible solutions.", r"Name two \nosuchmacro solutions."))
+    spec = tmp_path / "s.yaml"
+    spec.write_text(GOOD.replace("  - choose:", "  - template: broken_question\n  - choose:"))
+    out = tmp_path / "out"
+    res = run("build", str(spec), "--out", str(out), "--bank", str(tmp_path / "bank"))
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    err = res.stderr.strip()
+    assert err.startswith("examgen: error: variant E0001 (student): LaTeX error: Undefined control sequence.")
+    assert "in problem 2 (template broken_question)" in err and "nosuchmacro" in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.tmp-*")), "staging folder left behind"

@@ -89,6 +89,8 @@ def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, l
         doc.preamble.append(NoEscape(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}"))
     body = ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
+        origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
+        body.append(f"% examgen: problem {k} ({origin})\n")
         body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_credit_text(q.credits, info.language)}}}\n")
         body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
