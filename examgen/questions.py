@@ -65,7 +65,8 @@ def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
 
 def _even_totals(template: Template, n: int = 6) -> list[float]:
     """The first n credit totals to which every part scales in halves."""
-    out, t = [], 0.5
+    out: list[float] = []
+    t = 0.5
     while len(out) < n and t <= 20 * template.credits:
         f = t / template.credits
         if all(abs(p.credits * f * 2 - round(p.credits * f * 2)) < 1e-9 for p in template.parts):
