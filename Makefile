@@ -8,7 +8,7 @@ APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra
   texlive-fonts-recommended texlive-pictures lmodern poppler-utils qpdf zbar-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: exam test setup tex python test-deps clean
+.PHONY: exam test setup tex python test-deps clean apt-packages
 
 exam: setup
 	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 2 --out output/in2346-endterm
@@ -44,6 +44,9 @@ test-deps: $(VENV)/.test-installed
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
+
+apt-packages:
+	@echo $(APT_PACKAGES)
 
 clean:
 	rm -rf output $(VENV) *.egg-info .pytest_cache
