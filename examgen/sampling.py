@@ -139,7 +139,6 @@ def validate_pinned(template: Template, pinned: Mapping[str, Any]) -> dict[str, 
 
 
 # ------------------------------------------------------------------ sample + solve
-Solver = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def sample_params(
