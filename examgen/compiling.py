@@ -1,6 +1,7 @@
 """LaTeX -> PDF with pdflatex: a draft pass to count the pages, a final pass
-with the count on the cover and in the footers; parallel over all cores;
-no shell escape, paranoid file access; reproducible bytes."""
+with the count on the cover and in the footers (the same source both times;
+the count is defined on the command line); parallel over all cores; no shell
+escape, paranoid file access; reproducible bytes."""
 
 from __future__ import annotations
 
@@ -22,12 +23,12 @@ _PAGES = re.compile(r"EXAMGEN-PAGES: (\d+)")
 
 @dataclass(frozen=True)
 class Job:
-    """One PDF to build: `source(total_pages)` gives the LaTeX text; `label`
-    names it in errors (e.g. 'E0003 solution')."""
+    """One PDF to build from the LaTeX text `tex`; `label` names it in errors
+    (e.g. 'variant E0003 (solution)')."""
 
     workdir: Path
     name: str
-    source: Callable[[int], str]
+    tex: str
     label: str
     files: tuple[Path, ...] = ()  # extra files (a logo) copied into workdir
 
@@ -61,13 +62,11 @@ def _excerpt(log: str, tex: str, label: str) -> str:
     return f"{label}: LaTeX error: {msg}{where}"
 
 
-def _run(job: Job, tex: str, draft: bool) -> str:
-    texfile = job.workdir / f"{job.name}.tex"
-    texfile.write_text(tex, encoding="utf-8")
-    cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape"]
+def _run(job: Job, total_pages: int, draft: bool) -> str:
+    cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={job.name}"]
     if draft:
         cmd.append("-draftmode")
-    cmd.append(texfile.name)
+    cmd.append(f"\\def\\egtotalpages{{{total_pages}}}\\input{{{job.name}.tex}}")
     try:
         proc = subprocess.run(cmd, cwd=job.workdir, env=_env(), capture_output=True, timeout=300)
     except FileNotFoundError:
@@ -77,24 +76,23 @@ def _run(job: Job, tex: str, draft: bool) -> str:
     logfile = job.workdir / f"{job.name}.log"
     log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
     if proc.returncode != 0:
-        raise LatexError(_excerpt(log, tex, job.label))
+        raise LatexError(_excerpt(log, job.tex, job.label))
     return log
 
 
 def compile_job(job: Job) -> tuple[Path, int]:
-    """Two pdflatex runs: -draftmode with 0 pages to count them, then the real one."""
+    """Two pdflatex runs of the same source: -draftmode with a total of 0 to count
+    the pages, then the real one with the count."""
     job.workdir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(CLASS_FILE, job.workdir / CLASS_FILE.name)
     for f in job.files:
         shutil.copyfile(f, job.workdir / f.name)
-    log = _run(job, job.source(0), draft=True)
-    m = _PAGES.search(log)
+    (job.workdir / f"{job.name}.tex").write_text(job.tex, encoding="utf-8")
+    m = _PAGES.search(_run(job, 0, draft=True))
     if not m:
         raise LatexError(f"{job.label}: the class did not report the page count (EXAMGEN-PAGES) in {job.name}.log")
     pages = int(m.group(1))
-    tex = job.source(pages)
-    log = _run(job, tex, draft=False)
-    m2 = _PAGES.search(log)
+    m2 = _PAGES.search(_run(job, pages, draft=False))
     if not m2 or int(m2.group(1)) != pages:
         raise LatexError(f"{job.label}: page count changed between passes ({pages} -> {m2 and m2.group(1)})")
     return job.workdir / f"{job.name}.pdf", pages

@@ -23,12 +23,9 @@ from .spec import load_spec
 def _jobs(spec: ExamSpec, variant: Variant, workdir: Path) -> list[Job]:
     files = (spec.info.logo,) if spec.info.logo else ()
     logo = spec.info.logo.name if spec.info.logo else None
-    jobs = []
-    for version in (layout.STUDENT, layout.SOLUTION):
-        def source(pages: int, version: str = version) -> str:
-            return layout.document(spec.info, variant, version, pages, logo)
-        jobs.append(Job(workdir / variant.code, version, source, f"variant {variant.code} ({version})", files))
-    return jobs
+    return [Job(workdir / variant.code, version, layout.document(spec.info, variant, version, logo),
+                f"variant {variant.code} ({version})", files)
+            for version in (layout.STUDENT, layout.SOLUTION)]
 
 
 def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, bank_dirs: Iterable[Path] = (),
@@ -80,8 +77,7 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
     variant = Variant(number=0, code=f"S{seed}", questions=(q,))
     version = layout.SOLUTION if solution else layout.STUDENT
     with tempfile.TemporaryDirectory(prefix="examgen-") as tmp:
-        job = Job(Path(tmp), version, lambda pages: layout.document(info, variant, version, pages, None),
-                  f"preview of {template_id}")
+        job = Job(Path(tmp), version, layout.document(info, variant, version, None), f"preview of {template_id}")
         (pdf, _), = compile_all([job], 1)
         out_pdf = Path(out_pdf)
         out_pdf.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ through texfmt.to_tex (escaped unless it is already LaTeX)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -38,37 +39,37 @@ def environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+@lru_cache(maxsize=256)
 def compile_blocks(source: str, origin: str) -> jinja2.Template:
-    """Parse a template file's source; a syntax error names the file and line."""
+    """Parse a template file's source once (cached: every draw and variant reuses it);
+    a syntax error names the file and line."""
     try:
         return environment().from_string(source)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{origin}:{exc.lineno}: jinja2 syntax error: {exc.message}") from None
 
 
+def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
+    """Run a jinja2 render; its errors become one TemplateError naming `where`."""
+    try:
+        return texfmt.Latex(render().strip())
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{where}: {exc.message}") from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(f"{where}: {exc}") from None
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
+
+
 def render_block(template: jinja2.Template, block: str, context: dict[str, Any], origin: str) -> texfmt.Latex:
     """Render one `<% block NAME %>` of a template with the given context."""
     if block not in template.blocks:
         raise TemplateError(f"{origin}: no block '{block}' (define <% block {block} %> ... <% endblock %>)")
-    try:
-        ctx = template.new_context(context)
-        return texfmt.Latex("".join(template.blocks[block](ctx)).strip())
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{origin}, block '{block}': {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{origin}, block '{block}': {exc}") from None
-    except (ValueError, TypeError, ArithmeticError) as exc:
-        raise TemplateError(f"{origin}, block '{block}': {type(exc).__name__}: {exc}") from None
+    return _render(lambda: "".join(template.blocks[block](template.new_context(context))),
+                   f"{origin}, block '{block}'")
 
 
 def render_string(source: str, context: dict[str, Any], origin: str) -> texfmt.Latex:
     """Render a short jinja2 string (a rubric line) with the given context."""
     tmpl = compile_blocks(source, origin)
-    try:
-        return texfmt.Latex(tmpl.render(context).strip())
-    except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{origin}: {exc.message}") from None
-    except jinja2.TemplateError as exc:
-        raise TemplateError(f"{origin}: {exc}") from None
-    except (ValueError, TypeError, ArithmeticError) as exc:
-        raise TemplateError(f"{origin}: {type(exc).__name__}: {exc}") from None
+    return _render(lambda: tmpl.render(context), origin)

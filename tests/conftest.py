@@ -18,8 +18,6 @@ from examgen import ROOT
 from examgen.pipeline import build_exam
 
 SPECS = sorted((ROOT / "exams").glob("*.yaml"))
-needs_tex = pytest.mark.skipif(shutil.which("pdflatex") is None or shutil.which("pdftotext") is None,
-                               reason="pdflatex/poppler not installed (make setup)")
 
 
 def pdftotext(pdf: Path, *args: str) -> str:

@@ -10,20 +10,17 @@ from pylatex import Command, Document, NoEscape
 from .. import rendering
 from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
 from ..questions import context
-from ..texfmt import Latex, credits, escape, num
+from ..texfmt import Latex, credits, escape
 
 CLASS_NAME = "examgentum"
 STUDENT, SOLUTION = "student", "solution"
 
 
-def _credit_text(c: float, language: str) -> str:
-    word = ("Punkt" if c == 1 else "Punkte") if language == "de" else ("credit" if c == 1 else "credits")
-    return f"{credits(c)} {word}"
-
-
-def _points_text(p: float, language: str) -> str:
-    word = ("Punkt" if p == 1 else "Punkte") if language == "de" else ("point" if p == 1 else "points")
-    return f"{num(p, 2)} {word}"
+def _amount(x: float, unit: str, language: str) -> str:
+    """'1 credit', '7.5 credits', '0.5 points', '1 Punkt' ..."""
+    words = {"credit": ("Punkt", "Punkte"), "point": ("Punkt", "Punkte")}[unit] if language == "de" \
+        else (unit, unit + "s")
+    return f"{credits(x)} {words[0] if x == 1 else words[1]}"
 
 
 def render_question_body(q: SolvedQuestion, version: str, language: str = "en") -> list[str]:
@@ -44,7 +41,7 @@ def render_question_body(q: SolvedQuestion, version: str, language: str = "en") 
         if version == SOLUTION:
             body = rendering.render_block(so, part.name, ctx, so_origin)
             notes = "".join(
-                f"\\egrubricitem{{{_points_text(r['points'], language)}}}{{{r['text']}}}"
+                f"\\egrubricitem{{{_amount(r['points'], 'point', language)}}}{{{r['text']}}}"
                 for r in q.rubric if r["part"] == part.name
             )
             solution = f"{body}\\eggradingnotes{{{notes}}}"
@@ -69,8 +66,9 @@ def grading_table(k: int) -> str:
     return f"\\eggradingtable{{{k}}}{{{width_mm:.1f}mm}}"
 
 
-def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, logo_file: str | None) -> str:
-    """The complete LaTeX source of one version of one variant."""
+def document(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
+    """The complete LaTeX source of one version of one variant. The page total is
+    not in it: compiling.py defines \\egtotalpages on the pdflatex command line."""
     doc = Document(documentclass=CLASS_NAME, document_options=[version, info.language], fontenc=None,
                    inputenc=None, lmodern=False, textcomp=False, page_numbers=False, indent=None, microtype=False)
     inst = list(info.institution) + [""] * (3 - len(info.institution))
@@ -78,7 +76,7 @@ def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, l
         "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),
         "date": escape(info.date), "time": escape(info.time), "examiner": escape(info.examiner),
         "resources": escape(info.resources), "variant": escape(variant.code),
-        "pages": str(total_pages), "problems": str(len(variant.questions)), "credits": credits(variant.credits),
+        "problems": str(len(variant.questions)), "credits": credits(variant.credits),
         "inst1": escape(inst[0]), "inst2": escape(inst[1]), "inst3": escape(inst[2]),
         "logo": Latex(f"\\includegraphics[width=18mm,height=10mm,keepaspectratio]{{{logo_file}}}") if logo_file else "",
     }
@@ -91,7 +89,7 @@ def document(info: ExamInfo, variant: Variant, version: str, total_pages: int, l
     for k, q in enumerate(variant.questions, start=1):
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
         body.append(f"% examgen: problem {k} ({origin})\n")
-        body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_credit_text(q.credits, info.language)}}}\n")
+        body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_amount(q.credits, 'credit', info.language)}}}\n")
         body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
     doc.append(NoEscape("".join(body)))
