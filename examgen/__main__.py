@@ -1,0 +1,5 @@
+"""`python -m examgen` runs the command line (the same as the `examgen` script)."""
+
+from examgen.cli import main
+
+main()
