@@ -2,4 +2,4 @@
 
 from examgen.cli import main
 
-main()
+raise SystemExit(main())
