@@ -17,6 +17,7 @@ exam: setup
 
 test: setup test-deps
 	$(PY) -m pytest -q
+	$(VENV)/bin/examgen check --draws 500
 
 setup: tex python
 

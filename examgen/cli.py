@@ -113,6 +113,36 @@ def list_(as_json: bool, banks: tuple[Path, ...]) -> None:
     click.echo(f"{len(templates)} templates; {len(bank.mc)} multiple-choice items")
 
 
+@cli.command()
+@click.option("--draws", "-d", default=200, show_default=True, type=click.IntRange(1),
+              help="Seeded draws per template: sampled, solved and rendered.")
+@click.option("--compile", "compile_draws", default=2, show_default=True, type=click.IntRange(0),
+              help="How many of the draws are typeset with pdflatex (all templates in one document per draw).")
+@click.option("--template", "-t", "only", multiple=True, help="Check only this template (repeatable).")
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None)
+@bank_option
+def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | None, banks: tuple[Path, ...]) -> None:
+    """Stress-test the question bank: every template over many draws; exit 1 on any failure."""
+    from .bank import load_bank
+    from .checking import check_bank
+
+    bank = load_bank(banks)
+    ids = [bank.template(t).id for t in only] or None
+    n = len(ids) if ids is not None else len(bank.templates)
+    if sys.stderr.isatty():
+        with click.progressbar(length=n, label=f"Checking {n} templates", file=sys.stderr, show_pos=True) as bar:
+            report = check_bank(bank, draws, compile_draws, jobs, ids, progress=bar.update)
+    else:
+        report = check_bank(bank, draws, compile_draws, jobs, ids)
+    for line in report.failures:
+        click.echo(f"FAIL {line}", err=True)
+    verdict = f"{len(report.failures)} failures" if report.failures else "all passed"
+    click.echo(f"checked {report.templates} templates x {report.draws} draws and {len(bank.mc)} multiple-choice "
+               f"items; {report.compiled} questions typeset; {verdict}")
+    if report.failures:
+        raise SystemExit(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="examgen", standalone_mode=False)

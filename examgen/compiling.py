@@ -49,13 +49,17 @@ def _excerpt(log: str, tex: str, label: str) -> str:
     if first is None:
         return f"{label}: pdflatex failed: " + " | ".join(lines[-5:])
     msg = lines[first].lstrip("! ").strip()
+    # TeX's context line: the text read so far, ending with the token that failed
+    ctx = lines[first + 1].strip() if first + 1 < len(lines) else ""
+    if ctx and not ctx.startswith("l."):
+        msg += f" (at {ctx[-60:]!r})"
     m = next((re.match(r"l\.(\d+) (.*)", line) for line in lines[first:first + 30] if re.match(r"l\.\d+ ", line)), None)
     where = ""
     if m:
         n = int(m.group(1))
         src = tex.splitlines()
         if 0 < n <= len(src):
-            where = f" at line {n} of the generated source: {src[n - 1][:160]!r}"
+            where = f" at line {n} of the generated source"
             marker = next((line for line in reversed(src[:n]) if line.startswith("% examgen: problem ")), None)
             if marker:
                 where = f" in {marker[len('% examgen: '):]}" + where

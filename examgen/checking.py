@@ -1,0 +1,130 @@
+"""`examgen check`: stress-test a question bank before an exam is built from it
+(R/exams' stresstest_exercise, PrairieLearn's 'test every question').
+
+Every template is sampled, solved and rendered over many seeded draws; a few
+draws of every template are typeset for real. All templates of one draw go into
+one document per version (two pdflatex runs, not two per template); only when
+that fails is every question compiled alone, to name the one that broke it."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import layout, solvers
+from .bank import Bank
+from .compiling import Job, compile_all
+from .errors import ExamgenError
+from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
+from .questions import draw_mc, solve_question
+from .sampling import derive_seed
+
+CHECK_SEED = 20260
+
+
+@dataclass
+class Report:
+    templates: int = 0
+    draws: int = 0
+    compiled: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def _finite(x: Any) -> bool:
+    if isinstance(x, list):
+        return all(_finite(v) for v in x)
+    if isinstance(x, (bool, str)) or x is None:
+        return True
+    return isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> tuple[SolvedQuestion | None, list[str]]:
+    """Sample, solve and render draw n of one template; the failures found."""
+    t = bank.templates[template_id]
+    where = f"{template_id} draw {n}"
+    try:
+        q = solve_question(t, derive_seed(seed, n, template_id))
+    except ExamgenError as exc:
+        return None, [f"{where}: {exc}"]
+    fails = []
+    for c in t.constraints:
+        if not solvers.resolve(c)(q.params):
+            fails.append(f"{where}: constraint {c} does not hold for {q.params}")
+    if not _finite(list(q.answers.values())):
+        fails.append(f"{where}: an answer is not a finite number: {q.answers}")
+    if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:
+        fails.append(f"{where}: rubric points do not add up to {t.credits:g} credits")
+    for version in (layout.STUDENT, layout.SOLUTION):
+        try:
+            layout.render_question_body(q, version)
+        except ExamgenError as exc:
+            fails.append(f"{where}: rendering the {version} version: {exc}")
+    return (q if not fails else None), fails
+
+
+def _info() -> ExamInfo:
+    return ExamInfo(course="examgen check", code="CHECK", name="bank check", date="", time="", examiner="",
+                    resources="", instructions=(), institution=(), logo=None, language="en")
+
+
+def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, jobs: int | None,
+             label: str | None = None) -> list[str]:
+    """Typeset draw n of the questions in one document per version; on failure
+    compile each question alone to name the culprits."""
+    label = label or f"draw {n}"
+    variant = Variant(number=0, code="CHECK", questions=tuple(questions))
+    folder = workdir / label.replace(" ", "-")
+    docs = [Job(folder / v, v, layout.document(_info(), variant, v, None), f"{label} ({v})")
+            for v in (layout.STUDENT, layout.SOLUTION)]
+    try:
+        compile_all(docs, jobs)
+        return []
+    except ExamgenError as exc:
+        if len(questions) == 1:
+            return [str(exc)]
+    fails = []
+    for q in questions:
+        name = q.template.id if isinstance(q, SolvedQuestion) else "multiple choice"
+        fails.extend(_compile([q], n, workdir, jobs, f"{name} draw {n}"))
+    return fails or [f"draw {n}: the questions compile alone but not together"]
+
+
+def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int | None = None,
+               templates: Iterable[str] | None = None,
+               progress: Callable[[int], None] | None = None) -> Report:
+    """Every template over `draws` seeded draws; the first `compile_draws` draws typeset."""
+    ids = sorted(templates) if templates is not None else sorted(bank.templates)
+    report = Report(templates=len(ids), draws=draws)
+    to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
+    for tid in ids:
+        for n in range(1, draws + 1):
+            q, fails = check_draw(bank, tid, n)
+            report.failures.extend(fails)
+            if q is not None and n <= compile_draws:
+                to_compile[n - 1].append(q)
+        if progress:
+            progress(1)
+    if bank.mc:
+        for n in range(1, draws + 1):
+            try:
+                mc = draw_mc(McProblem(count=min(8, len(bank.mc))), bank, derive_seed(CHECK_SEED, n, "mc"))
+                layout.render_mc_body(mc)
+            except ExamgenError as exc:
+                report.failures.append(f"multiple choice draw {n}: {exc}")
+                continue
+            if n <= compile_draws:
+                to_compile[n - 1].append(mc)
+        if compile_draws:  # every option of every item typeset once, whatever the draws picked
+            widest = max(len(it.options) for it in bank.mc.values())
+            every = McProblem(count=len(bank.mc), options=widest)
+            to_compile[0].append(draw_mc(every, bank, derive_seed(CHECK_SEED, 0, "mc")))
+    with tempfile.TemporaryDirectory(prefix="examgen-check-") as tmp:
+        for n, qs in enumerate(to_compile, start=1):
+            if qs:
+                report.failures.extend(_compile(qs, n, Path(tmp), jobs))
+                report.compiled += len(qs)
+    return report
