@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import layout, solvers
 from .bank import Bank
-from .compiling import Job, compile_all
+from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
 from .questions import draw_mc, solve_question
@@ -78,10 +79,14 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     label = label or f"draw {n}"
     variant = Variant(number=0, code="CHECK", questions=tuple(questions))
     folder = workdir / label.replace(" ", "-")
-    docs = [Job(folder / v, v, layout.document(_info(), variant, v, None), f"{label} ({v})")
-            for v in (layout.STUDENT, layout.SOLUTION)]
+
+    def one(version: str) -> None:
+        piece = Piece("CHECK", label, layout.variant_body(_info(), variant, version, None))
+        compile_one(Batch(version, "en", layout.preamble(version, "en"), (piece,)), folder / version)
+
     try:
-        compile_all(docs, jobs)
+        with ThreadPoolExecutor(max_workers=jobs or 2) as pool:
+            list(pool.map(one, (layout.STUDENT, layout.SOLUTION)))
         return []
     except ExamgenError as exc:
         if len(questions) == 1:

@@ -45,8 +45,11 @@ def cli() -> None:
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("output"), show_default=True)
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None,
               help="Parallel pdflatex processes (default: all cores).")
+@click.option("--keep-tex", is_flag=True, help="Keep each variant's standalone student.tex and solution.tex.")
+@click.option("--no-cache", is_flag=True, help="Compile everything (the cache is $EXAMGEN_CACHE or ~/.cache/examgen).")
 @bank_option
-def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, banks: tuple[Path, ...]) -> None:
+def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, keep_tex: bool, no_cache: bool,
+          banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
     from .bank import load_bank
     from .pipeline import build_exam
@@ -57,9 +60,9 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
     if sys.stderr.isatty():  # a progress bar for people; logs (CI) stay clean
         with click.progressbar(length=total, label=f"Compiling {total} PDFs", file=sys.stderr,
                                show_pos=True) as bar:
-            files = build_exam(spec, seed, variants, out, banks, jobs, progress=bar.update)
+            files = build_exam(spec, seed, variants, out, banks, jobs, bar.update, keep_tex, not no_cache)
     else:
-        files = build_exam(spec, seed, variants, out, banks, jobs)
+        files = build_exam(spec, seed, variants, out, banks, jobs, None, keep_tex, not no_cache)
     click.echo(f"wrote {len(files)} files to {out}")
 
 

@@ -1,38 +1,90 @@
-"""LaTeX -> PDF with pdflatex: a draft pass to count the pages, a final pass
-with the count on the cover and in the footers (the same source both times;
-the count is defined on the command line); parallel over all cores; no shell
-escape, paranoid file access; reproducible bytes."""
+"""LaTeX -> PDF, fast and safe.
+
+- **Batches.** Many variants of one version go into one document (the class
+  starts each with \\egbeginvariant and logs where it starts and how many pages
+  it has); one pdflatex process typesets the batch and qpdf splits it into one
+  PDF per variant. Batches have a fixed composition (it depends only on the
+  variant count), so the bytes never depend on the number of cores or the cache.
+- **A precompiled preamble.** The preamble (the class and its packages) is
+  dumped once into a format with mylatexformat and reused; it is cached on disk
+  keyed by the class, the preamble and the TeX installation.
+- **One full pass.** Page totals ("Page n / N", "N pages" on the cover) come
+  from a -draftmode pass over the student batches (no PDF written, scan codes
+  left out); the solution paginates identically by construction and is checked.
+- **Cache.** A batch whose source, format and scan codes are unchanged is not
+  compiled again: its per-variant PDFs come from the cache.
+- **Safety.** -no-shell-escape, openin_any/openout_any=p (paranoid: no file
+  outside the build folder can be read or written), TEXINPUTS limited to the
+  build folder and the TeX tree; reproducible bytes (SOURCE_DATE_EPOCH).
+- **Failures.** When a batch fails, its variants are compiled alone to name the
+  one that broke it; its .tex and .log are kept in a diagnostics folder.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
-from . import TEMPLATES_DIR
-from .errors import ExamgenError, LatexError
+from . import TEMPLATES_DIR, __version__, qrcodes
+from .errors import ExamgenError, LatexError, LayoutError
 
 CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
-_PAGES = re.compile(r"EXAMGEN-PAGES: (\d+)")
+BATCH_SIZE = 16  # variants per pdflatex run; fixed so that bytes never depend on the machine
+_VARIANT = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
 
 
 @dataclass(frozen=True)
-class Job:
-    """One PDF to build from the LaTeX text `tex`; `label` names it in errors
-    (e.g. 'variant E0003 (solution)')."""
+class Piece:
+    """One variant's part of a batch document: everything after \\egbeginvariant."""
 
-    workdir: Path
-    name: str
-    tex: str
-    label: str
-    files: tuple[Path, ...] = ()  # extra files (a logo) copied into workdir
+    code: str
+    label: str  # names it in errors, e.g. 'variant E0003'
+    body: str
 
 
+@dataclass(frozen=True)
+class Batch:
+    version: str  # student | solution
+    language: str
+    preamble: str  # everything up to and including \begin{document}
+    pieces: tuple[Piece, ...]
+    files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
+
+    def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
+        head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble
+        return self.preamble + head + "".join(
+            f"% examgen: variant {p.code}\n\\egbeginvariant{{{p.code}}}{{{(pages or {}).get(p.code, 0)}}}\n{p.body}"
+            for p in self.pieces) + "\\end{document}\n"
+
+    def standalone(self, piece: Piece, pages: int) -> str:
+        """One variant alone, compilable with plain pdflatex (for --keep-tex)."""
+        return Batch(self.version, self.language, self.preamble, (piece,), self.files).source({piece.code: pages})
+
+
+@dataclass(frozen=True)
+class Built:
+    pdf: Path
+    pages: int
+
+
+def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
+    """Split variants 0..n-1 into balanced batches of at most `size`; depends only on n."""
+    k = max(1, -(-n // size))
+    bounds = [round(i * n / k) for i in range(k + 1)]
+    return [range(bounds[i], bounds[i + 1]) for i in range(k) if bounds[i] < bounds[i + 1]]
+
+
+# ------------------------------------------------------------------ running TeX
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -43,7 +95,9 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _excerpt(log: str, tex: str, label: str) -> str:
+def excerpt(log: str, tex: str, label: str) -> str:
+    """The error of a pdflatex log in one line: message, TeX's context, the
+    problem and template (from the source's markers) and the source line."""
     lines = log.splitlines()
     first = next((i for i, line in enumerate(lines) if line.startswith("!")), None)
     if first is None:
@@ -66,50 +120,281 @@ def _excerpt(log: str, tex: str, label: str) -> str:
     return f"{label}: LaTeX error: {msg}{where}"
 
 
-def _run(job: Job, total_pages: int, draft: bool) -> str:
-    cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={job.name}"]
+def _run(workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str) -> str:
+    cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={name}"]
+    if fmt:
+        cmd.append(f"-fmt={fmt}")
     if draft:
         cmd.append("-draftmode")
-    cmd.append(f"\\def\\egtotalpages{{{total_pages}}}\\input{{{job.name}.tex}}")
+    cmd.append(f"{name}.tex")
     try:
-        proc = subprocess.run(cmd, cwd=job.workdir, env=_env(), capture_output=True, timeout=300)
+        proc = subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, timeout=600)
     except FileNotFoundError:
-        raise ExamgenError("pdflatex not found: install TeX Live (see README: 'make setup')") from None
+        raise ExamgenError("pdflatex not found: install TeX Live (see README: 'make exam')") from None
     except subprocess.TimeoutExpired:
-        raise LatexError(f"{job.label}: pdflatex did not finish within 300 s") from None
-    logfile = job.workdir / f"{job.name}.log"
+        raise LatexError(f"{label}: pdflatex did not finish within 600 s") from None
+    logfile = workdir / f"{name}.log"
     log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
     if proc.returncode != 0:
-        raise LatexError(_excerpt(log, job.tex, job.label))
+        raise LatexError(excerpt(log, tex, label))
     return log
 
 
-def compile_job(job: Job) -> tuple[Path, int]:
-    """Two pdflatex runs of the same source: -draftmode with a total of 0 to count
-    the pages, then the real one with the count."""
-    job.workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CLASS_FILE, job.workdir / CLASS_FILE.name)
-    for f in job.files:
-        shutil.copyfile(f, job.workdir / f.name)
-    (job.workdir / f"{job.name}.tex").write_text(job.tex, encoding="utf-8")
-    m = _PAGES.search(_run(job, 0, draft=True))
-    if not m:
-        raise LatexError(f"{job.label}: the class did not report the page count (EXAMGEN-PAGES) in {job.name}.log")
-    pages = int(m.group(1))
-    m2 = _PAGES.search(_run(job, pages, draft=False))
-    if not m2 or int(m2.group(1)) != pages:
-        raise LatexError(f"{job.label}: page count changed between passes ({pages} -> {m2 and m2.group(1)})")
-    return job.workdir / f"{job.name}.pdf", pages
+# ------------------------------------------------------------------ the cache
+def cache_dir() -> Path | None:
+    """$EXAMGEN_CACHE, else $XDG_CACHE_HOME/examgen, else ~/.cache/examgen;
+    EXAMGEN_CACHE=off disables it."""
+    env = os.environ.get("EXAMGEN_CACHE")
+    if env == "off":
+        return None
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "examgen"
 
 
-def compile_all(jobs: Sequence[Job], workers: int | None = None,
-                progress: Callable[[int], None] | None = None) -> list[tuple[Path, int]]:
-    """Compile jobs in parallel (one pdflatex per core); results in job order."""
+def _sha(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def tex_identity() -> str:
+    """The TeX installation, for cache keys: pdfTeX's version and the format it loads."""
+    try:
+        version = subprocess.run(["pdftex", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+        fmt = subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"], capture_output=True,
+                             text=True).stdout.strip()
+        stamp = f"{fmt}:{os.stat(fmt).st_mtime_ns}" if fmt else ""
+    except (FileNotFoundError, IndexError, OSError):
+        raise ExamgenError("pdflatex not found: install TeX Live (see README: 'make exam')") from None
+    return f"{version}|{stamp}|examgen {__version__}"
+
+
+def _store(final: Path, make: Callable[[Path], object]) -> None:
+    """Create a cache entry atomically: built in a temporary folder beside it, then renamed."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    try:
+        make(tmp)
+        try:
+            tmp.rename(final)
+        except OSError:  # another build stored it first
+            pass
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ formats
+def format_file(preamble: str, workroot: Path, cache: Path | None) -> Path:
+    """The preamble dumped into a pdfTeX format (mylatexformat), from the cache if possible."""
+    key = _sha(CLASS_FILE.read_bytes(), preamble, tex_identity())
+    name = f"eg-{key[:16]}"
+
+    def make(folder: Path) -> None:
+        shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
+        (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
+        cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+               "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
+        proc = subprocess.run(cmd, cwd=folder, env=_env(), capture_output=True)
+        if proc.returncode != 0 or not (folder / f"{name}.fmt").exists():
+            log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
+            raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
+        for f in folder.iterdir():
+            if f.suffix != ".fmt":
+                f.unlink()
+
+    entry = (cache / "formats" / key) if cache else (workroot / "formats" / key)
+    if not (entry / f"{name}.fmt").exists():
+        _store(entry, make)
+    return entry / f"{name}.fmt"
+
+
+# ------------------------------------------------------------------ one batch
+def _prepare(workdir: Path, batch: Batch, fmt: Path) -> None:
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CLASS_FILE, workdir / CLASS_FILE.name)
+    for f in batch.files:
+        shutil.copyfile(f, workdir / f.name)
+    target = workdir / fmt.name
+    if not target.exists():
+        try:
+            os.link(fmt, target)
+        except OSError:
+            shutil.copyfile(fmt, target)
+
+
+def _ranges(log: str, batch: Batch, label: str) -> dict[str, tuple[int, int]]:
+    found = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in _VARIANT.finditer(log)}
+    missing = [p.code for p in batch.pieces if p.code not in found]
+    if missing:
+        raise LatexError(f"{label}: the class did not report the pages of {', '.join(missing)} (EXAMGEN-VARIANT)")
+    return found
+
+
+def count_pages(batch: Batch, workdir: Path, fmt: Path) -> dict[str, int]:
+    """The draft pass: page count of every variant of the batch."""
+    _prepare(workdir, batch, fmt)
+    tex = batch.source(draft=True)
+    (workdir / "draft.tex").write_text(tex, encoding="utf-8")
+    label = _label(batch)
+    log = _run(workdir, "draft", fmt.stem, True, label, tex)
+    return {code: n for code, (_, n) in _ranges(log, batch, label).items()}
+
+
+def _label(batch: Batch) -> str:
+    if len(batch.pieces) == 1:
+        return f"{batch.pieces[0].label} ({batch.version})"
+    return f"variants {batch.pieces[0].code}-{batch.pieces[-1].code} ({batch.version})"
+
+
+def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Path | None) -> dict[str, Path]:
+    """The final pass, then one PDF per variant (split with qpdf); cached by source."""
+    tex = batch.source(pages)
+    aux = qrcodes.aux_lines([(p.code, pages[p.code]) for p in batch.pieces])
+    key = _sha(tex, aux, fmt.name, CLASS_FILE.read_bytes(), *(f.read_bytes() for f in batch.files))
+    entry = (cache / "pdf" / key) if cache else None
+    if entry is not None and all((entry / f"{p.code}.pdf").exists() for p in batch.pieces):
+        return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+    _prepare(workdir, batch, fmt)
+    (workdir / "final.tex").write_text(tex, encoding="utf-8")
+    (workdir / "final.aux").write_text(aux, encoding="utf-8")  # the scan codes, precomputed
+    label = _label(batch)
+    log = _run(workdir, "final", fmt.stem, False, label, tex)
+    ranges = _ranges(log, batch, label)
+    for p in batch.pieces:
+        if ranges[p.code][1] != pages[p.code]:
+            raise LayoutError(f"{p.label}: the {batch.version} has {ranges[p.code][1]} pages, "
+                              f"the student version {pages[p.code]}; both must paginate identically")
+    split = workdir / "split"
+    split.mkdir(exist_ok=True)
+    for p in batch.pieces:
+        first, n = ranges[p.code]
+        _qpdf(["--empty", "--pages", str(workdir / "final.pdf"), f"{first}-{first + n - 1}", "--",
+               str(split / f"{p.code}.pdf")])
+    if entry is None:
+        return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}
+    if not entry.exists():
+        _store(entry, lambda folder: [shutil.copyfile(split / f"{p.code}.pdf", folder / f"{p.code}.pdf")
+                                      for p in batch.pieces])
+    return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+
+
+def concatenate(pdfs: list[Path], out: Path) -> None:
+    """One PDF of all pages of `pdfs`, in order (qpdf)."""
+    _qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+
+
+def _qpdf(args: list[str]) -> None:
+    try:
+        proc = subprocess.run(["qpdf", "--deterministic-id", *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise ExamgenError("qpdf not found: install it (Debian package 'qpdf'; see README: 'make exam')") from None
+    if proc.returncode not in (0, 3):  # 3 = warnings only
+        raise ExamgenError(f"qpdf failed: {proc.stderr.strip()}")
+
+
+# ------------------------------------------------------------------ many batches
+def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diagnostics: Path | None) -> LatexError:
+    """A batch failed: compile its variants alone and report the ones that fail."""
+    if len(batch.pieces) == 1:
+        culprits = [(batch.pieces[0], exc)]
+    else:
+        culprits = []
+        for p in batch.pieces:
+            single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+            try:
+                run(single)
+            except LatexError as e:
+                culprits.append((p, e))
+        if not culprits:
+            return exc
+    if diagnostics is not None:
+        for p, _ in culprits:
+            d = diagnostics / p.code
+            d.mkdir(parents=True, exist_ok=True)
+            single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+            (d / f"{batch.version}.tex").write_text(single.standalone(p, 0), encoding="utf-8")
+            shutil.copyfile(CLASS_FILE, d / CLASS_FILE.name)
+            for f in batch.files:
+                shutil.copyfile(f, d / f.name)
+    where = f" (.tex kept in {diagnostics})" if diagnostics is not None else ""
+    return LatexError("\n".join(str(e) for _, e in culprits) + where)
+
+
+def compile_exam(student: Sequence[Batch], solution: Sequence[Batch], workroot: Path, workers: int | None = None,
+                 progress: Callable[[int], None] | None = None, use_cache: bool = True,
+                 diagnostics: Path | None = None) -> dict[tuple[str, str], Built]:
+    """Student and solution batches -> {(variant code, version): Built}.
+    Pass 1 (-draftmode, student batches) counts the pages; pass 2 typesets both
+    versions with the totals and splits them."""
     workers = max(1, workers or os.cpu_count() or 1)
-    results: list[tuple[Path, int]] = []
+    cache = cache_dir() if use_cache else None
+    preambles = {b.preamble for b in (*student, *solution)}
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        for res in pool.map(compile_job, jobs):
-            results.append(res)
+        fmts = dict(zip(preambles, pool.map(lambda p: format_file(p, workroot, cache), preambles)))
+        counter = iter(range(10**9))
+
+        def wd(b: Batch) -> Path:
+            return workroot / f"b{next(counter):05d}"
+
+        def draft(b: Batch) -> dict[str, int]:
+            return _cached_counts(b, fmts[b.preamble], cache, lambda: count_pages(b, wd(b), fmts[b.preamble]))
+
+        pages: dict[str, int] = {}
+        for res in _map(pool, draft, student, diagnostics):
+            pages.update(res)
+
+        def final(b: Batch) -> dict[str, Path]:
+            out = typeset(b, pages, wd(b), fmts[b.preamble], cache)
             if progress:
-                progress(1)
+                progress(len(b.pieces))
+            return out
+
+        built: dict[tuple[str, str], Built] = {}
+        everything = [*student, *solution]
+        for b, res in zip(everything, _map(pool, final, everything, diagnostics)):
+            for code, pdf in res.items():
+                built[(code, b.version)] = Built(pdf, pages[code])
+    return built
+
+
+def _map(pool: ThreadPoolExecutor, fn: Callable, items: Sequence[Batch], diagnostics: Path | None) -> list:
+    """pool.map that lets every batch finish, then reports the failing variants."""
+    futures = [pool.submit(fn, b) for b in items]
+    results, errors = [], []
+    for b, f in zip(items, futures):
+        try:
+            results.append(f.result())
+        except LatexError as exc:
+            errors.append(_isolate(b, exc, fn, diagnostics))
+            results.append(None)
+    if errors:
+        raise LatexError("\n".join(str(e) for e in errors))
     return results
+
+
+def _cached_counts(batch: Batch, fmt: Path, cache: Path | None,
+                   compute: Callable[[], dict[str, int]]) -> dict[str, int]:
+    if cache is None:
+        return compute()
+    key = _sha(batch.source(draft=True), fmt.name, *(f.read_bytes() for f in batch.files))
+    entry = cache / "pages" / key
+    if (entry / "pages.json").exists():
+        return {k: int(v) for k, v in json.loads((entry / "pages.json").read_text()).items()}
+    counts = compute()
+    if not entry.exists():
+        _store(entry, lambda folder: (folder / "pages.json").write_text(json.dumps(counts, sort_keys=True)))
+    return counts
+
+
+def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
+    """A one-variant document (preview, check): its own draft pass, then the final one."""
+    (code,) = [p.code for p in batch.pieces]
+    cache = cache_dir() if use_cache else None
+    fmt = format_file(batch.preamble, workroot, cache)
+    pages = count_pages(batch, workroot / "draft", fmt)
+    return Built(typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])

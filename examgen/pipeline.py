@@ -11,8 +11,7 @@ from typing import Any
 
 from . import layout
 from .bank import Bank, load_bank
-from .compiling import Job, compile_all
-from .errors import LayoutError
+from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
 from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
 from .outputs import answer_key_csv, answers_json, manifest, staging
 from .questions import build_variant, solve_question
@@ -20,16 +19,19 @@ from .sampling import derive_seed
 from .spec import load_spec
 
 
-def _jobs(spec: ExamSpec, variant: Variant, workdir: Path) -> list[Job]:
+def _batches(spec: ExamSpec, variants: list[Variant], version: str) -> list[Batch]:
     files = (spec.info.logo,) if spec.info.logo else ()
     logo = spec.info.logo.name if spec.info.logo else None
-    return [Job(workdir / variant.code, version, layout.document(spec.info, variant, version, logo),
-                f"variant {variant.code} ({version})", files)
-            for version in (layout.STUDENT, layout.SOLUTION)]
+    pre = layout.preamble(version, spec.info.language)
+    return [Batch(version, spec.info.language, pre,
+                  tuple(Piece(variants[i].code, f"variant {variants[i].code}",
+                              layout.variant_body(spec.info, variants[i], version, logo)) for i in r), files)
+            for r in batches(len(variants))]
 
 
 def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, bank_dirs: Iterable[Path] = (),
-               workers: int | None = None, progress: Callable[[int], None] | None = None) -> list[Path]:
+               workers: int | None = None, progress: Callable[[int], None] | None = None, keep_tex: bool = False,
+               use_cache: bool = True) -> list[Path]:
     """Build n_variants of an exam into out/; returns the written files."""
     # driver: load -- the bank and the spec, validated before anything is sampled
     bank = load_bank(bank_dirs)
@@ -37,24 +39,48 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
     # driver: pick + sample + solve -- every variant's questions, answers and rubric
     variants = [build_variant(spec, bank, exam_seed, n) for n in range(1, n_variants + 1)]
+    # driver: render -- student and solution of every variant from the same draws, in batches
+    student, solution = (_batches(spec, variants, v) for v in (layout.STUDENT, layout.SOLUTION))
+    out = Path(out)
+    diagnostics = out.with_name(out.name + "-diagnostics")
     with tempfile.TemporaryDirectory(prefix="examgen-") as tmp:
-        # driver: render + compile -- student and solution of every variant from one source
-        jobs = [job for v in variants for job in _jobs(spec, v, Path(tmp))]
-        results = compile_all(jobs, workers, progress)
+        # driver: compile -- one pdflatex run per batch, split into one PDF per variant
+        built = compile_exam(student, solution, Path(tmp), workers, progress, use_cache, diagnostics)
         # driver: write -- atomically: a failure above leaves the target untouched
-        with staging(Path(out)) as stage:
-            for v, (student, solution) in zip(variants, zip(results[0::2], results[1::2])):
-                if student[1] != solution[1]:
-                    raise LayoutError(f"variant {v.code}: student has {student[1]} pages, solution {solution[1]}")
+        with staging(out) as stage:
+            for v in variants:
                 vdir = stage / v.code
                 vdir.mkdir()
-                shutil.copyfile(student[0], vdir / "student.pdf")
-                shutil.copyfile(solution[0], vdir / "solution.pdf")
+                for version in (layout.STUDENT, layout.SOLUTION):
+                    shutil.copyfile(built[(v.code, version)].pdf, vdir / f"{version}.pdf")
                 (vdir / "answers.json").write_text(answers_json(spec, exam_seed, v), encoding="utf-8")
+            if keep_tex:
+                _keep_tex(stage, student + solution, {v.code: built[(v.code, "student")].pages for v in variants})
+            _print_files(stage, [v.code for v in variants])
             (stage / "answer_key.csv").write_text(answer_key_csv(variants), encoding="utf-8")
             (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage), encoding="utf-8")
-    out = Path(out).resolve()
+    shutil.rmtree(diagnostics, ignore_errors=True)  # a successful build leaves no stale diagnostics
+    out = out.resolve()
     return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int]) -> None:
+    """Each variant's standalone student.tex and solution.tex, compilable in its folder."""
+    for b in all_batches:
+        for piece in b.pieces:
+            vdir = stage / piece.code
+            (vdir / f"{b.version}.tex").write_text(b.standalone(piece, pages[piece.code]), encoding="utf-8")
+            shutil.copyfile(CLASS_FILE, vdir / CLASS_FILE.name)
+            for f in b.files:
+                shutil.copyfile(f, vdir / f.name)
+
+
+def _print_files(stage: Path, codes: list[str]) -> None:
+    """print/all-students.pdf and print/all-solutions.pdf: every variant in order,
+    each already padded to a multiple of 4 pages, for one duplex A3 print job."""
+    (stage / "print").mkdir()
+    for version, name in ((layout.STUDENT, "all-students.pdf"), (layout.SOLUTION, "all-solutions.pdf")):
+        concatenate([stage / c / f"{version}.pdf" for c in codes], stage / "print" / name)
 
 
 def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,
@@ -76,9 +102,10 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
                     examiner="", resources="", instructions=(), institution=(), logo=None, language="en")
     variant = Variant(number=0, code=f"S{seed}", questions=(q,))
     version = layout.SOLUTION if solution else layout.STUDENT
+    piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version, None))
+    batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,))
     with tempfile.TemporaryDirectory(prefix="examgen-") as tmp:
-        job = Job(Path(tmp), version, layout.document(info, variant, version, None), f"preview of {template_id}")
-        (pdf, _), = compile_all([job], 1)
+        pdf = compile_one(batch, Path(tmp)).pdf
         out_pdf = Path(out_pdf)
         out_pdf.parent.mkdir(parents=True, exist_ok=True)
         tmp_out = out_pdf.with_name(f".{out_pdf.name}.tmp")

@@ -20,6 +20,17 @@ from examgen.pipeline import build_exam
 SPECS = sorted((ROOT / "exams").glob("*.yaml"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A compile cache of this test session only: every session really compiles
+    (once), and the user's ~/.cache is never touched. Subprocesses inherit it."""
+    import os
+
+    path = tmp_path_factory.mktemp("examgen-cache")
+    os.environ["EXAMGEN_CACHE"] = str(path)
+    return path
+
+
 def pdftotext(pdf: Path, *args: str) -> str:
     return subprocess.run(["pdftotext", *args, str(pdf), "-"], check=True, capture_output=True, text=True).stdout
 

@@ -43,7 +43,7 @@ def test_latex_error_is_named_by_template(tmp_path: Path) -> None:
     assert len(fails) == 2, res.stderr  # the two typeset draws; the student version has no solution text
     for n, line in enumerate(fails, start=1):
         assert line.startswith(f"FAIL broken_latex draw {n} (solution): LaTeX error: Undefined control sequence. ")
-        assert "\\nosuchmacro')" in line and line.endswith("in problem 1 (template broken_latex) at line 30 of the "
+        assert "\\nosuchmacro')" in line and line.endswith("in problem 1 (template broken_latex) at line 28 of the "
                                                             "generated source")
     assert "2 failures" in res.stdout
 

@@ -5,7 +5,7 @@ version simply receives no solution text."""
 
 from __future__ import annotations
 
-from pylatex import Command, Document, NoEscape
+from pylatex import Command, NoEscape
 
 from .. import rendering
 from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
@@ -66,32 +66,35 @@ def grading_table(k: int) -> str:
     return f"\\eggradingtable{{{k}}}{{{width_mm:.1f}mm}}"
 
 
-def document(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
-    """The complete LaTeX source of one version of one variant. The page total is
-    not in it: compiling.py defines \\egtotalpages on the pdflatex command line."""
-    doc = Document(documentclass=CLASS_NAME, document_options=[version, info.language], fontenc=None,
-                   inputenc=None, lmodern=False, textcomp=False, page_numbers=False, indent=None, microtype=False)
+def preamble(version: str, language: str) -> str:
+    """The document up to and including \\begin{document}: the same for every
+    variant (and every exam) of a version and language, so it is dumped once
+    into a format. Everything else comes after \\begin{document}."""
+    # written out, not with pylatex's Document: its '%'-terminated lines defeat
+    # mylatexformat's line scanner, which looks for a line holding \\begin{document}
+    return f"\\documentclass[{version},{language}]{{{CLASS_NAME}}}\n\\begin{{document}}\n"
+
+
+def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
+    """One variant, from its settings to the last additional-space page; it
+    follows \\egbeginvariant{code}{pages} (compiling.py adds that line)."""
     inst = list(info.institution) + [""] * (3 - len(info.institution))
     values = {
         "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),
         "date": escape(info.date), "time": escape(info.time), "examiner": escape(info.examiner),
-        "resources": escape(info.resources), "variant": escape(variant.code),
+        "resources": escape(info.resources),
         "problems": str(len(variant.questions)), "credits": credits(variant.credits),
         "inst1": escape(inst[0]), "inst2": escape(inst[1]), "inst3": escape(inst[2]),
         "logo": Latex(f"\\includegraphics[width=18mm,height=10mm,keepaspectratio]{{{logo_file}}}") if logo_file else "",
     }
-    for key, value in values.items():
-        doc.preamble.append(Command("egset", arguments=[key, NoEscape(value)]))
-    if info.instructions:
-        items = "".join(f"\\item {escape(x)}" for x in info.instructions)
-        doc.preamble.append(NoEscape(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}"))
-    body = ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
+    body = [Command("egset", arguments=[key, NoEscape(value)]).dumps() + "%\n" for key, value in values.items()]
+    items = "".join(f"\\item {escape(x)}" for x in info.instructions)
+    body.append(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}%\n")
+    body += ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
         body.append(f"% examgen: problem {k} ({origin})\n")
         body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_amount(q.credits, 'credit', info.language)}}}\n")
         body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
-    doc.append(NoEscape("".join(body)))
-    return doc.dumps()
-
+    return "".join(body)
