@@ -136,6 +136,8 @@ def optimization_concepts(p: dict[str, Any]) -> dict[str, Any]:
         "hessian_mantissa": m * m,
         "hessian_exponent": 2 * k,
         "hessian_memory_gb": 4 * n * n / 10**9,
+        "memory_mantissa": 4 * m * m,
+        "memory_gb_exponent": 2 * k - 9,
         "inverse_mantissa": m**3,
         "inverse_exponent": 3 * k,
     }
