@@ -269,7 +269,6 @@ def lstm_not_degenerate(p: dict[str, Any]) -> bool:
 
 # ====================================================================== rnn_gradient_stability (seed 001 P10a)
 TG = "rnn_gradient_stability"
-NICE_EIGS = (-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0, -0.25, 0.25, 3.0, -3.0)
 UNIMODULAR = ([[1, 1], [0, 1]], [[1, 0], [1, 1]], [[2, 1], [1, 1]], [[1, 2], [1, 1]], [[1, -1], [1, 0]],
               [[1, 1], [1, 2]], [[1, -1], [0, 1]], [[2, 1], [3, 2]])
 
@@ -303,12 +302,15 @@ def rnn_gradient_stability(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
-    """W with eigenvalues a student finds by hand: triangular (eigenvalues on the diagonal),
-    P diag(l1, l2) P^-1 with integer unimodular P (integer/half-integer entries, integer
-    characteristic polynomial roots), or a scaled rotation [[a, -b], [b, a]] (eigenvalues a +- bi,
-    |lambda| = sqrt(a^2 + b^2) from a Pythagorean triple)."""
+    """W with eigenvalues a student finds by hand. The regime is drawn first (vanishing 45 %,
+    exploding 45 %, neither 10 %), then the eigenvalues, then one of three forms: triangular
+    (eigenvalues on the diagonal), P diag(l1, l2) P^-1 with an integer unimodular P (half-integer
+    eigenvalues, so half-integer entries and a characteristic polynomial with a square
+    discriminant), or a scaled rotation [[a, -b], [b, a]] (eigenvalues a +- bi with
+    |lambda| = sqrt(a^2 + b^2) from a 3-4-5 triple)."""
     regime = rng.choice(["vanishing", "exploding", "neither"], p=[0.45, 0.45, 0.1])
-    small, large = (-0.75, -0.5, -0.25, 0.25, 0.5, 0.75), (-3.0, -2.0, -1.5, -1.25, 1.25, 1.5, 2.0, 3.0)
+    small: tuple[float, ...] = (-0.75, -0.5, -0.25, 0.25, 0.5, 0.75)
+    large: tuple[float, ...] = (-3.0, -2.0, -1.5, -1.25, 1.25, 1.5, 2.0, 3.0)
     form = rng.choice(["triangular", "similar", "similar", "rotation"])
     n = int(rng.choice([2, 3])) if form == "triangular" else 2
     if form == "similar":  # halves only: W = P diag P^-1 then has half-integer entries
@@ -333,7 +335,7 @@ def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, An
             pm = pm[::-1]
         w = pm @ np.diag(lam) @ np.linalg.inv(pm)
     else:
-        rho = float({"vanishing": rng.choice([0.5]), "neither": 1.0, "exploding": rng.choice([1.5, 2.0, 2.5])}[regime])
+        rho = float({"vanishing": 0.5, "neither": 1.0, "exploding": rng.choice([1.5, 2.0, 2.5])}[regime])
         a, b = [(0.6, 0.8), (0.8, 0.6), (0.0, 1.0)][int(rng.integers(3))]
         a, b = rho * a * rng.choice([-1, 1]), rho * b * rng.choice([-1, 1])
         w = np.array([[a, -b], [b, a]])
