@@ -49,3 +49,333 @@ def hand_sized(p: dict[str, Any]) -> bool:
     """every hidden state and gradient stays within 60 in magnitude"""
     a = rnn_relu_scalar(p)
     return bool(np.all(np.abs(a["h"]) <= 60) and abs(a["dh_du"]) <= 60 and abs(a["dh_dw"]) <= 60)
+
+
+# ====================================================================== shared helpers
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
+
+
+def _pos_int(p: dict[str, Any], name: str, tid: str, high: int = 100_000) -> int:
+    v = p.get(name)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= high:
+        raise ParamError(name, f"expected an integer from 1 to {high}, got {v!r}", tid)
+    return v
+
+
+def _vector(p: dict[str, Any], name: str, n: int | None, tid: str, what: str = "") -> np.ndarray:
+    v = p.get(name)
+    if not isinstance(v, list) or not v or not all(_is_num(x) for x in v):
+        raise ParamError(name, f"expected a non-empty list of numbers{what}, got {v!r}", tid)
+    if n is not None and len(v) != n:
+        raise ParamError(name, f"expected {n} entries{what}, got {len(v)}", tid)
+    return np.asarray(v, dtype=float)
+
+
+def _matrix(p: dict[str, Any], name: str, shape: tuple[int | None, int | None], tid: str, what: str = "") -> np.ndarray:
+    m = p.get(name)
+    if (not isinstance(m, list) or not m or not all(isinstance(r, list) and r for r in m)
+            or not all(_is_num(x) for r in m for x in r) or len({len(r) for r in m}) != 1):
+        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers){what}, got {m!r}", tid)
+    a = np.asarray(m, dtype=float)
+    rows, cols = shape
+    if (rows is not None and a.shape[0] != rows) or (cols is not None and a.shape[1] != cols):
+        want = f"{rows if rows is not None else 'any'} x {cols if cols is not None else 'any'}"
+        raise ParamError(name, f"expected shape {want}{what}, got {a.shape[0]} x {a.shape[1]}", tid)
+    return a
+
+
+def _dec(rng: np.random.Generator, low: float, high: float, step: float = 0.1, nonzero: bool = False) -> float:
+    """A 'nice' decimal low, low + step, ..., high (optionally never 0)."""
+    n = int(round((high - low) / step))
+    while True:
+        v = round(low + step * int(rng.integers(0, n + 1)), 10)
+        if not (nonzero and v == 0):
+            return v + 0.0  # no -0.0
+
+
+# ====================================================================== rnn_param_count (seed 004 P6a)
+TP = "rnn_param_count"
+GATES = {"rnn": ("h",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
+
+
+def check_rnn_param_count(p: dict[str, Any]) -> None:
+    _pos_int(p, "input_dim", TP)
+    _pos_int(p, "hidden_dim", TP)
+    if p.get("cell") not in GATES:
+        raise ParamError("cell", f"expected one of rnn, lstm, gru, got {p.get('cell')!r}", TP)
+    if not isinstance(p.get("bias"), bool):
+        raise ParamError("bias", f"expected true or false, got {p.get('bias')!r}", TP)
+
+
+def rnn_param_count(p: dict[str, Any]) -> dict[str, Any]:
+    """PyTorch's counting (torch.nn.RNN/GRU/LSTM, one layer): weight_ih (G*H x I),
+    weight_hh (G*H x H) and, with bias, BOTH bias_ih and bias_hh (G*H each)."""
+    i, h, g = int(p["input_dim"]), int(p["hidden_dim"]), len(GATES[p["cell"]])
+    nb = 2 * h if p["bias"] else 0  # b_ih and b_hh of one gate
+    gate_ih, gate_hh = h * i, h * h
+    per_gate = gate_ih + gate_hh + nb
+    weight_ih, weight_hh, biases = g * gate_ih, g * gate_hh, g * nb
+    return {
+        "gates": g, "gate_weight_ih": gate_ih, "gate_weight_hh": gate_hh, "gate_biases": nb, "per_gate": per_gate,
+        "weight_ih": weight_ih, "weight_hh": weight_hh, "weights": weight_ih + weight_hh, "biases": biases,
+        "total": weight_ih + weight_hh + biases,
+        # textbook counting with ONE bias vector per gate (not PyTorch's): for the rubric's remark only
+        "total_one_bias": weight_ih + weight_hh + biases // 2,
+    }
+
+
+# ====================================================================== rnn_sequence_forward (seed 002 Q15)
+TS = "rnn_sequence_forward"
+
+
+def check_rnn_sequence_forward(p: dict[str, Any]) -> None:
+    u = _matrix(p, "U", (None, None), TS, " (hidden x input)")
+    h, i = u.shape
+    _matrix(p, "W", (h, h), TS, f" (hidden x hidden, hidden = {h} from U)")
+    _vector(p, "b", h, TS, f" (hidden = {h} from U)")
+    _vector(p, "V", h, TS, f" (one output weight per hidden unit, hidden = {h} from U)")
+    if not _is_num(p.get("c")):
+        raise ParamError("c", f"expected a number, got {p.get('c')!r}", TS)
+    _vector(p, "h0", h, TS, f" (hidden = {h} from U)")
+    x = _matrix(p, "X", (None, i), TS, f" (T x input, input = {i} from U)")
+    if x.shape[0] > 8:
+        raise ParamError("X", f"expected at most 8 time steps (rows), got {x.shape[0]}", TS)
+
+
+def rnn_sequence_forward(p: dict[str, Any]) -> dict[str, Any]:
+    """a_t = U x_t + W h_{t-1} + b, h_t = ReLU(a_t), s_t = V h_t + c, o_t = sigmoid(s_t)."""
+    U, W = np.asarray(p["U"], dtype=float), np.asarray(p["W"], dtype=float)
+    b, V = np.asarray(p["b"], dtype=float), np.asarray(p["V"], dtype=float)
+    c = float(p["c"])
+    h = np.asarray(p["h0"], dtype=float)
+    ux, wh, pre, hs, ss, os_ = [], [], [], [], [], []
+    for x in np.asarray(p["X"], dtype=float):
+        ux.append(U @ x)
+        wh.append(W @ h)
+        a = ux[-1] + wh[-1] + b
+        h = np.maximum(a, 0.0)
+        s = float(V @ h + c)
+        pre.append(a)
+        hs.append(h)
+        ss.append(s)
+        os_.append(_sigmoid(s))
+    return {"Ux": ux, "Wh": wh, "a": pre, "h": hs, "s": ss, "o": os_, "T": len(hs)}
+
+
+def sample_rnn_sequence_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Small integers everywhere (H = 2 hidden units, 2 or 3 inputs, 3 steps) so that a_t, h_t and
+    s_t are integers; only o_t = sigmoid(s_t) needs a calculator (asked rounded to 3 decimals).
+    Dimensions follow the pinned parameters when there are any."""
+    def dims() -> tuple[int, int, int]:
+        h = i = t = None
+        for k in ("U", "W"):
+            if k in pinned:
+                h = len(pinned[k])
+        for k in ("b", "V", "h0"):
+            if k in pinned:
+                h = len(pinned[k])
+        if "U" in pinned:
+            i = len(pinned["U"][0])
+        if "X" in pinned:
+            t, i = len(pinned["X"]), len(pinned["X"][0])
+        return (h or 2, i or int(rng.choice([2, 2, 3])), t or 3)
+
+    h, i, t = dims()
+    zero_h0 = rng.random() < 0.5
+    return {
+        "U": rng.integers(-2, 3, size=(h, i)).tolist(),
+        "W": rng.integers(-1, 2, size=(h, h)).tolist(),
+        "b": rng.integers(-1, 2, size=h).tolist(),
+        "V": rng.choice([-2, -1, 1, 2], size=h).tolist(),
+        "c": int(rng.integers(-2, 3)),
+        "h0": [0] * h if zero_h0 else rng.integers(0, 3, size=h).tolist(),
+        "X": rng.integers(-1, 3, size=(t, i)).tolist(),
+    }
+
+
+def hidden_never_dead(p: dict[str, Any]) -> bool:
+    """every h_t has a positive unit, and some pre-activation is negative (the ReLU matters)"""
+    a = rnn_sequence_forward(p)
+    return all(float(np.max(h)) > 0 for h in a["h"]) and any(float(np.min(x)) < 0 for x in a["a"])
+
+
+def sequence_hand_sized(p: dict[str, Any]) -> bool:
+    """|h_t| <= 12 and -4 <= V h_t + c <= 4 at every step, and not all o_t are equal"""
+    a = rnn_sequence_forward(p)
+    return (all(float(np.max(np.abs(h))) <= 12 for h in a["h"]) and all(abs(s) <= 4 for s in a["s"])
+            and len(set(a["s"])) > 1)
+
+
+# ====================================================================== lstm_scalar_forward (seed 002 Q17)
+TL = "lstm_scalar_forward"
+LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order
+LSTM_WEIGHTS = tuple(f"{k}_{g}" for g in LSTM_GATES for k in ("w", "u", "b"))
+
+
+def check_lstm_scalar_forward(p: dict[str, Any]) -> None:
+    x = p.get("x")
+    if not isinstance(x, list) or not 2 <= len(x) <= 6 or not all(_is_num(v) for v in x):
+        raise ParamError("x", f"expected a sequence of 2 to 6 numbers, got {x!r}", TL)
+    for name in ("h0", "c0", *LSTM_WEIGHTS):
+        if not _is_num(p.get(name)):
+            raise ParamError(name, f"expected a number, got {p.get(name)!r}", TL)
+
+
+def lstm_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
+    """PyTorch's LSTM with one input and one hidden unit (one bias per gate):
+    i, f, o = sigmoid(w x_t + u h_{t-1} + b), g = tanh(...), c_t = f c_{t-1} + i g, h_t = o tanh(c_t)."""
+    h, c = float(p["h0"]), float(p["c0"])
+    out: dict[str, list[float]] = {k: [] for k in ("z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "c", "tanh_c", "h")}
+    for x in (float(v) for v in p["x"]):
+        z = {g: float(p[f"w_{g}"]) * x + float(p[f"u_{g}"]) * h + float(p[f"b_{g}"]) for g in LSTM_GATES}
+        gi, gf, go = _sigmoid(z["i"]), _sigmoid(z["f"]), _sigmoid(z["o"])
+        gg = float(np.tanh(z["g"]))
+        c = gf * c + gi * gg
+        h = go * float(np.tanh(c))
+        for g in LSTM_GATES:
+            out[f"z_{g}"].append(z[g])
+        for k, v in (("i", gi), ("f", gf), ("g", gg), ("o", go), ("c", c), ("tanh_c", float(np.tanh(c))), ("h", h)):
+            out[k].append(v)
+    return {**out, "c_T": out["c"][-1], "h_T": out["h"][-1]}
+
+
+def sample_lstm_scalar_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Weights, biases and inputs with one decimal in [-1, 1] (as the seed's 0.3, -0.3, 0.1, ...),
+    3 time steps, h0 = c0 = 0 half of the time."""
+    zero = rng.random() < 0.5
+    p: dict[str, Any] = {
+        "x": [_dec(rng, -1, 1, nonzero=True) for _ in range(3)],
+        "h0": 0 if zero else _dec(rng, -0.5, 0.5),
+        "c0": 0 if zero else _dec(rng, -1, 1),
+    }
+    for name in LSTM_WEIGHTS:
+        p[name] = _dec(rng, -1, 1, nonzero=not name.startswith("b"))
+    return p
+
+
+def lstm_not_degenerate(p: dict[str, Any]) -> bool:
+    """every |h_t| >= 0.05 and every |c_t| >= 0.1 (no answer is about 0), gates not saturated (|z| <= 3)"""
+    a = lstm_scalar_forward(p)
+    return (all(abs(v) >= 0.05 for v in a["h"]) and all(abs(v) >= 0.1 for v in a["c"])
+            and all(abs(z) <= 3 for g in LSTM_GATES for z in a[f"z_{g}"]))
+
+
+# ====================================================================== rnn_gradient_stability (seed 001 P10a)
+TG = "rnn_gradient_stability"
+UNIMODULAR = ([[1, 1], [0, 1]], [[1, 0], [1, 1]], [[2, 1], [1, 1]], [[1, 2], [1, 1]], [[1, -1], [1, 0]],
+              [[1, 1], [1, 2]], [[1, -1], [0, 1]], [[2, 1], [3, 2]])
+
+
+def check_rnn_gradient_stability(p: dict[str, Any]) -> None:
+    w = _matrix(p, "W", (None, None), TG)
+    if w.shape[0] != w.shape[1] or w.shape[0] > 4:
+        raise ParamError("W", f"expected a square matrix of size 1 to 4, got {w.shape[0]} x {w.shape[1]}", TG)
+
+
+def _is_triangular(w: np.ndarray) -> bool:
+    return bool(np.allclose(np.tril(w, -1), 0) or np.allclose(np.triu(w, 1), 0))
+
+
+def rnn_gradient_stability(p: dict[str, Any]) -> dict[str, Any]:
+    """Linear RNN h_t = W h_{t-1} + U x_t: dh_t/dh_{t-k} = W^k, so gradients scale like rho(W)^k.
+    regime: -1 vanishing (rho < 1), 0 neither (rho = 1), 1 exploding (rho > 1)."""
+    w = np.asarray(p["W"], dtype=float)
+    ev = np.linalg.eigvals(w)
+    ev = np.round(ev.real, 10) + 1j * np.round(ev.imag, 10)  # 2x2 / triangular cases are exact up to fp noise
+    order = sorted(range(len(ev)), key=lambda k: (-abs(ev[k]), -ev[k].real, -ev[k].imag))
+    ev = ev[order]
+    rho = round(float(np.max(np.abs(ev))), 10)
+    regime = 0 if abs(rho - 1) < 1e-9 else (1 if rho > 1 else -1)
+    return {
+        "n": w.shape[0], "trace": float(np.trace(w)), "det": round(float(np.linalg.det(w)), 10),
+        "triangular": int(_is_triangular(w)), "jacobian_2": w @ w,
+        "eig_real": ev.real + 0.0, "eig_imag": ev.imag + 0.0, "eig_abs": np.round(np.abs(ev), 10),
+        "complex": int(bool(np.any(ev.imag != 0))), "rho": rho, "regime": regime,
+    }
+
+
+def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """W with eigenvalues a student finds by hand. The regime is drawn first (vanishing 45 %,
+    exploding 45 %, neither 10 %), then the eigenvalues, then one of three forms: triangular
+    (eigenvalues on the diagonal), P diag(l1, l2) P^-1 with an integer unimodular P (half-integer
+    eigenvalues, so half-integer entries and a characteristic polynomial with a square
+    discriminant), or a scaled rotation [[a, -b], [b, a]] (eigenvalues a +- bi with
+    |lambda| = sqrt(a^2 + b^2) from a 3-4-5 triple)."""
+    regime = rng.choice(["vanishing", "exploding", "neither"], p=[0.45, 0.45, 0.1])
+    small: tuple[float, ...] = (-0.75, -0.5, -0.25, 0.25, 0.5, 0.75)
+    large: tuple[float, ...] = (-3.0, -2.0, -1.5, -1.25, 1.25, 1.5, 2.0, 3.0)
+    form = rng.choice(["triangular", "similar", "similar", "rotation"])
+    n = int(rng.choice([2, 3])) if form == "triangular" else 2
+    if form == "similar":  # halves only: W = P diag P^-1 then has half-integer entries
+        small, large = (-0.5, 0.0, 0.5), (-3.0, -2.0, -1.5, 1.5, 2.0, 3.0)
+    if regime == "vanishing":
+        lam = rng.choice(small, size=n, replace=False)
+    else:
+        top = rng.choice(large) if regime == "exploding" else rng.choice([-1.0, 1.0])
+        pool = [v for v in (small + large if regime == "exploding" else small) if v != top]
+        lam = np.array([top, *rng.choice(pool, size=n - 1, replace=False)])
+        rng.shuffle(lam)
+    if form == "triangular":
+        w = np.diag(lam)
+        for r in range(n):
+            for col in range(r + 1, n):
+                w[r, col] = int(rng.integers(-2, 3))
+        if rng.random() < 0.5:
+            w = w.T
+    elif form == "similar":
+        pm = np.array(UNIMODULAR[int(rng.integers(len(UNIMODULAR)))], dtype=float)
+        if rng.random() < 0.5:
+            pm = pm[::-1]
+        w = pm @ np.diag(lam) @ np.linalg.inv(pm)
+    else:
+        rho = float({"vanishing": 0.5, "neither": 1.0, "exploding": rng.choice([1.5, 2.0, 2.5])}[regime])
+        a, b = [(0.6, 0.8), (0.8, 0.6), (0.0, 1.0)][int(rng.integers(3))]
+        a, b = rho * a * rng.choice([-1, 1]), rho * b * rng.choice([-1, 1])
+        w = np.array([[a, -b], [b, a]])
+    return {"W": [[round(float(v), 4) + 0.0 for v in row] for row in w]}
+
+
+def matrix_hand_sized(p: dict[str, Any]) -> bool:
+    """entries of W have at most two decimals and lie in [-5, 5], W^2 within [-20, 20], W is not diagonal"""
+    w = np.asarray(p["W"], dtype=float)
+    quarter = bool(np.allclose(w * 100, np.round(w * 100), rtol=0, atol=1e-9))
+    return (quarter and float(np.max(np.abs(w))) <= 5 and float(np.max(np.abs(w @ w))) <= 20
+            and bool(np.any(w - np.diag(np.diag(w)) != 0)))
+
+
+# ====================================================================== lstm_gate_roles (seed 001 P10c; 004 P6e)
+TR = "lstm_gate_roles"
+ROLES = ("forget", "update", "output", "candidate")  # codes 1, 2, 3, 4
+
+
+def check_lstm_gate_roles(p: dict[str, Any]) -> None:
+    order = p.get("order")
+    ok = (isinstance(order, list) and all(isinstance(r, str) for r in order)
+          and sorted(order) in (sorted(ROLES[:3]), sorted(ROLES)))
+    if not ok:
+        raise ParamError("order", "expected the roles forget, update, output (and optionally candidate), each once, "
+                         f"in the order of g_1, g_2, ...; got {order!r}", TR)
+    if not isinstance(p.get("swap_terms"), bool):
+        raise ParamError("swap_terms", f"expected true or false, got {p.get('swap_terms')!r}", TR)
+
+
+def lstm_gate_roles(p: dict[str, Any]) -> dict[str, Any]:
+    """1-based index k of the gate g_k that plays each role (0: candidate not among the g_k)."""
+    order = list(p["order"])
+    idx = {r: (order.index(r) + 1 if r in order else 0) for r in ROLES}
+    return {"forget": idx["forget"], "update": idx["update"], "output": idx["output"],
+            "candidate": idx["candidate"], "roles": [ROLES.index(r) + 1 for r in order], "gate_count": len(order)}
+
+
+def sample_lstm_gate_roles(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """A random order of the three gates; half of the time the tanh candidate is one of the g_k too."""
+    roles = list(ROLES if rng.random() < 0.5 else ROLES[:3])
+    rng.shuffle(roles)
+    return {"order": roles, "swap_terms": bool(rng.random() < 0.5)}
