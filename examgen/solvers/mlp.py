@@ -378,16 +378,14 @@ TARGETS: dict[str, tuple[int, ...]] = {
     "xnor": (1, 0, 0, 1),
     "and_not": (0, 0, 1, 0),  # x1 AND NOT x2
 }
-VALUE_SETS = ([-1, 0, 1], [-1, 1], [-1, 0, 2], [-2, 0, 1], [-1, 1, 2], [-2, -1, 1], [-2, -1, 0, 1],
-              [-1, 0, 1, 2], [-2, 0, 2], [-1, 0, 1, 3], [-3, -1, 0, 2], [-2, -1, 0, 1, 2])
 
 
 def check_xor_threshold_network(p: Params) -> None:
     if p["target"] not in TARGETS:
         raise ParamError("target", f"expected one of {', '.join(TARGETS)}, got {p['target']!r}", T_XOR)
     vals = p["values"]
-    if (not isinstance(vals, list) or not 2 <= len(vals) <= 7 or len(set(vals)) != len(vals)
-            or not all(isinstance(v, int) and not isinstance(v, bool) for v in vals)):
+    if (not isinstance(vals, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
+            or not 2 <= len(vals) <= 7 or len(set(vals)) != len(vals)):
         raise ParamError("values", f"expected 2 to 7 distinct integers, got {vals!r}", T_XOR)
     if p.get("step_at_zero", 0) not in (0, 1):
         raise ParamError("step_at_zero", f"expected 0 or 1, got {p['step_at_zero']!r}", T_XOR)
@@ -478,14 +476,6 @@ def check_xor_answer(params: Params, proposed: Params) -> tuple[bool, str]:
     if got != want:
         return False, f"outputs {got} on (0,0), (0,1), (1,0), (1,1) differ from {params['target']} {want}"
     return True, "correct"
-
-
-def sample_xor_threshold_network(rng: np.random.Generator, pinned: Params) -> Params:
-    """A target, a value set and the step convention."""
-    target = pinned.get("target", str(rng.choice(list(TARGETS))))
-    values = pinned.get("values") or list(VALUE_SETS[int(rng.integers(len(VALUE_SETS)))])
-    at_zero = pinned.get("step_at_zero", int(rng.integers(0, 2)))
-    return {"target": target, "values": values, "step_at_zero": at_zero}
 
 
 def xor_realizable(p: Params) -> bool:
