@@ -532,7 +532,7 @@ def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
                 from_input[i, j] = 1
     w_new = w - float(p["lr"]) * grad
     return {"z": z, "pred": pred, "argmax": [[[a, b] for a, b in row] for row in arg], "from_input": from_input,
-            "pool_ties": ties, "q": q, "terms": terms, "loss": float(terms.sum()), "dpred": dpred,
+            "pool_ties": ties, "q": q, "q_flat": q.reshape(-1), "terms": terms, "loss": float(terms.sum()), "dpred": dpred,
             "grad": grad, "w_new": w_new}
 
 
