@@ -144,13 +144,8 @@ def _matrix(x: Any) -> np.ndarray | None:
 
 def _xcorr(x: np.ndarray, k: np.ndarray, stride: int = 1) -> np.ndarray:
     """Valid cross-correlation of an (already padded) matrix, as torch.nn.functional.conv2d."""
-    kh, kw = k.shape
-    oh, ow = (x.shape[0] - kh) // stride + 1, (x.shape[1] - kw) // stride + 1
-    out = np.zeros((oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            out[i, j] = float(np.sum(x[i * stride:i * stride + kh, j * stride:j * stride + kw] * k))
-    return out
+    windows = np.lib.stride_tricks.sliding_window_view(x, k.shape)[::stride, ::stride]
+    return np.einsum("ijab,ab->ij", windows, k)
 
 
 def _maxpool(x: np.ndarray, size: int, pad: int = 0) -> tuple[np.ndarray, list[list[tuple[int, int]]], int]:
@@ -233,14 +228,19 @@ def pool_coverage(p: dict[str, Any]) -> dict[str, Any]:
             "last_window_end": (out - 1) * s + f}
 
 
+# (stride, kernel) with kernel < stride and (kernel / stride)^2 a clean fraction (at most 4 decimals)
+CLEAN_POOLS = [(s, f) for s in range(2, 11) for f in range(1, s) if (f * f * 10000) % (s * s) == 0]
+
+
 def sample_pool_coverage(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
-    """stride 2-8, kernel <= stride (so windows do not overlap), a side that is a multiple of
-    the stride plus sometimes a short unused tail; the fraction is kept clean by a constraint."""
-    s = int(pinned.get("stride", rng.integers(2, 9)))
-    f = int(pinned.get("kernel", rng.integers(1, s + 1) if s > 1 else 1))
+    """stride 2-10, kernel < stride (so windows do not overlap) with a clean (kernel / stride)^2,
+    a side that is a multiple of the stride plus sometimes a short unused tail; the fraction is
+    kept clean by a constraint."""
+    s, f = CLEAN_POOLS[int(rng.integers(len(CLEAN_POOLS)))]
+    s = int(pinned.get("stride", s))
+    f = int(pinned.get("kernel", f if f <= s else 1))
     n = int(rng.integers(8, 65)) * s + int(rng.choice([0, 0, 0, s // 2]))
-    return {"size": int(pinned.get("size", n)), "kernel": f, "stride": s,
-            "op": pinned.get("op", str(rng.choice(["avg", "max"])))}
+    return {"size": int(pinned.get("size", n)), "kernel": f, "stride": s}
 
 
 def clean_fraction(p: dict[str, Any]) -> bool:
@@ -306,11 +306,12 @@ def _c2_configs() -> list[tuple[int, int, int, int, Any, int]]:
     and whose stride divides exactly."""
     out = []
     for kh, kw in ((2, 2), (3, 3)):
-        for pad in ([0, 1] if kh == 2 else [0, 1, "same"]):
+        pads: list[int | str] = [0, 1] if kh == 2 else [0, 1, "same"]
+        for pad in pads:
             for s in (1, 2):
                 if pad == "same" and s != 1:
                     continue
-                pp = (kh - 1) // 2 if pad == "same" else pad
+                pp = (kh - 1) // 2 if isinstance(pad, str) else pad
                 for h in range(3, 7):
                     for w in range(3, 7):
                         if (h + 2 * pp - kh) % s or (w + 2 * pp - kw) % s:
@@ -430,17 +431,24 @@ def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
 def sample_conv_forward_backward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
     """The seed's shapes (3x3 input, two 2x2 kernels, two 2x2 kernels to one value): integer
     entries, then theta chosen so that a2 + theta is one of -2, -1, 1, 2."""
-    for _ in range(200):
+    for _ in range(500):
         v = rng.integers(0, 10, size=(3, 3))
         k1 = rng.integers(-3, 4, size=(2, 2, 2))
         k2 = rng.integers(-4, 5, size=(2, 2, 2))
         p = {"V": v.tolist(), "K1": k1.tolist(), "K2": k2.tolist(), "theta": 0, "y": int(rng.integers(0, 2))}
-        p.update({k: pinned[k] for k in ("V", "K1", "K2", "y") if k in pinned})
-        try:
-            check_conv_forward_backward(p)
-        except ParamError:
-            return p  # pinned values are invalid: let the checker report them
-        if fb_alive(p):
+        if any(k in pinned for k in ("V", "K1", "K2")):
+            p.update({k: pinned[k] for k in ("V", "K1", "K2", "y") if k in pinned})
+            try:
+                check_conv_forward_backward(p)
+            except ParamError:
+                return p  # pinned values are invalid: let the checker report them
+        else:  # quick screen of the draw before the full solve
+            z1 = np.einsum("ijab,cab->cij", np.lib.stride_tricks.sliding_window_view(v, (2, 2)), k1)
+            z2 = float(np.sum(np.maximum(z1, 0) * k2))
+            if not (0 < z2 <= 28 and np.all(z1 != 0) and np.all((z1 > 0).any(axis=(1, 2)))
+                    and np.all((z1 < 0).any(axis=(1, 2)))):
+                continue
+        if 0 < conv_forward_backward(p)["a2"] <= 28 and fb_alive(p):  # keeps |theta| <= 30
             break
     a2 = conv_forward_backward(p)["a2"]
     p["theta"] = pinned.get("theta", int(rng.choice(LOGITS) - a2))
@@ -532,8 +540,8 @@ def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
                 from_input[i, j] = 1
     w_new = w - float(p["lr"]) * grad
     return {"z": z, "pred": pred, "argmax": [[[a, b] for a, b in row] for row in arg], "from_input": from_input,
-            "pool_ties": ties, "q": q, "q_flat": q.reshape(-1), "terms": terms, "loss": float(terms.sum()), "dpred": dpred,
-            "grad": grad, "w_new": w_new}
+            "pool_ties": ties, "q": q, "q_flat": q.reshape(-1), "terms": terms, "loss": float(terms.sum()),
+            "dpred": dpred, "grad": grad, "w_new": w_new}
 
 
 def sample_conv1x1_pool_bce(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
