@@ -124,3 +124,467 @@ def exact_division(p: dict[str, Any]) -> bool:
                 return False
             h = (h + 2 * pad - f) // s + 1
     return h >= 2
+
+
+# ====================================================================== shared helpers
+def _int_like(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and float(x).is_integer()
+
+
+def _matrix(x: Any) -> np.ndarray | None:
+    """A non-empty rectangular matrix of finite numbers as a float array, else None."""
+    if not (isinstance(x, list) and x and all(isinstance(r, list) and r for r in x)):
+        return None
+    if len({len(r) for r in x}) != 1:
+        return None
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for r in x for v in r):
+        return None
+    return np.asarray(x, dtype=float)
+
+
+def _xcorr(x: np.ndarray, k: np.ndarray, stride: int = 1) -> np.ndarray:
+    """Valid cross-correlation of an (already padded) matrix, as torch.nn.functional.conv2d."""
+    windows = np.lib.stride_tricks.sliding_window_view(x, k.shape)[::stride, ::stride]
+    return np.einsum("ijab,ab->ij", windows, k)
+
+
+def _maxpool(x: np.ndarray, size: int, pad: int = 0) -> tuple[np.ndarray, list[list[tuple[int, int]]], int]:
+    """Max pooling (kernel = stride = size) after ZERO padding. Returns the pooled matrix, the
+    argmax of each window in the coordinates of the unpadded input ((-1, -1) style coordinates
+    for padding), and the number of windows whose maximum is tied. A tie goes to the first
+    maximum in row-major window order, as PyTorch's max_pool2d does."""
+    xp = np.pad(x, pad)
+    oh, ow = (xp.shape[0] - size) // size + 1, (xp.shape[1] - size) // size + 1
+    out = np.zeros((oh, ow))
+    arg: list[list[tuple[int, int]]] = []
+    ties = 0
+    for i in range(oh):
+        row = []
+        for j in range(ow):
+            win = xp[i * size:(i + 1) * size, j * size:(j + 1) * size]
+            m = float(win.max())
+            a, b = np.argwhere(win == m)[0]  # row-major: the first maximum
+            ties += int(np.sum(win == m) > 1)
+            out[i, j] = m
+            row.append((int(i * size + a - pad), int(j * size + b - pad)))
+        arg.append(row)
+    return out, arg, ties
+
+
+# ====================================================================== conv_param_count
+T_PC = "conv_param_count"
+
+
+def _kernel_hw(k: Any) -> tuple[int, int]:
+    if isinstance(k, list):
+        return int(k[0]), int(k[1])
+    return int(k), int(k)
+
+
+def check_conv_param_count(p: dict[str, Any]) -> None:
+    for name in ("c_in", "c_out"):
+        if not _pos_int(p[name]):
+            raise ParamError(name, f"expected a positive integer, got {p[name]!r}", T_PC)
+    k = p["kernel"]
+    if not (_pos_int(k) or (isinstance(k, list) and len(k) == 2 and all(_pos_int(v) for v in k))):
+        raise ParamError("kernel", f"expected a positive integer or [kh, kw] of positive integers, got {k!r}", T_PC)
+    if not isinstance(p["bias"], bool):
+        raise ParamError("bias", f"expected true or false, got {p['bias']!r}", T_PC)
+
+
+def conv_param_count(p: dict[str, Any]) -> dict[str, Any]:
+    kh, kw = _kernel_hw(p["kernel"])
+    weights = p["c_in"] * p["c_out"] * kh * kw
+    biases = p["c_out"] if p["bias"] else 0
+    return {"kh": kh, "kw": kw, "weights": weights, "biases": biases, "total": weights + biases,
+            "weights_per_filter": p["c_in"] * kh * kw}
+
+
+# ====================================================================== pool_coverage
+T_PCOV = "pool_coverage"
+
+
+def check_pool_coverage(p: dict[str, Any]) -> None:
+    for name in ("size", "kernel", "stride"):
+        if not _pos_int(p[name]):
+            raise ParamError(name, f"expected a positive integer, got {p[name]!r}", T_PCOV)
+    if p["kernel"] > p["size"]:
+        raise ParamError("kernel", f"the kernel {p['kernel']} is larger than the input side {p['size']}", T_PCOV)
+
+
+def pool_coverage(p: dict[str, Any]) -> dict[str, Any]:
+    """Counts covered pixels exactly: a pixel is used iff its row and its column are
+    both covered by some window position (the windows form a grid)."""
+    n, f, s = p["size"], p["kernel"], p["stride"]
+    out = (n - f) // s + 1
+    covered_1d = np.zeros(n, dtype=bool)
+    for i in range(out):
+        covered_1d[i * s:i * s + f] = True
+    covered = np.outer(covered_1d, covered_1d)
+    n_cov = int(covered_1d.sum())
+    unused = n * n - int(covered.sum())
+    return {"out_side": out, "covered_side": n_cov, "used_pixels": int(covered.sum()), "unused_pixels": unused,
+            "unused_fraction": unused / (n * n), "unused_percent": 100 * unused / (n * n),
+            "last_window_end": (out - 1) * s + f}
+
+
+# (stride, kernel) with kernel < stride and (kernel / stride)^2 a clean fraction (at most 4 decimals)
+CLEAN_POOLS = [(s, f) for s in range(2, 11) for f in range(1, s) if (f * f * 10000) % (s * s) == 0]
+
+
+def sample_pool_coverage(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """stride 2-10, kernel < stride (so windows do not overlap) with a clean (kernel / stride)^2,
+    a side that is a multiple of the stride plus sometimes a short unused tail; the fraction is
+    kept clean by a constraint."""
+    s, f = CLEAN_POOLS[int(rng.integers(len(CLEAN_POOLS)))]
+    s = int(pinned.get("stride", s))
+    f = int(pinned.get("kernel", f if f <= s else 1))
+    n = int(rng.integers(8, 65)) * s + int(rng.choice([0, 0, 0, s // 2]))
+    return {"size": int(pinned.get("size", n)), "kernel": f, "stride": s}
+
+
+def clean_fraction(p: dict[str, Any]) -> bool:
+    """the unused fraction is a clean number (a percentage with at most two decimals, not 0)"""
+    frac = pool_coverage(p)["unused_fraction"]
+    return 0 < frac < 1 and abs(frac * 1e4 - round(frac * 1e4)) < 1e-6 and p["size"] <= 256
+
+
+# ====================================================================== conv2d_apply
+T_C2 = "conv2d_apply"
+
+
+def check_conv2d_apply(p: dict[str, Any]) -> None:
+    x, k = _matrix(p["input"]), _matrix(p["kernel"])
+    if x is None:
+        raise ParamError("input", f"expected a rectangular matrix of numbers, got {p['input']!r}", T_C2)
+    if k is None:
+        raise ParamError("kernel", f"expected a rectangular matrix of numbers, got {p['kernel']!r}", T_C2)
+    s, pad = p["stride"], p["padding"]
+    if not _pos_int(s):
+        raise ParamError("stride", f"expected a positive integer, got {s!r}", T_C2)
+    if pad == "same":
+        if k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0:
+            raise ParamError("padding", f"'same' needs a kernel of odd sides, got {k.shape[0]}x{k.shape[1]}", T_C2)
+        if s != 1:
+            raise ParamError("padding", f"'same' needs stride 1, got stride {s}", T_C2)
+    elif not (isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0):
+        raise ParamError("padding", f"expected 'same' or an integer >= 0, got {pad!r}", T_C2)
+    ph, pw = _c2_pad(p, k)
+    if x.shape[0] + 2 * ph < k.shape[0] or x.shape[1] + 2 * pw < k.shape[1]:
+        raise ParamError("kernel", f"the {k.shape[0]}x{k.shape[1]} kernel does not fit the padded input", T_C2)
+    pool = p.get("pool")
+    if pool is not None:
+        if not _pos_int(pool):
+            raise ParamError("pool", f"expected a positive integer (max-pool size) or null, got {pool!r}", T_C2)
+        oh, ow = (x.shape[0] + 2 * ph - k.shape[0]) // s + 1, (x.shape[1] + 2 * pw - k.shape[1]) // s + 1
+        if pool > oh or pool > ow:
+            raise ParamError("pool", f"pool size {pool} is larger than the {oh}x{ow} convolution output", T_C2)
+
+
+def _c2_pad(p: dict[str, Any], k: np.ndarray) -> tuple[int, int]:
+    if p["padding"] == "same":
+        return (k.shape[0] - 1) // 2, (k.shape[1] - 1) // 2
+    return int(p["padding"]), int(p["padding"])
+
+
+def conv2d_apply(p: dict[str, Any]) -> dict[str, Any]:
+    x, k = np.asarray(p["input"], dtype=float), np.asarray(p["kernel"], dtype=float)
+    ph, pw = _c2_pad(p, k)
+    xp = np.pad(x, ((ph, ph), (pw, pw)))
+    out = _xcorr(xp, k, int(p["stride"]))
+    ans: dict[str, Any] = {"pad_h": ph, "pad_w": pw, "padded": xp, "out_shape": list(out.shape), "output": out,
+                           "relu_output": np.maximum(out, 0)}
+    if p.get("pool") is not None:
+        pooled, _, _ = _maxpool(out, int(p["pool"]))
+        ans["pooled"] = pooled
+        ans["pooled_shape"] = list(pooled.shape)
+    return ans
+
+
+def _c2_configs() -> list[tuple[int, int, int, int, Any, int]]:
+    """(H, W, kh, kw, padding, stride) whose output is 2x2 .. 4x4 with even sides (for pool 2)
+    and whose stride divides exactly."""
+    out = []
+    for kh, kw in ((2, 2), (3, 3)):
+        pads: list[int | str] = [0, 1] if kh == 2 else [0, 1, "same"]
+        for pad in pads:
+            for s in (1, 2):
+                if pad == "same" and s != 1:
+                    continue
+                pp = (kh - 1) // 2 if isinstance(pad, str) else pad
+                for h in range(3, 7):
+                    for w in range(3, 7):
+                        if (h + 2 * pp - kh) % s or (w + 2 * pp - kw) % s:
+                            continue
+                        oh, ow = (h + 2 * pp - kh) // s + 1, (w + 2 * pp - kw) // s + 1
+                        if oh in (2, 4) and ow in (2, 4) and oh * ow * kh * kw <= 100:
+                            out.append((h, w, kh, kw, pad, s))
+    return out
+
+
+C2_CONFIGS = _c2_configs()
+
+
+def sample_conv2d_apply(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """A small integer input and kernel, a padding/stride whose output has even sides <= 4 and
+    at most 100 multiplications, then 2x2 max pooling."""
+    h, w, kh, kw, pad, s = C2_CONFIGS[int(rng.integers(len(C2_CONFIGS)))]
+    x = rng.integers(-3, 6, size=(h, w)).tolist()
+    k = rng.choice(np.array([-2, -1, -1, 0, 0, 1, 1, 2]), size=(kh, kw)).tolist()
+    p = {"input": x, "kernel": k, "padding": pad, "stride": s, "pool": 2}
+    if "input" in pinned or "kernel" in pinned:  # the instructor's matrices: fit the rest to them
+        p.update({key: pinned[key] for key in ("input", "kernel") if key in pinned})
+        km = _matrix(p["kernel"])
+        odd = km is not None and km.shape[0] % 2 == 1 and km.shape[1] % 2 == 1
+        p["padding"] = pinned.get("padding", "same" if odd else 0)
+        p["stride"] = pinned.get("stride", 1)
+        p["pool"] = None
+        try:
+            check_conv2d_apply(p)
+        except ParamError:
+            return p  # the checker names the bad pinned value
+        if min(conv2d_apply(p)["out_shape"]) >= 2:
+            p["pool"] = 2
+    return p
+
+
+def c2_not_degenerate(p: dict[str, Any]) -> bool:
+    """the kernel has at least two non-zero entries and the output is not constant"""
+    k = np.asarray(p["kernel"], dtype=float)
+    out = conv2d_apply(p)["output"]
+    return bool(np.count_nonzero(k) >= 2 and np.ptp(out) > 0)
+
+
+# ====================================================================== conv_forward_backward
+T_FB = "conv_forward_backward"
+LOGITS = (-2, -1, 1, 2)  # z2 + theta of sampled variants: P(y=1) is never 0.5, the class is clear
+
+
+def _sigmoid(z: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-z)))
+
+
+def _kernel_list(x: Any) -> list[np.ndarray] | None:
+    if not isinstance(x, list) or not x:
+        return None
+    mats = [_matrix(m) for m in x]
+    if any(m is None for m in mats) or len({m.shape for m in mats if m is not None}) != 1:
+        return None
+    return [m for m in mats if m is not None]
+
+
+def check_conv_forward_backward(p: dict[str, Any]) -> None:
+    v = _matrix(p["V"])
+    if v is None:
+        raise ParamError("V", f"expected a rectangular matrix of numbers, got {p['V']!r}", T_FB)
+    k1 = _kernel_list(p["K1"])
+    if k1 is None:
+        raise ParamError("K1", "expected a non-empty list of equally shaped matrices (one kernel per channel)", T_FB)
+    if k1[0].shape[0] > v.shape[0] or k1[0].shape[1] > v.shape[1]:
+        raise ParamError("K1", f"the {k1[0].shape[0]}x{k1[0].shape[1]} kernels do not fit the "
+                               f"{v.shape[0]}x{v.shape[1]} input", T_FB)
+    k2 = _kernel_list(p["K2"])
+    h1 = (v.shape[0] - k1[0].shape[0] + 1, v.shape[1] - k1[0].shape[1] + 1)
+    if k2 is None or len(k2) != len(k1) or k2[0].shape != h1:
+        raise ParamError("K2", f"expected {len(k1)} matrices (one per channel of layer 1) of shape "
+                               f"{h1[0]}x{h1[1]}, so that the second convolution gives one value", T_FB)
+    if not (isinstance(p["theta"], (int, float)) and not isinstance(p["theta"], bool)):
+        raise ParamError("theta", f"expected a number, got {p['theta']!r}", T_FB)
+    if p["y"] not in (0, 1) or isinstance(p["y"], bool):
+        raise ParamError("y", f"expected the label 0 or 1, got {p['y']!r}", T_FB)
+
+
+def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
+    """V -> conv K1 (one kernel per output channel) -> ReLU -> conv K2 (one kernel per input
+    channel, one output channel, output 1x1) -> ReLU -> P(y=1) = sigmoid(a2 + theta);
+    logistic loss L = -[y log P + (1 - y) log(1 - P)]; ReLU'(0) = 0."""
+    v = np.asarray(p["V"], dtype=float)
+    k1 = [np.asarray(k, dtype=float) for k in p["K1"]]
+    k2 = [np.asarray(k, dtype=float) for k in p["K2"]]
+    theta, y = float(p["theta"]), int(p["y"])
+    z1 = [_xcorr(v, k) for k in k1]
+    a1 = [np.maximum(z, 0) for z in z1]
+    z2 = float(sum(np.sum(a * k) for a, k in zip(a1, k2)))
+    a2 = max(z2, 0.0)
+    logit = a2 + theta
+    prob = _sigmoid(logit)
+    loss = float(np.logaddexp(0.0, -logit) if y == 1 else np.logaddexp(0.0, logit))
+    d_logit = prob - y
+    d_z2 = d_logit * (1.0 if z2 > 0 else 0.0)
+    dk2 = [d_z2 * a for a in a1]
+    d_a1 = [d_z2 * k for k in k2]
+    d_z1 = [d * (z > 0) for d, z in zip(d_a1, z1)]
+    dk1 = [_xcorr(v, d) for d in d_z1]
+    # coefficients c with gradient = (P - y) * c (exact integers for integer parameters)
+    relu2 = 1.0 if z2 > 0 else 0.0
+    c_k2 = [relu2 * float(a[0, 0]) for a in a1]
+    c_k1 = [relu2 * float(_xcorr(v, k * (z > 0))[0, 0]) for k, z in zip(k2, z1)]
+    return {
+        "Z1": z1, "A1": a1, "z2": z2, "a2": a2, "logit": logit, "prob": prob, "pred_class": int(prob > 0.5),
+        "loss": loss, "dtheta": d_logit, "dK2": dk2, "dK1": dk1,
+        "dK2_tl": [float(g[0, 0]) for g in dk2], "dK1_tl": [float(g[0, 0]) for g in dk1],
+        "c_K2": c_k2, "c_K1": c_k1,
+        "mask1": [(z > 0).astype(int) for z in z1],
+    }
+
+
+def sample_conv_forward_backward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """The seed's shapes (3x3 input, two 2x2 kernels, two 2x2 kernels to one value): integer
+    entries, then theta chosen so that a2 + theta is one of -2, -1, 1, 2."""
+    for _ in range(500):
+        v = rng.integers(0, 10, size=(3, 3))
+        k1 = rng.integers(-3, 4, size=(2, 2, 2))
+        k2 = rng.integers(-4, 5, size=(2, 2, 2))
+        p = {"V": v.tolist(), "K1": k1.tolist(), "K2": k2.tolist(), "theta": 0, "y": int(rng.integers(0, 2))}
+        if any(k in pinned for k in ("V", "K1", "K2")):
+            p.update({k: pinned[k] for k in ("V", "K1", "K2", "y") if k in pinned})
+            try:
+                check_conv_forward_backward(p)
+            except ParamError:
+                return p  # pinned values are invalid: let the checker report them
+        else:  # quick screen of the draw before the full solve
+            z1 = np.einsum("ijab,cab->cij", np.lib.stride_tricks.sliding_window_view(v, (2, 2)), k1)
+            z2 = float(np.sum(np.maximum(z1, 0) * k2))
+            if not (0 < z2 <= 28 and np.all(z1 != 0) and np.all((z1 > 0).any(axis=(1, 2)))
+                    and np.all((z1 < 0).any(axis=(1, 2)))):
+                continue
+        if 0 < conv_forward_backward(p)["a2"] <= 28 and fb_alive(p):  # keeps |theta| <= 30
+            break
+    a2 = conv_forward_backward(p)["a2"]
+    p["theta"] = pinned.get("theta", int(rng.choice(LOGITS) - a2))
+    return p
+
+
+def fb_alive(p: dict[str, Any]) -> bool:
+    """the gradients flow: z2 > 0, no pre-activation is exactly 0, every layer-1 channel has
+    a positive and a dead entry, and the top-left gradients of K1 and of K2 are not all zero"""
+    a = conv_forward_backward(p)
+    z1 = np.asarray(a["Z1"])
+    return bool(a["z2"] > 0 and np.all(z1 != 0) and all(np.any(z > 0) and np.any(z < 0) for z in z1)
+                and any(c != 0 for c in a["c_K1"]) and any(c != 0 for c in a["c_K2"]))
+
+
+def fb_clear_class(p: dict[str, Any]) -> bool:
+    """P(y=1) is not 0.5 (the predicted class is clear) and |theta| <= 30"""
+    a = conv_forward_backward(p)
+    return a["logit"] != 0 and abs(p["theta"]) <= 30
+
+
+# ====================================================================== conv1x1_pool_bce
+T_BCE = "conv1x1_pool_bce"
+P_POS = (0.2, 0.4, 0.5)  # predictions for target 1: -1/p in {-5, -2.5, -2}
+P_NEG = (0.5, 0.6, 0.8)  # predictions for target 0: 1/(1-p) in {2, 2.5, 5}
+
+
+def _tensor3(x: Any) -> np.ndarray | None:
+    if not isinstance(x, list) or not x:
+        return None
+    mats = [_matrix(m) for m in x]
+    if any(m is None for m in mats) or len({m.shape for m in mats if m is not None}) != 1:
+        return None
+    return np.stack([m for m in mats if m is not None])
+
+
+def check_conv1x1_pool_bce(p: dict[str, Any]) -> None:
+    x = _tensor3(p["x"])
+    if x is None:
+        raise ParamError("x", "expected a list of equally shaped matrices (C x H x W, one matrix per channel)", T_BCE)
+    w = p["w"]
+    if not (isinstance(w, list) and len(w) == x.shape[0]):
+        raise ParamError("w", f"expected {x.shape[0]} weights (one per channel of x), got {w!r}", T_BCE)
+    pool, pad = p["pool"], p["pool_padding"]
+    if not _pos_int(pool):
+        raise ParamError("pool", f"expected a positive integer, got {pool!r}", T_BCE)
+    if not (isinstance(pad, int) and not isinstance(pad, bool) and 0 <= pad <= pool // 2):
+        raise ParamError("pool_padding", f"expected an integer in 0..{pool // 2} (at most half the pool size), "
+                                         f"got {pad!r}", T_BCE)
+    if min(x.shape[1], x.shape[2]) + 2 * pad < pool:
+        raise ParamError("pool", f"pool size {pool} is larger than the padded {x.shape[1]}x{x.shape[2]} map", T_BCE)
+    if not (isinstance(p["lr"], (int, float)) and not isinstance(p["lr"], bool) and p["lr"] > 0):
+        raise ParamError("lr", f"expected a positive number, got {p['lr']!r}", T_BCE)
+    z = np.tensordot(np.asarray(w, dtype=float), x, axes=1)
+    pooled, _, _ = _maxpool(z, pool, pad)
+    y = _matrix(p["y"])
+    if y is None or y.shape != pooled.shape or not np.all((y == 0) | (y == 1)):
+        raise ParamError("y", f"expected a {pooled.shape[0]}x{pooled.shape[1]} matrix of 0/1 targets (the shape of "
+                              f"the pooled output), got {p['y']!r}", T_BCE)
+    if np.any((pooled < 0) | (pooled > 1)):
+        raise ParamError("x", f"the pooled outputs {pooled.tolist()} must lie in [0, 1] to be used as "
+                              "probabilities in the binary cross-entropy", T_BCE)
+    if np.any((pooled == 0) & (y == 1)) or np.any((pooled == 1) & (y == 0)):
+        raise ParamError("x", f"a pooled output of {pooled.tolist()} is 0 with target 1 or 1 with target 0, "
+                              "so the loss needs log(0)", T_BCE)
+
+
+def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
+    """1x1 convolution (one filter, weight w_c per channel, no bias) -> max pooling (kernel =
+    stride = pool, zero padding) -> predictions; BCE summed over output pixels (natural log);
+    one gradient-descent step on w. Ties in a pooling window go to the first maximum in
+    row-major order (padding included), as PyTorch's max_pool2d on a zero-padded map."""
+    x = np.asarray(p["x"], dtype=float)
+    w = np.asarray(p["w"], dtype=float)
+    y = np.asarray(p["y"], dtype=float)
+    pad = int(p["pool_padding"])
+    z = np.tensordot(w, x, axes=1)
+    pred, arg, ties = _maxpool(z, int(p["pool"]), pad)
+    # each pixel's term: -log of the probability given to its target (0 * log 0 counts as 0)
+    q = np.where(y == 1, pred, 1 - pred)
+    terms = -np.log(q)
+    dpred = np.where(y == 1, -1 / np.where(y == 1, pred, 1), 1 / np.where(y == 0, 1 - pred, 1))
+    grad = np.zeros_like(w)
+    from_input = np.zeros(pred.shape, dtype=int)
+    for i, row in enumerate(arg):
+        for j, (a, b) in enumerate(row):
+            if 0 <= a < x.shape[1] and 0 <= b < x.shape[2]:
+                grad += dpred[i, j] * x[:, a, b]
+                from_input[i, j] = 1
+    w_new = w - float(p["lr"]) * grad
+    return {"z": z, "pred": pred, "argmax": [[[a, b] for a, b in row] for row in arg], "from_input": from_input,
+            "pool_ties": ties, "q": q, "q_flat": q.reshape(-1), "terms": terms, "loss": float(terms.sum()),
+            "dpred": dpred, "grad": grad, "w_new": w_new}
+
+
+def sample_conv1x1_pool_bce(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Built backwards: targets, then predictions with clean 1/p or 1/(1-p), then for each
+    pooling window a winning position; the other entries of z are smaller multiples of 0.1;
+    x is drawn in halves except one channel with weight +-1, solved so that w . x = z."""
+    if any(k in pinned for k in ("x", "w", "y")):
+        # the instructor gives the numbers: nothing to construct
+        return {"x": pinned.get("x"), "w": pinned.get("w"), "y": pinned.get("y"), "pool": pinned.get("pool", 2),
+                "pool_padding": pinned.get("pool_padding", 0), "lr": pinned.get("lr", 1)}
+    c = int(rng.choice([2, 3]))
+    pool = int(pinned.get("pool", 2))
+    h, wd = [(pool, 2 * pool), (2 * pool, pool), (2 * pool, 2 * pool)][int(rng.integers(3))]
+    while True:
+        w = rng.choice(np.array([-1, 1, 1, 2]), size=c)
+        if np.any(np.abs(w) == 1):
+            break
+    solve_c = int(rng.choice(np.flatnonzero(np.abs(w) == 1)))
+    oh, ow = h // pool, wd // pool
+    y = rng.integers(0, 2, size=(oh, ow))
+    pred = np.where(y == 1, rng.choice(np.array(P_POS), size=(oh, ow)), rng.choice(np.array(P_NEG), size=(oh, ow)))
+    z = np.zeros((h, wd))
+    for i in range(oh):
+        for j in range(ow):
+            top = int(round(pred[i, j] * 10))
+            win = rng.integers(-10, top, size=(pool, pool)) / 10  # strictly below the maximum
+            a, b = int(rng.integers(pool)), int(rng.integers(pool))
+            win[a, b] = pred[i, j]
+            z[i * pool:(i + 1) * pool, j * pool:(j + 1) * pool] = win
+    for _ in range(100):
+        x = rng.integers(-4, 5, size=(c, h, wd)) / 2
+        rest = np.tensordot(np.delete(w, solve_c), np.delete(x, solve_c, axis=0), axes=1)
+        x[solve_c] = np.round((z - rest) / w[solve_c], 10)
+        if np.all(np.abs(x[solve_c]) <= 2.5):
+            break
+    return {"x": x.tolist(), "w": w.astype(int).tolist(), "y": y.astype(int).tolist(), "pool": pool,
+            "pool_padding": 0, "lr": pinned.get("lr", float(rng.choice([1, 1, 0.2])))}
+
+
+def bce_hand_sized(p: dict[str, Any]) -> bool:
+    """x has at most one decimal and |x| <= 2.5, no tie in a pooling window, and the gradient
+    is not zero (the update changes w)"""
+    x = np.asarray(p["x"], dtype=float)
+    a = conv1x1_pool_bce(p)
+    return bool(np.all(np.abs(x * 10 - np.round(x * 10)) < 1e-9) and np.all(np.abs(x) <= 2.5)
+                and a["pool_ties"] == 0 and np.any(np.asarray(a["grad"]) != 0))
