@@ -1,0 +1,316 @@
+"""Symbolic gradients (seeds 000 T2-T4, 003 P2, P4), derived with sympy.
+
+Each solver builds the model as a sympy expression, differentiates it, and
+returns (a) the numbers at the sampled point and (b) the derived expressions
+as sympy strings (`str(expr)`, keys ending in `_expr`) that the templates
+typeset with the `sym` filter. No LaTeX here."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ParamError, SolverError
+
+
+def _q(v: Any) -> sp.Rational:
+    """A parameter (int or short decimal) as an exact sympy rational."""
+    return sp.Rational(str(float(v))) if not float(v).is_integer() else sp.Integer(int(float(v)))
+
+
+def _f(e: sp.Expr) -> float:
+    v = complex(sp.N(e, 30))
+    if abs(v.imag) > 1e-12 or not np.isfinite(v.real):
+        raise SolverError(f"non-real or non-finite value {v} while evaluating {e}")
+    return float(v.real)
+
+
+def _scalar(p: dict[str, Any], name: str, template: str) -> float:
+    v = p[name]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        raise ParamError(name, f"expected a number, got {v!r}", template)
+    return float(v)
+
+
+# ============================================================== rbf_gradient (seed 000 T3)
+RBF = "rbf_gradient"
+
+
+def check_rbf_gradient(p: dict[str, Any]) -> None:
+    x, c, w = p["x"], p["c"], p["w"]
+    d = len(x)
+    if not 1 <= d <= 3:
+        raise ParamError("x", f"expected 1 to 3 inputs, got {d}", RBF)
+    if not 1 <= len(w) <= 4:
+        raise ParamError("w", f"expected 1 to 4 output weights, got {len(w)}", RBF)
+    if len(c) != d or any(len(row) != len(w) for row in c):
+        raise ParamError("c", f"expected a d x h = {d} x {len(w)} matrix (c[i][j]: input i, unit j), "
+                              f"got {len(c)} x {len(c[0]) if c else 0}", RBF)
+    for i in range(d):
+        for j in range(len(w)):
+            if float(x[i]) == float(c[i][j]):
+                raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there", RBF)
+
+
+def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
+    """z_ij = |x_i - c_ij|, a_j = exp(-sum_i z_ij), y = sum_j w_j a_j."""
+    d, h = len(p["x"]), len(p["w"])
+    xs = sp.symbols(f"x_1:{d + 1}", real=True)
+    c = [[_q(v) for v in row] for row in p["c"]]
+    w = [_q(v) for v in p["w"]]
+    y = sum((w[j] * sp.exp(-sum((sp.Abs(xs[i] - c[i][j]) for i in range(d)), sp.Integer(0)))
+             for j in range(h)), sp.Integer(0))
+    grads = [sp.diff(y, xs[i]) for i in range(d)]
+    point = {xs[i]: _q(p["x"][i]) for i in range(d)}
+    s = [sum(abs(float(p["x"][i]) - float(p["c"][i][j])) for i in range(d)) for j in range(h)]
+    sign = [[float(np.sign(float(p["x"][i]) - float(p["c"][i][j]))) for j in range(h)] for i in range(d)]
+    grad = [_f(g.subs(point)) for g in grads]
+    w_norm1 = float(sum(abs(float(v)) for v in p["w"]))
+    return {
+        "y_expr": str(y),
+        "dy_dx_expr": [str(g) for g in grads],
+        "s": s,
+        "a": [float(np.exp(-v)) for v in s],
+        "sign": sign,
+        "y": _f(y.subs(point)),
+        "grad": grad,
+        "grad_norm1": float(sum(abs(g) for g in grad)),
+        "w_norm1": w_norm1,
+        "bound": d * w_norm1,
+    }
+
+
+def rbf_gradient_not_small(p: dict[str, Any]) -> bool:
+    """every component of dy/dx is at least 0.01 in magnitude (nothing cancels to 0)"""
+    return all(abs(g) >= 0.01 for g in rbf_gradient(p)["grad"])
+
+
+def rbf_distances_small(p: dict[str, Any]) -> bool:
+    """every unit's distance sum_i |x_i - c_ij| is at most 4 (activations not tiny)"""
+    return all(v <= 4 for v in rbf_gradient(p)["s"])
+
+
+# ============================================================== rnn_tanh_gradient (seed 000 T4)
+RNN = "rnn_tanh_gradient"
+
+
+@cache
+def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
+    W, x1, x2, h0, t, h1s, h2s = sp.symbols("W x_1 x_2 h_0 t h_1 h_2", real=True)
+    h1 = sp.tanh(x1 * W + h0)
+    h2 = sp.tanh(x2 * W + h1)
+    E = (h2 - t) ** 2
+    g = sp.diff(E, W)
+    # back in the student's notation: h_2 for the outer tanh, then h_1 for the inner one
+    short = g.subs(h2, h2s).subs(h1, h1s)
+    return E, g, short, (W, x1, x2, h0, t)
+
+
+def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
+    for name in ("W", "x1", "x2", "h0", "t"):
+        _scalar(p, name, RNN)
+
+
+def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
+    """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
+    E, g, short, syms = _rnn_symbolic()
+    point = dict(zip(syms, (_q(p[k]) for k in ("W", "x1", "x2", "h0", "t"))))
+    W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
+    z1 = x1 * W + h0
+    h1 = float(np.tanh(z1))
+    z2 = x2 * W + h1
+    h2 = float(np.tanh(z2))
+    dE_dy = 2 * (h2 - t)
+    dh1_dW = (1 - h1 ** 2) * x1
+    dz2_dW = x2 + dh1_dW
+    dh2_dW = (1 - h2 ** 2) * dz2_dW
+    return {
+        "dE_dW_expr": str(short),
+        "dE_dW_full_expr": str(g),
+        "z1": z1, "h1": h1, "z2": z2, "h2": h2, "y": h2,
+        "E": _f(E.subs(point)),
+        "dE_dy": dE_dy,
+        "tanh_prime_1": 1 - h1 ** 2,
+        "tanh_prime_2": 1 - h2 ** 2,
+        "dh1_dW": dh1_dW,
+        "dz2_dW": dz2_dW,
+        "dh2_dW": dh2_dW,
+        "dE_dW": _f(g.subs(point)),
+    }
+
+
+def rnn_tanh_nondegenerate(p: dict[str, Any]) -> bool:
+    """|y - t| >= 0.1, |dE/dW| >= 0.05 and no pre-activation beyond 2.5 (tanh not saturated)"""
+    a = rnn_tanh_gradient(p)
+    return (abs(a["y"] - float(p["t"])) >= 0.1 and abs(a["dE_dW"]) >= 0.05
+            and abs(a["z1"]) <= 2.5 and abs(a["z2"]) <= 2.5)
+
+
+# ============================================================== computational_graph_gradients (seed 003 P2)
+CG = "computational_graph_gradients"
+
+
+@cache
+def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
+    x, y, w1, w2 = sp.symbols("x y w_1 w_2", real=True)
+    L = (y - w2 * sp.Max(0, w1 * x)) ** 2
+    return L, sp.diff(L, w1), sp.diff(L, w2), (x, y, w1, w2)
+
+
+def check_computational_graph_gradients(p: dict[str, Any]) -> None:
+    for name in ("x", "y", "w1", "w2"):
+        _scalar(p, name, CG)
+    if float(p["w1"]) * float(p["x"]) == 0:
+        raise ParamError("w1", f"w1 * x = 0 is the kink of the ReLU (w1 = {p['w1']}, x = {p['x']}); "
+                               "the gradient there is a convention, choose w1 * x != 0", CG)
+
+
+def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
+    """L = (y - w2 ReLU(w1 x))^2; ReLU'(z) = 1 for z > 0, 0 for z < 0 (z = 0 is rejected)."""
+    L, g1, g2, syms = _cg_symbolic()
+    x, y, w1, w2 = (float(p[k]) for k in ("x", "y", "w1", "w2"))
+    point = dict(zip(syms, (_q(p[k]) for k in ("x", "y", "w1", "w2"))))
+    z = w1 * x
+    h = max(z, 0.0)
+    y_hat = w2 * h
+    dL_dyhat = -2 * (y - y_hat)
+    relu_grad = 1.0 if z > 0 else 0.0
+    return {
+        "L_expr": str(L),
+        "dL_dw1_expr": str(g1),
+        "dL_dw2_expr": str(g2),
+        "z": z, "h": h, "y_hat": y_hat, "residual": y - y_hat,
+        "L": _f(L.subs(point)),
+        "dL_dyhat": dL_dyhat,
+        "dL_dh": dL_dyhat * w2,
+        "relu_grad": relu_grad,
+        "dL_dw1": _f(g1.subs(point)),
+        "dL_dw2": _f(g2.subs(point)),
+    }
+
+
+def cg_relu_active(p: dict[str, Any]) -> bool:
+    """the ReLU is active (w1 * x > 0): no dead unit, no kink"""
+    return float(p["w1"]) * float(p["x"]) > 0
+
+
+def cg_residual_nonzero(p: dict[str, Any]) -> bool:
+    """the prediction misses the target (y != w2 ReLU(w1 x)), so the gradients are not zero"""
+    a = computational_graph_gradients(p)
+    return a["residual"] != 0 and abs(a["dL_dw1"]) <= 200 and abs(a["dL_dw2"]) <= 200
+
+
+# ============================================================== softplus_gradient (seed 003 P4)
+SP = "softplus_gradient"
+SOFTPLUS_GRID = [k / 2 for k in range(-8, 9)]  # -4 .. 4 in steps of 0.5
+
+
+@cache
+def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol]:
+    x = sp.Symbol("x", real=True)
+    f = sp.log(1 + sp.exp(x))
+    return f, sp.diff(f, x), x
+
+
+def check_softplus_gradient(p: dict[str, Any]) -> None:
+    xs = p["x"]
+    if not isinstance(xs, list) or not 1 <= len(xs) <= 5:
+        raise ParamError("x", f"expected a list of 1 to 5 points, got {xs!r}", SP)
+    if any(abs(float(v)) > 20 for v in xs):
+        raise ParamError("x", f"expected points in [-20, 20], got {xs!r}", SP)
+
+
+def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
+    f, g, x = _softplus_symbolic()
+    sigmoid = 1 / (1 + sp.exp(-x))
+    if sp.simplify(g - sigmoid) != 0:  # the derivation must give the sigmoid
+        raise SolverError(f"softplus_gradient: derivative {g} is not the sigmoid")
+    xs = [float(v) for v in p["x"]]
+    return {
+        "softplus_expr": str(f),
+        "grad_expr": str(g),
+        "sigmoid_expr": str(sigmoid),
+        "softplus": [_f(f.subs(x, _q(v))) for v in xs],
+        "grad": [_f(g.subs(x, _q(v))) for v in xs],
+    }
+
+
+def sample_softplus_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Three distinct points from -4 .. 4 in steps of 0.5, sorted, one of them negative and one positive."""
+    if "x" in pinned:
+        return dict(pinned)
+    while True:
+        xs = sorted(float(v) for v in rng.choice(SOFTPLUS_GRID, size=3, replace=False))
+        if xs[0] < 0 < xs[-1]:
+            return {"x": [int(v) if v.is_integer() else v for v in xs]}
+
+
+# ============================================================== relu_decision_regions (seed 000 T2)
+RR = "relu_decision_regions"
+PIECES = ((1, 1), (1, -1), (-1, 1), (-1, -1))  # signs of (a.x, b.x)
+VIEW = 3  # the figure shows [-VIEW, VIEW]^2
+
+
+def check_relu_decision_regions(p: dict[str, Any]) -> None:
+    for name in ("a", "b"):
+        if len(p[name]) != 2:
+            raise ParamError(name, f"expected a vector in R^2 (2 numbers), got {p[name]!r}", RR)
+    a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
+    if a[0] * b[1] - a[1] * b[0] == 0:
+        raise ParamError("b", f"a = {p['a']} and b = {p['b']} are parallel: the plane does not split into "
+                              "four pieces", RR)
+    c = _scalar(p, "c", RR)
+    if c <= 0:
+        raise ParamError("c", f"expected c > 0 (y >= 0 everywhere, so y = c needs c > 0), got {p['c']!r}", RR)
+
+
+def _perp_towards(v: np.ndarray, other: np.ndarray, sign: int) -> list[float]:
+    """The direction along the line v.x = const on which other.x moves with `sign`."""
+    d = np.array([-v[1], v[0]])
+    return (d if sign * float(other @ d) > 0 else -d).tolist()
+
+
+def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
+    """y = max(a.x, 0) + max(b.x, 0): linear on the four sign pieces of (a.x, b.x);
+    y = c is the segment P-Q on (a+b).x = c plus two rays (b.x = c from P, a.x = c from Q)."""
+    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    X = sp.Matrix([x1, x2])
+    a_s, b_s = sp.Matrix([_q(v) for v in p["a"]]), sp.Matrix([_q(v) for v in p["b"]])
+    ax, bx = (a_s.T * X)[0], (b_s.T * X)[0]
+    y = sp.Max(ax, 0) + sp.Max(bx, 0)
+    M = sp.Matrix([list(a_s), list(b_s)])
+    c = _q(p["c"])
+    piece_expr, piece_grad, labels = [], [], []
+    for sa, sb in PIECES:
+        u = M.solve(sp.Matrix([sa, sb]))  # a point strictly inside the piece
+        # restrict y to the piece: replace each max by its active argument
+        lin = sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0))
+        assert sp.simplify(y.subs({x1: u[0], x2: u[1]}) - lin.subs({x1: u[0], x2: u[1]})) == 0
+        piece_expr.append(str(lin))
+        piece_grad.append([_f(sp.diff(lin, x1)), _f(sp.diff(lin, x2))])
+        un = np.array([_f(u[0]), _f(u[1])])
+        labels.append((un / np.linalg.norm(un) * 2.2).round(2).tolist())
+    P = M.solve(sp.Matrix([0, c]))
+    Q = M.solve(sp.Matrix([c, 0]))
+    a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
+    return {
+        "piece_expr": piece_expr,
+        "piece_grad": piece_grad,
+        "P": [_f(P[0]), _f(P[1])],
+        "Q": [_f(Q[0]), _f(Q[1])],
+        "dir_P": _perp_towards(b, a, -1),  # along b.x = c into a.x < 0
+        "dir_Q": _perp_towards(a, b, -1),  # along a.x = c into b.x < 0
+        "zero_line_a": _perp_towards(a, b, -1),  # a.x = 0 bounding the dead piece (b.x < 0 side)
+        "zero_line_b": _perp_towards(b, a, -1),  # b.x = 0 bounding the dead piece (a.x < 0 side)
+        "label_points": labels,
+    }
+
+
+def rr_corners_nice(p: dict[str, Any]) -> bool:
+    """the corners P and Q of the level set have at most two decimals and lie inside [-2.5, 2.5]^2"""
+    a = relu_decision_regions(p)
+    pts = a["P"] + a["Q"]
+    return all(abs(v * 100 - round(v * 100)) < 1e-9 and abs(v) <= 2.5 for v in pts) and a["P"] != a["Q"]
