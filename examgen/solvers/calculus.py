@@ -40,6 +40,9 @@ RBF = "rbf_gradient"
 
 
 def check_rbf_gradient(p: dict[str, Any]) -> None:
+    for name in ("x", "w"):
+        if not isinstance(p[name], list) or not p[name]:
+            raise ParamError(name, f"expected a non-empty list of numbers, got {p[name]!r}", RBF)
     x, c, w = p["x"], p["c"], p["w"]
     d = len(x)
     if not 1 <= d <= 3:
@@ -314,3 +317,14 @@ def rr_corners_nice(p: dict[str, Any]) -> bool:
     a = relu_decision_regions(p)
     pts = a["P"] + a["Q"]
     return all(abs(v * 100 - round(v * 100)) < 1e-9 and abs(v) <= 2.5 for v in pts) and a["P"] != a["Q"]
+
+
+def sample_rbf_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """d = 2 integer inputs, h = 2 or 3 units with integer centres in [-2, 2] and non-zero integer weights
+    (shapes follow whatever is pinned); the checker rejects centres on a kink, the constraints tiny values."""
+    d = len(pinned["x"]) if "x" in pinned else len(pinned["c"]) if "c" in pinned else 2
+    h = len(pinned["w"]) if "w" in pinned else len(pinned["c"][0]) if "c" in pinned else int(rng.integers(2, 4))
+    x = pinned.get("x") or [int(v) for v in rng.integers(-2, 3, size=d)]
+    c = pinned.get("c") or rng.integers(-2, 3, size=(d, h)).tolist()
+    w = pinned.get("w") or [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=h)]
+    return {"x": x, "c": c, "w": w}
