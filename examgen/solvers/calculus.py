@@ -300,6 +300,8 @@ def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
     Q = M.solve(sp.Matrix([c, 0]))
     a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
     return {
+        "ax_expr": str(ax),
+        "bx_expr": str(bx),
         "piece_expr": piece_expr,
         "piece_grad": piece_grad,
         "P": [_f(P[0]), _f(P[1])],
