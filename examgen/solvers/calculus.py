@@ -7,6 +7,7 @@ typeset with the `sym` filter. No LaTeX here."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from functools import cache
 from typing import Any
 
@@ -58,6 +59,17 @@ def check_rbf_gradient(p: dict[str, Any]) -> None:
                 raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there", RBF)
 
 
+@cache
+def _rbf_generic(d: int, h: int) -> Any:
+    """y and dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
+    (numpy) for evaluation at the sampled numbers."""
+    xs = sp.symbols(f"x_1:{d + 1}", real=True)
+    c = sp.Matrix(d, h, lambda i, j: sp.Symbol(f"c_{i + 1}{j + 1}", real=True))
+    w = sp.symbols(f"w_1:{h + 1}", real=True)
+    y = sum(w[j] * sp.exp(-sum(sp.Abs(xs[i] - c[i, j]) for i in range(d))) for j in range(h))
+    return sp.lambdify([xs, list(c), w], [y] + [sp.diff(y, xi) for xi in xs], modules="numpy")
+
+
 def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """z_ij = |x_i - c_ij|, a_j = exp(-sum_i z_ij), y = sum_j w_j a_j."""
     d, h = len(p["x"]), len(p["w"])
@@ -67,10 +79,11 @@ def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
     y = sum((w[j] * sp.exp(-sum((sp.Abs(xs[i] - c[i][j]) for i in range(d)), sp.Integer(0)))
              for j in range(h)), sp.Integer(0))
     grads = [sp.diff(y, xs[i]) for i in range(d)]
-    point = {xs[i]: _q(p["x"][i]) for i in range(d)}
+    values = _rbf_generic(d, h)([float(v) for v in p["x"]], [float(v) for row in p["c"] for v in row],
+                                [float(v) for v in p["w"]])
     s = [sum(abs(float(p["x"][i]) - float(p["c"][i][j])) for i in range(d)) for j in range(h)]
     sign = [[float(np.sign(float(p["x"][i]) - float(p["c"][i][j]))) for j in range(h)] for i in range(d)]
-    grad = [_f(g.subs(point)) for g in grads]
+    grad = [float(v) for v in values[1:]]
     w_norm1 = float(sum(abs(float(v)) for v in p["w"]))
     return {
         "y_expr": str(y),
@@ -78,7 +91,7 @@ def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
         "s": s,
         "a": [float(np.exp(-v)) for v in s],
         "sign": sign,
-        "y": _f(y.subs(point)),
+        "y": float(values[0]),
         "grad": grad,
         "grad_norm1": float(sum(abs(g) for g in grad)),
         "w_norm1": w_norm1,
@@ -86,14 +99,21 @@ def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _rbf_numeric(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(s_j, dy/dx) with numpy: the constraints' fast path (the key itself comes from sympy)."""
+    x, c, w = (np.asarray(p[k], dtype=float) for k in ("x", "c", "w"))
+    s = np.abs(x[:, None] - c).sum(axis=0)
+    return s, -(w * np.exp(-s) * np.sign(x[:, None] - c)).sum(axis=1)
+
+
 def rbf_gradient_not_small(p: dict[str, Any]) -> bool:
     """every component of dy/dx is at least 0.01 in magnitude (nothing cancels to 0)"""
-    return all(abs(g) >= 0.01 for g in rbf_gradient(p)["grad"])
+    return bool(np.all(np.abs(_rbf_numeric(p)[1]) >= 0.01))
 
 
 def rbf_distances_small(p: dict[str, Any]) -> bool:
     """every unit's distance sum_i |x_i - c_ij| is at most 4 (activations not tiny)"""
-    return all(v <= 4 for v in rbf_gradient(p)["s"])
+    return bool(np.all(_rbf_numeric(p)[0] <= 4))
 
 
 # ============================================================== rnn_tanh_gradient (seed 000 T4)
@@ -101,7 +121,7 @@ RNN = "rnn_tanh_gradient"
 
 
 @cache
-def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
+def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
     W, x1, x2, h0, t, h1s, h2s = sp.symbols("W x_1 x_2 h_0 t h_1 h_2", real=True)
     h1 = sp.tanh(x1 * W + h0)
     h2 = sp.tanh(x2 * W + h1)
@@ -109,7 +129,7 @@ def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
     g = sp.diff(E, W)
     # back in the student's notation: h_2 for the outer tanh, then h_1 for the inner one
     short = g.subs(h2, h2s).subs(h1, h1s)
-    return E, g, short, (W, x1, x2, h0, t)
+    return E, g, short, sp.lambdify((W, x1, x2, h0, t), [E, g], modules="numpy")
 
 
 def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
@@ -119,8 +139,8 @@ def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
 
 def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
-    E, g, short, syms = _rnn_symbolic()
-    point = dict(zip(syms, (_q(p[k]) for k in ("W", "x1", "x2", "h0", "t"))))
+    E, g, short, numeric = _rnn_symbolic()
+    E_value, g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
     W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
     z1 = x1 * W + h0
     h1 = float(np.tanh(z1))
@@ -134,22 +154,26 @@ def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
         "dE_dW_expr": str(short),
         "dE_dW_full_expr": str(g),
         "z1": z1, "h1": h1, "z2": z2, "h2": h2, "y": h2,
-        "E": _f(E.subs(point)),
+        "E": float(E_value),
         "dE_dy": dE_dy,
         "tanh_prime_1": 1 - h1 ** 2,
         "tanh_prime_2": 1 - h2 ** 2,
         "dh1_dW": dh1_dW,
         "dz2_dW": dz2_dW,
         "dh2_dW": dh2_dW,
-        "dE_dW": _f(g.subs(point)),
+        "dE_dW": float(g_value),
     }
 
 
 def rnn_tanh_nondegenerate(p: dict[str, Any]) -> bool:
     """|y - t| >= 0.1, |dE/dW| >= 0.05 and no pre-activation beyond 2.5 (tanh not saturated)"""
-    a = rnn_tanh_gradient(p)
-    return (abs(a["y"] - float(p["t"])) >= 0.1 and abs(a["dE_dW"]) >= 0.05
-            and abs(a["z1"]) <= 2.5 and abs(a["z2"]) <= 2.5)
+    W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
+    z1 = x1 * W + h0
+    h1 = np.tanh(z1)
+    z2 = x2 * W + h1
+    h2 = np.tanh(z2)
+    g = 2 * (h2 - t) * (1 - h2 ** 2) * (x2 + (1 - h1 ** 2) * x1)
+    return bool(abs(h2 - t) >= 0.1 and abs(g) >= 0.05 and abs(z1) <= 2.5 and abs(z2) <= 2.5)
 
 
 # ============================================================== computational_graph_gradients (seed 003 P2)
@@ -157,10 +181,11 @@ CG = "computational_graph_gradients"
 
 
 @cache
-def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, tuple[sp.Symbol, ...]]:
+def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
     x, y, w1, w2 = sp.symbols("x y w_1 w_2", real=True)
     L = (y - w2 * sp.Max(0, w1 * x)) ** 2
-    return L, sp.diff(L, w1), sp.diff(L, w2), (x, y, w1, w2)
+    g1, g2 = sp.diff(L, w1), sp.diff(L, w2)
+    return L, g1, g2, sp.lambdify((x, y, w1, w2), [L, g1, g2], modules="numpy")
 
 
 def check_computational_graph_gradients(p: dict[str, Any]) -> None:
@@ -173,9 +198,9 @@ def check_computational_graph_gradients(p: dict[str, Any]) -> None:
 
 def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
     """L = (y - w2 ReLU(w1 x))^2; ReLU'(z) = 1 for z > 0, 0 for z < 0 (z = 0 is rejected)."""
-    L, g1, g2, syms = _cg_symbolic()
+    L, g1, g2, numeric = _cg_symbolic()
     x, y, w1, w2 = (float(p[k]) for k in ("x", "y", "w1", "w2"))
-    point = dict(zip(syms, (_q(p[k]) for k in ("x", "y", "w1", "w2"))))
+    L_value, g1_value, g2_value = numeric(x, y, w1, w2)  # w1 x != 0: Heaviside's value at 0 never used
     z = w1 * x
     h = max(z, 0.0)
     y_hat = w2 * h
@@ -186,12 +211,12 @@ def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
         "dL_dw1_expr": str(g1),
         "dL_dw2_expr": str(g2),
         "z": z, "h": h, "y_hat": y_hat, "residual": y - y_hat,
-        "L": _f(L.subs(point)),
+        "L": float(L_value),
         "dL_dyhat": dL_dyhat,
         "dL_dh": dL_dyhat * w2,
         "relu_grad": relu_grad,
-        "dL_dw1": _f(g1.subs(point)),
-        "dL_dw2": _f(g2.subs(point)),
+        "dL_dw1": float(g1_value),
+        "dL_dw2": float(g2_value),
     }
 
 
@@ -212,10 +237,11 @@ SOFTPLUS_GRID = [k / 2 for k in range(-8, 9)]  # -4 .. 4 in steps of 0.5
 
 
 @cache
-def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol]:
+def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol, Any]:
     x = sp.Symbol("x", real=True)
     f = sp.log(1 + sp.exp(x))
-    return f, sp.diff(f, x), x
+    g = sp.diff(f, x)
+    return f, g, x, sp.lambdify(x, [f, g], modules="numpy")
 
 
 def check_softplus_gradient(p: dict[str, Any]) -> None:
@@ -227,17 +253,16 @@ def check_softplus_gradient(p: dict[str, Any]) -> None:
 
 
 def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
-    f, g, x = _softplus_symbolic()
+    f, g, x, numeric = _softplus_symbolic()
     sigmoid = 1 / (1 + sp.exp(-x))
-    if sp.simplify(g - sigmoid) != 0:  # the derivation must give the sigmoid
-        raise SolverError(f"softplus_gradient: derivative {g} is not the sigmoid")
     xs = [float(v) for v in p["x"]]
+    values = [numeric(v) for v in xs]
     return {
         "softplus_expr": str(f),
         "grad_expr": str(g),
         "sigmoid_expr": str(sigmoid),
-        "softplus": [_f(f.subs(x, _q(v))) for v in xs],
-        "grad": [_f(g.subs(x, _q(v))) for v in xs],
+        "softplus": [float(v[0]) for v in values],
+        "grad": [float(v[1]) for v in values],
     }
 
 
@@ -276,36 +301,38 @@ def _perp_towards(v: np.ndarray, other: np.ndarray, sign: int) -> list[float]:
     return (d if sign * float(other @ d) > 0 else -d).tolist()
 
 
+def _solve2(a: Any, b: Any, r: tuple[Any, Any]) -> tuple[Fraction, Fraction]:
+    """The exact solution u of a.u = r[0], b.u = r[1] (a, b not parallel)."""
+    (a1, a2), (b1, b2) = (tuple(Fraction(str(v)) for v in vec) for vec in (a, b))
+    r0, r1 = Fraction(str(r[0])), Fraction(str(r[1]))
+    det = a1 * b2 - a2 * b1
+    return (b2 * r0 - a2 * r1) / det, (a1 * r1 - b1 * r0) / det
+
+
 def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
     """y = max(a.x, 0) + max(b.x, 0): linear on the four sign pieces of (a.x, b.x);
     y = c is the segment P-Q on (a+b).x = c plus two rays (b.x = c from P, a.x = c from Q)."""
     x1, x2 = sp.symbols("x_1 x_2", real=True)
-    X = sp.Matrix([x1, x2])
-    a_s, b_s = sp.Matrix([_q(v) for v in p["a"]]), sp.Matrix([_q(v) for v in p["b"]])
-    ax, bx = (a_s.T * X)[0], (b_s.T * X)[0]
-    y = sp.Max(ax, 0) + sp.Max(bx, 0)
-    M = sp.Matrix([list(a_s), list(b_s)])
-    c = _q(p["c"])
+    ax = _q(p["a"][0]) * x1 + _q(p["a"][1]) * x2
+    bx = _q(p["b"][0]) * x1 + _q(p["b"][1]) * x2
     piece_expr, piece_grad, labels = [], [], []
     for sa, sb in PIECES:
-        u = M.solve(sp.Matrix([sa, sb]))  # a point strictly inside the piece
-        # restrict y to the piece: replace each max by its active argument
+        # on the piece each max is its active argument (a.x where a.x > 0) or 0
         lin = sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0))
-        assert sp.simplify(y.subs({x1: u[0], x2: u[1]}) - lin.subs({x1: u[0], x2: u[1]})) == 0
         piece_expr.append(str(lin))
         piece_grad.append([_f(sp.diff(lin, x1)), _f(sp.diff(lin, x2))])
-        un = np.array([_f(u[0]), _f(u[1])])
-        labels.append((un / np.linalg.norm(un) * 2.2).round(2).tolist())
-    P = M.solve(sp.Matrix([0, c]))
-    Q = M.solve(sp.Matrix([c, 0]))
+        u = np.array([float(v) for v in _solve2(p["a"], p["b"], (sa, sb))])  # strictly inside the piece
+        labels.append((u / np.linalg.norm(u) * 2.2).round(2).tolist())
+    P = _solve2(p["a"], p["b"], (0, p["c"]))
+    Q = _solve2(p["a"], p["b"], (p["c"], 0))
     a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
     return {
         "ax_expr": str(ax),
         "bx_expr": str(bx),
         "piece_expr": piece_expr,
         "piece_grad": piece_grad,
-        "P": [_f(P[0]), _f(P[1])],
-        "Q": [_f(Q[0]), _f(Q[1])],
+        "P": [float(v) for v in P],
+        "Q": [float(v) for v in Q],
         "dir_P": _perp_towards(b, a, -1),  # along b.x = c into a.x < 0
         "dir_Q": _perp_towards(a, b, -1),  # along a.x = c into b.x < 0
         "zero_line_a": _perp_towards(a, b, -1),  # a.x = 0 bounding the dead piece (b.x < 0 side)
@@ -316,9 +343,11 @@ def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
 
 def rr_corners_nice(p: dict[str, Any]) -> bool:
     """the corners P and Q of the level set have at most two decimals and lie inside [-2.5, 2.5]^2"""
-    a = relu_decision_regions(p)
-    pts = a["P"] + a["Q"]
-    return all(abs(v * 100 - round(v * 100)) < 1e-9 and abs(v) <= 2.5 for v in pts) and a["P"] != a["Q"]
+    a, b = p["a"], p["b"]
+    if float(a[0]) * float(b[1]) - float(a[1]) * float(b[0]) == 0:
+        return False
+    P, Q = _solve2(a, b, (0, p["c"])), _solve2(a, b, (p["c"], 0))
+    return all((v * 100).denominator == 1 and abs(v) <= Fraction(5, 2) for v in P + Q) and P != Q
 
 
 def sample_rbf_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
