@@ -33,7 +33,7 @@ def environment() -> ImmutableSandboxedEnvironment:
     )
     env.filters.update(
         num=texfmt.num, paren=texfmt.paren, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
-        esc=texfmt.escape, credits=texfmt.credits,
+        esc=texfmt.escape, credits=texfmt.credits, sym=texfmt.sym,
     )
     env.globals.update(range=range, len=len, abs=abs, min=min, max=max, round=round, zip=zip, enumerate=enumerate)
     return env

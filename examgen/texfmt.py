@@ -86,3 +86,37 @@ def to_tex(value: Any) -> Latex:
         if a is not None and a.ndim in (1, 2):
             return mat(a) if a.ndim == 2 else seq(a)
     return escape(value)
+
+
+# One fixed set of sympy printer settings for every expression (sympy.printing's convention).
+SYM_SETTINGS: dict[str, Any] = {"mul_symbol": None, "fold_short_frac": False, "ln_notation": False}
+
+
+def _drop_unit_factors(e: Any) -> Any:
+    """Unevaluated parsing keeps '1/(1 + e^-x)' as 1 * (1 + e^-x)^-1, printed '1 \\frac{1}{...}':
+    drop such factors 1, and rebuild everything else unevaluated (the solver's form)."""
+    import sympy
+
+    if not e.args:
+        return e
+    args = [_drop_unit_factors(a) for a in e.args]
+    if e.is_Mul:
+        args = [a for a in args if a != 1] or [sympy.S.One]
+        if len(args) == 1:
+            return args[0]
+    with sympy.evaluate(False):
+        return e.func(*args)
+
+
+def sym(expr: Any) -> Latex:
+    """A sympy expression string produced by a solver (`str(expr)`) as LaTeX, in the
+    solver's own form (parsed unevaluated: 2*(1 - h**2) stays 2 (1 - h^2)).
+
+    Parsed with sympy's parse_expr, which evaluates Python: never pass user text,
+    only solver output. Printed with the one fixed SYM_SETTINGS."""
+    import sympy
+    from sympy.parsing.sympy_parser import parse_expr
+
+    if not isinstance(expr, str):
+        raise TypeError(f"sym() needs a sympy expression string from a solver, got {type(expr).__name__}")
+    return Latex(sympy.latex(_drop_unit_factors(parse_expr(expr, evaluate=False)), **SYM_SETTINGS))

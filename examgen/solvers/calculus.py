@@ -1,0 +1,361 @@
+"""Symbolic gradients (seeds 000 T2-T4, 003 P2, P4), derived with sympy.
+
+Each solver builds the model as a sympy expression, differentiates it, and
+returns (a) the numbers at the sampled point and (b) the derived expressions
+as sympy strings (`str(expr)`, keys ending in `_expr`) that the templates
+typeset with the `sym` filter. No LaTeX here."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from functools import cache
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from ..errors import ParamError, SolverError
+
+
+def _q(v: Any) -> sp.Rational:
+    """A parameter (int or short decimal) as an exact sympy rational."""
+    return sp.Rational(str(float(v))) if not float(v).is_integer() else sp.Integer(int(float(v)))
+
+
+def _f(e: sp.Expr) -> float:
+    v = complex(sp.N(e, 30))
+    if abs(v.imag) > 1e-12 or not np.isfinite(v.real):
+        raise SolverError(f"non-real or non-finite value {v} while evaluating {e}")
+    return float(v.real)
+
+
+def _scalar(p: dict[str, Any], name: str, template: str) -> float:
+    v = p[name]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+        raise ParamError(name, f"expected a number, got {v!r}", template)
+    return float(v)
+
+
+# ============================================================== rbf_gradient (seed 000 T3)
+RBF = "rbf_gradient"
+
+
+def check_rbf_gradient(p: dict[str, Any]) -> None:
+    for name in ("x", "w"):
+        if not isinstance(p[name], list) or not p[name]:
+            raise ParamError(name, f"expected a non-empty list of numbers, got {p[name]!r}", RBF)
+    x, c, w = p["x"], p["c"], p["w"]
+    d = len(x)
+    if not 1 <= d <= 3:
+        raise ParamError("x", f"expected 1 to 3 inputs, got {d}", RBF)
+    if not 1 <= len(w) <= 4:
+        raise ParamError("w", f"expected 1 to 4 output weights, got {len(w)}", RBF)
+    if len(c) != d or any(len(row) != len(w) for row in c):
+        raise ParamError("c", f"expected a d x h = {d} x {len(w)} matrix (c[i][j]: input i, unit j), "
+                              f"got {len(c)} x {len(c[0]) if c else 0}", RBF)
+    for i in range(d):
+        for j in range(len(w)):
+            if float(x[i]) == float(c[i][j]):
+                raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there", RBF)
+
+
+@cache
+def _rbf_generic(d: int, h: int) -> Any:
+    """y and dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
+    (numpy) for evaluation at the sampled numbers."""
+    xs = sp.symbols(f"x_1:{d + 1}", real=True)
+    c = sp.Matrix(d, h, lambda i, j: sp.Symbol(f"c_{i + 1}{j + 1}", real=True))
+    w = sp.symbols(f"w_1:{h + 1}", real=True)
+    y = sum(w[j] * sp.exp(-sum(sp.Abs(xs[i] - c[i, j]) for i in range(d))) for j in range(h))
+    return sp.lambdify([xs, list(c), w], [y] + [sp.diff(y, xi) for xi in xs], modules="numpy")
+
+
+def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
+    """z_ij = |x_i - c_ij|, a_j = exp(-sum_i z_ij), y = sum_j w_j a_j."""
+    d, h = len(p["x"]), len(p["w"])
+    xs = sp.symbols(f"x_1:{d + 1}", real=True)
+    c = [[_q(v) for v in row] for row in p["c"]]
+    w = [_q(v) for v in p["w"]]
+    y = sum((w[j] * sp.exp(-sum((sp.Abs(xs[i] - c[i][j]) for i in range(d)), sp.Integer(0)))
+             for j in range(h)), sp.Integer(0))
+    grads = [sp.diff(y, xs[i]) for i in range(d)]
+    values = _rbf_generic(d, h)([float(v) for v in p["x"]], [float(v) for row in p["c"] for v in row],
+                                [float(v) for v in p["w"]])
+    s = [sum(abs(float(p["x"][i]) - float(p["c"][i][j])) for i in range(d)) for j in range(h)]
+    sign = [[float(np.sign(float(p["x"][i]) - float(p["c"][i][j]))) for j in range(h)] for i in range(d)]
+    grad = [float(v) for v in values[1:]]
+    w_norm1 = float(sum(abs(float(v)) for v in p["w"]))
+    return {
+        "y_expr": str(y),
+        "dy_dx_expr": [str(g) for g in grads],
+        "s": s,
+        "a": [float(np.exp(-v)) for v in s],
+        "sign": sign,
+        "y": float(values[0]),
+        "grad": grad,
+        "grad_norm1": float(sum(abs(g) for g in grad)),
+        "w_norm1": w_norm1,
+        "bound": d * w_norm1,
+    }
+
+
+def _rbf_numeric(p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """(s_j, dy/dx) with numpy: the constraints' fast path (the key itself comes from sympy)."""
+    x, c, w = (np.asarray(p[k], dtype=float) for k in ("x", "c", "w"))
+    s = np.abs(x[:, None] - c).sum(axis=0)
+    return s, -(w * np.exp(-s) * np.sign(x[:, None] - c)).sum(axis=1)
+
+
+def rbf_gradient_not_small(p: dict[str, Any]) -> bool:
+    """every component of dy/dx is at least 0.01 in magnitude (nothing cancels to 0)"""
+    return bool(np.all(np.abs(_rbf_numeric(p)[1]) >= 0.01))
+
+
+def rbf_distances_small(p: dict[str, Any]) -> bool:
+    """every unit's distance sum_i |x_i - c_ij| is at most 4 (activations not tiny)"""
+    return bool(np.all(_rbf_numeric(p)[0] <= 4))
+
+
+# ============================================================== rnn_tanh_gradient (seed 000 T4)
+RNN = "rnn_tanh_gradient"
+
+
+@cache
+def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
+    W, x1, x2, h0, t, h1s, h2s = sp.symbols("W x_1 x_2 h_0 t h_1 h_2", real=True)
+    h1 = sp.tanh(x1 * W + h0)
+    h2 = sp.tanh(x2 * W + h1)
+    E = (h2 - t) ** 2
+    g = sp.diff(E, W)
+    # back in the student's notation: h_2 for the outer tanh, then h_1 for the inner one
+    short = g.subs(h2, h2s).subs(h1, h1s)
+    return E, g, short, sp.lambdify((W, x1, x2, h0, t), [E, g], modules="numpy")
+
+
+def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
+    for name in ("W", "x1", "x2", "h0", "t"):
+        _scalar(p, name, RNN)
+
+
+def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
+    """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
+    E, g, short, numeric = _rnn_symbolic()
+    E_value, g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
+    W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
+    z1 = x1 * W + h0
+    h1 = float(np.tanh(z1))
+    z2 = x2 * W + h1
+    h2 = float(np.tanh(z2))
+    dE_dy = 2 * (h2 - t)
+    dh1_dW = (1 - h1 ** 2) * x1
+    dz2_dW = x2 + dh1_dW
+    dh2_dW = (1 - h2 ** 2) * dz2_dW
+    return {
+        "dE_dW_expr": str(short),
+        "dE_dW_full_expr": str(g),
+        "z1": z1, "h1": h1, "z2": z2, "h2": h2, "y": h2,
+        "E": float(E_value),
+        "dE_dy": dE_dy,
+        "tanh_prime_1": 1 - h1 ** 2,
+        "tanh_prime_2": 1 - h2 ** 2,
+        "dh1_dW": dh1_dW,
+        "dz2_dW": dz2_dW,
+        "dh2_dW": dh2_dW,
+        "dE_dW": float(g_value),
+    }
+
+
+def rnn_tanh_nondegenerate(p: dict[str, Any]) -> bool:
+    """|y - t| >= 0.1, |dE/dW| >= 0.05 and no pre-activation beyond 2.5 (tanh not saturated)"""
+    W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
+    z1 = x1 * W + h0
+    h1 = np.tanh(z1)
+    z2 = x2 * W + h1
+    h2 = np.tanh(z2)
+    g = 2 * (h2 - t) * (1 - h2 ** 2) * (x2 + (1 - h1 ** 2) * x1)
+    return bool(abs(h2 - t) >= 0.1 and abs(g) >= 0.05 and abs(z1) <= 2.5 and abs(z2) <= 2.5)
+
+
+# ============================================================== computational_graph_gradients (seed 003 P2)
+CG = "computational_graph_gradients"
+
+
+@cache
+def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
+    x, y, w1, w2 = sp.symbols("x y w_1 w_2", real=True)
+    L = (y - w2 * sp.Max(0, w1 * x)) ** 2
+    g1, g2 = sp.diff(L, w1), sp.diff(L, w2)
+    return L, g1, g2, sp.lambdify((x, y, w1, w2), [L, g1, g2], modules="numpy")
+
+
+def check_computational_graph_gradients(p: dict[str, Any]) -> None:
+    for name in ("x", "y", "w1", "w2"):
+        _scalar(p, name, CG)
+    if float(p["w1"]) * float(p["x"]) == 0:
+        raise ParamError("w1", f"w1 * x = 0 is the kink of the ReLU (w1 = {p['w1']}, x = {p['x']}); "
+                               "the gradient there is a convention, choose w1 * x != 0", CG)
+
+
+def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
+    """L = (y - w2 ReLU(w1 x))^2; ReLU'(z) = 1 for z > 0, 0 for z < 0 (z = 0 is rejected)."""
+    L, g1, g2, numeric = _cg_symbolic()
+    x, y, w1, w2 = (float(p[k]) for k in ("x", "y", "w1", "w2"))
+    L_value, g1_value, g2_value = numeric(x, y, w1, w2)  # w1 x != 0: Heaviside's value at 0 never used
+    z = w1 * x
+    h = max(z, 0.0)
+    y_hat = w2 * h
+    dL_dyhat = -2 * (y - y_hat)
+    relu_grad = 1.0 if z > 0 else 0.0
+    return {
+        "L_expr": str(L),
+        "dL_dw1_expr": str(g1),
+        "dL_dw2_expr": str(g2),
+        "z": z, "h": h, "y_hat": y_hat, "residual": y - y_hat,
+        "L": float(L_value),
+        "dL_dyhat": dL_dyhat,
+        "dL_dh": dL_dyhat * w2,
+        "relu_grad": relu_grad,
+        "dL_dw1": float(g1_value),
+        "dL_dw2": float(g2_value),
+    }
+
+
+def cg_relu_active(p: dict[str, Any]) -> bool:
+    """the ReLU is active (w1 * x > 0): no dead unit, no kink"""
+    return float(p["w1"]) * float(p["x"]) > 0
+
+
+def cg_residual_nonzero(p: dict[str, Any]) -> bool:
+    """the prediction misses the target (y != w2 ReLU(w1 x)), so the gradients are not zero"""
+    a = computational_graph_gradients(p)
+    return a["residual"] != 0 and abs(a["dL_dw1"]) <= 200 and abs(a["dL_dw2"]) <= 200
+
+
+# ============================================================== softplus_gradient (seed 003 P4)
+SP = "softplus_gradient"
+SOFTPLUS_GRID = [k / 2 for k in range(-8, 9)]  # -4 .. 4 in steps of 0.5
+
+
+@cache
+def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol, Any]:
+    x = sp.Symbol("x", real=True)
+    f = sp.log(1 + sp.exp(x))
+    g = sp.diff(f, x)
+    return f, g, x, sp.lambdify(x, [f, g], modules="numpy")
+
+
+def check_softplus_gradient(p: dict[str, Any]) -> None:
+    xs = p["x"]
+    if not isinstance(xs, list) or not 1 <= len(xs) <= 5:
+        raise ParamError("x", f"expected a list of 1 to 5 points, got {xs!r}", SP)
+    if any(abs(float(v)) > 20 for v in xs):
+        raise ParamError("x", f"expected points in [-20, 20], got {xs!r}", SP)
+
+
+def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
+    f, g, x, numeric = _softplus_symbolic()
+    sigmoid = 1 / (1 + sp.exp(-x))
+    xs = [float(v) for v in p["x"]]
+    values = [numeric(v) for v in xs]
+    return {
+        "softplus_expr": str(f),
+        "grad_expr": str(g),
+        "sigmoid_expr": str(sigmoid),
+        "softplus": [float(v[0]) for v in values],
+        "grad": [float(v[1]) for v in values],
+    }
+
+
+def sample_softplus_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Three distinct points from -4 .. 4 in steps of 0.5, sorted, one of them negative and one positive."""
+    if "x" in pinned:
+        return dict(pinned)
+    while True:
+        xs = sorted(float(v) for v in rng.choice(SOFTPLUS_GRID, size=3, replace=False))
+        if xs[0] < 0 < xs[-1]:
+            return {"x": [int(v) if v.is_integer() else v for v in xs]}
+
+
+# ============================================================== relu_decision_regions (seed 000 T2)
+RR = "relu_decision_regions"
+PIECES = ((1, 1), (1, -1), (-1, 1), (-1, -1))  # signs of (a.x, b.x)
+VIEW = 3  # the figure shows [-VIEW, VIEW]^2
+
+
+def check_relu_decision_regions(p: dict[str, Any]) -> None:
+    for name in ("a", "b"):
+        if len(p[name]) != 2:
+            raise ParamError(name, f"expected a vector in R^2 (2 numbers), got {p[name]!r}", RR)
+    a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
+    if a[0] * b[1] - a[1] * b[0] == 0:
+        raise ParamError("b", f"a = {p['a']} and b = {p['b']} are parallel: the plane does not split into "
+                              "four pieces", RR)
+    c = _scalar(p, "c", RR)
+    if c <= 0:
+        raise ParamError("c", f"expected c > 0 (y >= 0 everywhere, so y = c needs c > 0), got {p['c']!r}", RR)
+
+
+def _perp_towards(v: np.ndarray, other: np.ndarray, sign: int) -> list[float]:
+    """The direction along the line v.x = const on which other.x moves with `sign`."""
+    d = np.array([-v[1], v[0]])
+    return (d if sign * float(other @ d) > 0 else -d).tolist()
+
+
+def _solve2(a: Any, b: Any, r: tuple[Any, Any]) -> tuple[Fraction, Fraction]:
+    """The exact solution u of a.u = r[0], b.u = r[1] (a, b not parallel)."""
+    (a1, a2), (b1, b2) = (tuple(Fraction(str(v)) for v in vec) for vec in (a, b))
+    r0, r1 = Fraction(str(r[0])), Fraction(str(r[1]))
+    det = a1 * b2 - a2 * b1
+    return (b2 * r0 - a2 * r1) / det, (a1 * r1 - b1 * r0) / det
+
+
+def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
+    """y = max(a.x, 0) + max(b.x, 0): linear on the four sign pieces of (a.x, b.x);
+    y = c is the segment P-Q on (a+b).x = c plus two rays (b.x = c from P, a.x = c from Q)."""
+    x1, x2 = sp.symbols("x_1 x_2", real=True)
+    ax = _q(p["a"][0]) * x1 + _q(p["a"][1]) * x2
+    bx = _q(p["b"][0]) * x1 + _q(p["b"][1]) * x2
+    piece_expr, piece_grad, labels = [], [], []
+    for sa, sb in PIECES:
+        # on the piece each max is its active argument (a.x where a.x > 0) or 0
+        lin = sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0))
+        piece_expr.append(str(lin))
+        piece_grad.append([_f(sp.diff(lin, x1)), _f(sp.diff(lin, x2))])
+        u = np.array([float(v) for v in _solve2(p["a"], p["b"], (sa, sb))])  # strictly inside the piece
+        labels.append((u / np.linalg.norm(u) * 2.2).round(2).tolist())
+    P = _solve2(p["a"], p["b"], (0, p["c"]))
+    Q = _solve2(p["a"], p["b"], (p["c"], 0))
+    a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
+    return {
+        "ax_expr": str(ax),
+        "bx_expr": str(bx),
+        "piece_expr": piece_expr,
+        "piece_grad": piece_grad,
+        "P": [float(v) for v in P],
+        "Q": [float(v) for v in Q],
+        "dir_P": _perp_towards(b, a, -1),  # along b.x = c into a.x < 0
+        "dir_Q": _perp_towards(a, b, -1),  # along a.x = c into b.x < 0
+        "zero_line_a": _perp_towards(a, b, -1),  # a.x = 0 bounding the dead piece (b.x < 0 side)
+        "zero_line_b": _perp_towards(b, a, -1),  # b.x = 0 bounding the dead piece (a.x < 0 side)
+        "label_points": labels,
+    }
+
+
+def rr_corners_nice(p: dict[str, Any]) -> bool:
+    """the corners P and Q of the level set have at most two decimals and lie inside [-2.5, 2.5]^2"""
+    a, b = p["a"], p["b"]
+    if float(a[0]) * float(b[1]) - float(a[1]) * float(b[0]) == 0:
+        return False
+    P, Q = _solve2(a, b, (0, p["c"])), _solve2(a, b, (p["c"], 0))
+    return all((v * 100).denominator == 1 and abs(v) <= Fraction(5, 2) for v in P + Q) and P != Q
+
+
+def sample_rbf_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """d = 2 integer inputs, h = 2 or 3 units with integer centres in [-2, 2] and non-zero integer weights
+    (shapes follow whatever is pinned); the checker rejects centres on a kink, the constraints tiny values."""
+    d = len(pinned["x"]) if "x" in pinned else len(pinned["c"]) if "c" in pinned else 2
+    h = len(pinned["w"]) if "w" in pinned else len(pinned["c"][0]) if "c" in pinned else int(rng.integers(2, 4))
+    x = pinned.get("x") or [int(v) for v in rng.integers(-2, 3, size=d)]
+    c = pinned.get("c") or rng.integers(-2, 3, size=(d, h)).tolist()
+    w = pinned.get("w") or [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=h)]
+    return {"x": x, "c": c, "w": w}
