@@ -109,3 +109,12 @@ def compile_all(jobs: Sequence[Job], workers: int | None = None,
             if progress:
                 progress(1)
     return results
+
+
+def compile_once(job: Job) -> Path:
+    """One pdflatex pass with the same hardening (no shell escape, paranoid file access,
+    reproducible bytes) for documents that need no page total, e.g. the grading report."""
+    job.workdir.mkdir(parents=True, exist_ok=True)
+    (job.workdir / f"{job.name}.tex").write_text(job.tex, encoding="utf-8")
+    _run(job, 0, draft=False)
+    return job.workdir / f"{job.name}.pdf"
