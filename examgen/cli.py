@@ -146,6 +146,28 @@ def grade(build_dir: Path, responses: Path | None, template_out: Path | None, ou
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
 
 
+@cli.group()
+def export() -> None:
+    """Export variants to other systems (Moodle XML)."""
+
+
+@export.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
+@click.option("--seed", "-s", type=click.IntRange(0), default=None,
+              help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True)
+@click.option("--mc-type", type=click.Choice(["multichoiceset", "multichoice"]), default="multichoiceset",
+              show_default=True, help="multichoiceset: all-or-nothing (plugin qtype_multichoiceset); "
+              "multichoice: core Moodle, partial credit for a subset of the right options.")
+@bank_option
+def moodle(spec: Path, variants: int, seed: int | None, out: Path, mc_type: str, banks: tuple[Path, ...]) -> None:
+    """Moodle XML quiz: a category per problem, a question per variant."""
+    from .moodle import export_moodle
+
+    click.echo(f"wrote {export_moodle(spec, variants, seed, out, banks, mc_type)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="examgen", standalone_mode=False)
