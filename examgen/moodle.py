@@ -55,7 +55,7 @@ _CHARS = [(r"\%", "%"), (r"\&amp;", "&amp;"), (r"\_", "_"), (r"\#", "#"), (r"\$"
 
 
 def _math_html(tex: str, display: bool) -> str:
-    tex = " ".join(tex.split())
+    tex = _squeeze(tex)
     return (r"\[" if display else r"\(") + html.escape(tex, quote=False) + (r"\]" if display else r"\)")
 
 
@@ -73,7 +73,8 @@ def _text_html(tex: str) -> str:
     while True:  # innermost first, so nesting works
         t = re.sub(r"\\(" + "|".join(_STYLE) + r")\{([^{}]*)\}",
                    lambda m: f"<{_STYLE[m.group(1)]}>{m.group(2)}</{_STYLE[m.group(1)]}>", s)
-        t = re.sub(r"\\[a-zA-Z]+\*?\{([^{}]*)\}", r"\1", t)  # an unknown command: keep its argument
+        # an unknown command: keep its argument
+        t = re.sub(r"\\(?!(?:" + "|".join(_STYLE) + r")\{)[a-zA-Z]+\*?\{([^{}]*)\}", r"\1", t)
         if t == s:
             break
         s = t
@@ -97,6 +98,11 @@ def _environment(m: re.Match[str], holes: list[str]) -> str:
     return f"\x00{len(holes) - 1}\x00"
 
 
+def _squeeze(s: str) -> str:
+    """Runs of ASCII white space -> one space (a no-break space from ~ stays)."""
+    return re.sub(r"[ \t\r\n]+", " ", s).strip()
+
+
 def latex_to_html(tex: str, inline: bool = False) -> str:
     """LaTeX (a rendered statement, stem or option) as HTML for Moodle with MathJax:
     $..$ and \\(..\\) -> \\( \\); \\[..\\], $$..$$, equation/align -> \\[ \\]; tabular ->
@@ -111,7 +117,7 @@ def latex_to_html(tex: str, inline: bool = False) -> str:
         parts.append(_text_html(tex[pos:m.start()]))
         if m.group(5):
             body = m.group(6)
-            parts.append(_math_html(r"\begin{aligned}" + body.replace("&=", "&=") + r"\end{aligned}"
+            parts.append(_math_html(r"\begin{aligned}" + body + r"\end{aligned}"
                                     if m.group(5).startswith("align") else body, True))
         else:
             display = m.group(1) is not None or m.group(2) is not None
@@ -121,8 +127,8 @@ def latex_to_html(tex: str, inline: bool = False) -> str:
     s = "".join(parts)
     s = re.sub(r"\x00(\d+)\x00", lambda m: holes[int(m.group(1))], s)
     if inline:
-        return " ".join(s.split())
-    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", s)]
+        return _squeeze(s)
+    paras = [_squeeze(p) for p in re.split(r"\n[ \t\r]*\n", s)]
     return "".join(p if re.match(r"<(div|table|ul|ol)\b", p) else f"<p>{p}</p>" for p in paras if p)
 
 
@@ -235,7 +241,7 @@ def _mc_questions(quiz: ET.Element, v: Variant, k: int, q: SolvedMc, mc_type: st
         n_right = sum(1 for _, ok, _ in options if ok)
         for text, ok, why in options:
             if qtype == "multichoice":
-                fraction = f"{100 / n_right:.5g}" if ok else "-100"
+                fraction = f"{100 / n_right:.7g}" if ok else "-100"
             else:
                 fraction = "100" if ok else "0"
             a = ET.SubElement(m, "answer", {"fraction": fraction, "format": "html"})

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,19 +16,9 @@ from examgen.cli import main
 from examgen.errors import GradingError, SpecError
 from examgen.grading import grade_build, load_build, read_responses, score, template_csv
 from examgen.model import GradingScale, linear_thresholds
-from examgen.pipeline import build_exam
 from examgen.spec import load_spec
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
-
-
-@pytest.fixture(scope="session")
-def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    if shutil.which("pdflatex") is None:
-        pytest.skip("pdflatex not installed (make setup)")
-    out = tmp_path_factory.mktemp("grading") / "quiz"
-    build_exam(QUIZ, None, 2, out)
-    return out
 
 
 def keys(build: Path) -> dict[str, dict]:
