@@ -146,6 +146,61 @@ def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | Non
         raise SystemExit(1)
 
 
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--responses", "-r", type=click.Path(path_type=Path), default=None,
+              help="The filled responses CSV (one row per student).")
+@click.option("--template", "template_out", type=click.Path(path_type=Path), default=None,
+              help="Write the empty responses CSV (all columns, one row per variant) here instead of grading.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Folder for results.csv, statistics.csv, report.pdf (default: BUILD_DIR-grading).")
+@click.option("--spec", type=click.Path(path_type=Path), default=None,
+              help="The exam spec, for its grading: boundaries (default: 50 % to pass, linear steps).")
+@bank_option
+def grade(build_dir: Path, responses: Path | None, template_out: Path | None, out: Path | None, spec: Path | None,
+          banks: tuple[Path, ...]) -> None:
+    """Score a responses CSV against the build's keys: results, statistics and a report."""
+    from . import grading
+
+    if (responses is None) == (template_out is None):
+        raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet)")
+    if template_out is not None:
+        click.echo(f"wrote {grading.write_template(build_dir, template_out)}")
+        return
+    scale = None
+    if spec is not None:
+        from .bank import load_bank
+        from .spec import load_spec
+
+        scale = load_spec(spec, load_bank(banks)).grading
+    target = out if out is not None else build_dir.with_name(build_dir.resolve().name + "-grading")
+    assert responses is not None
+    files = grading.grade_build(build_dir, responses, target, scale)
+    click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
+
+
+@cli.group()
+def export() -> None:
+    """Export variants to other systems (Moodle XML)."""
+
+
+@export.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
+@click.option("--seed", "-s", type=click.IntRange(0), default=None,
+              help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), required=True)
+@click.option("--mc-type", type=click.Choice(["multichoiceset", "multichoice"]), default="multichoiceset",
+              show_default=True, help="multichoiceset: all-or-nothing (plugin qtype_multichoiceset); "
+              "multichoice: core Moodle, partial credit for a subset of the right options.")
+@bank_option
+def moodle(spec: Path, variants: int, seed: int | None, out: Path, mc_type: str, banks: tuple[Path, ...]) -> None:
+    """Moodle XML quiz: a category per problem, a question per variant."""
+    from .moodle import export_moodle
+
+    click.echo(f"wrote {export_moodle(spec, variants, seed, out, banks, mc_type)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="examgen", standalone_mode=False)

@@ -398,3 +398,13 @@ def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
     fmt = format_file(batch.preamble, workroot, cache)
     pages = count_pages(batch, workroot / "draft", fmt)
     return Built(typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
+
+
+def compile_once(workdir: Path, name: str, tex: str, label: str) -> Path:
+    """One pdflatex pass with the same hardening (no shell escape, paranoid file
+    access, reproducible bytes) for a document that needs no page total, e.g.
+    the grading report."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
+    _run(workdir, name, None, False, label, tex)
+    return workdir / f"{name}.pdf"

@@ -49,3 +49,10 @@ class LatexError(ExamgenError):
 
 class LayoutError(ExamgenError):
     """The built PDFs break a layout invariant (e.g. student and solution paginate differently)."""
+
+
+class GradingError(ExamgenError):
+    """A build folder cannot be graded (missing answers.json) or the responses CSV has
+    bad rows; the message lists every problem as 'file:line: ...', one per line."""
+
+    exit_code = 2

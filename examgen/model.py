@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,41 @@ class ChooseProblem:
 ProblemSpec = TemplateProblem | McProblem | ChooseProblem
 
 
+#: The German grades from best to worst passing; below the last threshold the grade is 5.0.
+GERMAN_GRADES = (1.0, 1.3, 1.7, 2.0, 2.3, 2.7, 3.0, 3.3, 3.7, 4.0)
+FAIL_GRADE = 5.0
+
+
+def linear_thresholds(pass_percent: float = 50.0, top_percent: float = 95.0) -> tuple[float, ...]:
+    """Minimum percentages of GERMAN_GRADES in equal steps: 4.0 at pass_percent, 1.0 at
+    top_percent (defaults: 95, 90, 85, ..., 55, 50)."""
+    n = len(GERMAN_GRADES) - 1
+    return tuple(round(pass_percent + (top_percent - pass_percent) * (n - i) / n, 6) for i in range(n + 1))
+
+
+@dataclass(frozen=True)
+class GradingScale:
+    """Grade boundaries of an exam (the spec's optional `grading:` key).
+
+    `thresholds[i]` is the minimum share (in percent) of the variant's total credits
+    for GERMAN_GRADES[i]; below the last one the grade is 5.0. A boundary in points is
+    rounded *up* to the next half credit (points are given in halves), so a grade is
+    never reached with less than its percentage. Default: 50 % to pass (4.0), 95 % for
+    1.0, linear 5 %-steps between (4.0 50, 3.7 55, 3.3 60, ..., 1.3 90, 1.0 95)."""
+
+    thresholds: tuple[float, ...] = linear_thresholds()
+
+    def boundaries(self, total: float) -> list[tuple[float, float]]:
+        """(grade, minimum points) for a variant with `total` credits, best grade first."""
+        return [(g, math.ceil(round(total * t / 100 * 2, 9)) / 2) for g, t in zip(GERMAN_GRADES, self.thresholds)]
+
+    def grade(self, points: float, total: float) -> float:
+        for g, minimum in self.boundaries(total):
+            if points >= minimum - 1e-9:
+                return g
+        return FAIL_GRADE
+
+
 @dataclass(frozen=True)
 class ExamSpec:
     path: Path
@@ -130,6 +166,7 @@ class ExamSpec:
     info: ExamInfo
     problems: tuple[ProblemSpec, ...]
     seed: int | None
+    grading: GradingScale = GradingScale()
 
 
 @dataclass(frozen=True)

@@ -131,6 +131,16 @@ SPEC = {
                 "seed": {"type": "integer", "minimum": 0},
             },
         },
+        "grading": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "pass_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                "top_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                "thresholds": {"type": "array", "minItems": 10, "maxItems": 10,
+                               "items": {"type": "number", "minimum": 0, "maximum": 100}},
+            },
+        },
         "problems": {
             "type": "array",
             "minItems": 1,

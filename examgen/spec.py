@@ -11,7 +11,7 @@ from typing import Any
 from . import schema
 from .bank import Bank
 from .errors import ExamgenError, SpecError
-from .model import ChooseProblem, ExamInfo, ExamSpec, McProblem, TemplateProblem
+from .model import ChooseProblem, ExamInfo, ExamSpec, GradingScale, McProblem, TemplateProblem, linear_thresholds
 from .questions import scaled_parts
 from .sampling import validate_pinned
 from .yamlfile import LoadedYaml, format_keypath, load_yaml
@@ -40,6 +40,24 @@ def _template_problem(doc: LoadedYaml, raw: Any, path: tuple, bank: Bank, errors
         errors.append(f"{doc.where(path + ('credits',))}: {format_keypath(path + ('credits',))}: {exc}")
         return None
     return TemplateProblem(template=tid, params=params, title=raw.get("title"), credits=credits)
+
+
+def _grading(doc: LoadedYaml, errors: list[str]) -> GradingScale:
+    """The optional `grading:` key: explicit `thresholds` (10 minimum percentages for
+    1.0, 1.3, ..., 4.0, strictly decreasing) or `pass_percent`/`top_percent` for linear steps."""
+    g = doc.data.get("grading") or {}
+    if "thresholds" in g:
+        t = tuple(float(x) for x in g["thresholds"])
+        if extra := [k for k in ("pass_percent", "top_percent") if k in g]:
+            errors.append(f"{doc.where(('grading',))}: grading: give either thresholds or {' and '.join(extra)}")
+        if any(a <= b for a, b in zip(t, t[1:])):
+            errors.append(f"{doc.where(('grading', 'thresholds'))}: grading.thresholds: the minimum percentages "
+                          f"of 1.0, 1.3, ..., 4.0 must strictly decrease, found {list(g['thresholds'])}")
+        return GradingScale(t)
+    lo, hi = float(g.get("pass_percent", 50)), float(g.get("top_percent", 95))
+    if lo >= hi:
+        errors.append(f"{doc.where(('grading',))}: grading: pass_percent ({lo:g}) must be below top_percent ({hi:g})")
+    return GradingScale(linear_thresholds(lo, hi))
 
 
 def load_spec(path: Path, bank: Bank) -> ExamSpec:
@@ -98,7 +116,8 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
                 errors.append(f"{doc.where(p + ('choose', 'k'))}: choose.k is {c['k']} but 'from' lists only "
                               f"{len(c['from'])} templates")
             problems.append(ChooseProblem(k=c["k"], options=tuple(o for o in opts if o)))
+    grading = _grading(doc, errors)
     if errors:
         raise SpecError("\n".join(errors))
     return ExamSpec(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), info=info,
-                    problems=tuple(problems), seed=e.get("seed"))
+                    problems=tuple(problems), seed=e.get("seed"), grading=grading)

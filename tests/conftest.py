@@ -99,3 +99,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
         build_exam(spec, None, 2, out)
         result[spec.stem] = Built(spec, out)
     return result
+
+
+@pytest.fixture(scope="session")
+def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex not installed (make setup)")
+    out = tmp_path_factory.mktemp("grading") / "quiz"
+    build_exam(ROOT / "exams" / "quiz.yaml", None, 2, out)
+    return out

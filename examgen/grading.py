@@ -1,0 +1,482 @@
+"""Grade a printed exam from its build folder and a responses CSV.
+
+The responses CSV (`examgen grade BUILD --template responses.csv` writes an empty one)
+has one row per student and these columns:
+
+  registration   the student's registration number (kept as text: leading zeros stay)
+  variant        the variant code printed on the cover (E0001, ...)
+  P<k><x>        one column per multiple-choice item and per subproblem, named as printed
+                 in the PDF: problem k, item or part x. P1c is item c) of problem 1.
+                 * an MC item holds the boxes the student crossed, as printed (1 = first
+                   box), separated by ';' (or spaces): `1;3`; empty = nothing crossed.
+                 * a subproblem holds the points the tutor gave: a multiple of 0.5 between 0
+                   and the part's credits (`1.5` or `1,5`); empty = 0.
+                 A column can exist for one variant and not another (a `choose:` block):
+                 it must be empty for variants that have no such item or part.
+
+The separator is ',' unless the header line has ';' and no ',' (a German spreadsheet).
+MC items are scored by the variant's own key (answers.json) with the TUM rule: the
+item's credits (2) when the crossed boxes are exactly the correct ones, else 0.
+Grades come from the spec's `grading:` key (model.GradingScale; default 50 % to pass,
+1.0 from 95 %, linear 5 %-steps), relative to the credits of the student's variant.
+
+Every bad row is reported at once ('responses.csv:7: ...'); nothing is written then.
+Output (atomically, like a build): results.csv, statistics.csv and report.pdf."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import math
+import re
+import statistics as stats
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .compiling import compile_once
+from .errors import GradingError
+from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
+from .outputs import staging
+from .texfmt import escape
+
+FIXED_COLUMNS = ("registration", "variant")
+_COLUMN = re.compile(r"^P(\d+)([a-z])$")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One gradable column of one variant: an MC item or a subproblem."""
+
+    column: str  # "P1c"
+    problem: int
+    label: str
+    kind: str  # "mc" | "part"
+    credits: float
+    ref: str  # the MC item's id or the template's id
+    correct: frozenset[int] = frozenset()
+    n_options: int = 0
+
+
+@dataclass(frozen=True)
+class VariantKey:
+    code: str
+    credits: float
+    problems: dict[int, tuple[str, float, str]]  # k -> (title, credits, "mc" or template id)
+    cells: dict[str, Cell]
+
+
+@dataclass(frozen=True)
+class BuildKey:
+    """The answer keys of a build folder (every E????/answers.json)."""
+
+    dir: Path
+    exam: dict[str, Any]
+    variants: dict[str, VariantKey]
+
+    @property
+    def columns(self) -> list[str]:
+        cells = {c.column: (c.problem, c.label) for v in self.variants.values() for c in v.cells.values()}
+        return sorted(cells, key=lambda col: cells[col])
+
+    @property
+    def n_problems(self) -> int:
+        return max(k for v in self.variants.values() for k in v.problems)
+
+
+@dataclass(frozen=True)
+class Response:
+    line: int
+    registration: str
+    variant: str
+    values: dict[str, Any]  # column -> points (float) or crossed boxes (frozenset)
+
+
+@dataclass(frozen=True)
+class Result:
+    registration: str
+    variant: str
+    cells: dict[str, float]  # column -> points scored
+    problems: dict[int, float]
+    total: float
+    credits: float
+    grade: float
+
+
+@dataclass
+class _Group:
+    """Observations of one statistics row."""
+
+    scope: str
+    key: str
+    ref: str
+    kind: str
+    credits: float
+    values: list[float] = field(default_factory=list)
+
+
+def load_build(build_dir: Path) -> BuildKey:
+    """Read the answer keys of a build folder written by `examgen build`."""
+    build_dir = Path(build_dir)
+    files = sorted(build_dir.glob("E[0-9][0-9][0-9][0-9]/answers.json"))
+    if not build_dir.is_dir():
+        raise GradingError(f"{build_dir}: no such build folder")
+    if not files:
+        raise GradingError(f"{build_dir}: no E????/answers.json found; is this the --out folder of examgen build?")
+    variants: dict[str, VariantKey] = {}
+    exam: dict[str, Any] = {}
+    for f in files:
+        try:
+            data = json.loads(f.read_text(encoding="utf-8"))
+            exam = data["exam"]
+            problems: dict[int, tuple[str, float, str]] = {}
+            cells: dict[str, Cell] = {}
+            for q in data["questions"]:
+                k = int(q["problem"])
+                problems[k] = (q["title"], float(q["credits"]), "mc" if q["type"] == "mc" else q["id"])
+                if q["type"] == "mc":
+                    for it in q["items"]:
+                        col = f"P{k}{it['label']}"
+                        cells[col] = Cell(col, k, it["label"], "mc", float(it["credits"]), it["id"],
+                                          frozenset(it["correct_boxes"]), len(it["options"]))
+                else:
+                    for p in q["parts"]:
+                        col = f"P{k}{p['name']}"
+                        cells[col] = Cell(col, k, p["name"], "part", float(p["credits"]), q["id"])
+            variants[data["variant"]] = VariantKey(data["variant"], float(data["credits"]), problems, cells)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GradingError(f"{f}: not an answers.json of examgen build ({type(exc).__name__}: {exc})") from None
+    return BuildKey(build_dir, exam, variants)
+
+
+def template_csv(key: BuildKey) -> str:
+    """The empty responses sheet: every column, one row per variant code to copy and fill."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    cols = key.columns
+    w.writerow([*FIXED_COLUMNS, *cols])
+    for code in key.variants:
+        w.writerow(["", code, *[""] * len(cols)])
+    return buf.getvalue()
+
+
+def write_template(build_dir: Path, target: Path) -> Path:
+    key = load_build(build_dir)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(template_csv(key), encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def _fmt(x: float) -> str:
+    """0.5-steps and means: 2, 1.5, 0.3333 (never 2.0)."""
+    r = round(float(x), 4)
+    return str(int(r)) if r == int(r) else f"{r:.4f}".rstrip("0")
+
+
+def _parse_boxes(raw: str, cell: Cell) -> frozenset[int] | str:
+    """Crossed boxes, or an error text."""
+    tokens = [t for t in re.split(r"[;\s]+", raw) if t]
+    bad = [t for t in tokens if not t.isdigit() or not 1 <= int(t) <= cell.n_options]
+    if bad:
+        return (f"{cell.column}: '{raw}' is not a list of boxes 1-{cell.n_options} separated by ';' "
+                "(e.g. 1;3; empty for none)")
+    if len(set(tokens)) != len(tokens):
+        return f"{cell.column}: '{raw}' names a box twice"
+    return frozenset(int(t) for t in tokens)
+
+
+def _parse_points(raw: str, cell: Cell) -> float | str:
+    if not raw:
+        return 0.0
+    try:
+        x = float(raw.replace(",", "."))
+    except ValueError:
+        return f"{cell.column}: '{raw}' is not a number of points"
+    if not math.isfinite(x) or x < 0:
+        return f"{cell.column}: {raw} points: must be between 0 and {_fmt(cell.credits)}"
+    if abs(2 * x - round(2 * x)) > 1e-9:
+        return f"{cell.column}: {raw} points: not a multiple of 0.5"
+    if x > cell.credits + 1e-9:
+        return f"{cell.column}: {raw} points exceed the maximum {_fmt(cell.credits)} of part {cell.label})"
+    return x
+
+
+def _delimiter(text: str) -> str:
+    first = text.split("\n", 1)[0]
+    return ";" if ";" in first and "," not in first else ","
+
+
+def read_responses(path: Path, key: BuildKey) -> list[Response]:
+    """Parse and check the responses CSV; every problem is collected, then raised at once."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise GradingError(f"{path}: file not found") from None
+    except UnicodeDecodeError as exc:
+        raise GradingError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the sheet as "
+                           "CSV UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    errors: list[str] = []
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise GradingError(f"{path}: empty file; 'examgen grade BUILD --template {path.name}' writes the header") \
+            from None
+    known = key.columns
+    for col in FIXED_COLUMNS:
+        if col not in header:
+            errors.append(f"{path}:1: missing column '{col}'")
+    for col in sorted({c for c in header if header.count(c) > 1}):
+        errors.append(f"{path}:1: column '{col}' appears twice")
+    for col in header:
+        if col not in known and col not in FIXED_COLUMNS:
+            close = difflib.get_close_matches(col, [*FIXED_COLUMNS, *known], n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the build has {', '.join(known)}"
+            errors.append(f"{path}:1: unknown column '{col}'; {hint}")
+    missing = [c for c in known if c not in header]
+    if missing:
+        errors.append(f"{path}:1: missing column(s) {', '.join(missing)}")
+    if errors:
+        raise GradingError("\n".join([*errors, f"{path}: nothing was written"]))
+
+    responses: list[Response] = []
+    seen: dict[str, int] = {}
+    last = reader.line_num
+    for row in reader:
+        line, last = last + 1, reader.line_num
+        if not any(c.strip() for c in row):
+            continue
+        if len(row) != len(header):
+            errors.append(f"{path}:{line}: {len(row)} fields, the header has {len(header)}")
+            continue
+        rec = {h: c.strip() for h, c in zip(header, row)}
+        reg, code = rec["registration"], rec["variant"]
+        if not reg:
+            errors.append(f"{path}:{line}: registration is empty")
+        elif reg in seen:
+            errors.append(f"{path}:{line}: registration {reg} also on line {seen[reg]}")
+        else:
+            seen[reg] = line
+        variant = key.variants.get(code)
+        if variant is None:
+            codes = list(key.variants)
+            errors.append(f"{path}:{line}: unknown variant '{code}'; the build has "
+                          f"{codes[0] if len(codes) == 1 else codes[0] + '..' + codes[-1]}")
+            continue
+        values: dict[str, Any] = {}
+        for col in known:
+            raw = rec[col]
+            cell = variant.cells.get(col)
+            if cell is None:
+                if raw:
+                    errors.append(f"{path}:{line}: {col}: variant {code} has no such item or part; leave it empty")
+                continue
+            value = _parse_boxes(raw, cell) if cell.kind == "mc" else _parse_points(raw, cell)
+            if isinstance(value, str):
+                errors.append(f"{path}:{line}: {value}")
+            else:
+                values[col] = value
+        responses.append(Response(line, reg, code, values))
+    if errors:
+        raise GradingError("\n".join([*errors, f"{path}: {len(errors)} problem(s); nothing was written"]))
+    return responses
+
+
+def score(key: BuildKey, responses: Iterable[Response], scale: GradingScale) -> list[Result]:
+    """MC by the variant's key (all boxes right: the item's credits, else 0), points as given."""
+    results = []
+    for r in responses:
+        v = key.variants[r.variant]
+        cells: dict[str, float] = {}
+        for col, cell in v.cells.items():
+            value = r.values[col]
+            cells[col] = (cell.credits if value == cell.correct else 0.0) if cell.kind == "mc" else float(value)
+        problems = {k: sum(p for col, p in cells.items() if v.cells[col].problem == k) for k in v.problems}
+        total = sum(problems.values())
+        results.append(Result(r.registration, r.variant, cells, problems, total, v.credits,
+                              scale.grade(total, v.credits)))
+    return results
+
+
+def results_csv(key: BuildKey, results: list[Result]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    ks = range(1, key.n_problems + 1)
+    w.writerow(["registration", "variant", *[f"P{k}" for k in ks], "total", "credits", "percent", "grade"])
+    for r in results:
+        w.writerow([r.registration, r.variant, *[_fmt(r.problems[k]) if k in r.problems else "" for k in ks],
+                    _fmt(r.total), _fmt(r.credits), _fmt(100 * r.total / r.credits), f"{r.grade:.1f}"])
+    return buf.getvalue()
+
+
+def _groups(key: BuildKey, results: list[Result]) -> list[_Group]:
+    groups: dict[tuple[str, str, str, str], _Group] = {}
+
+    def add(scope: str, k: str, ref: str, kind: str, credits: float, value: float) -> None:
+        g = groups.setdefault((scope, k, ref, kind), _Group(scope, k, ref, kind, credits))
+        g.values.append(value)
+
+    order = {"all": 0, **{c: i + 1 for i, c in enumerate(key.variants)}}
+    for r in results:
+        v = key.variants[r.variant]
+        for scope in ("all", r.variant):
+            add(scope, "total", "", "total", v.credits, r.total)
+            for k, (_, credits, ref) in v.problems.items():
+                add(scope, f"P{k}", ref, "problem", credits, r.problems[k])
+            for col, cell in v.cells.items():
+                kind = "mc-item" if cell.kind == "mc" else "part"
+                # across variants an MC item is the same pool item wherever it was printed
+                name = f"P{cell.problem}" if scope == "all" and cell.kind == "mc" else col
+                add(scope, name, cell.ref, kind, cell.credits, r.cells[col])
+
+    def sort_key(g: _Group) -> tuple[Any, ...]:
+        m = re.match(r"P(\d+)([a-z]?)", g.key)
+        pos = (int(m.group(1)), g.key) if m else (0, "")
+        return (order[g.scope], pos, ["total", "problem", "part", "mc-item"].index(g.kind), g.ref)
+
+    return sorted(groups.values(), key=sort_key)
+
+
+def statistics_csv(key: BuildKey, results: list[Result]) -> str:
+    """One row per (scope, key, id): scope 'all' or a variant code; key total, P<k> or
+    P<k><x>; id the template or MC item id; mean points and the share of full marks."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["scope", "key", "id", "kind", "credits", "n", "mean", "full_marks_share"])
+    for g in _groups(key, results):
+        full = sum(1 for x in g.values if x >= g.credits - 1e-9)
+        w.writerow([g.scope, g.key, g.ref, g.kind, _fmt(g.credits), len(g.values), _fmt(stats.fmean(g.values)),
+                    _fmt(full / len(g.values))])
+    return buf.getvalue()
+
+
+def grade_counts(results: list[Result]) -> dict[float, int]:
+    counts = {g: 0 for g in (*GERMAN_GRADES, FAIL_GRADE)}
+    for r in results:
+        counts[r.grade] += 1
+    return counts
+
+
+def report_tex(key: BuildKey, results: list[Result], scale: GradingScale) -> str:
+    """A one-page LaTeX report: summary, histogram of totals, grade distribution,
+    boundaries and per-problem means (pgfplots, no images)."""
+    n = len(results)
+    totals = [r.total for r in results]
+    top = max(v.credits for v in key.variants.values())
+    width = max(0.5, math.ceil(top / 20 * 2) / 2)  # at most ~20 bins, in half credits
+    nbins = int(math.floor(top / width)) + 1
+    bins = [0] * nbins
+    for t in totals:
+        bins[min(int(math.floor(t / width + 1e-9)), nbins - 1)] += 1
+    hist = " ".join(f"({_fmt(i * width)},{c})" for i, c in enumerate(bins)) + f" ({_fmt(nbins * width)},0)"
+    counts = grade_counts(results)
+    grades = [f"{g:.1f}" for g in counts]
+    gdist = " ".join(f"({g},{c})" for g, c in zip(grades, counts.values()))
+    passed = sum(1 for r in results if r.grade < FAIL_GRADE)
+    title = escape(f"{key.exam.get('code', '')} {key.exam.get('name', '')}".strip())
+    credit_totals = sorted({v.credits for v in key.variants.values()})
+    bounds = "\n".join(
+        f"{g:.1f} & " + " & ".join(_fmt(dict(scale.boundaries(c))[g]) for c in credit_totals)
+        + f" & {_fmt(t)}\\,\\% \\\\" for g, t in zip(GERMAN_GRADES, scale.thresholds))
+    problem_rows = []
+    for g in _groups(key, results):
+        if g.scope == "all" and g.kind in ("problem", "total"):
+            full = 100 * sum(x >= g.credits - 1e-9 for x in g.values) / len(g.values)
+            problem_rows.append(f"{escape(g.key)} & {escape(g.ref)} & {_fmt(g.credits)} & "
+                                f"{_fmt(stats.fmean(g.values))} & {full:.1f}\\,\\% \\\\")
+    median = stats.median(totals)
+
+    def ystep(most: int) -> int:  # whole students on the y axis, at most ~8 ticks
+        return max(1, math.ceil(most / 8))
+
+    return rf"""\documentclass[10pt,a4paper]{{article}}
+\usepackage[T1]{{fontenc}}
+\usepackage{{lmodern}}
+\usepackage[margin=18mm]{{geometry}}
+\usepackage{{booktabs}}
+\usepackage{{pgfplots}}
+\pgfplotsset{{compat=1.16}}
+\pagestyle{{empty}}
+\begin{{document}}
+\section*{{Grading report: {title}}}
+{n} students; mean total {_fmt(stats.fmean(totals))}, median {_fmt(median)}, of {" / ".join(map(_fmt, credit_totals))}
+credits; passed (4.0 or better): {passed} ({100 * passed / n:.1f}\,\%).
+
+\begin{{tikzpicture}}
+\begin{{axis}}[ybar interval, width=0.95\textwidth, height=5.5cm, xlabel={{Total credits}}, ylabel={{Students}},
+  ymin=0, ytick distance={ystep(max(bins))}, xmin=0, xmax={_fmt(nbins * width)},
+  x tick label as interval=false, xtick distance={_fmt(width * 2)},
+  title={{Totals (bins of {_fmt(width)} credits)}}]
+\addplot[fill=blue!40] coordinates {{{hist}}};
+\end{{axis}}
+\end{{tikzpicture}}
+
+\begin{{tikzpicture}}
+\begin{{axis}}[ybar, width=0.95\textwidth, height=5.5cm, symbolic x coords={{{",".join(grades)}}}, xtick=data,
+  xlabel={{Grade}}, ylabel={{Students}}, ymin=0, ytick distance={ystep(max(counts.values()))},
+  nodes near coords, bar width=14pt, enlarge x limits=0.06,
+  title={{Grade distribution}}]
+\addplot[fill=teal!50] coordinates {{{gdist}}};
+\end{{axis}}
+\end{{tikzpicture}}
+
+\begin{{minipage}}[t]{{0.38\textwidth}}
+\subsection*{{Grade boundaries}}
+\begin{{tabular}}{{l{"r" * len(credit_totals)}r}}
+\toprule
+Grade & {" & ".join(f"of {_fmt(c)}" for c in credit_totals)} & share \\
+\midrule
+{bounds}
+\bottomrule
+\end{{tabular}}
+
+\smallskip\footnotesize below the 4.0 boundary: 5.0
+\end{{minipage}}\hfill
+\begin{{minipage}}[t]{{0.58\textwidth}}
+\subsection*{{Problems}}
+\begin{{tabular}}{{llrrr}}
+\toprule
+ & & credits & mean & full marks \\
+\midrule
+{chr(10).join(problem_rows)}
+\bottomrule
+\end{{tabular}}
+\end{{minipage}}
+\end{{document}}
+"""
+
+
+def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None) -> list[Path]:
+    """Score every student and write results.csv, statistics.csv and report.pdf into out
+    (atomically: any error leaves out untouched). Returns the written files."""
+    scale = scale or GradingScale()
+    key = load_build(build_dir)
+    responses = read_responses(responses_csv, key)
+    if not responses:
+        raise GradingError(f"{responses_csv}: no student rows; nothing was written")
+    results = score(key, responses, scale)
+    with tempfile.TemporaryDirectory(prefix="examgen-grade-") as tmp:
+        pdf = compile_once(Path(tmp), "report", report_tex(key, results, scale), "grading report")
+        with staging(Path(out)) as stage:
+            (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
+            (stage / "statistics.csv").write_text(statistics_csv(key, results), encoding="utf-8")
+            (stage / "report.pdf").write_bytes(pdf.read_bytes())
+    out = Path(out).resolve()
+    return [out / "results.csv", out / "statistics.csv", out / "report.pdf"]
+
+
+def summary(out: Path) -> str:
+    """One line for the terminal from a written results.csv."""
+    with open(Path(out) / "results.csv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    passed = sum(1 for r in rows if float(r["grade"]) < FAIL_GRADE)
+    mean = stats.fmean(float(r["total"]) for r in rows)
+    return f"{len(rows)} students, mean total {mean:.2f}, passed {passed} ({100 * passed / len(rows):.1f} %)"
