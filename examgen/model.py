@@ -229,3 +229,13 @@ class Variant:
     @property
     def credits(self) -> float:
         return sum(q.credits for q in self.questions)
+
+
+def item_label(i: int) -> str:
+    """a, b, ..., z, aa, ab, ... (bijective base 26): the label of the i-th item (from 0)."""
+    label = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        label = chr(ord("a") + r) + label
+    return label

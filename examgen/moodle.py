@@ -32,7 +32,7 @@ from typing import Any
 from . import rendering
 from .bank import load_bank
 from .errors import ExamgenError
-from .model import SolvedMc, SolvedQuestion, Variant
+from .model import SolvedMc, SolvedQuestion, Variant, item_label
 from .questions import build_variant, context
 from .spec import load_spec
 from .texfmt import num
@@ -228,7 +228,7 @@ def _template_question(quiz: ET.Element, v: Variant, k: int, q: SolvedQuestion) 
 
 def _mc_questions(quiz: ET.Element, v: Variant, k: int, q: SolvedMc, mc_type: str) -> None:
     for i, d in enumerate(q.items):
-        label = chr(ord("a") + i)
+        label = item_label(i)
         qtype = "multichoice" if mc_type == "multichoice" else "multichoiceset"
         m = _question(quiz, qtype, f"{v.code} P{k}{label} {d.item.id}", latex_to_html(d.item.stem),
                       q.credits_per_item)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .model import ExamSpec, SolvedMc, SolvedQuestion, Variant
+from .model import ExamSpec, SolvedMc, SolvedQuestion, Variant, item_label
 
 
 def question_record(k: int, q: SolvedQuestion | SolvedMc) -> dict[str, Any]:
@@ -27,7 +27,7 @@ def question_record(k: int, q: SolvedQuestion | SolvedMc) -> dict[str, Any]:
             "problem": k, "type": "mc", "title": q.title, "credits": q.credits, "seed": seed,
             "items": [
                 {
-                    "label": chr(ord("a") + i), "id": d.item.id, "credits": q.credits_per_item,
+                    "label": item_label(i), "id": d.item.id, "credits": q.credits_per_item,
                     "options": [{"box": j + 1, "text": o.text, "correct": o.correct} for j, o in enumerate(d.options)],
                     "correct_boxes": list(d.correct_boxes),
                 }
@@ -58,7 +58,7 @@ def answer_key_csv(variants: list[Variant]) -> str:
         for k, q in enumerate(v.questions, start=1):
             if isinstance(q, SolvedMc):
                 for i, d in enumerate(q.items):
-                    w.writerow([v.code, k, chr(ord("a") + i), f"mc:{d.item.id}", ";".join(map(str, d.correct_boxes))])
+                    w.writerow([v.code, k, item_label(i), f"mc:{d.item.id}", ";".join(map(str, d.correct_boxes))])
             else:
                 w.writerow([v.code, k, "", q.template.id, json.dumps(q.answers, separators=(",", ":"))])
     return buf.getvalue()

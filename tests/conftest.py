@@ -105,6 +105,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
 def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex not installed (make setup)")
-    out = tmp_path_factory.mktemp("grading") / "quiz"
-    build_exam(ROOT / "exams" / "quiz.yaml", None, 2, out)
+    # the shipped quiz with its multiple-choice items pinned, so that the pool
+    # can grow without changing the keys the grading tests are written against
+    folder = tmp_path_factory.mktemp("grading")
+    spec = folder / "quiz.yaml"
+    items = "conv2d_weight_count, init_symmetry_and_uniform_scale, underfitting_small_model, xor_with_step_units"
+    text = (ROOT / "exams" / "quiz.yaml").read_text()
+    assert "  - mc: {count: 3, title: Multiple Choice}" in text
+    spec.write_text(text.replace("  - mc: {count: 3, title: Multiple Choice}",
+                                 f"  - mc: {{count: 3, title: Multiple Choice, items: [{items}]}}"))
+    out = folder / "quiz"
+    build_exam(spec, None, 2, out)
     return out

@@ -80,10 +80,10 @@ def test_build_columns_match_the_printed_labels(quiz_build: Path) -> None:
 def test_exact_scores(quiz_build: Path, tmp_path: Path) -> None:
     k = keys(quiz_build)
     e1, e2 = k["E0001"], k["E0002"]
-    # the quiz with seed 7: E0001 = 3 MC items (keys 3 | 1;2;3;4 | 2;3) + rnn_relu_scalar (a 2, b 3, c 1);
-    # E0002 = 3 MC items (keys empty | 1;2;3 | 1;2;4) + batchnorm_forward (a 1, b 3.5, c 1.5); 12 credits each
-    assert [it["correct_boxes"] for it in e1["questions"][0]["items"]] == [[3], [1, 2, 3, 4], [2, 3]]
-    assert [it["correct_boxes"] for it in e2["questions"][0]["items"]] == [[], [1, 2, 3], [1, 2, 4]]
+    # the quiz with seed 7: E0001 = 3 MC items (keys 3 | 1 | 1;3) + rnn_relu_scalar (a 2, b 3, c 1);
+    # E0002 = 3 MC items (keys empty | 2;3 | 1;2;4) + batchnorm_forward (a 1, b 3.5, c 1.5); 12 credits each
+    assert [it["correct_boxes"] for it in e1["questions"][0]["items"]] == [[3], [1], [1, 3]]
+    assert [it["correct_boxes"] for it in e2["questions"][0]["items"]] == [[], [2, 3], [1, 2, 4]]
     rows = [
         right_row("001", e1),                                   # all right: 12
         wrong_row("002", e1),                                   # all wrong: 0
@@ -111,7 +111,7 @@ def test_exact_scores(quiz_build: Path, tmp_path: Path) -> None:
     stats = {(r["scope"], r["key"], r["id"]): r for r in read(out / "statistics.csv")}
     total = stats[("all", "total", "")]
     assert (total["n"], total["mean"], total["full_marks_share"]) == ("7", "4.7857", "0.1429")  # 33.5 / 7
-    p1b = stats[("E0001", "P1b", "small_cnn_shapes_and_parameters")]
+    p1b = stats[("E0001", "P1b", "xor_with_step_units")]
     assert (p1b["kind"], p1b["n"], p1b["mean"], p1b["full_marks_share"]) == ("mc-item", "4", "0.5", "0.25")
     assert stats[("E0002", "P2b", "batchnorm_forward")]["mean"] == "1.1667"  # (3.5 + 0 + 0) / 3
     assert stats[("all", "P2", "rnn_relu_scalar")]["mean"] == "2.25"  # (6 + 0 + 3 + 0) / 4

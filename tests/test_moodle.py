@@ -33,17 +33,17 @@ def leaf(answers: dict, label: str) -> float:
 
 
 def test_round_trip_against_answers_json(quiz_build: Path, tmp_path: Path) -> None:
-    """Same spec and seed as the build (quiz_build: exams/quiz.yaml, 2 variants, the spec's seed)."""
-    root = export(ROOT / "exams" / "quiz.yaml", tmp_path / "quiz.xml")
+    """Same spec and seed as the build (quiz_build: the quiz with pinned MC items, 2 variants, the spec's seed)."""
+    root = export(quiz_build.parent / "quiz.yaml", tmp_path / "quiz.xml")
     keys = {d.name: json.loads((d / "answers.json").read_text()) for d in sorted(quiz_build.glob("E*"))}
     cats = [q.findtext("category/text") for q in root if q.get("type") == "category"]
     assert cats == ["$course$/IN2346 Quiz 1/P1 Multiple Choice",
                     "$course$/IN2346 Quiz 1/P2 Recurrent Neural Networks / Batch Normalization"]
     questions = [q for q in root if q.get("type") != "category"]
     assert [q.findtext("name/text") for q in questions] == [
-        "E0001 P1a avgpool_unused_inputs", "E0001 P1b small_cnn_shapes_and_parameters",
-        "E0001 P1c flat_training_loss_causes", "E0002 P1a conv2d_weight_count", "E0002 P1b gd_vs_adagrad_vs_adam",
-        "E0002 P1c xavier_init_variance", "E0001 P2 rnn_relu_scalar", "E0002 P2 batchnorm_forward"]
+        "E0001 P1a conv2d_weight_count", "E0001 P1b xor_with_step_units", "E0001 P1c underfitting_small_model",
+        "E0002 P1a conv2d_weight_count", "E0002 P1b xor_with_step_units", "E0002 P1c underfitting_small_model",
+        "E0001 P2 rnn_relu_scalar", "E0002 P2 batchnorm_forward"]
     checked = 0
     for q in questions:
         code, pos = q.findtext("name/text").split()[:2]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pylatex import Command, NoEscape
 
 from .. import rendering
-from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
+from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
 from ..questions import context
 from ..texfmt import Latex, credits, escape
 
@@ -57,7 +57,7 @@ def render_mc_body(q: SolvedMc) -> list[str]:
     out = ["\\egmcrules\n"]
     for i, drawn in enumerate(q.items):
         opts = "".join(f"\\egmcoption{{{1 if o.correct else 0}}}{{{o.text}}}{{{o.why}}}" for o in drawn.options)
-        out.append(f"\\egmcitem{{{chr(ord('a') + i)}}}{{{drawn.item.stem}}}{{{opts}}}\n")
+        out.append(f"\\egmcitem{{{item_label(i)}}}{{{drawn.item.stem}}}{{{opts}}}\n")
     return out
 
 
