@@ -134,9 +134,13 @@ def sgd_linear_regression(p: dict[str, Any]) -> dict[str, Any]:
 def _sample_rows(rng: np.random.Generator, n: int, d: int, low: int, high: int, max_sq: int) -> list[list[int]]:
     """n rows [1, x_1, ..., x_{d-1}] with integer features, squared norm <= max_sq, pairwise distinct."""
     rows: list[list[int]] = []
+    tries = 0
     while len(rows) < n:
         feats = [int(v) for v in rng.integers(low, high + 1, size=d - 1)]
         row = [1, *feats]
+        tries += 1
+        if tries % 200 == 0:
+            max_sq += 1  # too few rows fit: allow larger ones rather than loop forever
         if any(feats) and sum(v * v for v in row) <= max_sq and row not in rows:
             rows.append(row)
     return rows
@@ -220,9 +224,9 @@ def check_optimizer_trace(p: dict[str, Any]) -> None:
             raise ParamError(name, f"expected 0 <= {name} < 1, got {p[name]!r}", T_OPT)
     if p.get("eps") is not None and _num(p, "eps", T_OPT) < 0:
         raise ParamError("eps", f"expected eps >= 0, got {p['eps']!r}", T_OPT)
-    if p["optimizer"] in ("adagrad", "rmsprop") and p.get("eps") == 0:
-        raise ParamError("eps", f"{p['optimizer']} divides by sqrt(G) + eps; eps = 0 can divide by zero, "
-                         "use eps > 0", T_OPT)
+    if p["optimizer"] in ("adagrad", "rmsprop", "adam") and p.get("eps") == 0:
+        raise ParamError("eps", f"{p['optimizer']} divides by a root of squared gradients + eps; eps = 0 divides "
+                         "by zero when a gradient entry is 0, use eps > 0", T_OPT)
 
 
 def _hyper(p: dict[str, Any]) -> dict[str, float]:
@@ -315,10 +319,11 @@ def _draw_optimizer_trace(rng: np.random.Generator, pinned: dict[str, Any]) -> d
     opt = pinned.get("optimizer") or str(rng.choice(OPTIMIZERS))
     out: dict[str, Any] = {"optimizer": opt}
     hand = opt in ("sgd", "momentum")
+    own_data = "y" not in pinned  # the instructor's own data: unpinned hyperparameters take the defaults
     if opt == "momentum":
-        out["beta"] = pinned.get("beta", 0.5)
+        out["beta"] = pinned.get("beta", 0.5 if own_data else DEFAULTS["beta"])
     elif opt == "rmsprop":
-        out["beta"] = pinned.get("beta", float(rng.choice([0.9, 0.5])))
+        out["beta"] = pinned.get("beta", float(rng.choice([0.9, 0.5])) if own_data else DEFAULTS["beta"])
     elif opt == "adam":
         out["beta1"] = pinned.get("beta1", DEFAULTS["beta1"])
         out["beta2"] = pinned.get("beta2", DEFAULTS["beta2"])
