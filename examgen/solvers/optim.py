@@ -121,7 +121,7 @@ def sgd_linear_regression(p: dict[str, Any]) -> dict[str, Any]:
             grads.append(g)
             thetas.append(theta)
     residuals_after, loss_after = _losses(X, y, theta)
-    out = {
+    out: dict[str, Any] = {
         "residuals_before": residuals_before, "loss_before": loss_before,
         "step_predictions": preds, "step_residuals": residuals, "step_gradients": grads, "thetas": thetas,
         "theta_final": theta, "residuals_after": residuals_after, "loss_after": loss_after,
