@@ -198,7 +198,8 @@ def _statement(q: SolvedQuestion) -> str:
 
 
 def _rubric_html(q: SolvedQuestion) -> str:
-    items = "".join(f"<li><b>{r['part']})</b> {r['points']:g} points: {latex_to_html(r['text'], inline=True)}</li>"
+    items = "".join(f"<li><b>{r['part']})</b> {r['points']:g} point{'' if r['points'] == 1 else 's'}: "
+                    f"{latex_to_html(r['text'], inline=True)}</li>"
                     for r in q.rubric)
     return f"<ul>{items}</ul>"
 

@@ -62,7 +62,10 @@ def render_mc_body(q: SolvedMc) -> list[str]:
 
 
 def grading_table(k: int) -> str:
-    width_mm = min(20.0, (165.0 - 10.0) / max(k, 1) - 3.0)
+    """The cover's grading table, K columns fitting the 165 mm text width: the
+    row-label column takes about 12 mm, and every cell adds 2 x \\tabcolsep
+    (2 x 6 pt = 4.2 mm) and a rule to its width."""
+    width_mm = min(20.0, (165.0 - 14.0) / max(k, 1) - 4.6)
     return f"\\eggradingtable{{{k}}}{{{width_mm:.1f}mm}}"
 
 
