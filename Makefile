@@ -8,7 +8,7 @@ APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra
   texlive-fonts-recommended texlive-pictures lmodern poppler-utils qpdf zbar-tools
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: exam test setup tex python test-deps clean apt-packages
+.PHONY: exam test setup tex python test-deps clean apt-packages screenshots
 
 exam: setup
 	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 2 --out output/in2346-endterm
@@ -45,6 +45,19 @@ test-deps: $(VENV)/.test-installed
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
+
+# PNGs of the endterm for reviewers: cover, an MC page, a computation page and
+# the additional-space page, student and solution (output/screenshots/)
+SHOTS := output/screenshots
+screenshots: setup
+	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 1 --out $(SHOTS)/build
+	@for v in student solution; do \
+	  pdf=$(SHOTS)/build/E0001/$$v.pdf; n=$$(pdfinfo $$pdf | awk '/^Pages:/ {print $$2}'); \
+	  pdftoppm -png -r 80 -f 1 -l 2 $$pdf $(SHOTS)/$$v; \
+	  pdftoppm -png -r 80 -f 9 -l 9 $$pdf $(SHOTS)/$$v; \
+	  pdftoppm -png -r 80 -f $$n -l $$n $$pdf $(SHOTS)/$$v; \
+	done
+	@ls $(SHOTS)/*.png
 
 apt-packages:
 	@echo $(APT_PACKAGES)
