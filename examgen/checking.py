@@ -53,7 +53,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
         return None, [f"{where}: {exc}"]
     fails = []
     for c in t.constraints:
-        if not solvers.resolve(c)(q.params):
+        if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")

@@ -96,6 +96,23 @@ def preview(template_id: str, params_file: Path | None, seed: int, solution: boo
     click.echo(f"wrote {run_preview(template_id, seed, _params_file(params_file), solution, out, banks)}")
 
 
+@cli.command()
+@click.argument("template_id")
+@click.option("--topic", "-t", required=True, help="The topic folder (e.g. mlp); also the template's topic.")
+@click.option("--bank", "bank", type=click.Path(path_type=Path), default=Path("my_bank"), show_default=True,
+              help="The bank folder to write into (the shipped question_bank/ only when named here).")
+@click.option("--kind", type=click.Choice(["numeric", "free-text"]), default="numeric", show_default=True)
+def new(template_id: str, topic: str, bank: Path, kind: str) -> None:
+    """Write a working template skeleton into BANK/TOPIC/TEMPLATE_ID, ready to edit."""
+    from .authoring import new_template
+
+    target = new_template(template_id, topic, bank, kind)
+    files = sorted(f.name for f in target.iterdir())
+    click.echo(f"wrote {target}/: {', '.join(files)}")
+    click.echo(f"next: examgen preview {template_id} --bank {bank} --out {template_id}.pdf [--solution]; "
+               f"examgen check --bank {bank} -t {template_id}; python -m pytest {target / f'test_{template_id}.py'}")
+
+
 @cli.command(name="list")
 @click.option("--json", "as_json", is_flag=True)
 @bank_option
