@@ -10,13 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import pdftotext
 
 from examgen import BANK_DIR, ROOT
 from examgen.bank import load_bank
 from examgen.pipeline import solve_one
-
-from conftest import pdftotext
-
 
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}  # this checkout
 
