@@ -1,8 +1,8 @@
 """Progress and the closing summary of the long commands (build, check, grade, export).
 
 On a terminal, stderr shows a click progress bar with counts and an ETA. Without
-one (CI logs, pipes), stderr gets plain lines instead: one when the work starts and
-one per 10 % of it, e.g.
+one (CI logs, pipes), stderr gets plain lines instead, one per 10 % of the work
+(none before the first step is done, so an early error stays the only line), e.g.
 
     examgen: Compiling 4 PDFs: 2/4 (50 %), 3.1 s elapsed, about 3.1 s left
 
@@ -21,17 +21,13 @@ import click
 
 
 class _LogLines:
-    """Plain progress lines: at the start and whenever another tenth of the work is done."""
+    """Plain progress lines: whenever another tenth of the work is done."""
 
     def __init__(self, label: str, total: int, stream: TextIO):
         self.label, self.total, self.stream = label, max(1, total), stream
         self.done = 0
         self.tenths = 0
         self.start = time.monotonic()
-        self._emit(f"{label}: 0/{total}")
-
-    def _emit(self, text: str) -> None:
-        print(f"examgen: {text}", file=self.stream, flush=True)
 
     def update(self, n: int = 1) -> None:
         self.done = min(self.total, self.done + n)
@@ -42,8 +38,8 @@ class _LogLines:
         elapsed = time.monotonic() - self.start
         left = elapsed / self.done * (self.total - self.done)
         tail = f", about {left:.1f} s left" if self.done < self.total else ""
-        self._emit(f"{self.label}: {self.done}/{self.total} ({100 * self.done // self.total} %), "
-                   f"{elapsed:.1f} s elapsed{tail}")
+        print(f"examgen: {self.label}: {self.done}/{self.total} ({100 * self.done // self.total} %), "
+              f"{elapsed:.1f} s elapsed{tail}", file=self.stream, flush=True)
 
 
 @contextmanager
