@@ -69,9 +69,9 @@ def _load_template(qfile: Path) -> Template:
                                 f"(add <% block {missing[0]} %> ... <% endblock %>)")
     for key in ("solver", "sampler", "checker"):
         if d.get(key):
-            solvers.resolve(d[key])
+            solvers.resolve(d[key], folder)
     for c in d.get("constraints", []):
-        solvers.resolve(c)
+        solvers.resolve(c, folder)
     kind = d.get("kind", "numeric" if d.get("solver") else "free-text")
     if kind == "numeric" and not d.get("solver"):
         raise TemplateError(f"{doc.where(('kind',))}: a numeric template needs 'solver: module.function'")
@@ -111,7 +111,8 @@ def _fingerprint(roots: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
 
 
 def load_bank(extra: Iterable[Path] = ()) -> Bank:
-    roots = tuple(Path(p).resolve() for p in extra)
+    # --bank question_bank names the shipped bank, which is always loaded: not twice
+    roots = tuple(dict.fromkeys(r for r in (Path(p).resolve() for p in extra) if r != BANK_DIR))
     return _load_bank(roots, _fingerprint((BANK_DIR, *roots)))
 
 

@@ -53,7 +53,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
         return None, [f"{where}: {exc}"]
     fails = []
     for c in t.constraints:
-        if not solvers.resolve(c)(q.params):
+        if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
@@ -101,7 +101,8 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
 def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int | None = None,
                templates: Iterable[str] | None = None,
                progress: Callable[[int], None] | None = None) -> Report:
-    """Every template over `draws` seeded draws; the first `compile_draws` draws typeset."""
+    """Every template over `draws` seeded draws; the first `compile_draws` draws typeset.
+    `progress(1)` is called per template, then per typeset draw (len(ids) + compile_draws calls)."""
     ids = sorted(templates) if templates is not None else sorted(bank.templates)
     report = Report(templates=len(ids), draws=draws)
     to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
@@ -132,4 +133,6 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int |
             if qs:
                 report.failures.extend(_compile(qs, n, Path(tmp), jobs))
                 report.compiled += len(qs)
+            if progress:
+                progress(1)
     return report

@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import ExamgenError, SpecError
+from .progress import Stopwatch, cache_note, progress, summary
 
 bank_option = click.option("--bank", "banks", multiple=True, type=click.Path(path_type=Path),
                            help="An extra template folder (repeatable), added to the shipped question_bank/.")
@@ -52,18 +53,16 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
           banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
     from .bank import load_bank
+    from .compiling import CACHE_STATS
     from .pipeline import build_exam
     from .spec import load_spec
 
+    clock = Stopwatch()
     load_spec(spec, load_bank(banks))  # validate before any output (errors are one line each)
-    total = 2 * variants
-    if sys.stderr.isatty():  # a progress bar for people; logs (CI) stay clean
-        with click.progressbar(length=total, label=f"Compiling {total} PDFs", file=sys.stderr,
-                               show_pos=True) as bar:
-            files = build_exam(spec, seed, variants, out, banks, jobs, bar.update, keep_tex, not no_cache)
-    else:
-        files = build_exam(spec, seed, variants, out, banks, jobs, None, keep_tex, not no_cache)
-    click.echo(f"wrote {len(files)} files to {out}")
+    CACHE_STATS.reset()
+    with progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
+        files = build_exam(spec, seed, variants, out, banks, jobs, update, keep_tex, not no_cache)
+    click.echo(summary("build", len(files), clock.seconds, out, cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
 
 
 @cli.command()
@@ -94,6 +93,23 @@ def preview(template_id: str, params_file: Path | None, seed: int, solution: boo
     from .pipeline import preview as run_preview
 
     click.echo(f"wrote {run_preview(template_id, seed, _params_file(params_file), solution, out, banks)}")
+
+
+@cli.command()
+@click.argument("template_id")
+@click.option("--topic", "-t", required=True, help="The topic folder (e.g. mlp); also the template's topic.")
+@click.option("--bank", "bank", type=click.Path(path_type=Path), default=Path("my_bank"), show_default=True,
+              help="The bank folder to write into (the shipped question_bank/ only when named here).")
+@click.option("--kind", type=click.Choice(["numeric", "free-text"]), default="numeric", show_default=True)
+def new(template_id: str, topic: str, bank: Path, kind: str) -> None:
+    """Write a working template skeleton into BANK/TOPIC/TEMPLATE_ID, ready to edit."""
+    from .authoring import new_template
+
+    target = new_template(template_id, topic, bank, kind)
+    files = sorted(f.name for f in target.iterdir())
+    click.echo(f"wrote {target}/: {', '.join(files)}")
+    click.echo(f"next: examgen preview {template_id} --bank {bank} --out {template_id}.pdf [--solution]; "
+               f"examgen check --bank {bank} -t {template_id}; python -m pytest {target / f'test_{template_id}.py'}")
 
 
 @cli.command(name="list")
@@ -128,20 +144,22 @@ def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | Non
     """Stress-test the question bank: every template over many draws; exit 1 on any failure."""
     from .bank import load_bank
     from .checking import check_bank
+    from .compiling import CACHE_STATS
 
+    clock = Stopwatch()
     bank = load_bank(banks)
     ids = [bank.template(t).id for t in only] or None
     n = len(ids) if ids is not None else len(bank.templates)
-    if sys.stderr.isatty():
-        with click.progressbar(length=n, label=f"Checking {n} templates", file=sys.stderr, show_pos=True) as bar:
-            report = check_bank(bank, draws, compile_draws, jobs, ids, progress=bar.update)
-    else:
-        report = check_bank(bank, draws, compile_draws, jobs, ids)
+    CACHE_STATS.reset()
+    with progress(f"Checking {n} templates x {draws} draws, typesetting {compile_draws}",
+                  n + compile_draws) as update:
+        report = check_bank(bank, draws, compile_draws, jobs, ids, progress=update)
     for line in report.failures:
         click.echo(f"FAIL {line}", err=True)
     verdict = f"{len(report.failures)} failures" if report.failures else "all passed"
     click.echo(f"checked {report.templates} templates x {report.draws} draws and {len(bank.mc)} multiple-choice "
                f"items; {report.compiled} questions typeset; {verdict}")
+    click.echo(summary("check", 0, clock.seconds, extra=cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
     if report.failures:
         raise SystemExit(1)
 
@@ -167,6 +185,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: Path | None, ou
     if template_out is not None:
         click.echo(f"wrote {grading.write_template(build_dir, template_out)}")
         return
+    clock = Stopwatch()
     scale = None
     if spec is not None:
         from .bank import load_bank
@@ -175,8 +194,10 @@ def grade(build_dir: Path, responses: Path | None, template_out: Path | None, ou
         scale = load_spec(spec, load_bank(banks)).grading
     target = out if out is not None else build_dir.with_name(build_dir.resolve().name + "-grading")
     assert responses is not None
-    files = grading.grade_build(build_dir, responses, target, scale)
+    with progress("Grading", grading.GRADE_STEPS) as update:
+        files = grading.grade_build(build_dir, responses, target, scale, update)
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
+    click.echo(summary("grade", len(files), clock.seconds, target))
 
 
 @cli.group()
@@ -198,7 +219,10 @@ def moodle(spec: Path, variants: int, seed: int | None, out: Path, mc_type: str,
     """Moodle XML quiz: a category per problem, a question per variant."""
     from .moodle import export_moodle
 
-    click.echo(f"wrote {export_moodle(spec, variants, seed, out, banks, mc_type)}")
+    clock = Stopwatch()
+    with progress(f"Exporting {variants} variants", variants) as update:
+        written = export_moodle(spec, variants, seed, out, banks, mc_type, update)
+    click.echo(summary("export", 1, clock.seconds, written))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,6 +42,29 @@ from .errors import ExamgenError, LatexError, LayoutError
 CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
 BATCH_SIZE = 16  # variants per pdflatex run; fixed so that bytes never depend on the machine
 _VARIANT = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
+
+
+class CacheStats:
+    """Final-pass batches taken from the PDF cache (hits) or typeset (misses) since reset():
+    the CLI's summary line reads them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def count(self, hit: bool) -> None:
+        with self._lock:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.hits = self.misses = 0
+
+
+CACHE_STATS = CacheStats()
 
 
 @dataclass(frozen=True)
@@ -257,7 +281,9 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     aux = qrcodes.aux_lines([(p.code, pages[p.code]) for p in batch.pieces])
     key = _sha(tex, aux, fmt.name, CLASS_FILE.read_bytes(), *(f.read_bytes() for f in batch.files))
     entry = (cache / "pdf" / key) if cache else None
-    if entry is not None and all((entry / f"{p.code}.pdf").exists() for p in batch.pieces):
+    hit = entry is not None and all((entry / f"{p.code}.pdf").exists() for p in batch.pieces)
+    CACHE_STATS.count(hit)
+    if hit and entry is not None:
         return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
     _prepare(workdir, batch, fmt)
     (workdir / "final.tex").write_text(tex, encoding="utf-8")

@@ -33,7 +33,7 @@ import math
 import re
 import statistics as stats
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -454,21 +454,30 @@ Grade & {" & ".join(f"of {_fmt(c)}" for c in credit_totals)} & share \\
 """
 
 
-def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None) -> list[Path]:
+GRADE_STEPS = 4  # progress calls of grade_build: keys read, responses scored, report typeset, files written
+
+
+def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None,
+                progress: Callable[[int], None] | None = None) -> list[Path]:
     """Score every student and write results.csv, statistics.csv and report.pdf into out
     (atomically: any error leaves out untouched). Returns the written files."""
+    step = progress or (lambda n: None)
     scale = scale or GradingScale()
     key = load_build(build_dir)
+    step(1)
     responses = read_responses(responses_csv, key)
     if not responses:
         raise GradingError(f"{responses_csv}: no student rows; nothing was written")
     results = score(key, responses, scale)
+    step(1)
     with tempfile.TemporaryDirectory(prefix="examgen-grade-") as tmp:
         pdf = compile_once(Path(tmp), "report", report_tex(key, results, scale), "grading report")
+        step(1)
         with staging(Path(out)) as stage:
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
             (stage / "statistics.csv").write_text(statistics_csv(key, results), encoding="utf-8")
             (stage / "report.pdf").write_bytes(pdf.read_bytes())
+    step(1)
     out = Path(out).resolve()
     return [out / "results.csv", out / "statistics.csv", out / "report.pdf"]
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -271,12 +271,17 @@ def quiz_xml(variants: Iterable[Variant], category_root: str, mc_type: str = "mu
 
 
 def export_moodle(spec_path: Path, n_variants: int, seed: int | None, out: Path, bank_dirs: Iterable[Path] = (),
-                  mc_type: str = "multichoiceset") -> Path:
-    """Write the Moodle XML of n_variants (same seed -> same variants as the PDFs)."""
+                  mc_type: str = "multichoiceset", progress: Callable[[int], None] | None = None) -> Path:
+    """Write the Moodle XML of n_variants (same seed -> same variants as the PDFs);
+    `progress(1)` after each variant is drawn and solved."""
     bank = load_bank(bank_dirs)
     spec = load_spec(Path(spec_path), bank)
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
-    variants = [build_variant(spec, bank, exam_seed, n) for n in range(1, n_variants + 1)]
+    variants = []
+    for n in range(1, n_variants + 1):
+        variants.append(build_variant(spec, bank, exam_seed, n))
+        if progress:
+            progress(1)
     root = f"{spec.info.code} {spec.info.name}".replace("/", "-")
     text = quiz_xml(variants, root, mc_type)
     out = Path(out)

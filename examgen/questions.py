@@ -87,8 +87,9 @@ def context(params: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
 def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | None = None,
                    title: str | None = None, credits: float | None = None) -> SolvedQuestion:
     rng = rng_for(seed)
-    params = sample_params(template, rng, pinned or {}, solvers.resolve)
-    answers = solve(template, params, solvers.resolve)
+    resolve = solvers.resolver(template.directory)  # a template's own solver.py, else examgen.solvers
+    params = sample_params(template, rng, pinned or {}, resolve)
+    answers = solve(template, params, resolve)
     parts = scaled_parts(template, credits)
     ctx = context(params, answers)
     origin = str(template.directory / "question.yaml")

@@ -2,26 +2,67 @@
 parameters in, answers out; no LaTeX here.
 
 A question.yaml names its functions as 'module.function' (e.g.
-'normalization.batchnorm_forward'), resolved in this package."""
+'normalization.batchnorm_forward'), resolved in this package, or, for an
+instructor's own bank, in a file 'module.py' beside the question.yaml (e.g.
+'solver.dot_product' -> solver.py in the template's folder), which wins."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import importlib.util
+import sys
 from collections.abc import Callable
+from functools import lru_cache, partial
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from ..errors import TemplateError
 
 
-def resolve(dotted: str) -> Callable[..., Any]:
+@lru_cache(maxsize=64)
+def _load_local(path: Path, stamp: tuple[int, int]) -> ModuleType:
+    """Import a template's own solver file (reloaded when its size or mtime changes)."""
+    name = f"examgen_bank_{hashlib.sha1(str(path).encode()).hexdigest()[:12]}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise TemplateError(f"{path}: cannot be imported as a Python module")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod  # dataclasses and pickling look modules up by name
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as exc:  # the instructor's code: one line naming the file, not a traceback
+        sys.modules.pop(name, None)
+        raise TemplateError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
+    return mod
+
+
+def resolve(dotted: str, directory: Path | None = None) -> Callable[..., Any]:
+    """The function named 'module.function': from `directory`/module.py if that file
+    exists (a template's own solver), else from examgen.solvers.module."""
     module, _, func = dotted.rpartition(".")
     if not module or not func:
         raise TemplateError(f"solver reference '{dotted}' must look like 'module.function'")
-    try:
-        mod = importlib.import_module(f"{__name__}.{module}")
-    except ModuleNotFoundError:
-        raise TemplateError(f"solver module 'examgen.solvers.{module}' does not exist (in '{dotted}')") from None
+    local = directory / f"{module}.py" if directory is not None and "." not in module else None
+    if local is not None and local.is_file():
+        st = local.stat()
+        mod = _load_local(local.resolve(), (st.st_mtime_ns, st.st_size))
+        where = str(local)
+    else:
+        try:
+            mod = importlib.import_module(f"{__name__}.{module}")
+        except ModuleNotFoundError:
+            beside = f" and there is no {module}.py beside the template" if directory is not None else ""
+            raise TemplateError(f"solver module 'examgen.solvers.{module}' does not exist{beside} "
+                                f"(in '{dotted}')") from None
+        where = f"examgen.solvers.{module}"
     fn = getattr(mod, func, None)
     if not callable(fn):
-        raise TemplateError(f"'examgen.solvers.{module}' has no function '{func}' (in '{dotted}')")
+        raise TemplateError(f"'{where}' has no function '{func}' (in '{dotted}')")
     return fn
+
+
+def resolver(directory: Path | None) -> Callable[[str], Callable[..., Any]]:
+    """resolve() for one template's folder (where its own solver.py may live)."""
+    return partial(resolve, directory=directory)
