@@ -454,7 +454,7 @@ Grade & {" & ".join(f"of {_fmt(c)}" for c in credit_totals)} & share \\
 """
 
 
-GRADE_STEPS = 4  # progress calls of grade_build: keys read, responses scored, report typeset, files written
+GRADE_STEPS = 3  # progress calls of grade_build: input read and scored, report typeset, files written
 
 
 def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None,
@@ -464,8 +464,7 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     step = progress or (lambda n: None)
     scale = scale or GradingScale()
     key = load_build(build_dir)
-    step(1)
-    responses = read_responses(responses_csv, key)
+    responses = read_responses(responses_csv, key)  # bad input fails here, before any progress line
     if not responses:
         raise GradingError(f"{responses_csv}: no student rows; nothing was written")
     results = score(key, responses, scale)
