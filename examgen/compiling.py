@@ -37,6 +37,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from . import TEMPLATES_DIR, __version__, qrcodes
+from .cachedir import cache_dir
 from .errors import ExamgenError, LatexError, LayoutError
 
 CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
@@ -165,18 +166,6 @@ def _run(workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex
 
 
 # ------------------------------------------------------------------ the cache
-def cache_dir() -> Path | None:
-    """$EXAMGEN_CACHE, else $XDG_CACHE_HOME/examgen, else ~/.cache/examgen;
-    EXAMGEN_CACHE=off disables it."""
-    env = os.environ.get("EXAMGEN_CACHE")
-    if env == "off":
-        return None
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "examgen"
-
-
 def _sha(*parts: str | bytes) -> str:
     h = hashlib.sha256()
     for p in parts:
@@ -278,8 +267,10 @@ def _label(batch: Batch) -> str:
 def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Path | None) -> dict[str, Path]:
     """The final pass, then one PDF per variant (split with qpdf); cached by source."""
     tex = batch.source(pages)
-    aux = qrcodes.aux_lines([(p.code, pages[p.code]) for p in batch.pieces])
-    key = _sha(tex, aux, fmt.name, CLASS_FILE.read_bytes(), *(f.read_bytes() for f in batch.files))
+    codes = [(p.code, pages[p.code]) for p in batch.pieces]
+    # the scan codes are a function of (code, pages) and segno's version: keyed by those, computed on a miss only
+    key = _sha(tex, repr(codes), qrcodes.VERSION, fmt.name, CLASS_FILE.read_bytes(),
+               *(f.read_bytes() for f in batch.files))
     entry = (cache / "pdf" / key) if cache else None
     hit = entry is not None and all((entry / f"{p.code}.pdf").exists() for p in batch.pieces)
     CACHE_STATS.count(hit)
@@ -287,7 +278,7 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
         return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
     _prepare(workdir, batch, fmt)
     (workdir / "final.tex").write_text(tex, encoding="utf-8")
-    (workdir / "final.aux").write_text(aux, encoding="utf-8")  # the scan codes, precomputed
+    (workdir / "final.aux").write_text(qrcodes.aux_lines(codes), encoding="utf-8")  # the scan codes, precomputed
     label = _label(batch)
     log = _run(workdir, "final", fmt.stem, False, label, tex)
     ranges = _ranges(log, batch, label)

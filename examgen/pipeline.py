@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,10 @@ def _print_files(stage: Path, codes: list[str]) -> None:
     """print/all-students.pdf and print/all-solutions.pdf: every variant in order,
     each already padded to a multiple of 4 pages, for one duplex A3 print job."""
     (stage / "print").mkdir()
-    for version, name in ((layout.STUDENT, "all-students.pdf"), (layout.SOLUTION, "all-solutions.pdf")):
-        concatenate([stage / c / f"{version}.pdf" for c in codes], stage / "print" / name)
+    jobs = [([stage / c / f"{version}.pdf" for c in codes], stage / "print" / name)
+            for version, name in ((layout.STUDENT, "all-students.pdf"), (layout.SOLUTION, "all-solutions.pdf"))]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(lambda job: concatenate(*job), jobs))
 
 
 def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,

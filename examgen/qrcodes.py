@@ -13,6 +13,8 @@ from functools import lru_cache
 
 import segno
 
+VERSION = f"segno {segno.__version__}"
+
 # the package's numbering of error-correction levels (the QR format bits)
 _LEVEL = {"L": 1, "M": 0, "Q": 3, "H": 2}
 _HEADER = (

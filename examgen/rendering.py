@@ -4,6 +4,7 @@ through texfmt.to_tex (escaped unless it is already LaTeX)."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
@@ -12,12 +13,30 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from . import texfmt
+from .cachedir import cache_dir
 from .errors import TemplateError
+
+_SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept on disk (jinja2's own cache, keyed by the source's
+    checksum): parsing and compiling every template again costs half a second a run."""
+    folder = cache_dir()
+    if folder is None:
+        return None
+    try:
+        (folder / "jinja2").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder / "jinja2"))
 
 
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
+        loader=jinja2.FunctionLoader(lambda name: (_SOURCES[name], None, lambda: True)),
+        bytecode_cache=_bytecode_cache(),
         block_start_string="<%",
         block_end_string="%>",
         variable_start_string="<<",
@@ -43,8 +62,10 @@ def environment() -> ImmutableSandboxedEnvironment:
 def compile_blocks(source: str, origin: str) -> jinja2.Template:
     """Parse a template file's source once (cached: every draw and variant reuses it);
     a syntax error names the file and line."""
+    name = f"{origin}#{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    _SOURCES[name] = source
     try:
-        return environment().from_string(source)
+        return environment().get_template(name)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{origin}:{exc.lineno}: jinja2 syntax error: {exc.message}") from None
 

@@ -9,10 +9,23 @@ from __future__ import annotations
 
 from fractions import Fraction
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import sympy as sp
+
+if TYPE_CHECKING:
+    import sympy as sp
+else:
+    class _Sympy:
+        """sympy, imported on first use: loading the bank (which resolves every
+        solver) must not pay a quarter of a second for it."""
+
+        def __getattr__(self, name: str) -> Any:
+            import sympy
+
+            return getattr(sympy, name)
+
+    sp = _Sympy()
 
 from ..errors import ParamError, SolverError
 
