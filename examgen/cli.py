@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -201,7 +202,27 @@ def moodle(spec: Path, variants: int, seed: int | None, out: Path, mc_type: str,
     click.echo(f"wrote {export_moodle(spec, variants, seed, out, banks, mc_type)}")
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same clean-up as Ctrl-C (staging folders removed, TeX processes killed)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        previous = None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="examgen", standalone_mode=False)
     except ExamgenError as exc:
@@ -214,9 +235,10 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("examgen: interrupted; nothing was written", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        click.echo(f"examgen: {how}; nothing was written", err=True)
+        return 143 if isinstance(exc, Terminated) else 130
     except Exception as exc:  # a bug in examgen, not bad input
         if os.environ.get("EXAMGEN_DEBUG"):
             raise
