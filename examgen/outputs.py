@@ -85,6 +85,10 @@ def ensure_writable(target: Path) -> None:
     target = Path(target).resolve()
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder; choose another --out or remove the file")
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"{target}: cannot write the output folder there ({blocker} is a file, not a folder); "
+                          "choose another --out")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)).rmdir()
