@@ -222,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(signal.SIGTERM, previous)
 
 
+def _interrupted(exc: BaseException | None) -> int:
+    term = isinstance(exc, Terminated)
+    click.echo(f"examgen: {'terminated (SIGTERM)' if term else 'interrupted'}; nothing was written", err=True)
+    return 143 if term else 130
+
+
 def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="examgen", standalone_mode=False)
@@ -229,16 +235,13 @@ def _main(argv: list[str] | None) -> int:
         for line in str(exc).splitlines() or ["error"]:
             click.echo(f"examgen: error: {line}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("examgen: interrupted; nothing was written", err=True)
-        return 130
+    except click.exceptions.Abort as exc:  # click's wrapper of a KeyboardInterrupt
+        return _interrupted(exc.__cause__)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt as exc:
-        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
-        click.echo(f"examgen: {how}; nothing was written", err=True)
-        return 143 if isinstance(exc, Terminated) else 130
+        return _interrupted(exc)
     except Exception as exc:  # a bug in examgen, not bad input
         if os.environ.get("EXAMGEN_DEBUG"):
             raise
