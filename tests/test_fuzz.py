@@ -3,7 +3,7 @@ give an ExamgenError or a valid exam, never anything else; sampling is reproduci
 across processes and independent of global random state; every shipped template keeps
 its constraints over many draws.
 
-EXAMGEN_FUZZ_EXAMPLES sets the examples per fuzzer (default 150; the issue's run is
+EXAMGEN_FUZZ_EXAMPLES sets the examples per fuzzer (default 100; the issue's run is
 EXAMGEN_FUZZ_EXAMPLES=10000). `-m slow` adds thousands of draws per template."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from examgen.questions import build_variant, solve_question
 from examgen.sampling import derive_seed
 from examgen.spec import load_spec
 
-EXAMPLES = int(os.environ.get("EXAMGEN_FUZZ_EXAMPLES", "150"))
+EXAMPLES = int(os.environ.get("EXAMGEN_FUZZ_EXAMPLES", "100"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.function_scoped_fixture])
