@@ -13,7 +13,7 @@ from pathlib import Path
 from . import BANK_DIR, rendering, schema, solvers
 from .errors import ExamgenError, TemplateError
 from .model import McItem, McOption, ParamDecl, Part, RubricItem, Template
-from .yamlfile import load_yaml
+from .yamlfile import format_keypath, load_yaml
 
 DEFAULT_ANSWER_MM = 40.0
 
@@ -67,11 +67,14 @@ def _load_template(qfile: Path) -> Template:
         if missing:
             raise TemplateError(f"{f}: no block for part(s) {', '.join(missing)} "
                                 f"(add <% block {missing[0]} %> ... <% endblock %>)")
-    for key in ("solver", "sampler", "checker"):
-        if d.get(key):
-            solvers.resolve(d[key], folder)
-    for c in d.get("constraints", []):
-        solvers.resolve(c, folder)
+    refs: list[tuple[tuple[str | int, ...], str]] = [((key,), d[key]) for key in ("solver", "sampler", "checker")
+                                                     if d.get(key)]
+    refs += [(("constraints", i), c) for i, c in enumerate(d.get("constraints", []))]
+    for keypath, ref in refs:
+        try:
+            solvers.resolve(ref, folder)
+        except TemplateError as exc:
+            raise TemplateError(f"{doc.where(keypath)}: {format_keypath(keypath)}: {exc}") from None
     kind = d.get("kind", "numeric" if d.get("solver") else "free-text")
     if kind == "numeric" and not d.get("solver"):
         raise TemplateError(f"{doc.where(('kind',))}: a numeric template needs 'solver: module.function'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -225,22 +226,46 @@ def moodle(spec: Path, variants: int, seed: int | None, out: Path, mc_type: str,
     click.echo(summary("export", 1, clock.seconds, written))
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same clean-up as Ctrl-C (staging folders removed, TeX processes killed)."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    except ValueError:  # not the main thread (embedded use): leave signals alone
+        previous = None
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupted(exc: BaseException | None) -> int:
+    term = isinstance(exc, Terminated)
+    click.echo(f"examgen: {'terminated (SIGTERM)' if term else 'interrupted'}; nothing was written", err=True)
+    return 143 if term else 130
+
+
+def _main(argv: list[str] | None) -> int:
     try:
         cli.main(args=argv, prog_name="examgen", standalone_mode=False)
     except ExamgenError as exc:
         for line in str(exc).splitlines() or ["error"]:
             click.echo(f"examgen: error: {line}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("examgen: interrupted; nothing was written", err=True)
-        return 130
+    except click.exceptions.Abort as exc:  # click's wrapper of a KeyboardInterrupt
+        return _interrupted(exc.__cause__)
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except KeyboardInterrupt:
-        click.echo("examgen: interrupted; nothing was written", err=True)
-        return 130
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
     except Exception as exc:  # a bug in examgen, not bad input
         if os.environ.get("EXAMGEN_DEBUG"):
             raise

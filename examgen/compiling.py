@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -145,23 +146,86 @@ def excerpt(log: str, tex: str, label: str) -> str:
     return f"{label}: LaTeX error: {msg}{where}"
 
 
+PDFLATEX = "pdflatex"
+TIMEOUT = 600  # seconds per pdflatex run
+
+_procs: set[subprocess.Popen] = set()  # the running TeX processes, killed when a build is interrupted
+_procs_lock = threading.Lock()
+_cancelled = threading.Event()
+
+
+def _spawn(cmd: list[str], cwd: Path, label: str) -> subprocess.CompletedProcess:
+    """Run a TeX process, registered so that stop_all() can kill it; no new process
+    starts once a build is being cancelled."""
+    with _procs_lock:
+        if _cancelled.is_set():
+            raise BuildCancelled(f"{label}: build cancelled")
+        try:
+            proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+        except FileNotFoundError:
+            raise ExamgenError(f"{cmd[0]} not found: install TeX Live (see README: 'make exam')") from None
+        _procs.add(proc)
+    try:
+        out, err = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise LatexError(f"{label}: pdflatex did not finish within {TIMEOUT} s (killed); "
+                         "look for an endless loop in the template's LaTeX") from None
+    finally:
+        with _procs_lock:
+            _procs.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def stop_all() -> None:
+    """Cancel a build: start no new TeX process and kill the running ones (and wait for them)."""
+    _cancelled.set()
+    with _procs_lock:
+        running = list(_procs)
+    for proc in running:
+        try:
+            proc.kill()
+        except OSError:
+            pass
+    for proc in running:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+class BuildCancelled(ExamgenError):
+    """A TeX run was refused because the build is being cancelled (never shown: the cause is)."""
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
 def _run(workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str) -> str:
-    cmd = ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={name}"]
+    cmd = [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={name}"]
     if fmt:
         cmd.append(f"-fmt={fmt}")
     if draft:
         cmd.append("-draftmode")
     cmd.append(f"{name}.tex")
-    try:
-        proc = subprocess.run(cmd, cwd=workdir, env=_env(), capture_output=True, timeout=600)
-    except FileNotFoundError:
-        raise ExamgenError("pdflatex not found: install TeX Live (see README: 'make exam')") from None
-    except subprocess.TimeoutExpired:
-        raise LatexError(f"{label}: pdflatex did not finish within 600 s") from None
+    proc = _spawn(cmd, workdir, label)
     logfile = workdir / f"{name}.log"
     log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
+    if proc.returncode < 0:
+        err = LatexError(f"{label}: pdflatex was killed by {_signal_name(proc.returncode)} (out of memory, or "
+                         "stopped from outside); run the build again")
+        err.log = log
+        raise err
     if proc.returncode != 0:
-        raise LatexError(excerpt(log, tex, label))
+        err = LatexError(excerpt(log, tex, label))
+        err.log = log
+        raise err
     return log
 
 
@@ -212,7 +276,7 @@ def format_file(preamble: str, workroot: Path, cache: Path | None) -> Path:
         (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
         cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
                "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
-        proc = subprocess.run(cmd, cwd=folder, env=_env(), capture_output=True)
+        proc = _spawn(cmd, folder, "the document preamble (format)")
         if proc.returncode != 0 or not (folder / f"{name}.fmt").exists():
             log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
             raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
@@ -330,15 +394,17 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diag
         if not culprits:
             return exc
     if diagnostics is not None:
-        for p, _ in culprits:
+        for p, err in culprits:
             d = diagnostics / p.code
             d.mkdir(parents=True, exist_ok=True)
             single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
             (d / f"{batch.version}.tex").write_text(single.standalone(p, 0), encoding="utf-8")
+            if err.log:
+                (d / f"{batch.version}.log").write_text(err.log, encoding="latin-1")
             shutil.copyfile(CLASS_FILE, d / CLASS_FILE.name)
             for f in batch.files:
                 shutil.copyfile(f, d / f.name)
-    where = f" (.tex kept in {diagnostics})" if diagnostics is not None else ""
+    where = f" (.tex and .log kept in {diagnostics})" if diagnostics is not None else ""
     return LatexError("\n".join(str(e) for _, e in culprits) + where)
 
 
@@ -350,32 +416,44 @@ def compile_exam(student: Sequence[Batch], solution: Sequence[Batch], workroot: 
     versions with the totals and splits them."""
     workers = max(1, workers or os.cpu_count() or 1)
     cache = cache_dir() if use_cache else None
-    preambles = {b.preamble for b in (*student, *solution)}
+    _cancelled.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        fmts = dict(zip(preambles, pool.map(lambda p: format_file(p, workroot, cache), preambles)))
-        counter = iter(range(10**9))
+        try:
+            return _compile_all(pool, student, solution, workroot, progress, cache, diagnostics)
+        except BaseException:  # Ctrl-C, SIGTERM, a failed or crashed worker: stop the others at once
+            pool.shutdown(wait=False, cancel_futures=True)
+            stop_all()
+            raise
 
-        def wd(b: Batch) -> Path:
-            return workroot / f"b{next(counter):05d}"
 
-        def draft(b: Batch) -> dict[str, int]:
-            return _cached_counts(b, fmts[b.preamble], cache, lambda: count_pages(b, wd(b), fmts[b.preamble]))
+def _compile_all(pool: ThreadPoolExecutor, student: Sequence[Batch], solution: Sequence[Batch], workroot: Path,
+                 progress: Callable[[int], None] | None, cache: Path | None,
+                 diagnostics: Path | None) -> dict[tuple[str, str], Built]:
+    preambles = {b.preamble for b in (*student, *solution)}
+    fmts = dict(zip(preambles, pool.map(lambda p: format_file(p, workroot, cache), preambles)))
+    counter = iter(range(10**9))
 
-        pages: dict[str, int] = {}
-        for res in _map(pool, draft, student, diagnostics):
-            pages.update(res)
+    def wd(b: Batch) -> Path:
+        return workroot / f"b{next(counter):05d}"
 
-        def final(b: Batch) -> dict[str, Path]:
-            out = typeset(b, pages, wd(b), fmts[b.preamble], cache)
-            if progress:
-                progress(len(b.pieces))
-            return out
+    def draft(b: Batch) -> dict[str, int]:
+        return _cached_counts(b, fmts[b.preamble], cache, lambda: count_pages(b, wd(b), fmts[b.preamble]))
 
-        built: dict[tuple[str, str], Built] = {}
-        everything = [*student, *solution]
-        for b, res in zip(everything, _map(pool, final, everything, diagnostics)):
-            for code, pdf in res.items():
-                built[(code, b.version)] = Built(pdf, pages[code])
+    pages: dict[str, int] = {}
+    for res in _map(pool, draft, student, diagnostics):
+        pages.update(res)
+
+    def final(b: Batch) -> dict[str, Path]:
+        out = typeset(b, pages, wd(b), fmts[b.preamble], cache)
+        if progress:
+            progress(len(b.pieces))
+        return out
+
+    built: dict[tuple[str, str], Built] = {}
+    everything = [*student, *solution]
+    for b, res in zip(everything, _map(pool, final, everything, diagnostics)):
+        for code, pdf in res.items():
+            built[(code, b.version)] = Built(pdf, pages[code])
     return built
 
 
@@ -389,6 +467,11 @@ def _map(pool: ThreadPoolExecutor, fn: Callable, items: Sequence[Batch], diagnos
         except LatexError as exc:
             errors.append(_isolate(b, exc, fn, diagnostics))
             results.append(None)
+        except ExamgenError:
+            raise
+        except Exception as exc:  # a bug in a worker: name the batch, stop the build (compile_exam cancels)
+            raise ExamgenError(f"{_label(b)}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
+                               "please report it)") from exc
     if errors:
         raise LatexError("\n".join(str(e) for e in errors))
     return results
@@ -412,6 +495,7 @@ def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
     """A one-variant document (preview, check): its own draft pass, then the final one."""
     (code,) = [p.code for p in batch.pieces]
     cache = cache_dir() if use_cache else None
+    _cancelled.clear()
     fmt = format_file(batch.preamble, workroot, cache)
     pages = count_pages(batch, workroot / "draft", fmt)
     return Built(typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
@@ -423,5 +507,6 @@ def compile_once(workdir: Path, name: str, tex: str, label: str) -> Path:
     the grading report."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
+    _cancelled.clear()
     _run(workdir, name, None, False, label, tex)
     return workdir / f"{name}.pdf"

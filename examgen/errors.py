@@ -44,7 +44,14 @@ class SolverError(ExamgenError):
 
 
 class LatexError(ExamgenError):
-    """pdflatex failed; the message carries the variant and the log excerpt."""
+    """pdflatex failed; the message carries the variant and the log excerpt
+    (and `log` the whole log, for the diagnostics folder)."""
+
+    log = ""
+
+
+class OutputError(ExamgenError):
+    """The output folder cannot be created or replaced (a read-only place, a file in the way)."""
 
 
 class LayoutError(ExamgenError):

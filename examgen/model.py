@@ -104,6 +104,7 @@ class TemplateProblem:
     params: dict[str, Any] = field(default_factory=dict)
     title: str | None = None
     credits: float | None = None
+    where: str = ""  # 'spec.yaml:line:col: problems[i]', prefixed to errors met while sampling it
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .errors import OutputError
 from .model import ExamSpec, SolvedMc, SolvedQuestion, Variant, item_label
 
 
@@ -78,21 +80,44 @@ def manifest(spec: ExamSpec, exam_seed: int, n_variants: int, root: Path) -> str
     return json.dumps(data, indent=2) + "\n"
 
 
+def ensure_writable(target: Path) -> None:
+    """Fail early, before anything is compiled, when target cannot be created or replaced."""
+    target = Path(target).resolve()
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"{target}: exists and is not a folder; choose another --out or remove the file")
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        raise OutputError(f"{target}: cannot write the output folder there ({blocker} is a file, not a folder); "
+                          "choose another --out")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)).rmdir()
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write the output folder there ({exc.strerror or exc}); "
+                          "choose another --out") from None
+
+
 @contextmanager
 def staging(target: Path) -> Iterator[Path]:
-    """A temporary folder beside target; on success it replaces target whole."""
+    """A temporary folder beside target; on success it replaces target whole
+    (Ctrl-C and SIGTERM are held back during the swap, so target is never missing)."""
     target = Path(target).resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_writable(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     try:
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    old = None
-    if target.exists():
-        old = target.parent / f".{target.name}.old-{os.getpid()}"
-        os.replace(target, old)
-    os.replace(tmp, target)
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        old = None
+        if target.exists():
+            old = target.parent / f".{target.name}.old-{os.getpid()}"
+            os.replace(target, old)
+        os.replace(tmp, target)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)

@@ -14,7 +14,7 @@ from . import layout
 from .bank import Bank, load_bank
 from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
 from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .outputs import answer_key_csv, answers_json, manifest, staging
+from .outputs import answer_key_csv, answers_json, ensure_writable, manifest, staging
 from .questions import build_variant, solve_question
 from .sampling import derive_seed
 from .spec import load_spec
@@ -38,6 +38,7 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
     bank = load_bank(bank_dirs)
     spec = load_spec(Path(spec_path), bank)
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+    ensure_writable(Path(out))  # a read-only or blocked --out fails now, not after compiling
     # driver: pick + sample + solve -- every variant's questions, answers and rubric
     variants = [build_variant(spec, bank, exam_seed, n) for n in range(1, n_variants + 1)]
     # driver: render -- student and solution of every variant from the same draws, in batches

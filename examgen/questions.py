@@ -7,7 +7,7 @@ from typing import Any
 
 from . import rendering, solvers
 from .bank import Bank
-from .errors import SpecError, TemplateError
+from .errors import ParamError, SamplingError, SpecError, TemplateError
 from .model import (
     ChooseProblem,
     DrawnMcItem,
@@ -130,5 +130,10 @@ def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Va
         if isinstance(p, McProblem):
             questions.append(draw_mc(p, bank, seed))
         else:
-            questions.append(solve_question(bank.template(p.template), seed, p.params, p.title, p.credits))
+            try:
+                questions.append(solve_question(bank.template(p.template), seed, p.params, p.title, p.credits))
+            except (ParamError, SamplingError) as exc:
+                if p.where and p.params:  # the spec's pinned values are at fault: say where they are
+                    exc.args = (f"{p.where}: variant {variant_code(number)}: {exc}",)
+                raise
     return Variant(number=number, code=variant_code(number), questions=tuple(questions))

@@ -165,10 +165,13 @@ def sample_params(
                     params[d.name] = pinned[d.name]
                 elif d.sample is not None:
                     try:
-                        params[d.name] = sample_declared(d, rng, params)
-                    except (KeyError, TypeError) as exc:
+                        params[d.name] = check_type(d, sample_declared(d, rng, params), template.id)
+                    except (KeyError, TypeError, ValueError) as exc:
                         raise TemplateError(f"template '{template.id}': parameter '{d.name}': "
                                             f"bad sample spec: {exc}") from None
+                    except ParamError as exc:
+                        raise TemplateError(f"template '{template.id}': parameter '{d.name}': its sample spec drew "
+                                            f"a value of the wrong type ({exc})") from None
                 elif d.default is not None:
                     params[d.name] = d.default
                 else:
@@ -180,6 +183,9 @@ def sample_params(
         if checker is not None:
             try:
                 checker(params)  # raises ParamError naming the parameter
+            except _BUG as exc:
+                raise TemplateError(f"template '{template.id}': checker '{template.checker}' failed on parameters "
+                                    f"{params}: {type(exc).__name__}: {exc}") from None
             except ParamError as exc:
                 if not free or exc.param.split("[")[0] in pinned:
                     raise  # the instructor's value is invalid: say so at once
@@ -187,13 +193,24 @@ def sample_params(
                 continue  # an invalid draw is rejected like a failed constraint
         if not free:
             return params  # everything pinned: the instructor's numbers, constraints are for draws
-        failed = [name for name, fn in constraints if not fn(params)]
+        failed = [name for name, fn in constraints if not _holds(template, name, fn, params)]
         if not failed:
             return params
         last_failure = failed[0]
     msg = constraints_message(template, last_failure, resolve) if last_failure in template.constraints else ""
     raise SamplingError(f"template '{template.id}': constraint '{last_failure}' not met in {MAX_TRIES} draws"
                         f"{msg}; pin fewer parameters or relax the pinned ones")
+
+
+_BUG = (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError)
+
+
+def _holds(template: Template, name: str, fn: Callable[..., Any], params: dict[str, Any]) -> bool:
+    try:
+        return bool(fn(params))
+    except _BUG as exc:
+        raise TemplateError(f"template '{template.id}': constraint '{name}' failed on parameters {params}: "
+                            f"{type(exc).__name__}: {exc}") from None
 
 
 def constraints_message(template: Template, name: str, resolve: Callable[[str], Callable[..., Any]]) -> str:
@@ -210,6 +227,9 @@ def solve(template: Template, params: dict[str, Any], resolve: Callable[[str], C
         raise
     except (ZeroDivisionError, FloatingPointError) as exc:
         raise SolverError(f"template '{template.id}': {exc} for parameters {params}") from None
+    except _BUG as exc:  # parameters the solver was not written for (a template's own sample spec)
+        raise SolverError(f"template '{template.id}': solver '{template.solver}' failed on parameters {params}: "
+                          f"{type(exc).__name__}: {exc}") from None
     return jsonable(answers)
 
 

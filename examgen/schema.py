@@ -220,6 +220,15 @@ def _explain(error: jsonschema.ValidationError) -> str:
     if v == "oneOf":
         return ("a problem needs exactly one of 'template:', 'mc:' or 'choose:'"
                 if isinstance(error.instance, dict) else f"found {error.instance!r}, which fits no allowed form")
+    if v in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        word = {"minimum": "at least", "maximum": "at most", "exclusiveMinimum": "more than",
+                "exclusiveMaximum": "less than"}[v]
+        return f"found {error.instance!r}, expected a number {word} {error.validator_value}"
+    if v in ("minItems", "maxItems"):
+        word = "at least" if v == "minItems" else "at most"
+        return f"found {len(error.instance)} entries, expected {word} {error.validator_value}"
+    if v == "pattern":
+        return f"found {error.instance!r}, expected a name matching {error.validator_value}"
     if v == "multipleOf":
         return f"found {error.instance!r}, expected a multiple of {error.validator_value}"
     return error.message

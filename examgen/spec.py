@@ -39,7 +39,8 @@ def _template_problem(doc: LoadedYaml, raw: Any, path: tuple, bank: Bank, errors
     except ExamgenError as exc:
         errors.append(f"{doc.where(path + ('credits',))}: {format_keypath(path + ('credits',))}: {exc}")
         return None
-    return TemplateProblem(template=tid, params=params, title=raw.get("title"), credits=credits)
+    return TemplateProblem(template=tid, params=params, title=raw.get("title"), credits=credits,
+                           where=f"{doc.where(path)}: {format_keypath(path)}")
 
 
 def _grading(doc: LoadedYaml, errors: list[str]) -> GradingScale:
@@ -64,7 +65,8 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
     path = Path(path)
     doc = load_yaml(path, SpecError)
     if not isinstance(doc.data, dict):
-        raise SpecError(f"{path}:1:1: an exam spec is a mapping with 'exam:' and 'problems:'")
+        found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
+        raise SpecError(f"{path}:1:1: an exam spec is a mapping with 'exam:' and 'problems:', found {found}")
     errors = schema.schema_errors(doc, schema.SPEC)
     if errors:
         raise SpecError("\n".join(errors))
@@ -103,7 +105,9 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
                     errors.append(f"{doc.where(p + ('mc', 'items', j))}: unknown multiple-choice item '{item}'"
                                   + (f"; did you mean '{close[0]}'?" if close else ""))
             n_avail = len(m["items"]) if m.get("items") else len(pool)
-            if m["count"] > n_avail:
+            unknown = any(t not in topics for t in m.get("topics", [])) or any(i not in bank.mc
+                                                                               for i in m.get("items", []))
+            if m["count"] > n_avail and not unknown:
                 errors.append(f"{doc.where(p + ('mc', 'count'))}: mc.count is {m['count']} but only {n_avail} "
                               f"items are available; lower count or widen topics")
             problems.append(McProblem(count=m["count"], title=m.get("title", "Multiple Choice"),

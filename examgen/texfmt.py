@@ -7,6 +7,7 @@ and formats numbers and arrays with one fixed set of rules."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -17,9 +18,13 @@ class Latex(str):
     """A string that is already LaTeX and must not be escaped again."""
 
 
+_LIGATURE = re.compile(r"(?<=[`'<>,!?])(?=[`'<>,])")
+
+
 def escape(text: Any) -> Latex:
-    """Escape plain text so that it prints literally (R&D 100% _#$ ... )."""
-    return Latex(escape_latex(str(text)).replace("\n", " "))
+    """Escape plain text so that it prints literally (R&D 100% _#$ ... ); font ligatures
+    ('' `` << >> ,, !` ?`) are broken with {} so that they print as typed."""
+    return Latex(_LIGATURE.sub("{}", escape_latex(str(text)).replace("\n", " ")))
 
 
 def num(x: Any, digits: int = 4) -> Latex:

@@ -36,6 +36,12 @@ def format_keypath(keypath: Path_) -> str:
     return out or "(top level)"
 
 
+class DuplicateKey(Exception):
+    def __init__(self, key: object, mark: yaml.Mark, first: tuple[int, int]):
+        super().__init__(f"{mark.line + 1}:{mark.column + 1}: duplicate key '{key}' (first at line {first[0]}); "
+                         "keep one of them")
+
+
 class _Builder:
     def __init__(self) -> None:
         self.marks: dict[Path_, tuple[int, int]] = {}
@@ -46,6 +52,8 @@ class _Builder:
             out: dict[Any, Any] = {}
             for knode, vnode in node.value:
                 key = _construct(knode)
+                if key in out:
+                    raise DuplicateKey(key, knode.start_mark, self.marks[path + (str(key),)])
                 out[key] = self.build(vnode, path + (str(key),))
                 # a key's own mark is the more useful place for "unknown key" errors
                 self.marks[path + (str(key),)] = (knode.start_mark.line + 1, knode.start_mark.column + 1)
@@ -90,6 +98,8 @@ def load_yaml(path: Path, error_cls: type[Exception]) -> LoadedYaml:
     builder = _Builder()
     try:
         data = builder.build(node, ())
+    except DuplicateKey as exc:
+        raise error_cls(f"{path}:{exc}") from None
     except yaml.YAMLError as exc:
         raise error_cls(f"{path}: YAML error: {str(exc).splitlines()[0]}") from None
     return LoadedYaml(Path(path), data, builder.marks)

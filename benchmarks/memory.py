@@ -1,0 +1,75 @@
+"""Peak memory and time of full endterm builds (issue 7, item 7: flat memory per variant).
+
+    python benchmarks/memory.py [N ...]        # default: 30 300
+
+Each build runs `python -m examgen build exams/in2346-endterm.yaml -n N --no-cache` in
+its own subprocess. Reported per build:
+  python peak RSS   VmHWM of the examgen process itself (read from /proc while it runs)
+  tree peak RSS     ru_maxrss of wait4(): the largest single process of the tree (python or a pdflatex)
+  time              wall-clock seconds
+The difference between the 30- and 300-variant python peaks, divided by 270, is the
+growth per variant."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _hwm_kib(pid: int) -> int | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def measure(n: int, jobs: int | None = None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="examgen-bench-") as tmp:
+        cmd = [sys.executable, "-m", "examgen", "build", str(ROOT / "exams" / "in2346-endterm.yaml"),
+               "-n", str(n), "-o", str(Path(tmp) / "out"), "--no-cache"]
+        if jobs:
+            cmd += ["-j", str(jobs)]
+        env = dict(os.environ, EXAMGEN_CACHE="off")
+        start = time.monotonic()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        hwm = 0
+        while True:
+            hwm = max(hwm, _hwm_kib(proc.pid) or 0)  # before wait4 reaps it
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid == proc.pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                break
+            time.sleep(0.1)
+        elapsed = time.monotonic() - start
+        if proc.returncode:
+            raise SystemExit(f"build of {n} variants failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+        pdfs = len(list((Path(tmp) / "out").rglob("*.pdf")))
+    return {"variants": n, "python_peak_mib": hwm / 1024, "tree_peak_mib": usage.ru_maxrss / 1024,
+            "seconds": elapsed, "pdfs": pdfs}
+
+
+def main(argv: list[str]) -> None:
+    counts = [int(a) for a in argv] or [30, 300]
+    rows = []
+    for n in counts:
+        r = measure(n)
+        rows.append(r)
+        print(f"{n:5d} variants: python peak RSS {r['python_peak_mib']:7.1f} MiB, tree peak RSS "
+              f"{r['tree_peak_mib']:7.1f} MiB, {r['seconds']:7.1f} s, {r['pdfs']} PDFs", flush=True)
+    if len(rows) >= 2:
+        a, b = rows[0], rows[-1]
+        growth = (b["python_peak_mib"] - a["python_peak_mib"]) * 1024 / (b["variants"] - a["variants"])
+        print(f"growth of the python peak: {growth:.1f} KiB per variant")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

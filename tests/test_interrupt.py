@@ -1,0 +1,161 @@
+"""Issue 7: an interrupted build (Ctrl-C, SIGTERM) or a crashed worker ends with one
+line and leaves nothing half-written: no output folder (or the previous one untouched),
+no staging folder, no pdflatex process; a worker crash is reported, not hung on."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from examgen import ROOT, compiling
+from examgen.cli import main
+from examgen.errors import ExamgenError, LatexError
+
+pytestmark = pytest.mark.pdf
+
+
+def _session_procs(sid: int) -> list[tuple[int, str]]:
+    """(pid, command name) of every process of a session."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            comm = (d / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: the session id
+            out.append((int(d.name), comm))
+    return out
+
+
+def _snapshot(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("sig, code, message, previous", [
+    (signal.SIGINT, 130, "examgen: interrupted; nothing was written", True),
+    (signal.SIGTERM, 143, "examgen: terminated (SIGTERM); nothing was written", False),
+])
+def test_signal_mid_build(sig: signal.Signals, code: int, message: str, previous: bool, tmp_path: Path) -> None:
+    out = tmp_path / "X"
+    before = None
+    if previous:  # a complete earlier build must survive
+        (out / "E0001").mkdir(parents=True)
+        (out / "E0001" / "student.pdf").write_bytes(b"%PDF previous")
+        (out / "manifest.json").write_text("{}")
+        before = _snapshot(out)
+    proc = subprocess.Popen([sys.executable, "-m", "examgen", "build", str(ROOT / "exams" / "in2346-endterm.yaml"),
+                             "-n", "12", "-o", str(out), "--no-cache"], cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(c == "pdflatex" for _, c in _session_procs(proc.pid)):
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "pdflatex never started"
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.kill(proc.pid, sig)  # the python process only: its pdflatex children must be stopped by examgen
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == code, err
+    assert err.strip() == message
+    assert _session_procs(proc.pid) == [], "pdflatex processes left running"
+    if previous:
+        assert _snapshot(out) == before
+    else:
+        assert not out.exists()
+    assert not list(tmp_path.glob(".X.*")), "staging folder left behind"
+    assert not (tmp_path / "X-diagnostics").exists()
+
+
+def _quiz_args(tmp_path: Path) -> list[str]:
+    return ["build", str(ROOT / "exams" / "quiz.yaml"), "-n", "2", "-o", str(tmp_path / "out"), "--no-cache", "-j", "2"]
+
+
+def test_pdflatex_killed_by_a_signal_is_one_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    fake = tmp_path / "pdflatex"
+    fake.write_text("#!/bin/sh\nkill -KILL $$\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(compiling, "PDFLATEX", str(fake))
+    start = time.monotonic()
+    assert main(_quiz_args(tmp_path)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err and all("pdflatex was killed by SIGKILL (out of memory, or stopped from outside)" in e for e in err)
+    assert err[0].startswith("examgen: error: variant E0001 (student): ")
+    assert time.monotonic() - start < 60
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_hanging_pdflatex_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    fake = tmp_path / "pdflatex"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(compiling, "PDFLATEX", str(fake))
+    monkeypatch.setattr(compiling, "TIMEOUT", 1)
+    start = time.monotonic()
+    assert main(_quiz_args(tmp_path)) == 1
+    err = capsys.readouterr().err
+    assert "pdflatex did not finish within 1 s (killed)" in err and "Traceback" not in err
+    assert time.monotonic() - start < 30
+    assert not (tmp_path / "out").exists()
+
+
+def test_exception_in_a_worker_thread_is_one_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    real = compiling.typeset
+
+    def crashing(batch: compiling.Batch, *args: object, **kw: object) -> object:
+        if batch.version == "solution":
+            raise RuntimeError("worker exploded")
+        return real(batch, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(compiling, "typeset", crashing)
+    start = time.monotonic()
+    assert main(_quiz_args(tmp_path)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["examgen: error: variants E0001-E0002 (solution): compiling crashed: RuntimeError: worker "
+                   "exploded (a bug in examgen; please report it)"]
+    assert time.monotonic() - start < 60
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_stop_all_kills_running_tex_and_refuses_new_ones(tmp_path: Path) -> None:
+    import threading
+
+    result: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            compiling._spawn(["sleep", "60"], tmp_path, "test")
+        except BaseException as exc:  # noqa: B036 - recorded for the assertion
+            result.append(exc)
+
+    compiling._cancelled.clear()
+    t = threading.Thread(target=run)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not compiling._procs and time.monotonic() < deadline:
+        time.sleep(0.01)
+    compiling.stop_all()
+    t.join(10)
+    assert not t.is_alive() and not compiling._procs
+    with pytest.raises(ExamgenError, match="build cancelled"):
+        compiling._spawn(["true"], tmp_path, "test")
+    compiling._cancelled.clear()
+    assert not result or not isinstance(result[0], LatexError)
