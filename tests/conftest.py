@@ -31,6 +31,14 @@ def fresh_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+PROGRESS_LINE = re.compile(r"^examgen: [A-Z][^:]*: \d+/\d+ \(\d+ %\)")
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the progress log lines (printed when stderr is not a terminal)."""
+    return [line for line in stderr.strip().splitlines() if not PROGRESS_LINE.match(line)]
+
+
 def pdftotext(pdf: Path, *args: str) -> str:
     return subprocess.run(["pdftotext", *args, str(pdf), "-"], check=True, capture_output=True, text=True).stdout
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from conftest import error_lines
 
 from examgen import ROOT
 from examgen.cli import main
@@ -65,7 +66,7 @@ BANK = ("build", "{spec}", "-o", "{out}", "--bank", "{tmp}/bank")
 
 ROWS = [
     # ---------------------------------------------------------------- broken YAML
-    Row("yaml-tab-indent", "{spec}:5:1: YAML syntax error: found character '\\t' that cannot start any token", 2,
+    Row("yaml-tab-indent", "{spec}:5:1: YAML syntax error: found a tab character that violates indentation", 2,
         spec=GOOD.replace("  code: IN2346", "\tcode: IN2346")),
     Row("yaml-duplicate-key", "{spec}:14:3: duplicate key 'seed' (first at line 13); keep one of them", 2,
         spec=GOOD.replace("  seed: 7\n", "  seed: 7\n  seed: 8\n")),
@@ -171,7 +172,8 @@ ROWS = [
         spec=problems("  - template: typo_key\n"), args=BANK,
         setup=bank_template("typo_key", question=lambda s: s.replace("solver:", "sovler:"))),
     Row("bank-solver-outside-package", "question.yaml:6:1: solver: solver module 'examgen.solvers.os' does not "
-        "exist (in 'os.system')", 2, spec=problems("  - template: evil_solver\n"), args=BANK,
+        "exist and there is no os.py beside the template (in 'os.system')", 2,
+        spec=problems("  - template: evil_solver\n"), args=BANK,
         setup=bank_template("evil_solver", question=lambda s: s.replace("solver: data.class_imbalance",
                                                                          "solver: os.system"))),
     Row("bank-missing-block", "statement.tex.j2: no block for part(s) b (add <% block b %> ... <% endblock %>)", 2,
@@ -222,7 +224,7 @@ def test_bad_input(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     code = main([fill(a, tmp_path) for a in row.args])
 
     captured = capsys.readouterr()
-    lines = captured.err.strip().splitlines()
+    lines = error_lines(captured.err)
     assert "Traceback" not in captured.err
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("examgen: error: ")
@@ -284,7 +286,7 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, 
     err, std = io.StringIO(), io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):
         code = main(["build", str(tmp / "exam.yaml"), "-o", str(out)])
-    return out, code, err.getvalue(), std.getvalue()
+    return out, code, "\n".join(error_lines(err.getvalue())), std.getvalue()
 
 
 def _text(out: Path) -> str:
@@ -334,7 +336,7 @@ def test_hostile_strings(row: tuple[str, Callable[[Path], None]],
                          hostile_build: tuple[Path, int, str, str]) -> None:
     out, code, err, std = hostile_build
     assert code == 0 and err == "", err
-    assert std.startswith("wrote ") and f"files to {out}" in std
+    assert std.startswith("build: ") and f"files written to {out}" in std
     assert_no_leftovers(out.parent)
     row[1](out)
 
@@ -363,7 +365,7 @@ def test_latex_error_in_one_variant_of_two(tmp_path: Path, capsys: pytest.Captur
     before = previous_build(out)
     code = main(["build", str(spec), "-n", "2", "-s", str(seed), "-o", str(out), "--bank", str(tmp_path / "bank")])
     err = capsys.readouterr().err
-    lines = err.strip().splitlines()
+    lines = error_lines(err)
     assert code == 1 and len(lines) == 1 and "Traceback" not in err, err
     assert lines[0].startswith("examgen: error: variant E0002 (student): LaTeX error: Undefined control sequence.")
     assert "in problem 1 (template flaky_question)" in lines[0]

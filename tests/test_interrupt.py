@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import error_lines
 
 from examgen import ROOT, compiling
 from examgen.cli import main
@@ -94,7 +95,7 @@ def test_pdflatex_killed_by_a_signal_is_one_error(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(compiling, "PDFLATEX", str(fake))
     start = time.monotonic()
     assert main(_quiz_args(tmp_path)) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_lines(capsys.readouterr().err)
     assert err and all("pdflatex was killed by SIGKILL (out of memory, or stopped from outside)" in e for e in err)
     assert err[0].startswith("examgen: error: variant E0001 (student): ")
     assert time.monotonic() - start < 60
@@ -128,7 +129,7 @@ def test_exception_in_a_worker_thread_is_one_error_not_a_hang(tmp_path: Path, mo
     monkeypatch.setattr(compiling, "typeset", crashing)
     start = time.monotonic()
     assert main(_quiz_args(tmp_path)) == 1
-    err = capsys.readouterr().err.strip().splitlines()
+    err = error_lines(capsys.readouterr().err)
     assert err == ["examgen: error: variants E0001-E0002 (solution): compiling crashed: RuntimeError: worker "
                    "exploded (a bug in examgen; please report it)"]
     assert time.monotonic() - start < 60
