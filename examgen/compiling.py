@@ -23,6 +23,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -31,8 +32,9 @@ import signal
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -328,8 +330,20 @@ def _label(batch: Batch) -> str:
     return f"variants {batch.pieces[0].code}-{batch.pieces[-1].code} ({batch.version})"
 
 
-def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Path | None) -> dict[str, Path]:
-    """The final pass, then one PDF per variant (split with qpdf); cached by source."""
+class Mispaginated(Exception):
+    """A final pass run with guessed page totals found other totals (`pages`)."""
+
+    def __init__(self, pages: dict[str, int]):
+        super().__init__("page totals guessed wrong")
+        self.pages = pages
+
+
+def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Path | None,
+            guessed: bool = False) -> dict[str, Path]:
+    """The final pass, then one PDF per variant (split with qpdf); cached by source.
+    With `guessed` totals, a variant that comes out with another page count raises
+    Mispaginated with the real counts (the caller runs the pass again with them);
+    otherwise that is a LayoutError (student and solution must paginate alike)."""
     tex = batch.source(pages)
     codes = [(p.code, pages[p.code]) for p in batch.pieces]
     # the scan codes are a function of (code, pages) and segno's version: keyed by those, computed on a miss only
@@ -342,26 +356,57 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
         return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
     _prepare(workdir, batch, fmt)
     (workdir / "final.tex").write_text(tex, encoding="utf-8")
-    (workdir / "final.aux").write_text(qrcodes.aux_lines(codes), encoding="utf-8")  # the scan codes, precomputed
+    (workdir / "final-qr.tex").write_text(qrcodes.definitions(codes), encoding="utf-8")  # the scan codes
     label = _label(batch)
     log = _run(workdir, "final", fmt.stem, False, label, tex)
     ranges = _ranges(log, batch, label)
+    actual = {code: n for code, (_, n) in ranges.items()}
+    if guessed and any(actual[p.code] != pages[p.code] for p in batch.pieces):
+        raise Mispaginated(actual)
     for p in batch.pieces:
         if ranges[p.code][1] != pages[p.code]:
             raise LayoutError(f"{p.label}: the {batch.version} has {ranges[p.code][1]} pages, "
                               f"the student version {pages[p.code]}; both must paginate identically")
     split = workdir / "split"
     split.mkdir(exist_ok=True)
-    for p in batch.pieces:
-        first, n = ranges[p.code]
-        _qpdf(["--empty", "--pages", str(workdir / "final.pdf"), f"{first}-{first + n - 1}", "--",
-               str(split / f"{p.code}.pdf")])
+    _split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
     if entry is None:
         return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}
     if not entry.exists():
         _store(entry, lambda folder: [shutil.copyfile(split / f"{p.code}.pdf", folder / f"{p.code}.pdf")
                                       for p in batch.pieces])
     return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+
+
+def _split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
+    """Cut a batch PDF into folder/<code>.pdf; parts are (code, first page, pages) in order.
+    Variants with the same page count in a row (usually all of them) are cut by
+    one qpdf run (--split-pages) instead of reading the whole batch once per variant."""
+    runs: list[list[tuple[str, int, int]]] = []
+    for part in parts:
+        if runs and runs[-1][-1][2] == part[2]:
+            runs[-1].append(part)
+        else:
+            runs.append([part])
+    for k, run in enumerate(runs):
+        first, size = run[0][1], run[0][2]
+        if len(run) == 1:
+            _qpdf(["--empty", "--pages", str(pdf), f"{first}-{first + size - 1}", "--",
+                   str(folder / f"{run[0][0]}.pdf")])
+            continue
+        tmp = folder / f"run{k}"
+        tmp.mkdir()
+        source = pdf
+        if len(run) != len(parts):  # this run only
+            source = tmp / "run.pdf"
+            _qpdf(["--empty", "--pages", str(pdf), f"{first}-{first + size * len(run) - 1}", "--", str(source)])
+        _qpdf([str(source), f"--split-pages={size}", str(tmp / "part.pdf")])
+        pieces = sorted(f for f in tmp.iterdir() if f.name.startswith("part"))  # zero-padded: sorted = in order
+        if len(pieces) != len(run):
+            raise ExamgenError(f"qpdf split {pdf.name} into {len(pieces)} files, expected {len(run)}")
+        for (code, _, _), f in zip(run, pieces):
+            f.replace(folder / f"{code}.pdf")
+        shutil.rmtree(tmp)
 
 
 def concatenate(pdfs: list[Path], out: Path) -> None:
@@ -408,87 +453,144 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diag
     return LatexError("\n".join(str(e) for _, e in culprits) + where)
 
 
-def compile_exam(student: Sequence[Batch], solution: Sequence[Batch], workroot: Path, workers: int | None = None,
+def compile_exam(pairs: Iterable[tuple[Batch, Batch]], workroot: Path, workers: int | None = None,
                  progress: Callable[[int], None] | None = None, use_cache: bool = True,
                  diagnostics: Path | None = None) -> dict[tuple[str, str], Built]:
-    """Student and solution batches -> {(variant code, version): Built}.
-    Pass 1 (-draftmode, student batches) counts the pages; pass 2 typesets both
-    versions with the totals and splits them."""
+    """(student batch, solution batch) pairs -> {(variant code, version): Built}.
+
+    The pairs may be produced lazily: rendering the next pair (Python) overlaps
+    compiling the previous ones (pdflatex), and no more than two pairs per worker
+    are held in memory. Per pair: pass 1 (-draftmode, student) counts the pages;
+    pass 2 typesets both versions with the totals and splits them. A failing
+    batch is isolated to its variants; the other batches still finish."""
     workers = max(1, workers or os.cpu_count() or 1)
     cache = cache_dir() if use_cache else None
     _cancelled.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
-            return _compile_all(pool, student, solution, workroot, progress, cache, diagnostics)
+            return _compile_stream(pool, workers, pairs, workroot, progress, cache, diagnostics)
         except BaseException:  # Ctrl-C, SIGTERM, a failed or crashed worker: stop the others at once
             pool.shutdown(wait=False, cancel_futures=True)
             stop_all()
             raise
 
 
-def _compile_all(pool: ThreadPoolExecutor, student: Sequence[Batch], solution: Sequence[Batch], workroot: Path,
-                 progress: Callable[[int], None] | None, cache: Path | None,
-                 diagnostics: Path | None) -> dict[tuple[str, str], Built]:
-    preambles = {b.preamble for b in (*student, *solution)}
-    fmts = dict(zip(preambles, pool.map(lambda p: format_file(p, workroot, cache), preambles)))
-    counter = iter(range(10**9))
+def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
+                    progress: Callable[[int], None] | None, cache: Path | None,
+                    diagnostics: Path | None) -> dict[tuple[str, str], Built]:
+    fmts: dict[str, Path] = {}
+    locks: dict[str, threading.Lock] = {}
+    guard = threading.Lock()
+    counter = itertools.count()
 
-    def wd(b: Batch) -> Path:
+    def fmt_for(preamble: str) -> Path:
+        with guard:
+            lock = locks.setdefault(preamble, threading.Lock())
+        with lock:  # one thread builds a format, the others wait for it
+            if preamble not in fmts:
+                fmts[preamble] = format_file(preamble, workroot, cache)
+            return fmts[preamble]
+
+    def wd() -> Path:
         return workroot / f"b{next(counter):05d}"
 
-    def draft(b: Batch) -> dict[str, int]:
-        return _cached_counts(b, fmts[b.preamble], cache, lambda: count_pages(b, wd(b), fmts[b.preamble]))
-
-    pages: dict[str, int] = {}
-    for res in _map(pool, draft, student, diagnostics):
-        pages.update(res)
-
-    def final(b: Batch) -> dict[str, Path]:
-        out = typeset(b, pages, wd(b), fmts[b.preamble], cache)
-        if progress:
-            progress(len(b.pieces))
-        return out
-
-    built: dict[tuple[str, str], Built] = {}
-    everything = [*student, *solution]
-    for b, res in zip(everything, _map(pool, final, everything, diagnostics)):
-        for code, pdf in res.items():
-            built[(code, b.version)] = Built(pdf, pages[code])
-    return built
-
-
-def _map(pool: ThreadPoolExecutor, fn: Callable, items: Sequence[Batch], diagnostics: Path | None) -> list:
-    """pool.map that lets every batch finish, then reports the failing variants."""
-    futures = [pool.submit(fn, b) for b in items]
-    results, errors = [], []
-    for b, f in zip(items, futures):
+    def stage(batch: Batch, fn: Callable[[Batch], dict]) -> dict:
         try:
-            results.append(f.result())
+            return fn(batch)
         except LatexError as exc:
-            errors.append(_isolate(b, exc, fn, diagnostics))
-            results.append(None)
+            raise _isolate(batch, exc, fn, diagnostics) from None
         except ExamgenError:
             raise
         except Exception as exc:  # a bug in a worker: name the batch, stop the build (compile_exam cancels)
-            raise ExamgenError(f"{_label(b)}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
+            raise ExamgenError(f"{_label(batch)}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
                                "please report it)") from exc
+
+    typical: dict[int, int] = {}  # page count -> how many variants had it (the guess for the next batches)
+
+    def run_pair(student: Batch, solution: Batch) -> dict[tuple[str, str], Built]:
+        fmt = fmt_for(student.preamble)
+        known = _cached_counts(student, fmt, cache, None)
+        guess = max(typical, key=lambda n: typical[n]) if typical else None
+        if known is None and guess is None:
+            # nothing to go by (the first batch): a -draftmode pass counts the pages
+            known = stage(student, lambda b: count_pages(b, wd(), fmt))
+
+        def final_student(b: Batch) -> dict[str, Path]:
+            nonlocal known
+            if known is not None:
+                return typeset(b, known, wd(), fmt, cache)
+            assert guess is not None
+            usual = {p.code: guess for p in b.pieces}
+            try:  # one pass with the usual page count; right for almost every variant (multiples of 4)
+                out = typeset(b, usual, wd(), fmt, cache, guessed=True)
+                known = usual
+                return out
+            except Mispaginated as exc:  # some variant differs: again, with the counts this pass found
+                known = exc.pages
+                return typeset(b, known, wd(), fmt, cache)
+
+        built_student = stage(student, final_student)
+        assert known is not None
+        pages: dict[str, int] = known
+        _remember_counts(student, fmt, cache, pages)
+        with guard:
+            for n in pages.values():
+                typical[n] = typical.get(n, 0) + 1
+        out = {(code, student.version): Built(pdf, pages[code]) for code, pdf in built_student.items()}
+        if progress:
+            progress(len(student.pieces))
+        res = stage(solution, lambda one: typeset(one, pages, wd(), fmt_for(one.preamble), cache))
+        out.update({(code, solution.version): Built(pdf, pages[code]) for code, pdf in res.items()})
+        if progress:
+            progress(len(solution.pieces))
+        return out
+
+    built: dict[tuple[str, str], Built] = {}
+    errors: list[str] = []
+    running: deque[Future[dict[tuple[str, str], Built]]] = deque()
+
+    def collect(f: Future[dict[tuple[str, str], Built]]) -> None:
+        try:
+            built.update(f.result())
+        except LatexError as exc:  # the other batches still finish; all failures are reported together
+            errors.append(str(exc))
+
+    for student, solution in pairs:
+        running.append(pool.submit(run_pair, student, solution))
+        while len(running) >= 2 * workers:
+            collect(running.popleft())
+    while running:
+        collect(running.popleft())
     if errors:
-        raise LatexError("\n".join(str(e) for e in errors))
-    return results
+        raise LatexError("\n".join(errors))
+    return built
+
+
+def _counts_entry(batch: Batch, fmt: Path, cache: Path) -> Path:
+    return cache / "pages" / _sha(batch.source(draft=True), fmt.name, *(f.read_bytes() for f in batch.files))
 
 
 def _cached_counts(batch: Batch, fmt: Path, cache: Path | None,
-                   compute: Callable[[], dict[str, int]]) -> dict[str, int]:
-    if cache is None:
-        return compute()
-    key = _sha(batch.source(draft=True), fmt.name, *(f.read_bytes() for f in batch.files))
-    entry = cache / "pages" / key
-    if (entry / "pages.json").exists():
-        return {k: int(v) for k, v in json.loads((entry / "pages.json").read_text()).items()}
+                   compute: Callable[[], dict[str, int]] | None) -> dict[str, int] | None:
+    """The page counts of a batch's variants: from the cache, else computed (and
+    remembered); None when not cached and there is nothing to compute them with."""
+    if cache is not None:
+        entry = _counts_entry(batch, fmt, cache)
+        if (entry / "pages.json").exists():
+            return {k: int(v) for k, v in json.loads((entry / "pages.json").read_text()).items()}
+    if compute is None:
+        return None
     counts = compute()
+    _remember_counts(batch, fmt, cache, counts)
+    return counts
+
+
+def _remember_counts(batch: Batch, fmt: Path, cache: Path | None, counts: dict[str, int]) -> None:
+    if cache is None:
+        return
+    entry = _counts_entry(batch, fmt, cache)
     if not entry.exists():
         _store(entry, lambda folder: (folder / "pages.json").write_text(json.dumps(counts, sort_keys=True)))
-    return counts
 
 
 def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import layout
+from . import layout, qrcodes
 from .bank import Bank, load_bank
 from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
 from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
@@ -20,14 +20,13 @@ from .sampling import derive_seed
 from .spec import load_spec
 
 
-def _batches(spec: ExamSpec, variants: list[Variant], version: str) -> list[Batch]:
+def _batch(spec: ExamSpec, variants: list[Variant], version: str) -> Batch:
+    """One batch document of these variants in one version."""
     files = (spec.info.logo,) if spec.info.logo else ()
     logo = spec.info.logo.name if spec.info.logo else None
-    pre = layout.preamble(version, spec.info.language)
-    return [Batch(version, spec.info.language, pre,
-                  tuple(Piece(variants[i].code, f"variant {variants[i].code}",
-                              layout.variant_body(spec.info, variants[i], version, logo)) for i in r), files)
-            for r in batches(len(variants))]
+    pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version, logo))
+                   for v in variants)
+    return Batch(version, spec.info.language, layout.preamble(version, spec.info.language), pieces, files)
 
 
 def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, bank_dirs: Iterable[Path] = (),
@@ -39,15 +38,26 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
     spec = load_spec(Path(spec_path), bank)
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
     ensure_writable(Path(out))  # a read-only or blocked --out fails now, not after compiling
-    # driver: pick + sample + solve -- every variant's questions, answers and rubric
-    variants = [build_variant(spec, bank, exam_seed, n) for n in range(1, n_variants + 1)]
-    # driver: render -- student and solution of every variant from the same draws, in batches
-    student, solution = (_batches(spec, variants, v) for v in (layout.STUDENT, layout.SOLUTION))
+    variants: list[Variant] = []
+    kept: list[Batch] = []
+
+    def pairs() -> Iterator[tuple[Batch, Batch]]:
+        """Batch by batch, so that sampling and rendering overlap the compiling of earlier batches."""
+        for r in batches(n_variants):
+            # driver: pick + sample + solve -- the batch's questions, answers and rubric
+            vs = [build_variant(spec, bank, exam_seed, i + 1) for i in r]
+            variants.extend(vs)
+            # driver: render -- student and solution from the same draws
+            pair = (_batch(spec, vs, layout.STUDENT), _batch(spec, vs, layout.SOLUTION))
+            if keep_tex:
+                kept.extend(pair)
+            yield pair
+
     out = Path(out)
     diagnostics = out.with_name(out.name + "-diagnostics")
     with tempfile.TemporaryDirectory(prefix="examgen-") as tmp:
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
-        built = compile_exam(student, solution, Path(tmp), workers, progress, use_cache, diagnostics)
+        built = compile_exam(pairs(), Path(tmp), workers, progress, use_cache, diagnostics)
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out) as stage:
             for v in variants:
@@ -57,7 +67,7 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
                     shutil.copyfile(built[(v.code, version)].pdf, vdir / f"{version}.pdf")
                 (vdir / "answers.json").write_text(answers_json(spec, exam_seed, v), encoding="utf-8")
             if keep_tex:
-                _keep_tex(stage, student + solution, {v.code: built[(v.code, "student")].pages for v in variants})
+                _keep_tex(stage, kept, {v.code: built[(v.code, "student")].pages for v in variants})
             _print_files(stage, [v.code for v in variants])
             (stage / "answer_key.csv").write_text(answer_key_csv(variants), encoding="utf-8")
             (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage), encoding="utf-8")
@@ -72,6 +82,8 @@ def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int]) -> N
         for piece in b.pieces:
             vdir = stage / piece.code
             (vdir / f"{b.version}.tex").write_text(b.standalone(piece, pages[piece.code]), encoding="utf-8")
+            (vdir / f"{b.version}-qr.tex").write_text(qrcodes.definitions([(piece.code, pages[piece.code])]),
+                                                      encoding="utf-8")
             shutil.copyfile(CLASS_FILE, vdir / CLASS_FILE.name)
             for f in b.files:
                 shutil.copyfile(f, vdir / f.name)
