@@ -426,6 +426,8 @@ def _qpdf(args: list[str]) -> None:
 # ------------------------------------------------------------------ many batches
 def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diagnostics: Path | None) -> LatexError:
     """A batch failed: compile its variants alone and report the ones that fail."""
+    if getattr(exc, "isolated", False):  # already reported by an inner stage
+        return exc
     if len(batch.pieces) == 1:
         culprits = [(batch.pieces[0], exc)]
     else:
@@ -450,7 +452,9 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diag
             for f in batch.files:
                 shutil.copyfile(f, d / f.name)
     where = f" (.tex and .log kept in {diagnostics})" if diagnostics is not None else ""
-    return LatexError("\n".join(str(e) for _, e in culprits) + where)
+    err = LatexError("\n".join(str(e) for _, e in culprits) + where)
+    err.isolated = True  # type: ignore[attr-defined]
+    return err
 
 
 def compile_exam(pairs: Iterable[tuple[Batch, Batch]], workroot: Path, workers: int | None = None,
@@ -505,65 +509,83 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
             raise ExamgenError(f"{_label(batch)}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
                                "please report it)") from exc
 
-    typical: dict[int, int] = {}  # page count -> how many variants had it (the guess for the next batches)
+    typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
+    sampling = threading.Lock()
 
-    def run_pair(student: Batch, solution: Batch) -> dict[tuple[str, str], Built]:
-        fmt = fmt_for(student.preamble)
-        known = _cached_counts(student, fmt, cache, None)
-        guess = max(typical, key=lambda n: typical[n]) if typical else None
-        if known is None and guess is None:
-            # nothing to go by (the first batch): a -draftmode pass counts the pages
-            known = stage(student, lambda b: count_pages(b, wd(), fmt))
+    def guess_for(batch: Batch, fmt: Path) -> int:
+        with sampling:  # the first batch ever: a -draftmode pass over its first variant only
+            if not typical:
+                one = Batch(batch.version, batch.language, batch.preamble, batch.pieces[:1], batch.files)
+                (n,) = stage(one, lambda b: count_pages(b, wd(), fmt)).values()
+                typical[n] = 0
+            return max(typical, key=lambda k: typical[k])
 
-        def final_student(b: Batch) -> dict[str, Path]:
+    def run_batch(batch: Batch) -> tuple[Batch, dict[str, Built]]:
+        """One final pass, with the page totals from the cache, else with the usual total
+        (verified against the log; a variant that differs gets a second pass)."""
+        fmt = fmt_for(batch.preamble)
+        known = _cached_counts(batch, fmt, cache, None)
+
+        def final(b: Batch) -> dict[str, Path]:
             nonlocal known
-            if known is not None:
+            if known is not None and all(p.code in known for p in b.pieces):
                 return typeset(b, known, wd(), fmt, cache)
-            assert guess is not None
-            usual = {p.code: guess for p in b.pieces}
-            try:  # one pass with the usual page count; right for almost every variant (multiples of 4)
+            usual = {p.code: guess_for(b, fmt) for p in b.pieces}
+            try:
                 out = typeset(b, usual, wd(), fmt, cache, guessed=True)
                 known = usual
                 return out
-            except Mispaginated as exc:  # some variant differs: again, with the counts this pass found
+            except Mispaginated as exc:
                 known = exc.pages
                 return typeset(b, known, wd(), fmt, cache)
 
-        built_student = stage(student, final_student)
+        pdfs = stage(batch, final)
         assert known is not None
         pages: dict[str, int] = known
-        _remember_counts(student, fmt, cache, pages)
+        _remember_counts(batch, fmt, cache, pages)
         with guard:
             for n in pages.values():
                 typical[n] = typical.get(n, 0) + 1
-        out = {(code, student.version): Built(pdf, pages[code]) for code, pdf in built_student.items()}
         if progress:
-            progress(len(student.pieces))
-        res = stage(solution, lambda one: typeset(one, pages, wd(), fmt_for(one.preamble), cache))
-        out.update({(code, solution.version): Built(pdf, pages[code]) for code, pdf in res.items()})
-        if progress:
-            progress(len(solution.pieces))
-        return out
+            progress(len(batch.pieces))
+        return batch, {code: Built(pdf, pages[code]) for code, pdf in pdfs.items()}
 
     built: dict[tuple[str, str], Built] = {}
     errors: list[str] = []
-    running: deque[Future[dict[tuple[str, str], Built]]] = deque()
+    running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
 
-    def collect(f: Future[dict[tuple[str, str], Built]]) -> None:
+    def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
         try:
-            built.update(f.result())
+            batch, res = f.result()
+            built.update({(code, batch.version): b for code, b in res.items()})
         except LatexError as exc:  # the other batches still finish; all failures are reported together
             errors.append(str(exc))
 
-    for student, solution in pairs:
-        running.append(pool.submit(run_pair, student, solution))
+    # student and solution batches are independent jobs (both paginate alike; checked below)
+    for pair in pairs:
+        for batch in pair:
+            running.append(pool.submit(run_batch, batch))
         while len(running) >= 2 * workers:
             collect(running.popleft())
     while running:
         collect(running.popleft())
     if errors:
-        raise LatexError("\n".join(errors))
+        raise LatexError("\n".join(_first_failures(errors)))
+    for (code, version), b in built.items():
+        twin = built.get((code, "student"))
+        if version == "solution" and twin is not None and twin.pages != b.pages:
+            raise LayoutError(f"variant {code}: the solution has {b.pages} pages, the student version "
+                              f"{twin.pages}; both must paginate identically")
     return built
+
+
+def _first_failures(errors: list[str]) -> list[str]:
+    """The error lines, without a variant's solution error when its student version
+    failed too (the same template text breaks both: one line is enough)."""
+    lines = [line for e in errors for line in e.splitlines()]
+    failed = {m.group(1) for line in lines if (m := re.match(r"variant (\S+) \(student\)", line))}
+    return [line for line in lines
+            if not ((m := re.match(r"variant (\S+) \(solution\)", line)) and m.group(1) in failed)]
 
 
 def _counts_entry(batch: Batch, fmt: Path, cache: Path) -> Path:
