@@ -12,6 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 exam: setup
 	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 2 --out output/in2346-endterm
+	$(VENV)/bin/examgen build exams/in2346-2019.yaml --variants 2 --out output/in2346-2019
 	$(VENV)/bin/examgen build exams/quiz.yaml --variants 2 --out output/quiz
 	@echo "PDFs, answer keys and manifests are in output/"
 
