@@ -16,7 +16,7 @@ from torch import nn
 from examgen.errors import ParamError
 from examgen.pipeline import solve_one
 
-SEEDS = range(150)
+SEEDS = range(200)
 ATOL = 1e-9
 
 

@@ -410,25 +410,48 @@ def _unit_tables(values: tuple[int, ...], at_zero: int) -> dict[tuple[int, ...],
     return out
 
 
+HIDDEN_PAIRS = ((0, 0), (0, 1), (1, 0), (1, 1))
+
+
+def _cost_order(t: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    return (sum(abs(v) for v in t), t)
+
+
+@cache
+def _output_functions(values: tuple[int, ...],
+                      at_zero: int) -> tuple[tuple[tuple[int, ...], tuple[int, int, int]], ...]:
+    """Every function {0,1}^2 -> {0,1} an output unit with weights in values computes,
+    with the first (u1, u2, c) in the fixed order (smallest |.|-sum, then lexicographic)."""
+    first: dict[tuple[int, ...], tuple[int, int, int]] = {}
+    for u1, u2, c in sorted(product(values, repeat=3), key=_cost_order):
+        first.setdefault(tuple(_step1(u1 * a + u2 * b + c, at_zero) for a, b in HIDDEN_PAIRS), (u1, u2, c))
+    return tuple(first.items())
+
+
 @cache
 def _find_network(target: str, values: tuple[int, ...], at_zero: int) -> tuple[Any, ...] | None:
     """One 2-2-1 step network (W, b, u, c) realizing target with all weights/biases in values;
     among all, one whose hidden neurons are non-constant and distinct if possible, then the one with
     the smallest sum of |values| (ties: first in a fixed order)."""
     tables = _unit_tables(values, at_zero)
+    outputs = _output_functions(values, at_zero)
     want = TARGETS[target]
     best = None
     hidden = sorted(tables.items(), key=lambda kv: (sum(abs(v) for v in kv[1]), kv[1]))
     for (t1, p1), (t2, p2) in product(hidden, repeat=2):
-        for (u1, u2, c) in sorted(product(values, repeat=3), key=lambda t: (sum(abs(v) for v in t), t)):
-            out = tuple(_step1(u1 * a + u2 * b + c, at_zero) for a, b in zip(t1, t2))
-            if out == want:
-                # prefer hidden neurons that do something (non-constant, distinct), then small values
-                dull = sum(len(set(t)) == 1 for t in (t1, t2)) + (t1 == t2)
-                cost = (dull, sum(abs(v) for v in p1 + p2 + (u1, u2, c)))
-                if best is None or cost < best[0]:
-                    best = (cost, p1, p2, (u1, u2, c), t1, t2)
-                break
+        # what the output unit must do on the hidden pairs this hidden layer produces
+        need: dict[tuple[int, int], int] = {}
+        if any(need.setdefault((a, b), w) != w for a, b, w in zip(t1, t2, want)):
+            continue  # two inputs with the same hidden pair but different targets
+        fits = [u for fn, u in outputs if all(fn[HIDDEN_PAIRS.index(h)] == w for h, w in need.items())]
+        if not fits:
+            continue
+        u1, u2, c = min(fits, key=_cost_order)  # the first in the fixed order, as a plain search would find
+        # prefer hidden neurons that do something (non-constant, distinct), then small values
+        dull = sum(len(set(t)) == 1 for t in (t1, t2)) + (t1 == t2)
+        cost = (dull, sum(abs(v) for v in p1 + p2 + (u1, u2, c)))
+        if best is None or cost < best[0]:
+            best = (cost, p1, p2, (u1, u2, c), t1, t2)
     if best is None:
         return None
     _, p1, p2, (u1, u2, c), t1, t2 = best
