@@ -67,7 +67,9 @@ def answer_key_csv(variants: list[Variant]) -> str:
 
 
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """In chunks: the print files of a large build are hundreds of MB."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def manifest(spec: ExamSpec, exam_seed: int, n_variants: int, root: Path) -> str:

@@ -25,7 +25,7 @@ def text(code: str, page: int) -> str:
     return f"{code}-{page}"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1024)  # a batch's codes (student and solution share them); memory stays flat
 def operators(content: str) -> str:
     """PDF operators drawing the symbol, 11 mm wide, from the current point upwards.
     The mask is fixed (any of the eight is a valid symbol): letting segno score all
