@@ -44,7 +44,7 @@ from .cachedir import cache_dir
 from .errors import ExamgenError, LatexError, LayoutError
 
 CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
-BATCH_SIZE = 16  # variants per pdflatex run; fixed so that bytes never depend on the machine
+BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 _VARIANT = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
 
 
@@ -562,8 +562,8 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
             errors.append(str(exc))
 
     # student and solution batches are independent jobs (both paginate alike; checked below)
-    for pair in pairs:
-        for batch in pair:
+    for student, solution in pairs:
+        for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
             running.append(pool.submit(run_batch, batch))
         while len(running) >= 2 * workers:
             collect(running.popleft())

@@ -44,8 +44,8 @@ def renders(pdf: Path, dpi: int = 30) -> list[bytes]:
 def test_batch_composition_depends_only_on_the_variant_count() -> None:
     assert compiling.batches(N) == [range(0, 9), range(9, 18)]
     assert compiling.batches(1) == [range(0, 1)]
-    sizes = [len(r) for r in compiling.batches(200)]  # 13 balanced batches of at most 16
-    assert len(sizes) == 13 and set(sizes) == {15, 16} and sum(sizes) == 200
+    sizes = [len(r) for r in compiling.batches(200)]  # 17 balanced batches of at most 12
+    assert len(sizes) == 17 and set(sizes) == {11, 12} and sum(sizes) == 200
     assert [r.start for r in compiling.batches(200)][1:] == [r.stop for r in compiling.batches(200)][:-1]
 
 
