@@ -160,7 +160,7 @@ def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | Non
     verdict = f"{len(report.failures)} failures" if report.failures else "all passed"
     click.echo(f"checked {report.templates} templates x {report.draws} draws and {len(bank.mc)} multiple-choice "
                f"items; {report.compiled} questions typeset; {verdict}")
-    click.echo(summary("check", 0, clock.seconds, extra=cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
+    click.echo(summary("check", None, clock.seconds, extra=cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
     if report.failures:
         raise SystemExit(1)
 

@@ -75,12 +75,12 @@ class Stopwatch:
         return time.monotonic() - self.start
 
 
-def summary(command: str, files: int, seconds: float, where: object = None, extra: str = "") -> str:
+def summary(command: str, files: int | None, seconds: float, where: object = None, extra: str = "") -> str:
     """The last line of a long command, e.g.
     'build: 13 files written to output/quiz in 4.2 s; compile cache: 2 hits, 0 misses'."""
     to = f" to {where}" if where is not None else ""
-    return (f"{command}: {files} file{'' if files == 1 else 's'} written{to} in {seconds:.1f} s"
-            + (f"; {extra}" if extra else ""))
+    done = "done" if files is None else f"{files} file{'' if files == 1 else 's'} written{to}"
+    return f"{command}: {done} in {seconds:.1f} s" + (f"; {extra}" if extra else "")
 
 
 def cache_note(hits: int, misses: int) -> str:
