@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from oracle import ATOL, float64  # noqa: F401  (float64: autouse fixture)
+from oracle import close as _close
+from oracle import t as _t
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
@@ -24,24 +27,6 @@ from examgen.solvers import mlp
 
 BANK = load_bank()
 DRAWS = 200
-ATOL = 1e-9
-
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
-def _t(x) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=torch.float64)
-
-
-def _close(actual, expected, what: str, ctx: str) -> None:
-    torch.testing.assert_close(_t(actual), _t(expected), atol=ATOL, rtol=0,
-                               msg=lambda m: f"{ctx}: {what} differs from the oracle\n{m}")
 
 
 def _draws(tid: str):

@@ -13,6 +13,9 @@ import math
 
 import pytest
 import torch
+from oracle import ATOL, float64  # noqa: F401  (float64: autouse fixture)
+from oracle import close as _close
+from oracle import t as _t
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
@@ -22,24 +25,6 @@ from examgen.sampling import derive_seed
 
 BANK = load_bank()
 DRAWS = range(1, 201)
-ATOL = 1e-9
-
-
-@pytest.fixture(autouse=True)
-def _float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(old)
-
-
-def _t(x) -> torch.Tensor:
-    return torch.as_tensor(x, dtype=torch.float64)
-
-
-def _close(actual, expected, what: str, ctx: str, atol: float = ATOL) -> None:
-    torch.testing.assert_close(_t(actual), _t(expected), atol=atol, rtol=0,
-                               msg=lambda m: f"{ctx}: {what} differs from torch\n{m}")
 
 
 def _draw(tid: str, n: int):
