@@ -32,14 +32,16 @@ def render_question_body(q: SolvedQuestion, version: str, language: str = "en") 
     so_origin = str(t.directory / "solution.tex.j2")
     st = rendering.compile_blocks(t.statement, st_origin)
     so = rendering.compile_blocks(t.solution, so_origin)
+    statement = rendering.block_renderer(st, ctx, st_origin)
+    solution_of = rendering.block_renderer(so, ctx, so_origin) if version == SOLUTION else None
     out = []
     if "intro" in st.blocks:
-        out.append(rendering.render_block(st, "intro", ctx, st_origin) + "\n\\par\\smallskip\n")
+        out.append(statement("intro") + "\n\\par\\smallskip\n")
     for part in q.parts:
-        text = rendering.render_block(st, part.name, ctx, st_origin)
+        text = statement(part.name)
         solution = ""
-        if version == SOLUTION:
-            body = rendering.render_block(so, part.name, ctx, so_origin)
+        if solution_of is not None:
+            body = solution_of(part.name)
             notes = "".join(
                 f"\\egrubricitem{{{_amount(r['points'], 'point', language)}}}{{{r['text']}}}"
                 for r in q.rubric if r["part"] == part.name
