@@ -294,8 +294,9 @@ def format_file(preamble: str, workroot: Path, cache: Path | None) -> Path:
 
 # ------------------------------------------------------------------ one batch
 def _prepare(workdir: Path, batch: Batch, fmt: Path) -> None:
+    """The format and the files the document reads (a logo). The class is not among
+    them: it is in the format, and the format skips the preamble."""
     workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CLASS_FILE, workdir / CLASS_FILE.name)
     for f in batch.files:
         shutil.copyfile(f, workdir / f.name)
     target = workdir / fmt.name
@@ -347,7 +348,8 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     tex = batch.source(pages)
     codes = [(p.code, pages[p.code]) for p in batch.pieces]
     # the scan codes are a function of (code, pages) and segno's version: keyed by those, computed on a miss only
-    key = _sha(tex, repr(codes), qrcodes.VERSION, fmt.name, CLASS_FILE.read_bytes(),
+    # fmt.name carries the hash of the class, the preamble and the TeX installation
+    key = _sha(tex, repr(codes), qrcodes.VERSION, fmt.name,
                *(f.read_bytes() for f in batch.files))
     entry = (cache / "pdf" / key) if cache else None
     hit = entry is not None and all((entry / f"{p.code}.pdf").exists() for p in batch.pieces)
