@@ -109,15 +109,15 @@ def not_orthogonal(p: dict[str, Any]) -> bool:
     return sum(xi * wi for xi, wi in zip(p["x"], p["w"])) != 0
 '''
 
-_NUMERIC_TEST = '''"""Tests of the template '__ID__': its solver against an independent computation over
+# the head of both kinds' test stub: imports, the template's bank and a fixture (__IMPORTS__: numpy or not)
+_TEST_HEAD = '''"""Tests of the template '__ID__': its solver against an independent computation over
 many seeded draws, and its checker. Run: python -m pytest __TESTPATH__"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pytest
+__IMPORTS__import pytest
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
@@ -132,7 +132,9 @@ DRAWS = 300
 @pytest.fixture(scope="module")
 def template():
     return load_bank([BANK]).template(TEMPLATE_ID)
+'''
 
+_NUMERIC_TEST = _TEST_HEAD.replace("__IMPORTS__", "import numpy as np\n") + '''
 
 def test_solver_matches_numpy(template):
     for n in range(DRAWS):
@@ -239,29 +241,7 @@ def clear_gap(p: dict[str, Any]) -> bool:
     return p["train_acc"] - p["val_acc"] >= 10
 '''
 
-_FREE_TEST = '''"""Tests of the template '__ID__': its solver against an independent computation over
-many seeded draws, and its checker. Run: python -m pytest __TESTPATH__"""
-
-from __future__ import annotations
-
-from pathlib import Path
-
-import pytest
-
-from examgen.bank import load_bank
-from examgen.errors import ParamError
-from examgen.questions import solve_question
-from examgen.sampling import derive_seed
-
-TEMPLATE_ID = "__ID__"
-BANK = Path(__file__).resolve().parents[2]  # <bank>/<topic>/<id>/test_<id>.py
-DRAWS = 300
-
-
-@pytest.fixture(scope="module")
-def template():
-    return load_bank([BANK]).template(TEMPLATE_ID)
-
+_FREE_TEST = _TEST_HEAD.replace("__IMPORTS__", "") + '''
 
 def test_gap_over_many_draws(template):
     for n in range(DRAWS):
