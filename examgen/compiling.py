@@ -428,7 +428,7 @@ def _qpdf(args: list[str]) -> None:
 # ------------------------------------------------------------------ many batches
 def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diagnostics: Path | None) -> LatexError:
     """A batch failed: compile its variants alone and report the ones that fail."""
-    if getattr(exc, "isolated", False):  # already reported by an inner stage
+    if exc.failures:  # already isolated by an inner stage
         return exc
     if len(batch.pieces) == 1:
         culprits = [(batch.pieces[0], exc)]
@@ -455,7 +455,8 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diag
                 shutil.copyfile(f, d / f.name)
     where = f" (.tex and .log kept in {diagnostics})" if diagnostics is not None else ""
     err = LatexError("\n".join(str(e) for _, e in culprits) + where)
-    err.isolated = True  # type: ignore[attr-defined]
+    err.failures = tuple((p.code, batch.version, str(e)) for p, e in culprits)
+    err.kept = where
     return err
 
 
@@ -553,7 +554,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
         return batch, {code: Built(pdf, pages[code]) for code, pdf in pdfs.items()}
 
     built: dict[tuple[str, str], Built] = {}
-    errors: list[str] = []
+    errors: list[LatexError] = []
     running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
 
     def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
@@ -561,7 +562,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
             batch, res = f.result()
             built.update({(code, batch.version): b for code, b in res.items()})
         except LatexError as exc:  # the other batches still finish; all failures are reported together
-            errors.append(str(exc))
+            errors.append(exc)
 
     # student and solution batches are independent jobs (both paginate alike; checked below)
     for student, solution in pairs:
@@ -572,7 +573,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     while running:
         collect(running.popleft())
     if errors:
-        raise LatexError("\n".join(_first_failures(errors)))
+        raise _first_failures(errors)
     for (code, version), b in built.items():
         twin = built.get((code, "student"))
         if version == "solution" and twin is not None and twin.pages != b.pages:
@@ -581,13 +582,15 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     return built
 
 
-def _first_failures(errors: list[str]) -> list[str]:
-    """The error lines, without a variant's solution error when its student version
-    failed too (the same template text breaks both: one line is enough)."""
-    lines = [line for e in errors for line in e.splitlines()]
-    failed = {m.group(1) for line in lines if (m := re.match(r"variant (\S+) \(student\)", line))}
-    return [line for line in lines
-            if not ((m := re.match(r"variant (\S+) \(solution\)", line)) and m.group(1) in failed)]
+def _first_failures(errors: list[LatexError]) -> LatexError:
+    """All failures in one error, without a variant's solution failure when its student
+    version failed too (the same template text breaks both: one line is enough)."""
+    student = {code for e in errors for code, version, _ in e.failures if version == "student"}
+    lines = [line for e in errors for code, version, line in e.failures
+             if version == "student" or code not in student]
+    lines += [str(e) for e in errors if not e.failures]
+    kept = next((e.kept for e in errors if e.kept), "")
+    return LatexError("\n".join(lines) + kept)
 
 
 def _counts_entry(batch: Batch, fmt: Path, cache: Path) -> Path:

@@ -48,6 +48,10 @@ class LatexError(ExamgenError):
     (and `log` the whole log, for the diagnostics folder)."""
 
     log = ""
+    # set once the failing variants are known: (variant code, version, one-line message) each,
+    # and where their .tex and .log were kept
+    failures: tuple[tuple[str, str, str], ...] = ()
+    kept = ""
 
 
 class OutputError(ExamgenError):
