@@ -14,7 +14,7 @@ exam: setup
 	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 2 --out output/in2346-endterm
 	$(VENV)/bin/examgen build exams/in2346-2019.yaml --variants 2 --out output/in2346-2019
 	$(VENV)/bin/examgen build exams/quiz.yaml --variants 2 --out output/quiz
-	@echo "PDFs, answer keys and manifests are in output/"
+	@echo "PDFs, answer keys and manifests are in output/; make test adds the test extras (pytest, torch) and runs the tests"
 
 test: setup test-deps
 	$(PY) -m pytest -q
@@ -64,4 +64,4 @@ apt-packages:
 	@echo $(APT_PACKAGES)
 
 clean:
-	rm -rf output $(VENV) *.egg-info .pytest_cache
+	rm -rf output $(VENV) *.egg-info .pytest_cache build dist

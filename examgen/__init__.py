@@ -4,7 +4,10 @@ __version__ = "0.1.0"
 
 from pathlib import Path
 
-#: The repository root holding templates/, question_bank/ and exams/.
+from .resources import BANK_DIR, TEMPLATES_DIR
+
+#: The source checkout (exams/, tests/): only the tests and the benchmarks use it. The
+#: package itself finds its data through resources.py, wherever it is installed.
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES_DIR = ROOT / "templates"
-BANK_DIR = ROOT / "question_bank"
+
+__all__ = ["BANK_DIR", "ROOT", "TEMPLATES_DIR", "__version__"]

@@ -51,7 +51,7 @@ def test_installs_the_makefiles_tex_packages(wf: dict) -> None:
 def test_checks_builds_every_spec_and_uploads(wf: dict) -> None:
     st = steps(wf)
     runs = [s.get("run", "") for s in st]
-    i_install = next(i for i, r in enumerate(runs) if "pip install ." in r)
+    i_install = next(i for i, r in enumerate(runs) if "pip install dist/examgen-*.whl" in r)
     i_check = next(i for i, r in enumerate(runs) if "examgen check" in r)
     i_build = next(i for i, r in enumerate(runs) if "examgen build" in r)
     assert i_install < i_check < i_build
@@ -60,6 +60,21 @@ def test_checks_builds_every_spec_and_uploads(wf: dict) -> None:
     upload = next(s for s in st if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["with"]["path"] == "output/" and upload["with"]["if-no-files-found"] == "error"
     assert list((ROOT / "exams").glob("*.yaml")), "the workflow builds exams/*.yaml"
+
+
+def test_installs_the_wheel_and_checks_outside_the_checkout(wf: dict) -> None:
+    """A wheel install (not editable): the package must carry its bank and class
+    (tests/test_wheel.py builds and runs that wheel); `check` runs from the runner's temp
+    folder, so nothing can come from the checkout."""
+    st = steps(wf)
+    (install,) = [s for s in st if "pip install" in s.get("run", "")]
+    lines = [line.strip() for line in install["run"].strip().splitlines()]
+    assert lines == ["python -m pip wheel . --no-deps -w dist", "python -m pip install dist/examgen-*.whl"]
+    runs = "\n".join(s.get("run", "") for s in st)
+    assert " -e " not in runs and "--editable" not in runs and "PYTHONPATH" not in runs
+    check = next(s for s in st if "examgen check" in s.get("run", ""))
+    assert check.get("working-directory") == "${{ runner.temp }}"
+    assert st.index(install) < st.index(check)
 
 
 def test_actionlint() -> None:
