@@ -107,7 +107,8 @@ def environment() -> ImmutableSandboxedEnvironment:
         num=texfmt.num, paren=texfmt.paren, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
         esc=texfmt.escape, credits=texfmt.credits, sym=texfmt.sym,
     )
-    env.globals.update(range=bounded_range, len=len, abs=abs, min=min, max=max, round=round, zip=zip, enumerate=enumerate)
+    env.globals.update(range=bounded_range, len=len, abs=abs, min=min, max=max, round=round, zip=zip,
+                       enumerate=enumerate)
     return env
 
 

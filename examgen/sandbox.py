@@ -114,7 +114,7 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], wfd: int, mem_bytes: i
             data = pickle.dumps(("memory",))
         except Exception as exc:
             kind = "returned" if result[0] == "ok" else "raised"
-            what = type(result[1]).__name__
+            what = type(result[1]).__name__ if len(result) > 1 else "value"
             data = pickle.dumps(("unpicklable", kind, what, f"{type(exc).__name__}: {exc}"))
         with os.fdopen(wfd, "wb") as f:
             f.write(data)
@@ -179,14 +179,14 @@ def run(fn: Callable[..., Any], args: tuple[Any, ...], where: str) -> Any:
         raise TemplateError(f"{where} {result[1]} a {result[2]} that cannot be passed back ({result[3]}); "
                             "return plain numbers, lists, strings and dicts")
     if kind == "examgen":
-        exc = result[1].__new__(result[1])
-        exc.args = result[2]
-        vars(exc).update(result[3])
-        raise exc
-    exc = result[1]
-    if isinstance(exc, PASS_THROUGH):
-        raise exc.with_traceback(None)
-    raise TemplateError(f"{where} raised {type(exc).__name__}: {exc}; fix the function") from None
+        error = result[1].__new__(result[1])
+        error.args = result[2]
+        vars(error).update(result[3])
+        raise error
+    raised = result[1]
+    if isinstance(raised, PASS_THROUGH):
+        raise raised.with_traceback(None)
+    raise TemplateError(f"{where} raised {type(raised).__name__}: {raised}; fix the function") from None
 
 
 def _kill(pid: int) -> None:
