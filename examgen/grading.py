@@ -33,6 +33,7 @@ import math
 import re
 import statistics as stats
 import tempfile
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ from typing import Any
 from .compiling import compile_once
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
-from .outputs import staging
+from .outputs import csv_text, staging
 from .texfmt import escape
 
 FIXED_COLUMNS = ("registration", "variant")
@@ -155,13 +156,8 @@ def load_build(build_dir: Path) -> BuildKey:
 
 def template_csv(key: BuildKey) -> str:
     """The empty responses sheet: every column, one row per variant code to copy and fill."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
     cols = key.columns
-    w.writerow([*FIXED_COLUMNS, *cols])
-    for code in key.variants:
-        w.writerow(["", code, *[""] * len(cols)])
-    return buf.getvalue()
+    return csv_text([[*FIXED_COLUMNS, *cols], *(["", code, *[""] * len(cols)] for code in key.variants)])
 
 
 def write_template(build_dir: Path, target: Path) -> Path:
@@ -180,32 +176,76 @@ def _fmt(x: float) -> str:
     return str(int(r)) if r == int(r) else f"{r:.4f}".rstrip("0")
 
 
+# ASCII digits only: int() and float() also take '²', '٣' and '0_5'
+_BOX = re.compile(r"[0-9]+")
+_POINTS = re.compile(r"[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+")
+
+
 def _parse_boxes(raw: str, cell: Cell) -> frozenset[int] | str:
-    """Crossed boxes, or an error text."""
+    """Crossed boxes, or what is wrong with the cell."""
     tokens = [t for t in re.split(r"[;\s]+", raw) if t]
-    bad = [t for t in tokens if not t.isdigit() or not 1 <= int(t) <= cell.n_options]
+    bad = [t for t in tokens if not _BOX.fullmatch(t) or not 1 <= int(t) <= cell.n_options]
     if bad:
-        return (f"{cell.column}: '{raw}' is not a list of boxes 1-{cell.n_options} separated by ';' "
-                "(e.g. 1;3; empty for none)")
+        return f"{raw!r} is not a list of boxes 1-{cell.n_options} separated by ';' (e.g. 1;3; empty for none)"
     if len(set(tokens)) != len(tokens):
-        return f"{cell.column}: '{raw}' names a box twice"
+        return f"{raw!r} names a box twice"
     return frozenset(int(t) for t in tokens)
 
 
 def _parse_points(raw: str, cell: Cell) -> float | str:
+    """Points, or what is wrong with the cell."""
     if not raw:
         return 0.0
-    try:
-        x = float(raw.replace(",", "."))
-    except ValueError:
-        return f"{cell.column}: '{raw}' is not a number of points"
-    if not math.isfinite(x) or x < 0:
-        return f"{cell.column}: {raw} points: must be between 0 and {_fmt(cell.credits)}"
+    if not _POINTS.fullmatch(raw):
+        return f"{raw!r} is not a number of points (digits 0-9, one '.' or ',' for halves: 1.5)"
+    x = float(raw.replace(",", "."))
     if abs(2 * x - round(2 * x)) > 1e-9:
-        return f"{cell.column}: {raw} points: not a multiple of 0.5"
+        return f"{raw} points: not a multiple of 0.5"
     if x > cell.credits + 1e-9:
-        return f"{cell.column}: {raw} points exceed the maximum {_fmt(cell.credits)} of part {cell.label})"
+        return f"{raw} points exceed the maximum {_fmt(cell.credits)} of part {cell.label})"
     return x
+
+
+def _control(text: str) -> str:
+    """What control character text holds ('' if none): a NUL byte, a line break, ..."""
+    for ch in text:
+        if unicodedata.category(ch) in ("Cc", "Cf"):
+            names = {"\0": "a NUL byte", "\n": "a line break", "\r": "a line break (CR)", "\t": "a TAB"}
+            return names.get(ch, f"the control character U+{ord(ch):04X}")
+    return ""
+
+
+def _unclosed_quote(text: str, first_line: int, delimiter: str) -> tuple[int, int] | None:
+    """(line, field index) of the quote that opens a field of the record starting at
+    first_line and is never closed, or None."""
+    body = "\n".join(text.split("\n")[first_line - 1:])
+    field, at_start, quoted, opened = 0, True, False, 0
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if quoted:
+            if ch == '"' and body[i + 1:i + 2] == '"':
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif ch == '"' and at_start:
+            quoted, opened = True, i
+        elif ch == delimiter:
+            field, at_start = field + 1, True
+            i += 1
+            continue
+        elif ch == "\n":
+            return None
+        at_start = False
+        i += 1
+    return (first_line + body.count("\n", 0, opened), field) if quoted else None
+
+
+def _refuse(path: Path, errors: list[str]) -> GradingError:
+    """One problem: its line. Several: each, then how many (nothing is written either way)."""
+    if len(errors) == 1:
+        return GradingError(errors[0])
+    return GradingError("\n".join([*errors, f"{path}: {len(errors)} problem(s); nothing was written"]))
 
 
 def _delimiter(text: str) -> str:
@@ -223,13 +263,25 @@ def read_responses(path: Path, key: BuildKey) -> list[Response]:
     except UnicodeDecodeError as exc:
         raise GradingError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the sheet as "
                            "CSV UTF-8") from None
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     errors: list[str] = []
+    header: list[str] = []
+
+    def bad_quoting(exc: csv.Error, line: int) -> str:
+        quote = _unclosed_quote(text, line, delimiter)
+        if quote is None:
+            return f"{path}:{line}: {exc}; fix the quoting of that line"
+        col = f"column '{header[quote[1]]}'" if quote[1] < len(header) else f"field {quote[1] + 1}"
+        return f"{path}:{quote[0]}: {col}: a quote (\") opens here and is never closed; close it or remove it"
+
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
         raise GradingError(f"{path}: empty file; 'examgen grade BUILD --template {path.name}' writes the header") \
             from None
+    except csv.Error as exc:
+        raise GradingError(bad_quoting(exc, 1)) from None
     known = key.columns
     for col in FIXED_COLUMNS:
         if col not in header:
@@ -245,12 +297,20 @@ def read_responses(path: Path, key: BuildKey) -> list[Response]:
     if missing:
         errors.append(f"{path}:1: missing column(s) {', '.join(missing)}")
     if errors:
-        raise GradingError("\n".join([*errors, f"{path}: nothing was written"]))
+        raise _refuse(path, errors)
 
     responses: list[Response] = []
-    seen: dict[str, int] = {}
+    seen: dict[str, int] = {}  # registration, compared as a person reads it (NFKC, any case) -> line
     last = reader.line_num
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # nothing after a broken quote can be read reliably
+            errors.append(bad_quoting(exc, last + 1))
+            break
         line, last = last + 1, reader.line_num
         if not any(c.strip() for c in row):
             continue
@@ -259,12 +319,16 @@ def read_responses(path: Path, key: BuildKey) -> list[Response]:
             continue
         rec = {h: c.strip() for h, c in zip(header, row)}
         reg, code = rec["registration"], rec["variant"]
+        same = unicodedata.normalize("NFKC", reg).casefold()
         if not reg:
-            errors.append(f"{path}:{line}: registration is empty")
-        elif reg in seen:
-            errors.append(f"{path}:{line}: registration {reg} also on line {seen[reg]}")
+            errors.append(f"{path}:{line}: column 'registration': empty; fill in the student's registration")
+        elif _control(reg):
+            errors.append(f"{path}:{line}: column 'registration': contains {_control(reg)}; fix the cell")
+        elif same in seen:
+            errors.append(f"{path}:{line}: column 'registration': {reg} is also on line {seen[same]}; "
+                          "keep one of the two rows")
         else:
-            seen[reg] = line
+            seen[same] = line
         variant = key.variants.get(code)
         if variant is None:
             codes = list(key.variants)
@@ -281,12 +345,12 @@ def read_responses(path: Path, key: BuildKey) -> list[Response]:
                 continue
             value = _parse_boxes(raw, cell) if cell.kind == "mc" else _parse_points(raw, cell)
             if isinstance(value, str):
-                errors.append(f"{path}:{line}: {value}")
+                errors.append(f"{path}:{line}: column '{col}': {value}; fix the cell")
             else:
                 values[col] = value
         responses.append(Response(line, reg, code, values))
     if errors:
-        raise GradingError("\n".join([*errors, f"{path}: {len(errors)} problem(s); nothing was written"]))
+        raise _refuse(path, errors)
     return responses
 
 
@@ -307,14 +371,13 @@ def score(key: BuildKey, responses: Iterable[Response], scale: GradingScale) -> 
 
 
 def results_csv(key: BuildKey, results: list[Result]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
     ks = range(1, key.n_problems + 1)
-    w.writerow(["registration", "variant", *[f"P{k}" for k in ks], "total", "credits", "percent", "grade"])
+    rows: list[list[object]] = [["registration", "variant", *[f"P{k}" for k in ks], "total", "credits", "percent",
+                                 "grade"]]
     for r in results:
-        w.writerow([r.registration, r.variant, *[_fmt(r.problems[k]) if k in r.problems else "" for k in ks],
-                    _fmt(r.total), _fmt(r.credits), _fmt(100 * r.total / r.credits), f"{r.grade:.1f}"])
-    return buf.getvalue()
+        rows.append([r.registration, r.variant, *[_fmt(r.problems[k]) if k in r.problems else "" for k in ks],
+                     _fmt(r.total), _fmt(r.credits), _fmt(100 * r.total / r.credits), f"{r.grade:.1f}"])
+    return csv_text(rows)
 
 
 def _groups(key: BuildKey, results: list[Result]) -> list[_Group]:
@@ -348,14 +411,12 @@ def _groups(key: BuildKey, results: list[Result]) -> list[_Group]:
 def statistics_csv(key: BuildKey, results: list[Result]) -> str:
     """One row per (scope, key, id): scope 'all' or a variant code; key total, P<k> or
     P<k><x>; id the template or MC item id; mean points and the share of full marks."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["scope", "key", "id", "kind", "credits", "n", "mean", "full_marks_share"])
+    rows: list[list[object]] = [["scope", "key", "id", "kind", "credits", "n", "mean", "full_marks_share"]]
     for g in _groups(key, results):
         full = sum(1 for x in g.values if x >= g.credits - 1e-9)
-        w.writerow([g.scope, g.key, g.ref, g.kind, _fmt(g.credits), len(g.values), _fmt(stats.fmean(g.values)),
-                    _fmt(full / len(g.values))])
-    return buf.getvalue()
+        rows.append([g.scope, g.key, g.ref, g.kind, _fmt(g.credits), len(g.values), _fmt(stats.fmean(g.values)),
+                     _fmt(full / len(g.values))])
+    return csv_text(rows)
 
 
 def grade_counts(results: list[Result]) -> dict[float, int]:

@@ -12,7 +12,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,18 +52,28 @@ def answers_json(spec: ExamSpec, exam_seed: int, v: Variant) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def answer_key_csv(variants: list[Variant]) -> str:
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(rows: Iterable[Sequence[object]]) -> str:
+    """Every CSV examgen writes: a text cell that a spreadsheet would run as a formula
+    (starting with = + - @ TAB or CR) gets a leading ' (OWASP, CSV injection); numbers stay numbers."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["variant", "problem", "item", "template", "answers"])
+    w.writerows([f"'{c}" if isinstance(c, str) and c.startswith(FORMULA_START) else c for c in row] for row in rows)
+    return buf.getvalue()
+
+
+def answer_key_csv(variants: list[Variant]) -> str:
+    rows: list[list[object]] = [["variant", "problem", "item", "template", "answers"]]
     for v in variants:
         for k, q in enumerate(v.questions, start=1):
             if isinstance(q, SolvedMc):
                 for i, d in enumerate(q.items):
-                    w.writerow([v.code, k, item_label(i), f"mc:{d.item.id}", ";".join(map(str, d.correct_boxes))])
+                    rows.append([v.code, k, item_label(i), f"mc:{d.item.id}", ";".join(map(str, d.correct_boxes))])
             else:
-                w.writerow([v.code, k, "", q.template.id, json.dumps(q.answers, separators=(",", ":"))])
-    return buf.getvalue()
+                rows.append([v.code, k, "", q.template.id, json.dumps(q.answers, separators=(",", ":"))])
+    return csv_text(rows)
 
 
 def sha256(path: Path) -> str:

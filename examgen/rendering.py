@@ -4,19 +4,71 @@ through texfmt.to_tex (escaped unless it is already LaTeX)."""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
-from collections.abc import Callable
+import math
+import operator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from . import texfmt
 from .cachedir import cache_dir
 from .errors import TemplateError
 
 _SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
+# the one name the loader serves: the file compile_blocks is parsing; an <% include %>,
+# <% import %> or <% extends %> asks for another name, at render time, and is refused
+_COMPILING: contextvars.ContextVar[str | None] = contextvars.ContextVar("compiling", default=None)
+# bounds on what a template's text may compute (an instructor's --bank template is untrusted)
+MAX_RANGE = 10_000  # items of one range()
+MAX_LOOP = 100_000  # items of all range() calls of one render
+MAX_PRODUCT = 100_000  # items of a string or list made by '*'
+MAX_POWER_BITS = 4096  # size of an integer made by '**'
+MAX_OUTPUT = 1_000_000  # characters of one rendered block
+_BUDGET: contextvars.ContextVar[list[int]] = contextvars.ContextVar("budget")
+POLICY = "sandbox-1"  # part of every template's name: bytecode compiled under another policy is not reused
+
+
+def _load(name: str) -> tuple[str, str, Callable[[], bool]]:
+    if name != _COMPILING.get() or name not in _SOURCES:
+        raise SecurityError(f"<% include %>, <% import %> and <% extends %> are not allowed (it asked for "
+                            f"'{name.split('#')[0]}'); write the text into this file")
+    return _SOURCES[name], name.split("#")[0], lambda: True
+
+
+def bounded_range(*args: int) -> range:
+    r = range(*args)
+    budget = _BUDGET.get(None)
+    if len(r) > MAX_RANGE or (budget is not None and budget[0] + len(r) > MAX_LOOP):
+        raise SecurityError(f"range() of {len(r)} numbers is too long; a template may loop over at most "
+                            f"{MAX_RANGE} numbers at once and {MAX_LOOP} in all")
+    if budget is not None:
+        budget[0] += len(r)
+    return r
+
+
+class Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox with '*' and '**' bounded: 'x' * 10**10 or 10**10**10 would take all
+    memory or time before the render could be stopped."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, (str, list, tuple)) and isinstance(n, int) and len(seq) * n > MAX_PRODUCT:
+                    raise SecurityError(f"'*' would make a {type(seq).__name__} of {len(seq) * n} items; "
+                                        f"at most {MAX_PRODUCT}")
+            return operator.mul(left, right)
+        if (isinstance(left, int) and isinstance(right, int) and abs(left) > 1 and right > 0
+                and right * math.log2(abs(left)) > MAX_POWER_BITS):
+            raise SecurityError(f"'**' would make an integer of about {int(right * math.log2(abs(left)))} bits; "
+                                f"at most {MAX_POWER_BITS}")
+        return operator.pow(left, right)
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -34,8 +86,9 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
 
 @lru_cache(maxsize=1)
 def environment() -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
-        loader=jinja2.FunctionLoader(lambda name: (_SOURCES[name], None, lambda: True)),
+    env = Sandbox(
+        loader=jinja2.FunctionLoader(_load),
+        cache_size=0,  # compile_blocks caches; jinja2's own cache would serve an include its template
         bytecode_cache=_bytecode_cache(),
         block_start_string="<%",
         block_end_string="%>",
@@ -54,7 +107,8 @@ def environment() -> ImmutableSandboxedEnvironment:
         num=texfmt.num, paren=texfmt.paren, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
         esc=texfmt.escape, credits=texfmt.credits, sym=texfmt.sym,
     )
-    env.globals.update(range=range, len=len, abs=abs, min=min, max=max, round=round, zip=zip, enumerate=enumerate)
+    env.globals.update(range=bounded_range, len=len, abs=abs, min=min, max=max, round=round, zip=zip,
+                       enumerate=enumerate)
     return env
 
 
@@ -62,16 +116,20 @@ def environment() -> ImmutableSandboxedEnvironment:
 def compile_blocks(source: str, origin: str) -> jinja2.Template:
     """Parse a template file's source once (cached: every draw and variant reuses it);
     a syntax error names the file and line."""
-    name = f"{origin}#{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    name = f"{origin}#{hashlib.sha256((POLICY + source).encode()).hexdigest()[:16]}"
     _SOURCES[name] = source
+    token = _COMPILING.set(name)
     try:
         return environment().get_template(name)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{origin}:{exc.lineno}: jinja2 syntax error: {exc.message}") from None
+    finally:
+        _COMPILING.reset(token)
 
 
 def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
     """Run a jinja2 render; its errors become one TemplateError naming `where`."""
+    token = _BUDGET.set([0])
     try:
         return texfmt.Latex(render().strip())
     except jinja2.UndefinedError as exc:
@@ -80,6 +138,22 @@ def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
         raise TemplateError(f"{where}: {exc}") from None
     except (ValueError, TypeError, ArithmeticError) as exc:
         raise TemplateError(f"{where}: {type(exc).__name__}: {exc}") from None
+    except MemoryError:
+        raise TemplateError(f"{where}: the text needs more memory than there is; make it smaller") from None
+    finally:
+        _BUDGET.reset(token)
+
+
+def _bounded(chunks: Iterator[str]) -> str:
+    """Join a render's pieces, stopping once the text is longer than MAX_OUTPUT."""
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT:
+            raise SecurityError(f"the rendered text is longer than {MAX_OUTPUT} characters")
+        out.append(chunk)
+    return "".join(out)
 
 
 def render_block(template: jinja2.Template, block: str, context: dict[str, Any], origin: str) -> texfmt.Latex:
@@ -96,7 +170,7 @@ def block_renderer(template: jinja2.Template, context: dict[str, Any],
     def render(block: str) -> texfmt.Latex:
         if block not in template.blocks:
             raise TemplateError(f"{origin}: no block '{block}' (define <% block {block} %> ... <% endblock %>)")
-        return _render(lambda: "".join(template.blocks[block](jctx)), f"{origin}, block '{block}'")
+        return _render(lambda: _bounded(template.blocks[block](jctx)), f"{origin}, block '{block}'")
 
     return render
 
@@ -104,4 +178,4 @@ def block_renderer(template: jinja2.Template, context: dict[str, Any],
 def render_string(source: str, context: dict[str, Any], origin: str) -> texfmt.Latex:
     """Render a short jinja2 string (a rubric line) with the given context."""
     tmpl = compile_blocks(source, origin)
-    return _render(lambda: tmpl.render(context), origin)
+    return _render(lambda: _bounded(tmpl.root_render_func(tmpl.new_context(context))), origin)

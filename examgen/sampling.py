@@ -230,17 +230,34 @@ def solve(template: Template, params: dict[str, Any], resolve: Callable[[str], C
     except _BUG as exc:  # parameters the solver was not written for (a template's own sample spec)
         raise SolverError(f"template '{template.id}': solver '{template.solver}' failed on parameters {params}: "
                           f"{type(exc).__name__}: {exc}") from None
-    return jsonable(answers)
+    if not isinstance(answers, dict):
+        raise TemplateError(f"template '{template.id}': solver '{template.solver}' returned "
+                            f"{_kind(answers)}, not a dict of answers by name; return {{'name': value, ...}}")
+    try:
+        return jsonable(answers)
+    except TypeError as exc:
+        raise TemplateError(f"template '{template.id}': solver '{template.solver}' returned {exc}; answers are "
+                            "numbers, strings, booleans and lists or dicts of them") from None
 
 
-def jsonable(x: Any) -> Any:
-    """numpy values -> plain Python numbers and nested lists (JSON numbers)."""
+def _kind(x: Any) -> str:
+    return "None" if x is None else f"a {type(x).__name__} {str(x)[:60]}"
+
+
+_LEAVES = (str, int, float, bool, type(None), np.integer, np.floating, np.bool_)
+
+
+def jsonable(x: Any, path: str = "") -> Any:
+    """numpy values -> plain Python numbers and nested lists (JSON numbers). A value JSON
+    cannot hold (a set, a complex number, an object) is a TypeError naming where it is."""
     if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v, f"{path}[{k!r}]" if path else f"answer '{k}'") for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
+        return [jsonable(v, f"{path}[{i}]") for i, v in enumerate(x)]
+    if not isinstance(x, (_LEAVES, np.ndarray)):
+        raise TypeError(f"{_kind(x)} as {path or 'the value'}")
     if isinstance(x, np.ndarray):
-        return jsonable(x.tolist())
+        return jsonable(x.tolist(), path)
     if isinstance(x, (bool, np.bool_)):
         return bool(x)
     if isinstance(x, (np.integer,)):

@@ -154,12 +154,14 @@ def test_bad_rows_all_listed_nothing_written(quiz_build: Path, tmp_path: Path,
         grade_build(quiz_build, csv_path, out)
     assert str(exc.value).splitlines() == [
         f"{csv_path}:3: unknown variant 'E0009'; the build has E0001..E0002",
-        f"{csv_path}:4: P2b: 3.5 points exceed the maximum 3 of part b)",
-        f"{csv_path}:5: P1a: '1;x' is not a list of boxes 1-4 separated by ';' (e.g. 1;3; empty for none)",
-        f"{csv_path}:5: P1b: '5' is not a list of boxes 1-4 separated by ';' (e.g. 1;3; empty for none)",
-        f"{csv_path}:6: P1c: '2;2' names a box twice",
-        f"{csv_path}:6: P2a: 0.3 points: not a multiple of 0.5",
-        f"{csv_path}:7: registration 1 also on line 2",
+        f"{csv_path}:4: column 'P2b': 3.5 points exceed the maximum 3 of part b); fix the cell",
+        f"{csv_path}:5: column 'P1a': '1;x' is not a list of boxes 1-4 separated by ';' (e.g. 1;3; empty for "
+        "none); fix the cell",
+        f"{csv_path}:5: column 'P1b': '5' is not a list of boxes 1-4 separated by ';' (e.g. 1;3; empty for "
+        "none); fix the cell",
+        f"{csv_path}:6: column 'P1c': '2;2' names a box twice; fix the cell",
+        f"{csv_path}:6: column 'P2a': 0.3 points: not a multiple of 0.5; fix the cell",
+        f"{csv_path}:7: column 'registration': 1 is also on line 2; keep one of the two rows",
         f"{csv_path}: 7 problem(s); nothing was written",
     ]
     assert not out.exists()
@@ -190,8 +192,8 @@ def test_bad_header_and_multiline_rows(quiz_build: Path, tmp_path: Path) -> None
     assert f"{csv_path}:1: unknown column 'P3a'; did you mean 'P2a'?" in lines
     assert any(line.startswith(f"{csv_path}:1: unknown column 'P1x'") for line in lines)
     assert f"{csv_path}:1: missing column(s) P2c" in lines
-    # a quoted field spanning two lines: the next row's number is still its first physical line
-    text = ",".join(header_of(quiz_build)) + '\n"1\n1",E0001,,,,,,\n2,E0003,,,,,,\n'
+    # a quoted cell spanning two lines: the next row's number is still its first physical line
+    text = ",".join(header_of(quiz_build)) + '\n1,E0001,"1\n",,,,,\n2,E0003,,,,,,\n'
     (tmp_path / "m.csv").write_text(text)
     with pytest.raises(GradingError) as exc:
         read_responses(tmp_path / "m.csv", load_build(quiz_build))

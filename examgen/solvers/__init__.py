@@ -4,13 +4,17 @@ parameters in, answers out; no LaTeX here.
 A question.yaml names its functions as 'module.function' (e.g.
 'normalization.batchnorm_forward'), resolved in this package, or, for an
 instructor's own bank, in a file 'module.py' beside the question.yaml (e.g.
-'solver.dot_product' -> solver.py in the template's folder), which wins."""
+'solver.dot_product' -> solver.py in the template's folder), which wins. An
+instructor's function runs in a worker process (examgen.sandbox): time and memory
+limits, a clean stdout, its crash named."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import importlib.util
+import io
 import sys
 from collections.abc import Callable
 from functools import lru_cache, partial
@@ -19,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import TemplateError
+from ..sandbox import isolated
 
 
 @lru_cache(maxsize=64)
@@ -31,7 +36,11 @@ def _load_local(path: Path, stamp: tuple[int, int]) -> ModuleType:
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod  # dataclasses and pickling look modules up by name
     try:
-        spec.loader.exec_module(mod)
+        with contextlib.redirect_stdout(io.StringIO()):  # stdout is examgen's (JSON of `examgen solve`)
+            spec.loader.exec_module(mod)
+    except SystemExit as exc:
+        sys.modules.pop(name, None)
+        raise TemplateError(f"{path}: importing it called sys.exit({exc.code!r}); remove that call") from None
     except Exception as exc:  # the instructor's code: one line naming the file, not a traceback
         sys.modules.pop(name, None)
         raise TemplateError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
@@ -60,6 +69,8 @@ def resolve(dotted: str, directory: Path | None = None) -> Callable[..., Any]:
     fn = getattr(mod, func, None)
     if not callable(fn):
         raise TemplateError(f"'{where}' has no function '{func}' (in '{dotted}')")
+    if local is not None and directory is not None and where == str(local):
+        return isolated(fn, local, directory.name)  # the instructor's code: in a worker process
     return fn
 
 
