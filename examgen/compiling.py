@@ -500,9 +500,120 @@ def _split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
         shutil.rmtree(tmp)
 
 
-def concatenate(pdfs: list[Path], out: Path) -> None:
-    """One PDF of all pages of `pdfs`, in order (qpdf)."""
-    _qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+JOIN_CHUNK = 50  # PDFs per qpdf run of a join: qpdf holds every object of its output (about 0.1 MB a page)
+
+
+def concatenate(pdfs: list[Path], out: Path, chunk: int = JOIN_CHUNK) -> None:
+    """One PDF of all pages of `pdfs`, in order. qpdf's memory grows with the pages of
+    its output, so a long list is joined by qpdf in chunks (plain objects, no object
+    streams) and the chunks are then stitched together one at a time (_stitch): the
+    memory is bounded by a chunk, the bytes depend only on the inputs."""
+    if len(pdfs) <= chunk:
+        _qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+        return
+    with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as tmp:
+        parts = []
+        for i in range(0, len(pdfs), chunk):
+            parts.append(Path(tmp) / f"{i:06d}.pdf")
+            _qpdf(["--object-streams=disable", "--empty", "--pages", *map(str, pdfs[i:i + chunk]), "--",
+                   str(parts[-1])])
+        _stitch(parts, out)
+
+
+# a string (qpdf escapes parentheses in the strings it writes), a hex string, a reference, or the start of stream data
+_TOKEN = re.compile(rb"\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>|(\d+) (\d+) R\b|\bstream\r?\n")
+
+
+def _part_objects(part: Path) -> tuple[list[tuple[int, bytes]], int, int]:
+    """The objects of a PDF that qpdf wrote without object streams, as (number, text after
+    'N 0 obj'), in file order, and the numbers of its catalog and of its page tree root."""
+    data = part.read_bytes()
+    m = re.search(rb"trailer\s*<<(.*?)>>\s*startxref\s+(\d+)\s+%%EOF\s*$", data[-4096:], re.S)
+    size = m and re.search(rb"/Size (\d+)", m.group(1))
+    root = m and re.search(rb"/Root (\d+) 0 R", m.group(1))
+    xref = int(m.group(2)) if m else 0
+    table = re.match(rb"xref\s+0 (\d+)\s+", data[xref:])
+    if not (m and size and root and table and int(table.group(1)) == int(size.group(1))):
+        raise ExamgenError(f"joining the print file: {part.name} has no plain xref table (qpdf's output changed)")
+    n, first = int(size.group(1)), xref + table.end()
+    where = {i: int(data[first + 20 * i:first + 20 * i + 10]) for i in range(1, n)
+             if data[first + 20 * i + 17:first + 20 * i + 18] == b"n"}
+    order = sorted(where, key=where.__getitem__)
+    ends = dict(zip(order, [where[i] for i in order[1:]] + [xref]))
+    objects = []
+    for i in order:
+        head = re.match(rb"%d 0 obj\r?\n" % i, data[where[i]:where[i] + 40])
+        if len(where) != n - 1 or head is None:
+            raise ExamgenError(f"joining the print file: object {i} of {part.name} is not where its xref says")
+        objects.append((i, data[where[i] + head.end():ends[i]]))
+    catalog = int(root.group(1))
+    tree = re.search(rb"/Pages (\d+) 0 R", dict(objects)[catalog])
+    if tree is None:
+        raise ExamgenError(f"joining the print file: {part.name} has no page tree")
+    return objects, catalog, int(tree.group(1))
+
+
+def _renumber(body: bytes, base: int) -> bytes:
+    """An object's text with every reference N G R moved to N+base (strings and stream data untouched)."""
+    stream = next((m for m in _TOKEN.finditer(body) if m.group(0).startswith(b"stream")), None)
+    cut = stream.start() if stream else len(body)
+
+    def move(m: re.Match[bytes]) -> bytes:
+        return m.group(0) if m.group(1) is None else b"%d %s R" % (int(m.group(1)) + base, m.group(2))
+
+    return _TOKEN.sub(move, body[:cut]) + body[cut:]
+
+
+def _stitch(parts: list[Path], out: Path) -> None:
+    """Join PDFs that qpdf wrote without object streams, reading one at a time: every
+    part's objects renumbered after the previous parts', its page tree hung under a
+    new root; the ID is the MD5 of the bytes (deterministic)."""
+    counts = []  # the object counts, from each part's trailer (its last 4 KiB)
+    for part in parts:
+        with open(part, "rb") as r:
+            r.seek(max(0, os.path.getsize(part) - 4096))
+            tail = r.read()
+        m = re.search(rb"/Size (\d+)", tail[tail.rfind(b"trailer"):])
+        if m is None:
+            raise ExamgenError(f"joining the print file: {part.name} has no trailer")
+        counts.append(int(m.group(1)) - 1)
+    top, catalog = sum(counts) + 1, sum(counts) + 2
+    offsets: dict[int, int] = {}  # new object number -> where it starts
+    kids: list[str] = []
+    pages = 0
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(out, "wb") as f:
+        def write(number: int, body: bytes) -> None:
+            offsets[number] = f.tell()
+            data = b"%d 0 obj\n" % number + body
+            md5.update(data)
+            f.write(data)
+
+        f.write(b"%PDF-1.5\n%\xbf\xf7\xa2\xfe\n")
+        base = 0
+        for part, n in zip(parts, counts):
+            objects, root, tree = _part_objects(part)
+            for i, body in objects:
+                if i == root:  # the part's catalog: its page tree hangs under the new root now
+                    body = b"null\nendobj\n"
+                elif i == tree:
+                    count = re.search(rb"/Count (\d+)", body)
+                    if count is None or not body.startswith(b"<<"):
+                        raise ExamgenError(f"joining the print file: the page tree of {part.name} has no count")
+                    pages += int(count.group(1))
+                    body = b"<< /Parent %d 0 R" % top + _renumber(body, base)[2:]
+                else:
+                    body = _renumber(body, base)
+                write(i + base, body)
+            kids.append(f"{tree + base} 0 R")
+            base += n
+        write(top, f"<< /Count {pages} /Kids [ {' '.join(kids)} ] /Type /Pages >>\nendobj\n".encode())
+        write(catalog, f"<< /Pages {top} 0 R /Type /Catalog >>\nendobj\n".encode())
+        start, digest = f.tell(), md5.hexdigest()
+        f.write(f"xref\n0 {catalog + 1}\n0000000000 65535 f \n".encode()
+                + b"".join(b"%010d 00000 n \n" % offsets[i] for i in range(1, catalog + 1))
+                + f"trailer << /Root {catalog} 0 R /Size {catalog + 1} /ID [<{digest}><{digest}>] >>\n"
+                  f"startxref\n{start}\n%%EOF\n".encode())
 
 
 def _qpdf(args: list[str]) -> None:
