@@ -38,12 +38,18 @@ def _build(out: Path, cache: Path | str, *extra: str) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The quiz built without any cache: what every healed build must equal, byte for byte."""
+def clean_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quiz built without any cache."""
     out = tmp_path_factory.mktemp("clean") / "out"
     proc = _build(out, "off", "--no-cache")
     assert proc.returncode == 0, proc.stderr
-    return snapshot(out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(clean_out: Path) -> dict[str, str]:
+    """What every healed build must equal, byte for byte."""
+    return snapshot(clean_out)
 
 
 def _pdfs(out: Path) -> dict[str, str]:
@@ -330,13 +336,11 @@ def test_timeout_message_names_the_batch(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 # ------------------------------------------------------------------ print files in chunks
-def test_chunked_join_equals_one_shot_join(tmp_path: Path, clean: dict[str, str],
-                                           tmp_path_factory: pytest.TempPathFactory) -> None:
-    """31 small PDFs (one page each, numbered), joined in chunks of 4 (a tree of joins) and at once."""
+def test_chunked_join_equals_one_shot_join(tmp_path: Path, clean_out: Path) -> None:
+    """31 one-page PDFs (pages of the two exams, each one's text known), joined in chunks of 4
+    (then stitched) and by one qpdf run: the same pages in the same order, a valid PDF."""
     src = tmp_path / "src.pdf"
-    proc = _build(tmp_path / "o", "off", "--no-cache")
-    assert proc.returncode == 0, proc.stderr
-    compiling.concatenate([tmp_path / "o" / "E0001" / "student.pdf", tmp_path / "o" / "E0002" / "student.pdf"], src)
+    compiling.concatenate([clean_out / "E0001" / "student.pdf", clean_out / "E0002" / "student.pdf"], src)
     total = len(pages_text(src))
     pdfs = []
     for i in range(31):  # page i of the two exams: each file's text is known
@@ -351,3 +355,5 @@ def test_chunked_join_equals_one_shot_join(tmp_path: Path, clean: dict[str, str]
     compiling.concatenate(pdfs, again, chunk=4)
     assert again.read_bytes() == chunked.read_bytes()  # deterministic
     assert sorted(f.name for f in tmp_path.iterdir() if f.name.startswith(".")) == []  # no intermediate left
+    check = subprocess.run(["qpdf", "--check", str(chunked)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
