@@ -210,7 +210,7 @@ def _spawn(cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT) -> subp
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         _reap(proc)
-        raise TexTimeout(f"{label}: pdflatex did not finish within {TIMEOUT} s (killed, build stopped); {hint}") \
+        raise TexTimeout(f"{label}: pdflatex did not finish within {TIMEOUT} s (killed); build stopped; {hint}") \
             from None
     finally:
         with _procs_lock:
