@@ -12,7 +12,10 @@
   from a -draftmode pass over the student batches (no PDF written, scan codes
   left out); the solution paginates identically by construction and is checked.
 - **Cache.** A batch whose source, format and scan codes are unchanged is not
-  compiled again: its per-variant PDFs come from the cache.
+  compiled again: its per-variant PDFs come from the cache. Every entry records
+  the sha256 of each of its files (entry.json, written last) and is verified on
+  read: a damaged entry is removed and built anew, never shipped. A cache folder
+  that cannot be used gives one warning and the build goes on without it.
 - **Safety.** -no-shell-escape, openin_any/openout_any=p (paranoid: no file
   outside the build folder can be read or written), TEXINPUTS limited to the
   build folder and the TeX tree; reproducible bytes (SOURCE_DATE_EPOCH).
@@ -39,8 +42,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import TEMPLATES_DIR, __version__, qrcodes
-from .cachedir import cache_dir
+from . import TEMPLATES_DIR, __version__, cachedir, qrcodes
 from .errors import ExamgenError, LatexError, LayoutError
 
 CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
@@ -151,30 +153,65 @@ def excerpt(log: str, tex: str, label: str) -> str:
 PDFLATEX = "pdflatex"
 TIMEOUT = 600  # seconds per pdflatex run
 
+REAP = 10  # seconds to wait for a killed TeX process group to go away
+
 _procs: set[subprocess.Popen] = set()  # the running TeX processes, killed when a build is interrupted
 _procs_lock = threading.Lock()
 _cancelled = threading.Event()
 
 
-def _spawn(cmd: list[str], cwd: Path, label: str) -> subprocess.CompletedProcess:
-    """Run a TeX process, registered so that stop_all() can kill it; no new process
-    starts once a build is being cancelled."""
+class TexTimeout(LatexError):
+    """A TeX run took longer than TIMEOUT and was killed (with everything it started).
+    It ends the build: compiling the batch's variants one by one would cost TIMEOUT each."""
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group of a TeX run (pdflatex and whatever it started)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own group: process_group=0 in _spawn
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap(proc: subprocess.Popen) -> tuple[bytes, bytes]:
+    """Collect a killed process within REAP seconds; a grandchild that escaped the group
+    and holds the pipes open is not waited for."""
+    try:
+        return proc.communicate(timeout=REAP)
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        try:
+            proc.wait(timeout=REAP)
+        except subprocess.TimeoutExpired:
+            pass
+        return b"", b""
+
+
+LOOP_HINT = "look for an endless loop in the LaTeX of these variants' templates"
+
+
+def _spawn(cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT) -> subprocess.CompletedProcess:
+    """Run a TeX process in its own process group, registered so that stop_all() can kill
+    it; no new process starts once a build is being cancelled. The group stays in
+    examgen's session (an interrupted examgen can still be seen with its TeX runs)."""
     with _procs_lock:
         if _cancelled.is_set():
             raise BuildCancelled(f"{label}: build cancelled")
         try:
             proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE)
+                                    stderr=subprocess.PIPE, process_group=0)
         except FileNotFoundError:
             raise ExamgenError(f"{cmd[0]} not found: install TeX Live (see README: 'make exam')") from None
         _procs.add(proc)
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise LatexError(f"{label}: pdflatex did not finish within {TIMEOUT} s (killed); "
-                         "look for an endless loop in the template's LaTeX") from None
+        _kill_group(proc)
+        _reap(proc)
+        raise TexTimeout(f"{label}: pdflatex did not finish within {TIMEOUT} s (killed); build stopped; {hint}") \
+            from None
     finally:
         with _procs_lock:
             _procs.discard(proc)
@@ -182,18 +219,16 @@ def _spawn(cmd: list[str], cwd: Path, label: str) -> subprocess.CompletedProcess
 
 
 def stop_all() -> None:
-    """Cancel a build: start no new TeX process and kill the running ones (and wait for them)."""
+    """Cancel a build: start no new TeX process and kill the running ones, each with
+    its process group (and wait for them, bounded)."""
     _cancelled.set()
     with _procs_lock:
         running = list(_procs)
     for proc in running:
-        try:
-            proc.kill()
-        except OSError:
-            pass
+        _kill_group(proc)
     for proc in running:
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=REAP)
         except subprocess.TimeoutExpired:
             pass
 
@@ -253,18 +288,74 @@ def tex_identity() -> str:
     return f"{version}|{stamp}|examgen {__version__}"
 
 
-def _store(final: Path, make: Callable[[Path], object]) -> None:
-    """Create a cache entry atomically: built in a temporary folder beside it, then renamed."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+ENTRY = "entry.json"  # in every cache entry, written last: {"files": {name: sha256}, ...what it is for}
+
+
+def _file_sha(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _store(cache: Path, final: Path, files: dict[str, Path | bytes], **meta: object) -> None:
+    """Create a cache entry atomically: the files copied into a temporary folder beside
+    it, their sha256 recorded in entry.json (written last), then renamed. A cache that
+    fails (read-only, full) gives one warning (cachedir.unusable); the build goes on."""
     try:
-        make(tmp)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    except OSError as exc:
+        cachedir.unusable(cache, exc)
+        return
+    try:
+        digests = {}
+        for name, src in files.items():
+            if isinstance(src, bytes):
+                (tmp / name).write_bytes(src)
+            else:
+                shutil.copyfile(src, tmp / name)
+            digests[name] = _file_sha(tmp / name)
+        (tmp / ENTRY).write_text(json.dumps({"files": digests, **meta}, sort_keys=True))
         try:
             tmp.rename(final)
-        except OSError:  # another build stored it first
-            pass
+        except OSError:
+            if not final.exists():
+                raise
+            # another build stored it first (its entry is verified when read)
+    except OSError as exc:
+        cachedir.unusable(cache, exc)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _verified(entry: Path, names: list[str], **meta: object) -> Path | None:
+    """A cache entry that holds exactly these files, each with the sha256 its entry.json
+    records, and records `meta` (what it is for); None on a miss. A damaged entry (a
+    changed, missing or extra file, an unreadable or malformed record) is removed: a miss."""
+    if not entry.exists():
+        return None
+    try:
+        record = json.loads((entry / ENTRY).read_text())
+        files = record["files"]
+        good = (isinstance(files, dict) and sorted(files) == sorted(names)
+                and sorted(os.listdir(entry)) == sorted([*names, ENTRY])
+                and all(record.get(k) == v for k, v in meta.items())
+                and all(_file_sha(entry / name) == files[name] for name in names))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        good = False
+    if good:
+        return entry
+    _discard(entry)
+    return None
+
+
+def _discard(entry: Path) -> None:
+    """Remove a damaged entry; another build may be removing it at the same time."""
+    doomed = entry.with_name(f".bad-{entry.name}-{os.getpid()}-{threading.get_ident()}")
+    try:
+        entry.rename(doomed)
+    except OSError:  # gone already, or the cache is read-only: the next store reports that
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ formats
@@ -272,24 +363,24 @@ def format_file(preamble: str, workroot: Path, cache: Path | None) -> Path:
     """The preamble dumped into a pdfTeX format (mylatexformat), from the cache if possible."""
     key = _sha(CLASS_FILE.read_bytes(), preamble, tex_identity())
     name = f"eg-{key[:16]}"
-
-    def make(folder: Path) -> None:
-        shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
-        (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
-        cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
-               "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
-        proc = _spawn(cmd, folder, "the document preamble (format)")
-        if proc.returncode != 0 or not (folder / f"{name}.fmt").exists():
-            log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
-            raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
-        for f in folder.iterdir():
-            if f.suffix != ".fmt":
-                f.unlink()
-
-    entry = (cache / "formats" / key) if cache else (workroot / "formats" / key)
-    if not (entry / f"{name}.fmt").exists():
-        _store(entry, make)
-    return entry / f"{name}.fmt"
+    entry = _verified(cache / "formats" / key, [f"{name}.fmt"]) if cache else None
+    if entry is not None:
+        return entry / f"{name}.fmt"
+    folder = workroot / "formats" / key  # made in the build's own folder, then stored in the cache
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
+    (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
+    cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+           "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
+    proc = _spawn(cmd, folder, "the document preamble (format)",
+                  "look for an endless loop in the spec's exam: texts, or check the TeX installation")
+    fmt = folder / f"{name}.fmt"
+    if proc.returncode != 0 or not fmt.exists():
+        log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
+        raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
+    if cache is not None:
+        _store(cache, cache / "formats" / key, {fmt.name: fmt})
+    return fmt
 
 
 # ------------------------------------------------------------------ one batch
@@ -351,10 +442,10 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     # fmt.name carries the hash of the class, the preamble and the TeX installation
     key = _sha(tex, repr(codes), qrcodes.VERSION, fmt.name,
                *(f.read_bytes() for f in batch.files))
-    entry = (cache / "pdf" / key) if cache else None
-    hit = entry is not None and all((entry / f"{p.code}.pdf").exists() for p in batch.pieces)
-    CACHE_STATS.count(hit)
-    if hit and entry is not None:
+    names = [f"{p.code}.pdf" for p in batch.pieces]
+    entry = _verified(cache / "pdf" / key, names, codes=[p.code for p in batch.pieces]) if cache else None
+    CACHE_STATS.count(entry is not None)
+    if entry is not None:
         return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
     _prepare(workdir, batch, fmt)
     (workdir / "final.tex").write_text(tex, encoding="utf-8")
@@ -372,12 +463,10 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     split = workdir / "split"
     split.mkdir(exist_ok=True)
     _split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
-    if entry is None:
-        return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}
-    if not entry.exists():
-        _store(entry, lambda folder: [shutil.copyfile(split / f"{p.code}.pdf", folder / f"{p.code}.pdf")
-                                      for p in batch.pieces])
-    return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+    if cache is not None:
+        _store(cache, cache / "pdf" / key, {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces},
+               codes=[p.code for p in batch.pieces])
+    return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}  # the build's own copies
 
 
 def _split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
@@ -411,9 +500,120 @@ def _split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
         shutil.rmtree(tmp)
 
 
-def concatenate(pdfs: list[Path], out: Path) -> None:
-    """One PDF of all pages of `pdfs`, in order (qpdf)."""
-    _qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+JOIN_CHUNK = 50  # PDFs per qpdf run of a join: qpdf holds every object of its output (about 0.1 MB a page)
+
+
+def concatenate(pdfs: list[Path], out: Path, chunk: int = JOIN_CHUNK) -> None:
+    """One PDF of all pages of `pdfs`, in order. qpdf's memory grows with the pages of
+    its output, so a long list is joined by qpdf in chunks (plain objects, no object
+    streams) and the chunks are then stitched together one at a time (_stitch): the
+    memory is bounded by a chunk, the bytes depend only on the inputs."""
+    if len(pdfs) <= chunk:
+        _qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+        return
+    with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as tmp:
+        parts = []
+        for i in range(0, len(pdfs), chunk):
+            parts.append(Path(tmp) / f"{i:06d}.pdf")
+            _qpdf(["--object-streams=disable", "--empty", "--pages", *map(str, pdfs[i:i + chunk]), "--",
+                   str(parts[-1])])
+        _stitch(parts, out)
+
+
+# a string (qpdf escapes parentheses in the strings it writes), a hex string, a reference, or the start of stream data
+_TOKEN = re.compile(rb"\((?:\\.|[^\\)])*\)|<[0-9A-Fa-f\s]*>|(\d+) (\d+) R\b|\bstream\r?\n")
+
+
+def _part_objects(part: Path) -> tuple[list[tuple[int, bytes]], int, int]:
+    """The objects of a PDF that qpdf wrote without object streams, as (number, text after
+    'N 0 obj'), in file order, and the numbers of its catalog and of its page tree root."""
+    data = part.read_bytes()
+    m = re.search(rb"trailer\s*<<(.*?)>>\s*startxref\s+(\d+)\s+%%EOF\s*$", data[-4096:], re.S)
+    size = m and re.search(rb"/Size (\d+)", m.group(1))
+    root = m and re.search(rb"/Root (\d+) 0 R", m.group(1))
+    xref = int(m.group(2)) if m else 0
+    table = re.match(rb"xref\s+0 (\d+)\s+", data[xref:])
+    if not (m and size and root and table and int(table.group(1)) == int(size.group(1))):
+        raise ExamgenError(f"joining the print file: {part.name} has no plain xref table (qpdf's output changed)")
+    n, first = int(size.group(1)), xref + table.end()
+    where = {i: int(data[first + 20 * i:first + 20 * i + 10]) for i in range(1, n)
+             if data[first + 20 * i + 17:first + 20 * i + 18] == b"n"}
+    order = sorted(where, key=where.__getitem__)
+    ends = dict(zip(order, [where[i] for i in order[1:]] + [xref]))
+    objects = []
+    for i in order:
+        head = re.match(rb"%d 0 obj\r?\n" % i, data[where[i]:where[i] + 40])
+        if len(where) != n - 1 or head is None:
+            raise ExamgenError(f"joining the print file: object {i} of {part.name} is not where its xref says")
+        objects.append((i, data[where[i] + head.end():ends[i]]))
+    catalog = int(root.group(1))
+    tree = re.search(rb"/Pages (\d+) 0 R", dict(objects)[catalog])
+    if tree is None:
+        raise ExamgenError(f"joining the print file: {part.name} has no page tree")
+    return objects, catalog, int(tree.group(1))
+
+
+def _renumber(body: bytes, base: int) -> bytes:
+    """An object's text with every reference N G R moved to N+base (strings and stream data untouched)."""
+    stream = next((m for m in _TOKEN.finditer(body) if m.group(0).startswith(b"stream")), None)
+    cut = stream.start() if stream else len(body)
+
+    def move(m: re.Match[bytes]) -> bytes:
+        return m.group(0) if m.group(1) is None else b"%d %s R" % (int(m.group(1)) + base, m.group(2))
+
+    return _TOKEN.sub(move, body[:cut]) + body[cut:]
+
+
+def _stitch(parts: list[Path], out: Path) -> None:
+    """Join PDFs that qpdf wrote without object streams, reading one at a time: every
+    part's objects renumbered after the previous parts', its page tree hung under a
+    new root; the ID is the MD5 of the bytes (deterministic)."""
+    counts = []  # the object counts, from each part's trailer (its last 4 KiB)
+    for part in parts:
+        with open(part, "rb") as r:
+            r.seek(max(0, os.path.getsize(part) - 4096))
+            tail = r.read()
+        m = re.search(rb"/Size (\d+)", tail[tail.rfind(b"trailer"):])
+        if m is None:
+            raise ExamgenError(f"joining the print file: {part.name} has no trailer")
+        counts.append(int(m.group(1)) - 1)
+    top, catalog = sum(counts) + 1, sum(counts) + 2
+    offsets: dict[int, int] = {}  # new object number -> where it starts
+    kids: list[str] = []
+    pages = 0
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(out, "wb") as f:
+        def write(number: int, body: bytes) -> None:
+            offsets[number] = f.tell()
+            data = b"%d 0 obj\n" % number + body
+            md5.update(data)
+            f.write(data)
+
+        f.write(b"%PDF-1.5\n%\xbf\xf7\xa2\xfe\n")
+        base = 0
+        for part, n in zip(parts, counts):
+            objects, root, tree = _part_objects(part)
+            for i, body in objects:
+                if i == root:  # the part's catalog: its page tree hangs under the new root now
+                    body = b"null\nendobj\n"
+                elif i == tree:
+                    count = re.search(rb"/Count (\d+)", body)
+                    if count is None or not body.startswith(b"<<"):
+                        raise ExamgenError(f"joining the print file: the page tree of {part.name} has no count")
+                    pages += int(count.group(1))
+                    body = b"<< /Parent %d 0 R" % top + _renumber(body, base)[2:]
+                else:
+                    body = _renumber(body, base)
+                write(i + base, body)
+            kids.append(f"{tree + base} 0 R")
+            base += n
+        write(top, f"<< /Count {pages} /Kids [ {' '.join(kids)} ] /Type /Pages >>\nendobj\n".encode())
+        write(catalog, f"<< /Pages {top} 0 R /Type /Catalog >>\nendobj\n".encode())
+        start, digest = f.tell(), md5.hexdigest()
+        f.write(f"xref\n0 {catalog + 1}\n0000000000 65535 f \n".encode()
+                + b"".join(b"%010d 00000 n \n" % offsets[i] for i in range(1, catalog + 1))
+                + f"trailer << /Root {catalog} 0 R /Size {catalog + 1} /ID [<{digest}><{digest}>] >>\n"
+                  f"startxref\n{start}\n%%EOF\n".encode())
 
 
 def _qpdf(args: list[str]) -> None:
@@ -471,7 +671,7 @@ def compile_exam(pairs: Iterable[tuple[Batch, Batch]], workroot: Path, workers: 
     pass 2 typesets both versions with the totals and splits them. A failing
     batch is isolated to its variants; the other batches still finish."""
     workers = max(1, workers or os.cpu_count() or 1)
-    cache = cache_dir() if use_cache else None
+    cache = cachedir.usable_cache() if use_cache else None
     _cancelled.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
@@ -501,9 +701,13 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     def wd() -> Path:
         return workroot / f"b{next(counter):05d}"
 
+    fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
+
     def stage(batch: Batch, fn: Callable[[Batch], dict]) -> dict:
         try:
             return fn(batch)
+        except TexTimeout:  # not isolated: each variant alone would cost TIMEOUT again
+            raise
         except LatexError as exc:
             raise _isolate(batch, exc, fn, diagnostics) from None
         except ExamgenError:
@@ -524,6 +728,15 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
             return max(typical, key=lambda k: typical[k])
 
     def run_batch(batch: Batch) -> tuple[Batch, dict[str, Built]]:
+        try:
+            return typeset_batch(batch)
+        except TexTimeout as exc:  # the first timeout ends the build
+            with guard:
+                fatal.append(exc)
+            stop_all()  # the other TeX runs, and no new one starts
+            raise
+
+    def typeset_batch(batch: Batch) -> tuple[Batch, dict[str, Built]]:
         """One final pass, with the page totals from the cache, else with the usual total
         (verified against the log; a variant that differs gets a second pass)."""
         fmt = fmt_for(batch.preamble)
@@ -561,17 +774,23 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
         try:
             batch, res = f.result()
             built.update({(code, batch.version): b for code, b in res.items()})
-        except LatexError as exc:  # the other batches still finish; all failures are reported together
-            errors.append(exc)
+        except ExamgenError as exc:
+            if fatal:  # a timeout stopped the build; what the other batches met since is its consequence
+                raise fatal[0] from None
+            if not isinstance(exc, LatexError):
+                raise
+            errors.append(exc)  # the other batches still finish; all failures are reported together
 
     # student and solution batches are independent jobs (both paginate alike; checked below)
     for student, solution in pairs:
         for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
             running.append(pool.submit(run_batch, batch))
-        while len(running) >= 2 * workers:
+        while len(running) >= 2 * workers or (running and fatal):
             collect(running.popleft())
     while running:
         collect(running.popleft())
+    if fatal:
+        raise fatal[0]
     if errors:
         raise _first_failures(errors)
     for (code, version), b in built.items():
@@ -602,9 +821,12 @@ def _cached_counts(batch: Batch, fmt: Path, cache: Path | None,
     """The page counts of a batch's variants: from the cache, else computed (and
     remembered); None when not cached and there is nothing to compute them with."""
     if cache is not None:
-        entry = _counts_entry(batch, fmt, cache)
-        if (entry / "pages.json").exists():
-            return {k: int(v) for k, v in json.loads((entry / "pages.json").read_text()).items()}
+        entry = _verified(_counts_entry(batch, fmt, cache), ["pages.json"])
+        counts = _read_counts(entry / "pages.json", batch) if entry is not None else None
+        if counts is not None:
+            return counts
+        if entry is not None:  # a well-hashed record of the wrong shape
+            _discard(entry)
     if compute is None:
         return None
     counts = compute()
@@ -612,18 +834,30 @@ def _cached_counts(batch: Batch, fmt: Path, cache: Path | None,
     return counts
 
 
+def _read_counts(path: Path, batch: Batch) -> dict[str, int] | None:
+    """{variant code: pages} for exactly the batch's variants, or None if the file is not that."""
+    try:
+        counts = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(counts, dict) or sorted(counts) != sorted(p.code for p in batch.pieces)
+            or not all(type(n) is int and n > 0 for n in counts.values())):
+        return None
+    return counts
+
+
 def _remember_counts(batch: Batch, fmt: Path, cache: Path | None, counts: dict[str, int]) -> None:
     if cache is None:
         return
     entry = _counts_entry(batch, fmt, cache)
-    if not entry.exists():
-        _store(entry, lambda folder: (folder / "pages.json").write_text(json.dumps(counts, sort_keys=True)))
+    if not (entry / ENTRY).exists():
+        _store(cache, entry, {"pages.json": json.dumps(counts, sort_keys=True).encode()})
 
 
 def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
     """A one-variant document (preview, check): its own draft pass, then the final one."""
     (code,) = [p.code for p in batch.pieces]
-    cache = cache_dir() if use_cache else None
+    cache = cachedir.usable_cache() if use_cache else None
     _cancelled.clear()
     fmt = format_file(batch.preamble, workroot, cache)
     pages = count_pages(batch, workroot / "draft", fmt)

@@ -8,15 +8,17 @@ import contextvars
 import hashlib
 import math
 import operator
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from . import texfmt
-from .cachedir import cache_dir
+from . import cachedir, texfmt
 from .errors import TemplateError
 
 _SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
@@ -71,17 +73,65 @@ class Sandbox(ImmutableSandboxedEnvironment):
         return operator.pow(left, right)
 
 
+class _CheckedBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """jinja2's file cache (keyed by the source's checksum) with every file headed by the
+    sha256 of its bytecode: a damaged file is removed and the template compiled anew (a
+    miss), never run; a failing write warns once (cachedir.unusable) and is skipped."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(str(root / "jinja2"))
+        self.root = root
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        name = self._get_cache_filename(bucket)
+        try:
+            data = Path(name).read_bytes()
+        except OSError:
+            return
+        digest, body = data[:32], data[32:]
+        if hashlib.sha256(body).digest() == digest:
+            try:
+                bucket.bytecode_from_string(body)
+            except Exception:  # noqa: BLE001 - a malformed record is a miss, whatever pickle raises
+                bucket.reset()
+            if bucket.code is not None:
+                return
+        bucket.reset()  # damaged, or compiled from another source: made anew and written again
+        try:
+            os.remove(name)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        name = self._get_cache_filename(bucket)
+        body = bucket.bytecode_to_string()
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+            with os.fdopen(fd, "wb") as f:
+                f.write(hashlib.sha256(body).digest() + body)
+            os.replace(tmp, name)
+        except OSError as exc:
+            cachedir.unusable(self.root, exc)
+            if tmp is not None:
+                try:
+                    os.remove(tmp)
+                except OSError:
+                    pass
+
+
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
-    """Compiled templates kept on disk (jinja2's own cache, keyed by the source's
-    checksum): parsing and compiling every template again costs half a second a run."""
-    folder = cache_dir()
-    if folder is None:
+    """Compiled templates kept on disk: parsing and compiling every template again
+    costs half a second a run."""
+    root = cachedir.usable_cache()
+    if root is None:
         return None
     try:
-        (folder / "jinja2").mkdir(parents=True, exist_ok=True)
-    except OSError:
+        (root / "jinja2").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        cachedir.unusable(root, exc)
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder / "jinja2"))
+    return _CheckedBytecodeCache(root)
 
 
 @lru_cache(maxsize=1)

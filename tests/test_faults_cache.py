@@ -1,0 +1,359 @@
+"""Issue 12: the compile cache heals itself (every entry verified on read, a damaged
+one discarded and built anew, never shipped), an unusable cache folder is one warning
+and a build without it, a pdflatex timeout kills everything TeX started and stops the
+build at once, and print files are joined in chunks (bounded memory)."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import error_lines, pages_text, pdftotext
+from faults import Row, run_row, snapshot
+from test_interrupt import _session_procs
+
+from examgen import ROOT, compiling
+from examgen.cli import main
+
+pytestmark = pytest.mark.pdf
+
+QUIZ = ROOT / "exams" / "quiz.yaml"
+WARNING = "examgen: warning: compile cache {path} is not usable ({reason}); building without it"
+
+
+def _build(out: Path, cache: Path | str, *extra: str) -> subprocess.CompletedProcess[str]:
+    """examgen build of the quiz (2 variants) in a new process (its own jinja2 environment)."""
+    env = dict(os.environ, EXAMGEN_CACHE=str(cache), PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, "-m", "examgen", "build", str(QUIZ), "-n", "2", "-o", str(out), *extra],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def clean_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The quiz built without any cache."""
+    out = tmp_path_factory.mktemp("clean") / "out"
+    proc = _build(out, "off", "--no-cache")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def clean(clean_out: Path) -> dict[str, str]:
+    """What every healed build must equal, byte for byte."""
+    return snapshot(clean_out)
+
+
+def _pdfs(out: Path) -> dict[str, str]:
+    return {k: v for k, v in snapshot(out).items() if k.endswith(".pdf")}
+
+
+def _clean_pdfs(clean: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in clean.items() if k.endswith(".pdf")}
+
+
+def _ok(proc: subprocess.CompletedProcess[str], hits: int, misses: int) -> None:
+    assert proc.returncode == 0, proc.stderr
+    assert error_lines(proc.stderr) == [], proc.stderr
+    assert f"compile cache: {hits} hits, {misses} misses" in proc.stdout, proc.stdout
+
+
+def _entries(cache: Path, kind: str) -> list[Path]:
+    return sorted(p for p in (cache / kind).iterdir() if not p.name.startswith("."))
+
+
+def _all_verified(cache: Path) -> None:
+    """Every entry of the cache holds exactly the files its entry.json names, with those hashes."""
+    for kind in ("pdf", "pages", "formats"):
+        for entry in _entries(cache, kind):
+            files = json.loads((entry / "entry.json").read_text())["files"]
+            assert sorted(os.listdir(entry)) == sorted([*files, "entry.json"])
+            for name, digest in files.items():
+                assert hashlib.sha256((entry / name).read_bytes()).hexdigest() == digest
+
+
+def test_swapped_pdfs_are_rebuilt_not_shipped(tmp_path: Path, clean: dict[str, str]) -> None:
+    cache = tmp_path / "cache"
+    _ok(_build(tmp_path / "o1", cache), 0, 2)
+    entries = _entries(cache, "pdf")
+    assert len(entries) == 2  # the student and the solution batch
+    for e in entries:  # E0002's exam filed as E0001's and back
+        a, b = (e / "E0001.pdf").read_bytes(), (e / "E0002.pdf").read_bytes()
+        (e / "E0001.pdf").write_bytes(b)
+        (e / "E0002.pdf").write_bytes(a)
+    proc = _build(tmp_path / "o2", cache)
+    _ok(proc, 0, 2)  # both entries discarded: misses
+    assert _pdfs(tmp_path / "o2") == _clean_pdfs(clean)
+    text = pdftotext(tmp_path / "o2" / "E0001" / "student.pdf")
+    assert "E0001" in text and "E0002" not in text
+    _ok(_build(tmp_path / "o3", cache), 2, 0)  # healed: the entries were stored anew
+    _all_verified(cache)
+
+
+def test_flipped_bytes_in_a_cached_pdf(tmp_path: Path, clean: dict[str, str]) -> None:
+    cache = tmp_path / "cache"
+    _ok(_build(tmp_path / "o1", cache), 0, 2)
+    for e in _entries(cache, "pdf"):
+        data = bytearray((e / "E0001.pdf").read_bytes())
+        for i in range(len(data) // 2, len(data) // 2 + 16):
+            data[i] ^= 0xFF
+        (e / "E0001.pdf").write_bytes(bytes(data))
+    _ok(_build(tmp_path / "o2", cache), 0, 2)
+    assert _pdfs(tmp_path / "o2") == _clean_pdfs(clean)
+    _ok(_build(tmp_path / "o3", cache), 2, 0)
+
+
+def _rehash(entry: Path, name: str) -> None:
+    """Make entry.json agree with the file again (damage the hash check cannot see)."""
+    record = json.loads((entry / "entry.json").read_text())
+    record["files"][name] = hashlib.sha256((entry / name).read_bytes()).hexdigest()
+    (entry / "entry.json").write_text(json.dumps(record))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "wrong types", "wrong types, hash updated", "record missing",
+                                    "record garbage", "extra file"])
+def test_corrupt_page_counts(damage: str, tmp_path: Path, clean: dict[str, str]) -> None:
+    cache = tmp_path / "cache"
+    _ok(_build(tmp_path / "o1", cache), 0, 2)
+    for e in _entries(cache, "pages"):
+        if damage == "garbage":
+            (e / "pages.json").write_bytes(b"\x00\xff{not json")
+        elif damage.startswith("wrong types"):
+            (e / "pages.json").write_text(json.dumps({"E0001": "twelve", "E0002": [8]}))
+            if damage.endswith("hash updated"):
+                _rehash(e, "pages.json")
+        elif damage == "record missing":
+            (e / "entry.json").unlink()
+        elif damage == "record garbage":
+            (e / "entry.json").write_text("[1, 2")
+        else:
+            (e / "stray.pdf").write_bytes(b"%PDF")
+    for run in ("o2", "o3"):  # this run heals the entry, and the next one is fine too
+        proc = _build(tmp_path / run, cache)
+        assert proc.returncode == 0 and error_lines(proc.stderr) == [], proc.stderr
+        assert _pdfs(tmp_path / run) == _clean_pdfs(clean)
+    _all_verified(cache)
+    for e in _entries(cache, "pages"):
+        assert all(type(n) is int for n in json.loads((e / "pages.json").read_text()).values())
+
+
+def test_truncated_format(tmp_path: Path, clean: dict[str, str]) -> None:
+    cache = tmp_path / "cache"
+    _ok(_build(tmp_path / "o1", cache), 0, 2)
+    for e in _entries(cache, "formats"):
+        (fmt,) = e.glob("*.fmt")
+        fmt.write_bytes(fmt.read_bytes()[: fmt.stat().st_size // 2])
+    for run in ("o2", "o3"):
+        proc = _build(tmp_path / run, cache)
+        assert proc.returncode == 0 and error_lines(proc.stderr) == [], proc.stderr
+        assert _pdfs(tmp_path / run) == _clean_pdfs(clean)
+    _all_verified(cache)
+
+
+def test_corrupt_jinja_bytecode(tmp_path: Path, clean: dict[str, str]) -> None:
+    cache = tmp_path / "cache"
+    _ok(_build(tmp_path / "o1", cache), 0, 2)
+    files = sorted((cache / "jinja2").glob("*.cache"))
+    assert files
+    for i, f in enumerate(files):  # flipped bytes, truncated, garbage
+        data = bytearray(f.read_bytes())
+        if i % 3 == 0:
+            data[len(data) // 2] ^= 0xFF
+            f.write_bytes(bytes(data))
+        elif i % 3 == 1:
+            f.write_bytes(bytes(data[: len(data) // 3]))
+        else:
+            f.write_bytes(b"j2\x00garbage")
+    for run in ("o2", "o3"):
+        proc = _build(tmp_path / run, cache)
+        assert proc.returncode == 0 and error_lines(proc.stderr) == [], proc.stderr
+        assert snapshot(tmp_path / run).keys() == clean.keys()
+        assert _pdfs(tmp_path / run) == _clean_pdfs(clean)
+    for f in sorted((cache / "jinja2").glob("*.cache")):  # every file written anew, with its hash
+        data = f.read_bytes()
+        assert hashlib.sha256(data[32:]).digest() == data[:32]
+
+
+# ------------------------------------------------------------------ an unusable cache folder
+def _build_here(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    """Build in this process; the output must be complete; returns stderr's lines."""
+    code = main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert sorted(snapshot(tmp_path / "out")) == ["E0001/answers.json", "E0001/solution.pdf", "E0001/student.pdf",
+                                                  "E0002/answers.json", "E0002/solution.pdf", "E0002/student.pdf",
+                                                  "answer_key.csv", "manifest.json", "print/all-solutions.pdf",
+                                                  "print/all-students.pdf"]
+    return error_lines(err)
+
+
+def test_cache_under_a_file_warns_once_and_builds(tmp_path: Path, clean: dict[str, str]) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    path = tmp_path / "file" / "sub"
+    proc = _build(tmp_path / "out", path)  # a new process: the jinja2 cache and the compile cache both try it
+    assert proc.returncode == 0, proc.stderr
+    assert error_lines(proc.stderr) == [WARNING.format(path=path, reason="Not a directory")]
+    assert _pdfs(tmp_path / "out") == _clean_pdfs(clean)
+
+
+def test_cache_with_a_missing_parent_that_cannot_be_made(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = Path("/proc/examgen-no-such-folder/cache")  # /proc takes no new folders, not even from root
+    monkeypatch.setenv("EXAMGEN_CACHE", str(path))
+    assert _build_here(tmp_path, capsys) == [WARNING.format(path=path, reason="No such file or directory")]
+
+
+def test_read_only_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """chmod does not stop root: the file system's answer is injected at the OS level."""
+    path = tmp_path / "cache"
+    path.mkdir()
+    real_mkstemp, real_mkdtemp = tempfile.mkstemp, tempfile.mkdtemp
+
+    def refuse(real):  # type: ignore[no-untyped-def]
+        def fn(suffix=None, prefix=None, dir=None, *args):  # type: ignore[no-untyped-def]  # noqa: A002
+            if dir is not None and Path(dir).is_relative_to(path):
+                raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dir))
+            return real(suffix, prefix, dir, *args)
+        return fn
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse(real_mkstemp))
+    monkeypatch.setattr(tempfile, "mkdtemp", refuse(real_mkdtemp))
+    monkeypatch.setenv("EXAMGEN_CACHE", str(path))
+    assert _build_here(tmp_path, capsys) == [WARNING.format(path=path, reason="Read-only file system")]
+    assert os.listdir(path) == []
+
+
+def test_full_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """ENOSPC while an entry is written: one warning, nothing half-stored, the build completes."""
+    path = tmp_path / "cache"
+    real = compiling.shutil.copyfile
+
+    def copyfile(src, dst, **kw):  # type: ignore[no-untyped-def]
+        if Path(dst).is_relative_to(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
+        return real(src, dst, **kw)
+
+    monkeypatch.setattr(compiling.shutil, "copyfile", copyfile)
+    monkeypatch.setenv("EXAMGEN_CACHE", str(path))
+    assert _build_here(tmp_path, capsys) == [WARNING.format(path=path, reason="No space left on device")]
+    leftovers = [p for p in path.rglob("*") if p.name.startswith(".")]
+    assert leftovers == []
+    assert not (path / "pdf").exists() or not any((path / "pdf").iterdir())
+
+
+# ------------------------------------------------------------------ pdflatex timeouts
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] != "Z"
+
+
+def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    """A pdflatex that started a grandchild (which holds its pipes open) is killed with it."""
+    cache = tmp_path / "cache"  # the formats (real pdftex, slower than TIMEOUT on a loaded machine) come from here
+    assert _build(tmp_path / "first", cache, "-n", "1").returncode == 0
+    pids = tmp_path / "pids"
+    fake = tmp_path / "pdflatex"
+    fake.write_text(f"#!/bin/sh\necho $$ >> {pids}\nsleep 600 &\necho $! >> {pids}\nsleep 600\n")
+    fake.chmod(0o755)
+    code = ("import sys; from examgen import compiling; from examgen.cli import main; "
+            f"compiling.PDFLATEX = {str(fake)!r}; compiling.TIMEOUT = 1; "
+            f"sys.exit(main(['build', {str(QUIZ)!r}, '-n', '2', '-o', {str(tmp_path / 'out')!r}]))")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), EXAMGEN_CACHE=str(cache))
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=120)  # hangs forever when only the direct child is killed
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        for pid in map(int, pids.read_text().split()) if pids.exists() else ():
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+    lines = error_lines(err)
+    assert len(lines) == 1, err
+    assert lines[0].startswith("examgen: error: variant")
+    assert "pdflatex did not finish within 1 s (killed); build stopped; look for an endless loop" in lines[0]
+    assert proc.returncode == 1
+    assert _session_procs(proc.pid) == [], "processes of the build left running"
+    started = list(map(int, pids.read_text().split()))
+    assert len(started) == 2  # the fake and its grandchild: one TeX run, the build stopped there
+    assert not [pid for pid in started if _alive(pid)], "the fake pdflatex or its grandchild is still running"
+    assert not (tmp_path / "out").exists()
+
+
+def _loop_on_final_pass(tmp: Path) -> None:
+    """A fake pdflatex: draft passes are real, every final pass loops (and is counted)."""
+    fake = tmp / "pdflatex"
+    fake.write_text("#!/bin/sh\ncase \"$*\" in *-draftmode*) exec pdflatex \"$@\";; esac\n"
+                    f"echo started >> {tmp / 'finals'}\nexec sleep 600\n")
+    fake.chmod(0o755)
+
+
+def _one_timeout(tmp: Path) -> None:
+    started = (tmp / "finals").read_text().split()
+    assert 1 <= len(started) <= 2, started  # student and solution batch ran at once (-j 2); no variant alone
+
+
+ROWS = [
+    Row("timeout stops the build: no variant compiled alone", "variants E0001-E0004 (", 1,
+        args=("build", str(QUIZ), "-n", "4", "-o", "{out}", "--no-cache", "-j", "2"),
+        setup=_loop_on_final_pass, check=_one_timeout),
+]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(compiling, "PDFLATEX", str(tmp_path / "pdflatex"))
+    monkeypatch.setattr(compiling, "TIMEOUT", 2)
+    start = time.monotonic()
+    run_row(row, tmp_path, capsys, monkeypatch)
+    assert time.monotonic() - start < 120
+
+
+def test_timeout_message_names_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    _loop_on_final_pass(tmp_path)
+    monkeypatch.setattr(compiling, "PDFLATEX", str(tmp_path / "pdflatex"))
+    monkeypatch.setattr(compiling, "TIMEOUT", 2)
+    assert main(["build", str(QUIZ), "-n", "4", "-o", str(tmp_path / "out"), "--no-cache", "-j", "1"]) == 1
+    lines = error_lines(capsys.readouterr().err)
+    assert lines == ["examgen: error: variants E0001-E0004 (solution): pdflatex did not finish within 2 s (killed); "
+                     "build stopped; look for an endless loop in the LaTeX of these variants' templates"]
+    assert (tmp_path / "finals").read_text().split() == ["started"]  # -j 1: exactly one TeX run timed out
+
+
+# ------------------------------------------------------------------ print files in chunks
+def test_chunked_join_equals_one_shot_join(tmp_path: Path, clean_out: Path) -> None:
+    """31 one-page PDFs (pages of the two exams, each one's text known), joined in chunks of 4
+    (then stitched) and by one qpdf run: the same pages in the same order, a valid PDF."""
+    src = tmp_path / "src.pdf"
+    compiling.concatenate([clean_out / "E0001" / "student.pdf", clean_out / "E0002" / "student.pdf"], src)
+    total = len(pages_text(src))
+    pdfs = []
+    for i in range(31):  # page i of the two exams: each file's text is known
+        one = tmp_path / f"p{i:02d}.pdf"
+        compiling._qpdf(["--empty", "--pages", str(src), str(i % total + 1), "--", str(one)])
+        pdfs.append(one)
+    once, chunked = tmp_path / "once.pdf", tmp_path / "chunked.pdf"
+    compiling._qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(once)])
+    compiling.concatenate(pdfs, chunked, chunk=4)
+    assert pages_text(chunked) == pages_text(once) == [pages_text(p)[0] for p in pdfs]
+    again = tmp_path / "again.pdf"
+    compiling.concatenate(pdfs, again, chunk=4)
+    assert again.read_bytes() == chunked.read_bytes()  # deterministic
+    assert sorted(f.name for f in tmp_path.iterdir() if f.name.startswith(".")) == []  # no intermediate left
+    check = subprocess.run(["qpdf", "--check", str(chunked)], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
