@@ -10,6 +10,7 @@ EXAMGEN_SOLVER_MEMORY_MB (address space a call may add, default 2048)."""
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import os
 import pickle
@@ -80,6 +81,7 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], wfd: int, mem_bytes: i
     """The worker: never returns (os._exit), whatever the function does."""
     try:
         os.setpgid(0, 0)  # its own process group: a timeout kills whatever it started too
+        faulthandler.disable()  # a crash is reported by the parent, not dumped on the parent's stderr
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         null = os.open(os.devnull, os.O_RDWR)

@@ -9,6 +9,7 @@ import errno
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from conftest import error_lines, pages_text, pdftotext
 from faults import Row, run_row, snapshot
 from test_interrupt import _session_procs
 
-from examgen import ROOT, compiling
+from examgen import ROOT, compiling, pipeline
 from examgen.cli import main
 
 pytestmark = pytest.mark.pdf
@@ -335,25 +336,27 @@ def test_timeout_message_names_the_batch(tmp_path: Path, monkeypatch: pytest.Mon
     assert (tmp_path / "finals").read_text().split() == ["started"]  # -j 1: exactly one TeX run timed out
 
 
-# ------------------------------------------------------------------ print files in chunks
-def test_chunked_join_equals_one_shot_join(tmp_path: Path, clean_out: Path) -> None:
-    """31 one-page PDFs (pages of the two exams, each one's text known), joined in chunks of 4
-    (then stitched) and by one qpdf run: the same pages in the same order, a valid PDF."""
-    src = tmp_path / "src.pdf"
-    compiling.concatenate([clean_out / "E0001" / "student.pdf", clean_out / "E0002" / "student.pdf"], src)
-    total = len(pages_text(src))
-    pdfs = []
-    for i in range(31):  # page i of the two exams: each file's text is known
-        one = tmp_path / f"p{i:02d}.pdf"
-        compiling._qpdf(["--empty", "--pages", str(src), str(i % total + 1), "--", str(one)])
-        pdfs.append(one)
-    once, chunked = tmp_path / "once.pdf", tmp_path / "chunked.pdf"
-    compiling._qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(once)])
-    compiling.concatenate(pdfs, chunked, chunk=4)
-    assert pages_text(chunked) == pages_text(once) == [pages_text(p)[0] for p in pdfs]
-    again = tmp_path / "again.pdf"
-    compiling.concatenate(pdfs, again, chunk=4)
-    assert again.read_bytes() == chunked.read_bytes()  # deterministic
-    assert sorted(f.name for f in tmp_path.iterdir() if f.name.startswith(".")) == []  # no intermediate left
-    check = subprocess.run(["qpdf", "--check", str(chunked)], capture_output=True, text=True)
-    assert check.returncode == 0, check.stdout + check.stderr
+# ------------------------------------------------------------------ print files in parts
+def test_print_parts_names_and_runs() -> None:
+    codes = [f"E{i:04d}" for i in range(1, 251)]
+    assert pipeline.print_parts(codes[:100]) == [("", codes[:100])]
+    parts = pipeline.print_parts(codes)
+    assert [s for s, _ in parts] == ["-E0001-E0100", "-E0101-E0200", "-E0201-E0250"]
+    assert [len(r) for _, r in parts] == [100, 100, 50]
+
+
+def test_print_files_in_parts(tmp_path: Path, clean_out: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above PRINT_PART variants the print job is split: each part holds its variants'
+    pages in order (read back with pdftotext), and together they are every page once."""
+    stage = tmp_path / "stage"
+    for code in ("E0001", "E0002"):
+        shutil.copytree(clean_out / code, stage / code)
+    shutil.copytree(clean_out / "E0001", stage / "E0003")
+    monkeypatch.setattr(pipeline, "PRINT_PART", 2)
+    pipeline._print_files(stage, ["E0001", "E0002", "E0003"])
+    names = sorted(p.name for p in (stage / "print").iterdir())
+    assert names == ["all-solutions-E0001-E0002.pdf", "all-solutions-E0003-E0003.pdf",
+                     "all-students-E0001-E0002.pdf", "all-students-E0003-E0003.pdf"]
+    first = pages_text(stage / "print" / "all-students-E0001-E0002.pdf")
+    assert first == pages_text(stage / "E0001" / "student.pdf") + pages_text(stage / "E0002" / "student.pdf")
+    assert pages_text(stage / "print" / "all-solutions-E0003-E0003.pdf") == pages_text(stage / "E0003" / "solution.pdf")
