@@ -108,8 +108,8 @@ def manifest(spec: ExamSpec, exam_seed: int, n_variants: int, root: Path) -> str
                            variants=n_variants)
 
 
-def folder_kind(folder: Path) -> str | None:
-    """The kind of examgen folder this is (its manifest.json), or None when examgen did not write it.
+def _read_manifest(folder: Path) -> dict[str, Any] | None:
+    """examgen's manifest.json of folder (with a known "kind"), or None when examgen did not write it.
     A manifest of examgen 0.1 builds (no "kind", but "spec_sha256") is a build's."""
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -118,7 +118,30 @@ def folder_kind(folder: Path) -> str | None:
     if not isinstance(data, dict) or "examgen" not in data:
         return None
     kind = data.get("kind", "build" if "spec_sha256" in data else None)
-    return kind if kind in KINDS else None
+    return {**data, "kind": kind} if kind in KINDS else None
+
+
+def folder_kind(folder: Path) -> str | None:
+    """The kind of examgen folder this is (its manifest.json), or None when examgen did not write it."""
+    data = _read_manifest(folder)
+    return data["kind"] if data else None
+
+
+def _unlisted(folder: Path, data: dict[str, Any], mount: bool) -> str | None:
+    """A file in an examgen folder that its manifest does not list (the user put it there), or None."""
+    listed = data.get("files")
+    listed = set(listed) if isinstance(listed, dict) else set()
+    top = set(_entries(folder, mount))
+    for here, dirs, files in os.walk(folder):
+        rel = Path(here).relative_to(folder)
+        if rel == Path("."):
+            dirs[:] = [d for d in dirs if d in top]
+            files = [f for f in files if f in top]
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(here, d))]):
+            path = (rel / name).as_posix()
+            if path not in listed and path != MANIFEST:
+                return path
+    return None
 
 
 def _umask() -> int:
@@ -178,14 +201,18 @@ def ensure_replaceable(target: Path, kind: str) -> Path:
         except OSError as exc:
             raise OutputError(f"{target}: cannot read the output folder ({_reason(exc)}); choose another --out") \
                 from None
-        found = folder_kind(target) if entries else kind
-        if found is None:
+        data = _read_manifest(target) if entries else {"kind": kind, "files": {}}
+        foreign = None if data is None else _unlisted(target, data, mount) if entries else None
+        if data is not None and data["kind"] != kind:
+            raise OutputError(f"{target}: an examgen {data['kind']} folder, not a {kind} folder (its {MANIFEST} says "
+                              "so); choose an empty or new --out")
+        if foreign is not None:
+            raise OutputError(f"{target}: holds {foreign}, which examgen did not write (its {MANIFEST} does not list "
+                              "it); move it elsewhere or choose an empty or new --out")
+        if data is None:
             foreign = next((e for e in entries if e != MANIFEST), entries[0])
             raise OutputError(f"{target}: not an examgen {kind} folder (it holds {foreign}, which examgen did not "
                               "write); choose an empty or new --out")
-        if found != kind:
-            raise OutputError(f"{target}: an examgen {found} folder, not a {kind} folder (its {MANIFEST} says so); "
-                              "choose an empty or new --out")
     try:
         place = target if mount else target.parent
         place.mkdir(parents=True, exist_ok=True)
@@ -379,7 +406,8 @@ def ensure_file_replaceable(target: Path | str, owned: Callable[[Path], bool], o
     raw = os.fspath(target)
     path = Path(raw).expanduser().resolve()
     if raw.endswith(("/", os.sep)) or path.is_dir():
-        raise OutputError(f"{raw}: is a folder; {option} takes a file name (e.g. {path / example})")
+        name = path if path.is_dir() else raw
+        raise OutputError(f"{name}: names a folder; {option} takes a file name (e.g. {path / example})")
     if path.exists() and not path.is_file():
         raise OutputError(f"{path}: exists and is not a regular file; remove it or choose another {option}")
     if path.exists() and not owned(path):
@@ -520,8 +548,9 @@ def work_folder(prefix: str = WORK_PREFIX) -> Iterator[Path]:
 
 
 def _inside(exc: OSError, folder: Path) -> bool:
-    name = exc.filename
-    return isinstance(name, (str, os.PathLike)) and Path(os.fsdecode(name)).is_relative_to(folder)
+    """Whether the failed operation wrote in folder (a copy names its source first, its destination second)."""
+    return any(isinstance(name, (str, os.PathLike)) and Path(os.fsdecode(name)).is_relative_to(folder)
+               for name in (exc.filename, exc.filename2))
 
 
 # ------------------------------------------------------------------ what examgen's files look like
