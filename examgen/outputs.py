@@ -188,6 +188,8 @@ def ensure_replaceable(target: Path, kind: str) -> Path:
     """Fail early, before anything is sampled or compiled, when target cannot be created
     or is not examgen's to replace; returns the absolute target."""
     target = Path(target).expanduser().resolve()
+    if target == Path(target.anchor) or target == Path.home().resolve():
+        raise OutputError(f"{target}: the root or home folder is never an output folder; choose an empty or new --out")
     if target.exists() and not target.is_dir():
         raise OutputError(f"{target}: exists and is not a folder; choose another --out or remove the file")
     blocker = _blocker(target)
@@ -341,10 +343,19 @@ def _swap(tmp: Path, target: Path, mount: bool) -> None:
         if mount:  # the folder itself cannot move: move its entries aside, then the new ones in
             old: Path | None = Path(tempfile.mkdtemp(prefix=".examgen-old-", dir=target))
             assert old is not None
-            for e in _entries(target, True):
-                os.replace(target / e, old / e)
-            for e in os.listdir(tmp):
-                os.replace(tmp / e, target / e)
+            moved: list[tuple[Path, Path]] = []
+            try:
+                for e in _entries(target, True):
+                    os.replace(target / e, old / e)
+                    moved.append((old / e, target / e))
+                for e in os.listdir(tmp):
+                    os.replace(tmp / e, target / e)
+                    moved.append((target / e, tmp / e))
+            except OSError:  # put everything back as it was (an entry that cannot move: a nested mount)
+                for src, dst in reversed(moved):
+                    os.replace(src, dst)
+                old.rmdir()
+                raise
             tmp.rmdir()
         else:
             old = None

@@ -196,6 +196,10 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, 
     (out / "E0007").mkdir()
     (out / "E0007" / "answers.json").write_text("{}")
     (out / "stale.txt").write_text("from an older build")
+    # an older build's manifest lists everything it wrote (an unlisted file would be refused as the user's)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"].update({"E0007/answers.json": "...", "stale.txt": "..."})
+    (out / "manifest.json").write_text(json.dumps(manifest))
     for f in PWNED:
         f.unlink(missing_ok=True)
     import contextlib

@@ -80,8 +80,9 @@ ROWS = [
         args=("build", "{spec}", "-o", "."), cwd="{user}"),
     Row("build-out-cwd-absolute", "{user}: " + NOT_BUILD + "notes.txt, " + CHOOSE, 2, spec=GOOD,
         args=("build", "{spec}", "-o", "{user}")),
-    Row("build-out-root", "/: " + NOT_BUILD, 2, spec=GOOD, args=("build", "{spec}", "-o", "/")),
-    Row("build-out-home", "{user}: " + NOT_BUILD + "notes.txt, " + CHOOSE, 2, spec=GOOD,
+    Row("build-out-root", "/: the root or home folder is never an output folder; choose an empty or new --out", 2,
+        spec=GOOD, args=("build", "{spec}", "-o", "/")),
+    Row("build-out-home", "{user}: the root or home folder is never an output folder", 2, spec=GOOD,
         args=("build", "{spec}", "-o", "~"), env={"HOME": "{user}"}),
     Row("build-out-foreign-manifest", "{tmp}/data: " + NOT_BUILD + "table.csv, " + CHOOSE, 2, spec=GOOD,
         args=("build", "{spec}", "-o", "{tmp}/data"), setup=FOREIGN_MANIFEST[0], check=FOREIGN_MANIFEST[1]),
@@ -572,3 +573,30 @@ def test_signal_at_every_moment_writes_nothing(moment: str, tool: str, pattern: 
         assert not out.exists()
     leftovers = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("bin", "fifo", "mark", "X"))
     assert leftovers == [], f"left behind at the {moment}: {leftovers}"  # no staging, lock, diagnostics, work folder
+
+
+def test_mount_swap_puts_everything_back_when_an_entry_cannot_move(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A nested mount inside the volume cannot be moved aside (EBUSY): the swap is undone."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+    real_ismount = os.path.ismount
+    monkeypatch.setattr(os.path, "ismount", lambda p: Path(p) == vol or real_ismount(p))
+    _stage_build(vol, "1")
+    (vol / "zz-nested").mkdir()
+    manifest = json.loads((vol / "manifest.json").read_text())
+    manifest["files"]["zz-nested/x"] = "..."  # listed, so the folder is examgen's and may be replaced
+    (vol / "manifest.json").write_text(json.dumps(manifest))
+    before = snapshot(vol)
+    real_replace = os.replace
+
+    def replace(src: str | Path, dst: str | Path) -> None:
+        if Path(src).name == "zz-nested":
+            raise OSError(errno.EBUSY, "Device or resource busy", str(src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(outputs.os, "replace", replace)
+    with pytest.raises(OutputError, match="cannot write the output there"):
+        _stage_build(vol, "2")
+    assert snapshot(vol) == before and (vol / "zz-nested").is_dir()
+    assert sorted(p.name for p in vol.iterdir()) == ["E0001", "manifest.json", "zz-nested"]
