@@ -226,11 +226,6 @@ def ensure_replaceable(target: Path, kind: str) -> Path:
     return target
 
 
-def ensure_writable(target: Path) -> None:
-    """A build folder (kept for callers that only ask whether a build could be written)."""
-    ensure_replaceable(target, "build")
-
-
 # ------------------------------------------------------------------ the lock
 def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
