@@ -9,7 +9,6 @@ that fails is every question compiled alone, to name the one that broke it."""
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from .bank import Bank
 from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
+from .outputs import work_folder
 from .questions import draw_mc, solve_question
 from .sampling import derive_seed
 
@@ -128,10 +128,10 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int |
             widest = max(len(it.options) for it in bank.mc.values())
             every = McProblem(count=len(bank.mc), options=widest)
             to_compile[0].append(draw_mc(every, bank, derive_seed(CHECK_SEED, 0, "mc")))
-    with tempfile.TemporaryDirectory(prefix="examgen-check-") as tmp:
+    with work_folder("examgen-check-") as tmp:
         for n, qs in enumerate(to_compile, start=1):
             if qs:
-                report.failures.extend(_compile(qs, n, Path(tmp), jobs))
+                report.failures.extend(_compile(qs, n, tmp, jobs))
                 report.compiled += len(qs)
             if progress:
                 progress(1)

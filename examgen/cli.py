@@ -86,9 +86,10 @@ def solve(template_id: str, params_file: Path | None, seed: int, banks: tuple[Pa
 @click.option("--params", "params_file", type=click.Path(path_type=Path), default=None)
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @click.option("--solution", is_flag=True, help="Typeset the solution version.")
-@click.option("--out", "-o", type=click.Path(path_type=Path), required=True)
+@click.option("--out", "-o", type=click.Path(), required=True,
+              help="The PDF file (replaced only if examgen wrote it).")
 @bank_option
-def preview(template_id: str, params_file: Path | None, seed: int, solution: bool, out: Path,
+def preview(template_id: str, params_file: Path | None, seed: int, solution: bool, out: str,
             banks: tuple[Path, ...]) -> None:
     """One question as a PDF, for template authors."""
     from .pipeline import preview as run_preview
@@ -169,14 +170,15 @@ def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | Non
 @click.argument("build_dir", type=click.Path(path_type=Path))
 @click.option("--responses", "-r", type=click.Path(path_type=Path), default=None,
               help="The filled responses CSV (one row per student).")
-@click.option("--template", "template_out", type=click.Path(path_type=Path), default=None,
-              help="Write the empty responses CSV (all columns, one row per variant) here instead of grading.")
+@click.option("--template", "template_out", type=click.Path(), default=None,
+              help="Write the empty responses CSV (all columns, one row per variant) here instead of grading "
+              "(an existing file only if it is such an empty sheet).")
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
               help="Folder for results.csv, statistics.csv, report.pdf (default: BUILD_DIR-grading).")
 @click.option("--spec", type=click.Path(path_type=Path), default=None,
               help="The exam spec, for its grading: boundaries (default: 50 % to pass, linear steps).")
 @bank_option
-def grade(build_dir: Path, responses: Path | None, template_out: Path | None, out: Path | None, spec: Path | None,
+def grade(build_dir: Path, responses: Path | None, template_out: str | None, out: Path | None, spec: Path | None,
           banks: tuple[Path, ...]) -> None:
     """Score a responses CSV against the build's keys: results, statistics and a report."""
     from . import grading
@@ -193,7 +195,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: Path | None, ou
         from .spec import load_spec
 
         scale = load_spec(spec, load_bank(banks)).grading
-    target = out if out is not None else build_dir.with_name(build_dir.resolve().name + "-grading")
+    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
     assert responses is not None
     with progress("Grading", grading.GRADE_STEPS) as update:
         files = grading.grade_build(build_dir, responses, target, scale, update)
@@ -211,12 +213,13 @@ def export() -> None:
 @click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
 @click.option("--seed", "-s", type=click.IntRange(0), default=None,
               help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
-@click.option("--out", "-o", type=click.Path(path_type=Path), required=True)
+@click.option("--out", "-o", type=click.Path(), required=True,
+              help="The XML file (replaced only if examgen wrote it).")
 @click.option("--mc-type", type=click.Choice(["multichoiceset", "multichoice"]), default="multichoiceset",
               show_default=True, help="multichoiceset: all-or-nothing (plugin qtype_multichoiceset); "
               "multichoice: core Moodle, partial credit for a subset of the right options.")
 @bank_option
-def moodle(spec: Path, variants: int, seed: int | None, out: Path, mc_type: str, banks: tuple[Path, ...]) -> None:
+def moodle(spec: Path, variants: int, seed: int | None, out: str, mc_type: str, banks: tuple[Path, ...]) -> None:
     """Moodle XML quiz: a category per problem, a question per variant."""
     from .moodle import export_moodle
 

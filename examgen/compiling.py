@@ -254,6 +254,8 @@ def _run(workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex
     proc = _spawn(cmd, workdir, label)
     logfile = workdir / f"{name}.log"
     log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
+    if proc.returncode < 0 and _cancelled.is_set():  # killed by our own stop_all: cancellation, not LaTeX
+        raise BuildCancelled(f"{label}: build cancelled")
     if proc.returncode < 0:
         err = LatexError(f"{label}: pdflatex was killed by {_signal_name(proc.returncode)} (out of memory, or "
                          "stopped from outside); run the build again")
@@ -516,9 +518,12 @@ def _qpdf(args: list[str]) -> None:
 
 
 # ------------------------------------------------------------------ many batches
-def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diagnostics: Path | None) -> LatexError:
-    """A batch failed: compile its variants alone and report the ones that fail."""
-    if exc.failures:  # already isolated by an inner stage
+def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> LatexError:
+    """A batch failed: compile its variants alone and report the ones that fail. Their
+    .tex, .log, the class and the batch's files ride along in the error (`files`);
+    the pipeline writes them to the diagnostics folder only once the build has failed
+    for good, never when it was cancelled."""
+    if exc.failures or _cancelled.is_set():  # already isolated by an inner stage, or the build is being stopped
         return exc
     if len(batch.pieces) == 1:
         culprits = [(batch.pieces[0], exc)]
@@ -532,27 +537,22 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object], diag
                 culprits.append((p, e))
         if not culprits:
             return exc
-    if diagnostics is not None:
-        for p, err in culprits:
-            d = diagnostics / p.code
-            d.mkdir(parents=True, exist_ok=True)
-            single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
-            (d / f"{batch.version}.tex").write_text(single.standalone(p, 0), encoding="utf-8")
-            if err.log:
-                (d / f"{batch.version}.log").write_text(err.log, encoding="latin-1")
-            shutil.copyfile(CLASS_FILE, d / CLASS_FILE.name)
-            for f in batch.files:
-                shutil.copyfile(f, d / f.name)
-    where = f" (.tex and .log kept in {diagnostics})" if diagnostics is not None else ""
-    err = LatexError("\n".join(str(e) for _, e in culprits) + where)
+    files: list[tuple[str, bytes]] = []
+    for p, failed in culprits:
+        single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+        files.append((f"{p.code}/{batch.version}.tex", single.standalone(p, 0).encode("utf-8")))
+        if failed.log:
+            files.append((f"{p.code}/{batch.version}.log", failed.log.encode("latin-1", "replace")))
+        files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (CLASS_FILE, *batch.files)]
+    err = LatexError("\n".join(str(e) for _, e in culprits))
     err.failures = tuple((p.code, batch.version, str(e)) for p, e in culprits)
-    err.kept = where
+    err.files = tuple(files)
     return err
 
 
 def compile_exam(pairs: Iterable[tuple[Batch, Batch]], workroot: Path, workers: int | None = None,
-                 progress: Callable[[int], None] | None = None, use_cache: bool = True,
-                 diagnostics: Path | None = None) -> dict[tuple[str, str], Built]:
+                 progress: Callable[[int], None] | None = None,
+                 use_cache: bool = True) -> dict[tuple[str, str], Built]:
     """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
     The pairs may be produced lazily: rendering the next pair (Python) overlaps
@@ -565,7 +565,7 @@ def compile_exam(pairs: Iterable[tuple[Batch, Batch]], workroot: Path, workers: 
     _cancelled.clear()
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
-            return _compile_stream(pool, workers, pairs, workroot, progress, cache, diagnostics)
+            return _compile_stream(pool, workers, pairs, workroot, progress, cache)
         except BaseException:  # Ctrl-C, SIGTERM, a failed or crashed worker: stop the others at once
             pool.shutdown(wait=False, cancel_futures=True)
             stop_all()
@@ -573,8 +573,7 @@ def compile_exam(pairs: Iterable[tuple[Batch, Batch]], workroot: Path, workers: 
 
 
 def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
-                    progress: Callable[[int], None] | None, cache: Path | None,
-                    diagnostics: Path | None) -> dict[tuple[str, str], Built]:
+                    progress: Callable[[int], None] | None, cache: Path | None) -> dict[tuple[str, str], Built]:
     fmts: dict[str, Path] = {}
     locks: dict[str, threading.Lock] = {}
     guard = threading.Lock()
@@ -599,7 +598,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
         except TexTimeout:  # not isolated: each variant alone would cost TIMEOUT again
             raise
         except LatexError as exc:
-            raise _isolate(batch, exc, fn, diagnostics) from None
+            raise _isolate(batch, exc, fn) from None
         except ExamgenError:
             raise
         except Exception as exc:  # a bug in a worker: name the batch, stop the build (compile_exam cancels)
@@ -698,8 +697,9 @@ def _first_failures(errors: list[LatexError]) -> LatexError:
     lines = [line for e in errors for code, version, line in e.failures
              if version == "student" or code not in student]
     lines += [str(e) for e in errors if not e.failures]
-    kept = next((e.kept for e in errors if e.kept), "")
-    return LatexError("\n".join(lines) + kept)
+    err = LatexError("\n".join(lines))
+    err.files = tuple(f for e in errors for f in e.files)
+    return err
 
 
 def _counts_entry(batch: Batch, fmt: Path, cache: Path) -> Path:

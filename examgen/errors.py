@@ -49,13 +49,16 @@ class LatexError(ExamgenError):
 
     log = ""
     # set once the failing variants are known: (variant code, version, one-line message) each,
-    # and where their .tex and .log were kept
+    # and the files to keep in the diagnostics folder: (path relative to it, content) each
     failures: tuple[tuple[str, str, str], ...] = ()
-    kept = ""
+    files: tuple[tuple[str, bytes], ...] = ()
 
 
 class OutputError(ExamgenError):
-    """The output folder cannot be created or replaced (a read-only place, a file in the way)."""
+    """An output folder or file cannot be created or replaced: a read-only place, a file in
+    the way, a full disk, or a target examgen did not write (examgen replaces only its own)."""
+
+    exit_code = 2
 
 
 class LayoutError(ExamgenError):

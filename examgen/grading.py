@@ -31,8 +31,8 @@ import io
 import json
 import math
 import re
+import shutil
 import statistics as stats
-import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,7 +42,16 @@ from typing import Any
 from .compiling import compile_once
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
-from .outputs import csv_text, staging
+from .outputs import (
+    MANIFEST,
+    csv_text,
+    ensure_file_replaceable,
+    ensure_replaceable,
+    folder_manifest,
+    staging,
+    work_folder,
+    write_file,
+)
 from .texfmt import escape
 
 FIXED_COLUMNS = ("registration", "variant")
@@ -127,7 +136,9 @@ def load_build(build_dir: Path) -> BuildKey:
     if not build_dir.is_dir():
         raise GradingError(f"{build_dir}: no such build folder")
     if not files:
-        raise GradingError(f"{build_dir}: no E????/answers.json found; is this the --out folder of examgen build?")
+        missing = "E0001/answers.json" if (build_dir / MANIFEST).is_file() else f"{MANIFEST} and E0001/answers.json"
+        raise GradingError(f"{build_dir.resolve()}: not an examgen build folder ({missing} missing); give the --out "
+                           "folder of examgen build")
     variants: dict[str, VariantKey] = {}
     exam: dict[str, Any] = {}
     for f in files:
@@ -160,14 +171,22 @@ def template_csv(key: BuildKey) -> str:
     return csv_text([[*FIXED_COLUMNS, *cols], *(["", code, *[""] * len(cols)] for code in key.variants)])
 
 
-def write_template(build_dir: Path, target: Path) -> Path:
+def template_owned(path: Path) -> bool:
+    """An empty responses sheet as write_template writes it: examgen's header and no
+    filled cell but the variant code. A sheet with marks in it is the user's work."""
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return False
+    return bool(rows) and tuple(rows[0][:2]) == FIXED_COLUMNS and all(_COLUMN.match(c) for c in rows[0][2:]) \
+        and all(len(r) == len(rows[0]) and not r[0] and not any(r[2:]) for r in rows[1:])
+
+
+def write_template(build_dir: Path, target: Path | str) -> Path:
+    ensure_file_replaceable(target, template_owned, "--template", "responses.csv")  # before reading the build
     key = load_build(build_dir)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(template_csv(key), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_file(target, template_csv(key).encode("utf-8"), template_owned, "--template")
 
 
 def _fmt(x: float) -> str:
@@ -524,19 +543,22 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     (atomically: any error leaves out untouched). Returns the written files."""
     step = progress or (lambda n: None)
     scale = scale or GradingScale()
+    ensure_replaceable(Path(out), "grading")  # a build or a user's folder as --out: refused before any work
     key = load_build(build_dir)
     responses = read_responses(responses_csv, key)  # bad input fails here, before any progress line
     if not responses:
         raise GradingError(f"{responses_csv}: no student rows; nothing was written")
     results = score(key, responses, scale)
     step(1)
-    with tempfile.TemporaryDirectory(prefix="examgen-grade-") as tmp:
-        pdf = compile_once(Path(tmp), "report", report_tex(key, results, scale), "grading report")
+    with work_folder("examgen-grade-") as tmp:
+        pdf = compile_once(tmp, "report", report_tex(key, results, scale), "grading report")
         step(1)
-        with staging(Path(out)) as stage:
+        with staging(Path(out), "grading") as stage:
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
             (stage / "statistics.csv").write_text(statistics_csv(key, results), encoding="utf-8")
-            (stage / "report.pdf").write_bytes(pdf.read_bytes())
+            shutil.copyfile(pdf, stage / "report.pdf")
+            (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name),
+                                          encoding="utf-8")
     step(1)
     out = Path(out).resolve()
     return [out / "results.csv", out / "statistics.csv", out / "report.pdf"]

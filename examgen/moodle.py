@@ -33,6 +33,7 @@ from . import rendering
 from .bank import load_bank
 from .errors import ExamgenError
 from .model import SolvedMc, SolvedQuestion, Variant, item_label
+from .outputs import MOODLE_MARK, MOODLE_OWNED, ensure_file_replaceable, write_file
 from .questions import build_variant, context
 from .spec import load_spec
 from .texfmt import num
@@ -267,15 +268,16 @@ def quiz_xml(variants: Iterable[Variant], category_root: str, mc_type: str = "mu
             else:
                 _template_question(quiz, v, k, q)
     ET.indent(quiz, space=" ")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n{MOODLE_MARK}\n' + ET.tostring(quiz, encoding="unicode") + "\n"
 
 
-def export_moodle(spec_path: Path, n_variants: int, seed: int | None, out: Path, bank_dirs: Iterable[Path] = (),
+def export_moodle(spec_path: Path, n_variants: int, seed: int | None, out: Path | str, bank_dirs: Iterable[Path] = (),
                   mc_type: str = "multichoiceset", progress: Callable[[int], None] | None = None) -> Path:
     """Write the Moodle XML of n_variants (same seed -> same variants as the PDFs);
     `progress(1)` after each variant is drawn and solved."""
     bank = load_bank(bank_dirs)
     spec = load_spec(Path(spec_path), bank)
+    ensure_file_replaceable(out, MOODLE_OWNED, example="quiz.xml")  # refused before any variant is drawn
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
     variants = []
     for n in range(1, n_variants + 1):
@@ -284,9 +286,4 @@ def export_moodle(spec_path: Path, n_variants: int, seed: int | None, out: Path,
             progress(1)
     root = f"{spec.info.code} {spec.info.name}".replace("/", "-")
     text = quiz_xml(variants, root, mc_type)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    return write_file(out, text.encode("utf-8"), MOODLE_OWNED)

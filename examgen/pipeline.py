@@ -4,7 +4,6 @@ spec -> pick -> sample -> solve -> render -> compile -> write."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -13,8 +12,23 @@ from typing import Any
 from . import layout, qrcodes
 from .bank import Bank, load_bank
 from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
+from .errors import LatexError
 from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .outputs import answer_key_csv, answers_json, ensure_writable, manifest, staging
+from .outputs import (
+    PREVIEW_OWNED,
+    answer_key_csv,
+    answers_json,
+    diagnostics_folders,
+    ensure_file_replaceable,
+    ensure_replaceable,
+    manifest,
+    remove_owned,
+    staging,
+    stamp_preview,
+    work_folder,
+    write_diagnostics,
+    write_file,
+)
 from .questions import build_variant, solve_question
 from .sampling import derive_seed
 from .spec import load_spec
@@ -37,7 +51,8 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
     bank = load_bank(bank_dirs)
     spec = load_spec(Path(spec_path), bank)
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
-    ensure_writable(Path(out))  # a read-only or blocked --out fails now, not after compiling
+    # refused now, before anything is sampled or compiled: a folder examgen did not write, a read-only place
+    out = ensure_replaceable(Path(out), "build")
     variants: list[Variant] = []
     kept: list[Batch] = []
 
@@ -53,13 +68,18 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
                 kept.extend(pair)
             yield pair
 
-    out = Path(out)
-    diagnostics = out.with_name(out.name + "-diagnostics")
-    with tempfile.TemporaryDirectory(prefix="examgen-") as tmp:
+    with work_folder() as tmp:
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
-        built = compile_exam(pairs(), Path(tmp), workers, progress, use_cache, diagnostics)
+        try:
+            built = compile_exam(pairs(), tmp, workers, progress, use_cache)
+        except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
+            if not exc.files:
+                raise
+            err = LatexError(f"{exc}{write_diagnostics(out, exc.files)}")
+            err.failures = exc.failures
+            raise err from None
         # driver: write -- atomically: a failure above leaves the target untouched
-        with staging(out) as stage:
+        with staging(out, "build") as stage:
             for v in variants:
                 vdir = stage / v.code
                 vdir.mkdir()
@@ -71,8 +91,8 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
             _print_files(stage, [v.code for v in variants])
             (stage / "answer_key.csv").write_text(answer_key_csv(variants), encoding="utf-8")
             (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage), encoding="utf-8")
-    shutil.rmtree(diagnostics, ignore_errors=True)  # a successful build leaves no stale diagnostics
-    out = out.resolve()
+    for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
+        remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
@@ -124,11 +144,12 @@ def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,
     return bank, solve_question(template, info, pinned or {})
 
 
-def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution: bool, out_pdf: Path,
+def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution: bool, out_pdf: Path | str,
             bank_dirs: Iterable[Path] = ()) -> Path:
     """One question as a PDF (cover and additional space included), for authors."""
     from .model import ExamInfo
 
+    out_pdf = ensure_file_replaceable(out_pdf, PREVIEW_OWNED, example=f"{template_id}.pdf")  # before any work
     _, q = solve_one(template_id, seed, pinned, bank_dirs)
     info = ExamInfo(course=f"Preview: {template_id}", code="PREVIEW", name=template_id, date="", time="",
                     examiner="", resources="", instructions=(), institution=(), logo=None, language="en")
@@ -136,11 +157,7 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
     version = layout.SOLUTION if solution else layout.STUDENT
     piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version, None))
     batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,))
-    with tempfile.TemporaryDirectory(prefix="examgen-") as tmp:
-        pdf = compile_one(batch, Path(tmp)).pdf
-        out_pdf = Path(out_pdf)
-        out_pdf.parent.mkdir(parents=True, exist_ok=True)
-        tmp_out = out_pdf.with_name(f".{out_pdf.name}.tmp")
-        shutil.copyfile(pdf, tmp_out)
-        tmp_out.replace(out_pdf)
-    return out_pdf
+    with work_folder() as tmp:
+        built = compile_one(batch, tmp)
+        stamped = stamp_preview(built.pdf, tmp / "stamped.pdf")
+        return write_file(out_pdf, stamped.read_bytes(), PREVIEW_OWNED)

@@ -40,6 +40,7 @@ class Row:
     files: dict[str, str] = field(default_factory=dict)  # more files beside the spec
     check: Callable[[Path], None] | None = None  # more assertions on tmp after the run
     env: dict[str, str] = field(default_factory=dict)  # environment variables for this row
+    cwd: str | None = None  # run in this folder ({tmp}, {user} filled in), e.g. for `--out .`
 
 
 def problems(text: str) -> str:
@@ -122,6 +123,9 @@ def run_row(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         assert monkeypatch is not None, "a row with env needs the monkeypatch fixture"
         for k, v in row.env.items():
             monkeypatch.setenv(k, fill(v, tmp_path))
+    if row.cwd is not None:
+        assert monkeypatch is not None, "a row with cwd needs the monkeypatch fixture"
+        monkeypatch.chdir(fill(row.cwd, tmp_path))
 
     code = main([fill(a, tmp_path) for a in row.args])
 

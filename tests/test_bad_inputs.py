@@ -112,12 +112,12 @@ ROWS = [
     # ---------------------------------------------------------------- files and folders
     Row("missing-logo", "{spec}:13:3: exam.logo: file 'tum-logo.png' not found (relative to {tmp})", 2,
         spec=GOOD.replace("  language: en\n", "  language: en\n  logo: tum-logo.png\n")),
-    Row("out-is-a-file", "{tmp}/afile: exists and is not a folder; choose another --out or remove the file", 1,
+    Row("out-is-a-file", "{tmp}/afile: exists and is not a folder; choose another --out or remove the file", 2,
         spec=GOOD, args=("build", "{spec}", "-o", "{tmp}/afile"), files={"afile": "x"}),
     Row("out-below-a-file", "{tmp}/afile/out: cannot write the output folder there ({tmp}/afile is a file, not a "
-        "folder); choose another --out", 1, spec=GOOD, args=("build", "{spec}", "-o", "{tmp}/afile/out"),
+        "folder); choose another --out", 2, spec=GOOD, args=("build", "{spec}", "-o", "{tmp}/afile/out"),
         files={"afile": "x"}),
-    Row("out-read-only", "/proc/examgen-out: cannot write the output folder there (", 1, spec=GOOD,
+    Row("out-read-only", "/proc/examgen-out: cannot write the output folder there (", 2, spec=GOOD,
         args=("build", "{spec}", "-o", "/proc/examgen-out")),
     Row("failed-build-keeps-previous", "unknown template 'batchnorm_fwd'", 2, out="untouched",
         spec=GOOD.replace("batchnorm_forward", "batchnorm_fwd")),
@@ -196,6 +196,10 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, 
     (out / "E0007").mkdir()
     (out / "E0007" / "answers.json").write_text("{}")
     (out / "stale.txt").write_text("from an older build")
+    # an older build's manifest lists everything it wrote (an unlisted file would be refused as the user's)
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["files"].update({"E0007/answers.json": "...", "stale.txt": "..."})
+    (out / "manifest.json").write_text(json.dumps(manifest))
     for f in PWNED:
         f.unlink(missing_ok=True)
     import contextlib
@@ -290,7 +294,8 @@ def test_latex_error_in_one_variant_of_two(tmp_path: Path, capsys: pytest.Captur
     assert lines[0].endswith(f"(.tex and .log kept in {tmp_path / 'out-diagnostics'})")
     assert snapshot(out) == before
     diag = tmp_path / "out-diagnostics"
-    assert sorted(p.name for p in diag.iterdir()) == ["E0002"]
+    assert sorted(p.name for p in diag.iterdir()) == ["E0002", "manifest.json"]
+    assert json.loads((diag / "manifest.json").read_text())["kind"] == "diagnostics"
     assert {"student.tex", "student.log"} <= {p.name for p in (diag / "E0002").iterdir()}
     assert "\\nosuchmacro" in (diag / "E0002" / "student.tex").read_text()
     assert_no_leftovers(tmp_path)

@@ -177,10 +177,12 @@ def test_existing_output_untouched_on_error(quiz_build: Path, tmp_path: Path) ->
     out = tmp_path / "graded"
     out.mkdir()
     (out / "results.csv").write_text("old\n")
+    (out / "manifest.json").write_text('{"examgen": "0.1.0", "kind": "grading", "files": {"results.csv": ""}}')
     csv_path = write_csv(tmp_path / "r.csv", header_of(quiz_build), [{"registration": "1", "variant": "X"}])
     with pytest.raises(GradingError):
         grade_build(quiz_build, csv_path, out)
-    assert [p.name for p in out.iterdir()] == ["results.csv"] and (out / "results.csv").read_text() == "old\n"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "results.csv"]
+    assert (out / "results.csv").read_text() == "old\n"
 
 
 def test_bad_header_and_multiline_rows(quiz_build: Path, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_signal_mid_build(sig: signal.Signals, code: int, message: str, previous
     if previous:  # a complete earlier build must survive
         (out / "E0001").mkdir(parents=True)
         (out / "E0001" / "student.pdf").write_bytes(b"%PDF previous")
-        (out / "manifest.json").write_text("{}")
+        (out / "manifest.json").write_text('{"examgen": "0.1.0", "kind": "build", "files": {"E0001/student.pdf": ""}}')
         before = _snapshot(out)
     proc = subprocess.Popen([sys.executable, "-m", "examgen", "build", str(ROOT / "exams" / "in2346-endterm.yaml"),
                              "-n", "12", "-o", str(out), "--no-cache"], cwd=ROOT, stdout=subprocess.PIPE,
