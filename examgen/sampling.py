@@ -120,7 +120,22 @@ def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
             raise fail("a list")
     elif t != "any":
         raise TemplateError(f"template '{template_id}': parameter '{decl.name}' has unknown type '{t}'")
+    if (big := _inexact_int(value)) is not None:
+        raise ParamError(decl.name, f"{big} is too large to compute and print exactly (integers up to 2^53 = "
+                         f"{2**53} in magnitude); pin a smaller value", template_id)
     return value
+
+
+def _inexact_int(value: Any) -> int | None:
+    """The first integer in a (nested) value that a float cannot hold exactly: the solvers
+    compute in float64, so it would print rounded and disagree with the key."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return value
+    if isinstance(value, (list, tuple)):
+        return next((b for b in map(_inexact_int, value) if b is not None), None)
+    if isinstance(value, dict):
+        return _inexact_int(list(value.values()))
+    return None
 
 
 def validate_pinned(template: Template, pinned: Mapping[str, Any]) -> dict[str, Any]:
