@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import struct
 import subprocess
 import sys
 import threading
 import time
+import unicodedata
 import xml.etree.ElementTree as ET
 import zlib
 from pathlib import Path
@@ -145,3 +147,182 @@ ROWS = [
 def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     run_row(row, tmp_path, capsys, monkeypatch)
 
+
+
+# ==================================================================== ordinary tests
+def test_alias_bomb_refused_fast_and_small(tmp_path: Path) -> None:
+    """The 9-line bomb in a child process: one line, exit 2, well within a generous bound
+    (the child would otherwise grow without limit: its memory is capped at 1 GB)."""
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(BOMB)
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2**30, 2**30)); "
+            "from examgen.cli import main; sys.exit(main(sys.argv[1:]))")
+    start = time.monotonic()
+    r = subprocess.run([sys.executable, "-c", code, "build", str(spec), "-o", str(tmp_path / "out")],
+                       capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert time.monotonic() - start < 60  # measured: well under a second; CI is slow
+    assert r.returncode == 2, r.stderr
+    assert error_lines(r.stderr) == [f"examgen: error: {spec}:25:10: the alias '*e' expands the document past "
+                                     "100000 values (a YAML alias bomb?); write the values out or use fewer aliases"]
+
+
+def test_a_few_aliases_still_work(tmp_path: Path) -> None:
+    from examgen.bank import load_bank
+    from examgen.spec import load_spec
+
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(HEAD.replace("  resources: One handwritten A4 sheet", "  resources: &res One handwritten A4 sheet")
+                    + "  - mc: &mc {count: 2, topics: [cnn]}\n  - mc: *mc\n  - mc: {count: 1, title: *res}\n")
+    s = load_spec(spec, load_bank([]))
+    assert [p.count for p in s.problems] == [2, 2, 1]  # type: ignore[union-attr]
+    assert s.problems[2].title == "One handwritten A4 sheet"  # type: ignore[union-attr]
+
+
+def test_spec_through_a_pipe_is_read_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`examgen build <(cat spec)`: a pipe can be read once; the build must not read it again
+    ('empty file'). Validation fails on purpose after the spec was read (an unknown template),
+    so the message proves the whole spec came through; then a good spec gets past loading
+    into the output check (an --out that is a file)."""
+    for text, fragment in ((problems("  - template: batchnorm_fwd\n"), "unknown template 'batchnorm_fwd'"),
+                           (GOOD, "exists and is not a folder")):
+        r, w = os.pipe()
+        writer = threading.Thread(target=lambda: (os.write(w, text.encode()), os.close(w)))
+        writer.start()
+        (tmp_path / "afile").write_text("x")
+        try:
+            code = main(["build", f"/dev/fd/{r}", "-o", str(tmp_path / "afile")])
+        finally:
+            writer.join()
+            os.close(r)
+        lines = error_lines(capsys.readouterr().err)
+        assert len(lines) == 1 and fragment in lines[0], lines
+        assert "empty file" not in lines[0]
+        assert code in (1, 2)
+
+
+def test_build_exam_takes_a_loaded_spec() -> None:
+    import inspect
+
+    from examgen.pipeline import build_exam
+
+    assert "ExamSpec" in str(inspect.signature(build_exam).parameters["spec_path"].annotation)
+
+
+ODD = {
+    "course": "Einführung in Deep Learning – Prüfung für Łukasz & Dvořák",
+    "examiner": "Prof. Dr. Åsa Ødegård-Ñúñez, ß ÆØÅ œ “quoted” ‘single’ … € ° ± × ÷ § ¶ © ®",
+    "name": "Quiz «un» <1> \"two\" 'three' \t tab",
+}
+
+
+def odd_spec(logo: str | None = None) -> str:
+    text = GOOD
+    for key, value in ODD.items():
+        line = next(x for x in GOOD.splitlines() if x.startswith(f"  {key}:"))
+        text = text.replace(line, f"  {key}: {json.dumps(value, ensure_ascii=False)}")
+    block = ("  instructions:\n    - |\n      First line of the rule\n      second line of the rule\n"
+             "    - Write clearly.\n  course_end: x\n")
+    text = text.replace("  language: en\n", "  language: en\n" + block.replace("  course_end: x\n", ""))
+    text = text.replace("  resources: One handwritten A4 sheet", "  resources: \"One sheet\\nand a pen\"")
+    if logo:
+        text = text.replace("  language: en\n", f"  language: en\n  logo: {json.dumps(logo)}\n")
+    return text
+
+
+def test_moodle_xml_parses_with_every_allowed_odd_character(tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(odd_spec())
+    out = tmp_path / "quiz.xml"
+    assert main(["export", "moodle", str(spec), "-n", "2", "-o", str(out)]) == 0, capsys.readouterr().err
+    root = ET.parse(out).getroot()  # raises on malformed XML
+    assert root.tag == "quiz"
+    assert "Einführung in Deep Learning" not in out.read_text()  # the course is not in the export ...
+    categories = [q.find("category/text").text for q in root if q.get("type") == "category"]  # type: ignore[union-attr]
+    assert any("Quiz «un» <1> \"two\" 'three'" in c for c in categories), categories  # ... the name is
+
+
+def test_moodle_writer_never_emits_xml_illegal_characters() -> None:
+    """Defence in depth: even a title the loader would refuse cannot make the XML malformed."""
+    import dataclasses
+
+    from examgen.bank import load_bank
+    from examgen.moodle import quiz_xml
+    from examgen.questions import build_variant
+    from examgen.spec import load_spec
+
+    bank = load_bank([])
+    spec = load_spec(ROOT / "exams" / "quiz.yaml", bank)
+    v = build_variant(spec, bank, 7, 1)
+    bad = dataclasses.replace(v, questions=tuple(dataclasses.replace(q, title="T\x01i\x1bt\ufffel\x00e")
+                                                 for q in v.questions))
+    text = quiz_xml([bad], "IN2346 \x02Quiz")
+    root = ET.fromstring(text.split("\n", 1)[1])
+    names = [q.find("category/text").text for q in root if q.get("type") == "category"]  # type: ignore[union-attr]
+    assert names[0] == "$course$/IN2346 Quiz/P1 Title"
+
+
+def png_1x1() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
+
+
+CRAFTED_LOGO = "x}\\textbf{INJECTED}\\includegraphics{y.png"
+
+
+@pytest.mark.pdf
+def test_accepted_characters_and_newlines_typeset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every accepted class (German, Polish, Czech, Nordic, Spanish, French quotes,
+    typographic punctuation, the euro sign, a tab) prints as written; a newline is a space
+    in single-line fields and a line break in instructions and resources; a logo with a
+    crafted file name is included under a fixed name and the name never reaches LaTeX."""
+    (tmp_path / f"{CRAFTED_LOGO}.png").write_bytes(png_1x1())
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(odd_spec(logo=f"{CRAFTED_LOGO}.png").replace(
+        '  course: "Einführung', '  course: "Zweizeilige\\nEinführung'))
+    out = tmp_path / "out"
+    code = main(["build", str(spec), "-o", str(out), "--keep-tex"])
+    assert code == 0, capsys.readouterr().err
+    # NFC: an accent T1 has no glyph for (ř) is a letter plus a combining accent in the PDF
+    text = unicodedata.normalize("NFC", pdftotext(out / "E0001" / "student.pdf", "-f", "1", "-l", "1"))
+    flat = " ".join(text.replace("\u2019", "'").split())
+    assert "Zweizeilige " + ODD["course"] in flat
+    # pdftotext reads the ellipsis as three spaced dots and the TS1 euro glyph as 'C' (seen on
+    # the rendered page: both print as they should)
+    assert " ".join(ODD["examiner"].replace("…", ". . .").replace("€", "C").replace("‘single'", "‘single’")
+                    .split()) in " ".join(text.split())
+    assert "Quiz «un» <1> \"two\" 'three' tab" in flat
+    lines = [x.strip() for x in text.splitlines()]
+    assert "• First line of the rule" in lines and "second line of the rule" in lines  # a line break
+    assert any(x.endswith("One sheet") for x in lines) and "and a pen" in lines
+    assert "INJECTED" not in flat
+    tex = (out / "E0001" / "student.tex").read_text()
+    assert "\\includegraphics[width=18mm,height=10mm,keepaspectratio]{logo.png}" in tex
+    assert "INJECTED" not in tex and (out / "E0001" / "logo.png").read_bytes() == png_1x1()
+    images = subprocess.run(["pdfimages", "-list", str(out / "E0001" / "student.pdf")], capture_output=True,
+                            text=True, check=True).stdout
+    assert len([x for x in images.splitlines()[2:] if x.split()[0] == "1"]) == 1  # the logo, on the cover
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("n", [40, 60])
+def test_grading_table_of_many_problems_inside_the_margin(n: int, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """40 (and 60) problems: the cover's grading table wraps into rows; no word of the cover
+    lies right of the text area (A4, outer margin 30 mm on odd pages) and it stays one page."""
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(HEAD + "  - mc: {count: 1}\n" * n)
+    out = tmp_path / "out"
+    assert main(["build", str(spec), "-o", str(out)]) == 0, capsys.readouterr().err
+    bbox = pdftotext(out / "E0001" / "student.pdf", "-bbox", "-f", "1", "-l", "1")
+    words = [(float(m.split('xMax="')[1].split('"')[0]), m.rsplit(">", 2)[-2].split("<")[0])
+             for m in bbox.splitlines() if m.strip().startswith("<word")]
+    right_edge = (210 - 30) / 25.4 * 72  # 510.2 pt
+    assert words and max(x for x, _ in words) <= right_edge + 0.5, [w for w in words if w[0] > right_edge]
+    cover = " ".join(w for _, w in words)
+    assert sorted(int(k) for k in re.findall(r"\bP ?(\d+)\b", cover)) == list(range(1, n + 1))  # every column
+    assert "Early submission" in cover and "resources:" in cover  # the whole cover on page 1
