@@ -325,3 +325,25 @@ def test_grading_table_of_many_problems_inside_the_margin(n: int, tmp_path: Path
     cover = " ".join(w for _, w in words)
     assert sorted(int(k) for k in re.findall(r"\bP ?(\d+)\b", cover)) == list(range(1, n + 1))  # every column
     assert "Early submission" in cover and "resources:" in cover  # the whole cover on page 1
+
+
+def test_escape_newlines_exactly() -> None:
+    from examgen.texfmt import escape
+
+    assert escape("Deep\nLearning & more\n") == "Deep Learning \\& more"
+    assert escape("\nFirst line\nsecond 100%\n", multiline=True) == "First line\\newline second 100\\%"
+    assert escape("a\tb") == "a\tb"  # a tab is a space to TeX
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("Grüße, Łukasz Dvořák, Ødegård, “€”", None),
+    ("a\tb\nc", None),
+    ("\u00ad", "invisible format character U+00AD (SOFT HYPHEN) is not allowed; remove it"),
+    ("\u2066x", "invisible format character U+2066 (LEFT-TO-RIGHT ISOLATE) is not allowed; remove it"),
+    ("\x7f", "control character U+007F is not allowed; remove it"),
+    ("\u0416", "character U+0416 (\u0416) cannot be typeset by pdflatex; remove it"),
+])
+def test_untypesettable_exactly(text: str, why: str | None) -> None:
+    from examgen.texfmt import untypesettable
+
+    assert untypesettable(text) == why
