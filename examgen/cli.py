@@ -59,10 +59,10 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
     from .spec import load_spec
 
     clock = Stopwatch()
-    load_spec(spec, load_bank(banks))  # validate before any output (errors are one line each)
+    loaded = load_spec(spec, load_bank(banks))  # read once, validated before any output
     CACHE_STATS.reset()
     with progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
-        files = build_exam(spec, seed, variants, out, banks, jobs, update, keep_tex, not no_cache)
+        files = build_exam(loaded, seed, variants, out, banks, jobs, update, keep_tex, not no_cache)
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
 
 

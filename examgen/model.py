@@ -94,8 +94,15 @@ class ExamInfo:
     resources: str
     instructions: tuple[str, ...]
     institution: tuple[str, ...]
-    logo: Path | None
+    logo: Path | None  # where the spec's image came from (its content is logo_data)
     language: str
+    logo_type: str = ""  # png | jpg | pdf, decided by the content
+    logo_data: bytes = field(default=b"", repr=False)  # read once, at load
+
+    @property
+    def logo_file(self) -> str | None:
+        """The fixed name the logo has beside the document: no user's file name reaches LaTeX."""
+        return f"logo.{self.logo_type}" if self.logo_type else None
 
 
 @dataclass(frozen=True)

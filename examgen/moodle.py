@@ -268,7 +268,14 @@ def quiz_xml(variants: Iterable[Variant], category_root: str, mc_type: str = "mu
             else:
                 _template_question(quiz, v, k, q)
     ET.indent(quiz, space=" ")
-    return f'<?xml version="1.0" encoding="UTF-8"?>\n{MOODLE_MARK}\n' + ET.tostring(quiz, encoding="unicode") + "\n"
+    # ElementTree writes control characters as they are, which no XML parser reads: drop what
+    # XML 1.0 forbids (the spec's loader refuses them already; this is the second line of defence)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n{MOODLE_MARK}\n'
+            + _NOT_XML.sub("", ET.tostring(quiz, encoding="unicode")) + "\n")
+
+
+# the characters XML 1.0 does not allow anywhere (not even escaped)
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def export_moodle(spec_path: Path, n_variants: int, seed: int | None, out: Path | str, bank_dirs: Iterable[Path] = (),

@@ -34,22 +34,32 @@ from .sampling import derive_seed
 from .spec import load_spec
 
 
-def _batch(spec: ExamSpec, variants: list[Variant], version: str) -> Batch:
-    """One batch document of these variants in one version."""
-    files = (spec.info.logo,) if spec.info.logo else ()
-    logo = spec.info.logo.name if spec.info.logo else None
-    pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version, logo))
+def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
+    """One batch document of these variants in one version (`logo`: the logo under its fixed name)."""
+    files = (logo,) if logo else ()
+    pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version, spec.info.logo_file))
                    for v in variants)
     return Batch(version, spec.info.language, layout.preamble(version, spec.info.language), pieces, files)
 
 
-def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, bank_dirs: Iterable[Path] = (),
-               workers: int | None = None, progress: Callable[[int], None] | None = None, keep_tex: bool = False,
+def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
+    """The spec's logo, as read at load, written as folder/logo.png (.jpg, .pdf)."""
+    if not spec.info.logo_file:
+        return None
+    logo = folder / spec.info.logo_file
+    logo.write_bytes(spec.info.logo_data)
+    return logo
+
+
+def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, out: Path,
+               bank_dirs: Iterable[Path] = (), workers: int | None = None,
+               progress: Callable[[int], None] | None = None, keep_tex: bool = False,
                use_cache: bool = True) -> list[Path]:
-    """Build n_variants of an exam into out/; returns the written files."""
+    """Build n_variants of an exam (a spec file, or a spec already loaded) into out/;
+    returns the written files."""
     # driver: load -- the bank and the spec, validated before anything is sampled
     bank = load_bank(bank_dirs)
-    spec = load_spec(Path(spec_path), bank)
+    spec = spec_path if isinstance(spec_path, ExamSpec) else load_spec(Path(spec_path), bank)
     exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
     # refused now, before anything is sampled or compiled: a folder examgen did not write, a read-only place
     out = ensure_replaceable(Path(out), "build")
@@ -63,12 +73,13 @@ def build_exam(spec_path: Path, seed: int | None, n_variants: int, out: Path, ba
             vs = [build_variant(spec, bank, exam_seed, i + 1) for i in r]
             variants.extend(vs)
             # driver: render -- student and solution from the same draws
-            pair = (_batch(spec, vs, layout.STUDENT), _batch(spec, vs, layout.SOLUTION))
+            pair = (_batch(spec, vs, layout.STUDENT, logo), _batch(spec, vs, layout.SOLUTION, logo))
             if keep_tex:
                 kept.extend(pair)
             yield pair
 
     with work_folder() as tmp:
+        logo = _stage_logo(spec, Path(tmp))
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compile_exam(pairs(), tmp, workers, progress, use_cache)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import rendering, solvers
@@ -49,22 +50,42 @@ def pick(spec: ExamSpec, exam_seed: int, variant: int) -> list[TemplateProblem |
 def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
     """Parts with credits scaled to a spec's override (halves only)."""
     if credits is None or abs(credits - template.credits) < 1e-9:
-        return template.parts
-    f = credits / template.credits
-    parts = []
-    for p in template.parts:
-        c = p.credits * f
-        if abs(c * 2 - round(c * 2)) > 1e-9:
-            raise SpecError(f"credits {credits:g} for template '{template.id}' would give part {p.name}) "
-                            f"{c:g} credits, not a multiple of 0.5; totals that scale evenly: "
-                            f"{', '.join(f'{t:g}' for t in _even_totals(template))}")
-        parts.append(Part(p.name, round(c * 2) / 2, p.answer_height_mm, p.grid,
-                          tuple(RubricItem(r.points * f, r.text) for r in p.rubric)))
-    return tuple(parts)
+        parts: tuple[Part, ...] = template.parts
+    else:
+        f = credits / template.credits
+        scaled = []
+        for p in template.parts:
+            c = p.credits * f
+            if abs(c * 2 - round(c * 2)) > 1e-9:
+                raise SpecError(f"credits {credits:g} for template '{template.id}' would give part {p.name}) "
+                                f"{c:g} credits, not a multiple of 0.5; totals that scale evenly: "
+                                f"{', '.join(f'{t:g}' for t in _even_totals(template))}")
+            scaled.append(Part(p.name, round(c * 2) / 2, p.answer_height_mm, p.grid,
+                               tuple(RubricItem(r.points * f, r.text) for r in p.rubric)))
+        parts = tuple(scaled)
+    for p in parts:
+        if p.credits > max_part_credits(p.answer_height_mm):
+            fits = [t for t in _even_totals(template, 10**6)
+                    if all(p.credits * t / template.credits <= max_part_credits(p.answer_height_mm)
+                           for p in template.parts)]
+            raise SpecError(f"{'' if credits is None else f'credits {credits:g} give '}template '{template.id}' "
+                            f"part {p.name}) {p.credits:g} credits: its score box ({2 * p.credits + 1:g} rows of "
+                            f"3.5 mm) would be taller than its {p.answer_height_mm:g} mm answer area (at most "
+                            f"{max_part_credits(p.answer_height_mm):g} credits fit); "
+                            + (f"give at most {fits[-1]:g} credits" if fits else "raise the part's answer_height"))
+    return parts
+
+
+def max_part_credits(answer_height_mm: float) -> float:
+    """The most credits a part's score box holds: the box (one 3.5 mm row per half credit,
+    plus the 0 row) in the margin must not be taller than the part's answer area and the
+    6 mm below it that the page break keeps free; so it never reaches the next part's box
+    or the page's foot (the scan code). 15 mm -> 2.5 credits, 230 mm -> 33."""
+    return math.floor((answer_height_mm + 6) / 3.5 - 1) / 2
 
 
 def _even_totals(template: Template, n: int = 6) -> list[float]:
-    """The first n credit totals to which every part scales in halves."""
+    """The first n credit totals (up to 20 times the template's own) to which every part scales in halves."""
     out: list[float] = []
     t = 0.5
     while len(out) < n and t <= 20 * template.credits:

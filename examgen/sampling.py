@@ -79,7 +79,7 @@ def sample_declared(decl: ParamDecl, rng: np.random.Generator, params: Mapping[s
 
 # ------------------------------------------------------------------ pinned parameters
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and (isinstance(x, int) or np.isfinite(x))
 
 
 def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
@@ -89,6 +89,9 @@ def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
     def fail(expected: str) -> ParamError:
         return ParamError(decl.name, f"expected {expected}, got {value!r}", template_id)
 
+    if (big := _inexact_int(value)) is not None:
+        raise ParamError(decl.name, f"{big} is too large to compute and print exactly (integers up to 2^53 = "
+                         f"{2**53} in magnitude); pin a smaller value", template_id)
     if t == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -121,6 +124,18 @@ def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
     elif t != "any":
         raise TemplateError(f"template '{template_id}': parameter '{decl.name}' has unknown type '{t}'")
     return value
+
+
+def _inexact_int(value: Any) -> int | None:
+    """The first integer in a (nested) value that a float cannot hold exactly: the solvers
+    compute in float64, so it would print rounded and disagree with the key."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 2**53:
+        return value
+    if isinstance(value, (list, tuple)):
+        return next((b for b in map(_inexact_int, value) if b is not None), None)
+    if isinstance(value, dict):
+        return _inexact_int(list(value.values()))
+    return None
 
 
 def validate_pinned(template: Template, pinned: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ violation of a file into 'file:line:col: key path: problem' lines."""
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any
 
 import jsonschema
@@ -190,6 +191,23 @@ SPEC = {
 }
 
 
+def _is_integer(checker: Any, x: Any) -> bool:
+    """A YAML integer only: not 2.0 (JSON Schema's own 'integer' takes it), not true."""
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _is_number(checker: Any, x: Any) -> bool:
+    """A finite number: not .nan or .inf, not true."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+# The YAML files' types: integers are written as integers, numbers are finite
+_VALIDATOR = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"integer": _is_integer, "number": _is_number}))
+
+
 def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
     """For oneOf errors pick the branch that matches the problem's own kind."""
     if error.validator == "oneOf" and error.context and isinstance(error.instance, dict):
@@ -214,7 +232,12 @@ def _explain(error: jsonschema.ValidationError) -> str:
     if v == "required":
         return f"missing key {error.message.split(' is a required')[0]}"
     if v == "type":
-        return f"found {error.instance!r}, expected {error.validator_value}"
+        want = error.validator_value
+        if want == "integer" and isinstance(error.instance, float) and error.instance.is_integer():
+            return f"found {error.instance!r}, expected integer (write {int(error.instance)}, without a decimal point)"
+        if want == "number" and isinstance(error.instance, float):
+            return f"found {error.instance!r}, expected a finite number"
+        return f"found {error.instance!r}, expected {want}"
     if v == "enum":
         return f"found {error.instance!r}, expected one of {', '.join(map(repr, error.validator_value))}"
     if v == "oneOf":
@@ -236,7 +259,7 @@ def _explain(error: jsonschema.ValidationError) -> str:
 
 def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
     """All violations of a document, each 'file:line:col: key.path: problem'."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = _VALIDATOR(schema)
     out = []
     for err in sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
         err = _best(err)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,12 @@ from .errors import ExamgenError, SpecError
 from .model import ChooseProblem, ExamInfo, ExamSpec, GradingScale, McProblem, TemplateProblem, linear_thresholds
 from .questions import scaled_parts
 from .sampling import validate_pinned
-from .yamlfile import LoadedYaml, format_keypath, load_yaml
+from .texfmt import untypesettable
+from .yamlfile import LoadedYaml, format_keypath, load_yaml, read_bytes
+
+#: The logo formats pdflatex includes, recognised by their first bytes (never by the file name)
+IMAGE_TYPES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpg"), (b"%PDF-", "pdf"))
+MAX_LOGO_BYTES = 20 * 2**20
 
 
 def _template_problem(doc: LoadedYaml, raw: Any, path: tuple, bank: Bank, errors: list[str]) -> TemplateProblem | None:
@@ -61,27 +67,71 @@ def _grading(doc: LoadedYaml, errors: list[str]) -> GradingScale:
     return GradingScale(linear_thresholds(lo, hi))
 
 
-def load_spec(path: Path, bank: Bank) -> ExamSpec:
+def _text_errors(doc: LoadedYaml, value: Any, path: tuple = ()) -> list[str]:
+    """Every string of the spec that pdflatex cannot typeset (control, invisible or
+    non-Latin characters), one line each, with its field."""
+    if isinstance(value, str):
+        why = untypesettable(value)
+        return [f"{doc.where(path)}: {format_keypath(path)}: {why}"] if why else []
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in _text_errors(doc, v, path + (str(k),))]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in _text_errors(doc, v, path + (i,))]
+    return []
+
+
+def _logo(doc: LoadedYaml, given: str, errors: list[str]) -> tuple[Path, str, bytes] | None:
+    """exam.logo: a PNG, JPEG or PDF (by content) under the spec's folder, or an absolute
+    path given on purpose; returns (where it came from, its type, its bytes)."""
+    where = f"{doc.where(('exam', 'logo'))}: exam.logo"
+    folder = doc.path.parent
+    logo = Path(given)
+    if not logo.is_absolute():
+        logo = Path(os.path.normpath(folder.resolve() / logo))
+        if not logo.is_relative_to(folder.resolve()):
+            errors.append(f"{where}: '{given}' lies outside the spec's folder {folder}; put the image beside the "
+                          "spec or give its absolute path")
+            return None
+    if not logo.is_file():
+        errors.append(f"{where}: file '{given}' not found (relative to {folder})")
+        return None
+    try:
+        with logo.open("rb") as f:
+            data = f.read(MAX_LOGO_BYTES + 1)
+    except OSError as exc:
+        errors.append(f"{where}: cannot read '{given}' ({exc.strerror or exc}); give a readable image")
+        return None
+    kind = next((k for magic, k in IMAGE_TYPES if data.startswith(magic)), None)
+    if kind is None:
+        errors.append(f"{where}: '{given}' is not a PNG, JPEG or PDF image (judged by its content); give an image file")
+        return None
+    if len(data) > MAX_LOGO_BYTES:
+        errors.append(f"{where}: '{given}' is larger than {MAX_LOGO_BYTES // 2**20} MB; give a smaller image")
+        return None
+    return logo, kind, data
+
+
+def load_spec(path: Path, bank: Bank, source: bytes | None = None) -> ExamSpec:
+    """Load and validate a spec. The file is read once (its bytes, unless `source` already
+    holds them), so a pipe such as <(cat spec) works."""
     path = Path(path)
-    doc = load_yaml(path, SpecError)
+    if source is None:
+        source = read_bytes(path, SpecError)
+    doc = load_yaml(path, SpecError, source)
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         raise SpecError(f"{path}:1:1: an exam spec is a mapping with 'exam:' and 'problems:', found {found}")
-    errors = schema.schema_errors(doc, schema.SPEC)
+    errors = schema.schema_errors(doc, schema.SPEC) or _text_errors(doc, doc.data)
     if errors:
         raise SpecError("\n".join(errors))
     e = doc.data["exam"]
-    logo = None
-    if e.get("logo"):
-        logo = (path.parent / e["logo"]).resolve()
-        if not logo.is_file():
-            errors.append(f"{doc.where(('exam', 'logo'))}: exam.logo: file '{e['logo']}' not found "
-                          f"(relative to {path.parent})")
+    logo = _logo(doc, e["logo"], errors) if e.get("logo") else None
     info = ExamInfo(
         course=e["course"], code=e["code"], name=e["name"], date=e["date"], time=e["time"],
         examiner=e["examiner"], resources=e.get("resources", "None"),
         instructions=tuple(e.get("instructions", [])), institution=tuple(e.get("institution", [])),
-        logo=logo, language=e.get("language", "en"),
+        logo=logo[0] if logo else None, language=e.get("language", "en"),
+        logo_type=logo[1] if logo else "", logo_data=logo[2] if logo else b"",
     )
     problems: list[Any] = []
     for i, raw in enumerate(doc.data["problems"]):
@@ -100,7 +150,11 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
                     errors.append(f"{doc.where(p + ('mc', 'topics'))}: unknown multiple-choice topic '{t}'; "
                                   + (f"did you mean '{close[0]}'?" if close else f"valid: {', '.join(topics)}"))
             for j, item in enumerate(m.get("items", [])):
-                if item not in bank.mc:
+                if item in m["items"][:j]:
+                    first = m["items"].index(item)
+                    errors.append(f"{doc.where(p + ('mc', 'items', j))}: {format_keypath(p + ('mc', 'items', j))}: "
+                                  f"item '{item}' is listed twice (first as items[{first}]); list each item once")
+                elif item not in bank.mc:
                     close = difflib.get_close_matches(item, list(bank.mc), n=1)
                     errors.append(f"{doc.where(p + ('mc', 'items', j))}: unknown multiple-choice item '{item}'"
                                   + (f"; did you mean '{close[0]}'?" if close else ""))
@@ -123,5 +177,5 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
     grading = _grading(doc, errors)
     if errors:
         raise SpecError("\n".join(errors))
-    return ExamSpec(path=path, sha256=hashlib.sha256(path.read_bytes()).hexdigest(), info=info,
+    return ExamSpec(path=path, sha256=hashlib.sha256(source).hexdigest(), info=info,
                     problems=tuple(problems), seed=e.get("seed"), grading=grading)

@@ -21,10 +21,57 @@ class Latex(str):
 _LIGATURE = re.compile(r"(?<=[`'<>,!?])(?=[`'<>,])")
 
 
-def escape(text: Any) -> Latex:
+def escape(text: Any, multiline: bool = False) -> Latex:
     """Escape plain text so that it prints literally (R&D 100% _#$ ... ); font ligatures
-    ('' `` << >> ,, !` ?`) are broken with {} so that they print as typed."""
-    return Latex(_LIGATURE.sub("{}", escape_latex(str(text)).replace("\n", " ")))
+    ('' `` << >> ,, !` ?`) are broken with {} so that they print as typed. A newline
+    (a YAML `|` block) is a line break where the field has room for several lines
+    (`multiline`) and a space elsewhere; leading and trailing newlines are dropped."""
+    lines = str(text).strip("\n").split("\n")
+    return Latex(("\\newline " if multiline else " ").join(_LIGATURE.sub("{}", escape_latex(line)) for line in lines))
+
+
+# What pdflatex typesets with examgentum.cls (T1 fontenc, utf8 inputenc, textcomp, helvet):
+# every code point of these ranges was typeset alone in the class without an error or a
+# missing glyph (U+0020..U+FB06 scanned, pdflatex of TeX Live 2022). Printable ASCII, Latin-1,
+# most of Latin Extended-A (German, Polish, Czech, French, Nordic ...), some Latin
+# Extended-B/Additional, typographic punctuation, the euro sign; not Greek, Cyrillic,
+# Hebrew, Arabic, CJK or emoji.
+TYPESETTABLE: tuple[tuple[int, int], ...] = (
+    (0x0020, 0x007E), (0x00A0, 0x0125), (0x0128, 0x0137), (0x0139, 0x013E), (0x0141, 0x0148),
+    (0x014A, 0x0165), (0x0168, 0x017E), (0x0192, 0x0192), (0x01C4, 0x01D4), (0x01E2, 0x01E3),
+    (0x01E6, 0x01EB), (0x01F0, 0x01F0), (0x01F4, 0x01F5), (0x0218, 0x021B), (0x0232, 0x0233),
+    (0x0237, 0x0237), (0x02C6, 0x02C7), (0x02D8, 0x02D9), (0x02DB, 0x02DD), (0x1E02, 0x1E03),
+    (0x1E0D, 0x1E0D), (0x1E1E, 0x1E21), (0x1E25, 0x1E25), (0x1E30, 0x1E31), (0x1E37, 0x1E37),
+    (0x1E43, 0x1E43), (0x1E45, 0x1E45), (0x1E47, 0x1E47), (0x1E5B, 0x1E5B), (0x1E63, 0x1E63),
+    (0x1E6D, 0x1E6D), (0x1E8E, 0x1E91), (0x1E9E, 0x1E9E), (0x1EF2, 0x1EF3), (0x2010, 0x2016),
+    (0x2018, 0x201A), (0x201C, 0x201E), (0x2020, 0x2022), (0x2026, 0x2026), (0x2030, 0x2031),
+    (0x2039, 0x203B), (0x203D, 0x203D), (0x2044, 0x2044), (0x204E, 0x204E), (0x2052, 0x2052),
+    (0x20A1, 0x20A1), (0x20A4, 0x20A4), (0x20A6, 0x20A6), (0x20A9, 0x20A9), (0x20AB, 0x20AC),
+    (0x20B1, 0x20B1), (0x2103, 0x2103), (0x2116, 0x2117), (0x211E, 0x211E), (0x2120, 0x2120),
+    (0x2122, 0x2122), (0x2126, 0x2127), (0x212E, 0x212E), (0x2190, 0x2193), (0x2329, 0x232A),
+    (0x25E6, 0x25E6), (0x25EF, 0x25EF), (0xFB00, 0xFB06),
+)
+
+
+def untypesettable(text: str) -> str | None:
+    """Why `text` cannot be typeset by pdflatex (its first offending character), or None.
+    Newline and tab are allowed (a line break or space); other control characters,
+    invisible format characters (zero-width, bidi controls, soft hyphen) and everything
+    outside TYPESETTABLE are not."""
+    import unicodedata
+
+    for ch in text:
+        c = ord(ch)
+        if ch in "\n\t":
+            continue
+        name = unicodedata.name(ch, "")
+        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+            return f"control character U+{c:04X}{f' ({name})' if name else ''} is not allowed; remove it"
+        if unicodedata.category(ch) == "Cf":
+            return f"invisible format character U+{c:04X} ({name}) is not allowed; remove it"
+        if not any(lo <= c <= hi for lo, hi in TYPESETTABLE):
+            return f"character U+{c:04X} ({ch}) cannot be typeset by pdflatex; remove it"
+    return None
 
 
 def num(x: Any, digits: int = 4) -> Latex:

@@ -76,15 +76,61 @@ def _construct(node: yaml.Node) -> Any:
         loader.dispose()
 
 
-def load_yaml(path: Path, error_cls: type[Exception]) -> LoadedYaml:
-    """Parse path; a syntax error becomes error_cls('file:line:col: ...')."""
+#: How many values a document may expand to through aliases (*name) before it is refused:
+#: a real spec or pool file has a few thousand; a "billion laughs" bomb has billions.
+MAX_EXPANDED = 100_000
+
+
+def _check_aliases(text: str, path: Path, error_cls: type[Exception]) -> None:
+    """Refuse a document whose aliases expand it past MAX_EXPANDED values, at the alias
+    that crosses the limit, before anything is expanded (one linear pass over the events)."""
+    if "*" not in text:
+        return
+    size: dict[str, int] = {}  # anchor -> how many values it expands to
+    open_: list[list[Any]] = []  # the collections being read: [anchor, values so far]
+    total = 0
+    for ev in yaml.parse(text, Loader=_LOADER):
+        if isinstance(ev, (yaml.ScalarEvent, yaml.CollectionStartEvent, yaml.AliasEvent)):
+            n = size.get(ev.anchor or "", 1) if isinstance(ev, yaml.AliasEvent) else 1
+            total += n
+            for frame in open_:
+                frame[1] += n
+            if isinstance(ev, yaml.AliasEvent) and total > MAX_EXPANDED:
+                m = ev.start_mark
+                raise error_cls(f"{path}:{m.line + 1}:{m.column + 1}: the alias '*{ev.anchor}' expands the "
+                                f"document past {MAX_EXPANDED} values (a YAML alias bomb?); write the values "
+                                "out or use fewer aliases")
+            if isinstance(ev, yaml.CollectionStartEvent):
+                open_.append([ev.anchor, 1])
+            elif isinstance(ev, yaml.ScalarEvent) and ev.anchor:
+                size[ev.anchor] = 1
+        elif isinstance(ev, yaml.CollectionEndEvent):
+            anchor, n = open_.pop()
+            if anchor:
+                size[anchor] = n
+
+
+def read_bytes(path: Path, error_cls: type[Exception]) -> bytes:
+    """The bytes of a file, read once (a pipe or /dev/fd/N can be read only once)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise error_cls(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
+        raise error_cls(f"{path}: cannot read file ({exc})") from None
+
+
+def load_yaml(path: Path, error_cls: type[Exception], raw: bytes | None = None) -> LoadedYaml:
+    """Parse path (or `raw`, its bytes already read); a syntax error becomes
+    error_cls('file:line:col: ...')."""
+    if raw is None:
+        raw = read_bytes(path, error_cls)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise error_cls(f"{path}: cannot read file ({exc})") from None
     try:
+        _check_aliases(text, path, error_cls)
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

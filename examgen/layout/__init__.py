@@ -63,12 +63,23 @@ def render_mc_body(q: SolvedMc) -> list[str]:
     return out
 
 
+#: The most problems in one row of the cover's grading table: a column keeps 8 mm, room for "P 60"
+GRADING_COLUMNS = 12
+
+
 def grading_table(k: int) -> str:
     """The cover's grading table, K columns fitting the 165 mm text width: the
     row-label column takes about 12 mm, and every cell adds 2 x \\tabcolsep
-    (2 x 6 pt = 4.2 mm) and a rule to its width."""
-    width_mm = min(20.0, (165.0 - 14.0) / max(k, 1) - 4.6)
-    return f"\\eggradingtable{{{k}}}{{{width_mm:.1f}mm}}"
+    (2 x 6 pt = 4.2 mm) and a rule to its width. More than GRADING_COLUMNS problems
+    wrap into several tables of equal width, one below the other; from three tables
+    on, rows I and II are 5 mm instead of 8 mm high, so that 60 problems fit the cover."""
+    rows = max(1, -(-k // GRADING_COLUMNS))
+    per_row = -(-k // rows) if k else 1
+    width_mm = min(20.0, (165.0 - 14.0) / max(per_row, 1) - 4.6)
+    height = "8mm" if rows <= 2 else "5mm"  # lower rows when there are many tables
+    tables = [f"\\eggradingtable{{{first}}}{{{min(per_row, k - first + 1)}}}{{{width_mm:.1f}mm}}{{{height}}}"
+              for first in range(1, k + 1, per_row)]
+    return "\\par\\vspace{2mm}\n".join(tables)
 
 
 def preamble(version: str, language: str) -> str:
@@ -87,13 +98,13 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str 
     values = {
         "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),
         "date": escape(info.date), "time": escape(info.time), "examiner": escape(info.examiner),
-        "resources": escape(info.resources),
+        "resources": escape(info.resources, multiline=True),
         "problems": str(len(variant.questions)), "credits": credits(variant.credits),
         "inst1": escape(inst[0]), "inst2": escape(inst[1]), "inst3": escape(inst[2]),
         "logo": Latex(f"\\includegraphics[width=18mm,height=10mm,keepaspectratio]{{{logo_file}}}") if logo_file else "",
     }
     body = [Command("egset", arguments=[key, NoEscape(value)]).dumps() + "%\n" for key, value in values.items()]
-    items = "".join(f"\\item {escape(x)}" for x in info.instructions)
+    items = "".join(f"\\item {escape(x, multiline=True)}" for x in info.instructions)
     body.append(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}%\n")
     body += ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
