@@ -482,6 +482,11 @@ def starts_with(prefix: bytes) -> Callable[[Path], bool]:
 WORK_PREFIX = "examgen-"
 WORK_LOCK = "examgen.lock"
 STALE_UNLOCKED = 24 * 3600  # a work folder of an older examgen (no lock file) is stale after a day
+# An older examgen's work folder (no lock file): tempfile's name (8 random characters) and nothing
+# inside but what those versions put there (batch folders, formats, the draft and final passes, a
+# grading report). A user's own /tmp/examgen-notes never matches both, and is never touched.
+_OLD_WORK_NAME = re.compile(r"examgen-(?:grade-)?[a-z0-9_]{8}")
+_OLD_WORK_ENTRY = re.compile(r"b\d{5}|formats|draft|final|split|report\.(?:tex|log|aux|pdf)")
 
 
 def _work_base() -> Path:
@@ -509,7 +514,9 @@ def remove_stale_work_folders(base: Path) -> None:
                 continue
             lock = Path(entry.path) / WORK_LOCK
             if not lock.exists():
-                if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_UNLOCKED:
+                if time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_UNLOCKED \
+                        and _OLD_WORK_NAME.fullmatch(entry.name) \
+                        and all(_OLD_WORK_ENTRY.fullmatch(e) for e in os.listdir(entry.path)):
                     shutil.rmtree(entry.path, ignore_errors=True)
                 continue
             fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)

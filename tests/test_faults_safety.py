@@ -273,18 +273,27 @@ def test_stale_staging_leftovers_removed_under_the_lock(tmp_path: Path) -> None:
 def test_stale_work_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     base = tmp_path / "tmpdir"
     monkeypatch.setenv("TMPDIR", str(base))
-    dead, live, old, new = (base / f"examgen-{n}" for n in ("dead", "live", "old", "new"))
+    dead, live, old, new = (base / f"examgen-{n}" for n in ("dead", "live", "ab_cd123", "new"))
     for d in (dead, live, old, new):
         d.mkdir(parents=True)
+    (old / "b00000").mkdir()
+    (old / "formats").mkdir()  # what an older examgen left after kill -9
     (dead / "examgen.lock").touch()  # its process is gone: nobody holds the lock
     (live / "examgen.lock").touch()
     held = os.open(live / "examgen.lock", os.O_RDONLY)
     fcntl.flock(held, fcntl.LOCK_EX)  # a live run
     day_ago = time.time() - 2 * 86400
     os.utime(old, (day_ago, day_ago))  # an older examgen's folder (no lock file), two days old
-    others = [base / "pytest-of-me", base / "examgenfoo", base / "notes-examgen-1"]
+    # a user's own folders: other names, an examgen-* name that is not tempfile's, and one with
+    # tempfile's name that holds something an older examgen never wrote (a clone of examgen, say)
+    others = [base / "pytest-of-me", base / "examgenfoo", base / "notes-examgen-1", base / "examgen-my-clone",
+              base / "examgen-x1y2z3w4"]
     for d in others:
         d.mkdir()
+    (base / "examgen-my-clone" / "formats").mkdir()
+    (base / "examgen-x1y2z3w4" / ".git").mkdir()
+    (base / "examgen-x1y2z3w4" / "b00000").mkdir()
+    for d in others:
         os.utime(d, (day_ago, day_ago))
     (base / "examgen-file").write_text("a file, not a work folder\n")
     os.utime(base / "examgen-file", (day_ago, day_ago))
