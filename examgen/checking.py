@@ -20,9 +20,9 @@ from .bank import Bank
 from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
-from .outputs import work_folder
 from .questions import draw_mc, solve_question
 from .sampling import derive_seed
+from .targets import work_folder
 
 CHECK_SEED = 20260
 

@@ -251,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _interrupted(exc: BaseException | None) -> int:
     term = isinstance(exc, Terminated)
-    click.echo(f"examgen: {'terminated (SIGTERM)' if term else 'interrupted'}; nothing was written", err=True)
+    written = getattr(exc, "written", None)  # the signal came while the finished output was being swapped in
+    outcome = f"{written} was written completely before it stopped" if written else "nothing was written"
+    click.echo(f"examgen: {'terminated (SIGTERM)' if term else 'interrupted'}; {outcome}", err=True)
     return 143 if term else 130
 
 

@@ -42,16 +42,8 @@ from typing import Any
 from .compiling import compile_once
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
-from .outputs import (
-    MANIFEST,
-    csv_text,
-    ensure_file_replaceable,
-    ensure_replaceable,
-    folder_manifest,
-    staging,
-    work_folder,
-    write_file,
-)
+from .outputs import MANIFEST, csv_text, folder_manifest
+from .targets import ensure_file_replaceable, ensure_replaceable, staging, work_folder, write_file
 from .texfmt import escape
 
 FIXED_COLUMNS = ("registration", "variant")

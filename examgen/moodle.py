@@ -33,9 +33,9 @@ from . import rendering
 from .bank import load_bank
 from .errors import ExamgenError
 from .model import SolvedMc, SolvedQuestion, Variant, item_label
-from .outputs import MOODLE_MARK, MOODLE_OWNED, ensure_file_replaceable, write_file
 from .questions import build_variant, context
 from .spec import load_spec
+from .targets import MOODLE_MARK, MOODLE_OWNED, ensure_file_replaceable, write_file
 from .texfmt import num
 
 NONE_OPTION = "None of the statements above is true."

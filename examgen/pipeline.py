@@ -14,14 +14,15 @@ from .bank import Bank, load_bank
 from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
 from .errors import LatexError
 from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .outputs import (
+from .outputs import answer_key_csv, answers_json, manifest
+from .questions import build_variant, solve_question
+from .sampling import derive_seed
+from .spec import load_spec
+from .targets import (
     PREVIEW_OWNED,
-    answer_key_csv,
-    answers_json,
     diagnostics_folders,
     ensure_file_replaceable,
     ensure_replaceable,
-    manifest,
     remove_owned,
     staging,
     stamp_preview,
@@ -29,9 +30,6 @@ from .outputs import (
     write_diagnostics,
     write_file,
 )
-from .questions import build_variant, solve_question
-from .sampling import derive_seed
-from .spec import load_spec
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:

@@ -27,7 +27,7 @@ import pytest
 from conftest import error_lines
 from faults import GOOD, Row, assert_no_leftovers, bank_template, inject, previous_build, problems, run_row, snapshot
 
-from examgen import ROOT, outputs, pipeline
+from examgen import ROOT, outputs, pipeline, targets
 from examgen.cli import main
 from examgen.errors import OutputError
 
@@ -152,7 +152,7 @@ def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
 # ------------------------------------------------------------------ helpers
 def _stage_build(target: Path, text: str, kind: str = "build") -> None:
     """What a build writes, without compiling: one file and examgen's manifest, through staging."""
-    with outputs.staging(target, kind) as stage:
+    with targets.staging(target, kind) as stage:
         (stage / "E0001").mkdir()
         (stage / "E0001" / "answers.json").write_text(text)
         (stage / "manifest.json").write_text(outputs.folder_manifest(stage, kind))
@@ -176,7 +176,7 @@ def test_replaceable_folders(tmp_path: Path) -> None:
     legacy = tmp_path / "legacy"  # an examgen 0.1 build manifest has no "kind"
     legacy.mkdir()
     (legacy / "manifest.json").write_text(json.dumps({"examgen": "0.1.0", "spec_sha256": "ab", "files": {}}))
-    assert outputs.folder_kind(legacy) == "build"
+    assert targets.folder_kind(legacy) == "build"
     _stage_build(legacy, "3")
     with pytest.raises(OutputError, match="an examgen build folder, not a grading folder"):
         _stage_build(legacy, "4", "grading")
@@ -214,7 +214,7 @@ def test_second_writer_waits_for_the_lock(tmp_path: Path) -> None:
             proc.wait()
     lines = [line for line in errfile.read_text().splitlines() if "waiting" in line]
     assert lines == [waiting], "the waiting line is printed once"
-    assert outputs.folder_kind(out) == "build" and (out / "E0001" / "student.pdf").exists()
+    assert targets.folder_kind(out) == "build" and (out / "E0001" / "student.pdf").exists()
     assert not lock.exists(), "the lock file is removed on release"
     assert_no_leftovers(tmp_path)
 
@@ -231,12 +231,12 @@ def test_waiter_retries_when_the_lock_file_was_removed(tmp_path: Path, capfd: py
     held: list[int] = []
 
     def holder() -> None:
-        with outputs.locked(target):
+        with targets.locked(target):
             held.append(os.stat(lock).st_ino)
             leave.wait(300)
 
     def waiter() -> None:
-        with outputs.locked(target):
+        with targets.locked(target):
             held.append(os.stat(lock).st_ino)
 
     t1 = threading.Thread(target=holder)
@@ -298,14 +298,14 @@ def test_stale_work_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     (base / "examgen-file").write_text("a file, not a work folder\n")
     os.utime(base / "examgen-file", (day_ago, day_ago))
     try:
-        with outputs.work_folder() as work:
+        with targets.work_folder() as work:
             assert work.parent == base and work.name.startswith("examgen-")
             # this run's folder is locked for its lifetime: another run cannot take it
             probe = os.open(work / "examgen.lock", os.O_RDONLY)
             with pytest.raises(BlockingIOError):
                 fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
             os.close(probe)
-            outputs.remove_stale_work_folders(base)
+            targets.remove_stale_work_folders(base)
             assert work.exists()
         assert not work.exists()
     finally:
@@ -333,7 +333,7 @@ def test_build_into_a_real_mount_point(tmpfs: Path, tmp_path: Path, capsys: pyte
     assert os.path.ismount(tmpfs)
     assert main(["build", str(QUIZ), "-o", str(tmpfs)]) == 0
     first = snapshot(tmpfs)
-    assert "E0001/student.pdf" in first and outputs.folder_kind(tmpfs) == "build"
+    assert "E0001/student.pdf" in first and targets.folder_kind(tmpfs) == "build"
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmpfs)]) == 0  # replaced in place
     assert "E0002/student.pdf" in snapshot(tmpfs)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vol"], "no copy or staging left in the parent"
@@ -362,7 +362,7 @@ def test_simulated_mount_point_is_swapped_from_inside(tmp_path: Path, monkeypatc
         renamed.append((str(src), str(dst)))
         real_replace(src, dst)
 
-    monkeypatch.setattr(outputs.os, "replace", replace)
+    monkeypatch.setattr(targets.os, "replace", replace)
     (vol / ".examgen-tmp-dead1234").mkdir()  # a killed run's staging inside the volume
     _stage_build(vol, "1")
     _stage_build(vol, "2")
@@ -382,7 +382,7 @@ def test_simulated_mount_point_is_swapped_from_inside(tmp_path: Path, monkeypatc
         return os.stat_result(fields)
 
     monkeypatch.setattr(Path, "stat", stat)
-    assert outputs.is_mount(vol)
+    assert targets.is_mount(vol)
     _stage_build(vol, "3")
     assert (vol / "E0001" / "answers.json").read_text() == "3"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vol"]
@@ -408,7 +408,7 @@ def test_diagnostics_beside_a_users_folder_of_that_name(tmp_path: Path, capsys: 
     assert "Undefined control sequence" in line
     assert [p.name for p in mine.iterdir()] == ["my-notes.txt"]
     diag = tmp_path / "out-diagnostics-2"
-    assert outputs.folder_kind(diag) == "diagnostics"
+    assert targets.folder_kind(diag) == "diagnostics"
     assert "\\nosuchmacro" in (diag / "E0001" / "student.tex").read_text()
     assert (diag / "E0001" / "student.log").exists() and (diag / "E0001" / "examgentum.cls").exists()
     assert not (tmp_path / "out").exists()
@@ -474,7 +474,7 @@ def test_outputs_follow_the_umask(tmp_path: Path) -> None:
     old = os.umask(0o027)
     try:
         _stage_build(tmp_path / "out", "1")
-        outputs.write_file(tmp_path / "f.xml", b"x", outputs.MOODLE_OWNED)
+        targets.write_file(tmp_path / "f.xml", b"x", targets.MOODLE_OWNED)
     finally:
         os.umask(old)
     assert (tmp_path / "out").stat().st_mode & 0o777 == 0o750
@@ -604,8 +604,37 @@ def test_mount_swap_puts_everything_back_when_an_entry_cannot_move(tmp_path: Pat
             raise OSError(errno.EBUSY, "Device or resource busy", str(src))
         real_replace(src, dst)
 
-    monkeypatch.setattr(outputs.os, "replace", replace)
+    monkeypatch.setattr(targets.os, "replace", replace)
     with pytest.raises(OutputError, match="cannot write the output there"):
         _stage_build(vol, "2")
     assert snapshot(vol) == before and (vol / "zz-nested").is_dir()
     assert sorted(p.name for p in vol.iterdir()) == ["E0001", "manifest.json", "zz-nested"]
+
+
+def test_signal_during_the_swap_says_the_output_is_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C pressed while the finished build is swapped in is held back until the swap is
+    done; the message then says the output is complete (not 'nothing was written'), and it is."""
+    import threading
+
+    out = tmp_path / "out"
+    previous_build(out)
+    real = os.replace
+    sent: list[str] = []
+
+    def replace(src: object, dst: object) -> None:
+        if not sent and Path(str(src)) == out:  # the swap moves the old build aside: Ctrl-C now
+            sent.append(str(dst))  # (SIGINT is blocked during the swap: it stays pending)
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        real(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(targets.os, "replace", replace)
+    code = main(["build", str(QUIZ), "-o", str(out)])
+    err = [line for line in error_lines(capsys.readouterr().err) if line]
+    assert sent, "the swap never ran"
+    assert code == 130
+    assert err == [f"examgen: interrupted; {out} was written completely before it stopped"]
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert files == {k: v for k, v in snapshot(out).items() if k != "manifest.json"}
+    assert "E0001/answers.json" in files and "E0001/solution.pdf" in files
+    assert_no_leftovers(tmp_path)
