@@ -638,3 +638,47 @@ def test_signal_during_the_swap_says_the_output_is_complete(tmp_path: Path, monk
     assert files == {k: v for k, v in snapshot(out).items() if k != "manifest.json"}
     assert "E0001/answers.json" in files and "E0001/solution.pdf" in files
     assert_no_leftovers(tmp_path)
+
+
+@pytest.mark.pdf
+def test_kill_9_leftovers_are_cleaned_by_the_next_run(tmp_path: Path) -> None:
+    """kill -9 (no clean-up possible) while the build is held at its write stage: the
+    staging folder beside OUT, its lock file and the work folder in TMPDIR stay behind;
+    the next build removes them all, and a previous build is still whole until replaced."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    real = shutil.which("qpdf")
+    assert real
+    (bin_dir / "qpdf").write_text(WRAPPER.format(pattern="*all-students.pdf*", real=real))
+    (bin_dir / "qpdf").chmod(0o755)
+    fifo, mark, tmpdir = tmp_path / "fifo", tmp_path / "mark", tmp_path / "tmpdir"
+    os.mkfifo(fifo)
+    tmpdir.mkdir()
+    out = tmp_path / "X"
+    before = previous_build(out)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "EXAMGEN_TEST_FIFO": str(fifo),
+           "EXAMGEN_TEST_MARK": str(mark), "TMPDIR": str(tmpdir)}
+    args = [sys.executable, "-m", "examgen", "build", str(QUIZ), "-n", "2", "-o", str(out), "--no-cache"]
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not mark.exists():
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline, "the build never reached its write stage"
+            time.sleep(0.05)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # kill -9 of examgen and everything it started
+        proc.wait()
+    assert snapshot(out) == before
+    staged = sorted(p.name for p in tmp_path.glob(".X.*"))
+    assert [n for n in staged if n.startswith(".X.tmp-")], staged  # what kill -9 leaves: a staging folder
+    assert [p.name for p in tmpdir.iterdir() if p.name.startswith("examgen-")], "no work folder was left"
+
+    env["PATH"] = os.environ["PATH"]  # the real qpdf from now on
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.glob(".X.*")) == []
+    assert sorted(p.name for p in tmpdir.iterdir()) == []
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    assert "E0002/student.pdf" in files and files == {k: v for k, v in snapshot(out).items() if k != "manifest.json"}
