@@ -124,7 +124,8 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], wfd: int, mem_bytes: i
         os._exit(0)
 
 
-def run(fn: Callable[..., Any], args: tuple[Any, ...], where: str) -> Any:
+def run(fn: Callable[..., Any], args: tuple[Any, ...], where: str,
+        on_exit: str = "return the answers or raise an exception instead") -> Any:
     limit, mem = timeout(), memory_mb()
     rfd, wfd = os.pipe()
     pid = os.fork()
@@ -159,7 +160,7 @@ def run(fn: Callable[..., Any], args: tuple[Any, ...], where: str) -> Any:
             raise TemplateError(f"{where} was killed by signal {signal.Signals(sig).name} before it returned "
                                 "(a crash in native code, or it killed itself); fix the function")
         raise TemplateError(f"{where} ended its process (exit code {os.WEXITSTATUS(status)}, os._exit?) before "
-                            "it returned; return the answers or raise an exception instead")
+                            f"it returned; {on_exit}")
     try:
         result = pickle.loads(b"".join(chunks))
     except Exception as exc:
@@ -172,8 +173,7 @@ def run(fn: Callable[..., Any], args: tuple[Any, ...], where: str) -> Any:
                 a.bit_generator.state = state  # a sampler's draws advance the caller's generator
         return result[1]
     if kind == "exit":
-        raise TemplateError(f"{where} called sys.exit({result[1]}); return the answers or raise an exception "
-                            "instead")
+        raise TemplateError(f"{where} called sys.exit({result[1]}); {on_exit}")
     if kind == "memory":
         raise TemplateError(f"{where} needed more than {mem:g} MiB of memory; make it smaller, or allow more with "
                             "EXAMGEN_SOLVER_MEMORY_MB=MIB")

@@ -67,6 +67,17 @@ SOLVER_ROWS = [
         args=SOLVE, env={"EXAMGEN_SOLVER_TIMEOUT": "soon"}, setup=bank_solver("return shipped(params)")),
     Row("solver-import-exits", "{tmp}/bank/data/q1/solver.py: importing it called sys.exit(1); remove that call",
         2, args=SOLVE, setup=bank_solver("return shipped(params)", top="import sys\nsys.exit(1)")),
+    # importing the file runs the instructor's top-level code: the same limits, before examgen imports it
+    Row("solver-import-hangs", "{tmp}/bank/data/q1/solver.py: importing it did not return within 1 s; make it "
+        "faster, or allow more time with EXAMGEN_SOLVER_TIMEOUT=SECONDS", 2, args=SOLVE,
+        env={"EXAMGEN_SOLVER_TIMEOUT": "1"}, setup=bank_solver("return shipped(params)",
+                                                              top="import time\ntime.sleep(3600)")),
+    Row("solver-import-os-exit", "{tmp}/bank/data/q1/solver.py: importing it ended its process (exit code 4, "
+        "os._exit?) before it returned; remove that call", 2, args=SOLVE,
+        setup=bank_solver("return shipped(params)", top="import os\nos._exit(4)")),
+    Row("solver-import-huge-memory", "{tmp}/bank/data/q1/solver.py: importing it needed more than 256 MiB of "
+        "memory", 2, args=SOLVE, env={"EXAMGEN_SOLVER_MEMORY_MB": "256"},
+        setup=bank_solver("return shipped(params)", top="TABLE = 'x' * 10**10")),
     # in a build: the same line, and no output folder, no diagnostics
     Row("build-solver-sleeps", f"{SOLVER} did not return within 1 s", 2, spec=SPEC, args=BANK,
         env={"EXAMGEN_SOLVER_TIMEOUT": "1"}, setup=bank_solver("import time\ntime.sleep(3600)")),

@@ -23,7 +23,16 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import TemplateError
-from ..sandbox import isolated
+from ..sandbox import isolated, run
+
+
+def _exec_module(path: Path) -> None:
+    """Import the file once in a throw-away worker (sandbox.run): an import that hangs, ends
+    the process or eats all memory is named there, before examgen imports it itself."""
+    spec = importlib.util.spec_from_file_location(f"examgen_probe_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise TemplateError(f"{path}: cannot be imported as a Python module")
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
 
 
 @lru_cache(maxsize=64)
@@ -33,6 +42,12 @@ def _load_local(path: Path, stamp: tuple[int, int]) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TemplateError(f"{path}: cannot be imported as a Python module")
+    try:
+        run(_exec_module, (path,), f"{path}: importing it", on_exit="remove that call")
+    except TemplateError:
+        raise
+    except Exception as exc:  # the instructor's code raised while importing: named below, as in-process
+        raise TemplateError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod  # dataclasses and pickling look modules up by name
     try:
