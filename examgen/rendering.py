@@ -9,8 +9,11 @@ import hashlib
 import math
 import operator
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,8 +21,9 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from . import cachedir, texfmt
+from . import BANK_DIR, cachedir, texfmt
 from .errors import TemplateError
+from .sandbox import env_limit
 
 _SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
 # the one name the loader serves: the file compile_blocks is parsing; an <% include %>,
@@ -177,11 +181,50 @@ def compile_blocks(source: str, origin: str) -> jinja2.Template:
         _COMPILING.reset(token)
 
 
+RENDER_TIMEOUT = 10.0  # seconds one block of an instructor's template may take to render (EXAMGEN_RENDER_TIMEOUT)
+_SHIPPED = str(BANK_DIR) + os.sep
+
+
+class _RenderTimeout(BaseException):
+    """Raised by the alarm into a render that takes too long (a BaseException: no
+    `except Exception` of jinja2 or of a template's filter may swallow it)."""
+
+
+@contextmanager
+def _time_limit(where: str) -> Iterator[None]:
+    """A wall-clock limit for a render in the main thread (SIGALRM interrupts the Python
+    loops a template runs: `<% for a in xs %><% for b in xs %>` over long lists). The
+    renders that `examgen check` repeats in threads were already done, limited, here."""
+    if where.startswith(_SHIPPED) or threading.current_thread() is not threading.main_thread():
+        yield  # the shipped bank is examgen's own text (and `examgen check` renders it 100,000 times)
+        return
+    seconds = env_limit("EXAMGEN_RENDER_TIMEOUT", RENDER_TIMEOUT)
+    armed = [True]
+
+    def expire(signum: int, frame: object) -> None:
+        if armed[0]:
+            raise _RenderTimeout()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _RenderTimeout:
+        raise TemplateError(f"{where}: rendering took longer than {seconds:g} s (a loop that is too long?); "
+                            "simplify the template, or allow more time with EXAMGEN_RENDER_TIMEOUT=SECONDS") \
+            from None
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
     """Run a jinja2 render; its errors become one TemplateError naming `where`."""
     token = _BUDGET.set([0])
     try:
-        return texfmt.Latex(render().strip())
+        with _time_limit(where):
+            return texfmt.Latex(render().strip())
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"{where}: {exc.message}") from None
     except jinja2.TemplateError as exc:

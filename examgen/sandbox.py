@@ -32,7 +32,8 @@ DEFAULT_MEMORY_MB = 2048
 PASS_THROUGH = (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError)
 
 
-def _limit(name: str, default: float) -> float:
+def env_limit(name: str, default: float) -> float:
+    """A positive limit from the environment variable `name`, else `default`; a bad value is one line."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -47,11 +48,11 @@ def _limit(name: str, default: float) -> float:
 
 
 def timeout() -> float:
-    return _limit("EXAMGEN_SOLVER_TIMEOUT", DEFAULT_TIMEOUT)
+    return env_limit("EXAMGEN_SOLVER_TIMEOUT", DEFAULT_TIMEOUT)
 
 
 def memory_mb() -> float:
-    return _limit("EXAMGEN_SOLVER_MEMORY_MB", DEFAULT_MEMORY_MB)
+    return env_limit("EXAMGEN_SOLVER_MEMORY_MB", DEFAULT_MEMORY_MB)
 
 
 def isolated(fn: Callable[..., Any], path: Path, template_id: str) -> Callable[..., Any]:

@@ -107,6 +107,11 @@ JINJA_ROWS = [
         args=BANK, setup=bank_template("q1", inject("<< ([0] * 10**9)|length >>"))),
     Row("jinja-power", TEXT + "'**' would make an integer of about 100000 bits; at most 4096", 2, spec=SPEC,
         args=BANK, setup=bank_template("q1", inject("<< 2 ** 100000 >>"))),
+    Row("jinja-slow-loops", TEXT + "rendering took longer than 1 s (a loop that is too long?); simplify the "
+        "template, or allow more time with EXAMGEN_RENDER_TIMEOUT=SECONDS", 2, spec=SPEC, args=BANK,
+        env={"EXAMGEN_RENDER_TIMEOUT": "1"},
+        setup=bank_template("q1", inject("<% set xs = [0] * 100000 %><% for a in xs %><% for b in xs %>"
+                                         "<% endfor %><% endfor %>"))),
     Row("jinja-huge-output", TEXT + "the rendered text is longer than 1000000 characters", 2, spec=SPEC,
         args=BANK, setup=bank_template("q1", inject("<% for i in range(5000) %><< 'y' * 1000 >><% endfor %>"))),
 ]
