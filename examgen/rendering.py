@@ -9,6 +9,7 @@ import hashlib
 import math
 import operator
 import os
+import resource
 import signal
 import tempfile
 import threading
@@ -23,7 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from . import BANK_DIR, cachedir, texfmt
 from .errors import TemplateError
-from .sandbox import env_limit
+from .sandbox import env_limit, vm_bytes
 
 _SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
 # the one name the loader serves: the file compile_blocks is parsing; an <% include %>,
@@ -174,7 +175,8 @@ def compile_blocks(source: str, origin: str) -> jinja2.Template:
     _SOURCES[name] = source
     token = _COMPILING.set(name)
     try:
-        return environment().get_template(name)
+        with _limits(origin):  # jinja2 evaluates constant expressions while compiling
+            return environment().get_template(name)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"{origin}:{exc.lineno}: jinja2 syntax error: {exc.message}") from None
     finally:
@@ -182,6 +184,7 @@ def compile_blocks(source: str, origin: str) -> jinja2.Template:
 
 
 RENDER_TIMEOUT = 10.0  # seconds one block of an instructor's template may take to render (EXAMGEN_RENDER_TIMEOUT)
+RENDER_MEMORY_MB = 2048  # address space such a render may add (EXAMGEN_RENDER_MEMORY_MB)
 _SHIPPED = str(BANK_DIR) + os.sep
 
 
@@ -191,20 +194,32 @@ class _RenderTimeout(BaseException):
 
 
 @contextmanager
-def _time_limit(where: str) -> Iterator[None]:
-    """A wall-clock limit for a render in the main thread (SIGALRM interrupts the Python
-    loops a template runs: `<% for a in xs %><% for b in xs %>` over long lists). The
-    renders that `examgen check` repeats in threads were already done, limited, here."""
+def _limits(where: str) -> Iterator[None]:
+    """Time and memory limits for compiling and rendering an instructor's template in the
+    main thread: SIGALRM interrupts the Python loops a template runs (`<% for a in xs %>
+    <% for b in xs %>` over long lists), and a lowered RLIMIT_AS turns a string or list
+    that would take gigabytes (`|join`, `|replace`, `|center`, `'%999999999d' % x`; jinja2
+    evaluates constant ones while compiling) into a MemoryError. The shipped bank is
+    examgen's own text (`examgen check` renders it 100,000 times), and the renders that
+    `examgen check` repeats in threads were already done, limited, here."""
     if where.startswith(_SHIPPED) or threading.current_thread() is not threading.main_thread():
-        yield  # the shipped bank is examgen's own text (and `examgen check` renders it 100,000 times)
+        yield
         return
     seconds = env_limit("EXAMGEN_RENDER_TIMEOUT", RENDER_TIMEOUT)
+    extra = int(env_limit("EXAMGEN_RENDER_MEMORY_MB", RENDER_MEMORY_MB) * 2**20)
     armed = [True]
 
     def expire(signum: int, frame: object) -> None:
         if armed[0]:
             raise _RenderTimeout()
 
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = vm_bytes() + extra
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    lowered = soft == resource.RLIM_INFINITY or cap < soft
+    if lowered:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -213,17 +228,22 @@ def _time_limit(where: str) -> Iterator[None]:
         raise TemplateError(f"{where}: rendering took longer than {seconds:g} s (a loop that is too long?); "
                             "simplify the template, or allow more time with EXAMGEN_RENDER_TIMEOUT=SECONDS") \
             from None
+    except MemoryError:
+        raise TemplateError(f"{where}: rendering needed more than {extra // 2**20} MiB of memory (a huge string "
+                            "or list?); make it smaller, or allow more with EXAMGEN_RENDER_MEMORY_MB=MIB") from None
     finally:
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if lowered:
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
     """Run a jinja2 render; its errors become one TemplateError naming `where`."""
     token = _BUDGET.set([0])
     try:
-        with _time_limit(where):
+        with _limits(where):
             return texfmt.Latex(render().strip())
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"{where}: {exc.message}") from None

@@ -67,7 +67,8 @@ def isolated(fn: Callable[..., Any], path: Path, template_id: str) -> Callable[.
     return call
 
 
-def _vm_bytes() -> int:
+def vm_bytes() -> int:
+    """This process's address space (VmSize), the base of a memory limit."""
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -94,7 +95,7 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], wfd: int, mem_bytes: i
             import resource
 
             _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            soft = _vm_bytes() + mem_bytes
+            soft = vm_bytes() + mem_bytes
             if hard != resource.RLIM_INFINITY:
                 soft = min(soft, hard)
             resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
