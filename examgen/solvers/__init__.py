@@ -26,13 +26,20 @@ from ..errors import TemplateError
 from ..sandbox import isolated, run
 
 
-def _exec_module(path: Path) -> None:
+def _exec_module(path: Path) -> str | None:
     """Import the file once in a throw-away worker (sandbox.run): an import that hangs, ends
-    the process or eats all memory is named there, before examgen imports it itself."""
+    the process or eats all memory is named there, before examgen imports it itself.
+    Returns what the import raised ('ModuleNotFoundError: ...'), or None."""
     spec = importlib.util.spec_from_file_location(f"examgen_probe_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise TemplateError(f"{path}: cannot be imported as a Python module")
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        return "cannot be imported as a Python module"
+    try:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    except MemoryError:
+        raise  # the worker names its memory limit
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 @lru_cache(maxsize=64)
@@ -42,12 +49,9 @@ def _load_local(path: Path, stamp: tuple[int, int]) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise TemplateError(f"{path}: cannot be imported as a Python module")
-    try:
-        run(_exec_module, (path,), f"{path}: importing it", on_exit="remove that call")
-    except TemplateError:
-        raise
-    except Exception as exc:  # the instructor's code raised while importing: named below, as in-process
-        raise TemplateError(f"{path}: importing it failed: {type(exc).__name__}: {exc}") from None
+    failed = run(_exec_module, (path,), f"{path}: importing it", on_exit="remove that call")
+    if failed:
+        raise TemplateError(f"{path}: importing it failed: {failed}")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod  # dataclasses and pickling look modules up by name
     try:
