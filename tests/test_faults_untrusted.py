@@ -86,6 +86,8 @@ SOLVER_ROWS = [
 ]
 
 TEXT = "{tmp}/bank/data/q1/statement.tex.j2, block 'a': "
+MEMORY = ("rendering needed more than 256 MiB of memory (a huge string or list?); make it smaller, or allow more "
+          "with EXAMGEN_RENDER_MEMORY_MB=MIB")
 JINJA_ROWS = [
     Row("jinja-range-huge", TEXT + "range() of 1000000000000 numbers is too long; a template may loop over at most "
         "10000 numbers at once and 100000 in all", 2, spec=SPEC, args=BANK,
@@ -112,17 +114,13 @@ JINJA_ROWS = [
         env={"EXAMGEN_RENDER_TIMEOUT": "1"},
         setup=bank_template("q1", inject("<% set xs = [0] * 100000 %><% for a in xs %><% for b in xs %>"
                                          "<% endfor %><% endfor %>"))),
-    Row("jinja-replace-amplifies", TEXT + "rendering needed more than 256 MiB of memory (a huge string "
-        "or list?); make it smaller, or allow more with EXAMGEN_RENDER_MEMORY_MB=MIB", 2, spec=SPEC, args=BANK, env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
+    Row("jinja-replace-amplifies", TEXT + MEMORY, 2, spec=SPEC, args=BANK, env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
         setup=bank_template("q1", inject("<< ('x' * 100000)|replace('x', 'y' * 100000)|length >>"))),
-    Row("jinja-join-amplifies", TEXT + "rendering needed more than 256 MiB of memory (a huge string ", 2, spec=SPEC, args=BANK,
-        env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
+    Row("jinja-join-amplifies", TEXT + MEMORY, 2, spec=SPEC, args=BANK, env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
         setup=bank_template("q1", inject("<< (['y' * 100000] * 100000)|join|length >>"))),
-    Row("jinja-format-width", TEXT + "rendering needed more than 256 MiB of memory (a huge string ", 2, spec=SPEC, args=BANK,
-        env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
+    Row("jinja-format-width", TEXT + MEMORY, 2, spec=SPEC, args=BANK, env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
         setup=bank_template("q1", inject("<< ('%9000000000d' % 1)|length >>"))),
-    Row("jinja-center-width", TEXT + "rendering needed more than 256 MiB of memory (a huge string ", 2, spec=SPEC, args=BANK,
-        env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
+    Row("jinja-center-width", TEXT + MEMORY, 2, spec=SPEC, args=BANK, env={"EXAMGEN_RENDER_MEMORY_MB": "256"},
         setup=bank_template("q1", inject("<< ('x'|center(9000000000))|length >>"))),
     Row("jinja-huge-output", TEXT + "the rendered text is longer than 1000000 characters", 2, spec=SPEC,
         args=BANK, setup=bank_template("q1", inject("<% for i in range(5000) %><< 'y' * 1000 >><% endfor %>"))),
