@@ -13,6 +13,7 @@ from pathlib import Path
 from . import BANK_DIR, rendering, schema, solvers
 from .errors import ExamgenError, TemplateError
 from .model import McItem, McOption, ParamDecl, Part, RubricItem, Template
+from .texfmt import untypesettable_at
 from .yamlfile import format_keypath, load_yaml
 
 DEFAULT_ANSWER_MM = 40.0
@@ -31,9 +32,19 @@ class Bank:
         raise TemplateError(f"unknown template '{template_id}'{hint}")
 
 
+def _typeset_question(path: tuple) -> bool:
+    """The strings of a question.yaml that reach a PDF: the title, part names, rubric texts."""
+    return path[:1] == ("title",) or (path[:1] == ("parts",) and path[-1] in ("name", "text"))
+
+
+def _typeset_mc(path: tuple) -> bool:
+    """The strings of an MC pool that reach a PDF: stems, options, reasons, notes."""
+    return path[:1] == ("items",) and path[-1] in ("stem", "text", "why", "note")
+
+
 def _load_template(qfile: Path) -> Template:
     doc = load_yaml(qfile, TemplateError)
-    errors = schema.schema_errors(doc, schema.QUESTION)
+    errors = schema.schema_errors(doc, schema.QUESTION) or schema.text_errors(doc, doc.data, typeset=_typeset_question)
     if errors:
         raise TemplateError("; ".join(errors))
     d = doc.data
@@ -62,6 +73,9 @@ def _load_template(qfile: Path) -> Template:
         if not f.is_file():
             raise TemplateError(f"{folder}: missing {f.name}")
         texts[kind] = f.read_text(encoding="utf-8")
+        bad = untypesettable_at(texts[kind])
+        if bad:
+            raise TemplateError(f"{f}:{bad[0]}:{bad[1]}: {bad[2]}")
         tmpl = rendering.compile_blocks(texts[kind], str(f))
         missing = [n for n in names if n not in tmpl.blocks]
         if missing:
@@ -88,7 +102,7 @@ def _load_template(qfile: Path) -> Template:
 
 def _load_mc(pfile: Path) -> list[McItem]:
     doc = load_yaml(pfile, TemplateError)
-    errors = schema.schema_errors(doc, schema.MC_FILE)
+    errors = schema.schema_errors(doc, schema.MC_FILE) or schema.text_errors(doc, doc.data, typeset=_typeset_mc)
     if errors:
         raise TemplateError("; ".join(errors))
     if doc.data["topic"] != pfile.stem:

@@ -9,6 +9,7 @@ from typing import Any
 
 import jsonschema
 
+from .texfmt import untypesettable
 from .yamlfile import LoadedYaml, format_keypath
 
 _num = {"type": "number"}
@@ -271,3 +272,17 @@ def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
                 path = path + (extra[0],)
         out.append(f"{doc.where(path)}: {format_keypath(path)}: {_explain(err)}")
     return out
+
+
+def text_errors(doc: LoadedYaml, value: Any, path: tuple = (), typeset: Any = None) -> list[str]:
+    """Every string of a YAML file that pdflatex cannot typeset (control, invisible or
+    non-Latin characters), one line each, with its place and field. `typeset` limits the
+    check to the strings that reach a PDF: a predicate on the key path (None: all of them)."""
+    if isinstance(value, str):
+        why = untypesettable(value) if typeset is None or typeset(path) else None
+        return [f"{doc.where(path)}: {format_keypath(path)}: {why}"] if why else []
+    if isinstance(value, dict):
+        return [e for k, v in value.items() for e in text_errors(doc, v, path + (str(k),), typeset)]
+    if isinstance(value, list):
+        return [e for i, v in enumerate(value) for e in text_errors(doc, v, path + (i,), typeset)]
+    return []

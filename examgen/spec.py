@@ -15,7 +15,6 @@ from .errors import ExamgenError, SpecError
 from .model import ChooseProblem, ExamInfo, ExamSpec, GradingScale, McProblem, TemplateProblem, linear_thresholds
 from .questions import scaled_parts
 from .sampling import validate_pinned
-from .texfmt import untypesettable
 from .yamlfile import LoadedYaml, format_keypath, load_yaml, read_bytes
 
 #: The logo formats pdflatex includes, recognised by their first bytes (never by the file name)
@@ -67,19 +66,6 @@ def _grading(doc: LoadedYaml, errors: list[str]) -> GradingScale:
     return GradingScale(linear_thresholds(lo, hi))
 
 
-def _text_errors(doc: LoadedYaml, value: Any, path: tuple = ()) -> list[str]:
-    """Every string of the spec that pdflatex cannot typeset (control, invisible or
-    non-Latin characters), one line each, with its field."""
-    if isinstance(value, str):
-        why = untypesettable(value)
-        return [f"{doc.where(path)}: {format_keypath(path)}: {why}"] if why else []
-    if isinstance(value, dict):
-        return [e for k, v in value.items() for e in _text_errors(doc, v, path + (str(k),))]
-    if isinstance(value, list):
-        return [e for i, v in enumerate(value) for e in _text_errors(doc, v, path + (i,))]
-    return []
-
-
 def _logo(doc: LoadedYaml, given: str, errors: list[str]) -> tuple[Path, str, bytes] | None:
     """exam.logo: a PNG, JPEG or PDF (by content) under the spec's folder, or an absolute
     path given on purpose; returns (where it came from, its type, its bytes)."""
@@ -121,7 +107,7 @@ def load_spec(path: Path, bank: Bank, source: bytes | None = None) -> ExamSpec:
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
         raise SpecError(f"{path}:1:1: an exam spec is a mapping with 'exam:' and 'problems:', found {found}")
-    errors = schema.schema_errors(doc, schema.SPEC) or _text_errors(doc, doc.data)
+    errors = schema.schema_errors(doc, schema.SPEC) or schema.text_errors(doc, doc.data)
     if errors:
         raise SpecError("\n".join(errors))
     e = doc.data["exam"]

@@ -74,6 +74,21 @@ def untypesettable(text: str) -> str | None:
     return None
 
 
+def untypesettable_at(text: str) -> tuple[int, int, str] | None:
+    """Where (line, column, both from 1) and why a template file's text cannot be typeset,
+    or None; jinja2 comments (<# ... #>) are not typeset and not checked."""
+    import re
+
+    text = re.sub(r"<#.*?#>", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
+    for n, line in enumerate(text.split("\n"), start=1):
+        if untypesettable(line):
+            col = next(i for i, ch in enumerate(line, start=1) if untypesettable(ch))
+            why = untypesettable(line[col - 1])
+            assert why is not None
+            return n, col, why
+    return None
+
+
 def num(x: Any, digits: int = 4) -> Latex:
     """A number as LaTeX: integers without a point, others rounded to `digits`
     decimals with trailing zeros stripped; -0 prints as 0; bools as 0/1."""

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import error_lines, pdftotext
-from faults import GOOD, HEAD, Row, problems, run_row
+from faults import BANK, GOOD, HEAD, Row, bank_template, problems, run_row
 
 from examgen import ROOT
 from examgen.cli import main
@@ -140,6 +140,21 @@ ROWS = [
         "(first as items[0]); list each item once", 2,
         spec=problems("  - mc: {count: 2, items: [conv2d_weight_count, layers_without_trainable_parameters, "
                       "conv2d_weight_count]}\n")),
+    # ---------------------------------------------------------------- an instructor's bank: texts that reach the PDF
+    Row("bank-title-emoji", "{tmp}/bank/data/q_emoji/question.yaml:2:1: title: character U+1F600 (\U0001F600) cannot "
+        "be typeset by pdflatex; remove it", 2, spec=problems("  - template: q_emoji\n"), args=BANK,
+        setup=bank_template("q_emoji", question=lambda s: s.replace("title: Class Imbalance",
+                                                                      "title: \"Class Imbalance \U0001F600\""))),
+    Row("bank-rubric-zero-width", "question.yaml:18:9: parts[0].rubric[0].text: invisible format character U+200B "
+        "(ZERO WIDTH SPACE) is not allowed; remove it", 2, spec=problems("  - template: q_zw\n"), args=BANK,
+        setup=bank_template("q_zw", question=lambda s: s.replace("Network prefers", "Network\u200b prefers"))),
+    Row("bank-statement-cjk", "{tmp}/bank/data/q_cjk/statement.tex.j2:5:", 2, spec=problems("  - template: q_cjk\n"),
+        args=BANK, setup=bank_template("q_cjk", lambda s: s.replace("<% block a %>", "<% block a %>\u4e2d"))),
+    Row("bank-mc-stem-hebrew", "{tmp}/bank/mc/extra.yaml:4:5: items[0].stem: character U+05D0 (\u05d0) cannot be "
+        "typeset by pdflatex; remove it", 2, spec=problems("  - mc: {count: 1, topics: [extra]}\n"), args=BANK,
+        files={"bank/mc/extra.yaml": "topic: extra\nitems:\n  - id: hebrew_item\n    stem: \"\u05d0 is ...\"\n"
+               "    options:\n" + "".join(f"      - {{text: o{i}, correct: {str(i == 0).lower()}, why: r{i}}}\n"
+                                    for i in range(4))}),
 ]
 
 
@@ -347,3 +362,12 @@ def test_untypesettable_exactly(text: str, why: str | None) -> None:
     from examgen.texfmt import untypesettable
 
     assert untypesettable(text) == why
+
+
+def test_bank_jinja_comments_are_not_typeset_and_not_checked(tmp_path: Path) -> None:
+    """A Greek letter inside a <# comment #> of a template never reaches LaTeX: accepted."""
+    from examgen.texfmt import untypesettable_at
+
+    assert untypesettable_at("<# \u03c3 is sigma\n over two lines \u03c3 #>ok") is None
+    assert untypesettable_at("a\nb \u03c3") == (2, 3, "character U+03C3 (\u03c3) cannot be typeset by pdflatex; "
+                                                 "remove it")
