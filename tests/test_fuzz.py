@@ -8,6 +8,7 @@ EXAMGEN_FUZZ_EXAMPLES=10000). `-m slow` adds thousands of draws per template."""
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import os
@@ -39,7 +40,8 @@ FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
                                        HealthCheck.function_scoped_fixture])
 BANK = load_bank()
 SPECS = {p.name: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "exams").glob("*.yaml"))}
-TMP = Path(tempfile.mkdtemp(prefix="examgen-fuzz-"))
+TMP = Path(tempfile.mkdtemp(prefix="fuzz-"))  # not examgen-*: that prefix is examgen's own work folders
+atexit.register(shutil.rmtree, TMP, ignore_errors=True)
 COUNTS = {"cases": 0, "accepted": 0, "errors": 0}
 
 # values that are likely to break things: wrong types, extremes, near-misses, hostile strings
