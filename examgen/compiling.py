@@ -44,6 +44,7 @@ from pathlib import Path
 
 from . import TEMPLATES_DIR, __version__, cachedir, qrcodes
 from .errors import ExamgenError, LatexError, LayoutError
+from .outputs import sha256
 
 CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
@@ -293,11 +294,6 @@ def tex_identity() -> str:
 ENTRY = "entry.json"  # in every cache entry, written last: {"files": {name: sha256}, ...what it is for}
 
 
-def _file_sha(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
 def _store(cache: Path, final: Path, files: dict[str, Path | bytes], **meta: object) -> None:
     """Create a cache entry atomically: the files copied into a temporary folder beside
     it, their sha256 recorded in entry.json (written last), then renamed. A cache that
@@ -315,7 +311,7 @@ def _store(cache: Path, final: Path, files: dict[str, Path | bytes], **meta: obj
                 (tmp / name).write_bytes(src)
             else:
                 shutil.copyfile(src, tmp / name)
-            digests[name] = _file_sha(tmp / name)
+            digests[name] = sha256(tmp / name)
         (tmp / ENTRY).write_text(json.dumps({"files": digests, **meta}, sort_keys=True))
         try:
             tmp.rename(final)
@@ -341,7 +337,7 @@ def _verified(entry: Path, names: list[str], **meta: object) -> Path | None:
         good = (isinstance(files, dict) and sorted(files) == sorted(names)
                 and sorted(os.listdir(entry)) == sorted([*names, ENTRY])
                 and all(record.get(k) == v for k, v in meta.items())
-                and all(_file_sha(entry / name) == files[name] for name in names))
+                and all(sha256(entry / name) == files[name] for name in names))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         good = False
     if good:
