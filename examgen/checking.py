@@ -69,7 +69,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
 
 def _info() -> ExamInfo:
     return ExamInfo(course="examgen check", code="CHECK", name="bank check", date="", time="", examiner="",
-                    resources="", instructions=(), institution=(), logo=None, language="en")
+                    resources="", instructions=(), institution=(), language="en")
 
 
 def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, jobs: int | None,

@@ -94,9 +94,8 @@ class ExamInfo:
     resources: str
     instructions: tuple[str, ...]
     institution: tuple[str, ...]
-    logo: Path | None  # where the spec's image came from (its content is logo_data)
     language: str
-    logo_type: str = ""  # png | jpg | pdf, decided by the content
+    logo_type: str = ""  # png | jpg | pdf, decided by the content (none: "")
     logo_data: bytes = field(default=b"", repr=False)  # read once, at load
 
     @property

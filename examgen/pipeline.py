@@ -161,7 +161,7 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
     out_pdf = ensure_file_replaceable(out_pdf, PREVIEW_OWNED, example=f"{template_id}.pdf")  # before any work
     _, q = solve_one(template_id, seed, pinned, bank_dirs)
     info = ExamInfo(course=f"Preview: {template_id}", code="PREVIEW", name=template_id, date="", time="",
-                    examiner="", resources="", instructions=(), institution=(), logo=None, language="en")
+                    examiner="", resources="", instructions=(), institution=(), language="en")
     variant = Variant(number=0, code=f"S{seed}", questions=(q,))
     version = layout.SOLUTION if solution else layout.STUDENT
     piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version, None))

@@ -66,9 +66,9 @@ def _grading(doc: LoadedYaml, errors: list[str]) -> GradingScale:
     return GradingScale(linear_thresholds(lo, hi))
 
 
-def _logo(doc: LoadedYaml, given: str, errors: list[str]) -> tuple[Path, str, bytes] | None:
+def _logo(doc: LoadedYaml, given: str, errors: list[str]) -> tuple[str, bytes] | None:
     """exam.logo: a PNG, JPEG or PDF (by content) under the spec's folder, or an absolute
-    path given on purpose; returns (where it came from, its type, its bytes)."""
+    path given on purpose; returns its type and its bytes."""
     where = f"{doc.where(('exam', 'logo'))}: exam.logo"
     folder = doc.path.parent
     logo = Path(given)
@@ -94,15 +94,13 @@ def _logo(doc: LoadedYaml, given: str, errors: list[str]) -> tuple[Path, str, by
     if len(data) > MAX_LOGO_BYTES:
         errors.append(f"{where}: '{given}' is larger than {MAX_LOGO_BYTES // 2**20} MB; give a smaller image")
         return None
-    return logo, kind, data
+    return kind, data
 
 
-def load_spec(path: Path, bank: Bank, source: bytes | None = None) -> ExamSpec:
-    """Load and validate a spec. The file is read once (its bytes, unless `source` already
-    holds them), so a pipe such as <(cat spec) works."""
+def load_spec(path: Path, bank: Bank) -> ExamSpec:
+    """Load and validate a spec. The file is read once, so a pipe such as <(cat spec) works."""
     path = Path(path)
-    if source is None:
-        source = read_bytes(path, SpecError)
+    source = read_bytes(path, SpecError)
     doc = load_yaml(path, SpecError, source)
     if not isinstance(doc.data, dict):
         found = "an empty file" if doc.data is None else f"a {type(doc.data).__name__}"
@@ -116,8 +114,7 @@ def load_spec(path: Path, bank: Bank, source: bytes | None = None) -> ExamSpec:
         course=e["course"], code=e["code"], name=e["name"], date=e["date"], time=e["time"],
         examiner=e["examiner"], resources=e.get("resources", "None"),
         instructions=tuple(e.get("instructions", [])), institution=tuple(e.get("institution", [])),
-        logo=logo[0] if logo else None, language=e.get("language", "en"),
-        logo_type=logo[1] if logo else "", logo_data=logo[2] if logo else b"",
+        language=e.get("language", "en"), logo_type=logo[0] if logo else "", logo_data=logo[1] if logo else b"",
     )
     problems: list[Any] = []
     for i, raw in enumerate(doc.data["problems"]):

@@ -183,7 +183,7 @@ def test_mutated_question_yaml(data: st.DataObject) -> None:
         from examgen.model import ExamInfo, Variant
 
         info = ExamInfo(course="c", code="c", name="n", date="", time="", examiner="", resources="",
-                        instructions=(), institution=(), logo=None, language="en")
+                        instructions=(), institution=(), language="en")
         for version in (STUDENT, SOLUTION):
             variant_body(info, Variant(number=1, code="E0001", questions=(question,)), version, None)
     except ExamgenError as exc:
