@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,6 @@ def untypesettable(text: str) -> str | None:
     Newline and tab are allowed (a line break or space); other control characters,
     invisible format characters (zero-width, bidi controls, soft hyphen) and everything
     outside TYPESETTABLE are not."""
-    import unicodedata
-
     for ch in text:
         c = ord(ch)
         if ch in "\n\t":
@@ -77,15 +76,12 @@ def untypesettable(text: str) -> str | None:
 def untypesettable_at(text: str) -> tuple[int, int, str] | None:
     """Where (line, column, both from 1) and why a template file's text cannot be typeset,
     or None; jinja2 comments (<# ... #>) are not typeset and not checked."""
-    import re
-
     text = re.sub(r"<#.*?#>", lambda m: re.sub(r"[^\n]", " ", m.group(0)), text, flags=re.S)
     for n, line in enumerate(text.split("\n"), start=1):
-        if untypesettable(line):
-            col = next(i for i, ch in enumerate(line, start=1) if untypesettable(ch))
-            why = untypesettable(line[col - 1])
-            assert why is not None
-            return n, col, why
+        for col, ch in enumerate(line, start=1):
+            why = untypesettable(ch)
+            if why:
+                return n, col, why
     return None
 
 
