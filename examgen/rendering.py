@@ -24,7 +24,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from . import BANK_DIR, cachedir, texfmt
 from .errors import TemplateError
-from .sandbox import env_limit, vm_bytes
+from .sandbox import env_limit, lower_address_space
 
 _SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
 # the one name the loader serves: the file compile_blocks is parsing; an <% include %>,
@@ -213,13 +213,7 @@ def _limits(where: str) -> Iterator[None]:
         if armed[0]:
             raise _RenderTimeout()
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = vm_bytes() + extra
-    if hard != resource.RLIM_INFINITY:
-        cap = min(cap, hard)
-    lowered = soft == resource.RLIM_INFINITY or cap < soft
-    if lowered:
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    saved = lower_address_space(extra)
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
@@ -235,8 +229,8 @@ def _limits(where: str) -> Iterator[None]:
         armed[0] = False
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-        if lowered:
-            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        if saved is not None:
+            resource.setrlimit(resource.RLIMIT_AS, saved)
 
 
 def _render(render: Callable[[], str], where: str) -> texfmt.Latex:

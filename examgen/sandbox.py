@@ -14,6 +14,7 @@ import faulthandler
 import functools
 import os
 import pickle
+import resource
 import select
 import signal
 import sys
@@ -79,6 +80,20 @@ def vm_bytes() -> int:
     return 0
 
 
+def lower_address_space(extra: int) -> tuple[int, int] | None:
+    """Lower this process's address-space limit (RLIMIT_AS) to its present size plus `extra`
+    bytes (never above the hard limit): a bigger allocation is then a MemoryError. Returns
+    the limits to restore, or None when the present limit is lower already."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = vm_bytes() + extra
+    if hard != resource.RLIM_INFINITY:
+        cap = min(cap, hard)
+    if soft != resource.RLIM_INFINITY and cap >= soft:
+        return None
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    return soft, hard
+
+
 def _child(fn: Callable[..., Any], args: tuple[Any, ...], wfd: int, mem_bytes: int) -> None:
     """The worker: never returns (os._exit), whatever the function does."""
     try:
@@ -92,13 +107,7 @@ def _child(fn: Callable[..., Any], args: tuple[Any, ...], wfd: int, mem_bytes: i
         os.dup2(null, 2)
         sys.stdout = sys.stderr = open(os.devnull, "w")
         if mem_bytes:
-            import resource
-
-            _, hard = resource.getrlimit(resource.RLIMIT_AS)
-            soft = vm_bytes() + mem_bytes
-            if hard != resource.RLIM_INFINITY:
-                soft = min(soft, hard)
-            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+            lower_address_space(mem_bytes)
         result: tuple[Any, ...]
         try:
             value = fn(*args)
