@@ -56,6 +56,13 @@ def folder_kind(folder: Path) -> str | None:
     return data["kind"] if data else None
 
 
+def _owns(folder: Path, kind: str) -> bool:
+    """Whether folder is examgen's of this kind, with nothing in it that its manifest does not
+    list: the rule ensure_replaceable applies, for a folder examgen removes on its own."""
+    data = _read_manifest(folder)
+    return data is not None and data["kind"] == kind and _unlisted(folder, data, False) is None
+
+
 def _unlisted(folder: Path, data: dict[str, Any], mount: bool) -> str | None:
     """A file in an examgen folder that its manifest does not list (the user put it there), or None."""
     listed = data.get("files")
@@ -302,12 +309,13 @@ def _swap(tmp: Path, target: Path, mount: bool) -> None:
 
 
 def remove_owned(folder: Path, kind: str) -> None:
-    """Remove folder only when it is examgen's of this kind (a user's folder of the same name stays)."""
+    """Remove folder only when it is examgen's of this kind and holds nothing else (a user's
+    folder of the same name, or a user's file put into it, stays)."""
     folder = Path(folder).resolve()
-    if folder_kind(folder) != kind or is_mount(folder):
+    if not _owns(folder, kind) or is_mount(folder):
         return
     with locked(folder):
-        if folder_kind(folder) == kind:
+        if _owns(folder, kind):
             old = folder.parent / f".{folder.name}.old-{os.getpid()}"
             with _held_signals():
                 os.replace(folder, old)
@@ -327,7 +335,7 @@ def diagnostics_folders(out: Path) -> list[Path]:
 def write_diagnostics(out: Path, files: tuple[tuple[str, bytes], ...]) -> str:
     """Keep a failed build's files (path relative to the folder, content) in the first
     OUT-diagnostics[-N] that is free or examgen's; returns the note for the error line."""
-    folder = next((d for d in diagnostics_folders(out) if not d.exists() or folder_kind(d) == "diagnostics"), None)
+    folder = next((d for d in diagnostics_folders(out) if not d.exists() or _owns(d, "diagnostics")), None)
     if folder is None:
         return f" (.tex and .log not kept: {diagnostics_folders(out)[0]} and its -2 ... -{DIAGNOSTICS_SLOTS} " \
                "are not examgen's)"

@@ -421,6 +421,21 @@ def test_diagnostics_beside_a_users_folder_of_that_name(tmp_path: Path, capsys: 
     assert_no_leftovers(tmp_path)
 
 
+
+def test_a_users_file_inside_examgens_diagnostics_survives(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """examgen's own OUT-diagnostics, into which the user put a file: a successful build
+    leaves it (and the file) alone, since the folder is no longer only examgen's."""
+    assert main(_flaky_spec(tmp_path)) == 1
+    capsys.readouterr()
+    diag = tmp_path / "out-diagnostics"
+    assert targets.folder_kind(diag) == "diagnostics"
+    (diag / "fix-ideas.txt").write_text("try \\newcommand\n")
+    before = snapshot(diag)
+    assert main(["build", str(QUIZ), "-o", str(tmp_path / "out")]) == 0
+    assert snapshot(diag) == before
+
+
 # ------------------------------------------------------------------ a full disk, the umask
 def test_no_space_while_writing_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
