@@ -1,5 +1,5 @@
 """Where examgen keeps what it can reuse between runs: formats, compiled
-batches, page counts (compiling.py) and jinja2 bytecode (rendering.py).
+batches, page counts (compiler/) and jinja2 bytecode (rendering.py).
 
 The cache only ever saves time: a folder that cannot be used (read-only, a file
 in the way, a full disk) gives one warning line and the build goes on without it."""
@@ -40,10 +40,9 @@ def unusable(root: Path, exc: OSError) -> None:
     sys.stderr.flush()
 
 
-def usable_cache() -> Path | None:
-    """cache_dir() if it can be created and written (a probe file), else None
-    (after the warning); None also when disabled or found unusable earlier."""
-    root = cache_dir()
+def usable_cache(root: Path | None) -> Path | None:
+    """root (usually cache_dir()) if it can be created and written (a probe file), else
+    None (after the warning); None also when disabled or found unusable earlier."""
     if root is None or root in _warned:
         return None
     try:

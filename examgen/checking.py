@@ -17,7 +17,7 @@ from typing import Any
 
 from . import layout, solvers
 from .bank import Bank
-from .compiling import Batch, Piece, compile_one
+from .compiler import Batch, Compiler, Piece
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
 from .questions import draw_mc, solve_question
@@ -72,7 +72,7 @@ def _info() -> ExamInfo:
                     resources="", instructions=(), institution=(), language="en")
 
 
-def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, jobs: int | None,
+def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, compiler: Compiler,
              label: str | None = None) -> list[str]:
     """Typeset draw n of the questions in one document per version; on failure
     compile each question alone to name the culprits."""
@@ -82,10 +82,10 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
 
     def one(version: str) -> None:
         piece = Piece("CHECK", label, layout.variant_body(_info(), variant, version, None))
-        compile_one(Batch(version, "en", layout.preamble(version, "en"), (piece,)), folder / version)
+        compiler.compile_one(Batch(version, "en", layout.preamble(version, "en"), (piece,)), folder / version)
 
     try:
-        with ThreadPoolExecutor(max_workers=jobs or 2) as pool:
+        with ThreadPoolExecutor(max_workers=min(2, compiler.workers)) as pool:
             list(pool.map(one, (layout.STUDENT, layout.SOLUTION)))
         return []
     except ExamgenError as exc:
@@ -94,15 +94,17 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     fails = []
     for q in questions:
         name = q.template.id if isinstance(q, SolvedQuestion) else "multiple choice"
-        fails.extend(_compile([q], n, workdir, jobs, f"{name} draw {n}"))
+        fails.extend(_compile([q], n, workdir, compiler, f"{name} draw {n}"))
     return fails or [f"draw {n}: the questions compile alone but not together"]
 
 
-def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int | None = None,
+def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: Compiler | None = None,
                templates: Iterable[str] | None = None,
                progress: Callable[[int], None] | None = None) -> Report:
-    """Every template over `draws` seeded draws; the first `compile_draws` draws typeset.
+    """Every template over `draws` seeded draws; the first `compile_draws` draws typeset
+    with `compiler` (default: the user's cache, all cores).
     `progress(1)` is called per template, then per typeset draw (len(ids) + compile_draws calls)."""
+    compiler = compiler or Compiler.default()
     ids = sorted(templates) if templates is not None else sorted(bank.templates)
     report = Report(templates=len(ids), draws=draws)
     to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
@@ -131,7 +133,7 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int |
     with work_folder("examgen-check-") as tmp:
         for n, qs in enumerate(to_compile, start=1):
             if qs:
-                report.failures.extend(_compile(qs, n, tmp, jobs))
+                report.failures.extend(_compile(qs, n, tmp, compiler))
                 report.compiled += len(qs)
             if progress:
                 progress(1)

@@ -8,13 +8,16 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from . import __version__
 from .errors import ExamgenError, SpecError
 from .progress import Stopwatch, cache_note, progress, summary
+
+if TYPE_CHECKING:
+    from .compiler import Compiler
 
 bank_option = click.option("--bank", "banks", multiple=True, type=click.Path(path_type=Path),
                            help="An extra template folder (repeatable), added to the shipped question_bank/.")
@@ -31,6 +34,15 @@ def _params_file(path: Path | None) -> dict[str, Any]:
     if not isinstance(doc.data, dict):
         raise SpecError(f"{path}:1:1: a params file is a mapping 'name: value', found {type(doc.data).__name__}")
     return doc.data
+
+
+def _compiler(use_cache: bool = True, jobs: int | None = None) -> Compiler:
+    """The command's compiler: the user's cache unless use_cache is False, `jobs` pdflatex at
+    once, and the TeX program and timeout main() was given (click's context object)."""
+    from .compiler import Compiler
+
+    tex = click.get_current_context().find_root().obj or {}
+    return Compiler.default(use_cache, jobs, **tex)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -54,16 +66,15 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
           banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
     from .bank import load_bank
-    from .compiling import CACHE_STATS
     from .pipeline import build_exam
     from .spec import load_spec
 
     clock = Stopwatch()
     loaded = load_spec(spec, load_bank(banks))  # read once, validated before any output
-    CACHE_STATS.reset()
-    with progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
-        files = build_exam(loaded, seed, variants, out, banks, jobs, update, keep_tex, not no_cache)
-    click.echo(summary("build", len(files), clock.seconds, out, cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
+    with _compiler(not no_cache, jobs) as compiler, progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
+        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex)
+    stats = compiler.stats
+    click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
 
 
 @cli.command()
@@ -94,7 +105,9 @@ def preview(template_id: str, params_file: Path | None, seed: int, solution: boo
     """One question as a PDF, for template authors."""
     from .pipeline import preview as run_preview
 
-    click.echo(f"wrote {run_preview(template_id, seed, _params_file(params_file), solution, out, banks)}")
+    with _compiler() as compiler:
+        written = run_preview(template_id, seed, _params_file(params_file), solution, out, banks, compiler)
+    click.echo(f"wrote {written}")
 
 
 @cli.command()
@@ -146,22 +159,20 @@ def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | Non
     """Stress-test the question bank: every template over many draws; exit 1 on any failure."""
     from .bank import load_bank
     from .checking import check_bank
-    from .compiling import CACHE_STATS
 
     clock = Stopwatch()
     bank = load_bank(banks)
     ids = [bank.template(t).id for t in only] or None
     n = len(ids) if ids is not None else len(bank.templates)
-    CACHE_STATS.reset()
-    with progress(f"Checking {n} templates x {draws} draws, typesetting {compile_draws}",
-                  n + compile_draws) as update:
-        report = check_bank(bank, draws, compile_draws, jobs, ids, progress=update)
+    with _compiler(True, jobs) as compiler, progress(f"Checking {n} templates x {draws} draws, typesetting "
+                                                      f"{compile_draws}", n + compile_draws) as update:
+        report = check_bank(bank, draws, compile_draws, compiler, ids, progress=update)
     for line in report.failures:
         click.echo(f"FAIL {line}", err=True)
     verdict = f"{len(report.failures)} failures" if report.failures else "all passed"
     click.echo(f"checked {report.templates} templates x {report.draws} draws and {len(bank.mc)} multiple-choice "
                f"items; {report.compiled} questions typeset; {verdict}")
-    click.echo(summary("check", None, clock.seconds, extra=cache_note(CACHE_STATS.hits, CACHE_STATS.misses)))
+    click.echo(summary("check", None, clock.seconds, extra=cache_note(compiler.stats.hits, compiler.stats.misses)))
     if report.failures:
         raise SystemExit(1)
 
@@ -197,8 +208,8 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
         scale = load_spec(spec, load_bank(banks)).grading
     target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
     assert responses is not None
-    with progress("Grading", grading.GRADE_STEPS) as update:
-        files = grading.grade_build(build_dir, responses, target, scale, update)
+    with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
+        files = grading.grade_build(build_dir, responses, target, scale, update, compiler)
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
     click.echo(summary("grade", len(files), clock.seconds, target))
 
@@ -237,13 +248,20 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise Terminated()
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, pdflatex: str | None = None, tex_timeout: float | None = None) -> int:
+    """Run examgen with these arguments; the exit code. `pdflatex` and `tex_timeout`
+    (seconds per TeX run) replace the defaults of every command's compiler."""
+    tex: dict[str, Any] = {}
+    if pdflatex is not None:
+        tex["pdflatex"] = pdflatex
+    if tex_timeout is not None:
+        tex["timeout"] = tex_timeout
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
     except ValueError:  # not the main thread (embedded use): leave signals alone
         previous = None
     try:
-        return _main(argv)
+        return _main(argv, tex)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -257,9 +275,9 @@ def _interrupted(exc: BaseException | None) -> int:
     return 143 if term else 130
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str] | None, tex: dict[str, Any]) -> int:
     try:
-        cli.main(args=argv, prog_name="examgen", standalone_mode=False)
+        cli.main(args=argv, prog_name="examgen", standalone_mode=False, obj=tex)
     except ExamgenError as exc:
         for line in str(exc).splitlines() or ["error"]:
             click.echo(f"examgen: error: {line}", err=True)

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compiling import compile_once
+from .compiler import Compiler
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
 from .outputs import MANIFEST, csv_text, folder_manifest
@@ -530,9 +530,10 @@ GRADE_STEPS = 3  # progress calls of grade_build: input read and scored, report 
 
 
 def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None,
-                progress: Callable[[int], None] | None = None) -> list[Path]:
+                progress: Callable[[int], None] | None = None, compiler: Compiler | None = None) -> list[Path]:
     """Score every student and write results.csv, statistics.csv and report.pdf into out
-    (atomically: any error leaves out untouched). Returns the written files."""
+    (atomically: any error leaves out untouched; the report typeset by `compiler`).
+    Returns the written files."""
     step = progress or (lambda n: None)
     scale = scale or GradingScale()
     ensure_replaceable(Path(out), "grading")  # a build or a user's folder as --out: refused before any work
@@ -543,7 +544,8 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     results = score(key, responses, scale)
     step(1)
     with work_folder("examgen-grade-") as tmp:
-        pdf = compile_once(tmp, "report", report_tex(key, results, scale), "grading report")
+        tex = report_tex(key, results, scale)
+        pdf = (compiler or Compiler(None)).compile_once(tmp, "report", tex, "grading report")
         step(1)
         with staging(Path(out), "grading") as stage:
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")

@@ -11,7 +11,7 @@ from typing import Any
 
 from . import layout, qrcodes
 from .bank import Bank, load_bank
-from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
+from .compiler import CLASS_FILE, Batch, Compiler, Piece, batches, concatenate
 from .errors import LatexError
 from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
 from .outputs import answer_key_csv, answers_json, manifest
@@ -50,11 +50,11 @@ def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
 
 
 def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, out: Path,
-               bank_dirs: Iterable[Path] = (), workers: int | None = None,
-               progress: Callable[[int], None] | None = None, keep_tex: bool = False,
-               use_cache: bool = True) -> list[Path]:
-    """Build n_variants of an exam (a spec file, or a spec already loaded) into out/;
-    returns the written files."""
+               bank_dirs: Iterable[Path] = (), compiler: Compiler | None = None,
+               progress: Callable[[int], None] | None = None, keep_tex: bool = False) -> list[Path]:
+    """Build n_variants of an exam (a spec file, or a spec already loaded) into out/ with
+    `compiler` (default: the user's cache, all cores); returns the written files."""
+    compiler = compiler or Compiler.default()
     # driver: load -- the bank and the spec, validated before anything is sampled
     bank = load_bank(bank_dirs)
     spec = spec_path if isinstance(spec_path, ExamSpec) else load_spec(Path(spec_path), bank)
@@ -80,7 +80,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         logo = _stage_logo(spec, Path(tmp))
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
-            built = compile_exam(pairs(), tmp, workers, progress, use_cache)
+            built = compiler.compile_exam(pairs(), tmp, progress)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise
@@ -154,7 +154,7 @@ def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,
 
 
 def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution: bool, out_pdf: Path | str,
-            bank_dirs: Iterable[Path] = ()) -> Path:
+            bank_dirs: Iterable[Path] = (), compiler: Compiler | None = None) -> Path:
     """One question as a PDF (cover and additional space included), for authors."""
     from .model import ExamInfo
 
@@ -167,6 +167,6 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
     piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version, None))
     batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,))
     with work_folder() as tmp:
-        built = compile_one(batch, tmp)
+        built = (compiler or Compiler.default()).compile_one(batch, tmp)
         stamped = stamp_preview(built.pdf, tmp / "stamped.pdf")
         return write_file(out_pdf, stamped.read_bytes(), PREVIEW_OWNED)

@@ -128,7 +128,7 @@ class _CheckedBytecodeCache(jinja2.FileSystemBytecodeCache):
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
     """Compiled templates kept on disk: parsing and compiling every template again
     costs half a second a run."""
-    root = cachedir.usable_cache()
+    root = cachedir.usable_cache(cachedir.cache_dir())
     if root is None:
         return None
     try:

@@ -538,7 +538,7 @@ PREVIEW_OWNED = _contains(b"/Creator (examgen ")
 def stamp_preview(pdf: Path, out: Path) -> Path:
     """A copy of pdf whose document info says examgen made it (/Creator), so that a later
     preview may replace it and nothing else. Only previews: build PDFs stay unchanged."""
-    from .compiling import _qpdf
+    from .compiler.qpdf import qpdf
 
     probe = subprocess.run(["qpdf", "--json-output", "--json-key=qpdf", "--json-object=trailer", str(pdf), "-"],
                            capture_output=True, text=True)
@@ -551,5 +551,5 @@ def stamp_preview(pdf: Path, out: Path) -> Path:
     update = out.with_suffix(".json")
     update.write_text(json.dumps({"qpdf": [head, {"trailer": {"value": trailer},
                                                   info: {"value": {"/Creator": f"u:{PREVIEW_CREATOR}"}}}]}))
-    _qpdf([str(pdf), f"--update-from-json={update}", str(out)])
+    qpdf([str(pdf), f"--update-from-json={update}", str(out)])
     return out

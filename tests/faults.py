@@ -16,6 +16,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import error_lines
@@ -103,7 +104,9 @@ def assert_no_leftovers(tmp: Path, name: str = "out") -> None:
 
 
 def run_row(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str],
-            monkeypatch: pytest.MonkeyPatch | None = None) -> None:
+            monkeypatch: pytest.MonkeyPatch | None = None, main_kwargs: dict[str, Any] | None = None) -> None:
+    """Run one row through examgen's main() (`main_kwargs`: its keyword arguments, e.g. a
+    fake pdflatex) and check the one error line, the exit code and every folder."""
     spec = tmp_path / "exam.yaml"
     if isinstance(row.spec, bytes):
         spec.write_bytes(row.spec)
@@ -127,7 +130,7 @@ def run_row(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str],
         assert monkeypatch is not None, "a row with cwd needs the monkeypatch fixture"
         monkeypatch.chdir(fill(row.cwd, tmp_path))
 
-    code = main([fill(a, tmp_path) for a in row.args])
+    code = main([fill(a, tmp_path) for a in row.args], **(main_kwargs or {}))
 
     captured = capsys.readouterr()
     lines = error_lines(captured.err)

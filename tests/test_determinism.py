@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from examgen import ROOT
+from examgen.compiler import Compiler
 from examgen.pipeline import build_exam
 
 pytestmark = pytest.mark.pdf
@@ -14,7 +15,7 @@ def test_rebuild_is_byte_identical(tmp_path, built) -> None:
     spec = ROOT / "exams" / "quiz.yaml"
     first = built["quiz"].out
     second = tmp_path / "again"
-    build_exam(spec, None, 2, second, workers=1)  # another worker count, another folder
+    build_exam(spec, None, 2, second, compiler=Compiler.default(workers=1))  # another worker count, another folder
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     for rel in files:

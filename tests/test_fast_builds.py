@@ -1,4 +1,4 @@
-"""Batched, cached, single-pass compilation (compiling.py) gives the same PDFs as
+"""Batched, cached, single-pass compilation (examgen/compiler/) gives the same PDFs as
 building a variant alone: same text, same renders, about the same size; the
 same build twice gives the same bytes; a warm rebuild compiles nothing; kept
 .tex files compile alone. (Speed itself is measured by benchmarks/build_speed.py.)"""
@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from conftest import pages_text
 
-from examgen import ROOT, compiling
+from examgen import ROOT
+from examgen.compiler import Compiler, batches
 from examgen.pipeline import build_exam
 
 SPEC = ROOT / "exams" / "in2346-endterm.yaml"
@@ -31,7 +32,7 @@ def batched(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def alone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("alone") / "out"
-    build_exam(SPEC, None, 1, out, use_cache=False)
+    build_exam(SPEC, None, 1, out, compiler=Compiler(None))
     return out
 
 
@@ -42,11 +43,11 @@ def renders(pdf: Path, dpi: int = 30) -> list[bytes]:
 
 
 def test_batch_composition_depends_only_on_the_variant_count() -> None:
-    assert compiling.batches(N) == [range(0, 9), range(9, 18)]
-    assert compiling.batches(1) == [range(0, 1)]
-    sizes = [len(r) for r in compiling.batches(200)]  # 17 balanced batches of at most 12
+    assert batches(N) == [range(0, 9), range(9, 18)]
+    assert batches(1) == [range(0, 1)]
+    sizes = [len(r) for r in batches(200)]  # 17 balanced batches of at most 12
     assert len(sizes) == 17 and set(sizes) == {11, 12} and sum(sizes) == 200
-    assert [r.start for r in compiling.batches(200)][1:] == [r.stop for r in compiling.batches(200)][:-1]
+    assert [r.start for r in batches(200)][1:] == [r.stop for r in batches(200)][:-1]
 
 
 @pytest.mark.parametrize("version", ["student", "solution"])
@@ -69,7 +70,7 @@ def test_every_variant_of_a_batch_is_its_own_pdf(batched: Path) -> None:
 
 def test_same_build_twice_gives_the_same_bytes_without_the_cache(batched: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    build_exam(SPEC, None, N, again, use_cache=False, keep_tex=True)
+    build_exam(SPEC, None, N, again, compiler=Compiler(None), keep_tex=True)
     files = sorted(p.relative_to(batched) for p in batched.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
     for rel in files:
@@ -80,19 +81,18 @@ def test_same_build_twice_gives_the_same_bytes_without_the_cache(batched: Path, 
 def test_warm_rebuild_compiles_nothing_and_a_change_recompiles(tmp_path: Path) -> None:
     spec = tmp_path / "quiz.yaml"
     spec.write_text((ROOT / "exams" / "quiz.yaml").read_text())
-    compiling.CACHE_STATS.reset()
-    build_exam(spec, None, 3, tmp_path / "a")
-    first = (compiling.CACHE_STATS.hits, compiling.CACHE_STATS.misses)
-    compiling.CACHE_STATS.reset()
-    build_exam(spec, None, 3, tmp_path / "b")
-    assert (compiling.CACHE_STATS.hits, compiling.CACHE_STATS.misses) == (2, 0)
-    assert first[1] >= 2
+    first = Compiler.default()
+    build_exam(spec, None, 3, tmp_path / "a", compiler=first)
+    warm = Compiler.default()
+    build_exam(spec, None, 3, tmp_path / "b", compiler=warm)
+    assert (warm.stats.hits, warm.stats.misses) == (2, 0)
+    assert first.stats.misses >= 2
     for f in ("E0001/student.pdf", "E0003/solution.pdf", "manifest.json"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes()
     spec.write_text(spec.read_text().replace("name: Quiz 1", "name: Quiz 2"))
-    compiling.CACHE_STATS.reset()
-    build_exam(spec, None, 3, tmp_path / "c")
-    assert compiling.CACHE_STATS.misses == 2
+    changed = Compiler.default()
+    build_exam(spec, None, 3, tmp_path / "c", compiler=changed)
+    assert changed.stats.misses == 2
     assert "Quiz 2" in pages_text(tmp_path / "c" / "E0002" / "student.pdf")[0]
 
 

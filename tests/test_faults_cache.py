@@ -22,7 +22,7 @@ from conftest import error_lines, pages_text, pdftotext
 from faults import Row, run_row, snapshot
 from test_interrupt import _session_procs
 
-from examgen import ROOT, compiling, pipeline
+from examgen import ROOT, pipeline
 from examgen.cli import main
 
 pytestmark = pytest.mark.pdf
@@ -236,14 +236,14 @@ def test_read_only_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 def test_full_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     """ENOSPC while an entry is written: one warning, nothing half-stored, the build completes."""
     path = tmp_path / "cache"
-    real = compiling.shutil.copyfile
+    real = shutil.copyfile
 
     def copyfile(src, dst, **kw):  # type: ignore[no-untyped-def]
         if Path(dst).is_relative_to(path):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
         return real(src, dst, **kw)
 
-    monkeypatch.setattr(compiling.shutil, "copyfile", copyfile)
+    monkeypatch.setattr(shutil, "copyfile", copyfile)
     monkeypatch.setenv("EXAMGEN_CACHE", str(path))
     assert _build_here(tmp_path, capsys) == [WARNING.format(path=path, reason="No space left on device")]
     leftovers = [p for p in path.rglob("*") if p.name.startswith(".")]
@@ -268,9 +268,9 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     fake = tmp_path / "pdflatex"
     fake.write_text(f"#!/bin/sh\necho $$ >> {pids}\nsleep 600 &\necho $! >> {pids}\nsleep 600\n")
     fake.chmod(0o755)
-    code = ("import sys; from examgen import compiling; from examgen.cli import main; "
-            f"compiling.PDFLATEX = {str(fake)!r}; compiling.TIMEOUT = 1; "
-            f"sys.exit(main(['build', {str(QUIZ)!r}, '-n', '2', '-o', {str(tmp_path / 'out')!r}]))")
+    code = ("import sys; from examgen.cli import main; "
+            f"sys.exit(main(['build', {str(QUIZ)!r}, '-n', '2', '-o', {str(tmp_path / 'out')!r}], "
+            f"pdflatex={str(fake)!r}, tex_timeout=1))")
     env = dict(os.environ, PYTHONPATH=str(ROOT), EXAMGEN_CACHE=str(cache))
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -317,19 +317,16 @@ ROWS = [
 
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
 def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(compiling, "PDFLATEX", str(tmp_path / "pdflatex"))
-    monkeypatch.setattr(compiling, "TIMEOUT", 2)
     start = time.monotonic()
-    run_row(row, tmp_path, capsys, monkeypatch)
+    run_row(row, tmp_path, capsys, monkeypatch, main_kwargs={"pdflatex": str(tmp_path / "pdflatex"), "tex_timeout": 2})
     assert time.monotonic() - start < 120
 
 
 def test_timeout_message_names_the_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                          capsys: pytest.CaptureFixture[str]) -> None:
     _loop_on_final_pass(tmp_path)
-    monkeypatch.setattr(compiling, "PDFLATEX", str(tmp_path / "pdflatex"))
-    monkeypatch.setattr(compiling, "TIMEOUT", 2)
-    assert main(["build", str(QUIZ), "-n", "4", "-o", str(tmp_path / "out"), "--no-cache", "-j", "1"]) == 1
+    assert main(["build", str(QUIZ), "-n", "4", "-o", str(tmp_path / "out"), "--no-cache", "-j", "1"],
+                pdflatex=str(tmp_path / "pdflatex"), tex_timeout=2) == 1
     lines = error_lines(capsys.readouterr().err)
     assert lines == ["examgen: error: variants E0001-E0004 (solution): pdflatex did not finish within 2 s (killed); "
                      "build stopped; look for an endless loop in the LaTeX of these variants' templates"]

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import error_lines
 
-from examgen import ROOT, compiling
+from examgen import ROOT
 from examgen.cli import main
+from examgen.compiler import Batch, Compiler
+from examgen.compiler.tex import TexRunner
 from examgen.errors import ExamgenError, LatexError
 
 pytestmark = pytest.mark.pdf
@@ -92,9 +94,8 @@ def test_pdflatex_killed_by_a_signal_is_one_error(tmp_path: Path, monkeypatch: p
     fake = tmp_path / "pdflatex"
     fake.write_text("#!/bin/sh\nkill -KILL $$\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(compiling, "PDFLATEX", str(fake))
     start = time.monotonic()
-    assert main(_quiz_args(tmp_path)) == 1
+    assert main(_quiz_args(tmp_path), pdflatex=str(fake)) == 1
     err = error_lines(capsys.readouterr().err)
     assert err and all("pdflatex was killed by SIGKILL (out of memory, or stopped from outside)" in e for e in err)
     assert err[0].startswith("examgen: error: variant E0001 (student): ")
@@ -107,10 +108,8 @@ def test_hanging_pdflatex_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     fake = tmp_path / "pdflatex"
     fake.write_text("#!/bin/sh\nexec sleep 60\n")
     fake.chmod(0o755)
-    monkeypatch.setattr(compiling, "PDFLATEX", str(fake))
-    monkeypatch.setattr(compiling, "TIMEOUT", 1)
     start = time.monotonic()
-    assert main(_quiz_args(tmp_path)) == 1
+    assert main(_quiz_args(tmp_path), pdflatex=str(fake), tex_timeout=1) == 1
     err = capsys.readouterr().err
     assert "pdflatex did not finish within 1 s (killed)" in err and "Traceback" not in err
     assert time.monotonic() - start < 30
@@ -119,14 +118,14 @@ def test_hanging_pdflatex_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_exception_in_a_worker_thread_is_one_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    real = compiling.typeset
+    real = Compiler.typeset
 
-    def crashing(batch: compiling.Batch, *args: object, **kw: object) -> object:
+    def crashing(self: Compiler, batch: Batch, *args: object, **kw: object) -> object:
         if batch.version == "solution":
             raise RuntimeError("worker exploded")
-        return real(batch, *args, **kw)  # type: ignore[arg-type]
+        return real(self, batch, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(compiling, "typeset", crashing)
+    monkeypatch.setattr(Compiler, "typeset", crashing)
     start = time.monotonic()
     assert main(_quiz_args(tmp_path)) == 1
     err = error_lines(capsys.readouterr().err)
@@ -136,27 +135,28 @@ def test_exception_in_a_worker_thread_is_one_error_not_a_hang(tmp_path: Path, mo
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
 
 
-def test_stop_all_kills_running_tex_and_refuses_new_ones(tmp_path: Path) -> None:
+def test_cancel_kills_running_tex_and_refuses_new_ones(tmp_path: Path) -> None:
     import threading
 
     result: list[BaseException] = []
+    tex = TexRunner()
+    other = TexRunner()  # another compiler's processes are its own: cancelling one leaves the other alone
 
     def run() -> None:
         try:
-            compiling._spawn(["sleep", "60"], tmp_path, "test")
+            tex.spawn(["sleep", "60"], tmp_path, "test")
         except BaseException as exc:  # noqa: B036 - recorded for the assertion
             result.append(exc)
 
-    compiling._cancelled.clear()
     t = threading.Thread(target=run)
     t.start()
     deadline = time.monotonic() + 10
-    while not compiling._procs and time.monotonic() < deadline:
+    while not tex.running and time.monotonic() < deadline:
         time.sleep(0.01)
-    compiling.stop_all()
+    tex.cancel()
     t.join(10)
-    assert not t.is_alive() and not compiling._procs
+    assert not t.is_alive() and not tex.running
     with pytest.raises(ExamgenError, match="build cancelled"):
-        compiling._spawn(["true"], tmp_path, "test")
-    compiling._cancelled.clear()
+        tex.spawn(["true"], tmp_path, "test")
     assert not result or not isinstance(result[0], LatexError)
+    assert other.spawn(["true"], tmp_path, "test").returncode == 0

@@ -111,7 +111,7 @@ def test_wheel_holds_the_bank_and_the_class(wheel: Path) -> None:
 
 
 def test_installed_examgen_is_the_venvs(installed: Path, elsewhere: Path) -> None:
-    code = ("import examgen, examgen.compiling as c, examgen.bank as b\n"
+    code = ("import examgen, examgen.compiler as c, examgen.bank as b\n"
             "print(examgen.__file__); print(c.CLASS_FILE); print(b.BANK_DIR)")
     out = run([str(installed / "python"), "-c", code], cwd=elsewhere).stdout.split("\n")
     site = installed.parent.resolve()

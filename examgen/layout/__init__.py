@@ -93,7 +93,7 @@ def preamble(version: str, language: str) -> str:
 
 def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
     """One variant, from its settings to the last additional-space page; it
-    follows \\egbeginvariant{code}{pages} (compiling.py adds that line)."""
+    follows \\egbeginvariant{code}{pages} (the compiler adds that line)."""
     inst = list(info.institution) + [""] * (3 - len(info.institution))
     values = {
         "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),

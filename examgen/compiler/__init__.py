@@ -1,0 +1,16 @@
+"""LaTeX -> PDF: the Compiler (core.py) and what it works on.
+
+    batching.py  batches of variants, their fixed composition, the class file
+    tex.py       running TeX in process groups, timeouts, cancellation
+    cache.py     the verified compile cache and its statistics
+    qpdf.py      splitting batch PDFs and concatenating PDFs
+"""
+
+from .batching import BATCH_SIZE, CLASS_FILE, Batch, Built, Piece, batches
+from .cache import CacheStats
+from .core import Compiler
+from .qpdf import concatenate
+from .tex import PDFLATEX, TIMEOUT, BuildCancelled, TexTimeout
+
+__all__ = ["BATCH_SIZE", "CLASS_FILE", "PDFLATEX", "TIMEOUT", "Batch", "BuildCancelled", "Built", "CacheStats",
+           "Compiler", "Piece", "TexTimeout", "batches", "concatenate"]

@@ -1,0 +1,69 @@
+"""What the compiler typesets: batches of variants of one version, and the
+fixed batch composition (it depends only on the variant count, so the bytes
+never depend on the number of cores or the cache)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import TEMPLATES_DIR
+
+#: The LaTeX class every batch loads: the one place examgen looks it up.
+CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
+BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
+#: The class's log protocol: one line per variant with its first page and page count.
+VARIANT_LINE = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One variant's part of a batch document: everything after \\egbeginvariant."""
+
+    code: str
+    label: str  # names it in errors, e.g. 'variant E0003'
+    body: str
+
+
+@dataclass(frozen=True)
+class Batch:
+    version: str  # student | solution
+    language: str
+    preamble: str  # everything up to and including \begin{document}
+    pieces: tuple[Piece, ...]
+    files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
+
+    def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
+        head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble
+        return self.preamble + head + "".join(
+            f"% examgen: variant {p.code}\n\\egbeginvariant{{{p.code}}}{{{(pages or {}).get(p.code, 0)}}}\n{p.body}"
+            for p in self.pieces) + "\\end{document}\n"
+
+    def only(self, pieces: tuple[Piece, ...]) -> Batch:
+        """The same document with only these variants."""
+        return Batch(self.version, self.language, self.preamble, pieces, self.files)
+
+    def standalone(self, piece: Piece, pages: int) -> str:
+        """One variant alone, compilable with plain pdflatex (for --keep-tex)."""
+        return self.only((piece,)).source({piece.code: pages})
+
+    @property
+    def label(self) -> str:
+        """The batch in messages: 'variant E0001 (student)' or 'variants E0001-E0012 (solution)'."""
+        if len(self.pieces) == 1:
+            return f"{self.pieces[0].label} ({self.version})"
+        return f"variants {self.pieces[0].code}-{self.pieces[-1].code} ({self.version})"
+
+
+@dataclass(frozen=True)
+class Built:
+    pdf: Path
+    pages: int
+
+
+def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
+    """Split variants 0..n-1 into balanced batches of at most `size`; depends only on n."""
+    k = max(1, -(-n // size))
+    bounds = [round(i * n / k) for i in range(k + 1)]
+    return [range(bounds[i], bounds[i + 1]) for i in range(k) if bounds[i] < bounds[i + 1]]

@@ -1,0 +1,415 @@
+"""The Compiler: LaTeX -> PDF, fast and safe, for one command.
+
+- **Batches.** Many variants of one version go into one document (the class
+  starts each with \\egbeginvariant and logs where it starts and how many pages
+  it has); one pdflatex process typesets the batch and qpdf splits it into one
+  PDF per variant (batching.py, qpdf.py).
+- **A precompiled preamble.** The preamble (the class and its packages) is
+  dumped once into a format with mylatexformat and reused; it is cached on disk
+  keyed by the class, the preamble and the TeX installation.
+- **One full pass.** Page totals ("Page n / N", "N pages" on the cover) come
+  from a -draftmode pass over one variant; the log of the final pass tells
+  whether every variant came out with that many pages (else a second pass).
+  The solution paginates identically by construction and is checked.
+- **Cache.** A batch whose source, format and scan codes are unchanged is not
+  compiled again: its per-variant PDFs come from the verified cache (cache.py).
+- **Processes.** A Compiler owns its TeX processes (tex.py): cancel() stops
+  them all; a timeout ends the build.
+- **Failures.** When a batch fails, its variants are compiled alone to name the
+  one that broke it; its .tex and .log ride along in the error for the
+  diagnostics folder.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+
+from .. import cachedir, qrcodes
+from ..errors import ExamgenError, LatexError, LayoutError
+from . import qpdf
+from .batching import CLASS_FILE, VARIANT_LINE, Batch, Built
+from .cache import Cache, CacheStats, key, tex_identity
+from .tex import PDFLATEX, TIMEOUT, TexRunner, TexTimeout, excerpt
+
+
+class Mispaginated(Exception):
+    """A final pass run with guessed page totals found other totals (`pages`)."""
+
+    def __init__(self, pages: dict[str, int]):
+        super().__init__("page totals guessed wrong")
+        self.pages = pages
+
+
+def _ranges(log: str, batch: Batch) -> dict[str, tuple[int, int]]:
+    found = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in VARIANT_LINE.finditer(log)}
+    missing = [p.code for p in batch.pieces if p.code not in found]
+    if missing:
+        raise LatexError(f"{batch.label}: the class did not report the pages of {', '.join(missing)} "
+                         "(EXAMGEN-VARIANT)")
+    return found
+
+
+def _prepare(workdir: Path, batch: Batch, fmt: Path) -> None:
+    """The format and the files the document reads (a logo). The class is not among
+    them: it is in the format, and the format skips the preamble."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for f in batch.files:
+        shutil.copyfile(f, workdir / f.name)
+    target = workdir / fmt.name
+    if not target.exists():
+        try:
+            os.link(fmt, target)
+        except OSError:
+            shutil.copyfile(fmt, target)
+
+
+def _read_counts(path: Path, batch: Batch) -> dict[str, int] | None:
+    """{variant code: pages} for exactly the batch's variants, or None if the file is not that."""
+    try:
+        counts = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(counts, dict) or sorted(counts) != sorted(p.code for p in batch.pieces)
+            or not all(type(n) is int and n > 0 for n in counts.values())):
+        return None
+    return counts
+
+
+def _first_failures(errors: list[LatexError]) -> LatexError:
+    """All failures in one error, without a variant's solution failure when its student
+    version failed too (the same template text breaks both: one line is enough)."""
+    student = {code for e in errors for code, version, _ in e.failures if version == "student"}
+    lines = [line for e in errors for code, version, line in e.failures
+             if version == "student" or code not in student]
+    lines += [str(e) for e in errors if not e.failures]
+    err = LatexError("\n".join(lines))
+    err.files = tuple(f for e in errors for f in e.files)
+    return err
+
+
+class Compiler:
+    """Compiles documents for one command: owns its TeX processes (`cancel()` stops them
+    all), its cache folder (`cache_dir`; None: no cache) and the cache statistics (`stats`).
+
+    `workers` pdflatex processes run at once (default: all cores); `pdflatex` is the
+    program run for documents and `timeout` the seconds one run may take. Used as a
+    context manager, it cancels what still runs when the block is left by an exception
+    (Ctrl-C, SIGTERM, a failure)."""
+
+    def __init__(self, cache_dir: Path | None = None, workers: int | None = None, pdflatex: str = PDFLATEX,
+                 timeout: float = TIMEOUT):
+        self.cache_dir = cache_dir
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.tex = TexRunner(pdflatex, timeout)
+        self.stats = CacheStats()
+
+    @classmethod
+    def default(cls, use_cache: bool = True, workers: int | None = None, pdflatex: str = PDFLATEX,
+                timeout: float = TIMEOUT) -> Compiler:
+        """A compiler with the user's cache folder ($EXAMGEN_CACHE, ...) unless use_cache is False."""
+        return cls(cachedir.cache_dir() if use_cache else None, workers, pdflatex, timeout)
+
+    def __enter__(self) -> Compiler:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is not None:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop: kill the running TeX processes (with their process groups) and start no new one."""
+        self.tex.cancel()
+
+    def _cache(self) -> Cache | None:
+        """The cache folder if it can be used (probed per document or exam; warned about once)."""
+        root = cachedir.usable_cache(self.cache_dir)
+        return Cache(root) if root is not None else None
+
+    # -------------------------------------------------------------- formats
+    def format_file(self, preamble: str, workroot: Path, cache: Cache | None) -> Path:
+        """The preamble dumped into a pdfTeX format (mylatexformat), from the cache if possible."""
+        digest = key(CLASS_FILE.read_bytes(), preamble, tex_identity())
+        name = f"eg-{digest[:16]}"
+        entry = cache.verified(cache.entry("formats", digest), [f"{name}.fmt"]) if cache else None
+        if entry is not None:
+            return entry / f"{name}.fmt"
+        folder = workroot / "formats" / digest  # made in the build's own folder, then stored in the cache
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
+        (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
+        cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+               "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
+        proc = self.tex.spawn(cmd, folder, "the document preamble (format)",
+                              "look for an endless loop in the spec's exam: texts, or check the TeX installation")
+        fmt = folder / f"{name}.fmt"
+        if proc.returncode != 0 or not fmt.exists():
+            log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
+            raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
+        if cache is not None:
+            cache.store(cache.entry("formats", digest), {fmt.name: fmt})
+        return fmt
+
+    # -------------------------------------------------------------- one batch
+    def count_pages(self, batch: Batch, workdir: Path, fmt: Path) -> dict[str, int]:
+        """The draft pass: page count of every variant of the batch."""
+        _prepare(workdir, batch, fmt)
+        tex = batch.source(draft=True)
+        (workdir / "draft.tex").write_text(tex, encoding="utf-8")
+        log = self.tex.run(workdir, "draft", fmt.stem, True, batch.label, tex)
+        return {code: n for code, (_, n) in _ranges(log, batch).items()}
+
+    def typeset(self, batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
+                guessed: bool = False) -> dict[str, Path]:
+        """The final pass, then one PDF per variant (split with qpdf); cached by source.
+        With `guessed` totals, a variant that comes out with another page count raises
+        Mispaginated with the real counts (the caller runs the pass again with them);
+        otherwise that is a LayoutError (student and solution must paginate alike)."""
+        tex = batch.source(pages)
+        codes = [(p.code, pages[p.code]) for p in batch.pieces]
+        # the scan codes are a function of (code, pages) and segno's version: keyed by those, computed on a miss only
+        # fmt.name carries the hash of the class, the preamble and the TeX installation
+        digest = key(tex, repr(codes), qrcodes.VERSION, fmt.name, *(f.read_bytes() for f in batch.files))
+        names = [f"{p.code}.pdf" for p in batch.pieces]
+        entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
+            if cache else None
+        self.stats.count(entry is not None)
+        if entry is not None:
+            return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+        _prepare(workdir, batch, fmt)
+        (workdir / "final.tex").write_text(tex, encoding="utf-8")
+        (workdir / "final-qr.tex").write_text(qrcodes.definitions(codes), encoding="utf-8")  # the scan codes
+        log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex)
+        ranges = _ranges(log, batch)
+        actual = {code: n for code, (_, n) in ranges.items()}
+        if guessed and any(actual[p.code] != pages[p.code] for p in batch.pieces):
+            raise Mispaginated(actual)
+        for p in batch.pieces:
+            if ranges[p.code][1] != pages[p.code]:
+                raise LayoutError(f"{p.label}: the {batch.version} has {ranges[p.code][1]} pages, "
+                                  f"the student version {pages[p.code]}; both must paginate identically")
+        split = workdir / "split"
+        split.mkdir(exist_ok=True)
+        qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
+        if cache is not None:
+            cache.store(cache.entry("pdf", digest),
+                        {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces},
+                        codes=[p.code for p in batch.pieces])
+        return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}  # the build's own copies
+
+    def _isolate(self, batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> LatexError:
+        """A batch failed: compile its variants alone and report the ones that fail. Their
+        .tex, .log, the class and the batch's files ride along in the error (`files`);
+        the pipeline writes them to the diagnostics folder only once the build has failed
+        for good, never when it was cancelled."""
+        if exc.failures or self.tex.cancelled:  # already isolated by an inner stage, or the build is being stopped
+            return exc
+        if len(batch.pieces) == 1:
+            culprits = [(batch.pieces[0], exc)]
+        else:
+            culprits = []
+            for p in batch.pieces:
+                try:
+                    run(batch.only((p,)))
+                except LatexError as e:
+                    culprits.append((p, e))
+            if not culprits:
+                return exc
+        files: list[tuple[str, bytes]] = []
+        for p, failed in culprits:
+            files.append((f"{p.code}/{batch.version}.tex", batch.standalone(p, 0).encode("utf-8")))
+            if failed.log:
+                files.append((f"{p.code}/{batch.version}.log", failed.log.encode("latin-1", "replace")))
+            files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (CLASS_FILE, *batch.files)]
+        err = LatexError("\n".join(str(e) for _, e in culprits))
+        err.failures = tuple((p.code, batch.version, str(e)) for p, e in culprits)
+        err.files = tuple(files)
+        return err
+
+    # -------------------------------------------------------------- page counts
+    def _counts_entry(self, batch: Batch, fmt: Path, cache: Cache) -> Path:
+        return cache.entry("pages", key(batch.source(draft=True), fmt.name, *(f.read_bytes() for f in batch.files)))
+
+    def _cached_counts(self, batch: Batch, fmt: Path, cache: Cache | None) -> dict[str, int] | None:
+        """The page counts of a batch's variants from the cache; None when not cached."""
+        if cache is None:
+            return None
+        entry = cache.verified(self._counts_entry(batch, fmt, cache), ["pages.json"])
+        counts = _read_counts(entry / "pages.json", batch) if entry is not None else None
+        if counts is None and entry is not None:  # a well-hashed record of the wrong shape
+            cache.discard(entry)
+        return counts
+
+    def _remember_counts(self, batch: Batch, fmt: Path, cache: Cache | None, counts: dict[str, int]) -> None:
+        if cache is None:
+            return
+        entry = self._counts_entry(batch, fmt, cache)
+        if not (entry / "entry.json").exists():
+            cache.store(entry, {"pages.json": json.dumps(counts, sort_keys=True).encode()})
+
+    # -------------------------------------------------------------- many batches
+    def compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
+                     progress: Callable[[int], None] | None = None) -> dict[tuple[str, str], Built]:
+        """(student batch, solution batch) pairs -> {(variant code, version): Built}.
+
+        The pairs may be produced lazily: rendering the next pair (Python) overlaps
+        compiling the previous ones (pdflatex), and no more than two pairs per worker
+        are held in memory. Per pair: the final pass typesets both versions with the
+        usual page total and splits them. A failing batch is isolated to its variants;
+        the other batches still finish."""
+        cache = self._cache()
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            try:
+                return _Stream(self, pool, workroot, progress, cache).run(pairs)
+            except BaseException:  # Ctrl-C, SIGTERM, a failed or crashed worker: stop the others at once
+                pool.shutdown(wait=False, cancel_futures=True)
+                self.cancel()
+                raise
+
+    def compile_one(self, batch: Batch, workroot: Path) -> Built:
+        """A one-variant document (preview, check): its own draft pass, then the final one."""
+        (code,) = [p.code for p in batch.pieces]
+        cache = self._cache()
+        fmt = self.format_file(batch.preamble, workroot, cache)
+        pages = self.count_pages(batch, workroot / "draft", fmt)
+        return Built(self.typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
+
+    def compile_once(self, workdir: Path, name: str, tex: str, label: str) -> Path:
+        """One pdflatex pass with the same hardening (no shell escape, paranoid file
+        access, reproducible bytes) for a document that needs no page total, e.g.
+        the grading report."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
+        self.tex.run(workdir, name, None, False, label, tex)
+        return workdir / f"{name}.pdf"
+
+
+class _Stream:
+    """One compile_exam: batches submitted as they are rendered, formats built once,
+    the usual page total learnt from the first batch, failures collected."""
+
+    def __init__(self, compiler: Compiler, pool: ThreadPoolExecutor, workroot: Path,
+                 progress: Callable[[int], None] | None, cache: Cache | None):
+        self.c, self.pool, self.workroot, self.progress, self.cache = compiler, pool, workroot, progress, cache
+        self.fmts: dict[str, Path] = {}
+        self.locks: dict[str, threading.Lock] = {}
+        self.guard = threading.Lock()
+        self.counter = itertools.count()
+        self.fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
+        self.typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
+        self.sampling = threading.Lock()
+
+    def fmt_for(self, preamble: str) -> Path:
+        with self.guard:
+            lock = self.locks.setdefault(preamble, threading.Lock())
+        with lock:  # one thread builds a format, the others wait for it
+            if preamble not in self.fmts:
+                self.fmts[preamble] = self.c.format_file(preamble, self.workroot, self.cache)
+            return self.fmts[preamble]
+
+    def wd(self) -> Path:
+        return self.workroot / f"b{next(self.counter):05d}"
+
+    def stage(self, batch: Batch, fn: Callable[[Batch], dict]) -> dict:
+        try:
+            return fn(batch)
+        except TexTimeout:  # not isolated: each variant alone would cost the timeout again
+            raise
+        except LatexError as exc:
+            raise self.c._isolate(batch, exc, fn) from None
+        except ExamgenError:
+            raise
+        except Exception as exc:  # a bug in a worker: name the batch, stop the build (compile_exam cancels)
+            raise ExamgenError(f"{batch.label}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
+                               "please report it)") from exc
+
+    def guess_for(self, batch: Batch, fmt: Path) -> int:
+        with self.sampling:  # the first batch ever: a -draftmode pass over its first variant only
+            if not self.typical:
+                one = batch.only(batch.pieces[:1])
+                (n,) = self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt)).values()
+                self.typical[n] = 0
+            return max(self.typical, key=lambda k: self.typical[k])
+
+    def run_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
+        try:
+            return self.typeset_batch(batch)
+        except TexTimeout as exc:  # the first timeout ends the build
+            with self.guard:
+                self.fatal.append(exc)
+            self.c.cancel()  # the other TeX runs, and no new one starts
+            raise
+
+    def typeset_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
+        """One final pass, with the page totals from the cache, else with the usual total
+        (verified against the log; a variant that differs gets a second pass)."""
+        c, cache = self.c, self.cache
+        fmt = self.fmt_for(batch.preamble)
+        known = c._cached_counts(batch, fmt, cache)
+
+        def final(b: Batch) -> dict[str, Path]:
+            nonlocal known
+            if known is not None and all(p.code in known for p in b.pieces):
+                return c.typeset(b, known, self.wd(), fmt, cache)
+            usual = {p.code: self.guess_for(b, fmt) for p in b.pieces}
+            try:
+                out = c.typeset(b, usual, self.wd(), fmt, cache, guessed=True)
+                known = usual
+                return out
+            except Mispaginated as exc:
+                known = exc.pages
+                return c.typeset(b, known, self.wd(), fmt, cache)
+
+        pdfs = self.stage(batch, final)
+        assert known is not None
+        pages: dict[str, int] = known
+        c._remember_counts(batch, fmt, cache, pages)
+        with self.guard:
+            for n in pages.values():
+                self.typical[n] = self.typical.get(n, 0) + 1
+        if self.progress:
+            self.progress(len(batch.pieces))
+        return batch, {code: Built(pdf, pages[code]) for code, pdf in pdfs.items()}
+
+    def run(self, pairs: Iterable[tuple[Batch, Batch]]) -> dict[tuple[str, str], Built]:
+        built: dict[tuple[str, str], Built] = {}
+        errors: list[LatexError] = []
+        running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
+
+        def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
+            try:
+                batch, res = f.result()
+                built.update({(code, batch.version): b for code, b in res.items()})
+            except ExamgenError as exc:
+                if self.fatal:  # a timeout stopped the build; what the other batches met since is its consequence
+                    raise self.fatal[0] from None
+                if not isinstance(exc, LatexError):
+                    raise
+                errors.append(exc)  # the other batches still finish; all failures are reported together
+
+        # student and solution batches are independent jobs (both paginate alike; checked below)
+        for student, solution in pairs:
+            for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
+                running.append(self.pool.submit(self.run_batch, batch))
+            while len(running) >= 2 * self.c.workers or (running and self.fatal):
+                collect(running.popleft())
+        while running:
+            collect(running.popleft())
+        if self.fatal:
+            raise self.fatal[0]
+        if errors:
+            raise _first_failures(errors)
+        for (code, version), b in built.items():
+            twin = built.get((code, "student"))
+            if version == "solution" and twin is not None and twin.pages != b.pages:
+                raise LayoutError(f"variant {code}: the solution has {b.pages} pages, the student version "
+                                  f"{twin.pages}; both must paginate identically")
+        return built

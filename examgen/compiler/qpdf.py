@@ -1,0 +1,55 @@
+"""Cutting batch PDFs into one PDF per variant and joining PDFs, with qpdf."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from ..errors import ExamgenError
+
+
+def split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
+    """Cut a batch PDF into folder/<code>.pdf; parts are (code, first page, pages) in order.
+    Variants with the same page count in a row (usually all of them) are cut by
+    one qpdf run (--split-pages) instead of reading the whole batch once per variant."""
+    runs: list[list[tuple[str, int, int]]] = []
+    for part in parts:
+        if runs and runs[-1][-1][2] == part[2]:
+            runs[-1].append(part)
+        else:
+            runs.append([part])
+    for k, run in enumerate(runs):
+        first, size = run[0][1], run[0][2]
+        if len(run) == 1:
+            qpdf(["--empty", "--pages", str(pdf), f"{first}-{first + size - 1}", "--",
+                  str(folder / f"{run[0][0]}.pdf")])
+            continue
+        tmp = folder / f"run{k}"
+        tmp.mkdir()
+        source = pdf
+        if len(run) != len(parts):  # this run only
+            source = tmp / "run.pdf"
+            qpdf(["--empty", "--pages", str(pdf), f"{first}-{first + size * len(run) - 1}", "--", str(source)])
+        qpdf([str(source), f"--split-pages={size}", str(tmp / "part.pdf")])
+        pieces = sorted(f for f in tmp.iterdir() if f.name.startswith("part"))  # zero-padded: sorted = in order
+        if len(pieces) != len(run):
+            raise ExamgenError(f"qpdf split {pdf.name} into {len(pieces)} files, expected {len(run)}")
+        for (code, _, _), f in zip(run, pieces):
+            f.replace(folder / f"{code}.pdf")
+        shutil.rmtree(tmp)
+
+
+def concatenate(pdfs: list[Path], out: Path) -> None:
+    """One PDF of all pages of `pdfs`, in order (qpdf). qpdf holds every object of its
+    output (about 1.4 MB per endterm variant): callers keep the list short (PRINT_PART)."""
+    qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+
+
+def qpdf(args: list[str]) -> None:
+    try:
+        proc = subprocess.run(["qpdf", "--deterministic-id", *args], capture_output=True, text=True)
+    except FileNotFoundError:
+        raise ExamgenError("qpdf not found: install it (Debian package 'qpdf'; see README: 'make exam')") from None
+    if proc.returncode not in (0, 3):  # 3 = warnings only
+        raise ExamgenError(f"qpdf failed: {proc.stderr.strip()}")

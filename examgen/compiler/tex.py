@@ -1,0 +1,181 @@
+"""Running TeX: each run in its own process group, bounded by a timeout, with
+-no-shell-escape, paranoid file access (openin_any/openout_any=p), TEXINPUTS
+limited to the build folder and the TeX tree, and reproducible bytes
+(SOURCE_DATE_EPOCH). A TexRunner owns its running processes: cancel() kills
+them all (with everything they started) and refuses new ones."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+from ..errors import ExamgenError, LatexError
+
+PDFLATEX = "pdflatex"
+TIMEOUT = 600.0  # seconds per pdflatex run
+REAP = 10  # seconds to wait for a killed TeX process group to go away
+LOOP_HINT = "look for an endless loop in the LaTeX of these variants' templates"
+
+
+class TexTimeout(LatexError):
+    """A TeX run took longer than the timeout and was killed (with everything it started).
+    It ends the build: compiling the batch's variants one by one would cost the timeout each."""
+
+
+class BuildCancelled(ExamgenError):
+    """A TeX run was refused because the build is being cancelled (never shown: the cause is)."""
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        SOURCE_DATE_EPOCH="0", FORCE_SOURCE_DATE="1",
+        openin_any="p", openout_any="p", shell_escape="f",
+        TEXINPUTS=".:", max_print_line="200", error_line="200", half_error_line="150",
+    )
+    return env
+
+
+def excerpt(log: str, tex: str, label: str) -> str:
+    """The error of a pdflatex log in one line: message, TeX's context, the
+    problem and template (from the source's markers) and the source line."""
+    lines = log.splitlines()
+    first = next((i for i, line in enumerate(lines) if line.startswith("!")), None)
+    if first is None:
+        return f"{label}: pdflatex failed: " + " | ".join(lines[-5:])
+    msg = lines[first].lstrip("! ").strip()
+    # TeX's context line: the text read so far, ending with the token that failed
+    ctx = lines[first + 1].strip() if first + 1 < len(lines) else ""
+    if ctx and not ctx.startswith("l."):
+        msg += f" (at {ctx[-60:]!r})"
+    m = next((re.match(r"l\.(\d+) (.*)", line) for line in lines[first:first + 30] if re.match(r"l\.\d+ ", line)), None)
+    where = ""
+    if m:
+        n = int(m.group(1))
+        src = tex.splitlines()
+        if 0 < n <= len(src):
+            where = f" at line {n} of the generated source"
+            marker = next((line for line in reversed(src[:n]) if line.startswith("% examgen: problem ")), None)
+            if marker:
+                where = f" in {marker[len('% examgen: '):]}" + where
+    return f"{label}: LaTeX error: {msg}{where}"
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the process group of a TeX run (pdflatex and whatever it started)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # its own group: process_group=0 in spawn
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap(proc: subprocess.Popen) -> tuple[bytes, bytes]:
+    """Collect a killed process within REAP seconds; a grandchild that escaped the group
+    and holds the pipes open is not waited for."""
+    try:
+        return proc.communicate(timeout=REAP)
+    except subprocess.TimeoutExpired:
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        try:
+            proc.wait(timeout=REAP)
+        except subprocess.TimeoutExpired:
+            pass
+        return b"", b""
+
+
+def _signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+class TexRunner:
+    """The TeX processes of one compiler: `pdflatex` is the program run for documents,
+    `timeout` the seconds a run may take."""
+
+    def __init__(self, pdflatex: str = PDFLATEX, timeout: float = TIMEOUT):
+        self.pdflatex = pdflatex
+        self.timeout = timeout
+        self._procs: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    @property
+    def running(self) -> int:
+        """How many TeX processes are running now."""
+        with self._lock:
+            return len(self._procs)
+
+    def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT) -> subprocess.CompletedProcess:
+        """Run a TeX process in its own process group, registered so that cancel() can kill
+        it; no new process starts once cancelled. The group stays in examgen's session
+        (an interrupted examgen can still be seen with its TeX runs)."""
+        with self._lock:
+            if self._cancelled.is_set():
+                raise BuildCancelled(f"{label}: build cancelled")
+            try:
+                proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, process_group=0)
+            except FileNotFoundError:
+                raise ExamgenError(f"{cmd[0]} not found: install TeX Live (see README: 'make exam')") from None
+            self._procs.add(proc)
+        try:
+            out, err = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            _reap(proc)
+            raise TexTimeout(f"{label}: pdflatex did not finish within {self.timeout:g} s (killed); build stopped; "
+                             f"{hint}") from None
+        finally:
+            with self._lock:
+                self._procs.discard(proc)
+        return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    def cancel(self) -> None:
+        """Stop: start no new TeX process and kill the running ones, each with its
+        process group (and wait for them, bounded)."""
+        with self._lock:
+            self._cancelled.set()
+            running = list(self._procs)
+        for proc in running:
+            _kill_group(proc)
+        for proc in running:
+            try:
+                proc.wait(timeout=REAP)
+            except subprocess.TimeoutExpired:
+                pass
+
+    def run(self, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str) -> str:
+        """pdflatex over workdir/name.tex (with a format, in draft mode); its log."""
+        cmd = [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={name}"]
+        if fmt:
+            cmd.append(f"-fmt={fmt}")
+        if draft:
+            cmd.append("-draftmode")
+        cmd.append(f"{name}.tex")
+        proc = self.spawn(cmd, workdir, label)
+        logfile = workdir / f"{name}.log"
+        log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
+        if proc.returncode < 0 and self.cancelled:  # killed by our own cancel(): cancellation, not LaTeX
+            raise BuildCancelled(f"{label}: build cancelled")
+        if proc.returncode < 0:
+            err = LatexError(f"{label}: pdflatex was killed by {_signal_name(proc.returncode)} (out of memory, or "
+                             "stopped from outside); run the build again")
+            err.log = log
+            raise err
+        if proc.returncode != 0:
+            err = LatexError(excerpt(log, tex, label))
+            err.log = log
+            raise err
+        return log
