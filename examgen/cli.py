@@ -65,14 +65,22 @@ def cli() -> None:
 def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, keep_tex: bool, no_cache: bool,
           banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
+    from .uptodate import Inputs
+
+    clock = Stopwatch()
+    inputs = Inputs.of(banks, seed, variants, keep_tex)  # before the bank is loaded: what this build reads
+    done = inputs.up_to_date(out, spec) if inputs is not None and not no_cache else None
+    if done is not None:  # checked before numpy, jinja2 and the bank are imported
+        click.echo(f"build: {out} is up to date ({done} variant{'' if done == 1 else 's'}, unchanged inputs) "
+                   f"in {clock.seconds:.1f} s")
+        return
     from .bank import load_bank
     from .pipeline import build_exam
     from .spec import load_spec
 
-    clock = Stopwatch()
     loaded = load_spec(spec, load_bank(banks))  # read once, validated before any output
     with _compiler(not no_cache, jobs) as compiler, progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
-        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex)
+        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs)
     stats = compiler.stats
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
 

@@ -174,6 +174,7 @@ class ExamSpec:
     problems: tuple[ProblemSpec, ...]
     seed: int | None
     grading: GradingScale = GradingScale()
+    logo: str = ""  # exam.logo as the spec names it (the build's manifest records it among the inputs)
 
 
 @dataclass(frozen=True)

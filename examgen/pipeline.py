@@ -30,6 +30,7 @@ from .targets import (
     write_diagnostics,
     write_file,
 )
+from .uptodate import Inputs
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
@@ -51,10 +52,14 @@ def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
 
 def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, out: Path,
                bank_dirs: Iterable[Path] = (), compiler: Compiler | None = None,
-               progress: Callable[[int], None] | None = None, keep_tex: bool = False) -> list[Path]:
+               progress: Callable[[int], None] | None = None, keep_tex: bool = False,
+               inputs: Inputs | None = None) -> list[Path]:
     """Build n_variants of an exam (a spec file, or a spec already loaded) into out/ with
-    `compiler` (default: the user's cache, all cores); returns the written files."""
+    `compiler` (default: the user's cache, all cores); returns the written files. The
+    manifest records `inputs` (taken now unless given: give them when the bank was
+    loaded before), so that an unchanged rebuild can return at once."""
     compiler = compiler or Compiler.default()
+    inputs = inputs or Inputs.of(bank_dirs, seed, n_variants, keep_tex)
     # driver: load -- the bank and the spec, validated before anything is sampled
     bank = load_bank(bank_dirs)
     spec = spec_path if isinstance(spec_path, ExamSpec) else load_spec(Path(spec_path), bank)
@@ -99,7 +104,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 _keep_tex(stage, kept, {v.code: built[(v.code, "student")].pages for v in variants})
             _print_files(stage, [v.code for v in variants])
             (stage / "answer_key.csv").write_text(answer_key_csv(variants), encoding="utf-8")
-            (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage), encoding="utf-8")
+            record = inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None
+            (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage, record),
+                                                 encoding="utf-8")
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())

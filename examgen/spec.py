@@ -161,4 +161,5 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
     if errors:
         raise SpecError("\n".join(errors))
     return ExamSpec(path=path, sha256=hashlib.sha256(source).hexdigest(), info=info,
-                    problems=tuple(problems), seed=e.get("seed"), grading=grading)
+                    problems=tuple(problems), seed=e.get("seed"), grading=grading,
+                    logo=e["logo"] if logo else "")
