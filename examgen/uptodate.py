@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import BANK_DIR, TEMPLATES_DIR, __version__
+from .outputs import sha256
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 _SKIP = {"__pycache__"}  # written by Python itself when a solver is imported
@@ -52,11 +53,6 @@ def tree_digest(banks: Iterable[Path]) -> str:
         h.update(f"\0root {k}\0".encode())
         _hash_tree(h, root)
     return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 @dataclass(frozen=True)
@@ -98,8 +94,8 @@ class Inputs:
             reads = {}
             for given in inputs["reads"]:
                 path = Path(given)
-                reads[given] = _sha256(path if path.is_absolute() else spec.parent / path)
-            if inputs["sha256"] != self.fingerprint(_sha256(spec), reads):
+                reads[given] = sha256(path if path.is_absolute() else spec.parent / path)
+            if inputs["sha256"] != self.fingerprint(sha256(spec), reads):
                 return None
             from .targets import diagnostics_folders
 
@@ -111,7 +107,7 @@ class Inputs:
             found = {p.relative_to(out).as_posix() for p in entries if p.is_file()}
             if found != {*files, "manifest.json"}:
                 return None
-            if any(_sha256(out / name) != digest for name, digest in files.items()):
+            if any(sha256(out / name) != digest for name, digest in files.items()):
                 return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None

@@ -66,14 +66,15 @@ SUMMARY = r"^{cmd}: (?P<n>\d+) files? written(?: to (?P<to>\S+))? in \d+\.\d s{e
 @pytest.mark.pdf
 def test_build_then_grade_log_lines_and_summaries(tmp_path: Path) -> None:
     cache, out = tmp_path / "cache", tmp_path / "quiz"
-    for hits, misses in ((0, 2), (2, 0)):  # the second build takes both batches from the cache
-        res = run("build", "exams/quiz.yaml", "--variants", "2", "--out", str(out), cache=cache)
+    # the second build (another folder: the same one would be up to date) takes both batches from the cache
+    for hits, misses, folder in ((0, 2, out), (2, 0, tmp_path / "again")):
+        res = run("build", "exams/quiz.yaml", "--variants", "2", "--out", str(folder), cache=cache)
         assert res.returncode == 0, res.stderr
         assert log_lines(res.stderr, "Compiling 4 PDFs")[-1] == (4, 4)  # one line per batch (2 + 2 PDFs)
         last = res.stdout.splitlines()[-1]
         m = re.match(SUMMARY.format(cmd="build", extra=f"; compile cache: {hits} hits?, {misses} miss(es)?"), last)
         assert m, last
-        assert int(m["n"]) == sum(1 for f in out.rglob("*") if f.is_file()) and m["to"] == str(out)
+        assert int(m["n"]) == sum(1 for f in folder.rglob("*") if f.is_file()) and m["to"] == str(folder)
 
     sheet = tmp_path / "responses.csv"
     assert run("grade", str(out), "--template", str(sheet), cache=cache).returncode == 0
