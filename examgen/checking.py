@@ -9,17 +9,18 @@ that fails is every question compiled alone, to name the one that broke it."""
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import layout, solvers
+from . import layout, rendering, solvers
 from .bank import Bank
 from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
-from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
+from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Template, Variant
 from .questions import draw_mc, solve_question
 from .sampling import derive_seed
 from .targets import work_folder
@@ -43,6 +44,43 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)
 
 
+def _uses(t: Template) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """Names every text of a template reads, and per part what its solution block and rubric read."""
+    return _uses_of(t.statement, t.solution, tuple((p.name, tuple(r.text for r in p.rubric)) for p in t.parts))
+
+
+@lru_cache(maxsize=256)
+def _uses_of(statement: str, solution: str, rubrics: tuple[tuple[str, tuple[str, ...]], ...],
+             ) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    st, so = rendering.names_used(statement), rendering.names_used(solution)
+    rubric = {name: frozenset().union(*(rendering.names_used(r)[None] for r in texts)) for name, texts in rubrics}
+    everywhere = st[None] | so[None] | frozenset().union(*rubric.values())
+    return everywhere, {name: so.get(name, frozenset()) | rubric[name] for name, _ in rubrics}
+
+
+def declaration_failures(q: SolvedQuestion) -> list[str]:
+    """The solver's answers against question.yaml's graded answers: a numeric template
+    declares at least one; every declared number is shown in its part's solution or rubric;
+    everything else the solver returns is read by some text (display), else it is unused."""
+    t = q.template
+    everywhere, per_part = _uses(t)
+    graded = {a.name for p in t.parts for a in p.answers if a.name}
+    fails = []
+    if t.kind == "numeric" and not graded:
+        fails.append(f"template '{t.id}' declares no graded answer (parts[].answers in question.yaml)")
+    for p in t.parts:
+        for a in p.answers:
+            if a.name and a.kind != "text" and a.name not in per_part[p.name]:
+                fails.append(f"graded answer '{a.name}' of part {p.name}) is shown neither in the solution's "
+                             f"block {p.name} nor in its rubric; show the key on the solution sheet")
+    unused = sorted(set(q.answers) - graded - everywhere)
+    if unused:
+        fails.append(f"the solver {t.solver} returns {', '.join(repr(u) for u in unused)}, which no text reads "
+                     "and question.yaml does not declare as graded; declare it under parts[].answers, show it, "
+                     "or stop returning it")
+    return fails
+
+
 def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> tuple[SolvedQuestion | None, list[str]]:
     """Sample, solve and render draw n of one template; the failures found."""
     t = bank.templates[template_id]
@@ -55,6 +93,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     for c in t.constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
+    fails.extend(f"{where}: {f}" for f in declaration_failures(q))
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
     if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:

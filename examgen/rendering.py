@@ -286,3 +286,24 @@ def render_string(source: str, context: dict[str, Any], origin: str) -> texfmt.L
     """Render a short jinja2 string (a rubric line) with the given context."""
     tmpl = compile_blocks(source, origin)
     return _render(lambda: _bounded(tmpl.root_render_func(tmpl.new_context(context))), origin)
+
+
+def names_used(source: str) -> dict[str | None, frozenset[str]]:
+    """The context names a jinja2 source reads, per block (None: outside every block, and
+    the names any block reads); `answers['x']` and `answers.x` count as reading x."""
+    ast = environment().parse(source)
+
+    def names(node: jinja2.nodes.Node) -> set[str]:
+        out = {n.name for n in node.find_all(jinja2.nodes.Name) if n.ctx == "load"}
+        for g in node.find_all(jinja2.nodes.Getitem):
+            if isinstance(g.node, jinja2.nodes.Name) and g.node.name in ("answers", "params") \
+                    and isinstance(g.arg, jinja2.nodes.Const):
+                out.add(str(g.arg.value))
+        for g in node.find_all(jinja2.nodes.Getattr):
+            if isinstance(g.node, jinja2.nodes.Name) and g.node.name in ("answers", "params"):
+                out.add(g.attr)
+        return out
+
+    used: dict[str | None, frozenset[str]] = {b.name: frozenset(names(b)) for b in ast.find_all(jinja2.nodes.Block)}
+    used[None] = frozenset(names(ast))
+    return used

@@ -203,7 +203,7 @@ def sample_params(
                                     f"{params}: {type(exc).__name__}: {exc}") from None
             except ParamError as exc:
                 if not free or exc.param.split("[")[0] in pinned:
-                    raise  # the instructor's value is invalid: say so at once
+                    raise exc.named(template.id) from None  # the instructor's value is invalid: say so at once
                 last_failure = f"valid parameters ({exc})"
                 continue  # an invalid draw is rejected like a failed constraint
         if not free:
@@ -238,7 +238,9 @@ def solve(template: Template, params: dict[str, Any], resolve: Callable[[str], C
         return {}
     try:
         answers = resolve(template.solver)(params)
-    except (ParamError, SolverError):
+    except ParamError as exc:
+        raise exc.named(template.id) from None
+    except SolverError:
         raise
     except (ZeroDivisionError, FloatingPointError) as exc:
         raise SolverError(f"template '{template.id}': {exc} for parameters {params}") from None

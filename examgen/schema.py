@@ -22,6 +22,24 @@ RUBRIC = {
     "properties": {"points": {"type": "number", "exclusiveMinimum": 0}, "text": _str},
 }
 
+ANSWER_KINDS = ("number", "vector", "matrix", "choice", "expression", "text", "checker")
+
+ANSWER = {
+    "type": "object",
+    "required": ["label", "kind", "points"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "label": _str,
+        "kind": {"enum": list(ANSWER_KINDS)},
+        "round": {"type": "integer", "minimum": 0, "maximum": 8},
+        "tolerance": {"type": "number", "exclusiveMinimum": 0},
+        "points": {"type": "number", "exclusiveMinimum": 0},
+        "choices": {"type": "array", "minItems": 2, "items": {"type": ["string", "integer", "boolean"]}},
+        "accepts": _str,
+    },
+}
+
 PART = {
     "type": "object",
     "required": ["name", "credits", "rubric"],
@@ -32,6 +50,7 @@ PART = {
         "answer_height": {"type": "number", "minimum": 5, "maximum": 230},
         "grid": {"type": "boolean"},
         "rubric": {"type": "array", "minItems": 1, "items": RUBRIC},
+        "answers": {"type": "array", "minItems": 1, "items": ANSWER},
     },
 }
 
