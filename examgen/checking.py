@@ -9,6 +9,7 @@ that fails is every question compiled alone, to name the one that broke it."""
 from __future__ import annotations
 
 import math
+import re
 from functools import lru_cache
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from .bank import Bank
 from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Template, Variant
-from .questions import draw_mc, solve_question
+from .questions import context, draw_mc, solve_question
 from .sampling import derive_seed
 from .targets import work_folder
 
@@ -58,6 +59,39 @@ def _uses_of(statement: str, solution: str, rubrics: tuple[tuple[str, tuple[str,
     return everywhere, {name: so.get(name, frozenset()) | rubric[name] for name, _ in rubrics}
 
 
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def asked_decimals(statement: str) -> set[int]:
+    """The decimals a statement text asks for ('to 3 decimals', 'three decimal places')."""
+    words = {v: k for k, v in _WORDS.items()}
+    return {int(m.group(1)) if m.group(1).isdigit() else words[m.group(1).lower()]
+            for m in re.finditer(r"\b(\d|one|two|three|four|five|six)\s+decimal", statement, re.I)}
+
+
+def _rounding_failures(q: SolvedQuestion) -> list[str]:
+    """A rounded graded answer's part (or the intro) must ask for exactly that rounding."""
+    t = q.template
+    origin = str(t.directory / "statement.tex.j2")
+    st = rendering.compile_blocks(t.statement, origin)
+    ctx = context(q.params, q.answers)
+    intro = str(rendering.render_block(st, "intro", ctx, origin)) if "intro" in st.blocks else ""
+    fails = []
+    for p in t.parts:
+        asked = [a for a in p.answers if a.round is not None]
+        if not asked:
+            continue
+        text = intro + str(rendering.render_block(st, p.name, ctx, origin))
+        found = asked_decimals(text)
+        for a in asked:
+            if a.round not in found:
+                fails.append(f"graded answer '{a.name}' of part {p.name}) is declared rounded to {a.round} decimals "
+                             f"but the statement of {p.name}) asks for "
+                             + (f"{', '.join(map(str, sorted(found)))} decimals" if found else "no rounding")
+                             + "; say the rounding in the statement")
+    return fails
+
+
 def declaration_failures(q: SolvedQuestion) -> list[str]:
     """The solver's answers against question.yaml's graded answers: a numeric template
     declares at least one; every declared number is shown in its part's solution or rubric;
@@ -73,6 +107,7 @@ def declaration_failures(q: SolvedQuestion) -> list[str]:
             if a.name and a.kind != "text" and a.name not in per_part[p.name]:
                 fails.append(f"graded answer '{a.name}' of part {p.name}) is shown neither in the solution's "
                              f"block {p.name} nor in its rubric; show the key on the solution sheet")
+    fails.extend(_rounding_failures(q))
     unused = sorted(set(q.answers) - graded - everywhere)
     if unused:
         fails.append(f"the solver {t.solver} returns {', '.join(repr(u) for u in unused)}, which no text reads "
