@@ -12,7 +12,17 @@ from pathlib import Path
 
 from . import BANK_DIR, rendering, schema, solvers
 from .errors import ExamgenError, TemplateError
-from .model import NUMERIC_KINDS, GradedAnswer, McItem, McOption, ParamDecl, Part, RubricItem, Template, default_tolerance
+from .model import (
+    NUMERIC_KINDS,
+    GradedAnswer,
+    McItem,
+    McOption,
+    ParamDecl,
+    Part,
+    RubricItem,
+    Template,
+    default_tolerance,
+)
 from .texfmt import untypesettable_at
 from .yamlfile import LoadedYaml, format_keypath, load_yaml
 

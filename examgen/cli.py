@@ -221,11 +221,14 @@ def export() -> None:
 @bank_option
 def moodle(spec: Path, variants: int, seed: int | None, out: str, mc_type: str, banks: tuple[Path, ...]) -> None:
     """Moodle XML quiz: a category per problem, a question per variant."""
-    from .moodle import export_moodle
+    from .pipeline import export
+    from .targets import MOODLE_OWNED
+    from .writers import moodle as writer
 
     clock = Stopwatch()
     with progress(f"Exporting {variants} variants", variants) as update:
-        written = export_moodle(spec, variants, seed, out, banks, mc_type, update)
+        written = export(spec, variants, seed, out, lambda exam: writer.render(exam, mc_type), MOODLE_OWNED,
+                         "quiz.xml", banks, update)
     click.echo(summary("export", 1, clock.seconds, written))
 
 

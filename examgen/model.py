@@ -298,3 +298,18 @@ def item_label(i: int) -> str:
         i, r = divmod(i - 1, 26)
         label = chr(ord("a") + r) + label
     return label
+
+
+@dataclass(frozen=True)
+class Exam:
+    """The exam record every writer reads: the spec, the exam seed and every variant's
+    solved questions; after compiling, each variant's page count and where each part (and
+    MC item) of its student version sits: regions[code][problem][part or item label] =
+    {"page": p (1-based in the variant), "x", "y", "width", "height": mm from the page's
+    top-left corner}."""
+
+    spec: ExamSpec
+    seed: int
+    variants: tuple[Variant, ...]
+    pages: dict[str, int] = field(default_factory=dict)
+    regions: dict[str, dict[int, dict[str, dict[str, float]]]] = field(default_factory=dict)

@@ -13,8 +13,8 @@ from . import layout, qrcodes
 from .bank import Bank, load_bank
 from .compiling import CLASS_FILE, Batch, Piece, batches, compile_exam, compile_one, concatenate
 from .errors import LatexError
-from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .outputs import answer_key_csv, answers_json, manifest
+from .model import Exam, ExamSpec, SeedInfo, SolvedQuestion, Variant
+from .outputs import manifest
 from .questions import build_variant, solve_question
 from .sampling import derive_seed
 from .spec import load_spec
@@ -30,6 +30,7 @@ from .targets import (
     write_diagnostics,
     write_file,
 )
+from .writers import answers, keycsv
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
@@ -87,6 +88,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             err = LatexError(f"{exc}{write_diagnostics(out, exc.files)}")
             err.failures = exc.failures
             raise err from None
+        # the exam record: what every writer reads
+        exam = Exam(spec, exam_seed, tuple(variants), {v.code: built[(v.code, layout.STUDENT)].pages for v in variants})
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
             for v in variants:
@@ -94,11 +97,11 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 vdir.mkdir()
                 for version in (layout.STUDENT, layout.SOLUTION):
                     shutil.copyfile(built[(v.code, version)].pdf, vdir / f"{version}.pdf")
-                (vdir / "answers.json").write_text(answers_json(spec, exam_seed, v), encoding="utf-8")
+            answers.write(exam, stage)
             if keep_tex:
-                _keep_tex(stage, kept, {v.code: built[(v.code, "student")].pages for v in variants})
+                _keep_tex(stage, kept, exam.pages)
             _print_files(stage, [v.code for v in variants])
-            (stage / "answer_key.csv").write_text(answer_key_csv(variants), encoding="utf-8")
+            keycsv.write(exam, stage)
             (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage), encoding="utf-8")
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
@@ -142,6 +145,31 @@ def _print_files(stage: Path, codes: list[str]) -> None:
             for version, name in ((layout.STUDENT, "students"), (layout.SOLUTION, "solutions"))]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: concatenate(*job), jobs))
+
+
+def solve_exam(spec: ExamSpec, bank: Bank, seed: int | None, n_variants: int,
+               progress: Callable[[int], None] | None = None) -> Exam:
+    """pick + sample + solve: the exam record of n_variants, exactly the variants `build`
+    draws with this seed (no PDF: pages and regions stay empty). `progress(1)` per variant."""
+    exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+    variants = []
+    for n in range(1, n_variants + 1):
+        variants.append(build_variant(spec, bank, exam_seed, n))
+        if progress:
+            progress(1)
+    return Exam(spec, exam_seed, tuple(variants))
+
+
+def export(spec_path: Path, n_variants: int, seed: int | None, out: Path | str, render: Callable[[Exam], bytes],
+           owned: Callable[[Path], bool], example: str, bank_dirs: Iterable[Path] = (),
+           progress: Callable[[int], None] | None = None) -> Path:
+    """Any single-file export: load, refuse a target examgen did not write, solve, render
+    with the writer, write atomically."""
+    bank = load_bank(bank_dirs)
+    spec = load_spec(Path(spec_path), bank)
+    ensure_file_replaceable(out, owned, example=example)  # refused before any variant is drawn
+    exam = solve_exam(spec, bank, seed, n_variants, progress)
+    return write_file(out, render(exam), owned)
 
 
 def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,

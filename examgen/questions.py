@@ -194,3 +194,8 @@ def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Va
                     exc.args = (f"{p.where}: variant {variant_code(number)}: {exc}",)
                 raise
     return Variant(number=number, code=variant_code(number), questions=tuple(questions))
+
+
+def texts(q: SolvedQuestion, solutions: bool = False) -> rendering.QuestionTexts:
+    """The render stage of one template question: intro, statements (and solutions)."""
+    return rendering.question_texts(q.template, context(q.params, q.answers), [p.name for p in q.parts], solutions)

@@ -262,19 +262,21 @@ def test_moodle_writer_never_emits_xml_illegal_characters() -> None:
     import dataclasses
 
     from examgen.bank import load_bank
-    from examgen.moodle import quiz_xml
+    from examgen.model import Exam
     from examgen.questions import build_variant
     from examgen.spec import load_spec
+    from examgen.writers.moodle import quiz_xml
 
     bank = load_bank([])
     spec = load_spec(ROOT / "exams" / "quiz.yaml", bank)
     v = build_variant(spec, bank, 7, 1)
     bad = dataclasses.replace(v, questions=tuple(dataclasses.replace(q, title="T\x01i\x1bt\ufffel\x00e")
                                                  for q in v.questions))
-    text = quiz_xml([bad], "IN2346 \x02Quiz")
+    info = dataclasses.replace(spec.info, code="IN2346", name="\x02Quiz")
+    text = quiz_xml(Exam(dataclasses.replace(spec, info=info), 7, (bad,)))
     root = ET.fromstring(text.split("\n", 1)[1])
     names = [q.find("category/text").text for q in root if q.get("type") == "category"]  # type: ignore[union-attr]
-    assert names[0] == "$course$/IN2346 Quiz/P1 Title"
+    assert names[0].startswith("$course$/IN2346 Quiz/P1 Title/")  # then the MC item's subcategory
 
 
 def png_1x1() -> bytes:
