@@ -8,7 +8,6 @@ that fails is every question compiled alone, to name the one that broke it."""
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import layout, rendering, solvers
+from . import layout, rendering, solvers, values
 from .bank import Bank
 from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
@@ -38,11 +37,12 @@ class Report:
 
 
 def _finite(x: Any) -> bool:
-    if isinstance(x, list):
+    """No NaN or infinity anywhere in an answer (strings, bools and None are not numbers)."""
+    if isinstance(x, (list, tuple)):
         return all(_finite(v) for v in x)
     if isinstance(x, (bool, str)) or x is None:
         return True
-    return isinstance(x, (int, float)) and math.isfinite(x)
+    return values.is_number(x)
 
 
 def _uses(t: Template) -> tuple[frozenset[str], dict[str, frozenset[str]]]:

@@ -4,11 +4,11 @@ violation of a file into 'file:line:col: key path: problem' lines."""
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any
 
 import jsonschema
 
+from . import values
 from .texfmt import untypesettable
 from .yamlfile import LoadedYaml, format_keypath
 
@@ -218,7 +218,7 @@ def _is_integer(checker: Any, x: Any) -> bool:
 
 def _is_number(checker: Any, x: Any) -> bool:
     """A finite number: not .nan or .inf, not true."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return values.is_number(x)
 
 
 # The YAML files' types: integers are written as integers, numbers are finite

@@ -11,6 +11,8 @@ def is_number(x: Any) -> bool:
     """A finite real number: int or float (numpy scalars included), never a bool."""
     if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
         return False
+    if isinstance(x, int):
+        return True  # of any size: a too large pinned value is refused with its own message
     if hasattr(x, "dtype") and getattr(x.dtype, "kind", "") not in "iuf":
         return False
     try:
