@@ -73,12 +73,15 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @bank_option
 def solve(template_id: str, params_file: Path | None, seed: int, banks: tuple[Path, ...]) -> None:
-    """Print the answer key of one question as JSON."""
+    """Print one question as JSON: its graded answers per part (as answers.json has them),
+    everything the solver returned ("answers": graded and display values) and the rubric."""
     from .pipeline import solve_one
+    from .writers.answers import question_record
 
     _, q = solve_one(template_id, seed, _params_file(params_file), banks)
-    click.echo(json.dumps({"id": template_id, "seed": {"entropy": q.seed.entropy, "spawn_key": list(q.seed.spawn_key)},
-                           "params": q.params, "answers": q.answers, "rubric": list(q.rubric)}, indent=2))
+    rec = question_record(1, q, {})
+    click.echo(json.dumps({"id": template_id, "seed": rec["seed"], "params": rec["params"],
+                           "parts": rec["parts"], "answers": q.answers, "rubric": list(q.rubric)}, indent=2))
 
 
 @cli.command()
