@@ -39,7 +39,7 @@ from test_moodle_grading import expected_fields, student
 from examgen import ROOT, values
 from examgen.bank import load_bank
 from examgen.cli import main
-from examgen.model import GradedAnswer, Part, SolvedQuestion
+from examgen.model import GradedAnswer, SolvedQuestion
 from examgen.pipeline import solve_exam
 from examgen.spec import load_spec
 from examgen.writers import qti
@@ -356,7 +356,8 @@ def test_every_answer_kind(tmp_path: Path) -> None:
     exam = dataclasses.replace(exam, variants=tuple(variants))
     with zipfile.ZipFile(io.BytesIO(qti.render(exam))) as z:
         items = structure({n: z.read(n) for n in z.namelist()})
-    sizes = [len(values.leaves(v.questions[0].answers[n])) for v in exam.variants for n in ("mu", "sigma", "z_norm", "y")]
+    sizes = [len(values.leaves(v.questions[0].answers[n])) for v in exam.variants
+             for n in ("mu", "sigma", "z_norm", "y")]
     assert _numeric_check(items, exam) == sum(sizes) >= 20
     for v in exam.variants:
         q = v.questions[0]

@@ -251,18 +251,20 @@ def _scorer_block(body: ET.Element, q: SolvedQuestion, texts: QuestionTexts, whe
             li.insert(1, label)
     for p in hand:
         _sub(_sub(block, "p"), "b", f"Solution {p.name})")
-        block.append(xhtml(latex_to_html(texts.solutions[p.name]), f"{where} solution {p.name}"))
+        block.append(xhtml(latex_to_html(texts.solutions[p.name]), f"{where} part {p.name}"))
     ul = _sub(block, "ul")
     for r in q.rubric:
         li = _sub(ul, "li")
         _sub(li, "b", f"{r['part']})").tail = f" {r['points']:g} point{'' if r['points'] == 1 else 's'}: "
-        _contents(li, xhtml(latex_to_html(r["text"], inline=True), f"{where} rubric of part {r['part']}", "span"))
+        text = latex_to_html(r["text"], inline=True)
+        _contents(li, xhtml(text, f"{where}: the rubric of part {r['part']} in question.yaml", "span"))
 
 
 def template_item(v: Variant, k: int, q: SolvedQuestion) -> tuple[str, bytes]:
     """(identifier, XML) of problem k of variant v, a template question."""
     identifier = f"{v.code}_P{k}"
-    where = f"{v.code} P{k} {q.template.id}"
+    folder = q.template.directory
+    where = f"{folder / 'statement.tex.j2'}: {q.template.id} ({v.code} P{k})"
     texts = questions.texts(q, solutions=True)
     item = _item_root(identifier, f"{v.code} P{k} {q.title}")
     body = ET.Element("itemBody")
@@ -314,7 +316,7 @@ def template_item(v: Variant, k: int, q: SolvedQuestion) -> tuple[str, bytes]:
             inter = _sub(body, "extendedTextInteraction", responseIdentifier=rid, expectedLines="8", format="plain")
             _sub(inter, "prompt", f"Your answer to part {part.name}) {_credits(points)}, graded by hand")
     _outcomes(item, q.credits)
-    _scorer_block(body, q, texts, where, keys, hand_parts)
+    _scorer_block(body, q, texts, f"{folder / 'solution.tex.j2'}: {q.template.id} ({v.code} P{k})", keys, hand_parts)
     item.append(body)
     if len(processing):
         item.append(processing)
@@ -325,7 +327,7 @@ def mc_item(v: Variant, k: int, i: int, d: DrawnMcItem, credits: float) -> tuple
     """(identifier, XML) of MC item i of problem k of variant v: all or nothing."""
     label = item_label(i)
     identifier = f"{v.code}_P{k}{label}"
-    where = f"{v.code} P{k}{label} {d.item.id}"
+    where = f"MC item {d.item.id} of the '{d.item.topic}' pool ({v.code} P{k}{label})"
     item = _item_root(identifier, f"{v.code} P{k}{label} {d.item.id}")
     options = [(f"C{j}", latex_to_html(o.text, inline=True), o.correct, o.why)
                for j, o in enumerate(d.options, start=1)]
