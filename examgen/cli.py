@@ -208,7 +208,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
 
 @cli.group()
 def export() -> None:
-    """Export variants to other systems (Moodle XML)."""
+    """Export variants to other systems (Moodle XML, IMS QTI 2.1)."""
 
 
 @export.command()
@@ -232,6 +232,26 @@ def moodle(spec: Path, variants: int, seed: int | None, out: str, mc_type: str, 
     with progress(f"Exporting {variants} variants", variants) as update:
         written = export(spec, variants, seed, out, lambda exam: writer.render(exam, mc_type), MOODLE_OWNED,
                          "quiz.xml", banks, update)
+    click.echo(summary("export", 1, clock.seconds, written))
+
+
+@export.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
+@click.option("--seed", "-s", type=click.IntRange(0), default=None,
+              help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
+@click.option("--out", "-o", type=click.Path(), required=True,
+              help="The .zip package (replaced only if examgen wrote it).")
+@bank_option
+def qti(spec: Path, variants: int, seed: int | None, out: str, banks: tuple[Path, ...]) -> None:
+    """IMS QTI 2.1 package: one test drawing one variant per candidate, an item per problem."""
+    from .pipeline import export
+    from .targets import QTI_OWNED
+    from .writers import qti as writer
+
+    clock = Stopwatch()
+    with progress(f"Exporting {variants} variants", variants) as update:
+        written = export(spec, variants, seed, out, writer.render, QTI_OWNED, "exam.zip", banks, update)
     click.echo(summary("export", 1, clock.seconds, written))
 
 
