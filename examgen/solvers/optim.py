@@ -26,7 +26,7 @@ MAX_UPDATES = 60  # epochs * samples: an exam trace, not a training run
 
 # ------------------------------------------------------------------ shared helpers
 def _num(p: dict[str, Any], name: str) -> float:
-    v = p.get(name)
+    v: Any = p.get(name)
     if not is_number(v):
         raise ParamError(name, f"expected a number, got {v!r}")
     return float(v)
