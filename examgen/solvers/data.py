@@ -129,13 +129,9 @@ def check_optimization_concepts(p: dict[str, Any]) -> None:
 
 def optimization_concepts(p: dict[str, Any]) -> dict[str, Any]:
     m, k = int(p["n_mantissa"]), int(p["n_exponent"])
-    n = m * 10**k
-    return {
-        "n_params": n,
-        "hessian_entries": n * n,
+    return {  # n = m 10^k parameters, written as mantissa and exponent: n^2 and n^3 do not fit a line
         "hessian_mantissa": m * m,
         "hessian_exponent": 2 * k,
-        "hessian_memory_gb": 4 * n * n / 10**9,
         "memory_mantissa": 4 * m * m,
         "memory_gb_exponent": 2 * k - 9,
         "inverse_mantissa": m**3,
@@ -279,8 +275,7 @@ def check_training_short(p: dict[str, Any]) -> None:
 
 def training_short_questions(p: dict[str, Any]) -> dict[str, Any]:
     lr, lam = float(p["lr"]), float(p["weight_decay"])
-    return {**_regression(p["x0"], p["x1"]), "decay_factor": round(1 - lr * lam, 12),
-            "lr_times_lambda": round(lr * lam, 12)}
+    return {**_regression(p["x0"], p["x1"]), "decay_factor": round(1 - lr * lam, 12)}
 
 
 # ====================================================================== seed 004 P3
