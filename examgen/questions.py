@@ -125,8 +125,11 @@ def _kind_error(a: GradedAnswer, value: Any) -> str | None:
     return None
 
 
-def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str, Any]) -> None:
-    """Every declared graded answer is returned by the solver, with a value of its kind."""
+def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str, Any],
+                 pinned: dict[str, Any] | None = None) -> None:
+    """Every declared graded answer is returned by the solver, with a value of its kind.
+    With pinned parameters, an exact answer that is no short decimal is the pinned values'
+    doing (draws avoid them): that is said, naming the parameters."""
     for p in parts:
         for a in p.answers:
             if a.name is None or (a.kind == "text" and a.name not in answers):
@@ -136,6 +139,10 @@ def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str,
                 raise TemplateError(f"{where}: the solver {template.solver} does not return it; return it or "
                                     "remove the declaration")
             bad = _kind_error(a, answers[a.name])
+            if bad and pinned and "short exact decimal" in bad:
+                raise ParamError(", ".join(sorted(pinned)), f"these pinned values make part {p.name}) answer "
+                                 f"'{a.name}' = {answers[a.name]!r}, which the statement asks exactly; pin values "
+                                 "with a short exact result", template.id)
             if bad:
                 raise TemplateError(f"{where} (kind {a.kind}): {answers[a.name]!r} {bad}")
 
@@ -147,7 +154,7 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
     params = sample_params(template, rng, pinned or {}, resolve)
     answers = solve(template, params, resolve)
     parts = scaled_parts(template, credits)
-    check_graded(template, parts, answers)
+    check_graded(template, parts, answers, pinned)
     ctx = context(params, answers)
     origin = str(template.directory / "question.yaml")
     rubric = tuple(

@@ -168,7 +168,10 @@ def sample_params(
     last_failure = ""
     for _ in range(MAX_TRIES):
         if sampler is not None:
-            params = dict(sampler(rng, dict(pinned)))
+            try:
+                params = dict(sampler(rng, dict(pinned)))
+            except ParamError as exc:  # a sampler that checks the pinned values first
+                raise exc.named(template.id) from None
             params.update(pinned)
         else:
             params = {}

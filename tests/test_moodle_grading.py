@@ -74,8 +74,7 @@ def expected_fields(q: SolvedQuestion) -> list[tuple[str, float, int, float]]:
                 [x for row in value for x in row]
             found = asked(statement)
             for x in flat:
-                if a.round is None:
-                    assert not found or places(x) in found, (q.template.id, part.name, found)
+                if a.round is None:  # the exact value is asked: a student writes it as it is
                     d = places(x)
                 else:
                     assert a.round in found, f"{q.template.id} {part.name}): declared {a.round}, statement asks {found}"
