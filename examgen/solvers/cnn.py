@@ -80,7 +80,7 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         rf_list.append(rf)
     out: dict[str, Any] = {
         "shapes": shapes, "output_shape": [h, w, c], "layer_params": params, "conv_params": conv_params,
-        "total_params": int(np.sum(params)), "receptive_field": rf_list,
+        "receptive_field": rf_list,
     }
     nc = p.get("num_classes")
     if nc:
@@ -184,8 +184,7 @@ def conv_param_count(p: dict[str, Any]) -> dict[str, Any]:
     kh, kw = _kernel_hw(p["kernel"])
     weights = p["c_in"] * p["c_out"] * kh * kw
     biases = p["c_out"] if p["bias"] else 0
-    return {"kh": kh, "kw": kw, "weights": weights, "biases": biases, "total": weights + biases,
-            "weights_per_filter": p["c_in"] * kh * kw}
+    return {"kh": kh, "kw": kw, "weights": weights, "biases": biases, "total": weights + biases}
 
 
 # ====================================================================== pool_coverage
@@ -208,7 +207,7 @@ def pool_coverage(p: dict[str, Any]) -> dict[str, Any]:
     covered = np.outer(covered_1d, covered_1d)
     n_cov = int(covered_1d.sum())
     unused = n * n - int(covered.sum())
-    return {"out_side": out, "covered_side": n_cov, "used_pixels": int(covered.sum()), "unused_pixels": unused,
+    return {"out_side": out, "covered_side": n_cov, "unused_pixels": unused,
             "unused_fraction": unused / (n * n), "unused_percent": 100 * unused / (n * n),
             "last_window_end": (out - 1) * s + f}
 
@@ -274,13 +273,9 @@ def conv2d_apply(p: dict[str, Any]) -> dict[str, Any]:
     ph, pw = _c2_pad(p, k)
     xp = np.pad(x, ((ph, ph), (pw, pw)))
     out = _xcorr(xp, k, int(p["stride"]))
-    ans: dict[str, Any] = {"pad_h": ph, "pad_w": pw, "padded": xp, "out_shape": list(out.shape), "output": out,
-                           "relu_output": np.maximum(out, 0)}
-    if p.get("pool") is not None:
-        pooled, _, _ = _maxpool(out, int(p["pool"]))
-        ans["pooled"] = pooled
-        ans["pooled_shape"] = list(pooled.shape)
-    return ans
+    # part c: max pooling of the output, or its ReLU when the template has no pooling
+    c_output = _maxpool(out, int(p["pool"]))[0] if p.get("pool") is not None else np.maximum(out, 0)
+    return {"pad_h": ph, "pad_w": pw, "padded": xp, "out_shape": list(out.shape), "output": out, "c_output": c_output}
 
 
 def _c2_configs() -> list[tuple[int, int, int, int, Any, int]]:
@@ -402,7 +397,7 @@ def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
     c_k1 = [relu2 * float(_xcorr(v, k * (z > 0))[0, 0]) for k, z in zip(k2, z1)]
     return {
         "Z1": z1, "A1": a1, "z2": z2, "a2": a2, "logit": logit, "prob": prob, "pred_class": int(prob > 0.5),
-        "loss": loss, "dtheta": d_logit, "dK2": dk2, "dK1": dk1,
+        "loss": loss, "dtheta": d_logit,
         "dK2_tl": [float(g[0, 0]) for g in dk2], "dK1_tl": [float(g[0, 0]) for g in dk1],
         "c_K2": c_k2, "c_K1": c_k1,
         "mask1": [(z > 0).astype(int) for z in z1],
@@ -516,7 +511,7 @@ def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
                 from_input[i, j] = 1
     w_new = w - float(p["lr"]) * grad
     return {"z": z, "pred": pred, "argmax": [[[a, b] for a, b in row] for row in arg], "from_input": from_input,
-            "pool_ties": ties, "q": q, "q_flat": q.reshape(-1), "terms": terms, "loss": float(terms.sum()),
+            "pool_ties": ties, "q_flat": q.reshape(-1), "loss": float(terms.sum()),
             "dpred": dpred, "grad": grad, "w_new": w_new}
 
 

@@ -19,7 +19,6 @@ def class_imbalance(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "total": total,
         "ratio": major / minor,
-        "minor_share_percent": 100.0 * minor / total,
         "majority_accuracy_percent": 100.0 * major / total,
     }
 
@@ -80,9 +79,6 @@ def road_signs_case_study(p: dict[str, Any]) -> dict[str, Any]:
         "n_val": n_val,
         "n_test": n_test,
         "images_per_class": n / int(p["n_classes"]),
-        "images_per_class_split": [n_train / int(p["n_classes"]), n_val / int(p["n_classes"]),
-                                   n_test / int(p["n_classes"])],
-        "small_percent": 100.0 * int(p["n_small"]) / n,
     }
 
 
@@ -107,14 +103,10 @@ def data_mismatch_case_study(p: dict[str, Any]) -> dict[str, Any]:
     train_b = web + remaining
     return {
         "total": total,
-        "mixed_train": mixed[0],
         "mixed_val": mixed[1],
-        "mixed_test": mixed[2],
-        "target_fraction": target / total,
         "target_fraction_num": target // g,
         "target_fraction_den": total // g,
         "target_in_val": mixed[1] * target // total,
-        "target_in_test": mixed[2] * target // total,
         "remaining_target": remaining,
         "train_b": train_b,
         "train_c": train_b - n_eval,

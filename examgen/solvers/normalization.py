@@ -39,7 +39,7 @@ def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
         raise SolverError(f"batchnorm_forward: column {col + 1} of z is constant, so sigma = 0 and z_norm is undefined")
     z_norm = (z - mu) / sigma
     y = gamma * z_norm + beta
-    return {"mu": mu, "var": var, "sigma": sigma, "z_norm": z_norm, "y": y}
+    return {"mu": mu, "sigma": sigma, "z_norm": z_norm, "y": y}
 
 
 @cache
