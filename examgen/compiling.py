@@ -38,15 +38,14 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from . import TEMPLATES_DIR, __version__, cachedir, qrcodes
+from . import __version__, cachedir, qrcodes
 from .errors import ExamgenError, LatexError, LayoutError
 from .outputs import sha256
 
-CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 _VARIANT = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
 
@@ -90,6 +89,7 @@ class Batch:
     preamble: str  # everything up to and including \begin{document}
     pieces: tuple[Piece, ...]
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
+    classes: tuple[Path, ...] = ()  # the layout's class files the preamble loads (layouts.Layout.classes)
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
         head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble
@@ -99,7 +99,7 @@ class Batch:
 
     def standalone(self, piece: Piece, pages: int) -> str:
         """One variant alone, compilable with plain pdflatex (for --keep-tex)."""
-        return Batch(self.version, self.language, self.preamble, (piece,), self.files).source({piece.code: pages})
+        return replace(self, pieces=(piece,)).source({piece.code: pages})
 
 
 @dataclass(frozen=True)
@@ -357,16 +357,18 @@ def _discard(entry: Path) -> None:
 
 
 # ------------------------------------------------------------------ formats
-def format_file(preamble: str, workroot: Path, cache: Path | None) -> Path:
-    """The preamble dumped into a pdfTeX format (mylatexformat), from the cache if possible."""
-    key = _sha(CLASS_FILE.read_bytes(), preamble, tex_identity())
+def format_file(preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Path | None) -> Path:
+    """The preamble (with the class files it loads) dumped into a pdfTeX format
+    (mylatexformat), from the cache if possible."""
+    key = _sha(*(f.read_bytes() for f in classes), preamble, tex_identity())
     name = f"eg-{key[:16]}"
     entry = _verified(cache / "formats" / key, [f"{name}.fmt"]) if cache else None
     if entry is not None:
         return entry / f"{name}.fmt"
     folder = workroot / "formats" / key  # made in the build's own folder, then stored in the cache
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
+    for f in classes:
+        shutil.copyfile(f, folder / f.name)
     (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
     cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
            "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
@@ -526,7 +528,7 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> L
     else:
         culprits = []
         for p in batch.pieces:
-            single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+            single = replace(batch, pieces=(p,))
             try:
                 run(single)
             except LatexError as e:
@@ -535,11 +537,11 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> L
             return exc
     files: list[tuple[str, bytes]] = []
     for p, failed in culprits:
-        single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+        single = replace(batch, pieces=(p,))
         files.append((f"{p.code}/{batch.version}.tex", single.standalone(p, 0).encode("utf-8")))
         if failed.log:
             files.append((f"{p.code}/{batch.version}.log", failed.log.encode("latin-1", "replace")))
-        files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (CLASS_FILE, *batch.files)]
+        files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (*batch.classes, *batch.files)]
     err = LatexError("\n".join(str(e) for _, e in culprits))
     err.failures = tuple((p.code, batch.version, str(e)) for p, e in culprits)
     err.files = tuple(files)
@@ -575,13 +577,13 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     guard = threading.Lock()
     counter = itertools.count()
 
-    def fmt_for(preamble: str) -> Path:
+    def fmt_for(batch: Batch) -> Path:
         with guard:
-            lock = locks.setdefault(preamble, threading.Lock())
+            lock = locks.setdefault(batch.preamble, threading.Lock())
         with lock:  # one thread builds a format, the others wait for it
-            if preamble not in fmts:
-                fmts[preamble] = format_file(preamble, workroot, cache)
-            return fmts[preamble]
+            if batch.preamble not in fmts:
+                fmts[batch.preamble] = format_file(batch.preamble, batch.classes, workroot, cache)
+            return fmts[batch.preamble]
 
     def wd() -> Path:
         return workroot / f"b{next(counter):05d}"
@@ -607,7 +609,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     def guess_for(batch: Batch, fmt: Path) -> int:
         with sampling:  # the first batch ever: a -draftmode pass over its first variant only
             if not typical:
-                one = Batch(batch.version, batch.language, batch.preamble, batch.pieces[:1], batch.files)
+                one = replace(batch, pieces=batch.pieces[:1])
                 (n,) = stage(one, lambda b: count_pages(b, wd(), fmt)).values()
                 typical[n] = 0
             return max(typical, key=lambda k: typical[k])
@@ -624,7 +626,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     def typeset_batch(batch: Batch) -> tuple[Batch, dict[str, Built]]:
         """One final pass, with the page totals from the cache, else with the usual total
         (verified against the log; a variant that differs gets a second pass)."""
-        fmt = fmt_for(batch.preamble)
+        fmt = fmt_for(batch)
         known = _cached_counts(batch, fmt, cache, None)
 
         def final(b: Batch) -> dict[str, Path]:
@@ -745,7 +747,7 @@ def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
     (code,) = [p.code for p in batch.pieces]
     cache = cachedir.usable_cache() if use_cache else None
     _cancelled.clear()
-    fmt = format_file(batch.preamble, workroot, cache)
+    fmt = format_file(batch.preamble, batch.classes, workroot, cache)
     pages = count_pages(batch, workroot / "draft", fmt)
     return Built(typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
 
