@@ -83,7 +83,8 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
 
     def one(version: str) -> None:
         piece = Piece("CHECK", label, LAYOUT.variant_body(_info(), variant, version, None))
-        compile_one(Batch(version, "en", LAYOUT.preamble(version, "en"), (piece,), (), LAYOUT.classes), folder / version)
+        batch = Batch(version, "en", LAYOUT.preamble(version, "en"), (piece,), (), LAYOUT.classes)
+        compile_one(batch, folder / version)
 
     try:
         with ThreadPoolExecutor(max_workers=jobs or 2) as pool:

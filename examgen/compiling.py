@@ -38,14 +38,17 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from . import __version__, cachedir, qrcodes
 from .errors import ExamgenError, LatexError, LayoutError
+from .layouts import Region, regions
 from .outputs import sha256
 
+T = TypeVar("T")
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 _VARIANT = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
 
@@ -106,6 +109,7 @@ class Batch:
 class Built:
     pdf: Path
     pages: int
+    regions: tuple[Region, ...] = ()  # the answer regions the class logged (layouts.regions)
 
 
 def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
@@ -430,9 +434,13 @@ class Mispaginated(Exception):
         self.pages = pages
 
 
+Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
+
+
 def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Path | None,
-            guessed: bool = False) -> dict[str, Path]:
-    """The final pass, then one PDF per variant (split with qpdf); cached by source.
+            guessed: bool = False) -> tuple[dict[str, Path], Regions]:
+    """The final pass, then one PDF per variant (split with qpdf) and the answer regions
+    from the log; cached by source (the regions as regions.json in the entry).
     With `guessed` totals, a variant that comes out with another page count raises
     Mispaginated with the real counts (the caller runs the pass again with them);
     otherwise that is a LayoutError (student and solution must paginate alike)."""
@@ -442,11 +450,14 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     # fmt.name carries the hash of the class, the preamble and the TeX installation
     key = _sha(tex, repr(codes), qrcodes.VERSION, fmt.name,
                *(f.read_bytes() for f in batch.files))
-    names = [f"{p.code}.pdf" for p in batch.pieces]
+    names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
     entry = _verified(cache / "pdf" / key, names, codes=[p.code for p in batch.pieces]) if cache else None
-    CACHE_STATS.count(entry is not None)
-    if entry is not None:
-        return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+    found = _read_regions(entry / REGIONS, batch) if entry is not None else None
+    if entry is not None and found is None:  # a well-hashed record of the wrong shape
+        _discard(entry)
+    CACHE_STATS.count(found is not None)
+    if entry is not None and found is not None:
+        return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
     _prepare(workdir, batch, fmt)
     (workdir / "final.tex").write_text(tex, encoding="utf-8")
     (workdir / "final-qr.tex").write_text(qrcodes.definitions(codes), encoding="utf-8")  # the scan codes
@@ -463,10 +474,27 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     split = workdir / "split"
     split.mkdir(exist_ok=True)
     _split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
+    logged = regions(log)
+    found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
     if cache is not None:
-        _store(cache, cache / "pdf" / key, {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces},
-               codes=[p.code for p in batch.pieces])
-    return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}  # the build's own copies
+        files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
+        files[REGIONS] = json.dumps({c: [asdict(r) for r in rs] for c, rs in found.items()}, sort_keys=True).encode()
+        _store(cache, cache / "pdf" / key, files, codes=[p.code for p in batch.pieces])
+    return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, found  # the build's own copies
+
+
+REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [Region as a dict, ...]}
+
+
+def _read_regions(path: Path, batch: Batch) -> Regions | None:
+    """The regions of exactly the batch's variants from a cache entry, or None if the file is not that."""
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or sorted(data) != sorted(p.code for p in batch.pieces):
+            return None
+        return {code: tuple(Region(**r) for r in rs) for code, rs in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
@@ -590,7 +618,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
 
     fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
 
-    def stage(batch: Batch, fn: Callable[[Batch], dict]) -> dict:
+    def stage(batch: Batch, fn: Callable[[Batch], T]) -> T:
         try:
             return fn(batch)
         except TexTimeout:  # not isolated: each variant alone would cost TIMEOUT again
@@ -629,7 +657,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
         fmt = fmt_for(batch)
         known = _cached_counts(batch, fmt, cache, None)
 
-        def final(b: Batch) -> dict[str, Path]:
+        def final(b: Batch) -> tuple[dict[str, Path], Regions]:
             nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
                 return typeset(b, known, wd(), fmt, cache)
@@ -642,7 +670,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
                 known = exc.pages
                 return typeset(b, known, wd(), fmt, cache)
 
-        pdfs = stage(batch, final)
+        pdfs, found = stage(batch, final)
         assert known is not None
         pages: dict[str, int] = known
         _remember_counts(batch, fmt, cache, pages)
@@ -651,7 +679,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
                 typical[n] = typical.get(n, 0) + 1
         if progress:
             progress(len(batch.pieces))
-        return batch, {code: Built(pdf, pages[code]) for code, pdf in pdfs.items()}
+        return batch, {code: Built(pdf, pages[code], found[code]) for code, pdf in pdfs.items()}
 
     built: dict[tuple[str, str], Built] = {}
     errors: list[LatexError] = []
@@ -749,7 +777,8 @@ def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
     _cancelled.clear()
     fmt = format_file(batch.preamble, batch.classes, workroot, cache)
     pages = count_pages(batch, workroot / "draft", fmt)
-    return Built(typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
+    pdfs, found = typeset(batch, pages, workroot / "final", fmt, cache)
+    return Built(pdfs[code], pages[code], found[code])
 
 
 def compile_once(workdir: Path, name: str, tex: str, label: str) -> Path:

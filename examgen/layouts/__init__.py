@@ -49,6 +49,44 @@ from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
 
 STUDENT, SOLUTION = "student", "solution"
 DEFAULT = "tum"
+MM_PER_SP = 25.4 / 72.27 / 65536  # a TeX point is 1/72.27 inch, a scaled point 1/65536 of it
+_REGION = re.compile(r"^EXAMGEN-REGION: (\S+) (\d+) (\S+) (tl|br) (\d+) (-?\d+) (-?\d+) (\d+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where an answer area (or a multiple-choice box) sits: page `page` of its variant
+    (from 1), the rectangle in mm from the page's top-left corner. `part` is the part's
+    label, or "<item>.<option>" for a multiple-choice box."""
+
+    problem: int
+    part: str
+    page: int
+    x_mm: float
+    y_mm: float
+    width_mm: float
+    height_mm: float
+
+
+def regions(log: str) -> dict[str, list[Region]]:
+    """The answer regions a layout's class logged (EXAMGEN-REGION lines, see above), per
+    variant code, in the order the document holds them. Values in mm, rounded to 0.01 mm."""
+    corners: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    out: dict[str, list[Region]] = {}
+    for m in _REGION.finditer(log):
+        code, problem, part, corner, page, x, y, height = m.groups()
+        key = (code, problem, part)
+        if corner == "tl":
+            corners[key] = (int(page), int(x), int(y))
+            continue
+        tl = corners.pop(key, None)
+        if tl is None or tl[0] != int(page):  # a bottom-right without its top-left: not a region
+            continue
+        x0, top, x1, bottom = tl[1], tl[2], int(x), int(y)
+        out.setdefault(code, []).append(Region(
+            int(problem), part, tl[0], round(x0 * MM_PER_SP, 2), round((int(height) - top) * MM_PER_SP, 2),
+            round((x1 - x0) * MM_PER_SP, 2), round((top - bottom) * MM_PER_SP, 2)))
+    return out
 
 
 @dataclass(frozen=True)
