@@ -5,9 +5,11 @@ where pdftotext -bbox finds the text inside them."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +88,7 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     plain_spec = root / "quiz-plain.yaml"
     plain_spec.write_text("layout: plain\n" + QUIZ.read_text())
     build_exam(QUIZ, SEED, N, root / "tum")
-    build_exam(plain_spec, SEED, N, root / "plain")
+    build_exam(plain_spec, SEED, N, root / "plain", keep_tex=True)
     return Builds(root / "tum", root / "plain")
 
 
@@ -117,11 +119,22 @@ def test_plain_layout_has_its_own_cover_and_the_same_exam(builds: Builds) -> Non
 
 
 @pytest.mark.pdf
+def test_kept_tex_of_the_plain_layout_compiles_alone(builds: Builds, tmp_path: Path) -> None:
+    """--keep-tex puts both class files (plain loads the TUM class) beside the .tex."""
+    folder = tmp_path / "E0001"
+    shutil.copytree(builds.plain / "E0001", folder)
+    assert {"examgenplain.cls", "examgentum.cls", "student.tex"} <= {f.name for f in folder.iterdir()}
+    (folder / "student.pdf").unlink()
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "student.tex"], cwd=folder,
+                   check=True, capture_output=True)
+    assert pages_text(folder / "student.pdf")[1:] == pages_text(builds.plain / "E0001" / "student.pdf")[1:]
+    assert "Registration number:" in pages_text(folder / "student.pdf")[0]
+
+
+@pytest.mark.pdf
 def test_keys_do_not_depend_on_the_layout(builds: Builds) -> None:
     for name in ("E0001/answers.json", "E0002/answers.json", "answer_key.csv"):
         assert (builds.plain / name).read_bytes() == (builds.tum / name).read_bytes(), name
-    manifest = json.loads((builds.plain / "manifest.json").read_text())
-    assert manifest["kind"] == "build"
 
 
 def _page1(pdf: Path, folder: Path) -> np.ndarray:
@@ -238,3 +251,34 @@ def test_regions_lie_where_the_pdf_has_their_text(compiled: dict[tuple[str, str]
             # nothing of the answer outside: no word straddles the area's bottom edge
             assert not [w for w in page if r.x_mm <= w[0] < r.x_mm + r.width_mm
                         and w[1] < r.y_mm + r.height_mm < w[3]], (code, r)
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("damage", ["wrong shape", "other variants"])
+def test_a_damaged_regions_record_in_the_cache_is_typeset_anew(damage: str, tmp_path: Path) -> None:
+    """regions.json whose hash entry.json agrees with but that is not the batch's regions:
+    the entry is discarded (a miss) and the regions are the typeset ones again."""
+    bank = load_bank()
+    spec = load_spec(QUIZ, bank)
+    variants = [build_variant(spec, bank, SEED, 1)]
+    pair = (_batch(spec, variants, "student", None), _batch(spec, variants, "solution", None))
+    session_cache = os.environ["EXAMGEN_CACHE"]
+    cache = tmp_path / "cache"
+    os.environ["EXAMGEN_CACHE"] = str(cache)
+    try:
+        first = compile_exam([pair], tmp_path / "first")
+        entries = [e for e in (cache / "pdf").iterdir() if (e / "regions.json").exists()]
+        assert len(entries) == 2
+        for e in entries:
+            bad = {"E0001": [{"page": "two"}]} if damage == "wrong shape" else {"E0009": []}
+            (e / "regions.json").write_text(json.dumps(bad))
+            record = json.loads((e / "entry.json").read_text())
+            record["files"]["regions.json"] = hashlib.sha256((e / "regions.json").read_bytes()).hexdigest()
+            (e / "entry.json").write_text(json.dumps(record))
+        CACHE_STATS.reset()
+        again = compile_exam([pair], tmp_path / "again")
+        assert (CACHE_STATS.hits, CACHE_STATS.misses) == (0, 2)
+    finally:
+        os.environ["EXAMGEN_CACHE"] = session_cache
+    assert {k: b.regions for k, b in again.items()} == {k: b.regions for k, b in first.items()}
+    assert len(first[("E0001", "student")].regions) > 3
