@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import layout, rendering, solvers, values
+from . import layouts, rendering, solvers, values
 from .bank import Bank
 from .compiling import Batch, Piece, compile_one
 from .errors import ExamgenError
@@ -26,6 +26,7 @@ from .sampling import derive_seed
 from .targets import work_folder
 
 CHECK_SEED = 20260
+LAYOUT = layouts.get(layouts.DEFAULT)  # templates are checked in the default layout
 
 
 @dataclass
@@ -133,9 +134,9 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
     if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:
         fails.append(f"{where}: rubric points do not add up to {t.credits:g} credits")
-    for version in (layout.STUDENT, layout.SOLUTION):
+    for version in (layouts.STUDENT, layouts.SOLUTION):
         try:
-            layout.render_question_body(q, version)
+            LAYOUT.render_question_body(q, version, "en")
         except ExamgenError as exc:
             fails.append(f"{where}: rendering the {version} version: {exc}")
     return (q if not fails else None), fails
@@ -155,12 +156,13 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     folder = workdir / label.replace(" ", "-")
 
     def one(version: str) -> None:
-        piece = Piece("CHECK", label, layout.variant_body(_info(), variant, version, None))
-        compile_one(Batch(version, "en", layout.preamble(version, "en"), (piece,)), folder / version)
+        piece = Piece("CHECK", label, LAYOUT.variant_body(_info(), variant, version, None))
+        batch = Batch(version, "en", LAYOUT.preamble(version, "en"), (piece,), (), LAYOUT.classes)
+        compile_one(batch, folder / version)
 
     try:
         with ThreadPoolExecutor(max_workers=jobs or 2) as pool:
-            list(pool.map(one, (layout.STUDENT, layout.SOLUTION)))
+            list(pool.map(one, (layouts.STUDENT, layouts.SOLUTION)))
         return []
     except ExamgenError as exc:
         if len(questions) == 1:
@@ -192,7 +194,7 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, jobs: int |
         for n in range(1, draws + 1):
             try:
                 mc = draw_mc(McProblem(count=min(8, len(bank.mc))), bank, derive_seed(CHECK_SEED, n, "mc"))
-                layout.render_mc_body(mc)
+                LAYOUT.render_mc_body(mc)
             except ExamgenError as exc:
                 report.failures.append(f"multiple choice draw {n}: {exc}")
                 continue

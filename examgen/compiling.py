@@ -38,15 +38,17 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
-from . import TEMPLATES_DIR, __version__, cachedir, qrcodes
+from . import __version__, cachedir, qrcodes
 from .errors import ExamgenError, LatexError, LayoutError
+from .layouts import Region, regions
 from .outputs import sha256
 
-CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
+T = TypeVar("T")
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 _VARIANT = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
 
@@ -90,6 +92,7 @@ class Batch:
     preamble: str  # everything up to and including \begin{document}
     pieces: tuple[Piece, ...]
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
+    classes: tuple[Path, ...] = ()  # the layout's class files the preamble loads (layouts.Layout.classes)
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
         head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble
@@ -99,13 +102,14 @@ class Batch:
 
     def standalone(self, piece: Piece, pages: int) -> str:
         """One variant alone, compilable with plain pdflatex (for --keep-tex)."""
-        return Batch(self.version, self.language, self.preamble, (piece,), self.files).source({piece.code: pages})
+        return replace(self, pieces=(piece,)).source({piece.code: pages})
 
 
 @dataclass(frozen=True)
 class Built:
     pdf: Path
     pages: int
+    regions: tuple[Region, ...] = ()  # the answer regions the class logged (layouts.regions)
 
 
 def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
@@ -357,16 +361,18 @@ def _discard(entry: Path) -> None:
 
 
 # ------------------------------------------------------------------ formats
-def format_file(preamble: str, workroot: Path, cache: Path | None) -> Path:
-    """The preamble dumped into a pdfTeX format (mylatexformat), from the cache if possible."""
-    key = _sha(CLASS_FILE.read_bytes(), preamble, tex_identity())
+def format_file(preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Path | None) -> Path:
+    """The preamble (with the class files it loads) dumped into a pdfTeX format
+    (mylatexformat), from the cache if possible."""
+    key = _sha(*(f.read_bytes() for f in classes), preamble, tex_identity())
     name = f"eg-{key[:16]}"
     entry = _verified(cache / "formats" / key, [f"{name}.fmt"]) if cache else None
     if entry is not None:
         return entry / f"{name}.fmt"
     folder = workroot / "formats" / key  # made in the build's own folder, then stored in the cache
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
+    for f in classes:
+        shutil.copyfile(f, folder / f.name)
     (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
     cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
            "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
@@ -428,9 +434,13 @@ class Mispaginated(Exception):
         self.pages = pages
 
 
+Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
+
+
 def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Path | None,
-            guessed: bool = False) -> dict[str, Path]:
-    """The final pass, then one PDF per variant (split with qpdf); cached by source.
+            guessed: bool = False) -> tuple[dict[str, Path], Regions]:
+    """The final pass, then one PDF per variant (split with qpdf) and the answer regions
+    from the log; cached by source (the regions as regions.json in the entry).
     With `guessed` totals, a variant that comes out with another page count raises
     Mispaginated with the real counts (the caller runs the pass again with them);
     otherwise that is a LayoutError (student and solution must paginate alike)."""
@@ -440,11 +450,14 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     # fmt.name carries the hash of the class, the preamble and the TeX installation
     key = _sha(tex, repr(codes), qrcodes.VERSION, fmt.name,
                *(f.read_bytes() for f in batch.files))
-    names = [f"{p.code}.pdf" for p in batch.pieces]
+    names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
     entry = _verified(cache / "pdf" / key, names, codes=[p.code for p in batch.pieces]) if cache else None
-    CACHE_STATS.count(entry is not None)
-    if entry is not None:
-        return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+    found = _read_regions(entry / REGIONS, batch) if entry is not None else None
+    if entry is not None and found is None:  # a well-hashed record of the wrong shape
+        _discard(entry)
+    CACHE_STATS.count(found is not None)
+    if entry is not None and found is not None:
+        return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
     _prepare(workdir, batch, fmt)
     (workdir / "final.tex").write_text(tex, encoding="utf-8")
     (workdir / "final-qr.tex").write_text(qrcodes.definitions(codes), encoding="utf-8")  # the scan codes
@@ -461,10 +474,27 @@ def typeset(batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache
     split = workdir / "split"
     split.mkdir(exist_ok=True)
     _split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
+    logged = regions(log)
+    found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
     if cache is not None:
-        _store(cache, cache / "pdf" / key, {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces},
-               codes=[p.code for p in batch.pieces])
-    return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}  # the build's own copies
+        files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
+        files[REGIONS] = json.dumps({c: [asdict(r) for r in rs] for c, rs in found.items()}, sort_keys=True).encode()
+        _store(cache, cache / "pdf" / key, files, codes=[p.code for p in batch.pieces])
+    return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, found  # the build's own copies
+
+
+REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [Region as a dict, ...]}
+
+
+def _read_regions(path: Path, batch: Batch) -> Regions | None:
+    """The regions of exactly the batch's variants from a cache entry, or None if the file is not that."""
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or sorted(data) != sorted(p.code for p in batch.pieces):
+            return None
+        return {code: tuple(Region(**r) for r in rs) for code, rs in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
@@ -526,7 +556,7 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> L
     else:
         culprits = []
         for p in batch.pieces:
-            single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+            single = replace(batch, pieces=(p,))
             try:
                 run(single)
             except LatexError as e:
@@ -535,11 +565,11 @@ def _isolate(batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> L
             return exc
     files: list[tuple[str, bytes]] = []
     for p, failed in culprits:
-        single = Batch(batch.version, batch.language, batch.preamble, (p,), batch.files)
+        single = replace(batch, pieces=(p,))
         files.append((f"{p.code}/{batch.version}.tex", single.standalone(p, 0).encode("utf-8")))
         if failed.log:
             files.append((f"{p.code}/{batch.version}.log", failed.log.encode("latin-1", "replace")))
-        files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (CLASS_FILE, *batch.files)]
+        files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (*batch.classes, *batch.files)]
     err = LatexError("\n".join(str(e) for _, e in culprits))
     err.failures = tuple((p.code, batch.version, str(e)) for p, e in culprits)
     err.files = tuple(files)
@@ -575,20 +605,20 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     guard = threading.Lock()
     counter = itertools.count()
 
-    def fmt_for(preamble: str) -> Path:
+    def fmt_for(batch: Batch) -> Path:
         with guard:
-            lock = locks.setdefault(preamble, threading.Lock())
+            lock = locks.setdefault(batch.preamble, threading.Lock())
         with lock:  # one thread builds a format, the others wait for it
-            if preamble not in fmts:
-                fmts[preamble] = format_file(preamble, workroot, cache)
-            return fmts[preamble]
+            if batch.preamble not in fmts:
+                fmts[batch.preamble] = format_file(batch.preamble, batch.classes, workroot, cache)
+            return fmts[batch.preamble]
 
     def wd() -> Path:
         return workroot / f"b{next(counter):05d}"
 
     fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
 
-    def stage(batch: Batch, fn: Callable[[Batch], dict]) -> dict:
+    def stage(batch: Batch, fn: Callable[[Batch], T]) -> T:
         try:
             return fn(batch)
         except TexTimeout:  # not isolated: each variant alone would cost TIMEOUT again
@@ -607,7 +637,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     def guess_for(batch: Batch, fmt: Path) -> int:
         with sampling:  # the first batch ever: a -draftmode pass over its first variant only
             if not typical:
-                one = Batch(batch.version, batch.language, batch.preamble, batch.pieces[:1], batch.files)
+                one = replace(batch, pieces=batch.pieces[:1])
                 (n,) = stage(one, lambda b: count_pages(b, wd(), fmt)).values()
                 typical[n] = 0
             return max(typical, key=lambda k: typical[k])
@@ -624,10 +654,10 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
     def typeset_batch(batch: Batch) -> tuple[Batch, dict[str, Built]]:
         """One final pass, with the page totals from the cache, else with the usual total
         (verified against the log; a variant that differs gets a second pass)."""
-        fmt = fmt_for(batch.preamble)
+        fmt = fmt_for(batch)
         known = _cached_counts(batch, fmt, cache, None)
 
-        def final(b: Batch) -> dict[str, Path]:
+        def final(b: Batch) -> tuple[dict[str, Path], Regions]:
             nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
                 return typeset(b, known, wd(), fmt, cache)
@@ -640,7 +670,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
                 known = exc.pages
                 return typeset(b, known, wd(), fmt, cache)
 
-        pdfs = stage(batch, final)
+        pdfs, found = stage(batch, final)
         assert known is not None
         pages: dict[str, int] = known
         _remember_counts(batch, fmt, cache, pages)
@@ -649,7 +679,7 @@ def _compile_stream(pool: ThreadPoolExecutor, workers: int, pairs: Iterable[tupl
                 typical[n] = typical.get(n, 0) + 1
         if progress:
             progress(len(batch.pieces))
-        return batch, {code: Built(pdf, pages[code]) for code, pdf in pdfs.items()}
+        return batch, {code: Built(pdf, pages[code], found[code]) for code, pdf in pdfs.items()}
 
     built: dict[tuple[str, str], Built] = {}
     errors: list[LatexError] = []
@@ -745,9 +775,10 @@ def compile_one(batch: Batch, workroot: Path, use_cache: bool = True) -> Built:
     (code,) = [p.code for p in batch.pieces]
     cache = cachedir.usable_cache() if use_cache else None
     _cancelled.clear()
-    fmt = format_file(batch.preamble, workroot, cache)
+    fmt = format_file(batch.preamble, batch.classes, workroot, cache)
     pages = count_pages(batch, workroot / "draft", fmt)
-    return Built(typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
+    pdfs, found = typeset(batch, pages, workroot / "final", fmt, cache)
+    return Built(pdfs[code], pages[code], found[code])
 
 
 def compile_once(workdir: Path, name: str, tex: str, label: str) -> Path:

@@ -216,6 +216,7 @@ class ExamSpec:
     problems: tuple[ProblemSpec, ...]
     seed: int | None
     grading: GradingScale = GradingScale()
+    layout: str = "tum"  # a layout's name: examgen/layouts/<layout>/
 
 
 @dataclass(frozen=True)

@@ -138,6 +138,7 @@ SPEC = {
     "required": ["exam", "problems"],
     "additionalProperties": False,
     "properties": {
+        "layout": _str,  # a folder of examgen/layouts/ (checked in spec.py, which names the valid ones)
         "exam": {
             "type": "object",
             "required": ["course", "code", "name", "date", "time", "examiner"],

@@ -17,7 +17,8 @@ import pytest
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
-from examgen.layout import SOLUTION, STUDENT, render_question_body
+from examgen.layouts import SOLUTION, STUDENT
+from examgen.layouts.tum import render_question_body
 from examgen.questions import solve_question
 from examgen.sampling import derive_seed
 

@@ -43,7 +43,8 @@ def graded_record(a: GradedAnswer, value: Any) -> dict[str, Any]:
 
 
 def question_record(k: int, q: SolvedQuestion | SolvedMc, regions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """One problem; `regions` maps its part names / MC item labels to where they sit."""
+    """One problem; `regions` maps its part names (and MC boxes, "<item>.<option>") to
+    where their answer areas sit in the student PDF."""
     seed = {"entropy": q.seed.entropy, "spawn_key": list(q.seed.spawn_key)}
     if isinstance(q, SolvedMc):
         return {
@@ -51,9 +52,11 @@ def question_record(k: int, q: SolvedQuestion | SolvedMc, regions: dict[str, dic
             "items": [
                 {
                     "label": item_label(i), "id": d.item.id, "credits": q.credits_per_item,
-                    "options": [{"box": j + 1, "text": o.text, "correct": o.correct} for j, o in enumerate(d.options)],
+                    "options": [{"box": j + 1, "text": o.text, "correct": o.correct,
+                                 **({"region": regions[f"{item_label(i)}.{j + 1}"]}
+                                    if f"{item_label(i)}.{j + 1}" in regions else {})}
+                                for j, o in enumerate(d.options)],
                     "correct_boxes": list(d.correct_boxes),
-                    **({"region": regions[item_label(i)]} if item_label(i) in regions else {}),
                 }
                 for i, d in enumerate(q.items)
             ],

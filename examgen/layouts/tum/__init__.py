@@ -1,18 +1,19 @@
-"""The TUM document: cover, problem headings, score boxes, answer areas, MC
-boxes and the additional space, assembled with pylatex on examgen's own class
-templates/examgentum.cls. One source renders both versions: the student
-version simply receives no solution text."""
+"""The TUM layout: cover (with the sticker box), problem headings, score boxes,
+answer areas, MC boxes and the additional space, assembled with pylatex on
+examgen's own class examgentum.cls beside this file. One source renders both
+versions: the student version simply receives no solution text."""
 
 from __future__ import annotations
 
 from pylatex import Command, NoEscape
 
-from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
-from ..questions import texts
-from ..texfmt import Latex, credits, escape
+from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
+from ...questions import texts
+from ...resources import package_file
+from ...texfmt import Latex, credits, escape
+from .. import SOLUTION, Layout
 
-CLASS_NAME = "examgentum"
-STUDENT, SOLUTION = "student", "solution"
+CLASS_FILE = package_file(__name__, "examgentum.cls")
 
 
 def _amount(x: float, unit: str, language: str) -> str:
@@ -76,15 +77,6 @@ def grading_table(k: int) -> str:
     return "\\par\\vspace{2mm}\n".join(tables)
 
 
-def preamble(version: str, language: str) -> str:
-    """The document up to and including \\begin{document}: the same for every
-    variant (and every exam) of a version and language, so it is dumped once
-    into a format. Everything else comes after \\begin{document}."""
-    # written out, not with pylatex's Document: its '%'-terminated lines defeat
-    # mylatexformat's line scanner, which looks for a line holding \\begin{document}
-    return f"\\documentclass[{version},{language}]{{{CLASS_NAME}}}\n\\begin{{document}}\n"
-
-
 def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
     """One variant, from its settings to the last additional-space page; it
     follows \\egbeginvariant{code}{pages} (compiling.py adds that line)."""
@@ -109,3 +101,6 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str 
                     else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
     return "".join(body)
+
+
+LAYOUT = Layout("tum", (CLASS_FILE,), variant_body, render_question_body, render_mc_body)
