@@ -6,6 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-pictures lmodern poppler-utils qpdf zbar-tools
+# for the tests only: Moodle's cloze parser and tolerance rule run in PHP (tests/moodle/cloze.php)
+TEST_APT_PACKAGES := php-cli
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: exam test setup tex python test-deps clean apt-packages screenshots
@@ -41,6 +43,10 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test-deps: $(VENV)/.test-installed
+	@if ! command -v php >/dev/null; then \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_APT_PACKAGES); \
+	fi
 
 # torch is pinned to the CPU build 2.13.0 (an unpinned torch pulls CUDA)
 $(VENV)/.test-installed: $(VENV)/.installed
@@ -61,7 +67,7 @@ screenshots: setup
 	@ls $(SHOTS)/*.png
 
 apt-packages:
-	@echo $(APT_PACKAGES)
+	@echo $(APT_PACKAGES) $(TEST_APT_PACKAGES)
 
 clean:
 	rm -rf output $(VENV) *.egg-info .pytest_cache build dist

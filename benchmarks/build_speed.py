@@ -59,7 +59,7 @@ def naive(out: Path) -> tuple[float, int]:
 
 
 def python_stages(spec_path: Path, n: int) -> float:
-    from examgen import layout
+    from examgen import layouts
     from examgen.bank import load_bank
     from examgen.pipeline import _batch
     from examgen.questions import build_variant
@@ -70,7 +70,7 @@ def python_stages(spec_path: Path, n: int) -> float:
     spec = load_spec(spec_path, bank)
     seed = spec.seed or 0
     variants = [build_variant(spec, bank, seed, i) for i in range(1, n + 1)]
-    for version in (layout.STUDENT, layout.SOLUTION):
+    for version in (layouts.STUDENT, layouts.SOLUTION):
         _batch(spec, variants, version)
     return time.perf_counter() - start
 

@@ -12,9 +12,19 @@ from pathlib import Path
 
 from . import BANK_DIR, rendering, schema, solvers
 from .errors import ExamgenError, TemplateError
-from .model import McItem, McOption, ParamDecl, Part, RubricItem, Template
+from .model import (
+    NUMERIC_KINDS,
+    GradedAnswer,
+    McItem,
+    McOption,
+    ParamDecl,
+    Part,
+    RubricItem,
+    Template,
+    default_tolerance,
+)
 from .texfmt import untypesettable_at
-from .yamlfile import format_keypath, load_yaml
+from .yamlfile import LoadedYaml, format_keypath, load_yaml
 
 DEFAULT_ANSWER_MM = 40.0
 
@@ -34,12 +44,48 @@ class Bank:
 
 def _typeset_question(path: tuple) -> bool:
     """The strings of a question.yaml that reach a PDF: the title, part names, rubric texts."""
-    return path[:1] == ("title",) or (path[:1] == ("parts",) and path[-1] in ("name", "text"))
+    return path[:1] == ("title",) or (path[:1] == ("parts",) and path[-1] in ("name", "text", "label"))
 
 
 def _typeset_mc(path: tuple) -> bool:
     """The strings of an MC pool that reach a PDF: stems, options, reasons, notes."""
     return path[:1] == ("items",) and path[-1] in ("stem", "text", "why", "note")
+
+
+def _graded_answers(doc: LoadedYaml, i: int, p: dict) -> tuple[GradedAnswer, ...]:
+    """A part's `answers:` declarations, checked against each other and the part's credits."""
+    out = []
+    for j, a in enumerate(p.get("answers") or ()):
+        where = doc.where(("parts", i, "answers", j))
+        kind = a["kind"]
+        if kind != "text" and not a.get("name"):
+            raise TemplateError(f"{where}: a graded answer of kind '{kind}' needs 'name:' (the solver's key "
+                                "holding its exact value)")
+        decimals = a.get("round")
+        if decimals is not None and kind not in NUMERIC_KINDS:
+            raise TemplateError(f"{where}: 'round' applies to numbers, vectors and matrices, not to kind '{kind}'")
+        if "tolerance" in a and decimals is None:
+            raise TemplateError(f"{where}: a tolerance needs 'round:' (the decimals the statement asks for); "
+                                "an exact answer has none")
+        if a.get("choices") and kind != "choice":
+            raise TemplateError(f"{where}: 'choices' applies to kind 'choice' only")
+        if (kind == "checker") != bool(a.get("accepts")):
+            raise TemplateError(f"{where}: " + ("a graded answer of kind 'checker' needs 'accepts: module.function' "
+                                                "(params, proposed) -> (ok, why)" if kind == "checker" else
+                                                f"'accepts' applies to kind 'checker' only, not '{kind}'"))
+        tol = float(a.get("tolerance", default_tolerance(decimals)))
+        if decimals is not None and not 0.5 * 10.0 ** -decimals < tol <= 2 * 10.0 ** -decimals:
+            raise TemplateError(f"{where}: tolerance {tol:g} for an answer rounded to {decimals} decimals must "
+                                f"be above {0.5 * 10.0 ** -decimals:g} (the rounding alone) and at most "
+                                f"{2 * 10.0 ** -decimals:g} (two units of the last decimal)")
+        out.append(GradedAnswer(a.get("name"), a["label"], kind, float(a["points"]), decimals, tol,
+                                tuple(a.get("choices") or ()), a.get("accepts")))
+    total = sum(a.points for a in out)
+    if out and abs(total - p["credits"]) > 1e-9:
+        raise TemplateError(f"{doc.where(('parts', i, 'answers'))}: part '{p['name']}': graded answers' points "
+                            f"add up to {total:g} but the part has {p['credits']:g} credits; make them equal "
+                            "(a share graded by hand is an answer of kind 'text')")
+    return tuple(out)
 
 
 def _load_template(qfile: Path) -> Template:
@@ -58,11 +104,17 @@ def _load_template(qfile: Path) -> Template:
         if abs(total - p["credits"]) > 1e-9:
             raise TemplateError(f"{doc.where(('parts', i, 'rubric'))}: part '{p['name']}': rubric points add up to "
                                 f"{total:g} but the part has {p['credits']:g} credits; make them equal")
+        answers = _graded_answers(doc, i, p)
         parts.append(Part(p["name"], float(p["credits"]), float(p.get("answer_height", DEFAULT_ANSWER_MM)),
-                          bool(p.get("grid", False)), rubric))
+                          bool(p.get("grid", False)), rubric, answers))
     names = [p.name for p in parts]
     if len(set(names)) != len(names):
         raise TemplateError(f"{doc.where(('parts',))}: part names repeat: {names}")
+    declared = [a.name for p in parts for a in p.answers if a.name]
+    twice = sorted({n for n in declared if declared.count(n) > 1})
+    if twice:
+        raise TemplateError(f"{doc.where(('parts',))}: graded answer '{twice[0]}' is declared twice; "
+                            "declare each answer in one part")
     params = tuple(
         ParamDecl(name, spec["type"], spec.get("sample"), spec.get("default"), spec.get("doc", ""))
         for name, spec in (d.get("params") or {}).items()
@@ -84,6 +136,8 @@ def _load_template(qfile: Path) -> Template:
     refs: list[tuple[tuple[str | int, ...], str]] = [((key,), d[key]) for key in ("solver", "sampler", "checker")
                                                      if d.get(key)]
     refs += [(("constraints", i), c) for i, c in enumerate(d.get("constraints", []))]
+    refs += [(("parts", i, "answers", j, "accepts"), a["accepts"]) for i, p in enumerate(d["parts"])
+             for j, a in enumerate(p.get("answers") or ()) if a.get("accepts")]
     for keypath, ref in refs:
         try:
             solvers.resolve(ref, folder)

@@ -8,23 +8,25 @@ that fails is every question compiled alone, to name the one that broke it."""
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import layout, solvers
+from . import layouts, rendering, solvers, values
 from .bank import Bank
 from .compiler import Batch, Compiler, Piece
 from .errors import ExamgenError
-from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Variant
-from .questions import draw_mc, solve_question
+from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Template, Variant
+from .questions import context, draw_mc, solve_question
 from .sampling import derive_seed
 from .targets import work_folder
 
 CHECK_SEED = 20260
+LAYOUT = layouts.get(layouts.DEFAULT)  # templates are checked in the default layout
 
 
 @dataclass
@@ -36,11 +38,83 @@ class Report:
 
 
 def _finite(x: Any) -> bool:
-    if isinstance(x, list):
+    """No NaN or infinity anywhere in an answer (strings, bools and None are not numbers)."""
+    if isinstance(x, (list, tuple)):
         return all(_finite(v) for v in x)
     if isinstance(x, (bool, str)) or x is None:
         return True
-    return isinstance(x, (int, float)) and math.isfinite(x)
+    return values.is_number(x)
+
+
+def _uses(t: Template) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    """Names every text of a template reads, and per part what its solution block and rubric read."""
+    return _uses_of(t.statement, t.solution, tuple((p.name, tuple(r.text for r in p.rubric)) for p in t.parts))
+
+
+@lru_cache(maxsize=256)
+def _uses_of(statement: str, solution: str, rubrics: tuple[tuple[str, tuple[str, ...]], ...],
+             ) -> tuple[frozenset[str], dict[str, frozenset[str]]]:
+    st, so = rendering.names_used(statement), rendering.names_used(solution)
+    rubric = {name: frozenset().union(*(rendering.names_used(r)[None] for r in texts)) for name, texts in rubrics}
+    everywhere = st[None] | so[None] | frozenset().union(*rubric.values())
+    return everywhere, {name: so.get(name, frozenset()) | rubric[name] for name, _ in rubrics}
+
+
+_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def asked_decimals(statement: str) -> set[int]:
+    """The decimals a statement text asks for ('to 3 decimals', 'three decimal places')."""
+    words = {v: k for k, v in _WORDS.items()}
+    return {int(m.group(1)) if m.group(1).isdigit() else words[m.group(1).lower()]
+            for m in re.finditer(r"\b(\d|one|two|three|four|five|six)\s+decimal", statement, re.I)}
+
+
+def _rounding_failures(q: SolvedQuestion) -> list[str]:
+    """A rounded graded answer's part (or the intro) must ask for exactly that rounding."""
+    t = q.template
+    origin = str(t.directory / "statement.tex.j2")
+    st = rendering.compile_blocks(t.statement, origin)
+    ctx = context(q.params, q.answers)
+    intro = str(rendering.render_block(st, "intro", ctx, origin)) if "intro" in st.blocks else ""
+    fails = []
+    for p in t.parts:
+        asked = [a for a in p.answers if a.round is not None]
+        if not asked:
+            continue
+        text = intro + str(rendering.render_block(st, p.name, ctx, origin))
+        found = asked_decimals(text)
+        for a in asked:
+            if a.round not in found:
+                fails.append(f"graded answer '{a.name}' of part {p.name}) is declared rounded to {a.round} decimals "
+                             f"but the statement of {p.name}) asks for "
+                             + (f"{', '.join(map(str, sorted(found)))} decimals" if found else "no rounding")
+                             + "; say the rounding in the statement")
+    return fails
+
+
+def declaration_failures(q: SolvedQuestion) -> list[str]:
+    """The solver's answers against question.yaml's graded answers: a numeric template
+    declares at least one; every declared number is shown in its part's solution or rubric;
+    everything else the solver returns is read by some text (display), else it is unused."""
+    t = q.template
+    everywhere, per_part = _uses(t)
+    graded = {a.name for p in t.parts for a in p.answers if a.name}
+    fails = []
+    if t.kind == "numeric" and not graded:
+        fails.append(f"template '{t.id}' declares no graded answer (parts[].answers in question.yaml)")
+    for p in t.parts:
+        for a in p.answers:
+            if a.name and a.kind != "text" and a.name not in per_part[p.name]:
+                fails.append(f"graded answer '{a.name}' of part {p.name}) is shown neither in the solution's "
+                             f"block {p.name} nor in its rubric; show the key on the solution sheet")
+    fails.extend(_rounding_failures(q))
+    unused = sorted(set(q.answers) - graded - everywhere)
+    if unused:
+        fails.append(f"the solver {t.solver} returns {', '.join(repr(u) for u in unused)}, which no text reads "
+                     "and question.yaml does not declare as graded; declare it under parts[].answers, show it, "
+                     "or stop returning it")
+    return fails
 
 
 def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> tuple[SolvedQuestion | None, list[str]]:
@@ -55,13 +129,14 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     for c in t.constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
+    fails.extend(f"{where}: {f}" for f in declaration_failures(q))
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
     if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:
         fails.append(f"{where}: rubric points do not add up to {t.credits:g} credits")
-    for version in (layout.STUDENT, layout.SOLUTION):
+    for version in (layouts.STUDENT, layouts.SOLUTION):
         try:
-            layout.render_question_body(q, version)
+            LAYOUT.render_question_body(q, version, "en")
         except ExamgenError as exc:
             fails.append(f"{where}: rendering the {version} version: {exc}")
     return (q if not fails else None), fails
@@ -81,12 +156,13 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     folder = workdir / label.replace(" ", "-")
 
     def one(version: str) -> None:
-        piece = Piece("CHECK", label, layout.variant_body(_info(), variant, version, None))
-        compiler.compile_one(Batch(version, "en", layout.preamble(version, "en"), (piece,)), folder / version)
+        piece = Piece("CHECK", label, LAYOUT.variant_body(_info(), variant, version, None))
+        batch = Batch(version, "en", LAYOUT.preamble(version, "en"), (piece,), (), LAYOUT.classes)
+        compiler.compile_one(batch, folder / version)
 
     try:
         with ThreadPoolExecutor(max_workers=min(2, compiler.workers)) as pool:
-            list(pool.map(one, (layout.STUDENT, layout.SOLUTION)))
+            list(pool.map(one, (layouts.STUDENT, layouts.SOLUTION)))
         return []
     except ExamgenError as exc:
         if len(questions) == 1:
@@ -120,7 +196,7 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
         for n in range(1, draws + 1):
             try:
                 mc = draw_mc(McProblem(count=min(8, len(bank.mc))), bank, derive_seed(CHECK_SEED, n, "mc"))
-                layout.render_mc_body(mc)
+                LAYOUT.render_mc_body(mc)
             except ExamgenError as exc:
                 report.failures.append(f"multiple choice draw {n}: {exc}")
                 continue

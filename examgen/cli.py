@@ -92,12 +92,15 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True)
 @bank_option
 def solve(template_id: str, params_file: Path | None, seed: int, banks: tuple[Path, ...]) -> None:
-    """Print the answer key of one question as JSON."""
+    """Print one question as JSON: its graded answers per part (as answers.json has them),
+    everything the solver returned ("answers": graded and display values) and the rubric."""
     from .pipeline import solve_one
+    from .writers.answers import question_record
 
     _, q = solve_one(template_id, seed, _params_file(params_file), banks)
-    click.echo(json.dumps({"id": template_id, "seed": {"entropy": q.seed.entropy, "spawn_key": list(q.seed.spawn_key)},
-                           "params": q.params, "answers": q.answers, "rubric": list(q.rubric)}, indent=2))
+    rec = question_record(1, q, {})
+    click.echo(json.dumps({"id": template_id, "seed": rec["seed"], "params": rec["params"],
+                           "parts": rec["parts"], "answers": q.answers, "rubric": list(q.rubric)}, indent=2))
 
 
 @cli.command()
@@ -224,7 +227,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
 
 @cli.group()
 def export() -> None:
-    """Export variants to other systems (Moodle XML)."""
+    """Export variants to other systems (Moodle XML, IMS QTI 2.1)."""
 
 
 @export.command()
@@ -240,11 +243,34 @@ def export() -> None:
 @bank_option
 def moodle(spec: Path, variants: int, seed: int | None, out: str, mc_type: str, banks: tuple[Path, ...]) -> None:
     """Moodle XML quiz: a category per problem, a question per variant."""
-    from .moodle import export_moodle
+    from .pipeline import export
+    from .targets import MOODLE_OWNED
+    from .writers import moodle as writer
 
     clock = Stopwatch()
     with progress(f"Exporting {variants} variants", variants) as update:
-        written = export_moodle(spec, variants, seed, out, banks, mc_type, update)
+        written = export(spec, variants, seed, out, lambda exam: writer.render(exam, mc_type), MOODLE_OWNED,
+                         "quiz.xml", banks, update)
+    click.echo(summary("export", 1, clock.seconds, written))
+
+
+@export.command()
+@click.argument("spec", type=click.Path(path_type=Path))
+@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
+@click.option("--seed", "-s", type=click.IntRange(0), default=None,
+              help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
+@click.option("--out", "-o", type=click.Path(), required=True,
+              help="The .zip package (replaced only if examgen wrote it).")
+@bank_option
+def qti(spec: Path, variants: int, seed: int | None, out: str, banks: tuple[Path, ...]) -> None:
+    """IMS QTI 2.1 package: one test drawing one variant per candidate, an item per problem."""
+    from .pipeline import export
+    from .targets import QTI_OWNED
+    from .writers import qti as writer
+
+    clock = Stopwatch()
+    with progress(f"Exporting {variants} variants", variants) as update:
+        written = export(spec, variants, seed, out, writer.render, QTI_OWNED, "exam.zip", banks, update)
     click.echo(summary("export", 1, clock.seconds, written))
 
 

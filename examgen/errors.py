@@ -31,8 +31,13 @@ class ParamError(ExamgenError):
     def __init__(self, param: str, message: str, template: str | None = None):
         self.param = param
         self.template = template
+        self.detail = message
         where = f"template '{template}', " if template else ""
         super().__init__(f"{where}parameter '{param}': {message}")
+
+    def named(self, template: str) -> ParamError:
+        """This error naming the template it was raised for (a solver need not know its id)."""
+        return self if self.template else ParamError(self.param, self.detail, template)
 
 
 class SamplingError(ExamgenError):

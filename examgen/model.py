@@ -16,15 +16,57 @@ class RubricItem:
     text: str
 
 
+#: answer kinds whose value is a number, a list of numbers or a matrix of numbers
+NUMERIC_KINDS = ("number", "vector", "matrix")
+
+
+@dataclass(frozen=True)
+class GradedAnswer:
+    """One graded answer of a part, declared in question.yaml (`parts[i].answers`).
+
+    `name` is the solver's key holding the exact value (None only for kind `text`: an
+    explanation graded by hand against the solution sheet; for kind `checker`, one accepted
+    answer, and `accepts` names the function that decides whether another one is right). `round` is the number of
+    decimals the statement asks for (None: the exact value is asked, e.g. an integer).
+    `tolerance` is the absolute error accepted per number: what a student who follows
+    the statement gets (their rounding, and values carried from printed tables); by
+    default one unit of the last asked decimal, 0 for an exact answer."""
+
+    name: str | None
+    label: str
+    kind: str
+    points: float
+    round: int | None = None
+    tolerance: float = 0.0
+    choices: tuple[Any, ...] = ()
+    accepts: str | None = None  # kind checker: 'module.function(params, proposed) -> (ok, why)'
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in NUMERIC_KINDS
+
+    def scaled(self, f: float) -> GradedAnswer:
+        return GradedAnswer(self.name, self.label, self.kind, self.points * f, self.round, self.tolerance,
+                            self.choices, self.accepts)
+
+
+def default_tolerance(decimals: int | None) -> float:
+    """One unit of the last asked decimal (half for the student's rounding, half for what
+    values carried from printed tables may add); 0 when the exact value is asked."""
+    return 0.0 if decimals is None else 10.0 ** -decimals
+
+
 @dataclass(frozen=True)
 class Part:
-    """A subproblem: label, credits, answer area and rubric."""
+    """A subproblem: label, credits, answer area, rubric and its graded answers
+    (empty: a free-text part, graded by hand from the rubric)."""
 
     name: str
     credits: float
     answer_height_mm: float
     grid: bool
     rubric: tuple[RubricItem, ...]
+    answers: tuple[GradedAnswer, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,6 +216,7 @@ class ExamSpec:
     problems: tuple[ProblemSpec, ...]
     seed: int | None
     grading: GradingScale = GradingScale()
+    layout: str = "tum"  # a layout's name: examgen/layouts/<layout>/
     logo: str = ""  # exam.logo as the spec names it (the build's manifest records it among the inputs)
 
 
@@ -200,6 +243,16 @@ class SolvedQuestion:
     @property
     def credits(self) -> float:
         return sum(p.credits for p in self.parts)
+
+    def graded(self) -> list[tuple[Part, GradedAnswer, Any]]:
+        """Every graded answer with its exact value (None for a text answer without a key)."""
+        return [(p, a, self.answers.get(a.name) if a.name else None) for p in self.parts for a in p.answers]
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """What the solver returned that is not graded: display values for the statement and solution."""
+        graded = {a.name for p in self.parts for a in p.answers}
+        return {k: v for k, v in self.answers.items() if k not in graded}
 
 
 @dataclass(frozen=True)
@@ -247,3 +300,18 @@ def item_label(i: int) -> str:
         i, r = divmod(i - 1, 26)
         label = chr(ord("a") + r) + label
     return label
+
+
+@dataclass(frozen=True)
+class Exam:
+    """The exam record every writer reads: the spec, the exam seed and every variant's
+    solved questions; after compiling, each variant's page count and where each part (and
+    MC item) of its student version sits: regions[code][problem][part or item label] =
+    {"page": p (1-based in the variant), "x", "y", "width", "height": mm from the page's
+    top-left corner}."""
+
+    spec: ExamSpec
+    seed: int
+    variants: tuple[Variant, ...]
+    pages: dict[str, int] = field(default_factory=dict)
+    regions: dict[str, dict[int, dict[str, dict[str, float]]]] = field(default_factory=dict)

@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from . import layout, qrcodes
+from . import layouts, qrcodes
 from .bank import Bank, load_bank
-from .compiler import CLASS_FILE, Batch, Compiler, Piece, batches, concatenate
+from .compiler import Batch, Compiler, Piece, batches, concatenate
 from .errors import LatexError
-from .model import ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .outputs import answer_key_csv, answers_json, manifest
+from .model import Exam, ExamSpec, SeedInfo, SolvedQuestion, Variant
+from .outputs import manifest
 from .questions import build_variant, solve_question
 from .sampling import derive_seed
 from .spec import load_spec
@@ -31,14 +31,17 @@ from .targets import (
     write_file,
 )
 from .uptodate import Inputs
+from .writers import answers, keycsv
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
     """One batch document of these variants in one version (`logo`: the logo under its fixed name)."""
     files = (logo,) if logo else ()
+    layout = layouts.get(spec.layout)
     pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version, spec.info.logo_file))
                    for v in variants)
-    return Batch(version, spec.info.language, layout.preamble(version, spec.info.language), pieces, files)
+    return Batch(version, spec.info.language, layout.preamble(version, spec.info.language), pieces, files,
+                 layout.classes)
 
 
 def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
@@ -76,7 +79,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             vs = [build_variant(spec, bank, exam_seed, i + 1) for i in r]
             variants.extend(vs)
             # driver: render -- student and solution from the same draws
-            pair = (_batch(spec, vs, layout.STUDENT, logo), _batch(spec, vs, layout.SOLUTION, logo))
+            pair = (_batch(spec, vs, layouts.STUDENT, logo), _batch(spec, vs, layouts.SOLUTION, logo))
             if keep_tex:
                 kept.extend(pair)
             yield pair
@@ -92,24 +95,38 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             err = LatexError(f"{exc}{write_diagnostics(out, exc.files)}")
             err.failures = exc.failures
             raise err from None
+        # the exam record: what every writer reads
+        student = {v.code: built[(v.code, layouts.STUDENT)] for v in variants}
+        exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},
+                    {c: _where(b.regions) for c, b in student.items()})
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
             for v in variants:
                 vdir = stage / v.code
                 vdir.mkdir()
-                for version in (layout.STUDENT, layout.SOLUTION):
+                for version in (layouts.STUDENT, layouts.SOLUTION):
                     shutil.copyfile(built[(v.code, version)].pdf, vdir / f"{version}.pdf")
-                (vdir / "answers.json").write_text(answers_json(spec, exam_seed, v), encoding="utf-8")
+            answers.write(exam, stage)
             if keep_tex:
-                _keep_tex(stage, kept, {v.code: built[(v.code, "student")].pages for v in variants})
+                _keep_tex(stage, kept, exam.pages)
             _print_files(stage, [v.code for v in variants])
-            (stage / "answer_key.csv").write_text(answer_key_csv(variants), encoding="utf-8")
+            keycsv.write(exam, stage)
             record = inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None
             (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage, record),
                                                  encoding="utf-8")
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def _where(found: Iterable[layouts.Region]) -> dict[int, dict[str, dict[str, float]]]:
+    """The layout's regions as the exam record keeps them: problem -> part label (or
+    "<item>.<option>" for a multiple-choice box) -> page and rectangle in mm."""
+    out: dict[int, dict[str, dict[str, float]]] = {}
+    for r in found:
+        out.setdefault(r.problem, {})[r.part] = {"page": r.page, "x": r.x_mm, "y": r.y_mm, "width": r.width_mm,
+                                                 "height": r.height_mm}
+    return out
 
 
 def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int]) -> None:
@@ -120,8 +137,7 @@ def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int]) -> N
             (vdir / f"{b.version}.tex").write_text(b.standalone(piece, pages[piece.code]), encoding="utf-8")
             (vdir / f"{b.version}-qr.tex").write_text(qrcodes.definitions([(piece.code, pages[piece.code])]),
                                                       encoding="utf-8")
-            shutil.copyfile(CLASS_FILE, vdir / CLASS_FILE.name)
-            for f in b.files:
+            for f in (*b.classes, *b.files):
                 shutil.copyfile(f, vdir / f.name)
 
 
@@ -146,9 +162,34 @@ def _print_files(stage: Path, codes: list[str]) -> None:
     (stage / "print").mkdir()
     jobs = [([stage / c / f"{version}.pdf" for c in run], stage / "print" / f"all-{name}{suffix}.pdf")
             for suffix, run in print_parts(codes)
-            for version, name in ((layout.STUDENT, "students"), (layout.SOLUTION, "solutions"))]
+            for version, name in ((layouts.STUDENT, "students"), (layouts.SOLUTION, "solutions"))]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: concatenate(*job), jobs))
+
+
+def solve_exam(spec: ExamSpec, bank: Bank, seed: int | None, n_variants: int,
+               progress: Callable[[int], None] | None = None) -> Exam:
+    """pick + sample + solve: the exam record of n_variants, exactly the variants `build`
+    draws with this seed (no PDF: pages and regions stay empty). `progress(1)` per variant."""
+    exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+    variants = []
+    for n in range(1, n_variants + 1):
+        variants.append(build_variant(spec, bank, exam_seed, n))
+        if progress:
+            progress(1)
+    return Exam(spec, exam_seed, tuple(variants))
+
+
+def export(spec_path: Path, n_variants: int, seed: int | None, out: Path | str, render: Callable[[Exam], bytes],
+           owned: Callable[[Path], bool], example: str, bank_dirs: Iterable[Path] = (),
+           progress: Callable[[int], None] | None = None) -> Path:
+    """Any single-file export: load, refuse a target examgen did not write, solve, render
+    with the writer, write atomically."""
+    bank = load_bank(bank_dirs)
+    spec = load_spec(Path(spec_path), bank)
+    ensure_file_replaceable(out, owned, example=example)  # refused before any variant is drawn
+    exam = solve_exam(spec, bank, seed, n_variants, progress)
+    return write_file(out, render(exam), owned)
 
 
 def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,
@@ -170,9 +211,10 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
     info = ExamInfo(course=f"Preview: {template_id}", code="PREVIEW", name=template_id, date="", time="",
                     examiner="", resources="", instructions=(), institution=(), language="en")
     variant = Variant(number=0, code=f"S{seed}", questions=(q,))
-    version = layout.SOLUTION if solution else layout.STUDENT
+    version = layouts.SOLUTION if solution else layouts.STUDENT
+    layout = layouts.get(layouts.DEFAULT)
     piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version, None))
-    batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,))
+    batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,), (), layout.classes)
     with work_folder() as tmp:
         built = (compiler or Compiler.default()).compile_one(batch, tmp)
         stamped = stamp_preview(built.pdf, tmp / "stamped.pdf")

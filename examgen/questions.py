@@ -6,13 +6,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import rendering, solvers
+from . import rendering, solvers, values
 from .bank import Bank
 from .errors import ParamError, SamplingError, SpecError, TemplateError
 from .model import (
     ChooseProblem,
     DrawnMcItem,
     ExamSpec,
+    GradedAnswer,
     McProblem,
     Part,
     RubricItem,
@@ -61,7 +62,8 @@ def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
                                 f"{c:g} credits, not a multiple of 0.5; totals that scale evenly: "
                                 f"{', '.join(f'{t:g}' for t in _even_totals(template))}")
             scaled.append(Part(p.name, round(c * 2) / 2, p.answer_height_mm, p.grid,
-                               tuple(RubricItem(r.points * f, r.text) for r in p.rubric)))
+                               tuple(RubricItem(r.points * f, r.text) for r in p.rubric),
+                               tuple(a.scaled(f) for a in p.answers)))
         parts = tuple(scaled)
     for p in parts:
         if p.credits > max_part_credits(p.answer_height_mm):
@@ -105,6 +107,46 @@ def context(params: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
     return {**params, **answers, "params": params, "answers": answers}
 
 
+def _kind_error(a: GradedAnswer, value: Any) -> str | None:
+    """What is wrong with a graded answer's value for its declared kind (None: nothing)."""
+    if a.kind == "number" and not values.is_number(value):
+        return "is not a finite number"
+    if a.kind == "vector" and not values.is_vector(value):
+        return "is not a list of finite numbers"
+    if a.kind == "matrix" and not values.is_matrix(value):
+        return "is not a rectangular list of lists of finite numbers"
+    if a.kind == "choice" and (not isinstance(value, (str, int, bool)) or a.choices and value not in a.choices):
+        return f"is not one of the declared choices {list(a.choices)}" if a.choices else "is not a str, int or bool"
+    if a.kind == "expression" and not isinstance(value, str):
+        return "is not an expression string"
+    if a.numeric and a.round is None and not all(values.is_short_decimal(x) for x in values.leaves(value)):
+        return ("is not a short exact decimal, but the answer is declared exact (no 'round:'); declare the "
+                "decimals the statement asks for")
+    return None
+
+
+def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str, Any],
+                 pinned: dict[str, Any] | None = None) -> None:
+    """Every declared graded answer is returned by the solver, with a value of its kind.
+    With pinned parameters, an exact answer that is no short decimal is the pinned values'
+    doing (draws avoid them): that is said, naming the parameters."""
+    for p in parts:
+        for a in p.answers:
+            if a.name is None or (a.kind == "text" and a.name not in answers):
+                continue
+            where = (f"{template.directory / 'question.yaml'}: part {p.name}) graded answer '{a.name}'")
+            if a.name not in answers:
+                raise TemplateError(f"{where}: the solver {template.solver} does not return it; return it or "
+                                    "remove the declaration")
+            bad = _kind_error(a, answers[a.name])
+            if bad and pinned and "short exact decimal" in bad:
+                raise ParamError(", ".join(sorted(pinned)), f"these pinned values make part {p.name}) answer "
+                                 f"'{a.name}' = {answers[a.name]!r}, which the statement asks exactly; pin values "
+                                 "with a short exact result", template.id)
+            if bad:
+                raise TemplateError(f"{where} (kind {a.kind}): {answers[a.name]!r} {bad}")
+
+
 def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | None = None,
                    title: str | None = None, credits: float | None = None) -> SolvedQuestion:
     rng = rng_for(seed)
@@ -112,6 +154,7 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
     params = sample_params(template, rng, pinned or {}, resolve)
     answers = solve(template, params, resolve)
     parts = scaled_parts(template, credits)
+    check_graded(template, parts, answers, pinned)
     ctx = context(params, answers)
     origin = str(template.directory / "question.yaml")
     rubric = tuple(
@@ -158,3 +201,8 @@ def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Va
                     exc.args = (f"{p.where}: variant {variant_code(number)}: {exc}",)
                 raise
     return Variant(number=number, code=variant_code(number), questions=tuple(questions))
+
+
+def texts(q: SolvedQuestion, solutions: bool = False) -> rendering.QuestionTexts:
+    """The render stage of one template question: intro, statements (and solutions)."""
+    return rendering.question_texts(q.template, context(q.params, q.answers), [p.name for p in q.parts], solutions)

@@ -13,8 +13,9 @@ import resource
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -286,3 +287,50 @@ def render_string(source: str, context: dict[str, Any], origin: str) -> texfmt.L
     """Render a short jinja2 string (a rubric line) with the given context."""
     tmpl = compile_blocks(source, origin)
     return _render(lambda: _bounded(tmpl.root_render_func(tmpl.new_context(context))), origin)
+
+
+def names_used(source: str) -> dict[str | None, frozenset[str]]:
+    """The context names a jinja2 source reads, per block (None: outside every block, and
+    the names any block reads); `answers['x']` and `answers.x` count as reading x."""
+    ast = environment().parse(source)
+
+    def names(node: jinja2.nodes.Node) -> set[str]:
+        out = {n.name for n in node.find_all(jinja2.nodes.Name) if n.ctx == "load"}
+        for g in node.find_all(jinja2.nodes.Getitem):
+            if isinstance(g.node, jinja2.nodes.Name) and g.node.name in ("answers", "params") \
+                    and isinstance(g.arg, jinja2.nodes.Const):
+                out.add(str(g.arg.value))
+        for a in node.find_all(jinja2.nodes.Getattr):
+            if isinstance(a.node, jinja2.nodes.Name) and a.node.name in ("answers", "params"):
+                out.add(a.attr)
+        return out
+
+    used: dict[str | None, frozenset[str]] = {b.name: frozenset(names(b)) for b in ast.find_all(jinja2.nodes.Block)}
+    used[None] = frozenset(names(ast))
+    return used
+
+
+@dataclass(frozen=True)
+class QuestionTexts:
+    """A solved template question rendered once: the intro, each part's statement and (if
+    asked for) each part's solution, as LaTeX. The PDF layout and every writer (Moodle,
+    QTI) read these; nothing else renders a question's jinja2 text."""
+
+    intro: texfmt.Latex | None
+    statements: dict[str, texfmt.Latex]
+    solutions: dict[str, texfmt.Latex]
+
+
+def question_texts(template: Any, ctx: dict[str, Any], parts: Iterable[str], solutions: bool) -> QuestionTexts:
+    """Render `template`'s statement (and solution) blocks with the question's context."""
+    st_origin = str(template.directory / "statement.tex.j2")
+    st = compile_blocks(template.statement, st_origin)
+    statement = block_renderer(st, ctx, st_origin)
+    names = list(parts)
+    sol: dict[str, texfmt.Latex] = {}
+    if solutions:
+        so_origin = str(template.directory / "solution.tex.j2")
+        solution = block_renderer(compile_blocks(template.solution, so_origin), ctx, so_origin)
+        sol = {n: solution(n) for n in names}
+    return QuestionTexts(statement("intro") if "intro" in st.blocks else None,
+                         {n: statement(n) for n in names}, sol)

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import values
 from .errors import ParamError, SamplingError, SolverError, TemplateError
 from .model import ParamDecl, SeedInfo, Template
 
@@ -78,10 +79,6 @@ def sample_declared(decl: ParamDecl, rng: np.random.Generator, params: Mapping[s
 
 
 # ------------------------------------------------------------------ pinned parameters
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and (isinstance(x, int) or np.isfinite(x))
-
-
 def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
     """Validate a pinned value against the declared type; return it normalized."""
     t = decl.type
@@ -98,7 +95,7 @@ def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
         if not isinstance(value, int) or isinstance(value, bool):
             raise fail("an integer")
     elif t == "number":
-        if not _is_number(value):
+        if not values.is_number(value):
             raise fail("a number")
     elif t == "bool":
         if not isinstance(value, bool):
@@ -108,13 +105,13 @@ def check_type(decl: ParamDecl, value: Any, template_id: str) -> Any:
         if value not in opts:
             raise ParamError(decl.name, f"expected one of {', '.join(map(str, opts))}, got {value!r}", template_id)
     elif t in ("vector", "int_vector"):
-        if not isinstance(value, list) or not value or not all(_is_number(x) for x in value):
+        if not isinstance(value, list) or not value or not all(values.is_number(x) for x in value):
             raise fail("a non-empty list of numbers")
         if t == "int_vector" and not all(float(x).is_integer() for x in value):
             raise fail("a list of integers")
     elif t == "matrix":
         if (not isinstance(value, list) or not value or not all(isinstance(r, list) and r for r in value)
-                or not all(_is_number(x) for r in value for x in r)):
+                or not all(values.is_number(x) for r in value for x in r)):
             raise fail("a matrix (a non-empty list of non-empty lists of numbers)")
         if len({len(r) for r in value}) != 1:
             raise ParamError(decl.name, f"rows have different lengths {[len(r) for r in value]}", template_id)
@@ -171,7 +168,10 @@ def sample_params(
     last_failure = ""
     for _ in range(MAX_TRIES):
         if sampler is not None:
-            params = dict(sampler(rng, dict(pinned)))
+            try:
+                params = dict(sampler(rng, dict(pinned)))
+            except ParamError as exc:  # a sampler that checks the pinned values first
+                raise exc.named(template.id) from None
             params.update(pinned)
         else:
             params = {}
@@ -203,7 +203,7 @@ def sample_params(
                                     f"{params}: {type(exc).__name__}: {exc}") from None
             except ParamError as exc:
                 if not free or exc.param.split("[")[0] in pinned:
-                    raise  # the instructor's value is invalid: say so at once
+                    raise exc.named(template.id) from None  # the instructor's value is invalid: say so at once
                 last_failure = f"valid parameters ({exc})"
                 continue  # an invalid draw is rejected like a failed constraint
         if not free:
@@ -238,7 +238,9 @@ def solve(template: Template, params: dict[str, Any], resolve: Callable[[str], C
         return {}
     try:
         answers = resolve(template.solver)(params)
-    except (ParamError, SolverError):
+    except ParamError as exc:
+        raise exc.named(template.id) from None
+    except SolverError:
         raise
     except (ZeroDivisionError, FloatingPointError) as exc:
         raise SolverError(f"template '{template.id}': {exc} for parameters {params}") from None

@@ -4,11 +4,11 @@ violation of a file into 'file:line:col: key path: problem' lines."""
 from __future__ import annotations
 
 import difflib
-import math
 from typing import Any
 
 import jsonschema
 
+from . import values
 from .texfmt import untypesettable
 from .yamlfile import LoadedYaml, format_keypath
 
@@ -22,6 +22,24 @@ RUBRIC = {
     "properties": {"points": {"type": "number", "exclusiveMinimum": 0}, "text": _str},
 }
 
+ANSWER_KINDS = ("number", "vector", "matrix", "choice", "expression", "text", "checker")
+
+ANSWER = {
+    "type": "object",
+    "required": ["label", "kind", "points"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+        "label": _str,
+        "kind": {"enum": list(ANSWER_KINDS)},
+        "round": {"type": "integer", "minimum": 0, "maximum": 8},
+        "tolerance": {"type": "number", "exclusiveMinimum": 0},
+        "points": {"type": "number", "exclusiveMinimum": 0},
+        "choices": {"type": "array", "minItems": 2, "items": {"type": ["string", "integer", "boolean"]}},
+        "accepts": _str,
+    },
+}
+
 PART = {
     "type": "object",
     "required": ["name", "credits", "rubric"],
@@ -32,6 +50,7 @@ PART = {
         "answer_height": {"type": "number", "minimum": 5, "maximum": 230},
         "grid": {"type": "boolean"},
         "rubric": {"type": "array", "minItems": 1, "items": RUBRIC},
+        "answers": {"type": "array", "minItems": 1, "items": ANSWER},
     },
 }
 
@@ -119,6 +138,7 @@ SPEC = {
     "required": ["exam", "problems"],
     "additionalProperties": False,
     "properties": {
+        "layout": _str,  # a folder of examgen/layouts/ (checked in spec.py, which names the valid ones)
         "exam": {
             "type": "object",
             "required": ["course", "code", "name", "date", "time", "examiner"],
@@ -199,7 +219,7 @@ def _is_integer(checker: Any, x: Any) -> bool:
 
 def _is_number(checker: Any, x: Any) -> bool:
     """A finite number: not .nan or .inf, not true."""
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    return values.is_number(x)
 
 
 # The YAML files' types: integers are written as integers, numbers are finite

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from . import schema
+from . import layouts, schema
 from .bank import Bank
 from .errors import ExamgenError, SpecError
 from .model import ChooseProblem, ExamInfo, ExamSpec, GradingScale, McProblem, TemplateProblem, linear_thresholds
@@ -158,8 +158,12 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
                               f"{len(c['from'])} templates")
             problems.append(ChooseProblem(k=c["k"], options=tuple(o for o in opts if o)))
     grading = _grading(doc, errors)
+    layout = doc.data.get("layout", layouts.DEFAULT)
+    if layout not in layouts.names():
+        errors.append(f"{doc.where(('layout',))}: layout: unknown layout '{layout}'; "
+                      f"valid: {', '.join(layouts.names())}")
     if errors:
         raise SpecError("\n".join(errors))
     return ExamSpec(path=path, sha256=hashlib.sha256(source).hexdigest(), info=info,
-                    problems=tuple(problems), seed=e.get("seed"), grading=grading,
+                    problems=tuple(problems), seed=e.get("seed"), grading=grading, layout=layout,
                     logo=e["logo"] if logo else "")

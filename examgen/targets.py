@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -533,6 +535,19 @@ def _contains(marker: bytes) -> Callable[[Path], bool]:
 
 MOODLE_OWNED = starts_with(b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- examgen ')
 PREVIEW_OWNED = _contains(b"/Creator (examgen ")
+QTI_MARK = f"<!-- examgen {__version__} QTI 2.1 export -->"
+_QTI_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- examgen '
+
+
+def QTI_OWNED(path: Path) -> bool:  # noqa: N802 -- an ownership test, named like its siblings
+    """An ownership test: a zip whose imsmanifest.xml begins with examgen's comment (a
+    user's zip, a broken zip or any other file is not examgen's)."""
+    try:
+        with zipfile.ZipFile(path) as z, z.open("imsmanifest.xml") as f:
+            return f.read(len(_QTI_HEAD)) == _QTI_HEAD
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError, EOFError, NotImplementedError,
+            zlib.error):
+        return False
 
 
 def stamp_preview(pdf: Path, out: Path) -> Path:

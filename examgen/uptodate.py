@@ -2,7 +2,7 @@
 OUT returns at once, before anything heavy (numpy, sympy, jinja2, the bank) is imported.
 
 A build records its inputs in its manifest (`inputs`): the sha256 of the spec's bytes,
-of every file of examgen itself (its code, class and shipped bank) and of every
+of every file of examgen itself (its code, layouts' classes and shipped bank) and of every
 --bank folder (names and contents, never mtimes), of the files the spec reads (the
 logo, named in `inputs.reads` as the spec gives them), and the seed as given, the
 variant count and --keep-tex. A later build with the same fingerprint, whose OUT holds
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import BANK_DIR, TEMPLATES_DIR, __version__
+from . import BANK_DIR, __version__
 from .outputs import sha256
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -48,7 +48,7 @@ def _hash_tree(h: Any, root: Path) -> None:
 def tree_digest(banks: Iterable[Path]) -> str:
     """sha256 of examgen's own files (code, class, shipped bank) and of every extra bank folder."""
     h = hashlib.sha256(f"examgen {__version__}\0".encode())
-    roots = [PACKAGE_DIR, *(d for d in (TEMPLATES_DIR, BANK_DIR) if not d.is_relative_to(PACKAGE_DIR))]
+    roots = [PACKAGE_DIR, *([BANK_DIR] if not BANK_DIR.is_relative_to(PACKAGE_DIR) else [])]
     for k, root in enumerate([*roots, *map(Path, banks)]):
         h.update(f"\0root {k}\0".encode())
         _hash_tree(h, root)

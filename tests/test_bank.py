@@ -11,7 +11,8 @@ import pytest
 
 from examgen import solvers
 from examgen.bank import load_bank
-from examgen.layout import SOLUTION, STUDENT, render_mc_body, render_question_body
+from examgen.layouts import SOLUTION, STUDENT
+from examgen.layouts.tum import render_mc_body, render_question_body
 from examgen.model import McProblem
 from examgen.questions import draw_mc, solve_question
 from examgen.sampling import derive_seed

@@ -89,9 +89,14 @@ def test_student_and_solution_paginate_identically(exam: Built) -> None:
         assert starts(v.student_pages) == starts(v.solution_pages)
 
 
+def graded(q: dict) -> dict:
+    """The graded answers of a question record (answers.json v2) by name."""
+    return {a["name"]: a["value"] for p in q["parts"] for a in p["answers"] if "value" in a}
+
+
 def answer_strings(q: dict) -> list[str]:
     """Strings (whitespace removed) that only a worked solution of q contains."""
-    a = q["answers"]
+    a = graded(q)
     if q["id"] == "batchnorm_forward":
         return [("µ=" + "".join(num(x) for x in a["mu"])).replace("-", "−"),
                 ("σ=" + "".join(num(x) for x in a["sigma"])).replace("-", "−")]
@@ -138,20 +143,32 @@ def test_solution_version_has_watermark_answers_and_notes(exam: Built) -> None:
 
 
 def test_answer_key_csv_rows(exam: Built) -> None:
+    """One row per MC item and per graded answer (a part graded by hand: one 'text' row),
+    with the exact value, rounding, tolerance and points of answers.json."""
     rows = list(csv.DictReader((exam.out / "answer_key.csv").open()))
     for v in exam.variants:
         mine = [r for r in rows if r["variant"] == v.dir.name]
-        expected = sum(len(q["items"]) if q["type"] == "mc" else 1 for q in v.answers["questions"])
+        expected = sum(len(q["items"]) if q["type"] == "mc" else sum(max(1, len(p["answers"])) for p in q["parts"])
+                       for q in v.answers["questions"])
         assert len(mine) == expected
         for q in v.answers["questions"]:
+            k = str(q["problem"])
             if q["type"] == "mc":
                 for item in q["items"]:
                     row = next(r for r in mine if r["template"] == f"mc:{item['id']}")
-                    assert row["answers"] == ";".join(map(str, item["correct_boxes"]))
+                    assert row["value"] == ";".join(map(str, item["correct_boxes"]))
                     assert item["correct_boxes"] == [o["box"] for o in item["options"] if o["correct"]]
-            else:
-                row = next(r for r in mine if r["template"] == q["id"])
-                assert json.loads(row["answers"]) == q["answers"]
+                continue
+            for p in q["parts"]:
+                here = [r for r in mine if r["problem"] == k and r["part"] == p["name"]]
+                if not p["answers"]:
+                    assert [(r["kind"], float(r["points"])) for r in here] == [("text", p["credits"])]
+                for a in p["answers"]:
+                    row = next(r for r in here if r["answer"] == (a["name"] or ""))
+                    assert row["kind"] == a["kind"] and float(row["points"]) == a["points"]
+                    if a["kind"] in ("number", "vector", "matrix"):
+                        assert json.loads(row["value"]) == a["value"]  # exact: JSON floats round-trip
+                        assert float(row["tolerance"]) == a["tolerance"]
 
 
 def test_german_fixed_texts(tmp_path) -> None:

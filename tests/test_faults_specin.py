@@ -145,7 +145,7 @@ ROWS = [
         "be typeset by pdflatex; remove it", 2, spec=problems("  - template: q_emoji\n"), args=BANK,
         setup=bank_template("q_emoji", question=lambda s: s.replace("title: Class Imbalance",
                                                                       "title: \"Class Imbalance \U0001F600\""))),
-    Row("bank-rubric-zero-width", "question.yaml:18:9: parts[0].rubric[0].text: invisible format character U+200B "
+    Row("bank-rubric-zero-width", "question.yaml:21:9: parts[0].rubric[0].text: invisible format character U+200B "
         "(ZERO WIDTH SPACE) is not allowed; remove it", 2, spec=problems("  - template: q_zw\n"), args=BANK,
         setup=bank_template("q_zw", question=lambda s: s.replace("Network prefers", "Network\u200b prefers"))),
     Row("bank-statement-cjk", "{tmp}/bank/data/q_cjk/statement.tex.j2:5:", 2, spec=problems("  - template: q_cjk\n"),
@@ -262,19 +262,21 @@ def test_moodle_writer_never_emits_xml_illegal_characters() -> None:
     import dataclasses
 
     from examgen.bank import load_bank
-    from examgen.moodle import quiz_xml
+    from examgen.model import Exam
     from examgen.questions import build_variant
     from examgen.spec import load_spec
+    from examgen.writers.moodle import quiz_xml
 
     bank = load_bank([])
     spec = load_spec(ROOT / "exams" / "quiz.yaml", bank)
     v = build_variant(spec, bank, 7, 1)
     bad = dataclasses.replace(v, questions=tuple(dataclasses.replace(q, title="T\x01i\x1bt\ufffel\x00e")
                                                  for q in v.questions))
-    text = quiz_xml([bad], "IN2346 \x02Quiz")
+    info = dataclasses.replace(spec.info, code="IN2346", name="\x02Quiz")
+    text = quiz_xml(Exam(dataclasses.replace(spec, info=info), 7, (bad,)))
     root = ET.fromstring(text.split("\n", 1)[1])
     names = [q.find("category/text").text for q in root if q.get("type") == "category"]  # type: ignore[union-attr]
-    assert names[0] == "$course$/IN2346 Quiz/P1 Title"
+    assert names[0].startswith("$course$/IN2346 Quiz/P1 Title/")  # then the MC item's subcategory
 
 
 def png_1x1() -> bytes:

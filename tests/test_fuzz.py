@@ -29,7 +29,8 @@ from hypothesis import strategies as st
 from examgen import ROOT, solvers
 from examgen.bank import _load_template, load_bank
 from examgen.errors import ExamgenError
-from examgen.layout import SOLUTION, STUDENT, variant_body
+from examgen.layouts import SOLUTION, STUDENT
+from examgen.layouts.tum import variant_body
 from examgen.questions import build_variant, solve_question
 from examgen.sampling import derive_seed
 from examgen.spec import load_spec

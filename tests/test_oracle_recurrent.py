@@ -21,7 +21,8 @@ from torch import nn
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
-from examgen.layout import STUDENT, render_question_body
+from examgen.layouts import STUDENT
+from examgen.layouts.tum import render_question_body
 from examgen.pipeline import solve_one
 from examgen.questions import solve_question
 from examgen.sampling import derive_seed

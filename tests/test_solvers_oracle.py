@@ -62,7 +62,7 @@ def test_batchnorm_forward_matches_torch(seed):
     p, a = q.params, q.answers
     ctx = f"batchnorm_forward seed {seed}, params {p}"
     exp = _bn_oracle(p["z"], p["gamma"], p["beta"], float(p.get("eps", 0)))
-    for key in ("mu", "var", "sigma", "z_norm", "y"):
+    for key in ("mu", "sigma", "z_norm", "y"):
         _close(a[key], exp[key], key, ctx)
     # hand-computability: the sampler promises integer sigma and at most two decimals
     assert all(abs(s - round(s)) < 1e-9 for s in a["sigma"]), f"{ctx}: sigma {a['sigma']} not integer"
@@ -173,7 +173,6 @@ def _check_cnn_against_torch(p: dict, a: dict, ctx: str) -> dict:
     assert a["output_shape"] == exp["shapes"][-1], f"{ctx}: output_shape"
     assert _layer_params_answer(a) == exp["params"], f"{ctx}: parameters per layer"
     assert a["conv_params"] == exp["conv_params"], f"{ctx}: conv parameters"
-    assert a["total_params"] == sum(exp["params"]), f"{ctx}: total parameters"
     if p.get("num_classes"):
         assert a["fc_classifier_params"] == exp["fc_classifier_params"], f"{ctx}: flatten + linear classifier"
         assert a["gap_classifier_params"] == exp["gap_classifier_params"], f"{ctx}: GAP + linear classifier"

@@ -23,7 +23,7 @@ from conftest import pdftotext
 
 from examgen import ROOT
 
-DATA = ("question_bank", "templates")  # top-level folders of the repository shipped inside the package
+DATA = ("question_bank",)  # top-level folders of the repository shipped inside the package
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
@@ -104,21 +104,23 @@ def test_wheel_holds_the_bank_and_the_class(wheel: Path) -> None:
         assert not missing, f"not in the wheel: {missing[:5]}"
         shipped = sorted(n.removeprefix(f"examgen/{folder}/") for n in names if n.startswith(f"examgen/{folder}/"))
         assert shipped == expected  # nothing else (no __pycache__, no build leftovers)
-    assert "examgen/templates/examgentum.cls" in names
+    classes = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examgen" / "layouts").rglob("*.cls"))
+    assert classes == ["examgen/layouts/plain/examgenplain.cls", "examgen/layouts/tum/examgentum.cls"]
+    assert set(classes) <= names  # every layout's class files ship in its folder
     assert "examgen/question_bank/normalization/batchnorm_forward/question.yaml" in names
     assert "examgen/question_bank/mc/cnn.yaml" in names
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"examgen"}
 
 
 def test_installed_examgen_is_the_venvs(installed: Path, elsewhere: Path) -> None:
-    code = ("import examgen, examgen.compiler as c, examgen.bank as b\n"
-            "print(examgen.__file__); print(c.CLASS_FILE); print(b.BANK_DIR)")
+    code = ("import examgen, examgen.layouts as lay, examgen.bank as b\n"
+            "print(examgen.__file__); print(lay.get('tum').classes[0]); print(b.BANK_DIR)")
     out = run([str(installed / "python"), "-c", code], cwd=elsewhere).stdout.split("\n")
     site = installed.parent.resolve()
     module, cls, bank = (Path(line).resolve() for line in out[:3])
     for path in (module, cls, bank):
         assert path.is_relative_to(site) and not path.is_relative_to(ROOT.resolve()), path
-    assert cls.name == "examgentum.cls" and cls.parent.parent == module.parent
+    assert cls.name == "examgentum.cls" and cls.parent == module.parent / "layouts" / "tum"
     assert bank == module.parent / "question_bank"
 
 

@@ -6,11 +6,11 @@
     qpdf.py      splitting batch PDFs and concatenating PDFs
 """
 
-from .batching import BATCH_SIZE, CLASS_FILE, Batch, Built, Piece, batches
+from .batching import BATCH_SIZE, Batch, Built, Piece, batches
 from .cache import CacheStats
 from .core import Compiler
 from .qpdf import concatenate
 from .tex import PDFLATEX, TIMEOUT, BuildCancelled, TexTimeout
 
-__all__ = ["BATCH_SIZE", "CLASS_FILE", "PDFLATEX", "TIMEOUT", "Batch", "BuildCancelled", "Built", "CacheStats",
+__all__ = ["BATCH_SIZE", "PDFLATEX", "TIMEOUT", "Batch", "BuildCancelled", "Built", "CacheStats",
            "Compiler", "Piece", "TexTimeout", "batches", "concatenate"]

@@ -5,13 +5,11 @@ never depend on the number of cores or the cache)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .. import TEMPLATES_DIR
+from ..layouts import Region
 
-#: The LaTeX class every batch loads: the one place examgen looks it up.
-CLASS_FILE = TEMPLATES_DIR / "examgentum.cls"
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 #: The class's log protocol: one line per variant with its first page and page count.
 VARIANT_LINE = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
@@ -33,6 +31,7 @@ class Batch:
     preamble: str  # everything up to and including \begin{document}
     pieces: tuple[Piece, ...]
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
+    classes: tuple[Path, ...] = ()  # the layout's class files the preamble loads (layouts.Layout.classes)
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
         head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble
@@ -42,7 +41,7 @@ class Batch:
 
     def only(self, pieces: tuple[Piece, ...]) -> Batch:
         """The same document with only these variants."""
-        return Batch(self.version, self.language, self.preamble, pieces, self.files)
+        return replace(self, pieces=pieces)
 
     def standalone(self, piece: Piece, pages: int) -> str:
         """One variant alone, compilable with plain pdflatex (for --keep-tex)."""
@@ -60,6 +59,7 @@ class Batch:
 class Built:
     pdf: Path
     pages: int
+    regions: tuple[Region, ...] = ()  # the answer regions the class logged (layouts.regions)
 
 
 def batches(n: int, size: int = BATCH_SIZE) -> list[range]:

@@ -30,15 +30,22 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from .. import cachedir, qrcodes
 from ..errors import ExamgenError, LatexError, LayoutError
+from ..layouts import Region, regions
 from . import qpdf
-from .batching import CLASS_FILE, VARIANT_LINE, Batch, Built
+from .batching import VARIANT_LINE, Batch, Built
 from .cache import Cache, CacheStats, key, tex_identity
 from .tex import PDFLATEX, TIMEOUT, TexRunner, TexTimeout, excerpt
+
+T = TypeVar("T")
+Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
+REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [Region as a dict, ...]}
 
 
 class Mispaginated(Exception):
@@ -82,6 +89,17 @@ def _read_counts(path: Path, batch: Batch) -> dict[str, int] | None:
             or not all(type(n) is int and n > 0 for n in counts.values())):
         return None
     return counts
+
+
+def _read_regions(path: Path, batch: Batch) -> Regions | None:
+    """The regions of exactly the batch's variants from a cache entry, or None if the file is not that."""
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or sorted(data) != sorted(p.code for p in batch.pieces):
+            return None
+        return {code: tuple(Region(**r) for r in rs) for code, rs in data.items()}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return None
 
 
 def _first_failures(errors: list[LatexError]) -> LatexError:
@@ -135,16 +153,18 @@ class Compiler:
         return Cache(root) if root is not None else None
 
     # -------------------------------------------------------------- formats
-    def format_file(self, preamble: str, workroot: Path, cache: Cache | None) -> Path:
-        """The preamble dumped into a pdfTeX format (mylatexformat), from the cache if possible."""
-        digest = key(CLASS_FILE.read_bytes(), preamble, tex_identity())
+    def format_file(self, preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Cache | None) -> Path:
+        """The preamble (with the class files it loads) dumped into a pdfTeX format
+        (mylatexformat), from the cache if possible."""
+        digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity())
         name = f"eg-{digest[:16]}"
         entry = cache.verified(cache.entry("formats", digest), [f"{name}.fmt"]) if cache else None
         if entry is not None:
             return entry / f"{name}.fmt"
         folder = workroot / "formats" / digest  # made in the build's own folder, then stored in the cache
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(CLASS_FILE, folder / CLASS_FILE.name)
+        for f in classes:
+            shutil.copyfile(f, folder / f.name)
         (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
         cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
                "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
@@ -168,8 +188,9 @@ class Compiler:
         return {code: n for code, (_, n) in _ranges(log, batch).items()}
 
     def typeset(self, batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
-                guessed: bool = False) -> dict[str, Path]:
-        """The final pass, then one PDF per variant (split with qpdf); cached by source.
+                guessed: bool = False) -> tuple[dict[str, Path], Regions]:
+        """The final pass, then one PDF per variant (split with qpdf) and the answer regions
+        from the log; cached by source (the regions as regions.json in the entry).
         With `guessed` totals, a variant that comes out with another page count raises
         Mispaginated with the real counts (the caller runs the pass again with them);
         otherwise that is a LayoutError (student and solution must paginate alike)."""
@@ -178,12 +199,15 @@ class Compiler:
         # the scan codes are a function of (code, pages) and segno's version: keyed by those, computed on a miss only
         # fmt.name carries the hash of the class, the preamble and the TeX installation
         digest = key(tex, repr(codes), qrcodes.VERSION, fmt.name, *(f.read_bytes() for f in batch.files))
-        names = [f"{p.code}.pdf" for p in batch.pieces]
+        names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
         entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
             if cache else None
-        self.stats.count(entry is not None)
-        if entry is not None:
-            return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}
+        found = _read_regions(entry / REGIONS, batch) if entry is not None else None
+        if cache is not None and entry is not None and found is None:  # a well-hashed record of the wrong shape
+            cache.discard(entry)
+        self.stats.count(found is not None)
+        if entry is not None and found is not None:
+            return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
         (workdir / "final-qr.tex").write_text(qrcodes.definitions(codes), encoding="utf-8")  # the scan codes
@@ -199,11 +223,14 @@ class Compiler:
         split = workdir / "split"
         split.mkdir(exist_ok=True)
         qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
+        logged = regions(log)
+        found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
         if cache is not None:
-            cache.store(cache.entry("pdf", digest),
-                        {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces},
-                        codes=[p.code for p in batch.pieces])
-        return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}  # the build's own copies
+            files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
+            files[REGIONS] = json.dumps({c: [asdict(r) for r in rs] for c, rs in found.items()},
+                                        sort_keys=True).encode()
+            cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
+        return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, found  # the build's own copies
 
     def _isolate(self, batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> LatexError:
         """A batch failed: compile its variants alone and report the ones that fail. Their
@@ -228,7 +255,7 @@ class Compiler:
             files.append((f"{p.code}/{batch.version}.tex", batch.standalone(p, 0).encode("utf-8")))
             if failed.log:
                 files.append((f"{p.code}/{batch.version}.log", failed.log.encode("latin-1", "replace")))
-            files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (CLASS_FILE, *batch.files)]
+            files += [(f"{p.code}/{f.name}", f.read_bytes()) for f in (*batch.classes, *batch.files)]
         err = LatexError("\n".join(str(e) for _, e in culprits))
         err.failures = tuple((p.code, batch.version, str(e)) for p, e in culprits)
         err.files = tuple(files)
@@ -278,9 +305,10 @@ class Compiler:
         """A one-variant document (preview, check): its own draft pass, then the final one."""
         (code,) = [p.code for p in batch.pieces]
         cache = self._cache()
-        fmt = self.format_file(batch.preamble, workroot, cache)
+        fmt = self.format_file(batch.preamble, batch.classes, workroot, cache)
         pages = self.count_pages(batch, workroot / "draft", fmt)
-        return Built(self.typeset(batch, pages, workroot / "final", fmt, cache)[code], pages[code])
+        pdfs, found = self.typeset(batch, pages, workroot / "final", fmt, cache)
+        return Built(pdfs[code], pages[code], found[code])
 
     def compile_once(self, workdir: Path, name: str, tex: str, label: str) -> Path:
         """One pdflatex pass with the same hardening (no shell escape, paranoid file
@@ -307,18 +335,19 @@ class _Stream:
         self.typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
         self.sampling = threading.Lock()
 
-    def fmt_for(self, preamble: str) -> Path:
+    def fmt_for(self, batch: Batch) -> Path:
         with self.guard:
-            lock = self.locks.setdefault(preamble, threading.Lock())
+            lock = self.locks.setdefault(batch.preamble, threading.Lock())
         with lock:  # one thread builds a format, the others wait for it
-            if preamble not in self.fmts:
-                self.fmts[preamble] = self.c.format_file(preamble, self.workroot, self.cache)
-            return self.fmts[preamble]
+            if batch.preamble not in self.fmts:
+                self.fmts[batch.preamble] = self.c.format_file(batch.preamble, batch.classes, self.workroot,
+                                                               self.cache)
+            return self.fmts[batch.preamble]
 
     def wd(self) -> Path:
         return self.workroot / f"b{next(self.counter):05d}"
 
-    def stage(self, batch: Batch, fn: Callable[[Batch], dict]) -> dict:
+    def stage(self, batch: Batch, fn: Callable[[Batch], T]) -> T:
         try:
             return fn(batch)
         except TexTimeout:  # not isolated: each variant alone would cost the timeout again
@@ -352,10 +381,10 @@ class _Stream:
         """One final pass, with the page totals from the cache, else with the usual total
         (verified against the log; a variant that differs gets a second pass)."""
         c, cache = self.c, self.cache
-        fmt = self.fmt_for(batch.preamble)
+        fmt = self.fmt_for(batch)
         known = c._cached_counts(batch, fmt, cache)
 
-        def final(b: Batch) -> dict[str, Path]:
+        def final(b: Batch) -> tuple[dict[str, Path], Regions]:
             nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
                 return c.typeset(b, known, self.wd(), fmt, cache)
@@ -368,7 +397,7 @@ class _Stream:
                 known = exc.pages
                 return c.typeset(b, known, self.wd(), fmt, cache)
 
-        pdfs = self.stage(batch, final)
+        pdfs, found = self.stage(batch, final)
         assert known is not None
         pages: dict[str, int] = known
         c._remember_counts(batch, fmt, cache, pages)
@@ -377,7 +406,7 @@ class _Stream:
                 self.typical[n] = self.typical.get(n, 0) + 1
         if self.progress:
             self.progress(len(batch.pieces))
-        return batch, {code: Built(pdf, pages[code]) for code, pdf in pdfs.items()}
+        return batch, {code: Built(pdf, pages[code], found[code]) for code, pdf in pdfs.items()}
 
     def run(self, pairs: Iterable[tuple[Batch, Batch]]) -> dict[tuple[str, str], Built]:
         built: dict[tuple[str, str], Built] = {}

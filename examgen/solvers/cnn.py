@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import values
 from ..errors import ParamError
 
-T = "cnn_shapes"
 LAYER_KEYS = {
     "conv": {"type", "filters", "kernel", "stride", "padding"},
     "maxpool": {"type", "kernel", "stride", "padding"},
@@ -20,40 +20,41 @@ LAYER_KEYS = {
 
 
 def _pos_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x > 0
+    """A positive integer written as one (3, not 3.0: parameters are printed as given)."""
+    return values.is_integer(x) and not isinstance(x, float) and x > 0
 
 
 def check_cnn_shapes(p: dict[str, Any]) -> None:
     inp = p["input"]
     if not (isinstance(inp, list) and len(inp) == 3 and all(_pos_int(v) for v in inp)):
-        raise ParamError("input", f"expected [H, W, C] of positive integers, got {inp!r}", T)
+        raise ParamError("input", f"expected [H, W, C] of positive integers, got {inp!r}")
     if not isinstance(p["layers"], list) or not p["layers"]:
-        raise ParamError("layers", "expected a non-empty list of layers", T)
+        raise ParamError("layers", "expected a non-empty list of layers")
     h, w = inp[0], inp[1]
     for i, layer in enumerate(p["layers"]):
         where = f"layers[{i}]"
         if not isinstance(layer, dict) or layer.get("type") not in LAYER_KEYS:
-            raise ParamError(where, f"expected a mapping with type one of {', '.join(LAYER_KEYS)}, got {layer!r}", T)
+            raise ParamError(where, f"expected a mapping with type one of {', '.join(LAYER_KEYS)}, got {layer!r}")
         keys = LAYER_KEYS[layer["type"]]
         required = keys - {"padding", "stride"}
         missing, extra = required - set(layer), set(layer) - keys
         if missing or extra:
             raise ParamError(where, f"{layer['type']} layer needs keys {sorted(keys)} (stride default 1, padding "
-                             f"default 0); missing {sorted(missing)}, unknown {sorted(extra)}", T)
+                             f"default 0); missing {sorted(missing)}, unknown {sorted(extra)}")
         if layer["type"] in ("conv", "maxpool", "avgpool"):
             f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
             if not (_pos_int(f) and _pos_int(s) and isinstance(pad, int) and pad >= 0):
-                raise ParamError(where, "kernel and stride must be positive integers, padding an integer >= 0", T)
+                raise ParamError(where, "kernel and stride must be positive integers, padding an integer >= 0")
             if layer["type"] != "conv" and pad > f // 2:
-                raise ParamError(where, f"pooling padding {pad} exceeds half the kernel {f}", T)
+                raise ParamError(where, f"pooling padding {pad} exceeds half the kernel {f}")
             if layer["type"] == "conv" and not _pos_int(layer["filters"]):
-                raise ParamError(where, "filters must be a positive integer", T)
+                raise ParamError(where, "filters must be a positive integer")
             h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
             if h < 1 or w < 1:
-                raise ParamError(where, f"the kernel {f} does not fit the {h}x{w} input left at this layer", T)
+                raise ParamError(where, f"the kernel {f} does not fit the {h}x{w} input left at this layer")
     nc = p.get("num_classes")
     if nc is not None and not _pos_int(nc):
-        raise ParamError("num_classes", f"expected a positive integer, got {nc!r}", T)
+        raise ParamError("num_classes", f"expected a positive integer, got {nc!r}")
 
 
 def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +80,7 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         rf_list.append(rf)
     out: dict[str, Any] = {
         "shapes": shapes, "output_shape": [h, w, c], "layer_params": params, "conv_params": conv_params,
-        "total_params": int(np.sum(params)), "receptive_field": rf_list,
+        "receptive_field": rf_list,
     }
     nc = p.get("num_classes")
     if nc:
@@ -127,19 +128,9 @@ def exact_division(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== shared helpers
-def _int_like(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and float(x).is_integer()
-
-
 def _matrix(x: Any) -> np.ndarray | None:
     """A non-empty rectangular matrix of finite numbers as a float array, else None."""
-    if not (isinstance(x, list) and x and all(isinstance(r, list) and r for r in x)):
-        return None
-    if len({len(r) for r in x}) != 1:
-        return None
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for r in x for v in r):
-        return None
-    return np.asarray(x, dtype=float)
+    return np.asarray(x, dtype=float) if values.is_matrix(x) else None
 
 
 def _xcorr(x: np.ndarray, k: np.ndarray, stride: int = 1) -> np.ndarray:
@@ -172,9 +163,6 @@ def _maxpool(x: np.ndarray, size: int, pad: int = 0) -> tuple[np.ndarray, list[l
 
 
 # ====================================================================== conv_param_count
-T_PC = "conv_param_count"
-
-
 def _kernel_hw(k: Any) -> tuple[int, int]:
     if isinstance(k, list):
         return int(k[0]), int(k[1])
@@ -184,32 +172,28 @@ def _kernel_hw(k: Any) -> tuple[int, int]:
 def check_conv_param_count(p: dict[str, Any]) -> None:
     for name in ("c_in", "c_out"):
         if not _pos_int(p[name]):
-            raise ParamError(name, f"expected a positive integer, got {p[name]!r}", T_PC)
+            raise ParamError(name, f"expected a positive integer, got {p[name]!r}")
     k = p["kernel"]
     if not (_pos_int(k) or (isinstance(k, list) and len(k) == 2 and all(_pos_int(v) for v in k))):
-        raise ParamError("kernel", f"expected a positive integer or [kh, kw] of positive integers, got {k!r}", T_PC)
+        raise ParamError("kernel", f"expected a positive integer or [kh, kw] of positive integers, got {k!r}")
     if not isinstance(p["bias"], bool):
-        raise ParamError("bias", f"expected true or false, got {p['bias']!r}", T_PC)
+        raise ParamError("bias", f"expected true or false, got {p['bias']!r}")
 
 
 def conv_param_count(p: dict[str, Any]) -> dict[str, Any]:
     kh, kw = _kernel_hw(p["kernel"])
     weights = p["c_in"] * p["c_out"] * kh * kw
     biases = p["c_out"] if p["bias"] else 0
-    return {"kh": kh, "kw": kw, "weights": weights, "biases": biases, "total": weights + biases,
-            "weights_per_filter": p["c_in"] * kh * kw}
+    return {"kh": kh, "kw": kw, "weights": weights, "biases": biases, "total": weights + biases}
 
 
 # ====================================================================== pool_coverage
-T_PCOV = "pool_coverage"
-
-
 def check_pool_coverage(p: dict[str, Any]) -> None:
     for name in ("size", "kernel", "stride"):
         if not _pos_int(p[name]):
-            raise ParamError(name, f"expected a positive integer, got {p[name]!r}", T_PCOV)
+            raise ParamError(name, f"expected a positive integer, got {p[name]!r}")
     if p["kernel"] > p["size"]:
-        raise ParamError("kernel", f"the kernel {p['kernel']} is larger than the input side {p['size']}", T_PCOV)
+        raise ParamError("kernel", f"the kernel {p['kernel']} is larger than the input side {p['size']}")
 
 
 def pool_coverage(p: dict[str, Any]) -> dict[str, Any]:
@@ -223,7 +207,7 @@ def pool_coverage(p: dict[str, Any]) -> dict[str, Any]:
     covered = np.outer(covered_1d, covered_1d)
     n_cov = int(covered_1d.sum())
     unused = n * n - int(covered.sum())
-    return {"out_side": out, "covered_side": n_cov, "used_pixels": int(covered.sum()), "unused_pixels": unused,
+    return {"out_side": out, "covered_side": n_cov, "unused_pixels": unused,
             "unused_fraction": unused / (n * n), "unused_percent": 100 * unused / (n * n),
             "last_window_end": (out - 1) * s + f}
 
@@ -250,35 +234,32 @@ def clean_fraction(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== conv2d_apply
-T_C2 = "conv2d_apply"
-
-
 def check_conv2d_apply(p: dict[str, Any]) -> None:
     x, k = _matrix(p["input"]), _matrix(p["kernel"])
     if x is None:
-        raise ParamError("input", f"expected a rectangular matrix of numbers, got {p['input']!r}", T_C2)
+        raise ParamError("input", f"expected a rectangular matrix of numbers, got {p['input']!r}")
     if k is None:
-        raise ParamError("kernel", f"expected a rectangular matrix of numbers, got {p['kernel']!r}", T_C2)
+        raise ParamError("kernel", f"expected a rectangular matrix of numbers, got {p['kernel']!r}")
     s, pad = p["stride"], p["padding"]
     if not _pos_int(s):
-        raise ParamError("stride", f"expected a positive integer, got {s!r}", T_C2)
+        raise ParamError("stride", f"expected a positive integer, got {s!r}")
     if pad == "same":
         if k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0:
-            raise ParamError("padding", f"'same' needs a kernel of odd sides, got {k.shape[0]}x{k.shape[1]}", T_C2)
+            raise ParamError("padding", f"'same' needs a kernel of odd sides, got {k.shape[0]}x{k.shape[1]}")
         if s != 1:
-            raise ParamError("padding", f"'same' needs stride 1, got stride {s}", T_C2)
+            raise ParamError("padding", f"'same' needs stride 1, got stride {s}")
     elif not (isinstance(pad, int) and not isinstance(pad, bool) and pad >= 0):
-        raise ParamError("padding", f"expected 'same' or an integer >= 0, got {pad!r}", T_C2)
+        raise ParamError("padding", f"expected 'same' or an integer >= 0, got {pad!r}")
     ph, pw = _c2_pad(p, k)
     if x.shape[0] + 2 * ph < k.shape[0] or x.shape[1] + 2 * pw < k.shape[1]:
-        raise ParamError("kernel", f"the {k.shape[0]}x{k.shape[1]} kernel does not fit the padded input", T_C2)
+        raise ParamError("kernel", f"the {k.shape[0]}x{k.shape[1]} kernel does not fit the padded input")
     pool = p.get("pool")
     if pool is not None:
         if not _pos_int(pool):
-            raise ParamError("pool", f"expected a positive integer (max-pool size) or null, got {pool!r}", T_C2)
+            raise ParamError("pool", f"expected a positive integer (max-pool size) or null, got {pool!r}")
         oh, ow = (x.shape[0] + 2 * ph - k.shape[0]) // s + 1, (x.shape[1] + 2 * pw - k.shape[1]) // s + 1
         if pool > oh or pool > ow:
-            raise ParamError("pool", f"pool size {pool} is larger than the {oh}x{ow} convolution output", T_C2)
+            raise ParamError("pool", f"pool size {pool} is larger than the {oh}x{ow} convolution output")
 
 
 def _c2_pad(p: dict[str, Any], k: np.ndarray) -> tuple[int, int]:
@@ -292,13 +273,9 @@ def conv2d_apply(p: dict[str, Any]) -> dict[str, Any]:
     ph, pw = _c2_pad(p, k)
     xp = np.pad(x, ((ph, ph), (pw, pw)))
     out = _xcorr(xp, k, int(p["stride"]))
-    ans: dict[str, Any] = {"pad_h": ph, "pad_w": pw, "padded": xp, "out_shape": list(out.shape), "output": out,
-                           "relu_output": np.maximum(out, 0)}
-    if p.get("pool") is not None:
-        pooled, _, _ = _maxpool(out, int(p["pool"]))
-        ans["pooled"] = pooled
-        ans["pooled_shape"] = list(pooled.shape)
-    return ans
+    # part c: max pooling of the output, or its ReLU when the template has no pooling
+    c_output = _maxpool(out, int(p["pool"]))[0] if p.get("pool") is not None else np.maximum(out, 0)
+    return {"pad_h": ph, "pad_w": pw, "padded": xp, "out_shape": list(out.shape), "output": out, "c_output": c_output}
 
 
 def _c2_configs() -> list[tuple[int, int, int, int, Any, int]]:
@@ -356,7 +333,6 @@ def c2_not_degenerate(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== conv_forward_backward
-T_FB = "conv_forward_backward"
 LOGITS = (-2, -1, 1, 2)  # z2 + theta of sampled variants: P(y=1) is never 0.5, the class is clear
 
 
@@ -376,22 +352,22 @@ def _kernel_list(x: Any) -> list[np.ndarray] | None:
 def check_conv_forward_backward(p: dict[str, Any]) -> None:
     v = _matrix(p["V"])
     if v is None:
-        raise ParamError("V", f"expected a rectangular matrix of numbers, got {p['V']!r}", T_FB)
+        raise ParamError("V", f"expected a rectangular matrix of numbers, got {p['V']!r}")
     k1 = _kernel_list(p["K1"])
     if k1 is None:
-        raise ParamError("K1", "expected a non-empty list of equally shaped matrices (one kernel per channel)", T_FB)
+        raise ParamError("K1", "expected a non-empty list of equally shaped matrices (one kernel per channel)")
     if k1[0].shape[0] > v.shape[0] or k1[0].shape[1] > v.shape[1]:
         raise ParamError("K1", f"the {k1[0].shape[0]}x{k1[0].shape[1]} kernels do not fit the "
-                               f"{v.shape[0]}x{v.shape[1]} input", T_FB)
+                               f"{v.shape[0]}x{v.shape[1]} input")
     k2 = _kernel_list(p["K2"])
     h1 = (v.shape[0] - k1[0].shape[0] + 1, v.shape[1] - k1[0].shape[1] + 1)
     if k2 is None or len(k2) != len(k1) or k2[0].shape != h1:
         raise ParamError("K2", f"expected {len(k1)} matrices (one per channel of layer 1) of shape "
-                               f"{h1[0]}x{h1[1]}, so that the second convolution gives one value", T_FB)
-    if not (isinstance(p["theta"], (int, float)) and not isinstance(p["theta"], bool)):
-        raise ParamError("theta", f"expected a number, got {p['theta']!r}", T_FB)
+                               f"{h1[0]}x{h1[1]}, so that the second convolution gives one value")
+    if not values.is_number(p["theta"]):
+        raise ParamError("theta", f"expected a number, got {p['theta']!r}")
     if p["y"] not in (0, 1) or isinstance(p["y"], bool):
-        raise ParamError("y", f"expected the label 0 or 1, got {p['y']!r}", T_FB)
+        raise ParamError("y", f"expected the label 0 or 1, got {p['y']!r}")
 
 
 def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
@@ -421,7 +397,7 @@ def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
     c_k1 = [relu2 * float(_xcorr(v, k * (z > 0))[0, 0]) for k, z in zip(k2, z1)]
     return {
         "Z1": z1, "A1": a1, "z2": z2, "a2": a2, "logit": logit, "prob": prob, "pred_class": int(prob > 0.5),
-        "loss": loss, "dtheta": d_logit, "dK2": dk2, "dK1": dk1,
+        "loss": loss, "dtheta": d_logit,
         "dK2_tl": [float(g[0, 0]) for g in dk2], "dK1_tl": [float(g[0, 0]) for g in dk1],
         "c_K2": c_k2, "c_K1": c_k1,
         "mask1": [(z > 0).astype(int) for z in z1],
@@ -471,49 +447,44 @@ def fb_clear_class(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== conv1x1_pool_bce
-T_BCE = "conv1x1_pool_bce"
 P_POS = (0.2, 0.4, 0.5)  # predictions for target 1: -1/p in {-5, -2.5, -2}
 P_NEG = (0.5, 0.6, 0.8)  # predictions for target 0: 1/(1-p) in {2, 2.5, 5}
 
 
 def _tensor3(x: Any) -> np.ndarray | None:
-    if not isinstance(x, list) or not x:
-        return None
-    mats = [_matrix(m) for m in x]
-    if any(m is None for m in mats) or len({m.shape for m in mats if m is not None}) != 1:
-        return None
-    return np.stack([m for m in mats if m is not None])
+    mats = _kernel_list(x)
+    return None if mats is None else np.stack(mats)
 
 
 def check_conv1x1_pool_bce(p: dict[str, Any]) -> None:
     x = _tensor3(p["x"])
     if x is None:
-        raise ParamError("x", "expected a list of equally shaped matrices (C x H x W, one matrix per channel)", T_BCE)
+        raise ParamError("x", "expected a list of equally shaped matrices (C x H x W, one matrix per channel)")
     w = p["w"]
     if not (isinstance(w, list) and len(w) == x.shape[0]):
-        raise ParamError("w", f"expected {x.shape[0]} weights (one per channel of x), got {w!r}", T_BCE)
+        raise ParamError("w", f"expected {x.shape[0]} weights (one per channel of x), got {w!r}")
     pool, pad = p["pool"], p["pool_padding"]
     if not _pos_int(pool):
-        raise ParamError("pool", f"expected a positive integer, got {pool!r}", T_BCE)
+        raise ParamError("pool", f"expected a positive integer, got {pool!r}")
     if not (isinstance(pad, int) and not isinstance(pad, bool) and 0 <= pad <= pool // 2):
         raise ParamError("pool_padding", f"expected an integer in 0..{pool // 2} (at most half the pool size), "
-                                         f"got {pad!r}", T_BCE)
+                                         f"got {pad!r}")
     if min(x.shape[1], x.shape[2]) + 2 * pad < pool:
-        raise ParamError("pool", f"pool size {pool} is larger than the padded {x.shape[1]}x{x.shape[2]} map", T_BCE)
-    if not (isinstance(p["lr"], (int, float)) and not isinstance(p["lr"], bool) and p["lr"] > 0):
-        raise ParamError("lr", f"expected a positive number, got {p['lr']!r}", T_BCE)
+        raise ParamError("pool", f"pool size {pool} is larger than the padded {x.shape[1]}x{x.shape[2]} map")
+    if not (values.is_number(p["lr"]) and p["lr"] > 0):
+        raise ParamError("lr", f"expected a positive number, got {p['lr']!r}")
     z = np.tensordot(np.asarray(w, dtype=float), x, axes=1)
     pooled, _, _ = _maxpool(z, pool, pad)
     y = _matrix(p["y"])
     if y is None or y.shape != pooled.shape or not np.all((y == 0) | (y == 1)):
         raise ParamError("y", f"expected a {pooled.shape[0]}x{pooled.shape[1]} matrix of 0/1 targets (the shape of "
-                              f"the pooled output), got {p['y']!r}", T_BCE)
+                              f"the pooled output), got {p['y']!r}")
     if np.any((pooled < 0) | (pooled > 1)):
         raise ParamError("x", f"the pooled outputs {pooled.tolist()} must lie in [0, 1] to be used as "
-                              "probabilities in the binary cross-entropy", T_BCE)
+                              "probabilities in the binary cross-entropy")
     if np.any((pooled == 0) & (y == 1)) or np.any((pooled == 1) & (y == 0)):
         raise ParamError("x", f"a pooled output of {pooled.tolist()} is 0 with target 1 or 1 with target 0, "
-                              "so the loss needs log(0)", T_BCE)
+                              "so the loss needs log(0)")
 
 
 def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
@@ -540,7 +511,7 @@ def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
                 from_input[i, j] = 1
     w_new = w - float(p["lr"]) * grad
     return {"z": z, "pred": pred, "argmax": [[[a, b] for a, b in row] for row in arg], "from_input": from_input,
-            "pool_ties": ties, "q": q, "q_flat": q.reshape(-1), "terms": terms, "loss": float(terms.sum()),
+            "pool_ties": ties, "q_flat": q.reshape(-1), "loss": float(terms.sum()),
             "dpred": dpred, "grad": grad, "w_new": w_new}
 
 

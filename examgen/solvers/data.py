@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import values
 from ..errors import ParamError
 
 
@@ -18,7 +19,6 @@ def class_imbalance(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "total": total,
         "ratio": major / minor,
-        "minor_share_percent": 100.0 * minor / total,
         "majority_accuracy_percent": 100.0 * major / total,
     }
 
@@ -29,46 +29,46 @@ def ratio_is_integer(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== shared helpers
-def _need(ok: bool, param: str, message: str, template: str) -> None:
-    """Raise the one-line ParamError of a pinned parameter that fails a check."""
+def _need(ok: bool, param: str, message: str) -> None:
+    """Raise the one-line ParamError of a pinned parameter that fails a check (the caller names the template)."""
     if not ok:
-        raise ParamError(param, message, template)
+        raise ParamError(param, message)
 
 
 def _is_int(x: Any) -> bool:
-    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+    """An integer written as one (3, not 3.0: parameters are printed as given)."""
+    return values.is_integer(x) and not isinstance(x, float)
 
 
 def _percent_split(total: int, split: list[int]) -> list[int]:
     return [total * int(pct) // 100 for pct in split]
 
 
-def _check_split(p: dict[str, Any], name: str, total_name: str, template: str) -> None:
+def _check_split(p: dict[str, Any], name: str, total_name: str) -> None:
     split = p[name]
     _need(isinstance(split, list) and len(split) == 3 and all(_is_int(v) and v > 0 for v in split),
-          name, f"expected three positive integer percentages [train, val, test], got {split!r}", template)
-    _need(sum(split) == 100, name, f"percentages must sum to 100, got {sum(split)}", template)
+          name, f"expected three positive integer percentages [train, val, test], got {split!r}")
+    _need(sum(split) == 100, name, f"percentages must sum to 100, got {sum(split)}")
     total = int(p[total_name])
     _need(all(total * int(v) % 100 == 0 for v in split), name,
-          f"every split of {total} samples must be a whole number of samples, got {split!r}", template)
+          f"every split of {total} samples must be a whole number of samples, got {split!r}")
 
 
-def _check_ints(p: dict[str, Any], template: str, **bounds: tuple[int, int]) -> None:
+def _check_ints(p: dict[str, Any], **bounds: tuple[int, int]) -> None:
     for name, (low, high) in bounds.items():
         v = p[name]
-        _need(_is_int(v) and low <= v <= high, name, f"expected an integer in [{low}, {high}], got {v!r}", template)
+        _need(_is_int(v) and low <= v <= high, name, f"expected an integer in [{low}, {high}], got {v!r}")
 
 
 # ====================================================================== seed 001 P2: road signs
 def check_road_signs(p: dict[str, Any]) -> None:
-    t = "road_signs_case_study"
-    _check_ints(p, t, n_images=(100, 10**7), n_classes=(2, 1000), n_small=(1, 10**7))
-    _check_split(p, "split", "n_images", t)
+    _check_ints(p, n_images=(100, 10**7), n_classes=(2, 1000), n_small=(1, 10**7))
+    _check_split(p, "split", "n_images")
     _need(p["n_small"] < p["n_images"] * p["split"][0] // 100, "n_small",
-          f"the small training subset must be smaller than the training split, got {p['n_small']}", t)
+          f"the small training subset must be smaller than the training split, got {p['n_small']}")
     c = p["conditions"]
     _need(isinstance(c, list) and len(c) == 2 and all(isinstance(s, str) and s for s in c), "conditions",
-          f"expected two condition names [first, second], got {c!r}", t)
+          f"expected two condition names [first, second], got {c!r}")
 
 
 def road_signs_case_study(p: dict[str, Any]) -> dict[str, Any]:
@@ -79,23 +79,19 @@ def road_signs_case_study(p: dict[str, Any]) -> dict[str, Any]:
         "n_val": n_val,
         "n_test": n_test,
         "images_per_class": n / int(p["n_classes"]),
-        "images_per_class_split": [n_train / int(p["n_classes"]), n_val / int(p["n_classes"]),
-                                   n_test / int(p["n_classes"])],
-        "small_percent": 100.0 * int(p["n_small"]) / n,
     }
 
 
 # ====================================================================== seed 001 P3: data mismatch
 def check_data_mismatch(p: dict[str, Any]) -> None:
-    t = "data_mismatch_case_study"
-    _check_ints(p, t, n_target=(100, 10**8), n_web=(100, 10**8), n_eval=(1, 10**8))
+    _check_ints(p, n_target=(100, 10**8), n_web=(100, 10**8), n_eval=(1, 10**8))
     p_total = {"total": int(p["n_target"]) + int(p["n_web"]), "split": p["split"]}
-    _check_split(p_total, "split", "total", t)
+    _check_split(p_total, "split", "total")
     _need(int(p["n_target"]) * int(p["split"][1]) % 100 == 0 and int(p["n_target"]) * int(p["split"][2]) % 100 == 0,
-          "split", "the expected number of target images in validation and test must be whole", t)
+          "split", "the expected number of target images in validation and test must be whole")
     _need(3 * int(p["n_eval"]) <= int(p["n_target"]), "n_eval",
           f"validation, test and bridge set ({p['n_eval']} each) need at most n_target / 3 = "
-          f"{int(p['n_target']) // 3} images", t)
+          f"{int(p['n_target']) // 3} images")
 
 
 def data_mismatch_case_study(p: dict[str, Any]) -> dict[str, Any]:
@@ -107,14 +103,10 @@ def data_mismatch_case_study(p: dict[str, Any]) -> dict[str, Any]:
     train_b = web + remaining
     return {
         "total": total,
-        "mixed_train": mixed[0],
         "mixed_val": mixed[1],
-        "mixed_test": mixed[2],
-        "target_fraction": target / total,
         "target_fraction_num": target // g,
         "target_fraction_den": total // g,
         "target_in_val": mixed[1] * target // total,
-        "target_in_test": mixed[2] * target // total,
         "remaining_target": remaining,
         "train_b": train_b,
         "train_c": train_b - n_eval,
@@ -124,18 +116,14 @@ def data_mismatch_case_study(p: dict[str, Any]) -> dict[str, Any]:
 
 # ====================================================================== seed 001 P4b-f: optimization
 def check_optimization_concepts(p: dict[str, Any]) -> None:
-    _check_ints(p, "optimization_concepts", n_mantissa=(1, 9), n_exponent=(2, 7))
+    _check_ints(p, n_mantissa=(1, 9), n_exponent=(2, 7))
 
 
 def optimization_concepts(p: dict[str, Any]) -> dict[str, Any]:
     m, k = int(p["n_mantissa"]), int(p["n_exponent"])
-    n = m * 10**k
-    return {
-        "n_params": n,
-        "hessian_entries": n * n,
+    return {  # n = m 10^k parameters, written as mantissa and exponent: n^2 and n^3 do not fit a line
         "hessian_mantissa": m * m,
         "hessian_exponent": 2 * k,
-        "hessian_memory_gb": 4 * n * n / 10**9,
         "memory_mantissa": 4 * m * m,
         "memory_gb_exponent": 2 * k - 9,
         "inverse_mantissa": m**3,
@@ -145,10 +133,9 @@ def optimization_concepts(p: dict[str, Any]) -> dict[str, Any]:
 
 # ====================================================================== seed 001 P8a-d: training
 def check_training_fundamentals(p: dict[str, Any]) -> None:
-    t = "training_fundamentals"
-    _check_ints(p, t, n_layers=(2, 1000), k_folds=(2, 100), n_samples=(2, 10**8))
+    _check_ints(p, n_layers=(2, 1000), k_folds=(2, 100), n_samples=(2, 10**8))
     _need(p["n_samples"] % p["k_folds"] == 0, "n_samples",
-          f"{p['n_samples']} samples do not split into {p['k_folds']} equal folds", t)
+          f"{p['n_samples']} samples do not split into {p['k_folds']} equal folds")
 
 
 def training_fundamentals(p: dict[str, Any]) -> dict[str, Any]:
@@ -165,14 +152,14 @@ def _sample_points(rng: np.random.Generator) -> tuple[list[int], list[int]]:
     return [int(v) for v in x0], [int(v) for v in x1]
 
 
-def _check_points(p: dict[str, Any], template: str) -> None:
+def _check_points(p: dict[str, Any]) -> None:
     for name in ("x0", "x1"):
         v = p[name]
         _need(isinstance(v, list) and len(v) >= 2 and len(set(v)) == len(v)
               and all(_is_int(x) and 0 <= x <= 10 for x in v), name,
-              f"expected at least two distinct integers in [0, 10], got {v!r}", template)
+              f"expected at least two distinct integers in [0, 10], got {v!r}")
     _need(max(p["x0"]) < min(p["x1"]), "x1",
-          f"every class-1 point must lie right of every class-0 point (max x0 = {max(p['x0'])})", template)
+          f"every class-1 point must lie right of every class-0 point (max x0 = {max(p['x0'])})")
 
 
 def _regression(x0: list[int], x1: list[int]) -> dict[str, Any]:
@@ -200,11 +187,10 @@ def sample_regression_kernel(rng: np.random.Generator, pinned: dict[str, Any]) -
 
 
 def check_regression_kernel(p: dict[str, Any]) -> None:
-    t = "regression_sketch_and_kernel"
-    _check_points(p, t)
-    _check_ints(p, t, kernel_center=(-9, -1), kernel_neighbor=(-9, -1))
+    _check_points(p)
+    _check_ints(p, kernel_center=(-9, -1), kernel_neighbor=(-9, -1))
     _need(p["kernel_shape"] in ("cross", "box"), "kernel_shape",
-          f"expected cross or box, got {p['kernel_shape']!r}", t)
+          f"expected cross or box, got {p['kernel_shape']!r}")
 
 
 def _kernel(center: int, neighbor: int, shape: str) -> list[list[int]]:
@@ -224,15 +210,14 @@ def lstm_gradient_flow(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_lstm_gradient_flow(p: dict[str, Any]) -> None:
-    _check_ints(p, "lstm_gradient_flow", seq_len=(2, 10**6))
+    _check_ints(p, seq_len=(2, 10**6))
 
 
 # ====================================================================== seed 001 P11
 def check_q_learning(p: dict[str, Any]) -> None:
-    t = "q_learning_and_graphs"
-    _check_ints(p, t, frame_side=(2, 1024), n_frames=(1, 16), n_actions=(2, 1000), gray_levels=(2, 65536))
+    _check_ints(p, frame_side=(2, 1024), n_frames=(1, 16), n_actions=(2, 1000), gray_levels=(2, 65536))
     g = int(p["gray_levels"])
-    _need(g & (g - 1) == 0, "gray_levels", f"expected a power of two, got {g}", t)
+    _need(g & (g - 1) == 0, "gray_levels", f"expected a power of two, got {g}")
 
 
 def q_learning_and_graphs(p: dict[str, Any]) -> dict[str, Any]:
@@ -264,31 +249,27 @@ def sample_training_short(rng: np.random.Generator, pinned: dict[str, Any]) -> d
 
 
 def check_training_short(p: dict[str, Any]) -> None:
-    t = "training_short_questions"
-    _check_points(p, t)
-    _check_ints(p, t, n_layers=(2, 1000), mlp_layers=(2, 20))
+    _check_points(p)
+    _check_ints(p, n_layers=(2, 1000), mlp_layers=(2, 20))
     _need(p["activation"] in ("tanh", "sigmoid"), "activation",
-          f"expected tanh or sigmoid, got {p['activation']!r}", t)
+          f"expected tanh or sigmoid, got {p['activation']!r}")
     for name in ("lr", "weight_decay"):
         v = p[name]
-        _need(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1, name,
-              f"expected a number in (0, 1), got {v!r}", t)
+        _need(values.is_number(v) and 0 < v < 1, name, f"expected a number in (0, 1), got {v!r}")
     _need(isinstance(p["classes"], list) and len(p["classes"]) == 2, "classes",
-          f"expected [positive class, negative class], got {p['classes']!r}", t)
+          f"expected [positive class, negative class], got {p['classes']!r}")
 
 
 def training_short_questions(p: dict[str, Any]) -> dict[str, Any]:
     lr, lam = float(p["lr"]), float(p["weight_decay"])
-    return {**_regression(p["x0"], p["x1"]), "decay_factor": round(1 - lr * lam, 12),
-            "lr_times_lambda": round(lr * lam, 12)}
+    return {**_regression(p["x0"], p["x1"]), "decay_factor": round(1 - lr * lam, 12)}
 
 
 # ====================================================================== seed 004 P3
 def check_optimizer_short(p: dict[str, Any]) -> None:
-    t = "optimizer_short_questions"
-    _check_ints(p, t, n_samples=(1, 10**9), batch_size=(1, 10**6), epochs=(1, 10**4))
+    _check_ints(p, n_samples=(1, 10**9), batch_size=(1, 10**6), epochs=(1, 10**4))
     _need(p["n_samples"] % p["batch_size"] == 0, "batch_size",
-          f"{p['n_samples']} samples do not split into minibatches of {p['batch_size']}", t)
+          f"{p['n_samples']} samples do not split into minibatches of {p['batch_size']}")
 
 
 def optimizer_short_questions(p: dict[str, Any]) -> dict[str, Any]:
@@ -303,13 +284,12 @@ def batches_divide(p: dict[str, Any]) -> bool:
 
 # ====================================================================== seed 004 P4 d-f
 def check_cnn_design(p: dict[str, Any]) -> None:
-    t = "cnn_design_segmentation"
-    _check_ints(p, t, feat_side=(1, 4096), feat_channels=(2, 100000), next_kernel=(1, 15),
+    _check_ints(p, feat_side=(1, 4096), feat_channels=(2, 100000), next_kernel=(1, 15),
                 next_filters=(1, 100000), reduce_to=(1, 100000), n_conv=(1, 1000), n_fc=(1, 10),
                 num_classes=(2, 100000), input_side=(1, 10000))
     _need(p["reduce_to"] < p["feat_channels"], "reduce_to",
-          f"the 1x1 bottleneck must have fewer channels than {p['feat_channels']}, got {p['reduce_to']}", t)
-    _need(p["next_kernel"] % 2 == 1, "next_kernel", f"expected an odd kernel size, got {p['next_kernel']}", t)
+          f"the 1x1 bottleneck must have fewer channels than {p['feat_channels']}, got {p['reduce_to']}")
+    _need(p["next_kernel"] % 2 == 1, "next_kernel", f"expected an odd kernel size, got {p['next_kernel']}")
 
 
 def cnn_design_segmentation(p: dict[str, Any]) -> dict[str, Any]:

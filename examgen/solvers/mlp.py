@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError, SolverError
+from ..values import is_matrix, is_number, is_vector
 
 Params = dict[str, Any]
 
@@ -35,35 +36,21 @@ def _decimals_ok(x: Any, places: int = 2) -> bool:
     return bool(np.all(np.abs(s - np.round(s)) < 1e-6))
 
 
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _num_list(x: Any) -> bool:
-    return isinstance(x, list) and len(x) > 0 and all(_is_num(v) for v in x)
-
-
-def _num_matrix(x: Any) -> bool:
-    return (isinstance(x, list) and len(x) > 0 and all(_num_list(r) for r in x)
-            and len({len(r) for r in x}) == 1)
-
-
 # ================================================================== mlp_forward (002 Q3)
-T_FWD = "mlp_forward"
 
 
 def check_mlp_forward(p: Params) -> None:
     d, h = len(p["x"]), len(p["W"])
     if not 1 <= d <= 6:
-        raise ParamError("x", f"expected 1 to 6 inputs, got {d}", T_FWD)
+        raise ParamError("x", f"expected 1 to 6 inputs, got {d}")
     if not 1 <= h <= 6:
-        raise ParamError("W", f"expected 1 to 6 rows (hidden units), got {h}", T_FWD)
+        raise ParamError("W", f"expected 1 to 6 rows (hidden units), got {h}")
     if len(p["W"][0]) != d + 1:
         raise ParamError("W", f"expected {d + 1} columns (bias column 0 plus one per entry of x), "
-                         f"got {len(p['W'][0])}", T_FWD)
+                         f"got {len(p['W'][0])}")
     if len(p["v"]) != h + 1:
         raise ParamError("v", f"expected {h + 1} entries (bias entry 0 plus one per hidden unit), "
-                         f"got {len(p['v'])}", T_FWD)
+                         f"got {len(p['v'])}")
 
 
 def mlp_forward(p: Params) -> Params:
@@ -100,7 +87,6 @@ def mlp_forward_moderate(p: Params) -> bool:
 
 
 # ================================================================== skip_connection_gradient (001 P6)
-T_SKIP = "skip_connection_gradient"
 
 
 def skip_connection_gradient(p: Params) -> Params:
@@ -109,7 +95,6 @@ def skip_connection_gradient(p: Params) -> Params:
     z_plain, z_skip = w * x, (w + 1) * x
     return {
         "z_plain": z_plain, "z_skip": z_skip,
-        "y_plain": max(z_plain, 0.0), "y_skip": max(z_skip, 0.0),
         "dy_dx_plain": w if z_plain > 0 else 0.0,
         "dy_dx_skip": w + 1 if z_skip > 0 else 0.0,
     }
@@ -127,15 +112,14 @@ def skip_branch_active(p: Params) -> bool:
 
 
 # ================================================================== softmax (002 Q1c)
-T_SOFTMAX = "softmax"
 
 
 def check_softmax(p: Params) -> None:
     x = p["x"]
     if not 2 <= len(x) <= 8:
-        raise ParamError("x", f"expected 2 to 8 entries, got {len(x)}", T_SOFTMAX)
+        raise ParamError("x", f"expected 2 to 8 entries, got {len(x)}")
     if max(abs(float(v)) for v in x) > 50:
-        raise ParamError("x", "entries must be at most 50 in magnitude", T_SOFTMAX)
+        raise ParamError("x", "entries must be at most 50 in magnitude")
 
 
 def softmax(p: Params) -> Params:
@@ -153,39 +137,37 @@ def softmax_not_uniform(p: Params) -> bool:
 
 
 # ================================================================== dropout_forward (002 Q8)
-T_DROP = "dropout_forward"
 
 
 def check_dropout_forward(p: Params) -> None:
     x, Ws, bs = p["x"], p["weights"], p["biases"]
-    if not _num_list(x):
-        raise ParamError("x", "expected a non-empty list of numbers", T_DROP)
-    if not isinstance(Ws, list) or not Ws or not all(_num_matrix(W) for W in Ws):
-        raise ParamError("weights", "expected a non-empty list of matrices (one per hidden layer)", T_DROP)
-    if not isinstance(bs, list) or len(bs) != len(Ws) or not all(_num_list(b) for b in bs):
-        raise ParamError("biases", f"expected {len(Ws)} bias vectors (one per hidden layer)", T_DROP)
+    if not is_vector(x):
+        raise ParamError("x", "expected a non-empty list of numbers")
+    if not isinstance(Ws, list) or not Ws or not all(is_matrix(W) for W in Ws):
+        raise ParamError("weights", "expected a non-empty list of matrices (one per hidden layer)")
+    if not isinstance(bs, list) or len(bs) != len(Ws) or not all(is_vector(b) for b in bs):
+        raise ParamError("biases", f"expected {len(Ws)} bias vectors (one per hidden layer)")
     n = len(x)
     for i, (W, b) in enumerate(zip(Ws, bs)):
         if len(W[0]) != n:
-            raise ParamError(f"weights[{i}]", f"expected {n} columns (size of the previous layer), got {len(W[0])}",
-                             T_DROP)
+            raise ParamError(f"weights[{i}]", f"expected {n} columns (size of the previous layer), got {len(W[0])}")
         if len(b) != len(W):
-            raise ParamError(f"biases[{i}]", f"expected {len(W)} entries (rows of weights[{i}]), got {len(b)}", T_DROP)
+            raise ParamError(f"biases[{i}]", f"expected {len(W)} entries (rows of weights[{i}]), got {len(b)}")
         n = len(W)
-    if not _num_list(p["v"]) or len(p["v"]) != n:
-        raise ParamError("v", f"expected {n} output weights (size of the last hidden layer)", T_DROP)
-    if not _is_num(p["b_out"]):
-        raise ParamError("b_out", f"expected a number, got {p['b_out']!r}", T_DROP)
-    if not (_is_num(p["p"]) and 0 < p["p"] < 1):
-        raise ParamError("p", f"expected a drop probability 0 < p < 1, got {p['p']!r}", T_DROP)
+    if not is_vector(p["v"]) or len(p["v"]) != n:
+        raise ParamError("v", f"expected {n} output weights (size of the last hidden layer)")
+    if not is_number(p["b_out"]):
+        raise ParamError("b_out", f"expected a number, got {p['b_out']!r}")
+    if not (is_number(p["p"]) and 0 < p["p"] < 1):
+        raise ParamError("p", f"expected a drop probability 0 < p < 1, got {p['p']!r}")
     sizes = [len(x)] + [len(W) for W in Ws]
     for name in ("masks_a", "masks_b"):
         masks = p[name]
         if not isinstance(masks, list) or not 1 <= len(masks) <= len(sizes):
-            raise ParamError(name, f"expected 1 to {len(sizes)} masks (input first, then hidden layers)", T_DROP)
+            raise ParamError(name, f"expected 1 to {len(sizes)} masks (input first, then hidden layers)")
         for j, m in enumerate(masks):
             if not isinstance(m, list) or len(m) != sizes[j] or any(v not in (0, 1) or isinstance(v, bool) for v in m):
-                raise ParamError(f"{name}[{j}]", f"expected {sizes[j]} entries, each 0 or 1, got {m!r}", T_DROP)
+                raise ParamError(f"{name}[{j}]", f"expected {sizes[j]} entries, each 0 or 1, got {m!r}")
 
 
 def _dropout_pass(p: Params, masks: list[list[int]] | None, scale: float) -> tuple[list[list[float]], float]:
@@ -274,20 +256,19 @@ def dropout_hand_sized(p: Params) -> bool:
 
 
 # ================================================================== mlp_backprop_step (002 Q5)
-T_BP = "mlp_backprop_step"
 
 
 def check_mlp_backprop_step(p: Params) -> None:
     d = len(p["x"])
     W1 = p["W1"]
     if len(W1[0]) != d:
-        raise ParamError("W1", f"expected {d} columns (one per entry of x), got {len(W1[0])}", T_BP)
+        raise ParamError("W1", f"expected {d} columns (one per entry of x), got {len(W1[0])}")
     h = len(W1)
     for name in ("b1", "w2"):
         if len(p[name]) != h:
-            raise ParamError(name, f"expected {h} entries (one per hidden unit = rows of W1), got {len(p[name])}", T_BP)
+            raise ParamError(name, f"expected {h} entries (one per hidden unit = rows of W1), got {len(p[name])}")
     if not float(p["lr"]) > 0:
-        raise ParamError("lr", f"expected a positive learning rate, got {p['lr']!r}", T_BP)
+        raise ParamError("lr", f"expected a positive learning rate, got {p['lr']!r}")
 
 
 def _bp_forward(x: np.ndarray, W1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: float,
@@ -312,8 +293,7 @@ def mlp_backprop_step(p: Params) -> Params:
     dL_dz2 = dL_dyhat * (1.0 if (not out_relu or z2 > 0) else 0.0)
     grad_w2 = dL_dz2 * h
     grad_b2 = dL_dz2
-    dL_dh = dL_dz2 * w2
-    dL_dz1 = dL_dh * (z1 > 0)
+    dL_dz1 = dL_dz2 * w2 * (z1 > 0)
     grad_W1 = np.outer(dL_dz1, x)
     grad_b1 = dL_dz1
     W1n, b1n, w2n, b2n = W1 - lr * grad_W1, b1 - lr * grad_b1, w2 - lr * grad_w2, b2 - lr * grad_b2
@@ -322,7 +302,7 @@ def mlp_backprop_step(p: Params) -> Params:
     return {
         "z1": z1, "h": h, "z2": z2, "y_hat": y_hat, "loss": loss,
         "dL_dyhat": dL_dyhat, "dL_dz2": dL_dz2, "grad_w2": grad_w2, "grad_b2": grad_b2,
-        "dL_dh": dL_dh, "dL_dz1": dL_dz1, "grad_W1": grad_W1, "grad_b1": grad_b1,
+        "dL_dz1": dL_dz1, "grad_W1": grad_W1, "grad_b1": grad_b1,
         "W1_new": W1n, "b1_new": b1n, "w2_new": w2n, "b2_new": b2n,
         "z1_after": z1n, "h_after": hn, "y_hat_after": y_hat_n, "loss_after": loss_after,
         "loss_decrease": loss - loss_after,
@@ -382,13 +362,13 @@ TARGETS: dict[str, tuple[int, ...]] = {
 
 def check_xor_threshold_network(p: Params) -> None:
     if p["target"] not in TARGETS:
-        raise ParamError("target", f"expected one of {', '.join(TARGETS)}, got {p['target']!r}", T_XOR)
+        raise ParamError("target", f"expected one of {', '.join(TARGETS)}, got {p['target']!r}")
     vals = p["values"]
     if (not isinstance(vals, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
             or not 2 <= len(vals) <= 7 or len(set(vals)) != len(vals)):
-        raise ParamError("values", f"expected 2 to 7 distinct integers, got {vals!r}", T_XOR)
+        raise ParamError("values", f"expected 2 to 7 distinct integers, got {vals!r}")
     if p.get("step_at_zero", 0) not in (0, 1):
-        raise ParamError("step_at_zero", f"expected 0 or 1, got {p['step_at_zero']!r}", T_XOR)
+        raise ParamError("step_at_zero", f"expected 0 or 1, got {p['step_at_zero']!r}")
 
 
 def _step(z: Any, at_zero: int) -> Any:
@@ -473,7 +453,8 @@ def xor_threshold_network(p: Params) -> Params:
                           f"realizes {p['target']} (step(0) = {at_zero})")
     W, b, u, c, hidden = found
     return {"W_hidden": W, "b_hidden": b, "w_out": u, "b_out": c, "hidden_tables": hidden,
-            "target_table": list(TARGETS[p["target"]])}
+            "target_table": list(TARGETS[p["target"]]),
+            "network": [[*W[0], b[0]], [*W[1], b[1]], [*u, c]]}
 
 
 def check_xor_answer(params: Params, proposed: Params) -> tuple[bool, str]:
@@ -491,7 +472,7 @@ def check_xor_answer(params: Params, proposed: Params) -> tuple[bool, str]:
     flat = [v for row in W for v in row] + b + u + [c]
     if len(proposed["W_hidden"]) != 2 or any(len(r) != 2 for r in proposed["W_hidden"]):
         return False, "W_hidden must be 2x2"
-    bad = [v for v in flat if not _is_num(v) or v not in allowed]
+    bad = [v for v in flat if not is_number(v) or v not in allowed]
     if bad:
         return False, f"values {bad} are not in the allowed set {sorted(allowed)}"
     got = network_outputs(W, b, u, c, int(params.get("step_at_zero", 0)))
@@ -501,29 +482,39 @@ def check_xor_answer(params: Params, proposed: Params) -> tuple[bool, str]:
     return True, "correct"
 
 
+def check_xor_table(params: Params, proposed: Any) -> tuple[bool, str]:
+    """Grade the statement's table as the student fills it in: rows h_1, h_2, output, each
+    (w_1, w_2, b) (the solver's `network`); check_xor_answer decides. Returns (ok, reason)."""
+    if not (isinstance(proposed, (list, tuple)) and len(proposed) == 3
+            and all(isinstance(r, (list, tuple)) and len(r) == 3 for r in proposed)):
+        return False, "expected 3 rows (h_1, h_2, output) of (w_1, w_2, b)"
+    (w11, w12, b1), (w21, w22, b2), (u1, u2, c) = proposed
+    return check_xor_answer(params, {"W_hidden": [[w11, w12], [w21, w22]], "b_hidden": [b1, b2],
+                                     "w_out": [u1, u2], "b_out": c})
+
+
 def xor_realizable(p: Params) -> bool:
     """some 2-2-1 step network with weights and biases from the value set realizes the target"""
     return _find_network(p["target"], tuple(sorted(p["values"])), int(p.get("step_at_zero", 0))) is not None
 
 
 # ================================================================== bce_loss (001 P4a, 004 P5b)
-T_BCE = "bce_loss"
 PROBS = (0.1, 0.2, 0.25, 0.4, 0.5, 0.6, 0.75, 0.8, 0.9)
 
 
 def check_bce_loss(p: Params) -> None:
     y, q = p["y"], p["y_hat"]
     if any(v not in (0, 1) or isinstance(v, bool) for v in y):
-        raise ParamError("y", f"expected labels 0 or 1, got {y!r}", T_BCE)
+        raise ParamError("y", f"expected labels 0 or 1, got {y!r}")
     if len(q) != len(y):
-        raise ParamError("y_hat", f"expected {len(y)} predictions (one per label), got {len(q)}", T_BCE)
+        raise ParamError("y_hat", f"expected {len(y)} predictions (one per label), got {len(q)}")
     if any(not 0 <= float(v) <= 1 for v in q):
-        raise ParamError("y_hat", f"predictions must lie in [0, 1], got {q!r}", T_BCE)
+        raise ParamError("y_hat", f"predictions must lie in [0, 1], got {q!r}")
     for i, (t, v) in enumerate(zip(y, q)):
         if float(v) == 1 - t:
-            raise ParamError("y_hat", f"prediction {v} for label {t} (entry {i + 1}) gives an infinite loss", T_BCE)
+            raise ParamError("y_hat", f"prediction {v} for label {t} (entry {i + 1}) gives an infinite loss")
     if p.get("reduction", "mean") not in ("mean", "sum"):
-        raise ParamError("reduction", f"expected mean or sum, got {p['reduction']!r}", T_BCE)
+        raise ParamError("reduction", f"expected mean or sum, got {p['reduction']!r}")
 
 
 def bce_loss(p: Params) -> Params:
@@ -535,8 +526,7 @@ def bce_loss(p: Params) -> Params:
     arg = [qi if t == 1 else 1 - qi for t, qi in zip(y, q)]  # the probability given to the true class
     terms = [-math.log(a) for a in arg]
     grad = [(-1 / qi if t == 1 else 1 / (1 - qi)) / div for t, qi in zip(y, q)]
-    return {"p_true": arg, "terms": terms, "loss_sum": sum(terms), "loss_mean": sum(terms) / n,
-            "loss": sum(terms) / div, "grad": grad,
+    return {"p_true": arg, "terms": terms, "loss": sum(terms) / div, "grad": grad,
             "ln_table_p": sorted(set(arg)), "ln_table": [math.log(a) for a in sorted(set(arg))]}
 
 

@@ -11,20 +11,19 @@ import numpy as np
 
 from ..errors import ParamError, SolverError
 
-T = "batchnorm_forward"
 SIGMAS = (1, 2, 4, 5)  # z_norm = d / sigma then has at most two decimals
 
 
 def check_batchnorm(p: dict[str, Any]) -> None:
     z = np.asarray(p["z"], dtype=float)
     if z.ndim != 2 or z.shape[0] < 2:
-        raise ParamError("z", f"expected a b x n matrix with b >= 2 rows, got shape {list(z.shape)}", T)
+        raise ParamError("z", f"expected a b x n matrix with b >= 2 rows, got shape {list(z.shape)}")
     n = z.shape[1]
     for name in ("gamma", "beta"):
         if len(p[name]) != n:
-            raise ParamError(name, f"expected {n} entries (one per column of z), got {len(p[name])}", T)
+            raise ParamError(name, f"expected {n} entries (one per column of z), got {len(p[name])}")
     if float(p.get("eps", 0)) < 0:
-        raise ParamError("eps", f"expected eps >= 0, got {p['eps']}", T)
+        raise ParamError("eps", f"expected eps >= 0, got {p['eps']}")
 
 
 def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +39,7 @@ def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
         raise SolverError(f"batchnorm_forward: column {col + 1} of z is constant, so sigma = 0 and z_norm is undefined")
     z_norm = (z - mu) / sigma
     y = gamma * z_norm + beta
-    return {"mu": mu, "var": var, "sigma": sigma, "z_norm": z_norm, "y": y}
+    return {"mu": mu, "sigma": sigma, "z_norm": z_norm, "y": y}
 
 
 @cache

@@ -18,60 +18,70 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError
+from ..values import is_number
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 MAX_UPDATES = 60  # epochs * samples: an exam trace, not a training run
 
 
 # ------------------------------------------------------------------ shared helpers
-def _num(p: dict[str, Any], name: str, t: str) -> float:
-    v = p.get(name)
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise ParamError(name, f"expected a number, got {v!r}", t)
+def _num(p: dict[str, Any], name: str) -> float:
+    v: Any = p.get(name)
+    if not is_number(v):
+        raise ParamError(name, f"expected a number, got {v!r}")
     return float(v)
 
 
-def _matrix(p: dict[str, Any], name: str, t: str) -> np.ndarray:
+def _matrix(p: dict[str, Any], name: str) -> np.ndarray:
     v = p.get(name)
     try:
         a = np.asarray(v, dtype=float)
     except (TypeError, ValueError):
-        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers), got {v!r}", t) from None
+        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers), got {v!r}") from None
     if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1 or not np.all(np.isfinite(a)):
-        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers), got {v!r}", t)
+        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers), got {v!r}")
     return a
 
 
-def _vector(p: dict[str, Any], name: str, t: str, length: int | None = None, what: str = "") -> np.ndarray:
+def _vector(p: dict[str, Any], name: str, length: int | None = None, what: str = "") -> np.ndarray:
     v = p.get(name)
     try:
         a = np.asarray(v, dtype=float)
     except (TypeError, ValueError):
-        raise ParamError(name, f"expected a list of numbers, got {v!r}", t) from None
+        raise ParamError(name, f"expected a list of numbers, got {v!r}") from None
     if a.ndim != 1 or a.size < 1 or not np.all(np.isfinite(a)):
-        raise ParamError(name, f"expected a list of numbers, got {v!r}", t)
+        raise ParamError(name, f"expected a list of numbers, got {v!r}")
     if length is not None and a.size != length:
-        raise ParamError(name, f"expected {length} entries ({what}), got {a.size}", t)
+        raise ParamError(name, f"expected {length} entries ({what}), got {a.size}")
     return a
 
 
-def _check_regression_data(p: dict[str, Any], t: str, wname: str) -> None:
+def _check_regression_data(p: dict[str, Any], wname: str) -> None:
     """X (bias column of ones first), y (one per row), initial weights (one per column)."""
-    X = _matrix(p, "X", t)
+    X = _matrix(p, "X")
     if X.shape[1] < 2:
-        raise ParamError("X", f"expected at least 2 columns (bias 1 and a feature), got {X.shape[1]}", t)
+        raise ParamError("X", f"expected at least 2 columns (bias 1 and a feature), got {X.shape[1]}")
     if not np.all(X[:, 0] == 1):
-        raise ParamError("X", f"column 0 is the bias and must be 1 in every row, got {X[:, 0].tolist()}", t)
-    _vector(p, "y", t, X.shape[0], "one target per row of X")
-    _vector(p, wname, t, X.shape[1], "one weight per column of X")
-    if _num(p, "lr", t) <= 0:
-        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}", t)
+        raise ParamError("X", f"column 0 is the bias and must be 1 in every row, got {X[:, 0].tolist()}")
+    _vector(p, "y", X.shape[0], "one target per row of X")
+    _vector(p, wname, X.shape[1], "one weight per column of X")
+    if _num(p, "lr") <= 0:
+        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}")
     epochs = p.get("epochs", 1)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ParamError("epochs", f"expected an integer >= 1, got {epochs!r}", t)
+        raise ParamError("epochs", f"expected an integer >= 1, got {epochs!r}")
     if epochs * X.shape[0] > MAX_UPDATES:
         raise ParamError("epochs", f"epochs x samples = {epochs * X.shape[0]} updates; at most {MAX_UPDATES} "
-                         "fit an exam", t)
+                         "fit an exam")
+
+
+def _sane_before_use(p: dict[str, Any], wname: str, template: str) -> None:
+    """A sampler's check of the pinned X, weights and lr before it builds targets from them (a sampler's
+    ParamError is not named by the caller, so it names its template)."""
+    try:
+        _check_regression_data(p, wname)
+    except ParamError as exc:
+        raise exc.named(template) from None
 
 
 def decimals_needed(values: Any, limit: int = 6) -> int:
@@ -95,11 +105,10 @@ def _losses(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, fl
 
 
 # ------------------------------------------------------------------ sgd_linear_regression
-T_SGD = "sgd_linear_regression"
 
 
 def check_sgd_linear_regression(p: dict[str, Any]) -> None:
-    _check_regression_data(p, T_SGD, "theta")
+    _check_regression_data(p, "theta")
 
 
 def sgd_linear_regression(p: dict[str, Any]) -> dict[str, Any]:
@@ -124,7 +133,7 @@ def sgd_linear_regression(p: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "residuals_before": residuals_before, "loss_before": loss_before,
         "step_predictions": preds, "step_residuals": residuals, "step_gradients": grads, "thetas": thetas,
-        "theta_final": theta, "residuals_after": residuals_after, "loss_after": loss_after,
+        "residuals_after": residuals_after, "loss_after": loss_after,
         "loss_improvement": loss_before - loss_after,
     }
     out["decimals"] = decimals_needed(np.concatenate([np.ravel(v) for v in out.values()]))
@@ -190,7 +199,7 @@ def _draw_sgd(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any
     out = {"X": X, "theta": theta, "lr": lr, "epochs": epochs}
     if "y" in pinned:
         return out
-    _check_regression_data({**out, "y": [0] * n}, T_SGD, "theta")  # pinned X/theta/lr sane before using them
+    _sane_before_use({**out, "y": [0] * n}, "theta", "sgd_linear_regression")
     errors = [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=n)]
     out["y"] = _targets_for_errors(X, np.asarray(theta, dtype=float), lr, errors,
                                    lambda w, g, s: (w - lr * g, s))
@@ -207,7 +216,6 @@ def sgd_nice(p: dict[str, Any]) -> bool:
 
 
 # ------------------------------------------------------------------ optimizer_trace
-T_OPT = "optimizer_trace"
 DEFAULTS = {"beta": 0.9, "beta1": 0.9, "beta2": 0.999}
 
 
@@ -217,16 +225,16 @@ def default_eps(optimizer: str) -> float:
 
 def check_optimizer_trace(p: dict[str, Any]) -> None:
     if p.get("optimizer") not in OPTIMIZERS:
-        raise ParamError("optimizer", f"expected one of {', '.join(OPTIMIZERS)}, got {p.get('optimizer')!r}", T_OPT)
-    _check_regression_data(p, T_OPT, "w")
+        raise ParamError("optimizer", f"expected one of {', '.join(OPTIMIZERS)}, got {p.get('optimizer')!r}")
+    _check_regression_data(p, "w")
     for name in ("beta", "beta1", "beta2"):
-        if p.get(name) is not None and not 0 <= _num(p, name, T_OPT) < 1:
-            raise ParamError(name, f"expected 0 <= {name} < 1, got {p[name]!r}", T_OPT)
-    if p.get("eps") is not None and _num(p, "eps", T_OPT) < 0:
-        raise ParamError("eps", f"expected eps >= 0, got {p['eps']!r}", T_OPT)
+        if p.get(name) is not None and not 0 <= _num(p, name) < 1:
+            raise ParamError(name, f"expected 0 <= {name} < 1, got {p[name]!r}")
+    if p.get("eps") is not None and _num(p, "eps") < 0:
+        raise ParamError("eps", f"expected eps >= 0, got {p['eps']!r}")
     if p["optimizer"] in ("adagrad", "rmsprop", "adam") and p.get("eps") == 0:
         raise ParamError("eps", f"{p['optimizer']} divides by a root of squared gradients + eps; eps = 0 divides "
-                         "by zero when a gradient entry is 0, use eps > 0", T_OPT)
+                         "by zero when a gradient entry is 0, use eps > 0")
 
 
 def _hyper(p: dict[str, Any]) -> dict[str, float]:
@@ -281,7 +289,7 @@ def optimizer_trace(p: dict[str, Any]) -> dict[str, Any]:
     _, loss_initial = _losses(X, y, w)
     state = None
     out: dict[str, Any] = {"loss_initial": loss_initial, "step_residuals": [], "step_gradients": [],
-                           "w_steps": [], "w_epochs": [], "loss_epochs": [], "residuals_epochs": []}
+                           "w_steps": [], "loss_epochs": [], "residuals_epochs": []}
     for k in STATE_KEYS[opt]:
         out[f"state_{k}"] = []
     for _ in range(epochs):
@@ -295,10 +303,8 @@ def optimizer_trace(p: dict[str, Any]) -> dict[str, Any]:
             for k in STATE_KEYS[opt]:
                 out[f"state_{k}"].append(state[k])
         r_all, loss = _losses(X, y, w)
-        out["w_epochs"].append(w)
         out["loss_epochs"].append(loss)
         out["residuals_epochs"].append(r_all)
-    out["w_final"] = w
     out["decimals"] = decimals_needed(np.concatenate(
         [np.ravel(out[k]) for k in ("loss_initial", "step_residuals", "step_gradients", "w_steps", "loss_epochs")]
         + [np.ravel(out[f"state_{k}"]) for k in STATE_KEYS[opt]]))
@@ -347,7 +353,7 @@ def _draw_optimizer_trace(rng: np.random.Generator, pinned: dict[str, Any]) -> d
     if "y" in pinned:
         return out
     n = len(X) if isinstance(X, list) else 0
-    _check_regression_data({**out, "y": [0] * n}, T_OPT, "w")  # pinned X/w/lr sane before using them
+    _sane_before_use({**out, "y": [0] * n}, "w", "optimizer_trace")
     if hand:
         errors = [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=n)]
         if opt == "momentum":
@@ -372,33 +378,33 @@ def optimizer_sensible(p: dict[str, Any]) -> bool:
 
 
 # ------------------------------------------------------------------ init_variance
-T_INIT = "init_variance"
 GAIN2 = {"tanh": 1.0, "relu": 2.0}  # Var = GAIN2 / fan_in (the seeds' Xavier / He)
 
 
 def check_init_variance(p: dict[str, Any]) -> None:
     n = p.get("fan_in")
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ParamError("fan_in", f"expected a positive integer, got {n!r}", T_INIT)
+        raise ParamError("fan_in", f"expected a positive integer, got {n!r}")
     if p.get("activation") not in GAIN2:
-        raise ParamError("activation", f"expected tanh or relu, got {p.get('activation')!r}", T_INIT)
+        raise ParamError("activation", f"expected tanh or relu, got {p.get('activation')!r}")
     if p.get("distribution") not in ("normal", "uniform"):
-        raise ParamError("distribution", f"expected normal or uniform, got {p.get('distribution')!r}", T_INIT)
+        raise ParamError("distribution", f"expected normal or uniform, got {p.get('distribution')!r}")
     fo = p.get("fan_out")
     if fo is not None and (isinstance(fo, bool) or not isinstance(fo, int) or fo < 1):
-        raise ParamError("fan_out", f"expected a positive integer, got {fo!r}", T_INIT)
+        raise ParamError("fan_out", f"expected a positive integer, got {fo!r}")
     if p.get("image") and math.isqrt(n) ** 2 != n:
         raise ParamError("image", f"image: true shows the input as a square image, but fan_in = {n} is not a "
-                         "square; set image: false", T_INIT)
+                         "square; set image: false")
 
 
 def init_variance(p: dict[str, Any]) -> dict[str, Any]:
     n, act = int(p["fan_in"]), p["activation"]
     other = "relu" if act == "tanh" else "tanh"
     var, other_var = GAIN2[act] / n, GAIN2[other] / n
+    k = 3 if p["distribution"] == "uniform" else 1  # U(-a, a) has Var = a^2 / 3
     return {
-        "mean": 0.0, "variance": var, "std": math.sqrt(var), "bound": math.sqrt(3 * var),
-        "other_variance": other_var, "other_std": math.sqrt(other_var), "other_bound": math.sqrt(3 * other_var),
+        "variance": var, "spread": math.sqrt(k * var),  # sigma of N(0, sigma^2) or the bound a of U(-a, a)
+        "other_variance": other_var, "other_spread": math.sqrt(k * other_var),
         "image_side": math.isqrt(n) if math.isqrt(n) ** 2 == n else 0,
     }
 
@@ -426,20 +432,19 @@ def fan_out_differs(p: dict[str, Any]) -> bool:
 
 
 # ------------------------------------------------------------------ weight_decay_update
-T_WD = "weight_decay_update"
 
 
 def check_weight_decay_update(p: dict[str, Any]) -> None:
-    w = _vector(p, "w", T_WD)
-    _vector(p, "x", T_WD, w.size, "one input per weight")
-    _num(p, "y", T_WD)
-    if _num(p, "lr", T_WD) <= 0:
-        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}", T_WD)
-    if _num(p, "lam", T_WD) <= 0:
-        raise ParamError("lam", f"expected a regularization strength > 0, got {p['lam']!r}", T_WD)
+    w = _vector(p, "w")
+    _vector(p, "x", w.size, "one input per weight")
+    _num(p, "y")
+    if _num(p, "lr") <= 0:
+        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}")
+    if _num(p, "lam") <= 0:
+        raise ParamError("lam", f"expected a regularization strength > 0, got {p['lam']!r}")
     if p.get("l2_penalty", "half") not in ("half", "full"):
         raise ParamError("l2_penalty", f"expected half (lam/2 ||w||^2) or full (lam ||w||^2), "
-                         f"got {p.get('l2_penalty')!r}", T_WD)
+                         f"got {p.get('l2_penalty')!r}")
 
 
 def weight_decay_update(p: dict[str, Any]) -> dict[str, Any]:
@@ -455,7 +460,7 @@ def weight_decay_update(p: dict[str, Any]) -> dict[str, Any]:
     return _clean({
         "residual": r, "grad_data": grad_data,
         "grad_l2": grad_l2, "w_l2": w - lr * (grad_data + grad_l2), "decay_factor": 1.0 - c * lr * lam,
-        "grad_l1": grad_l1, "w_l1": w - lr * (grad_data + grad_l1), "w_plain": w - lr * grad_data,
+        "grad_l1": grad_l1, "w_l1": w - lr * (grad_data + grad_l1),
     })
 
 

@@ -1,19 +1,19 @@
-"""The TUM document: cover, problem headings, score boxes, answer areas, MC
-boxes and the additional space, assembled with pylatex on examgen's own class
-templates/examgentum.cls. One source renders both versions: the student
-version simply receives no solution text."""
+"""The TUM layout: cover (with the sticker box), problem headings, score boxes,
+answer areas, MC boxes and the additional space, assembled with pylatex on
+examgen's own class examgentum.cls beside this file. One source renders both
+versions: the student version simply receives no solution text."""
 
 from __future__ import annotations
 
 from pylatex import Command, NoEscape
 
-from .. import rendering
-from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
-from ..questions import context
-from ..texfmt import Latex, credits, escape
+from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
+from ...questions import texts
+from ...resources import package_file
+from ...texfmt import Latex, credits, escape
+from .. import SOLUTION, Layout
 
-CLASS_NAME = "examgentum"
-STUDENT, SOLUTION = "student", "solution"
+CLASS_FILE = package_file(__name__, "examgentum.cls")
 
 
 def _amount(x: float, unit: str, language: str) -> str:
@@ -26,22 +26,15 @@ def _amount(x: float, unit: str, language: str) -> str:
 def render_question_body(q: SolvedQuestion, version: str, language: str = "en") -> list[str]:
     """The intro and one \\egsubproblem per part; the solution text (and its
     grading notes) only in the solution version."""
-    t = q.template
-    ctx = context(q.params, q.answers)
-    st_origin = str(t.directory / "statement.tex.j2")
-    so_origin = str(t.directory / "solution.tex.j2")
-    st = rendering.compile_blocks(t.statement, st_origin)
-    so = rendering.compile_blocks(t.solution, so_origin)
-    statement = rendering.block_renderer(st, ctx, st_origin)
-    solution_of = rendering.block_renderer(so, ctx, so_origin) if version == SOLUTION else None
+    rendered = texts(q, solutions=version == SOLUTION)
     out = []
-    if "intro" in st.blocks:
-        out.append(statement("intro") + "\n\\par\\smallskip\n")
+    if rendered.intro is not None:
+        out.append(rendered.intro + "\n\\par\\smallskip\n")
     for part in q.parts:
-        text = statement(part.name)
+        text = rendered.statements[part.name]
         solution = ""
-        if solution_of is not None:
-            body = solution_of(part.name)
+        if version == SOLUTION:
+            body = rendered.solutions[part.name]
             notes = "".join(
                 f"\\egrubricitem{{{_amount(r['points'], 'point', language)}}}{{{r['text']}}}"
                 for r in q.rubric if r["part"] == part.name
@@ -55,7 +48,9 @@ def render_question_body(q: SolvedQuestion, version: str, language: str = "en") 
     return out
 
 
-def render_mc_body(q: SolvedMc) -> list[str]:
+def render_mc_body(q: SolvedMc, version: str = SOLUTION) -> list[str]:
+    """The MC rules and items (the student version reserves each reason's space, so its
+    source holds the reasons too: same pagination)."""
     out = ["\\egmcrules\n"]
     for i, drawn in enumerate(q.items):
         opts = "".join(f"\\egmcoption{{{1 if o.correct else 0}}}{{{o.text}}}{{{o.why}}}" for o in drawn.options)
@@ -82,15 +77,6 @@ def grading_table(k: int) -> str:
     return "\\par\\vspace{2mm}\n".join(tables)
 
 
-def preamble(version: str, language: str) -> str:
-    """The document up to and including \\begin{document}: the same for every
-    variant (and every exam) of a version and language, so it is dumped once
-    into a format. Everything else comes after \\begin{document}."""
-    # written out, not with pylatex's Document: its '%'-terminated lines defeat
-    # mylatexformat's line scanner, which looks for a line holding \\begin{document}
-    return f"\\documentclass[{version},{language}]{{{CLASS_NAME}}}\n\\begin{{document}}\n"
-
-
 def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
     """One variant, from its settings to the last additional-space page; it
     follows \\egbeginvariant{code}{pages} (the compiler adds that line)."""
@@ -111,6 +97,10 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str 
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
         body.append(f"% examgen: problem {k} ({origin})\n")
         body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_amount(q.credits, 'credit', info.language)}}}\n")
-        body.extend(render_mc_body(q) if isinstance(q, SolvedMc) else render_question_body(q, version, info.language))
+        body.extend(render_mc_body(q, version) if isinstance(q, SolvedMc)
+                    else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
     return "".join(body)
+
+
+LAYOUT = Layout("tum", (CLASS_FILE,), variant_body, render_question_body, render_mc_body)

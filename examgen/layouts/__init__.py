@@ -1,0 +1,122 @@
+"""Layouts: how an exam looks on paper. A layout is ONE folder, examgen/layouts/<name>/,
+holding its LaTeX class file(s) and its Python side (the package's __init__.py), which
+defines `LAYOUT`, a `Layout`:
+
+- `name`: the folder's name, what an exam spec selects with `layout: <name>`;
+- `classes`: the class files the document needs, the document class first (its stem is
+  the class name: \\documentclass[<version>,<language>]{<stem>}); they are copied beside
+  the precompiled format, a kept .tex and a failure's diagnostics;
+- `variant_body(info, variant, version, logo_file)`: one variant's LaTeX after
+  \\egbeginvariant{code}{pages}, from the cover to the last page;
+- `render_question_body(question, version, language)`, `render_mc_body(mc)`: one problem's
+  LaTeX (used alone by `examgen check`).
+
+`preamble(version, language)` is the same for every layout: the \\documentclass line and
+\\begin{document}, nothing per variant, so it can be dumped into a format. `version` is
+STUDENT or SOLUTION; both versions must paginate identically.
+
+The protocol between every layout's class and the compiler (examgen/compiler/):
+
+- the document holds many variants; each starts with \\egbeginvariant{<code>}{<total pages>}
+  (the compiler writes that line) and the class must write to the log, when the variant's
+  last page is done, one line
+  `EXAMGEN-VARIANT: <code> <first page in the document> <pages>`
+  (pages even, a multiple of 4 for the TUM booklets); the compiler splits the document with it;
+- \\egdraftpass is defined in the page-counting pass (no PDF, no scan codes);
+- the scan codes: the class reads \\jobname-qr.tex, lines \\egqr{<code>-<page>}{<PDF operators>},
+  and draws each on its page;
+- answer regions (what scanning reads): for every answer area of a template part and every
+  multiple-choice box, two deferred \\write-1 lines at shipout, after a \\pdfsavepos at the
+  area's top-left (tl) and bottom-right (br) corners:
+  `EXAMGEN-REGION: <code> <problem> <part> tl|br <page in variant> <x sp> <y sp> <paper height sp>`
+  with x, y in scaled points from the page's bottom-left corner, <part> the part's label
+  ("a") or, for a multiple-choice box, "<item>.<option>" ("c.2", options counted from 1).
+  `regions(log)` turns them into Region values (mm from the page's top-left).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from ..errors import SpecError
+from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
+
+STUDENT, SOLUTION = "student", "solution"
+DEFAULT = "tum"
+MM_PER_SP = 25.4 / 72.27 / 65536  # a TeX point is 1/72.27 inch, a scaled point 1/65536 of it
+_REGION = re.compile(r"^EXAMGEN-REGION: (\S+) (\d+) (\S+) (tl|br) (\d+) (-?\d+) (-?\d+) (\d+)$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Region:
+    """Where an answer area (or a multiple-choice box) sits: page `page` of its variant
+    (from 1), the rectangle in mm from the page's top-left corner. `part` is the part's
+    label, or "<item>.<option>" for a multiple-choice box."""
+
+    problem: int
+    part: str
+    page: int
+    x_mm: float
+    y_mm: float
+    width_mm: float
+    height_mm: float
+
+
+def regions(log: str) -> dict[str, list[Region]]:
+    """The answer regions a layout's class logged (EXAMGEN-REGION lines, see above), per
+    variant code, in the order the document holds them. Values in mm, rounded to 0.01 mm."""
+    corners: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    out: dict[str, list[Region]] = {}
+    for m in _REGION.finditer(log):
+        code, problem, part, corner, page, x, y, height = m.groups()
+        key = (code, problem, part)
+        if corner == "tl":
+            corners[key] = (int(page), int(x), int(y))
+            continue
+        tl = corners.pop(key, None)
+        if tl is None or tl[0] != int(page):  # a bottom-right without its top-left: not a region
+            continue
+        x0, top, x1, bottom = tl[1], tl[2], int(x), int(y)
+        out.setdefault(code, []).append(Region(
+            int(problem), part, tl[0], round(x0 * MM_PER_SP, 2), round((int(height) - top) * MM_PER_SP, 2),
+            round((x1 - x0) * MM_PER_SP, 2), round((top - bottom) * MM_PER_SP, 2)))
+    return out
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One layout: its class files and its Python side (see the module's docstring)."""
+
+    name: str
+    classes: tuple[Path, ...]  # the document class first
+    variant_body: Callable[[ExamInfo, Variant, str, str | None], str]
+    render_question_body: Callable[[SolvedQuestion, str, str], list[str]]
+    render_mc_body: Callable[[SolvedMc], list[str]]
+
+    def preamble(self, version: str, language: str) -> str:
+        """The document up to and including \\begin{document}: the same for every
+        variant (and every exam) of a version and language, so it is dumped once
+        into a format. Everything else comes after \\begin{document}."""
+        # written out, not with pylatex's Document: its '%'-terminated lines defeat
+        # mylatexformat's line scanner, which looks for a line holding \\begin{document}
+        return f"\\documentclass[{version},{language}]{{{self.classes[0].stem}}}\n\\begin{{document}}\n"
+
+
+def names() -> list[str]:
+    """The layouts shipped: the subpackages of this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.ispkg)
+
+
+@cache
+def get(name: str) -> Layout:
+    """The layout `name`; SpecError naming the valid ones if there is none."""
+    if name not in names():
+        raise SpecError(f"layout: unknown layout '{name}'; valid: {', '.join(names())}")
+    layout: Layout = importlib.import_module(f"{__name__}.{name}").LAYOUT
+    return layout

@@ -1,0 +1,12 @@
+"""Writers: each output of an exam is one module here, a function of the exam record
+(model.Exam: the spec, the seed and every variant's solved questions, plus, after
+compiling, each variant's pages and answer regions). The pipeline builds the record once;
+a writer never samples, solves or renders the exam again.
+
+* answers   -- E????/answers.json, version 2 (schema: examgen/schemas/answers-v2.schema.json)
+* keycsv    -- answer_key.csv, one row per graded answer
+* moodle    -- Moodle XML (cloze/essay/multichoiceset) with tolerances and weights from the declarations
+* qti       -- IMS QTI 2.1 content package (zip)
+
+A new output format is one new module with `render(exam, **options) -> bytes` (or, for
+per-variant files, `write(exam, folder)`), and one `examgen export NAME` entry in cli.py."""
