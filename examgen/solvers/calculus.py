@@ -28,6 +28,7 @@ else:
     sp = _Sympy()
 
 from ..errors import ParamError, SolverError
+from ..values import is_number
 
 
 def _q(v: Any) -> sp.Rational:
@@ -42,34 +43,33 @@ def _f(e: sp.Expr) -> float:
     return float(v.real)
 
 
-def _scalar(p: dict[str, Any], name: str, template: str) -> float:
+def _scalar(p: dict[str, Any], name: str) -> float:
     v = p[name]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ParamError(name, f"expected a number, got {v!r}", template)
+    if not is_number(v):
+        raise ParamError(name, f"expected a number, got {v!r}")
     return float(v)
 
 
 # ============================================================== rbf_gradient (seed 000 T3)
-RBF = "rbf_gradient"
 
 
 def check_rbf_gradient(p: dict[str, Any]) -> None:
     for name in ("x", "w"):
         if not isinstance(p[name], list) or not p[name]:
-            raise ParamError(name, f"expected a non-empty list of numbers, got {p[name]!r}", RBF)
+            raise ParamError(name, f"expected a non-empty list of numbers, got {p[name]!r}")
     x, c, w = p["x"], p["c"], p["w"]
     d = len(x)
     if not 1 <= d <= 3:
-        raise ParamError("x", f"expected 1 to 3 inputs, got {d}", RBF)
+        raise ParamError("x", f"expected 1 to 3 inputs, got {d}")
     if not 1 <= len(w) <= 4:
-        raise ParamError("w", f"expected 1 to 4 output weights, got {len(w)}", RBF)
+        raise ParamError("w", f"expected 1 to 4 output weights, got {len(w)}")
     if len(c) != d or any(len(row) != len(w) for row in c):
         raise ParamError("c", f"expected a d x h = {d} x {len(w)} matrix (c[i][j]: input i, unit j), "
-                              f"got {len(c)} x {len(c[0]) if c else 0}", RBF)
+                              f"got {len(c)} x {len(c[0]) if c else 0}")
     for i in range(d):
         for j in range(len(w)):
             if float(x[i]) == float(c[i][j]):
-                raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there", RBF)
+                raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there")
 
 
 @cache
@@ -130,7 +130,6 @@ def rbf_distances_small(p: dict[str, Any]) -> bool:
 
 
 # ============================================================== rnn_tanh_gradient (seed 000 T4)
-RNN = "rnn_tanh_gradient"
 
 
 @cache
@@ -147,7 +146,7 @@ def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
 
 def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
     for name in ("W", "x1", "x2", "h0", "t"):
-        _scalar(p, name, RNN)
+        _scalar(p, name)
 
 
 def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
@@ -190,7 +189,6 @@ def rnn_tanh_nondegenerate(p: dict[str, Any]) -> bool:
 
 
 # ============================================================== computational_graph_gradients (seed 003 P2)
-CG = "computational_graph_gradients"
 
 
 @cache
@@ -203,10 +201,10 @@ def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
 
 def check_computational_graph_gradients(p: dict[str, Any]) -> None:
     for name in ("x", "y", "w1", "w2"):
-        _scalar(p, name, CG)
+        _scalar(p, name)
     if float(p["w1"]) * float(p["x"]) == 0:
         raise ParamError("w1", f"w1 * x = 0 is the kink of the ReLU (w1 = {p['w1']}, x = {p['x']}); "
-                               "the gradient there is a convention, choose w1 * x != 0", CG)
+                               "the gradient there is a convention, choose w1 * x != 0")
 
 
 def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
@@ -245,7 +243,6 @@ def cg_residual_nonzero(p: dict[str, Any]) -> bool:
 
 
 # ============================================================== softplus_gradient (seed 003 P4)
-SP = "softplus_gradient"
 SOFTPLUS_GRID = [k / 2 for k in range(-8, 9)]  # -4 .. 4 in steps of 0.5
 
 
@@ -260,9 +257,9 @@ def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol, Any]:
 def check_softplus_gradient(p: dict[str, Any]) -> None:
     xs = p["x"]
     if not isinstance(xs, list) or not 1 <= len(xs) <= 5:
-        raise ParamError("x", f"expected a list of 1 to 5 points, got {xs!r}", SP)
+        raise ParamError("x", f"expected a list of 1 to 5 points, got {xs!r}")
     if any(abs(float(v)) > 20 for v in xs):
-        raise ParamError("x", f"expected points in [-20, 20], got {xs!r}", SP)
+        raise ParamError("x", f"expected points in [-20, 20], got {xs!r}")
 
 
 def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
@@ -290,7 +287,6 @@ def sample_softplus_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -
 
 
 # ============================================================== relu_decision_regions (seed 000 T2)
-RR = "relu_decision_regions"
 PIECES = ((1, 1), (1, -1), (-1, 1), (-1, -1))  # signs of (a.x, b.x)
 VIEW = 3  # the figure shows [-VIEW, VIEW]^2
 
@@ -298,14 +294,14 @@ VIEW = 3  # the figure shows [-VIEW, VIEW]^2
 def check_relu_decision_regions(p: dict[str, Any]) -> None:
     for name in ("a", "b"):
         if len(p[name]) != 2:
-            raise ParamError(name, f"expected a vector in R^2 (2 numbers), got {p[name]!r}", RR)
+            raise ParamError(name, f"expected a vector in R^2 (2 numbers), got {p[name]!r}")
     a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
     if a[0] * b[1] - a[1] * b[0] == 0:
         raise ParamError("b", f"a = {p['a']} and b = {p['b']} are parallel: the plane does not split into "
-                              "four pieces", RR)
-    c = _scalar(p, "c", RR)
+                              "four pieces")
+    c = _scalar(p, "c")
     if c <= 0:
-        raise ParamError("c", f"expected c > 0 (y >= 0 everywhere, so y = c needs c > 0), got {p['c']!r}", RR)
+        raise ParamError("c", f"expected c > 0 (y >= 0 everywhere, so y = c needs c > 0), got {p['c']!r}")
 
 
 def _perp_towards(v: np.ndarray, other: np.ndarray, sign: int) -> list[float]:

@@ -7,15 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError
-
-T = "rnn_relu_scalar"
+from ..values import is_matrix, is_number, is_vector
 
 
 def check_rnn_relu_scalar(p: dict[str, Any]) -> None:
     if p.get("relu_grad_at_zero", 0) not in (0, 1):
-        raise ParamError("relu_grad_at_zero", f"expected 0 or 1, got {p['relu_grad_at_zero']!r}", T)
+        raise ParamError("relu_grad_at_zero", f"expected 0 or 1, got {p['relu_grad_at_zero']!r}")
     if not isinstance(p["x"], list) or not 1 <= len(p["x"]) <= 6:
-        raise ParamError("x", f"expected a sequence of 1 to 6 numbers, got {p['x']!r}", T)
+        raise ParamError("x", f"expected a sequence of 1 to 6 numbers, got {p['x']!r}")
 
 
 def rnn_relu_scalar(p: dict[str, Any]) -> dict[str, Any]:
@@ -56,38 +55,33 @@ def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
-
-
-def _pos_int(p: dict[str, Any], name: str, tid: str, high: int = 100_000) -> int:
+def _pos_int(p: dict[str, Any], name: str, high: int = 100_000) -> int:
     v = p.get(name)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= high:
-        raise ParamError(name, f"expected an integer from 1 to {high}, got {v!r}", tid)
+        raise ParamError(name, f"expected an integer from 1 to {high}, got {v!r}")
     return v
 
 
-def _vector(p: dict[str, Any], name: str, n: int | None, tid: str, what: str = "") -> np.ndarray:
+def _vector(p: dict[str, Any], name: str, n: int | None, what: str = "") -> np.ndarray:
     v = p.get(name)
-    if not isinstance(v, list) or not v or not all(_is_num(x) for x in v):
-        raise ParamError(name, f"expected a non-empty list of numbers{what}, got {v!r}", tid)
+    if not is_vector(v):
+        raise ParamError(name, f"expected a non-empty list of numbers{what}, got {v!r}")
     if n is not None and len(v) != n:
-        raise ParamError(name, f"expected {n} entries{what}, got {len(v)}", tid)
+        raise ParamError(name, f"expected {n} entries{what}, got {len(v)}")
     return np.asarray(v, dtype=float)
 
 
-def _matrix(p: dict[str, Any], name: str, shape: tuple[int | None, int | None], tid: str, what: str = "") -> np.ndarray:
+def _matrix(p: dict[str, Any], name: str, shape: tuple[int | None, int | None], what: str = "") -> np.ndarray:
     m = p.get(name)
-    if (not isinstance(m, list) or not m or not all(isinstance(r, list) and r for r in m)
-            or not all(_is_num(x) for r in m for x in r) or len({len(r) for r in m}) != 1):
-        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers){what}, got {m!r}", tid)
+    if not is_matrix(m):
+        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers){what}, got {m!r}")
     a = np.asarray(m, dtype=float)
     rows, cols = shape
     if (rows is not None and a.shape[0] != rows) or (cols is not None and a.shape[1] != cols):
         want = f"{rows if rows is not None else 'any'} x {cols if cols is not None else 'any'}"
-        raise ParamError(name, f"expected shape {want}{what}, got {a.shape[0]} x {a.shape[1]}", tid)
+        raise ParamError(name, f"expected shape {want}{what}, got {a.shape[0]} x {a.shape[1]}")
     return a
 
 
@@ -101,17 +95,16 @@ def _dec(rng: np.random.Generator, low: float, high: float, step: float = 0.1, n
 
 
 # ====================================================================== rnn_param_count (seed 004 P6a)
-TP = "rnn_param_count"
 GATES = {"rnn": ("h",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 
 
 def check_rnn_param_count(p: dict[str, Any]) -> None:
-    _pos_int(p, "input_dim", TP)
-    _pos_int(p, "hidden_dim", TP)
+    _pos_int(p, "input_dim")
+    _pos_int(p, "hidden_dim")
     if p.get("cell") not in GATES:
-        raise ParamError("cell", f"expected one of rnn, lstm, gru, got {p.get('cell')!r}", TP)
+        raise ParamError("cell", f"expected one of rnn, lstm, gru, got {p.get('cell')!r}")
     if not isinstance(p.get("bias"), bool):
-        raise ParamError("bias", f"expected true or false, got {p.get('bias')!r}", TP)
+        raise ParamError("bias", f"expected true or false, got {p.get('bias')!r}")
 
 
 def rnn_param_count(p: dict[str, Any]) -> dict[str, Any]:
@@ -132,21 +125,20 @@ def rnn_param_count(p: dict[str, Any]) -> dict[str, Any]:
 
 
 # ====================================================================== rnn_sequence_forward (seed 002 Q15)
-TS = "rnn_sequence_forward"
 
 
 def check_rnn_sequence_forward(p: dict[str, Any]) -> None:
-    u = _matrix(p, "U", (None, None), TS, " (hidden x input)")
+    u = _matrix(p, "U", (None, None), " (hidden x input)")
     h, i = u.shape
-    _matrix(p, "W", (h, h), TS, f" (hidden x hidden, hidden = {h} from U)")
-    _vector(p, "b", h, TS, f" (hidden = {h} from U)")
-    _vector(p, "V", h, TS, f" (one output weight per hidden unit, hidden = {h} from U)")
-    if not _is_num(p.get("c")):
-        raise ParamError("c", f"expected a number, got {p.get('c')!r}", TS)
-    _vector(p, "h0", h, TS, f" (hidden = {h} from U)")
-    x = _matrix(p, "X", (None, i), TS, f" (T x input, input = {i} from U)")
+    _matrix(p, "W", (h, h), f" (hidden x hidden, hidden = {h} from U)")
+    _vector(p, "b", h, f" (hidden = {h} from U)")
+    _vector(p, "V", h, f" (one output weight per hidden unit, hidden = {h} from U)")
+    if not is_number(p.get("c")):
+        raise ParamError("c", f"expected a number, got {p.get('c')!r}")
+    _vector(p, "h0", h, f" (hidden = {h} from U)")
+    x = _matrix(p, "X", (None, i), f" (T x input, input = {i} from U)")
     if x.shape[0] > 8:
-        raise ParamError("X", f"expected at most 8 time steps (rows), got {x.shape[0]}", TS)
+        raise ParamError("X", f"expected at most 8 time steps (rows), got {x.shape[0]}")
 
 
 def rnn_sequence_forward(p: dict[str, Any]) -> dict[str, Any]:
@@ -214,18 +206,17 @@ def sequence_hand_sized(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== lstm_scalar_forward (seed 002 Q17)
-TL = "lstm_scalar_forward"
 LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order
 LSTM_WEIGHTS = tuple(f"{k}_{g}" for g in LSTM_GATES for k in ("w", "u", "b"))
 
 
 def check_lstm_scalar_forward(p: dict[str, Any]) -> None:
     x = p.get("x")
-    if not isinstance(x, list) or not 2 <= len(x) <= 6 or not all(_is_num(v) for v in x):
-        raise ParamError("x", f"expected a sequence of 2 to 6 numbers, got {x!r}", TL)
+    if not isinstance(x, list) or not 2 <= len(x) <= 6 or not all(is_number(v) for v in x):
+        raise ParamError("x", f"expected a sequence of 2 to 6 numbers, got {x!r}")
     for name in ("h0", "c0", *LSTM_WEIGHTS):
-        if not _is_num(p.get(name)):
-            raise ParamError(name, f"expected a number, got {p.get(name)!r}", TL)
+        if not is_number(p.get(name)):
+            raise ParamError(name, f"expected a number, got {p.get(name)!r}")
 
 
 def lstm_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
@@ -268,15 +259,14 @@ def lstm_not_degenerate(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== rnn_gradient_stability (seed 001 P10a)
-TG = "rnn_gradient_stability"
 UNIMODULAR = ([[1, 1], [0, 1]], [[1, 0], [1, 1]], [[2, 1], [1, 1]], [[1, 2], [1, 1]], [[1, -1], [1, 0]],
               [[1, 1], [1, 2]], [[1, -1], [0, 1]], [[2, 1], [3, 2]])
 
 
 def check_rnn_gradient_stability(p: dict[str, Any]) -> None:
-    w = _matrix(p, "W", (None, None), TG)
+    w = _matrix(p, "W", (None, None))
     if w.shape[0] != w.shape[1] or w.shape[0] > 4:
-        raise ParamError("W", f"expected a square matrix of size 1 to 4, got {w.shape[0]} x {w.shape[1]}", TG)
+        raise ParamError("W", f"expected a square matrix of size 1 to 4, got {w.shape[0]} x {w.shape[1]}")
 
 
 def _is_triangular(w: np.ndarray) -> bool:
@@ -351,7 +341,6 @@ def matrix_hand_sized(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== lstm_gate_roles (seed 001 P10c; 004 P6e)
-TR = "lstm_gate_roles"
 ROLES = ("forget", "update", "output", "candidate")  # codes 1, 2, 3, 4
 
 
@@ -361,9 +350,9 @@ def check_lstm_gate_roles(p: dict[str, Any]) -> None:
           and sorted(order) in (sorted(ROLES[:3]), sorted(ROLES)))
     if not ok:
         raise ParamError("order", "expected the roles forget, update, output (and optionally candidate), each once, "
-                         f"in the order of g_1, g_2, ...; got {order!r}", TR)
+                         f"in the order of g_1, g_2, ...; got {order!r}")
     if not isinstance(p.get("swap_terms"), bool):
-        raise ParamError("swap_terms", f"expected true or false, got {p.get('swap_terms')!r}", TR)
+        raise ParamError("swap_terms", f"expected true or false, got {p.get('swap_terms')!r}")
 
 
 def lstm_gate_roles(p: dict[str, Any]) -> dict[str, Any]:
