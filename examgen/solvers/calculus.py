@@ -2,8 +2,8 @@
 
 Each solver builds the model as a sympy expression, differentiates it, and
 returns (a) the numbers at the sampled point and (b) the derived expressions
-as sympy strings (`str(expr)`, keys ending in `_expr`) that the templates
-typeset with the `sym` filter. No LaTeX here."""
+as sympy strings (`str(expr)`: keys ending in `_expr`, and relu_decision_regions'
+y on each piece) that the templates typeset with the `sym` filter. No LaTeX here."""
 
 from __future__ import annotations
 
@@ -27,20 +27,13 @@ else:
 
     sp = _Sympy()
 
-from ..errors import ParamError, SolverError
+from ..errors import ParamError
 from ..values import is_number
 
 
 def _q(v: Any) -> sp.Rational:
     """A parameter (int or short decimal) as an exact sympy rational."""
     return sp.Rational(str(float(v))) if not float(v).is_integer() else sp.Integer(int(float(v)))
-
-
-def _f(e: sp.Expr) -> float:
-    v = complex(sp.N(e, 30))
-    if abs(v.imag) > 1e-12 or not np.isfinite(v.real):
-        raise SolverError(f"non-real or non-finite value {v} while evaluating {e}")
-    return float(v.real)
 
 
 def _scalar(p: dict[str, Any], name: str) -> float:
@@ -74,13 +67,13 @@ def check_rbf_gradient(p: dict[str, Any]) -> None:
 
 @cache
 def _rbf_generic(d: int, h: int) -> Any:
-    """y and dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
+    """dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
     (numpy) for evaluation at the sampled numbers."""
     xs = sp.symbols(f"x_1:{d + 1}", real=True)
     c = sp.Matrix(d, h, lambda i, j: sp.Symbol(f"c_{i + 1}{j + 1}", real=True))
     w = sp.symbols(f"w_1:{h + 1}", real=True)
     y = sum(w[j] * sp.exp(-sum(sp.Abs(xs[i] - c[i, j]) for i in range(d))) for j in range(h))
-    return sp.lambdify([xs, list(c), w], [y] + [sp.diff(y, xi) for xi in xs], modules="numpy")
+    return sp.lambdify([xs, list(c), w], [sp.diff(y, xi) for xi in xs], modules="numpy")
 
 
 def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
@@ -96,15 +89,13 @@ def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
                                 [float(v) for v in p["w"]])
     s = [sum(abs(float(p["x"][i]) - float(p["c"][i][j])) for i in range(d)) for j in range(h)]
     sign = [[float(np.sign(float(p["x"][i]) - float(p["c"][i][j]))) for j in range(h)] for i in range(d)]
-    grad = [float(v) for v in values[1:]]
+    grad = [float(v) for v in values]
     w_norm1 = float(sum(abs(float(v)) for v in p["w"]))
     return {
-        "y_expr": str(y),
         "dy_dx_expr": [str(g) for g in grads],
         "s": s,
         "a": [float(np.exp(-v)) for v in s],
         "sign": sign,
-        "y": float(values[0]),
         "grad": grad,
         "grad_norm1": float(sum(abs(g) for g in grad)),
         "w_norm1": w_norm1,
@@ -133,7 +124,7 @@ def rbf_distances_small(p: dict[str, Any]) -> bool:
 
 
 @cache
-def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
+def _rnn_symbolic() -> tuple[sp.Expr, Any]:
     W, x1, x2, h0, t, h1s, h2s = sp.symbols("W x_1 x_2 h_0 t h_1 h_2", real=True)
     h1 = sp.tanh(x1 * W + h0)
     h2 = sp.tanh(x2 * W + h1)
@@ -141,7 +132,7 @@ def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
     g = sp.diff(E, W)
     # back in the student's notation: h_2 for the outer tanh, then h_1 for the inner one
     short = g.subs(h2, h2s).subs(h1, h1s)
-    return E, g, short, sp.lambdify((W, x1, x2, h0, t), [E, g], modules="numpy")
+    return short, sp.lambdify((W, x1, x2, h0, t), g, modules="numpy")
 
 
 def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
@@ -151,8 +142,8 @@ def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
 
 def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
-    E, g, short, numeric = _rnn_symbolic()
-    E_value, g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
+    short, numeric = _rnn_symbolic()
+    g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
     W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
     z1 = x1 * W + h0
     h1 = float(np.tanh(z1))
@@ -161,18 +152,13 @@ def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     dE_dy = 2 * (h2 - t)
     dh1_dW = (1 - h1 ** 2) * x1
     dz2_dW = x2 + dh1_dW
-    dh2_dW = (1 - h2 ** 2) * dz2_dW
     return {
         "dE_dW_expr": str(short),
-        "dE_dW_full_expr": str(g),
-        "z1": z1, "h1": h1, "z2": z2, "h2": h2, "y": h2,
-        "E": float(E_value),
+        "z1": z1, "h1": h1, "z2": z2, "h2": h2,
         "dE_dy": dE_dy,
         "tanh_prime_1": 1 - h1 ** 2,
         "tanh_prime_2": 1 - h2 ** 2,
-        "dh1_dW": dh1_dW,
         "dz2_dW": dz2_dW,
-        "dh2_dW": dh2_dW,
         "dE_dW": float(g_value),
     }
 
@@ -192,11 +178,11 @@ def rnn_tanh_nondegenerate(p: dict[str, Any]) -> bool:
 
 
 @cache
-def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
+def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, Any]:
     x, y, w1, w2 = sp.symbols("x y w_1 w_2", real=True)
     L = (y - w2 * sp.Max(0, w1 * x)) ** 2
     g1, g2 = sp.diff(L, w1), sp.diff(L, w2)
-    return L, g1, g2, sp.lambdify((x, y, w1, w2), [L, g1, g2], modules="numpy")
+    return g1, g2, sp.lambdify((x, y, w1, w2), [L, g1, g2], modules="numpy")
 
 
 def check_computational_graph_gradients(p: dict[str, Any]) -> None:
@@ -209,7 +195,7 @@ def check_computational_graph_gradients(p: dict[str, Any]) -> None:
 
 def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
     """L = (y - w2 ReLU(w1 x))^2; ReLU'(z) = 1 for z > 0, 0 for z < 0 (z = 0 is rejected)."""
-    L, g1, g2, numeric = _cg_symbolic()
+    g1, g2, numeric = _cg_symbolic()
     x, y, w1, w2 = (float(p[k]) for k in ("x", "y", "w1", "w2"))
     L_value, g1_value, g2_value = numeric(x, y, w1, w2)  # w1 x != 0: Heaviside's value at 0 never used
     z = w1 * x
@@ -218,13 +204,11 @@ def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
     dL_dyhat = -2 * (y - y_hat)
     relu_grad = 1.0 if z > 0 else 0.0
     return {
-        "L_expr": str(L),
         "dL_dw1_expr": str(g1),
         "dL_dw2_expr": str(g2),
-        "z": z, "h": h, "y_hat": y_hat, "residual": y - y_hat,
+        "z": z, "h": h, "y_hat": y_hat,
         "L": float(L_value),
         "dL_dyhat": dL_dyhat,
-        "dL_dh": dL_dyhat * w2,
         "relu_grad": relu_grad,
         "dL_dw1": float(g1_value),
         "dL_dw2": float(g2_value),
@@ -239,7 +223,7 @@ def cg_relu_active(p: dict[str, Any]) -> bool:
 def cg_residual_nonzero(p: dict[str, Any]) -> bool:
     """the prediction misses the target (y != w2 ReLU(w1 x)), so the gradients are not zero"""
     a = computational_graph_gradients(p)
-    return a["residual"] != 0 and abs(a["dL_dw1"]) <= 200 and abs(a["dL_dw2"]) <= 200
+    return float(p["y"]) != a["y_hat"] and abs(a["dL_dw1"]) <= 200 and abs(a["dL_dw2"]) <= 200
 
 
 # ============================================================== softplus_gradient (seed 003 P4)
@@ -247,11 +231,10 @@ SOFTPLUS_GRID = [k / 2 for k in range(-8, 9)]  # -4 .. 4 in steps of 0.5
 
 
 @cache
-def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol, Any]:
+def _softplus_symbolic() -> tuple[sp.Expr, sp.Symbol, Any]:
     x = sp.Symbol("x", real=True)
-    f = sp.log(1 + sp.exp(x))
-    g = sp.diff(f, x)
-    return f, g, x, sp.lambdify(x, [f, g], modules="numpy")
+    g = sp.diff(sp.log(1 + sp.exp(x)), x)
+    return g, x, sp.lambdify(x, g, modules="numpy")
 
 
 def check_softplus_gradient(p: dict[str, Any]) -> None:
@@ -263,16 +246,14 @@ def check_softplus_gradient(p: dict[str, Any]) -> None:
 
 
 def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
-    f, g, x, numeric = _softplus_symbolic()
+    g, x, numeric = _softplus_symbolic()
     sigmoid = 1 / (1 + sp.exp(-x))
     xs = [float(v) for v in p["x"]]
     values = [numeric(v) for v in xs]
     return {
-        "softplus_expr": str(f),
         "grad_expr": str(g),
         "sigmoid_expr": str(sigmoid),
-        "softplus": [float(v[0]) for v in values],
-        "grad": [float(v[1]) for v in values],
+        "grad": [float(v) for v in values],
     }
 
 
@@ -287,7 +268,7 @@ def sample_softplus_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -
 
 
 # ============================================================== relu_decision_regions (seed 000 T2)
-PIECES = ((1, 1), (1, -1), (-1, 1), (-1, -1))  # signs of (a.x, b.x)
+PIECES = {"y_both_on": (1, 1), "y_a3_on": (1, -1), "y_a4_on": (-1, 1), "y_both_off": (-1, -1)}  # signs of (a.x, b.x)
 VIEW = 3  # the figure shows [-VIEW, VIEW]^2
 
 
@@ -324,12 +305,10 @@ def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
     x1, x2 = sp.symbols("x_1 x_2", real=True)
     ax = _q(p["a"][0]) * x1 + _q(p["a"][1]) * x2
     bx = _q(p["b"][0]) * x1 + _q(p["b"][1]) * x2
-    piece_expr, piece_grad, labels = [], [], []
-    for sa, sb in PIECES:
+    pieces, labels = {}, []
+    for name, (sa, sb) in PIECES.items():
         # on the piece each max is its active argument (a.x where a.x > 0) or 0
-        lin = sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0))
-        piece_expr.append(str(lin))
-        piece_grad.append([_f(sp.diff(lin, x1)), _f(sp.diff(lin, x2))])
+        pieces[name] = str(sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0)))
         u = np.array([float(v) for v in _solve2(p["a"], p["b"], (sa, sb))])  # strictly inside the piece
         labels.append((u / np.linalg.norm(u) * 2.2).round(2).tolist())
     P = _solve2(p["a"], p["b"], (0, p["c"]))
@@ -338,8 +317,7 @@ def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "ax_expr": str(ax),
         "bx_expr": str(bx),
-        "piece_expr": piece_expr,
-        "piece_grad": piece_grad,
+        **pieces,
         "P": [float(v) for v in P],
         "Q": [float(v) for v in Q],
         "dir_P": _perp_towards(b, a, -1),  # along b.x = c into a.x < 0

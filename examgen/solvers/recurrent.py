@@ -33,7 +33,7 @@ def rnn_relu_scalar(p: dict[str, Any]) -> dict[str, Any]:
         zs.append(z)
         grads.append(d)
     return {
-        "z": zs, "h": hs, "relu_grad": grads, "h_T": hs[-1], "y_T": v * hs[-1],
+        "z": zs, "h": hs, "relu_grad": grads, "y_T": v * hs[-1],
         "dh_du": dh_du, "dh_dw": dh_dw, "dh_dx1": dh_dx1, "dy_du": v * dh_du,
     }
 
@@ -41,7 +41,7 @@ def rnn_relu_scalar(p: dict[str, Any]) -> dict[str, Any]:
 def hidden_alive(p: dict[str, Any]) -> bool:
     """h_T > 0 and no pre-activation is exactly 0 (gradients are not all zero, no ReLU'(0) ambiguity)"""
     a = rnn_relu_scalar(p)
-    return a["h_T"] > 0 and all(z != 0 for z in a["z"]) and a["dh_du"] != 0
+    return a["h"][-1] > 0 and all(z != 0 for z in a["z"]) and a["dh_du"] != 0
 
 
 def hand_sized(p: dict[str, Any]) -> bool:
@@ -117,10 +117,7 @@ def rnn_param_count(p: dict[str, Any]) -> dict[str, Any]:
     weight_ih, weight_hh, biases = g * gate_ih, g * gate_hh, g * nb
     return {
         "gates": g, "gate_weight_ih": gate_ih, "gate_weight_hh": gate_hh, "gate_biases": nb, "per_gate": per_gate,
-        "weight_ih": weight_ih, "weight_hh": weight_hh, "weights": weight_ih + weight_hh, "biases": biases,
-        "total": weight_ih + weight_hh + biases,
-        # textbook counting with ONE bias vector per gate (not PyTorch's): for the rubric's remark only
-        "total_one_bias": weight_ih + weight_hh + biases // 2,
+        "weight_ih": weight_ih, "weight_hh": weight_hh, "biases": biases, "total": weight_ih + weight_hh + biases,
     }
 
 
@@ -234,7 +231,8 @@ def lstm_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
             out[f"z_{g}"].append(z[g])
         for k, v in (("i", gi), ("f", gf), ("g", gg), ("o", go), ("c", c), ("tanh_c", float(np.tanh(c))), ("h", h)):
             out[k].append(v)
-    return {**out, "c_T": out["c"][-1], "h_T": out["h"][-1]}
+    first = {f"{k}_1": out[k][0] for k in ("i", "f", "g", "o", "c", "h")}  # part a) asks step 1
+    return {**out, **first, "c_rest": out["c"][1:], "h_rest": out["h"][1:]}
 
 
 def sample_lstm_scalar_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
@@ -275,20 +273,43 @@ def _is_triangular(w: np.ndarray) -> bool:
 
 def rnn_gradient_stability(p: dict[str, Any]) -> dict[str, Any]:
     """Linear RNN h_t = W h_{t-1} + U x_t: dh_t/dh_{t-k} = W^k, so gradients scale like rho(W)^k.
-    regime: -1 vanishing (rho < 1), 0 neither (rho = 1), 1 exploding (rho > 1)."""
+    regime: 'vanish' (rho < 1), 'neither' (rho = 1), 'explode' (rho > 1). Eigenvalues as [re, im]
+    pairs, by decreasing |lambda|."""
     w = np.asarray(p["W"], dtype=float)
     ev = np.linalg.eigvals(w)
     ev = np.round(ev.real, 10) + 1j * np.round(ev.imag, 10)  # 2x2 / triangular cases are exact up to fp noise
     order = sorted(range(len(ev)), key=lambda k: (-abs(ev[k]), -ev[k].real, -ev[k].imag))
     ev = ev[order]
     rho = round(float(np.max(np.abs(ev))), 10)
-    regime = 0 if abs(rho - 1) < 1e-9 else (1 if rho > 1 else -1)
+    regime = "neither" if abs(rho - 1) < 1e-9 else ("explode" if rho > 1 else "vanish")
     return {
-        "n": w.shape[0], "trace": float(np.trace(w)), "det": round(float(np.linalg.det(w)), 10),
+        "trace": float(np.trace(w)), "det": round(float(np.linalg.det(w)), 10),
         "triangular": int(_is_triangular(w)), "jacobian_2": w @ w,
-        "eig_real": ev.real + 0.0, "eig_imag": ev.imag + 0.0, "eig_abs": np.round(np.abs(ev), 10),
+        "eigenvalues": [[float(z.real) + 0.0, float(z.imag) + 0.0] for z in ev], "eig_abs": np.round(np.abs(ev), 10),
         "complex": int(bool(np.any(ev.imag != 0))), "rho": rho, "regime": regime,
     }
+
+
+def check_eigenvalues_answer(params: dict[str, Any], proposed: Any) -> tuple[bool, str]:
+    """Grade proposed eigenvalues of W: one entry per eigenvalue (a number, or [re, im] for a
+    complex one), in any order, each equal to an eigenvalue up to 1e-6 (the exact values are
+    short decimals), with multiplicity. Returns (ok, reason)."""
+    want = [complex(re, im) for re, im in rnn_gradient_stability(params)["eigenvalues"]]
+    entries = proposed if isinstance(proposed, (list, tuple)) else [proposed]
+    got = []
+    for v in entries:
+        pair = list(v) if isinstance(v, (list, tuple)) else [v, 0]
+        if len(pair) != 2 or not all(is_number(x) for x in pair):
+            return False, f"expected a number or [re, im] per eigenvalue, got {v!r}"
+        got.append(complex(float(pair[0]), float(pair[1])))
+    if len(got) != len(want):
+        return False, f"expected {len(want)} eigenvalues, got {len(got)}"
+    for z in want:
+        match = next((g for g in got if abs(g - z) <= 1e-6), None)
+        if match is None:
+            return False, f"{z:g} is an eigenvalue of W but missing from the answer"
+        got.remove(match)
+    return True, "correct"
 
 
 def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
@@ -360,7 +381,7 @@ def lstm_gate_roles(p: dict[str, Any]) -> dict[str, Any]:
     order = list(p["order"])
     idx = {r: (order.index(r) + 1 if r in order else 0) for r in ROLES}
     return {"forget": idx["forget"], "update": idx["update"], "output": idx["output"],
-            "candidate": idx["candidate"], "roles": [ROLES.index(r) + 1 for r in order], "gate_count": len(order)}
+            "candidate": idx["candidate"]}
 
 
 def sample_lstm_gate_roles(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
