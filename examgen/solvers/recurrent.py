@@ -307,7 +307,8 @@ def check_eigenvalues_answer(params: dict[str, Any], proposed: Any) -> tuple[boo
     for z in want:
         match = next((g for g in got if abs(g - z) <= 1e-6), None)
         if match is None:
-            return False, f"{z:g} is an eigenvalue of W but missing from the answer"
+            shown = f"{z.real:g}" if z.imag == 0 else f"{z.real:g} {'+' if z.imag > 0 else '-'} {abs(z.imag):g}i"
+            return False, f"{shown} is an eigenvalue of W but missing from the answer"
         got.remove(match)
     return True, "correct"
 
