@@ -65,7 +65,7 @@ def _pos_int(p: dict[str, Any], name: str, high: int = 100_000) -> int:
 
 
 def _vector(p: dict[str, Any], name: str, n: int | None, what: str = "") -> np.ndarray:
-    v = p.get(name)
+    v: Any = p.get(name)
     if not is_vector(v):
         raise ParamError(name, f"expected a non-empty list of numbers{what}, got {v!r}")
     if n is not None and len(v) != n:
