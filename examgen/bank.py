@@ -69,6 +69,9 @@ def _graded_answers(doc: LoadedYaml, i: int, p: dict) -> tuple[GradedAnswer, ...
                                 "an exact answer has none")
         if a.get("choices") and kind != "choice":
             raise TemplateError(f"{where}: 'choices' applies to kind 'choice' only")
+        if kind == "choice" and not a.get("choices"):
+            raise TemplateError(f"{where}: a graded answer of kind 'choice' needs 'choices: [...]' (what a student "
+                                "picks from, e.g. in Moodle's drop-down)")
         if (kind == "checker") != bool(a.get("accepts")):
             raise TemplateError(f"{where}: " + ("a graded answer of kind 'checker' needs 'accepts: module.function' "
                                                 "(params, proposed) -> (ok, why)" if kind == "checker" else

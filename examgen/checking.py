@@ -21,7 +21,7 @@ from .bank import Bank
 from .compiler import Batch, Compiler, Piece
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Template, Variant
-from .questions import context, draw_mc, solve_question
+from .questions import draw_mc, solve_question, texts
 from .sampling import derive_seed
 from .targets import work_folder
 
@@ -73,16 +73,18 @@ def asked_decimals(statement: str) -> set[int]:
 def _rounding_failures(q: SolvedQuestion) -> list[str]:
     """A rounded graded answer's part (or the intro) must ask for exactly that rounding."""
     t = q.template
-    origin = str(t.directory / "statement.tex.j2")
-    st = rendering.compile_blocks(t.statement, origin)
-    ctx = context(q.params, q.answers)
-    intro = str(rendering.render_block(st, "intro", ctx, origin)) if "intro" in st.blocks else ""
+    if not any(a.round is not None for p in t.parts for a in p.answers):
+        return []
+    try:
+        rendered = texts(q)
+    except ExamgenError:
+        return []  # a statement that does not render is reported by the rendering check
     fails = []
     for p in t.parts:
         asked = [a for a in p.answers if a.round is not None]
         if not asked:
             continue
-        text = intro + str(rendering.render_block(st, p.name, ctx, origin))
+        text = str(rendered.intro or "") + str(rendered.statements[p.name])
         found = asked_decimals(text)
         for a in asked:
             if a.round not in found:

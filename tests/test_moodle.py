@@ -27,8 +27,10 @@ def test_categories_names_and_mc_keys_against_answers_json(quiz_build: Path, tmp
     cats = [q.findtext("category/text") for q in root if q.get("type") == "category"]
     # one subcategory per MC pool item; the choose: problem's titles joined with ' / ', escaped as '//'
     mc_ids = sorted({it["id"] for k in keys.values() for it in k["questions"][0]["items"]})
+    # the template problem: its cloze questions, then its parts graded by hand as essays
     assert cats == [f"$course$/IN2346 Quiz 1/P1 Multiple Choice/{i}" for i in mc_ids] + [
-        "$course$/IN2346 Quiz 1/P2 Recurrent Neural Networks // Batch Normalization"]
+        "$course$/IN2346 Quiz 1/P2 Recurrent Neural Networks // Batch Normalization",
+        "$course$/IN2346 Quiz 1/P2 Recurrent Neural Networks // Batch Normalization (written)"]
     checked = 0
     for q in root:
         if q.get("type") != "multichoiceset":
@@ -73,6 +75,9 @@ def test_same_seed_same_xml(tmp_path: Path) -> None:
     # a column spec with braces inside is not text
     (r"\begin{tabular}{|l|p{0.17\linewidth}|} a & b \\ \end{tabular}",
      '<table border="1" style="border-collapse:collapse"><tr><td>a</td><td>b</td></tr></table>'),
+    # a TikZ drawing has no HTML form: a note instead of its code as text
+    ("see \\begin{tikzpicture}[x=1cm] \\draw[->] (0,0) -- (1,0); \\end{tikzpicture} here",
+     "<p>see <i>[figure: see the printed exam]</i> here</p>"),
 ])
 def test_latex_to_html(tex: str, html: str) -> None:
     assert latex_to_html(tex) == html

@@ -99,7 +99,6 @@ def test_rbf_gradient_matches_autograd_and_fd() -> None:
     for n, p, a in draws("rbf_gradient"):
         ctx = f"draw {n}: {p}"
         y, act, g = _rbf_torch(p["x"], p["c"], p["w"])
-        assert a["y"] == pytest.approx(y, abs=TOL), ctx
         assert np.allclose(a["a"], act.numpy(), atol=TOL), ctx
         assert np.allclose(a["grad"], g.numpy(), atol=TOL), ctx
         x0 = np.asarray(p["x"], dtype=float)
@@ -149,14 +148,12 @@ def test_rnn_tanh_gradient_matches_autograd_and_fd() -> None:
         ctx = f"draw {n}: {p}"
         x1, x2, W, h0, t = (float(p[k]) for k in ("x1", "x2", "W", "h0", "t"))
         h1, h2, E, g, dh1, dh2 = _rnn_torch(x1, x2, W, h0, t)
-        for key, exp in (("h1", h1), ("h2", h2), ("y", h2), ("E", E), ("dE_dW", g), ("dh1_dW", dh1),
-                         ("dh2_dW", dh2), ("dE_dy", 2 * (h2 - t))):
+        for key, exp in (("h1", h1), ("h2", h2), ("dE_dW", g), ("dz2_dW", x2 + dh1), ("dE_dy", 2 * (h2 - t))):
             assert a[key] == pytest.approx(exp, abs=TOL), (ctx, key)
         fd = central(lambda v, q=(x1, x2, h0, t): _rnn_torch(q[0], q[1], v, q[2], q[3])[2], W)
         assert a["dE_dW"] == pytest.approx(fd, abs=FD_TOL), ctx
         short = expr_value(a["dE_dW_expr"], {"h_1": h1, "h_2": h2, "x_1": x1, "x_2": x2, "t": t})
-        full = expr_value(a["dE_dW_full_expr"], {"W": W, "x_1": x1, "x_2": x2, "h_0": h0, "t": t})
-        assert short == pytest.approx(g, abs=TOL) and full == pytest.approx(g, abs=TOL), ctx
+        assert short == pytest.approx(g, abs=TOL), ctx
         assert abs(a["dE_dW"]) >= 0.05 and abs(h2 - t) >= 0.1
 
 
@@ -201,7 +198,7 @@ def test_computational_graph_matches_autograd_and_fd() -> None:
         vals = {"x": x, "y": y, "w_1": w1, "w_2": w2}
         assert expr_value(a["dL_dw1_expr"], vals) == pytest.approx(g1, abs=TOL), ctx
         assert expr_value(a["dL_dw2_expr"], vals) == pytest.approx(g2, abs=TOL), ctx
-        assert w1 * x > 0 and a["residual"] != 0 and all(float(v).is_integer() for v in (L, g1, g2))
+        assert w1 * x > 0 and y != a["y_hat"] and all(float(v).is_integer() for v in (L, g1, g2))
 
 
 def test_computational_graph_seed_003_p2() -> None:
@@ -220,7 +217,6 @@ def test_softplus_matches_autograd_and_fd() -> None:
         xs = _t(p["x"]).clone().requires_grad_(True)
         f = F.softplus(xs)
         (g,) = torch.autograd.grad(f.sum(), xs)
-        assert np.allclose(a["softplus"], f.detach().numpy(), atol=TOL), n
         assert np.allclose(a["grad"], g.numpy(), atol=TOL), n
         for v, gv in zip(p["x"], a["grad"]):
             assert gv == pytest.approx(central(lambda u: math.log1p(math.exp(u)), float(v)), abs=FD_TOL)
@@ -242,13 +238,21 @@ def _relu_net(a, b, x: torch.Tensor) -> torch.Tensor:
     return F.relu(x @ _t(a)) + F.relu(x @ _t(b))
 
 
+PIECES = ("y_both_on", "y_a3_on", "y_a4_on", "y_both_off")  # signs of (a.x, b.x): ++, +-, -+, --
+
+
+def _expr_grad(e: str) -> list[float]:
+    """The gradient of a linear expression in x_1, x_2, differentiated here by sympy."""
+    return [float(sp.diff(parse_expr(e), sp.Symbol(f"x_{i}"))) for i in (1, 2)]
+
+
 def test_relu_regions_match_autograd_and_fd() -> None:
     for n, p, a in draws("relu_decision_regions"):
         ctx = f"draw {n}: {p}"
         av, bv, c = np.asarray(p["a"], float), np.asarray(p["b"], float), float(p["c"])
-        for (sa, sb), pt, grad, e in zip(((1, 1), (1, -1), (-1, 1), (-1, -1)), a["label_points"],
-                                         a["piece_grad"], a["piece_expr"]):
-            pt = np.asarray(pt)
+        for (sa, sb), pt, e in zip(((1, 1), (1, -1), (-1, 1), (-1, -1)), a["label_points"],
+                                   [a[k] for k in PIECES]):
+            pt, grad = np.asarray(pt), _expr_grad(e)
             assert np.sign(av @ pt) == sa and np.sign(bv @ pt) == sb, ctx  # label inside its piece
             xt = _t(pt).clone().requires_grad_(True)
             (g,) = torch.autograd.grad(_relu_net(p["a"], p["b"], xt), xt)
@@ -277,8 +281,8 @@ def test_relu_regions_seed_000_t2() -> None:
     Four pieces: y = 2 x1 (both on), x1 + x2, x1 - x2, 0; y = 1 is x1 = 1/2 between (0.5, -0.5) and
     (0.5, 0.5), plus the rays x1 - x2 = 1 (from P, to the lower left) and x1 + x2 = 1 (from Q, upper left)."""
     a = solve("relu_decision_regions", {"a": [1, 1], "b": [1, -1], "c": 1})
-    assert a["piece_expr"] == ["2*x_1", "x_1 + x_2", "x_1 - x_2", "0"]
-    assert a["piece_grad"] == [[2, 0], [1, 1], [1, -1], [0, 0]]
+    assert [a[k] for k in PIECES] == ["2*x_1", "x_1 + x_2", "x_1 - x_2", "0"]
+    assert [_expr_grad(a[k]) for k in PIECES] == [[2, 0], [1, 1], [1, -1], [0, 0]]
     assert a["P"] == [0.5, -0.5] and a["Q"] == [0.5, 0.5]
     assert a["dir_P"] == [-1, -1] and a["dir_Q"] == [-1, 1]
 

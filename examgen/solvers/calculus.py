@@ -2,8 +2,8 @@
 
 Each solver builds the model as a sympy expression, differentiates it, and
 returns (a) the numbers at the sampled point and (b) the derived expressions
-as sympy strings (`str(expr)`, keys ending in `_expr`) that the templates
-typeset with the `sym` filter. No LaTeX here."""
+as sympy strings (`str(expr)`: keys ending in `_expr`, and relu_decision_regions'
+y on each piece) that the templates typeset with the `sym` filter. No LaTeX here."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ else:
 
     sp = _Sympy()
 
-from ..errors import ParamError, SolverError
+from ..errors import ParamError
+from ..values import is_number
 
 
 def _q(v: Any) -> sp.Rational:
@@ -35,52 +36,44 @@ def _q(v: Any) -> sp.Rational:
     return sp.Rational(str(float(v))) if not float(v).is_integer() else sp.Integer(int(float(v)))
 
 
-def _f(e: sp.Expr) -> float:
-    v = complex(sp.N(e, 30))
-    if abs(v.imag) > 1e-12 or not np.isfinite(v.real):
-        raise SolverError(f"non-real or non-finite value {v} while evaluating {e}")
-    return float(v.real)
-
-
-def _scalar(p: dict[str, Any], name: str, template: str) -> float:
+def _scalar(p: dict[str, Any], name: str) -> float:
     v = p[name]
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
-        raise ParamError(name, f"expected a number, got {v!r}", template)
+    if not is_number(v):
+        raise ParamError(name, f"expected a number, got {v!r}")
     return float(v)
 
 
 # ============================================================== rbf_gradient (seed 000 T3)
-RBF = "rbf_gradient"
 
 
 def check_rbf_gradient(p: dict[str, Any]) -> None:
     for name in ("x", "w"):
         if not isinstance(p[name], list) or not p[name]:
-            raise ParamError(name, f"expected a non-empty list of numbers, got {p[name]!r}", RBF)
+            raise ParamError(name, f"expected a non-empty list of numbers, got {p[name]!r}")
     x, c, w = p["x"], p["c"], p["w"]
     d = len(x)
     if not 1 <= d <= 3:
-        raise ParamError("x", f"expected 1 to 3 inputs, got {d}", RBF)
+        raise ParamError("x", f"expected 1 to 3 inputs, got {d}")
     if not 1 <= len(w) <= 4:
-        raise ParamError("w", f"expected 1 to 4 output weights, got {len(w)}", RBF)
+        raise ParamError("w", f"expected 1 to 4 output weights, got {len(w)}")
     if len(c) != d or any(len(row) != len(w) for row in c):
         raise ParamError("c", f"expected a d x h = {d} x {len(w)} matrix (c[i][j]: input i, unit j), "
-                              f"got {len(c)} x {len(c[0]) if c else 0}", RBF)
+                              f"got {len(c)} x {len(c[0]) if c else 0}")
     for i in range(d):
         for j in range(len(w)):
             if float(x[i]) == float(c[i][j]):
-                raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there", RBF)
+                raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there")
 
 
 @cache
 def _rbf_generic(d: int, h: int) -> Any:
-    """y and dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
+    """dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
     (numpy) for evaluation at the sampled numbers."""
     xs = sp.symbols(f"x_1:{d + 1}", real=True)
     c = sp.Matrix(d, h, lambda i, j: sp.Symbol(f"c_{i + 1}{j + 1}", real=True))
     w = sp.symbols(f"w_1:{h + 1}", real=True)
     y = sum(w[j] * sp.exp(-sum(sp.Abs(xs[i] - c[i, j]) for i in range(d))) for j in range(h))
-    return sp.lambdify([xs, list(c), w], [y] + [sp.diff(y, xi) for xi in xs], modules="numpy")
+    return sp.lambdify([xs, list(c), w], [sp.diff(y, xi) for xi in xs], modules="numpy")
 
 
 def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
@@ -96,15 +89,13 @@ def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
                                 [float(v) for v in p["w"]])
     s = [sum(abs(float(p["x"][i]) - float(p["c"][i][j])) for i in range(d)) for j in range(h)]
     sign = [[float(np.sign(float(p["x"][i]) - float(p["c"][i][j]))) for j in range(h)] for i in range(d)]
-    grad = [float(v) for v in values[1:]]
+    grad = [float(v) for v in values]
     w_norm1 = float(sum(abs(float(v)) for v in p["w"]))
     return {
-        "y_expr": str(y),
         "dy_dx_expr": [str(g) for g in grads],
         "s": s,
         "a": [float(np.exp(-v)) for v in s],
         "sign": sign,
-        "y": float(values[0]),
         "grad": grad,
         "grad_norm1": float(sum(abs(g) for g in grad)),
         "w_norm1": w_norm1,
@@ -130,11 +121,10 @@ def rbf_distances_small(p: dict[str, Any]) -> bool:
 
 
 # ============================================================== rnn_tanh_gradient (seed 000 T4)
-RNN = "rnn_tanh_gradient"
 
 
 @cache
-def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
+def _rnn_symbolic() -> tuple[sp.Expr, Any]:
     W, x1, x2, h0, t, h1s, h2s = sp.symbols("W x_1 x_2 h_0 t h_1 h_2", real=True)
     h1 = sp.tanh(x1 * W + h0)
     h2 = sp.tanh(x2 * W + h1)
@@ -142,18 +132,18 @@ def _rnn_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
     g = sp.diff(E, W)
     # back in the student's notation: h_2 for the outer tanh, then h_1 for the inner one
     short = g.subs(h2, h2s).subs(h1, h1s)
-    return E, g, short, sp.lambdify((W, x1, x2, h0, t), [E, g], modules="numpy")
+    return short, sp.lambdify((W, x1, x2, h0, t), g, modules="numpy")
 
 
 def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
     for name in ("W", "x1", "x2", "h0", "t"):
-        _scalar(p, name, RNN)
+        _scalar(p, name)
 
 
 def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
-    E, g, short, numeric = _rnn_symbolic()
-    E_value, g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
+    short, numeric = _rnn_symbolic()
+    g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
     W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
     z1 = x1 * W + h0
     h1 = float(np.tanh(z1))
@@ -162,18 +152,13 @@ def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     dE_dy = 2 * (h2 - t)
     dh1_dW = (1 - h1 ** 2) * x1
     dz2_dW = x2 + dh1_dW
-    dh2_dW = (1 - h2 ** 2) * dz2_dW
     return {
         "dE_dW_expr": str(short),
-        "dE_dW_full_expr": str(g),
-        "z1": z1, "h1": h1, "z2": z2, "h2": h2, "y": h2,
-        "E": float(E_value),
+        "z1": z1, "h1": h1, "z2": z2, "h2": h2,
         "dE_dy": dE_dy,
         "tanh_prime_1": 1 - h1 ** 2,
         "tanh_prime_2": 1 - h2 ** 2,
-        "dh1_dW": dh1_dW,
         "dz2_dW": dz2_dW,
-        "dh2_dW": dh2_dW,
         "dE_dW": float(g_value),
     }
 
@@ -190,28 +175,27 @@ def rnn_tanh_nondegenerate(p: dict[str, Any]) -> bool:
 
 
 # ============================================================== computational_graph_gradients (seed 003 P2)
-CG = "computational_graph_gradients"
 
 
 @cache
-def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Expr, Any]:
+def _cg_symbolic() -> tuple[sp.Expr, sp.Expr, Any]:
     x, y, w1, w2 = sp.symbols("x y w_1 w_2", real=True)
     L = (y - w2 * sp.Max(0, w1 * x)) ** 2
     g1, g2 = sp.diff(L, w1), sp.diff(L, w2)
-    return L, g1, g2, sp.lambdify((x, y, w1, w2), [L, g1, g2], modules="numpy")
+    return g1, g2, sp.lambdify((x, y, w1, w2), [L, g1, g2], modules="numpy")
 
 
 def check_computational_graph_gradients(p: dict[str, Any]) -> None:
     for name in ("x", "y", "w1", "w2"):
-        _scalar(p, name, CG)
+        _scalar(p, name)
     if float(p["w1"]) * float(p["x"]) == 0:
         raise ParamError("w1", f"w1 * x = 0 is the kink of the ReLU (w1 = {p['w1']}, x = {p['x']}); "
-                               "the gradient there is a convention, choose w1 * x != 0", CG)
+                               "the gradient there is a convention, choose w1 * x != 0")
 
 
 def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
     """L = (y - w2 ReLU(w1 x))^2; ReLU'(z) = 1 for z > 0, 0 for z < 0 (z = 0 is rejected)."""
-    L, g1, g2, numeric = _cg_symbolic()
+    g1, g2, numeric = _cg_symbolic()
     x, y, w1, w2 = (float(p[k]) for k in ("x", "y", "w1", "w2"))
     L_value, g1_value, g2_value = numeric(x, y, w1, w2)  # w1 x != 0: Heaviside's value at 0 never used
     z = w1 * x
@@ -220,13 +204,11 @@ def computational_graph_gradients(p: dict[str, Any]) -> dict[str, Any]:
     dL_dyhat = -2 * (y - y_hat)
     relu_grad = 1.0 if z > 0 else 0.0
     return {
-        "L_expr": str(L),
         "dL_dw1_expr": str(g1),
         "dL_dw2_expr": str(g2),
-        "z": z, "h": h, "y_hat": y_hat, "residual": y - y_hat,
+        "z": z, "h": h, "y_hat": y_hat,
         "L": float(L_value),
         "dL_dyhat": dL_dyhat,
-        "dL_dh": dL_dyhat * w2,
         "relu_grad": relu_grad,
         "dL_dw1": float(g1_value),
         "dL_dw2": float(g2_value),
@@ -241,41 +223,37 @@ def cg_relu_active(p: dict[str, Any]) -> bool:
 def cg_residual_nonzero(p: dict[str, Any]) -> bool:
     """the prediction misses the target (y != w2 ReLU(w1 x)), so the gradients are not zero"""
     a = computational_graph_gradients(p)
-    return a["residual"] != 0 and abs(a["dL_dw1"]) <= 200 and abs(a["dL_dw2"]) <= 200
+    return float(p["y"]) != a["y_hat"] and abs(a["dL_dw1"]) <= 200 and abs(a["dL_dw2"]) <= 200
 
 
 # ============================================================== softplus_gradient (seed 003 P4)
-SP = "softplus_gradient"
 SOFTPLUS_GRID = [k / 2 for k in range(-8, 9)]  # -4 .. 4 in steps of 0.5
 
 
 @cache
-def _softplus_symbolic() -> tuple[sp.Expr, sp.Expr, sp.Symbol, Any]:
+def _softplus_symbolic() -> tuple[sp.Expr, sp.Symbol, Any]:
     x = sp.Symbol("x", real=True)
-    f = sp.log(1 + sp.exp(x))
-    g = sp.diff(f, x)
-    return f, g, x, sp.lambdify(x, [f, g], modules="numpy")
+    g = sp.diff(sp.log(1 + sp.exp(x)), x)
+    return g, x, sp.lambdify(x, g, modules="numpy")
 
 
 def check_softplus_gradient(p: dict[str, Any]) -> None:
     xs = p["x"]
     if not isinstance(xs, list) or not 1 <= len(xs) <= 5:
-        raise ParamError("x", f"expected a list of 1 to 5 points, got {xs!r}", SP)
+        raise ParamError("x", f"expected a list of 1 to 5 points, got {xs!r}")
     if any(abs(float(v)) > 20 for v in xs):
-        raise ParamError("x", f"expected points in [-20, 20], got {xs!r}", SP)
+        raise ParamError("x", f"expected points in [-20, 20], got {xs!r}")
 
 
 def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
-    f, g, x, numeric = _softplus_symbolic()
+    g, x, numeric = _softplus_symbolic()
     sigmoid = 1 / (1 + sp.exp(-x))
     xs = [float(v) for v in p["x"]]
     values = [numeric(v) for v in xs]
     return {
-        "softplus_expr": str(f),
         "grad_expr": str(g),
         "sigmoid_expr": str(sigmoid),
-        "softplus": [float(v[0]) for v in values],
-        "grad": [float(v[1]) for v in values],
+        "grad": [float(v) for v in values],
     }
 
 
@@ -290,22 +268,21 @@ def sample_softplus_gradient(rng: np.random.Generator, pinned: dict[str, Any]) -
 
 
 # ============================================================== relu_decision_regions (seed 000 T2)
-RR = "relu_decision_regions"
-PIECES = ((1, 1), (1, -1), (-1, 1), (-1, -1))  # signs of (a.x, b.x)
+PIECES = {"y_both_on": (1, 1), "y_a3_on": (1, -1), "y_a4_on": (-1, 1), "y_both_off": (-1, -1)}  # signs of (a.x, b.x)
 VIEW = 3  # the figure shows [-VIEW, VIEW]^2
 
 
 def check_relu_decision_regions(p: dict[str, Any]) -> None:
     for name in ("a", "b"):
         if len(p[name]) != 2:
-            raise ParamError(name, f"expected a vector in R^2 (2 numbers), got {p[name]!r}", RR)
+            raise ParamError(name, f"expected a vector in R^2 (2 numbers), got {p[name]!r}")
     a, b = np.asarray(p["a"], dtype=float), np.asarray(p["b"], dtype=float)
     if a[0] * b[1] - a[1] * b[0] == 0:
         raise ParamError("b", f"a = {p['a']} and b = {p['b']} are parallel: the plane does not split into "
-                              "four pieces", RR)
-    c = _scalar(p, "c", RR)
+                              "four pieces")
+    c = _scalar(p, "c")
     if c <= 0:
-        raise ParamError("c", f"expected c > 0 (y >= 0 everywhere, so y = c needs c > 0), got {p['c']!r}", RR)
+        raise ParamError("c", f"expected c > 0 (y >= 0 everywhere, so y = c needs c > 0), got {p['c']!r}")
 
 
 def _perp_towards(v: np.ndarray, other: np.ndarray, sign: int) -> list[float]:
@@ -328,12 +305,10 @@ def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
     x1, x2 = sp.symbols("x_1 x_2", real=True)
     ax = _q(p["a"][0]) * x1 + _q(p["a"][1]) * x2
     bx = _q(p["b"][0]) * x1 + _q(p["b"][1]) * x2
-    piece_expr, piece_grad, labels = [], [], []
-    for sa, sb in PIECES:
+    pieces, labels = {}, []
+    for name, (sa, sb) in PIECES.items():
         # on the piece each max is its active argument (a.x where a.x > 0) or 0
-        lin = sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0))
-        piece_expr.append(str(lin))
-        piece_grad.append([_f(sp.diff(lin, x1)), _f(sp.diff(lin, x2))])
+        pieces[name] = str(sp.expand((ax if sa > 0 else 0) + (bx if sb > 0 else 0)))
         u = np.array([float(v) for v in _solve2(p["a"], p["b"], (sa, sb))])  # strictly inside the piece
         labels.append((u / np.linalg.norm(u) * 2.2).round(2).tolist())
     P = _solve2(p["a"], p["b"], (0, p["c"]))
@@ -342,8 +317,7 @@ def relu_decision_regions(p: dict[str, Any]) -> dict[str, Any]:
     return {
         "ax_expr": str(ax),
         "bx_expr": str(bx),
-        "piece_expr": piece_expr,
-        "piece_grad": piece_grad,
+        **pieces,
         "P": [float(v) for v in P],
         "Q": [float(v) for v in Q],
         "dir_P": _perp_towards(b, a, -1),  # along b.x = c into a.x < 0

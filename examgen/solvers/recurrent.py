@@ -7,15 +7,14 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError
-
-T = "rnn_relu_scalar"
+from ..values import is_matrix, is_number, is_vector
 
 
 def check_rnn_relu_scalar(p: dict[str, Any]) -> None:
     if p.get("relu_grad_at_zero", 0) not in (0, 1):
-        raise ParamError("relu_grad_at_zero", f"expected 0 or 1, got {p['relu_grad_at_zero']!r}", T)
+        raise ParamError("relu_grad_at_zero", f"expected 0 or 1, got {p['relu_grad_at_zero']!r}")
     if not isinstance(p["x"], list) or not 1 <= len(p["x"]) <= 6:
-        raise ParamError("x", f"expected a sequence of 1 to 6 numbers, got {p['x']!r}", T)
+        raise ParamError("x", f"expected a sequence of 1 to 6 numbers, got {p['x']!r}")
 
 
 def rnn_relu_scalar(p: dict[str, Any]) -> dict[str, Any]:
@@ -34,7 +33,7 @@ def rnn_relu_scalar(p: dict[str, Any]) -> dict[str, Any]:
         zs.append(z)
         grads.append(d)
     return {
-        "z": zs, "h": hs, "relu_grad": grads, "h_T": hs[-1], "y_T": v * hs[-1],
+        "z": zs, "h": hs, "relu_grad": grads, "y_T": v * hs[-1],
         "dh_du": dh_du, "dh_dw": dh_dw, "dh_dx1": dh_dx1, "dy_du": v * dh_du,
     }
 
@@ -42,7 +41,7 @@ def rnn_relu_scalar(p: dict[str, Any]) -> dict[str, Any]:
 def hidden_alive(p: dict[str, Any]) -> bool:
     """h_T > 0 and no pre-activation is exactly 0 (gradients are not all zero, no ReLU'(0) ambiguity)"""
     a = rnn_relu_scalar(p)
-    return a["h_T"] > 0 and all(z != 0 for z in a["z"]) and a["dh_du"] != 0
+    return a["h"][-1] > 0 and all(z != 0 for z in a["z"]) and a["dh_du"] != 0
 
 
 def hand_sized(p: dict[str, Any]) -> bool:
@@ -56,38 +55,33 @@ def _sigmoid(z: float) -> float:
     return float(1.0 / (1.0 + np.exp(-z)))
 
 
-def _is_num(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and bool(np.isfinite(x))
-
-
-def _pos_int(p: dict[str, Any], name: str, tid: str, high: int = 100_000) -> int:
+def _pos_int(p: dict[str, Any], name: str, high: int = 100_000) -> int:
     v = p.get(name)
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= high:
-        raise ParamError(name, f"expected an integer from 1 to {high}, got {v!r}", tid)
+        raise ParamError(name, f"expected an integer from 1 to {high}, got {v!r}")
     return v
 
 
-def _vector(p: dict[str, Any], name: str, n: int | None, tid: str, what: str = "") -> np.ndarray:
-    v = p.get(name)
-    if not isinstance(v, list) or not v or not all(_is_num(x) for x in v):
-        raise ParamError(name, f"expected a non-empty list of numbers{what}, got {v!r}", tid)
+def _vector(p: dict[str, Any], name: str, n: int | None, what: str = "") -> np.ndarray:
+    v: Any = p.get(name)
+    if not is_vector(v):
+        raise ParamError(name, f"expected a non-empty list of numbers{what}, got {v!r}")
     if n is not None and len(v) != n:
-        raise ParamError(name, f"expected {n} entries{what}, got {len(v)}", tid)
+        raise ParamError(name, f"expected {n} entries{what}, got {len(v)}")
     return np.asarray(v, dtype=float)
 
 
-def _matrix(p: dict[str, Any], name: str, shape: tuple[int | None, int | None], tid: str, what: str = "") -> np.ndarray:
+def _matrix(p: dict[str, Any], name: str, shape: tuple[int | None, int | None], what: str = "") -> np.ndarray:
     m = p.get(name)
-    if (not isinstance(m, list) or not m or not all(isinstance(r, list) and r for r in m)
-            or not all(_is_num(x) for r in m for x in r) or len({len(r) for r in m}) != 1):
-        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers){what}, got {m!r}", tid)
+    if not is_matrix(m):
+        raise ParamError(name, f"expected a matrix (list of equally long rows of numbers){what}, got {m!r}")
     a = np.asarray(m, dtype=float)
     rows, cols = shape
     if (rows is not None and a.shape[0] != rows) or (cols is not None and a.shape[1] != cols):
         want = f"{rows if rows is not None else 'any'} x {cols if cols is not None else 'any'}"
-        raise ParamError(name, f"expected shape {want}{what}, got {a.shape[0]} x {a.shape[1]}", tid)
+        raise ParamError(name, f"expected shape {want}{what}, got {a.shape[0]} x {a.shape[1]}")
     return a
 
 
@@ -101,17 +95,16 @@ def _dec(rng: np.random.Generator, low: float, high: float, step: float = 0.1, n
 
 
 # ====================================================================== rnn_param_count (seed 004 P6a)
-TP = "rnn_param_count"
 GATES = {"rnn": ("h",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 
 
 def check_rnn_param_count(p: dict[str, Any]) -> None:
-    _pos_int(p, "input_dim", TP)
-    _pos_int(p, "hidden_dim", TP)
+    _pos_int(p, "input_dim")
+    _pos_int(p, "hidden_dim")
     if p.get("cell") not in GATES:
-        raise ParamError("cell", f"expected one of rnn, lstm, gru, got {p.get('cell')!r}", TP)
+        raise ParamError("cell", f"expected one of rnn, lstm, gru, got {p.get('cell')!r}")
     if not isinstance(p.get("bias"), bool):
-        raise ParamError("bias", f"expected true or false, got {p.get('bias')!r}", TP)
+        raise ParamError("bias", f"expected true or false, got {p.get('bias')!r}")
 
 
 def rnn_param_count(p: dict[str, Any]) -> dict[str, Any]:
@@ -124,29 +117,25 @@ def rnn_param_count(p: dict[str, Any]) -> dict[str, Any]:
     weight_ih, weight_hh, biases = g * gate_ih, g * gate_hh, g * nb
     return {
         "gates": g, "gate_weight_ih": gate_ih, "gate_weight_hh": gate_hh, "gate_biases": nb, "per_gate": per_gate,
-        "weight_ih": weight_ih, "weight_hh": weight_hh, "weights": weight_ih + weight_hh, "biases": biases,
-        "total": weight_ih + weight_hh + biases,
-        # textbook counting with ONE bias vector per gate (not PyTorch's): for the rubric's remark only
-        "total_one_bias": weight_ih + weight_hh + biases // 2,
+        "weight_ih": weight_ih, "weight_hh": weight_hh, "biases": biases, "total": weight_ih + weight_hh + biases,
     }
 
 
 # ====================================================================== rnn_sequence_forward (seed 002 Q15)
-TS = "rnn_sequence_forward"
 
 
 def check_rnn_sequence_forward(p: dict[str, Any]) -> None:
-    u = _matrix(p, "U", (None, None), TS, " (hidden x input)")
+    u = _matrix(p, "U", (None, None), " (hidden x input)")
     h, i = u.shape
-    _matrix(p, "W", (h, h), TS, f" (hidden x hidden, hidden = {h} from U)")
-    _vector(p, "b", h, TS, f" (hidden = {h} from U)")
-    _vector(p, "V", h, TS, f" (one output weight per hidden unit, hidden = {h} from U)")
-    if not _is_num(p.get("c")):
-        raise ParamError("c", f"expected a number, got {p.get('c')!r}", TS)
-    _vector(p, "h0", h, TS, f" (hidden = {h} from U)")
-    x = _matrix(p, "X", (None, i), TS, f" (T x input, input = {i} from U)")
+    _matrix(p, "W", (h, h), f" (hidden x hidden, hidden = {h} from U)")
+    _vector(p, "b", h, f" (hidden = {h} from U)")
+    _vector(p, "V", h, f" (one output weight per hidden unit, hidden = {h} from U)")
+    if not is_number(p.get("c")):
+        raise ParamError("c", f"expected a number, got {p.get('c')!r}")
+    _vector(p, "h0", h, f" (hidden = {h} from U)")
+    x = _matrix(p, "X", (None, i), f" (T x input, input = {i} from U)")
     if x.shape[0] > 8:
-        raise ParamError("X", f"expected at most 8 time steps (rows), got {x.shape[0]}", TS)
+        raise ParamError("X", f"expected at most 8 time steps (rows), got {x.shape[0]}")
 
 
 def rnn_sequence_forward(p: dict[str, Any]) -> dict[str, Any]:
@@ -214,18 +203,17 @@ def sequence_hand_sized(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== lstm_scalar_forward (seed 002 Q17)
-TL = "lstm_scalar_forward"
 LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order
 LSTM_WEIGHTS = tuple(f"{k}_{g}" for g in LSTM_GATES for k in ("w", "u", "b"))
 
 
 def check_lstm_scalar_forward(p: dict[str, Any]) -> None:
     x = p.get("x")
-    if not isinstance(x, list) or not 2 <= len(x) <= 6 or not all(_is_num(v) for v in x):
-        raise ParamError("x", f"expected a sequence of 2 to 6 numbers, got {x!r}", TL)
+    if not isinstance(x, list) or not 2 <= len(x) <= 6 or not all(is_number(v) for v in x):
+        raise ParamError("x", f"expected a sequence of 2 to 6 numbers, got {x!r}")
     for name in ("h0", "c0", *LSTM_WEIGHTS):
-        if not _is_num(p.get(name)):
-            raise ParamError(name, f"expected a number, got {p.get(name)!r}", TL)
+        if not is_number(p.get(name)):
+            raise ParamError(name, f"expected a number, got {p.get(name)!r}")
 
 
 def lstm_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +231,8 @@ def lstm_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
             out[f"z_{g}"].append(z[g])
         for k, v in (("i", gi), ("f", gf), ("g", gg), ("o", go), ("c", c), ("tanh_c", float(np.tanh(c))), ("h", h)):
             out[k].append(v)
-    return {**out, "c_T": out["c"][-1], "h_T": out["h"][-1]}
+    first = {f"{k}_1": out[k][0] for k in ("i", "f", "g", "o", "c", "h")}  # part a) asks step 1
+    return {**out, **first, "c_rest": out["c"][1:], "h_rest": out["h"][1:]}
 
 
 def sample_lstm_scalar_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
@@ -268,15 +257,14 @@ def lstm_not_degenerate(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== rnn_gradient_stability (seed 001 P10a)
-TG = "rnn_gradient_stability"
 UNIMODULAR = ([[1, 1], [0, 1]], [[1, 0], [1, 1]], [[2, 1], [1, 1]], [[1, 2], [1, 1]], [[1, -1], [1, 0]],
               [[1, 1], [1, 2]], [[1, -1], [0, 1]], [[2, 1], [3, 2]])
 
 
 def check_rnn_gradient_stability(p: dict[str, Any]) -> None:
-    w = _matrix(p, "W", (None, None), TG)
+    w = _matrix(p, "W", (None, None))
     if w.shape[0] != w.shape[1] or w.shape[0] > 4:
-        raise ParamError("W", f"expected a square matrix of size 1 to 4, got {w.shape[0]} x {w.shape[1]}", TG)
+        raise ParamError("W", f"expected a square matrix of size 1 to 4, got {w.shape[0]} x {w.shape[1]}")
 
 
 def _is_triangular(w: np.ndarray) -> bool:
@@ -285,20 +273,44 @@ def _is_triangular(w: np.ndarray) -> bool:
 
 def rnn_gradient_stability(p: dict[str, Any]) -> dict[str, Any]:
     """Linear RNN h_t = W h_{t-1} + U x_t: dh_t/dh_{t-k} = W^k, so gradients scale like rho(W)^k.
-    regime: -1 vanishing (rho < 1), 0 neither (rho = 1), 1 exploding (rho > 1)."""
+    regime: 'vanish' (rho < 1), 'neither' (rho = 1), 'explode' (rho > 1). Eigenvalues as [re, im]
+    pairs, by decreasing |lambda|."""
     w = np.asarray(p["W"], dtype=float)
     ev = np.linalg.eigvals(w)
     ev = np.round(ev.real, 10) + 1j * np.round(ev.imag, 10)  # 2x2 / triangular cases are exact up to fp noise
     order = sorted(range(len(ev)), key=lambda k: (-abs(ev[k]), -ev[k].real, -ev[k].imag))
     ev = ev[order]
     rho = round(float(np.max(np.abs(ev))), 10)
-    regime = 0 if abs(rho - 1) < 1e-9 else (1 if rho > 1 else -1)
+    regime = "neither" if abs(rho - 1) < 1e-9 else ("explode" if rho > 1 else "vanish")
     return {
-        "n": w.shape[0], "trace": float(np.trace(w)), "det": round(float(np.linalg.det(w)), 10),
+        "trace": float(np.trace(w)), "det": round(float(np.linalg.det(w)), 10),
         "triangular": int(_is_triangular(w)), "jacobian_2": w @ w,
-        "eig_real": ev.real + 0.0, "eig_imag": ev.imag + 0.0, "eig_abs": np.round(np.abs(ev), 10),
+        "eigenvalues": [[float(z.real) + 0.0, float(z.imag) + 0.0] for z in ev], "eig_abs": np.round(np.abs(ev), 10),
         "complex": int(bool(np.any(ev.imag != 0))), "rho": rho, "regime": regime,
     }
+
+
+def check_eigenvalues_answer(params: dict[str, Any], proposed: Any) -> tuple[bool, str]:
+    """Grade proposed eigenvalues of W: one entry per eigenvalue (a number, or [re, im] for a
+    complex one), in any order, each equal to an eigenvalue up to 1e-6 (the exact values are
+    short decimals), with multiplicity. Returns (ok, reason)."""
+    want = [complex(re, im) for re, im in rnn_gradient_stability(params)["eigenvalues"]]
+    entries = proposed if isinstance(proposed, (list, tuple)) else [proposed]
+    got = []
+    for v in entries:
+        pair = list(v) if isinstance(v, (list, tuple)) else [v, 0]
+        if len(pair) != 2 or not all(is_number(x) for x in pair):
+            return False, f"expected a number or [re, im] per eigenvalue, got {v!r}"
+        got.append(complex(float(pair[0]), float(pair[1])))
+    if len(got) != len(want):
+        return False, f"expected {len(want)} eigenvalues, got {len(got)}"
+    for z in want:
+        match = next((g for g in got if abs(g - z) <= 1e-6), None)
+        if match is None:
+            shown = f"{z.real:g}" if z.imag == 0 else f"{z.real:g} {'+' if z.imag > 0 else '-'} {abs(z.imag):g}i"
+            return False, f"{shown} is an eigenvalue of W but missing from the answer"
+        got.remove(match)
+    return True, "correct"
 
 
 def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
@@ -351,7 +363,6 @@ def matrix_hand_sized(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== lstm_gate_roles (seed 001 P10c; 004 P6e)
-TR = "lstm_gate_roles"
 ROLES = ("forget", "update", "output", "candidate")  # codes 1, 2, 3, 4
 
 
@@ -361,9 +372,9 @@ def check_lstm_gate_roles(p: dict[str, Any]) -> None:
           and sorted(order) in (sorted(ROLES[:3]), sorted(ROLES)))
     if not ok:
         raise ParamError("order", "expected the roles forget, update, output (and optionally candidate), each once, "
-                         f"in the order of g_1, g_2, ...; got {order!r}", TR)
+                         f"in the order of g_1, g_2, ...; got {order!r}")
     if not isinstance(p.get("swap_terms"), bool):
-        raise ParamError("swap_terms", f"expected true or false, got {p.get('swap_terms')!r}", TR)
+        raise ParamError("swap_terms", f"expected true or false, got {p.get('swap_terms')!r}")
 
 
 def lstm_gate_roles(p: dict[str, Any]) -> dict[str, Any]:
@@ -371,7 +382,7 @@ def lstm_gate_roles(p: dict[str, Any]) -> dict[str, Any]:
     order = list(p["order"])
     idx = {r: (order.index(r) + 1 if r in order else 0) for r in ROLES}
     return {"forget": idx["forget"], "update": idx["update"], "output": idx["output"],
-            "candidate": idx["candidate"], "roles": [ROLES.index(r) + 1 for r in order], "gate_count": len(order)}
+            "candidate": idx["candidate"]}
 
 
 def sample_lstm_gate_roles(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:

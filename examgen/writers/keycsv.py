@@ -23,8 +23,9 @@ def answer_key_csv(exam: Exam) -> str:
                                  ";".join(map(str, d.correct_boxes)), "", "", q.credits_per_item])
                 continue
             for part, a, value in q.graded():
-                shown = "" if value is None else value if isinstance(value, str) else \
-                    json.dumps(_plain(value), separators=(",", ":"))
+                # a number stays a number (a spreadsheet reads it; no formula guard needed), the rest JSON
+                shown = "" if value is None else value if isinstance(value, str) else _plain(value) \
+                    if a.kind == "number" else json.dumps(_plain(value), separators=(",", ":"))
                 rows.append([v.code, k, part.name, q.template.id, a.name or "", a.kind, shown,
                              "" if a.round is None else a.round, a.tolerance if a.numeric else "", a.points])
             for part in q.parts:

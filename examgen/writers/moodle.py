@@ -101,6 +101,16 @@ def _text_html(tex: str) -> str:
     return s
 
 
+# a TikZ drawing has no HTML form here: a note says where it is
+_FIGURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
+FIGURE_NOTE = "<i>[figure: see the printed exam]</i>"
+
+
+def _hole(html_text: str, holes: list[str]) -> str:
+    holes.append(html_text)
+    return f"\x00{len(holes) - 1}\x00"
+
+
 def _environment(m: re.Match[str], holes: list[str]) -> str:
     kind, body = m.group(1), m.group(3)
     if kind == "tabular":
@@ -112,8 +122,7 @@ def _environment(m: re.Match[str], holes: list[str]) -> str:
         items = re.split(r"\\item\b", body)[1:]
         tag = "ul" if kind == "itemize" else "ol"
         out = f"<{tag}>" + "".join(f"<li>{latex_to_html(i, inline=True)}</li>" for i in items) + f"</{tag}>"
-    holes.append(out)
-    return f"\x00{len(holes) - 1}\x00"
+    return _hole(out, holes)
 
 
 def _squeeze(s: str) -> str:
@@ -128,6 +137,7 @@ def latex_to_html(tex: str, inline: bool = False) -> str:
     escaped characters, quotes and dashes -> Unicode; other commands drop out (a
     command's argument stays). Paragraphs (blank lines, \\par) -> <p> unless inline."""
     holes: list[str] = []
+    tex = _FIGURE.sub(lambda m: _hole(FIGURE_NOTE, holes), tex)
     tex = _ENV.sub(lambda m: _environment(m, holes), tex)
     parts: list[str] = []
     pos = 0
