@@ -40,12 +40,17 @@ parts:                            # one per subproblem a), b), ...: credits (hal
   - name: a
     credits: 2
     answer_height: 35             # mm of answer space in the student version
+    answers:                      # what the statement asks: the solver's key, exact (no round:) or
+                                  # rounded as the statement says (round: 3), points adding up to the credits
+      - {name: dot, label: "$w^\\top x$", kind: number, points: 2}
     rubric:                       # the points add up to the credits; texts are jinja2 like the .tex.j2
       - {points: 1, text: "Products $x_i w_i$ correct: $<< products|seq >>$"}
       - {points: 1, text: "Sum correct: $w^\\top x = << dot >>$"}
   - name: b
     credits: 1
     answer_height: 25
+    answers:
+      - {name: y, label: "$y$", kind: number, points: 1}
     rubric:
       - {points: 1, text: "$y = \\max(0, << dot >> + << b|paren >>) = << y >>$ (follow-up error from a) allowed)"}
 """

@@ -5,9 +5,10 @@ and values are written out by hand here, never read from question.yaml or a solv
 from __future__ import annotations
 
 import pytest
-from examgen.layout import STUDENT, render_question_body
 
 from examgen.bank import load_bank
+from examgen.layouts import STUDENT
+from examgen.layouts.tum import render_question_body
 from examgen.pipeline import solve_one
 from examgen.solvers.recurrent import check_eigenvalues_answer
 
