@@ -99,6 +99,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         student = {v.code: built[(v.code, layouts.STUDENT)] for v in variants}
         exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},
                     {c: _where(b.regions) for c, b in student.items()})
+        # a kept student .tex holds no key: the MC reasons become spaces of their measured size
+        keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
             for v in variants:
@@ -108,7 +110,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                     shutil.copyfile(built[(v.code, version)].pdf, vdir / f"{version}.pdf")
             answers.write(exam, stage)
             if keep_tex:
-                _keep_tex(stage, kept, exam.pages)
+                _keep_tex(stage, kept, exam.pages, keys_out)
             _print_files(stage, [v.code for v in variants])
             keycsv.write(exam, stage)
             record = inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None
@@ -129,10 +131,29 @@ def _where(found: Iterable[layouts.Region]) -> dict[int, dict[str, dict[str, flo
     return out
 
 
-def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int]) -> None:
-    """Each variant's standalone student.tex and solution.tex, compilable in its folder."""
+def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compiler, tmp: Path) -> dict[str, str]:
+    """Each variant's student body without the key, for --keep-tex: the texts the student
+    version only reserves space for (the MC reasons, which give the key away) are measured
+    in one TeX run and replaced by spaces of exactly their size; no box is marked correct."""
+    layout = layouts.get(spec.layout)
+    texts = sorted({t for v in variants for t in layout.reserved(v)})
+    reserve: layouts.Reserve = {}
+    if texts:
+        preamble = layout.preamble(layouts.STUDENT, spec.info.language)
+        log = compiler.log_of(tmp / "measure", "measure", preamble + layout.measure_body(texts) + "\\end{document}\n",
+                              "the multiple-choice reasons (measured for --keep-tex)", layout.classes)
+        found = layouts.sizes(log)
+        reserve = {t: found[i] for i, t in enumerate(texts)}
+    return {v.code: layout.variant_body(spec.info, v, layouts.STUDENT, spec.info.logo_file, reserve) for v in variants}
+
+
+def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], students: dict[str, str]) -> None:
+    """Each variant's standalone student.tex and solution.tex, compilable in its folder
+    (the student version's body from `students`: without the key)."""
     for b in all_batches:
         for piece in b.pieces:
+            if b.version == layouts.STUDENT:
+                piece = Piece(piece.code, piece.label, students[piece.code])
             vdir = stage / piece.code
             (vdir / f"{b.version}.tex").write_text(b.standalone(piece, pages[piece.code]), encoding="utf-8")
             (vdir / f"{b.version}-qr.tex").write_text(qrcodes.definitions([(piece.code, pages[piece.code])]),

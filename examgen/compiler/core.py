@@ -310,6 +310,15 @@ class Compiler:
         pdfs, found = self.typeset(batch, pages, workroot / "final", fmt, cache)
         return Built(pdfs[code], pages[code], found[code])
 
+    def log_of(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...] = ()) -> str:
+        """One draft-mode pdflatex pass (no PDF) of a document with these class files
+        beside it, for what its log reports (e.g. measured sizes); the log."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        for f in classes:
+            shutil.copyfile(f, workdir / f.name)
+        (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
+        return self.tex.run(workdir, name, None, True, label, tex)
+
     def compile_once(self, workdir: Path, name: str, tex: str, label: str) -> Path:
         """One pdflatex pass with the same hardening (no shell escape, paranoid file
         access, reproducible bytes) for a document that needs no page total, e.g.

@@ -9,7 +9,13 @@ defines `LAYOUT`, a `Layout`:
 - `variant_body(info, variant, version, logo_file)`: one variant's LaTeX after
   \\egbeginvariant{code}{pages}, from the cover to the last page;
 - `render_question_body(question, version, language)`, `render_mc_body(mc)`: one problem's
-  LaTeX (used alone by `examgen check`).
+  LaTeX (used alone by `examgen check`);
+- a kept student .tex (`build --keep-tex`) must not hold the key, yet paginate like the
+  student PDF: `reserved(variant)` lists the texts the student version only reserves space
+  for (the MC reasons), `measure_body(texts)` is a body whose log holds
+  `EXAMGEN-WHY: <i> <height> <depth>` for each, and `variant_body(..., reserve)` with those
+  sizes (text -> (height, depth)) writes the student version with spaces of those sizes
+  instead of the texts, and no correct box.
 
 `preamble(version, language)` is the same for every layout: the \\documentclass line and
 \\begin{document}, nothing per variant, so it can be dumped into a format. `version` is
@@ -45,11 +51,13 @@ from functools import cache
 from pathlib import Path
 
 from ..errors import SpecError
-from ..model import ExamInfo, SolvedMc, SolvedQuestion, Variant
+from ..model import SolvedQuestion, Variant
 
 STUDENT, SOLUTION = "student", "solution"
 DEFAULT = "tum"
 MM_PER_SP = 25.4 / 72.27 / 65536  # a TeX point is 1/72.27 inch, a scaled point 1/65536 of it
+_WHY = re.compile(r"^EXAMGEN-WHY: (\d+) (\S+) (\S+)$", re.MULTILINE)
+Reserve = dict[str, tuple[str, str]]  # a reserved text -> its (height, depth) as TeX printed them ("12.3pt")
 _REGION = re.compile(r"^EXAMGEN-REGION: (\S+) (\d+) (\S+) (tl|br) (\d+) (-?\d+) (-?\d+) (\d+)$", re.MULTILINE)
 
 
@@ -95,9 +103,11 @@ class Layout:
 
     name: str
     classes: tuple[Path, ...]  # the document class first
-    variant_body: Callable[[ExamInfo, Variant, str, str | None], str]
+    variant_body: Callable[..., str]  # (info, variant, version, logo_file, reserve=None)
     render_question_body: Callable[[SolvedQuestion, str, str], list[str]]
-    render_mc_body: Callable[[SolvedMc], list[str]]
+    render_mc_body: Callable[..., list[str]]  # (mc, version=SOLUTION, reserve=None)
+    reserved: Callable[[Variant], list[str]]
+    measure_body: Callable[[list[str]], str]
 
     def preamble(self, version: str, language: str) -> str:
         """The document up to and including \\begin{document}: the same for every
@@ -106,6 +116,12 @@ class Layout:
         # written out, not with pylatex's Document: its '%'-terminated lines defeat
         # mylatexformat's line scanner, which looks for a line holding \\begin{document}
         return f"\\documentclass[{version},{language}]{{{self.classes[0].stem}}}\n\\begin{{document}}\n"
+
+
+def sizes(log: str) -> dict[int, tuple[str, str]]:
+    """The sizes a measure_body document logged: i -> (height, depth) as TeX printed them
+    (TeX reads its own printed dimensions back exactly)."""
+    return {int(m.group(1)): (m.group(2), m.group(3)) for m in _WHY.finditer(log)}
 
 
 def names() -> list[str]:

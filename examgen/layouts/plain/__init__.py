@@ -9,8 +9,9 @@ from __future__ import annotations
 from ...resources import package_file
 from .. import Layout
 from ..tum import CLASS_FILE as TUM_CLASS
-from ..tum import render_mc_body, render_question_body, variant_body
+from ..tum import measure_body, render_mc_body, render_question_body, reserved, variant_body
 
 CLASS_FILE = package_file(__name__, "examgenplain.cls")
 
-LAYOUT = Layout("plain", (CLASS_FILE, TUM_CLASS), variant_body, render_question_body, render_mc_body)
+LAYOUT = Layout("plain", (CLASS_FILE, TUM_CLASS), variant_body, render_question_body, render_mc_body, reserved,
+                measure_body)

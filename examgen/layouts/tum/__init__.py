@@ -11,7 +11,7 @@ from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
 from ...questions import texts
 from ...resources import package_file
 from ...texfmt import Latex, credits, escape
-from .. import SOLUTION, Layout
+from .. import SOLUTION, Layout, Reserve
 
 CLASS_FILE = package_file(__name__, "examgentum.cls")
 
@@ -48,12 +48,17 @@ def render_question_body(q: SolvedQuestion, version: str, language: str = "en") 
     return out
 
 
-def render_mc_body(q: SolvedMc, version: str = SOLUTION) -> list[str]:
-    """The MC rules and items (the student version reserves each reason's space, so its
-    source holds the reasons too: same pagination)."""
+def render_mc_body(q: SolvedMc, version: str = SOLUTION, reserve: Reserve | None = None) -> list[str]:
+    """The MC rules and items. The student version reserves each reason's space (same
+    pagination), so its source holds the reasons, unless `reserve` gives each reason's
+    measured size: then it holds neither a reason nor which box is correct (a kept .tex)."""
     out = ["\\egmcrules\n"]
     for i, drawn in enumerate(q.items):
-        opts = "".join(f"\\egmcoption{{{1 if o.correct else 0}}}{{{o.text}}}{{{o.why}}}" for o in drawn.options)
+        if reserve is not None and version != SOLUTION:
+            opts = "".join(f"\\egmcoption{{0}}{{{o.text}}}{{\\egwhyspace{{{ht}}}{{{dp}}}}}"
+                           for o in drawn.options for ht, dp in [reserve[o.why]])
+        else:
+            opts = "".join(f"\\egmcoption{{{1 if o.correct else 0}}}{{{o.text}}}{{{o.why}}}" for o in drawn.options)
         out.append(f"\\egmcitem{{{item_label(i)}}}{{{drawn.item.stem}}}{{{opts}}}\n")
     return out
 
@@ -77,9 +82,11 @@ def grading_table(k: int) -> str:
     return "\\par\\vspace{2mm}\n".join(tables)
 
 
-def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None) -> str:
+def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None,
+                 reserve: Reserve | None = None) -> str:
     """One variant, from its settings to the last additional-space page; it
-    follows \\egbeginvariant{code}{pages} (the compiler adds that line)."""
+    follows \\egbeginvariant{code}{pages} (the compiler adds that line). With `reserve`
+    (the student version of a kept .tex), the MC reasons are only spaces of their size."""
     inst = list(info.institution) + [""] * (3 - len(info.institution))
     values = {
         "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),
@@ -97,10 +104,20 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str 
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
         body.append(f"% examgen: problem {k} ({origin})\n")
         body.append(f"\\egproblem{{{k}}}{{{escape(q.title)}}}{{{_amount(q.credits, 'credit', info.language)}}}\n")
-        body.extend(render_mc_body(q, version) if isinstance(q, SolvedMc)
+        body.extend(render_mc_body(q, version, reserve) if isinstance(q, SolvedMc)
                     else render_question_body(q, version, info.language))
     body.append("\\egadditionalspace\n")
     return "".join(body)
 
 
-LAYOUT = Layout("tum", (CLASS_FILE,), variant_body, render_question_body, render_mc_body)
+def reserved(variant: Variant) -> list[str]:
+    """The texts the student version reserves space for without printing: the MC reasons."""
+    return [o.why for q in variant.questions if isinstance(q, SolvedMc) for d in q.items for o in d.options]
+
+
+def measure_body(texts: list[str]) -> str:
+    """A document body logging `EXAMGEN-WHY: <i> <height> <depth>` for each text, set as a reason."""
+    return "".join(f"\\egmeasurewhy{{{i}}}{{{t}}}\n" for i, t in enumerate(texts))
+
+
+LAYOUT = Layout("tum", (CLASS_FILE,), variant_body, render_question_body, render_mc_body, reserved, measure_body)
