@@ -159,7 +159,7 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
     origin = str(template.directory / "question.yaml")
     rubric = tuple(
         {"part": p.name, "points": r.points,
-         "text": str(rendering.render_string(r.text, ctx, f"{origin} (rubric of {p.name})"))}
+         "text": rendering.render_string(r.text, ctx, f"{origin} (rubric of {p.name})")}  # stays texfmt.Latex
         for p in parts for r in p.rubric
     )
     return SolvedQuestion(template=template, title=title or template.title, seed=seed, params=params,

@@ -26,6 +26,11 @@ def is_integer(x: Any) -> bool:
     return is_number(x) and float(x).is_integer()
 
 
+def is_int(x: Any) -> bool:
+    """An integer written as one: 3, not 3.0 (a parameter is printed as it is given)."""
+    return is_integer(x) and not isinstance(x, float) and not (hasattr(x, "dtype") and x.dtype.kind == "f")
+
+
 def is_vector(x: Any) -> bool:
     """A non-empty list (or tuple) of numbers."""
     return isinstance(x, (list, tuple)) and len(x) > 0 and all(is_number(v) for v in x)

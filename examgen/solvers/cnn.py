@@ -21,7 +21,7 @@ LAYER_KEYS = {
 
 def _pos_int(x: Any) -> bool:
     """A positive integer written as one (3, not 3.0: parameters are printed as given)."""
-    return values.is_integer(x) and not isinstance(x, float) and x > 0
+    return values.is_int(x) and x > 0
 
 
 def check_cnn_shapes(p: dict[str, Any]) -> None:

@@ -35,18 +35,13 @@ def _need(ok: bool, param: str, message: str) -> None:
         raise ParamError(param, message)
 
 
-def _is_int(x: Any) -> bool:
-    """An integer written as one (3, not 3.0: parameters are printed as given)."""
-    return values.is_integer(x) and not isinstance(x, float)
-
-
 def _percent_split(total: int, split: list[int]) -> list[int]:
     return [total * int(pct) // 100 for pct in split]
 
 
 def _check_split(p: dict[str, Any], name: str, total_name: str) -> None:
     split = p[name]
-    _need(isinstance(split, list) and len(split) == 3 and all(_is_int(v) and v > 0 for v in split),
+    _need(isinstance(split, list) and len(split) == 3 and all(values.is_int(v) and v > 0 for v in split),
           name, f"expected three positive integer percentages [train, val, test], got {split!r}")
     _need(sum(split) == 100, name, f"percentages must sum to 100, got {sum(split)}")
     total = int(p[total_name])
@@ -57,7 +52,7 @@ def _check_split(p: dict[str, Any], name: str, total_name: str) -> None:
 def _check_ints(p: dict[str, Any], **bounds: tuple[int, int]) -> None:
     for name, (low, high) in bounds.items():
         v = p[name]
-        _need(_is_int(v) and low <= v <= high, name, f"expected an integer in [{low}, {high}], got {v!r}")
+        _need(values.is_int(v) and low <= v <= high, name, f"expected an integer in [{low}, {high}], got {v!r}")
 
 
 # ====================================================================== seed 001 P2: road signs
@@ -156,7 +151,7 @@ def _check_points(p: dict[str, Any]) -> None:
     for name in ("x0", "x1"):
         v = p[name]
         _need(isinstance(v, list) and len(v) >= 2 and len(set(v)) == len(v)
-              and all(_is_int(x) and 0 <= x <= 10 for x in v), name,
+              and all(values.is_int(x) and 0 <= x <= 10 for x in v), name,
               f"expected at least two distinct integers in [0, 10], got {v!r}")
     _need(max(p["x0"]) < min(p["x1"]), "x1",
           f"every class-1 point must lie right of every class-0 point (max x0 = {max(p['x0'])})")
