@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -230,48 +231,55 @@ def export() -> None:
     """Export variants to other systems (Moodle XML, IMS QTI 2.1)."""
 
 
+def export_options(out_help: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """The options every `export` command shares: the spec, the variants, the seed, --out, --bank."""
+    def wrap(f: Callable[..., None]) -> Callable[..., None]:
+        for option in reversed([
+            click.argument("spec", type=click.Path(path_type=Path)),
+            click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999)),
+            click.option("--seed", "-s", type=click.IntRange(0), default=None,
+                         help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' "
+                              "variants."),
+            click.option("--out", "-o", type=click.Path(), required=True, help=out_help),
+            bank_option,
+        ]):
+            f = option(f)
+        return f
+    return wrap
+
+
+def _export(spec: Path, variants: int, seed: int | None, out: str, banks: tuple[Path, ...],
+            render: Callable[[Any], bytes], owned: Callable[[Path], bool], example: str) -> None:
+    """A thin driver: pipeline.export with a writer's render(exam), progress and the summary line."""
+    from .pipeline import export
+
+    clock = Stopwatch()
+    with progress(f"Exporting {variants} variants", variants) as update:
+        written = export(spec, variants, seed, out, render, owned, example, banks, update)
+    click.echo(summary("export", 1, clock.seconds, written))
+
+
 @export.command()
-@click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
-@click.option("--seed", "-s", type=click.IntRange(0), default=None,
-              help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
-@click.option("--out", "-o", type=click.Path(), required=True,
-              help="The XML file (replaced only if examgen wrote it).")
+@export_options("The XML file (replaced only if examgen wrote it).")
 @click.option("--mc-type", type=click.Choice(["multichoiceset", "multichoice"]), default="multichoiceset",
               show_default=True, help="multichoiceset: all-or-nothing (plugin qtype_multichoiceset); "
               "multichoice: core Moodle, partial credit for a subset of the right options.")
-@bank_option
 def moodle(spec: Path, variants: int, seed: int | None, out: str, mc_type: str, banks: tuple[Path, ...]) -> None:
     """Moodle XML quiz: a category per problem, a question per variant."""
-    from .pipeline import export
     from .targets import MOODLE_OWNED
     from .writers import moodle as writer
 
-    clock = Stopwatch()
-    with progress(f"Exporting {variants} variants", variants) as update:
-        written = export(spec, variants, seed, out, lambda exam: writer.render(exam, mc_type), MOODLE_OWNED,
-                         "quiz.xml", banks, update)
-    click.echo(summary("export", 1, clock.seconds, written))
+    _export(spec, variants, seed, out, banks, lambda exam: writer.render(exam, mc_type), MOODLE_OWNED, "quiz.xml")
 
 
 @export.command()
-@click.argument("spec", type=click.Path(path_type=Path))
-@click.option("--variants", "-n", default=1, show_default=True, type=click.IntRange(1, 9999))
-@click.option("--seed", "-s", type=click.IntRange(0), default=None,
-              help="Exam seed (default: the spec's exam.seed, else 0); the same seed gives the PDFs' variants.")
-@click.option("--out", "-o", type=click.Path(), required=True,
-              help="The .zip package (replaced only if examgen wrote it).")
-@bank_option
+@export_options("The .zip package (replaced only if examgen wrote it).")
 def qti(spec: Path, variants: int, seed: int | None, out: str, banks: tuple[Path, ...]) -> None:
     """IMS QTI 2.1 package: one test drawing one variant per candidate, an item per problem."""
-    from .pipeline import export
     from .targets import QTI_OWNED
     from .writers import qti as writer
 
-    clock = Stopwatch()
-    with progress(f"Exporting {variants} variants", variants) as update:
-        written = export(spec, variants, seed, out, writer.render, QTI_OWNED, "exam.zip", banks, update)
-    click.echo(summary("export", 1, clock.seconds, written))
+    _export(spec, variants, seed, out, banks, writer.render, QTI_OWNED, "exam.zip")
 
 
 class Terminated(KeyboardInterrupt):
