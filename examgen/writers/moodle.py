@@ -227,7 +227,8 @@ def _category(quiz: ET.Element, *levels: str) -> None:
     _text(q, "category", "$course$/" + "/".join(category_name(x) for x in levels))
 
 
-def _credits(c: float) -> str:
+def credits_note(c: float) -> str:
+    """'(1 credit)', '(2.5 credits)': after each part's statement in an export."""
     return f"({c:g} credit{'' if c == 1 else 's'})"
 
 
@@ -235,7 +236,7 @@ def _part_html(q: SolvedQuestion, texts: QuestionTexts, part: Part) -> str:
     body = latex_to_html(texts.statements[part.name])
     lead = f"<b>{part.name})</b> "
     return (body.replace("<p>", "<p>" + lead, 1) if body.startswith("<p>") else f"<p>{lead}</p>{body}") \
-        + f"<p><i>{_credits(part.credits)}</i></p>"
+        + f"<p><i>{credits_note(part.credits)}</i></p>"
 
 
 def _intro_html(texts: QuestionTexts) -> str:

@@ -52,7 +52,7 @@ from ..errors import TemplateError
 from ..model import DrawnMcItem, Exam, GradedAnswer, Part, SolvedMc, SolvedQuestion, Variant, item_label
 from ..rendering import QuestionTexts
 from ..targets import QTI_MARK
-from .moodle import NONE_OPTION, auto_graded, entries, key_text, latex_to_html
+from .moodle import NONE_OPTION, auto_graded, credits_note, entries, key_text, latex_to_html
 
 NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
@@ -204,10 +204,6 @@ def _to_bytes(root: ET.Element, comment: str | None = None) -> bytes:
 # ---------------------------------------------------------------- items
 
 
-def _credits(c: float) -> str:
-    return f"({c:g} credit{'' if c == 1 else 's'})"
-
-
 def hand_graded(part: Part) -> list[GradedAnswer] | None:
     """A part's answers graded by hand ([] when it has none; None when none of it is):
     a part without graded answers is graded by hand as a whole."""
@@ -230,7 +226,7 @@ def _part_statement(body: ET.Element, texts: QuestionTexts, where: str, part: Pa
         p = ET.Element("p")
         p.append(lead)
         block.insert(0, p)
-    _sub(_sub(block, "p"), "i", _credits(part.credits))
+    _sub(_sub(block, "p"), "i", credits_note(part.credits))
     body.append(block)
 
 
@@ -314,7 +310,7 @@ def template_item(v: Variant, k: int, q: SolvedQuestion) -> tuple[str, bytes]:
             _response(item, rid, "single", "string")
             points = part.credits if not hand else sum(a.points for a in hand)
             inter = _sub(body, "extendedTextInteraction", responseIdentifier=rid, expectedLines="8", format="plain")
-            _sub(inter, "prompt", f"Your answer to part {part.name}) {_credits(points)}, graded by hand")
+            _sub(inter, "prompt", f"Your answer to part {part.name}) {credits_note(points)}, graded by hand")
     _outcomes(item, q.credits)
     _scorer_block(body, q, texts, f"{folder / 'solution.tex.j2'}: {q.template.id} ({v.code} P{k})", keys, hand_parts)
     item.append(body)
@@ -337,7 +333,7 @@ def mc_item(v: Variant, k: int, i: int, d: DrawnMcItem, credits: float) -> tuple
     body = _sub(item, "itemBody")
     body.append(xhtml(latex_to_html(d.item.stem), where))
     inter = _sub(body, "choiceInteraction", responseIdentifier="RESPONSE", shuffle="false", maxChoices="0")
-    _sub(inter, "prompt", f"Cross every true statement {_credits(credits)}, all or nothing.")
+    _sub(inter, "prompt", f"Cross every true statement {credits_note(credits)}, all or nothing.")
     for c, text, _, _ in options:
         _contents(_sub(inter, "simpleChoice", identifier=c), xhtml(text, f"{where} option {c}", "span"))
     whys = [(j, ok, why) for j, (_, _, ok, why) in enumerate(options, start=1) if why]
