@@ -308,10 +308,11 @@ class Exam:
     solved questions; after compiling, each variant's page count and where each part (and
     MC item) of its student version sits: regions[code][problem][part or item label] =
     {"page": p (1-based in the variant), "x", "y", "width", "height": mm from the page's
-    top-left corner}."""
+    top-left corner}; and the compiled PDFs the pdf writer copies."""
 
     spec: ExamSpec
     seed: int
     variants: tuple[Variant, ...]
     pages: dict[str, int] = field(default_factory=dict)
     regions: dict[str, dict[int, dict[str, dict[str, float]]]] = field(default_factory=dict)
+    pdfs: dict[tuple[str, str], Path] = field(default_factory=dict)  # (code, version) -> the compiled PDF

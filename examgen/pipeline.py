@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from . import layouts, qrcodes
 from .bank import Bank, load_bank
-from .compiler import Batch, Compiler, Piece, batches, concatenate
+from .compiler import Batch, Compiler, Piece, batches
 from .errors import LatexError
 from .model import Exam, ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .outputs import manifest
 from .questions import build_variant, solve_question
 from .sampling import derive_seed
 from .spec import load_spec
@@ -31,7 +29,7 @@ from .targets import (
     write_file,
 )
 from .uptodate import Inputs
-from .writers import answers, keycsv
+from .writers import answers, keycsv, manifest, pdf
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
@@ -98,24 +96,20 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         # the exam record: what every writer reads
         student = {v.code: built[(v.code, layouts.STUDENT)] for v in variants}
         exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},
-                    {c: _where(b.regions) for c, b in student.items()})
+                    {c: _where(b.regions) for c, b in student.items()},
+                    {(v.code, version): built[(v.code, version)].pdf for v in variants
+                     for version in (layouts.STUDENT, layouts.SOLUTION)})
         # a kept student .tex holds no key: the MC reasons become spaces of their measured size
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
-            for v in variants:
-                vdir = stage / v.code
-                vdir.mkdir()
-                for version in (layouts.STUDENT, layouts.SOLUTION):
-                    shutil.copyfile(built[(v.code, version)].pdf, vdir / f"{version}.pdf")
+            pdf.write(exam, stage)  # E????/student.pdf, solution.pdf and print/
             answers.write(exam, stage)
             if keep_tex:
                 _keep_tex(stage, kept, exam.pages, keys_out)
-            _print_files(stage, [v.code for v in variants])
             keycsv.write(exam, stage)
-            record = inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None
-            (stage / "manifest.json").write_text(manifest(spec, exam_seed, n_variants, stage, record),
-                                                 encoding="utf-8")
+            # last: it lists every file with its sha256
+            manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None)
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
@@ -160,32 +154,6 @@ def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], stud
                                                       encoding="utf-8")
             for f in (*b.classes, *b.files):
                 shutil.copyfile(f, vdir / f.name)
-
-
-PRINT_PART = 100  # variants per print file: qpdf's memory grows with its output (about 150 MB per 100 endterms)
-
-
-def print_parts(codes: list[str], part: int | None = None) -> list[tuple[str, list[str]]]:
-    """The print files' name suffixes and variants: one file ("") up to `part` variants,
-    else runs of `part` named by their first and last variant ("-E0001-E0100")."""
-    part = part or PRINT_PART
-    if len(codes) <= part:
-        return [("", codes)]
-    runs = [codes[i:i + part] for i in range(0, len(codes), part)]
-    return [(f"-{run[0]}-{run[-1]}", run) for run in runs]
-
-
-def _print_files(stage: Path, codes: list[str]) -> None:
-    """print/all-students.pdf and print/all-solutions.pdf: every variant in order, each
-    already padded to a multiple of 4 pages, for one duplex A3 print job. Beyond
-    PRINT_PART variants, one print job per PRINT_PART variants (all-students-E0001-E0100.pdf,
-    ...), so that memory stays flat for 1,000 variants (qpdf holds its whole output)."""
-    (stage / "print").mkdir()
-    jobs = [([stage / c / f"{version}.pdf" for c in run], stage / "print" / f"all-{name}{suffix}.pdf")
-            for suffix, run in print_parts(codes)
-            for version, name in ((layouts.STUDENT, "students"), (layouts.SOLUTION, "solutions"))]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda job: concatenate(*job), jobs))
 
 
 def solve_exam(spec: ExamSpec, bank: Bank, seed: int | None, n_variants: int,

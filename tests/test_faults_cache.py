@@ -22,8 +22,9 @@ from conftest import error_lines, pages_text, pdftotext
 from faults import Row, run_row, snapshot
 from test_interrupt import _session_procs
 
-from examgen import ROOT, pipeline
+from examgen import ROOT
 from examgen.cli import main
+from examgen.writers import pdf
 
 pytestmark = pytest.mark.pdf
 
@@ -336,8 +337,8 @@ def test_timeout_message_names_the_batch(tmp_path: Path, monkeypatch: pytest.Mon
 # ------------------------------------------------------------------ print files in parts
 def test_print_parts_names_and_runs() -> None:
     codes = [f"E{i:04d}" for i in range(1, 251)]
-    assert pipeline.print_parts(codes[:100]) == [("", codes[:100])]
-    parts = pipeline.print_parts(codes)
+    assert pdf.print_parts(codes[:100]) == [("", codes[:100])]
+    parts = pdf.print_parts(codes)
     assert [s for s, _ in parts] == ["-E0001-E0100", "-E0101-E0200", "-E0201-E0250"]
     assert [len(r) for _, r in parts] == [100, 100, 50]
 
@@ -349,8 +350,8 @@ def test_print_files_in_parts(tmp_path: Path, clean_out: Path, monkeypatch: pyte
     for code in ("E0001", "E0002"):
         shutil.copytree(clean_out / code, stage / code)
     shutil.copytree(clean_out / "E0001", stage / "E0003")
-    monkeypatch.setattr(pipeline, "PRINT_PART", 2)
-    pipeline._print_files(stage, ["E0001", "E0002", "E0003"])
+    monkeypatch.setattr(pdf, "PRINT_PART", 2)
+    pdf.print_files(stage, ["E0001", "E0002", "E0003"])
     names = sorted(p.name for p in (stage / "print").iterdir())
     assert names == ["all-solutions-E0001-E0002.pdf", "all-solutions-E0003-E0003.pdf",
                      "all-students-E0001-E0002.pdf", "all-students-E0003-E0003.pdf"]

@@ -3,8 +3,10 @@
 compiling, each variant's pages and answer regions). The pipeline builds the record once;
 a writer never samples, solves or renders the exam again.
 
+* pdf       -- E????/student.pdf and solution.pdf (the compiled PDFs), print/ (the print jobs)
 * answers   -- E????/answers.json, version 2 (schema: examgen/schemas/answers-v2.schema.json)
 * keycsv    -- answer_key.csv, one row per graded answer
+* manifest  -- manifest.json, written last: every file's sha256 and the inputs' fingerprint
 * moodle    -- Moodle XML (cloze/essay/multichoiceset) with tolerances and weights from the declarations
 * qti       -- IMS QTI 2.1 content package (zip)
 
