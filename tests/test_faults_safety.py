@@ -27,9 +27,10 @@ import pytest
 from conftest import error_lines
 from faults import GOOD, Row, assert_no_leftovers, bank_template, inject, previous_build, problems, run_row, snapshot
 
-from examgen import ROOT, outputs, pipeline, targets
+from examgen import ROOT, outputs, targets
 from examgen.cli import main
 from examgen.errors import OutputError
+from examgen.writers import pdf
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
 FILLED = "registration,variant,P1a,P2a\n03712345,E0001,2,1.5\n"  # a responses sheet with the user's marks
@@ -445,7 +446,7 @@ def test_no_space_while_writing_a_build(tmp_path: Path, monkeypatch: pytest.Monk
     def full(src: object, dst: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(dst))
 
-    monkeypatch.setattr(pipeline, "shutil", SimpleNamespace(copyfile=full))
+    monkeypatch.setattr(pdf, "shutil", SimpleNamespace(copyfile=full))  # copying the PDFs into the stage
     assert main(["build", str(QUIZ), "-o", str(out)]) == 2
     assert _one_error(capsys) == (f"examgen: error: {out}: cannot write the output there (no space left on device); "
                                   "free space there or choose another --out")

@@ -109,6 +109,7 @@ def test_wheel_holds_the_bank_and_the_class(wheel: Path) -> None:
     assert set(classes) <= names  # every layout's class files ship in its folder
     assert "examgen/question_bank/normalization/batchnorm_forward/question.yaml" in names
     assert "examgen/question_bank/mc/cnn.yaml" in names
+    assert "examgen/schemas/answers-v2.schema.json" in names  # the answers.json schema ships with the package
     assert {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")} == {"examgen"}
 
 
