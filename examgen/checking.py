@@ -95,28 +95,41 @@ def _rounding_failures(q: SolvedQuestion) -> list[str]:
     return fails
 
 
-def declaration_failures(q: SolvedQuestion) -> list[str]:
-    """The solver's answers against question.yaml's graded answers: a numeric template
-    declares at least one; every declared number is shown in its part's solution or rubric;
-    everything else the solver returns is read by some text (display), else it is unused."""
-    t = q.template
-    everywhere, per_part = _uses(t)
-    graded = {a.name for p in t.parts for a in p.answers if a.name}
+def template_failures(t: Template) -> list[str]:
+    """What question.yaml's declarations get wrong whatever the draw: a numeric template
+    declares at least one graded answer; every declared number is shown in its part's
+    solution block or rubric (the solution sheet carries the key)."""
+    _, per_part = _uses(t)
     fails = []
-    if t.kind == "numeric" and not graded:
+    if t.kind == "numeric" and not any(a.name for p in t.parts for a in p.answers):
         fails.append(f"template '{t.id}' declares no graded answer (parts[].answers in question.yaml)")
     for p in t.parts:
         for a in p.answers:
             if a.name and a.kind != "text" and a.name not in per_part[p.name]:
                 fails.append(f"graded answer '{a.name}' of part {p.name}) is shown neither in the solution's "
                              f"block {p.name} nor in its rubric; show the key on the solution sheet")
-    fails.extend(_rounding_failures(q))
+    return fails
+
+
+def draw_failures(q: SolvedQuestion) -> list[str]:
+    """The solver's answers of one draw against the declarations: the statement asks the
+    declared rounding, and everything the solver returns is graded or read by some text
+    (display), else it is unused."""
+    t = q.template
+    everywhere, _ = _uses(t)
+    graded = {a.name for p in t.parts for a in p.answers if a.name}
+    fails = _rounding_failures(q)
     unused = sorted(set(q.answers) - graded - everywhere)
     if unused:
         fails.append(f"the solver {t.solver} returns {', '.join(repr(u) for u in unused)}, which no text reads "
                      "and question.yaml does not declare as graded; declare it under parts[].answers, show it, "
                      "or stop returning it")
     return fails
+
+
+def declaration_failures(q: SolvedQuestion) -> list[str]:
+    """Everything the declarations get wrong for this draw: the template's and the draw's."""
+    return template_failures(q.template) + draw_failures(q)
 
 
 def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> tuple[SolvedQuestion | None, list[str]]:
@@ -131,7 +144,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     for c in t.constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
-    fails.extend(f"{where}: {f}" for f in declaration_failures(q))
+    fails.extend(f"{where}: {f}" for f in draw_failures(q))
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
     if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:
@@ -187,6 +200,7 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
     report = Report(templates=len(ids), draws=draws)
     to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
     for tid in ids:
+        report.failures.extend(f"{tid}: {f}" for f in template_failures(bank.templates[tid]))  # once, not per draw
         for n in range(1, draws + 1):
             q, fails = check_draw(bank, tid, n)
             report.failures.extend(fails)

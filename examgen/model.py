@@ -248,12 +248,6 @@ class SolvedQuestion:
         """Every graded answer with its exact value (None for a text answer without a key)."""
         return [(p, a, self.answers.get(a.name) if a.name else None) for p in self.parts for a in p.answers]
 
-    @property
-    def context(self) -> dict[str, Any]:
-        """What the solver returned that is not graded: display values for the statement and solution."""
-        graded = {a.name for p in self.parts for a in p.answers}
-        return {k: v for k, v in self.answers.items() if k not in graded}
-
 
 @dataclass(frozen=True)
 class DrawnMcItem:
