@@ -119,15 +119,13 @@ def _kind_error(a: GradedAnswer, value: Any) -> str | None:
         return f"is not one of the declared choices {list(a.choices)}" if a.choices else "is not a str, int or bool"
     if a.kind == "expression" and not isinstance(value, str):
         return "is not an expression string"
-    if a.numeric and a.round is None and not all(values.is_short_decimal(x) for x in values.leaves(value)):
-        return ("is not a short exact decimal, but the answer is declared exact (no 'round:'); declare the "
-                "decimals the statement asks for")
     return None
 
 
-def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str, Any],
+def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str, Any], params: dict[str, Any],
                  pinned: dict[str, Any] | None = None) -> None:
-    """Every declared graded answer is returned by the solver, with a value of its kind.
+    """Every declared graded answer is returned by the solver, with a value of its kind; an
+    exact one is a short decimal, and a checker's function accepts the solver's own answer.
     With pinned parameters, an exact answer that is no short decimal is the pinned values'
     doing (draws avoid them): that is said, naming the parameters."""
     for p in parts:
@@ -138,13 +136,22 @@ def check_graded(template: Template, parts: tuple[Part, ...], answers: dict[str,
             if a.name not in answers:
                 raise TemplateError(f"{where}: the solver {template.solver} does not return it; return it or "
                                     "remove the declaration")
-            bad = _kind_error(a, answers[a.name])
-            if bad and pinned and "short exact decimal" in bad:
-                raise ParamError(", ".join(sorted(pinned)), f"these pinned values make part {p.name}) answer "
-                                 f"'{a.name}' = {answers[a.name]!r}, which the statement asks exactly; pin values "
-                                 "with a short exact result", template.id)
+            value = answers[a.name]
+            bad = _kind_error(a, value)
             if bad:
-                raise TemplateError(f"{where} (kind {a.kind}): {answers[a.name]!r} {bad}")
+                raise TemplateError(f"{where} (kind {a.kind}): {value!r} {bad}")
+            if a.numeric and a.round is None and not all(values.is_short_decimal(x) for x in values.leaves(value)):
+                if pinned:
+                    raise ParamError(", ".join(sorted(pinned)), f"these pinned values make part {p.name}) answer "
+                                     f"'{a.name}' = {value!r}, which the statement asks exactly; pin values "
+                                     "with a short exact result", template.id)
+                raise TemplateError(f"{where} (kind {a.kind}): {value!r} is not a short exact decimal, but the "
+                                    "answer is declared exact (no 'round:'); declare the decimals the statement "
+                                    "asks for")
+            if a.accepts:
+                ok, why = solvers.resolve(a.accepts, template.directory)(params, value)
+                if not ok:
+                    raise TemplateError(f"{where}: {a.accepts} refuses the solver's own answer {value!r}: {why}")
 
 
 def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | None = None,
@@ -154,7 +161,7 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
     params = sample_params(template, rng, pinned or {}, resolve)
     answers = solve(template, params, resolve)
     parts = scaled_parts(template, credits)
-    check_graded(template, parts, answers, pinned)
+    check_graded(template, parts, answers, params, pinned)
     ctx = context(params, answers)
     origin = str(template.directory / "question.yaml")
     rubric = tuple(

@@ -91,3 +91,22 @@ def test_bad_declarations_are_one_line(case, tmp_path: Path) -> None:
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert res.returncode in (1, 2) and "Traceback" not in res.stderr
     assert any(fragment in line for line in lines), res.stderr
+
+
+def test_a_checker_must_accept_the_solvers_own_answer() -> None:
+    """kind checker: every solve runs the declared `accepts` on the solver's key, so a key
+    the checker refuses (here the XOR network with its output neuron's signs flipped) fails."""
+    import copy
+
+    from examgen.bank import load_bank
+    from examgen.errors import TemplateError
+    from examgen.questions import check_graded, solve_question
+    from examgen.sampling import derive_seed
+
+    t = load_bank().templates["xor_threshold_network"]
+    q = solve_question(t, derive_seed(3, 1, t.id))
+    check_graded(t, q.parts, q.answers, q.params)  # the solver's own network passes
+    wrong = copy.deepcopy(q.answers)
+    wrong["network"][2] = [-x for x in wrong["network"][2]]
+    with pytest.raises(TemplateError, match="mlp.check_xor_table refuses the solver's own answer"):
+        check_graded(t, q.parts, wrong, q.params)

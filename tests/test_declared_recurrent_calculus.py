@@ -91,3 +91,16 @@ def test_eigenvalues_checker_seed_001_p10a(proposed, verdict):
     assert check_eigenvalues_answer(ORTHOGONAL, proposed) == verdict
     q = solve_one("rnn_gradient_stability", 0, ORTHOGONAL)[1]
     assert (_graded(q)["rho"], _graded(q)["regime"]) == (1, "neither")
+
+
+@pytest.mark.parametrize(("W", "proposed", "verdict"), [
+    # triangular: the eigenvalues are the diagonal (hand-checked), real, any order
+    ([[0.5, 2], [0, -0.25]], [-0.25, 0.5], (True, "correct")),
+    # [[1,1],[1,1]] has eigenvalues 2 and 0 (trace 2, det 0): 2 twice is not the answer (multiplicity)
+    ([[1, 1], [1, 1]], [2, 2], (False, "0 is an eigenvalue of W but missing from the answer")),
+    # within 1e-6 of 0.5 is right, 1e-3 off is not
+    ([[0.5, 2], [0, -0.25]], [-0.25, 0.5000001], (True, "correct")),
+    ([[0.5, 2], [0, -0.25]], [-0.25, 0.501], (False, "0.5 is an eigenvalue of W but missing from the answer")),
+])
+def test_eigenvalues_checker_real_cases(W, proposed, verdict):
+    assert check_eigenvalues_answer({"W": W}, proposed) == verdict
