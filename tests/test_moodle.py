@@ -12,7 +12,9 @@ import pytest
 
 from examgen import ROOT
 from examgen.cli import main
-from examgen.writers.moodle import NONE_OPTION, category_name, key_text, latex_to_html, weight_factor
+from examgen.writers.graded import NONE_OPTION, key_text
+from examgen.writers.htmltext import latex_to_html
+from examgen.writers.moodle import category_name, weight_factor
 
 
 def export(spec: Path, out: Path, *args: str) -> ET.Element:

@@ -386,7 +386,7 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
 def test_statement_html_is_qti_xhtml() -> None:
     """latex_to_html's HTML made QTI XHTML (exact strings): <br/>, no style or border, a
     table's rows in a tbody, <u> as a span, a paragraph holding a table as a div."""
-    from examgen.writers.moodle import latex_to_html
+    from examgen.writers.htmltext import latex_to_html
 
     def out(tex: str) -> str:
         return ET.tostring(qti.xhtml(latex_to_html(tex), "here"), encoding="unicode")

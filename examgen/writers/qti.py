@@ -52,7 +52,18 @@ from ..errors import TemplateError
 from ..model import DrawnMcItem, Exam, GradedAnswer, Part, SolvedMc, SolvedQuestion, Variant, item_label
 from ..rendering import QuestionTexts
 from ..targets import QTI_MARK
-from .moodle import NONE_OPTION, auto_graded, credits_note, entries, key_text, latex_to_html
+from .graded import (
+    NONE_OPTION,
+    asked_note,
+    cells,
+    credits_note,
+    hand_answers,
+    hand_points,
+    key_phrase,
+    key_text,
+    points_text,
+)
+from .htmltext import latex_to_html
 
 NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
 XSD = "http://www.imsglobal.org/xsd/qti/qtiv2p1/imsqti_v2p1.xsd"
@@ -204,15 +215,6 @@ def _to_bytes(root: ET.Element, comment: str | None = None) -> bytes:
 # ---------------------------------------------------------------- items
 
 
-def hand_graded(part: Part) -> list[GradedAnswer] | None:
-    """A part's answers graded by hand ([] when it has none; None when none of it is):
-    a part without graded answers is graded by hand as a whole."""
-    if not part.answers:
-        return []
-    hand = [a for a in part.answers if not auto_graded(a)]
-    return hand or None
-
-
 def _part_statement(body: ET.Element, texts: QuestionTexts, where: str, part: Part) -> None:
     block = xhtml(latex_to_html(texts.statements[part.name]), f"{where} part {part.name}")
     lead = ET.Element("b")
@@ -241,9 +243,7 @@ def _scorer_block(body: ET.Element, q: SolvedQuestion, texts: QuestionTexts, whe
             li = _sub(ul, "li")
             _sub(li, "b", f"{p.name})").tail = " "
             label = xhtml(latex_to_html(a.label, inline=True), f"{where} part {p.name}", "span")
-            label.tail = ": " + (f"any answer that {a.accepts} accepts, e.g. {value}" if a.kind == "checker"
-                                 else str(value) if value is not None else "see the solution") \
-                + f" ({a.points:g} points)"
+            label.tail = f": {key_phrase(a, value)} ({a.points:g} points)"
             li.insert(1, label)
     for p in hand:
         _sub(_sub(block, "p"), "b", f"Solution {p.name})")
@@ -251,7 +251,7 @@ def _scorer_block(body: ET.Element, q: SolvedQuestion, texts: QuestionTexts, whe
     ul = _sub(block, "ul")
     for r in q.rubric:
         li = _sub(ul, "li")
-        _sub(li, "b", f"{r['part']})").tail = f" {r['points']:g} point{'' if r['points'] == 1 else 's'}: "
+        _sub(li, "b", f"{r['part']})").tail = f" {points_text(r['points'])}: "
         text = latex_to_html(r["text"], inline=True)
         _contents(li, xhtml(text, f"{where}: the rubric of part {r['part']} in question.yaml", "span"))
 
@@ -269,48 +269,41 @@ def template_item(v: Variant, k: int, q: SolvedQuestion) -> tuple[str, bytes]:
     hand_parts: list[Part] = []
     if texts.intro is not None:
         body.append(xhtml(latex_to_html(texts.intro), f"{where} intro"))
+    inputs = cells(q)
     for part in q.parts:
         _part_statement(body, texts, where, part)
-        graded = [(a, value) for p, a, value in q.graded() if p.name == part.name]
-        for a, value in graded:
-            if not auto_graded(a):
-                keys.append((part, a, value))
+        keys += [(part, a, value) for p, a, value in q.graded()
+                 if p.name == part.name and a in (hand_answers(p) or ())]
+        for c in inputs:
+            if c.part.name != part.name:
                 continue
+            a = c.answer
             label = latex_to_html(a.label, inline=True)
+            rid = f"R_{ncname(part.name)}_{ncname(str(a.name))}" + \
+                "".join(f"_{n}" for n in re.findall(r"\d+", c.suffix))
+            p = _sub(body, "p")
+            p.append(xhtml(label, f"{where} part {part.name}", "span"))
             if a.kind == "choice":
-                rid = f"R_{ncname(part.name)}_{ncname(str(a.name))}"
-                options = [value] + [c for c in a.choices if c != value]
-                ids = {str(c): f"C{i}" for i, c in enumerate(sorted(options, key=str), start=1)}
-                _response(item, rid, "single", "identifier", [ids[str(value)]])
-                p = _sub(body, "p")
-                p.append(xhtml(label, f"{where} part {part.name}", "span"))
+                options = sorted([c.value] + [x for x in a.choices if x != c.value], key=str)
+                ids = {str(x): f"C{i}" for i, x in enumerate(options, start=1)}
+                _response(item, rid, "single", "identifier", [ids[str(c.value)]])
                 p[-1].tail = ": "
                 inter = _sub(p, "inlineChoiceInteraction", responseIdentifier=rid, shuffle="false")
-                for c in sorted(options, key=str):
-                    _sub(inter, "inlineChoice", str(c), identifier=ids[str(c)])
-                _if(processing, _compare("match", rid), a.points)
+                for x in options:
+                    _sub(inter, "inlineChoice", str(x), identifier=ids[str(x)])
+                _if(processing, _compare("match", rid), c.points)
                 continue
-            asked = f" (to {a.round} decimals)" if a.round is not None else ""
-            cells = entries(a, value)
-            for suffix, x in cells:
-                rid = f"R_{ncname(part.name)}_{ncname(str(a.name))}" + \
-                    "".join(f"_{n}" for n in re.findall(r"\d+", suffix))
-                _response(item, rid, "single", "float", [key_text(x)])
-                p = _sub(body, "p")
-                p.append(xhtml(label, f"{where} part {part.name}", "span"))
-                p[-1].tail = f"{suffix}{asked}: "
-                _sub(p, "textEntryInteraction", responseIdentifier=rid, expectedLength="12")
-                t = key_text(a.tolerance) if a.tolerance else "0"
-                _if(processing, _compare("equal", rid, toleranceMode="absolute", tolerance=f"{t} {t}"),
-                    a.points / len(cells))
-        hand = hand_graded(part)
-        if hand is not None:
+            _response(item, rid, "single", "float", [key_text(c.value)])
+            p[-1].tail = f"{c.suffix}{asked_note(a)}: "
+            _sub(p, "textEntryInteraction", responseIdentifier=rid, expectedLength="12")
+            t = key_text(a.tolerance)
+            _if(processing, _compare("equal", rid, toleranceMode="absolute", tolerance=f"{t} {t}"), c.points)
+        if hand_answers(part) is not None:
             hand_parts.append(part)
             rid = f"TEXT_{ncname(part.name)}"
             _response(item, rid, "single", "string")
-            points = part.credits if not hand else sum(a.points for a in hand)
             inter = _sub(body, "extendedTextInteraction", responseIdentifier=rid, expectedLines="8", format="plain")
-            _sub(inter, "prompt", f"Your answer to part {part.name}) {credits_note(points)}, graded by hand")
+            _sub(inter, "prompt", f"Your answer to part {part.name}) {credits_note(hand_points(part))}, graded by hand")
     _outcomes(item, q.credits)
     _scorer_block(body, q, texts, f"{folder / 'solution.tex.j2'}: {q.template.id} ({v.code} P{k})", keys, hand_parts)
     item.append(body)
