@@ -21,7 +21,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -555,11 +554,8 @@ def stamp_preview(pdf: Path, out: Path) -> Path:
     preview may replace it and nothing else. Only previews: build PDFs stay unchanged."""
     from .compiler.qpdf import qpdf
 
-    probe = subprocess.run(["qpdf", "--json-output", "--json-key=qpdf", "--json-object=trailer", str(pdf), "-"],
-                           capture_output=True, text=True)
-    if probe.returncode not in (0, 3):
-        raise ExamgenError(f"qpdf failed: {probe.stderr.strip()}")
-    head, objects = json.loads(probe.stdout)["qpdf"]
+    probe = qpdf(["--json-output", "--json-key=qpdf", "--json-object=trailer", str(pdf), "-"])
+    head, objects = json.loads(probe)["qpdf"]
     trailer = {k: v for k, v in objects["trailer"]["value"].items() if k != "/ID"}
     info = f"obj:{head['maxobjectid'] + 1} 0 R"
     trailer.update({"/Info": info[4:], "/Size": head["maxobjectid"] + 2})

@@ -48,3 +48,19 @@ def test_compilers_are_independent(tmp_path: Path) -> None:
         other.compile_once(tmp_path / "once", "report", "\\relax\n", "grading report")
     assert started.read_text().split() == ["started"]
     assert (cancelled.stats.hits, cancelled.stats.misses) == (0, 0) == (other.stats.hits, other.stats.misses)
+
+
+def test_a_latex_failure_does_not_cancel_the_compiler(tmp_path: Path) -> None:
+    """A batch that fails to typeset is an error of that build, not a cancellation: the
+    same compiler still runs TeX afterwards (it stayed cancelled for good before)."""
+    fake, started = _fake(tmp_path)
+    compiler = Compiler(None, 1, pdflatex=str(fake), timeout=60)
+    piece = Piece("E0001", "variant E0001", "")
+    batch = Batch("student", "en", "\\documentclass{article}\\begin{document}\n", (piece,))
+    with pytest.raises(Exception, match="pdflatex failed") as failed:
+        compiler.compile_exam(iter([(batch, batch)]), tmp_path / "exam")
+    assert not isinstance(failed.value, BuildCancelled)
+    runs = len(started.read_text().split())
+    with pytest.raises(Exception, match="pdflatex failed"):  # it runs again: the fake fails, not "build cancelled"
+        compiler.compile_once(tmp_path / "once", "report", "\\relax\n", "grading report")
+    assert len(started.read_text().split()) == runs + 1

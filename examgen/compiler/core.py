@@ -296,7 +296,10 @@ class Compiler:
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
             try:
                 return _Stream(self, pool, workroot, progress, cache).run(pairs)
-            except BaseException:  # Ctrl-C, SIGTERM, a failed or crashed worker: stop the others at once
+            except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
+                pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
+                raise
+            except BaseException:  # Ctrl-C, SIGTERM, a crashed worker: stop the others at once
                 pool.shutdown(wait=False, cancel_futures=True)
                 self.cancel()
                 raise

@@ -46,10 +46,12 @@ def concatenate(pdfs: list[Path], out: Path) -> None:
     qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
 
 
-def qpdf(args: list[str]) -> None:
+def qpdf(args: list[str]) -> str:
+    """Run qpdf (deterministic ids); its standard output."""
     try:
         proc = subprocess.run(["qpdf", "--deterministic-id", *args], capture_output=True, text=True)
     except FileNotFoundError:
         raise ExamgenError("qpdf not found: install it (Debian package 'qpdf'; see README: 'make exam')") from None
     if proc.returncode not in (0, 3):  # 3 = warnings only
         raise ExamgenError(f"qpdf failed: {proc.stderr.strip()}")
+    return proc.stdout
