@@ -87,27 +87,23 @@ class Inputs:
         try:
             if not stat.S_ISREG(os.stat(spec).st_mode):  # a pipe is read once, by the build
                 return None
-            data = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-            inputs, files = data["inputs"], data["files"]
-            if data.get("kind") != "build" or data.get("examgen") != __version__ or not isinstance(files, dict):
+            from .targets import _owns, _read_manifest, _unlisted, diagnostics_folders
+
+            data = _read_manifest(out)  # the rules every folder examgen writes follows (targets.py)
+            if data is None or data["kind"] != "build" or data["examgen"] != __version__:
                 return None
+            inputs, files = data["inputs"], data["files"]
             reads = {}
             for given in inputs["reads"]:
                 path = Path(given)
                 reads[given] = sha256(path if path.is_absolute() else spec.parent / path)
             if inputs["sha256"] != self.fingerprint(sha256(spec), reads):
                 return None
-            from .targets import diagnostics_folders
-
-            if any(d.exists() for d in diagnostics_folders(out)):  # a normal build removes them
+            if any(_owns(d, "diagnostics") for d in diagnostics_folders(out)):  # a normal build removes them
                 return None
-            entries = list(out.rglob("*"))
-            if any(p.is_symlink() for p in entries):  # examgen writes none
-                return None
-            found = {p.relative_to(out).as_posix() for p in entries if p.is_file()}
-            if found != {*files, "manifest.json"}:
-                return None
-            if any(sha256(out / name) != digest for name, digest in files.items()):
+            if _unlisted(out, data, False) is not None or any(p.is_symlink() for p in out.rglob("*")):
+                return None  # a file the manifest does not list (the build refuses it), a link examgen never writes
+            if any(sha256(out / name) != digest for name, digest in files.items()):  # missing: OSError
                 return None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None

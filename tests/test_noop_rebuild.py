@@ -174,6 +174,18 @@ def test_stale_diagnostics_are_removed_by_a_real_build(exam: Path, capsys: pytes
     assert not diag.exists()
 
 
+def test_a_users_own_diagnostics_folder_leaves_the_rebuild_free(exam: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A folder named like OUT-diagnostics that examgen did not write is never removed by a
+    build, so it does not make every later build a full one: the rebuild stays a no-op."""
+    diag = exam / "out-diagnostics"
+    diag.mkdir()
+    (diag / "notes.txt").write_text("mine\n")
+    capsys.readouterr()
+    assert _build(exam) == 0
+    assert UP_TO_DATE in capsys.readouterr().out
+    assert (diag / "notes.txt").read_text() == "mine\n"
+
+
 def test_spec_from_a_pipe_is_left_to_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A spec that is not a regular file (a pipe, <(cat spec)) can be read once only:
     the check leaves it to the build, which reads it and builds what it says."""
