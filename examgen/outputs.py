@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .model import ExamSpec
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -45,11 +44,3 @@ def folder_manifest(root: Path, kind: str, **fields: Any) -> str:
     data = {"examgen": __version__, "kind": kind, **fields,
             "files": {p.relative_to(root).as_posix(): sha256(p) for p in files}}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def manifest(spec: ExamSpec, exam_seed: int, n_variants: int, root: Path,
-             inputs: dict[str, Any] | None = None) -> str:
-    """A build's manifest; `inputs` (uptodate.Inputs.record) lets an unchanged rebuild return at once."""
-    extra = {"inputs": inputs} if inputs is not None else {}
-    return folder_manifest(root, "build", spec=spec.path.name, spec_sha256=spec.sha256, seed=exam_seed,
-                           variants=n_variants, **extra)

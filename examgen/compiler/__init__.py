@@ -6,11 +6,9 @@
     qpdf.py      splitting batch PDFs and concatenating PDFs
 """
 
-from .batching import BATCH_SIZE, Batch, Built, Piece, batches
-from .cache import CacheStats
+from .batching import Batch, Built, Piece, batches
 from .core import Compiler
 from .qpdf import concatenate
-from .tex import PDFLATEX, TIMEOUT, BuildCancelled, TexTimeout
+from .tex import BuildCancelled
 
-__all__ = ["BATCH_SIZE", "PDFLATEX", "TIMEOUT", "Batch", "BuildCancelled", "Built", "CacheStats",
-           "Compiler", "Piece", "TexTimeout", "batches", "concatenate"]
+__all__ = ["Batch", "BuildCancelled", "Built", "Compiler", "Piece", "batches", "concatenate"]

@@ -73,11 +73,11 @@ def _kill_group(proc: subprocess.Popen) -> None:
         pass
 
 
-def _reap(proc: subprocess.Popen) -> tuple[bytes, bytes]:
+def _reap(proc: subprocess.Popen) -> None:
     """Collect a killed process within REAP seconds; a grandchild that escaped the group
     and holds the pipes open is not waited for."""
     try:
-        return proc.communicate(timeout=REAP)
+        proc.communicate(timeout=REAP)
     except subprocess.TimeoutExpired:
         for pipe in (proc.stdout, proc.stderr):
             if pipe is not None:
@@ -86,7 +86,6 @@ def _reap(proc: subprocess.Popen) -> tuple[bytes, bytes]:
             proc.wait(timeout=REAP)
         except subprocess.TimeoutExpired:
             pass
-        return b"", b""
 
 
 def _signal_name(returncode: int) -> str:

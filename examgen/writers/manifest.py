@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Exam
-from ..outputs import MANIFEST, manifest
+from ..outputs import MANIFEST, folder_manifest
 
 
 def write(exam: Exam, folder: Path, inputs: dict[str, Any] | None = None) -> None:
-    (folder / MANIFEST).write_text(manifest(exam.spec, exam.seed, len(exam.variants), folder, inputs),
-                                   encoding="utf-8")
+    """`inputs` (uptodate.Inputs.record) lets an unchanged rebuild return at once."""
+    extra = {"inputs": inputs} if inputs is not None else {}
+    text = folder_manifest(folder, "build", spec=exam.spec.path.name, spec_sha256=exam.spec.sha256, seed=exam.seed,
+                           variants=len(exam.variants), **extra)
+    (folder / MANIFEST).write_text(text, encoding="utf-8")

@@ -28,13 +28,12 @@ def write(exam: Exam, folder: Path) -> None:
 PRINT_PART = 100  # variants per print file: qpdf's memory grows with its output (about 150 MB per 100 endterms)
 
 
-def print_parts(codes: list[str], part: int | None = None) -> list[tuple[str, list[str]]]:
-    """The print files' name suffixes and variants: one file ("") up to `part` variants,
-    else runs of `part` named by their first and last variant ("-E0001-E0100")."""
-    part = part or PRINT_PART
-    if len(codes) <= part:
+def print_parts(codes: list[str]) -> list[tuple[str, list[str]]]:
+    """The print files' name suffixes and variants: one file ("") up to PRINT_PART variants,
+    else runs of PRINT_PART named by their first and last variant ("-E0001-E0100")."""
+    if len(codes) <= PRINT_PART:
         return [("", codes)]
-    runs = [codes[i:i + part] for i in range(0, len(codes), part)]
+    runs = [codes[i:i + PRINT_PART] for i in range(0, len(codes), PRINT_PART)]
     return [(f"-{run[0]}-{run[-1]}", run) for run in runs]
 
 
