@@ -33,7 +33,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from .. import cachedir, qrcodes
 from ..errors import ExamgenError, LatexError, LayoutError
@@ -79,26 +79,27 @@ def _prepare(workdir: Path, batch: Batch, fmt: Path) -> None:
             shutil.copyfile(fmt, target)
 
 
-def _read_counts(path: Path, batch: Batch) -> dict[str, int] | None:
-    """{variant code: pages} for exactly the batch's variants, or None if the file is not that."""
+def _read_per_variant(path: Path, batch: Batch) -> dict[str, Any] | None:
+    """A cache file's {variant code: value} for exactly the batch's variants, or None if it is not that."""
     try:
-        counts = json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    if (not isinstance(counts, dict) or sorted(counts) != sorted(p.code for p in batch.pieces)
-            or not all(type(n) is int and n > 0 for n in counts.values())):
-        return None
-    return counts
+    return data if isinstance(data, dict) and sorted(data) == sorted(p.code for p in batch.pieces) else None
+
+
+def _read_counts(path: Path, batch: Batch) -> dict[str, int] | None:
+    """{variant code: pages} for exactly the batch's variants, or None if the file is not that."""
+    counts = _read_per_variant(path, batch)
+    return counts if counts is not None and all(type(n) is int and n > 0 for n in counts.values()) else None
 
 
 def _read_regions(path: Path, batch: Batch) -> Regions | None:
     """The regions of exactly the batch's variants from a cache entry, or None if the file is not that."""
+    data = _read_per_variant(path, batch)
     try:
-        data = json.loads(path.read_text())
-        if not isinstance(data, dict) or sorted(data) != sorted(p.code for p in batch.pieces):
-            return None
-        return {code: tuple(Region(**r) for r in rs) for code, rs in data.items()}
-    except (OSError, ValueError, TypeError, AttributeError):
+        return None if data is None else {code: tuple(Region(**r) for r in rs) for code, rs in data.items()}
+    except (TypeError, AttributeError):
         return None
 
 
@@ -263,24 +264,19 @@ class Compiler:
 
     # -------------------------------------------------------------- page counts
     def _counts_entry(self, batch: Batch, fmt: Path, cache: Cache) -> Path:
+        """Where the page counts of a batch are cached: keyed by its draft source, the format and its files."""
         return cache.entry("pages", key(batch.source(draft=True), fmt.name, *(f.read_bytes() for f in batch.files)))
 
-    def _cached_counts(self, batch: Batch, fmt: Path, cache: Cache | None) -> dict[str, int] | None:
-        """The page counts of a batch's variants from the cache; None when not cached."""
-        if cache is None:
+    @staticmethod
+    def _cached_counts(entry: Path | None, batch: Batch, cache: Cache | None) -> dict[str, int] | None:
+        """The page counts of a batch's variants from its cache entry; None when not cached."""
+        if cache is None or entry is None:
             return None
-        entry = cache.verified(self._counts_entry(batch, fmt, cache), ["pages.json"])
-        counts = _read_counts(entry / "pages.json", batch) if entry is not None else None
-        if counts is None and entry is not None:  # a well-hashed record of the wrong shape
-            cache.discard(entry)
+        found = cache.verified(entry, ["pages.json"])
+        counts = _read_counts(found / "pages.json", batch) if found is not None else None
+        if counts is None and found is not None:  # a well-hashed record of the wrong shape
+            cache.discard(found)
         return counts
-
-    def _remember_counts(self, batch: Batch, fmt: Path, cache: Cache | None, counts: dict[str, int]) -> None:
-        if cache is None:
-            return
-        entry = self._counts_entry(batch, fmt, cache)
-        if not (entry / "entry.json").exists():
-            cache.store(entry, {"pages.json": json.dumps(counts, sort_keys=True).encode()})
 
     # -------------------------------------------------------------- many batches
     def compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
@@ -394,7 +390,9 @@ class _Stream:
         (verified against the log; a variant that differs gets a second pass)."""
         c, cache = self.c, self.cache
         fmt = self.fmt_for(batch)
-        known = c._cached_counts(batch, fmt, cache)
+        counts_entry = c._counts_entry(batch, fmt, cache) if cache is not None else None  # hashed once per batch
+        known = c._cached_counts(counts_entry, batch, cache)
+        cached = known is not None
 
         def final(b: Batch) -> tuple[dict[str, Path], Regions]:
             nonlocal known
@@ -412,7 +410,8 @@ class _Stream:
         pdfs, found = self.stage(batch, final)
         assert known is not None
         pages: dict[str, int] = known
-        c._remember_counts(batch, fmt, cache, pages)
+        if cache is not None and counts_entry is not None and not cached:  # remember what this run found out
+            cache.store(counts_entry, {"pages.json": json.dumps(pages, sort_keys=True).encode()})
         with self.guard:
             for n in pages.values():
                 self.typical[n] = self.typical.get(n, 0) + 1
