@@ -171,7 +171,7 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     folder = workdir / label.replace(" ", "-")
 
     def one(version: str) -> None:
-        piece = Piece("CHECK", label, LAYOUT.variant_body(_info(), variant, version, None))
+        piece = Piece("CHECK", label, LAYOUT.variant_body(_info(), variant, version))
         batch = Batch(version, "en", LAYOUT.preamble(version, "en"), (piece,), (), LAYOUT.classes)
         compiler.compile_one(batch, folder / version)
 

@@ -36,7 +36,7 @@ def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | N
     """One batch document of these variants in one version (`logo`: the logo under its fixed name)."""
     files = (logo,) if logo else ()
     layout = layouts.get(spec.layout)
-    pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version, spec.info.logo_file))
+    pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version))
                    for v in variants)
     return Batch(version, spec.info.language, layout.preamble(version, spec.info.language), pieces, files,
                  layout.classes)
@@ -138,7 +138,7 @@ def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compile
                               "the multiple-choice reasons (measured for --keep-tex)", layout.classes)
         found = layouts.sizes(log)
         reserve = {t: found[i] for i, t in enumerate(texts)}
-    return {v.code: layout.variant_body(spec.info, v, layouts.STUDENT, spec.info.logo_file, reserve) for v in variants}
+    return {v.code: layout.variant_body(spec.info, v, layouts.STUDENT, reserve) for v in variants}
 
 
 def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], students: dict[str, str]) -> None:
@@ -202,7 +202,7 @@ def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution
     variant = Variant(number=0, code=f"S{seed}", questions=(q,))
     version = layouts.SOLUTION if solution else layouts.STUDENT
     layout = layouts.get(layouts.DEFAULT)
-    piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version, None))
+    piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version))
     batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,), (), layout.classes)
     with work_folder() as tmp:
         built = (compiler or Compiler.default()).compile_one(batch, tmp)

@@ -159,9 +159,10 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
             problems.append(ChooseProblem(k=c["k"], options=tuple(o for o in opts if o)))
     grading = _grading(doc, errors)
     layout = doc.data.get("layout", layouts.DEFAULT)
-    if layout not in layouts.names():
-        errors.append(f"{doc.where(('layout',))}: layout: unknown layout '{layout}'; "
-                      f"valid: {', '.join(layouts.names())}")
+    try:
+        layouts.get(layout)
+    except SpecError as exc:  # an unknown layout, named with the valid ones
+        errors.append(f"{doc.where(('layout',))}: {exc}")
     if errors:
         raise SpecError("\n".join(errors))
     return ExamSpec(path=path, sha256=hashlib.sha256(source).hexdigest(), info=info,

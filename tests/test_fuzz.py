@@ -117,7 +117,7 @@ def _exercise_spec(text: str, name: str = "fuzz.yaml") -> None:
         spec = load_spec(path, BANK)
         variant = build_variant(spec, BANK, 3, 1)
         for version in (STUDENT, SOLUTION):
-            variant_body(spec.info, variant, version, None)
+            variant_body(spec.info, variant, version)
     except ExamgenError as exc:
         assert str(exc).strip(), "an error without a message"
         COUNTS["errors"] += 1
@@ -186,7 +186,7 @@ def test_mutated_question_yaml(data: st.DataObject) -> None:
         info = ExamInfo(course="c", code="c", name="n", date="", time="", examiner="", resources="",
                         instructions=(), institution=(), language="en")
         for version in (STUDENT, SOLUTION):
-            variant_body(info, Variant(number=1, code="E0001", questions=(question,)), version, None)
+            variant_body(info, Variant(number=1, code="E0001", questions=(question,)), version)
     except ExamgenError as exc:
         assert str(exc).strip()
         COUNTS["errors"] += 1

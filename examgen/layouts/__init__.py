@@ -6,7 +6,7 @@ defines `LAYOUT`, a `Layout`:
 - `classes`: the class files the document needs, the document class first (its stem is
   the class name: \\documentclass[<version>,<language>]{<stem>}); they are copied beside
   the precompiled format, a kept .tex and a failure's diagnostics;
-- `variant_body(info, variant, version, logo_file)`: one variant's LaTeX after
+- `variant_body(info, variant, version)`: one variant's LaTeX after
   \\egbeginvariant{code}{pages}, from the cover to the last page;
 - `render_question_body(question, version, language)`, `render_mc_body(mc)`: one problem's
   LaTeX (used alone by `examgen check`);
@@ -103,7 +103,7 @@ class Layout:
 
     name: str
     classes: tuple[Path, ...]  # the document class first
-    variant_body: Callable[..., str]  # (info, variant, version, logo_file, reserve=None)
+    variant_body: Callable[..., str]  # (info, variant, version, reserve=None); the logo is info.logo_file
     render_question_body: Callable[[SolvedQuestion, str, str], list[str]]
     render_mc_body: Callable[..., list[str]]  # (mc, version=SOLUTION, reserve=None)
     reserved: Callable[[Variant], list[str]]

@@ -11,13 +11,15 @@ from typing import Any
 
 from .. import values
 from ..model import Exam, GradedAnswer, SolvedMc, SolvedQuestion, Variant, item_label
+from ..resources import package_file
 
 VERSION = 2
-SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "answers-v2.schema.json"
+SCHEMA = package_file("examgen", "schemas/answers-v2.schema.json")
 
 
 def _plain(x: Any) -> Any:
-    """numpy values as JSON values."""
+    """numpy values as JSON values: for parameters, which an instructor's sampler may return
+    as numpy scalars (sampling.jsonable would also turn 2.0 into 2, which prints differently)."""
     if hasattr(x, "tolist"):
         return x.tolist()
     if isinstance(x, (list, tuple)):
@@ -30,9 +32,9 @@ def _plain(x: Any) -> Any:
 def graded_record(a: GradedAnswer, value: Any) -> dict[str, Any]:
     rec: dict[str, Any] = {"name": a.name, "label": a.label, "kind": a.kind, "points": a.points}
     if a.kind != "text" or value is not None:
-        rec["value"] = _plain(value)
+        rec["value"] = value  # the solver's answers are JSON values already (sampling.solve)
     if a.numeric:
-        rec["shape"] = values.shape(_plain(value))
+        rec["shape"] = values.shape(value)
         rec["round"] = a.round
         rec["tolerance"] = a.tolerance
     if a.choices:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..model import Exam, SolvedMc, item_label
 from ..outputs import csv_text
-from .answers import _plain
 
 COLUMNS = ["variant", "problem", "part", "template", "answer", "kind", "value", "round", "tolerance", "points"]
 
@@ -24,8 +23,8 @@ def answer_key_csv(exam: Exam) -> str:
                 continue
             for part, a, value in q.graded():
                 # a number stays a number (a spreadsheet reads it; no formula guard needed), the rest JSON
-                shown = "" if value is None else value if isinstance(value, str) else _plain(value) \
-                    if a.kind == "number" else json.dumps(_plain(value), separators=(",", ":"))
+                shown = "" if value is None else value if isinstance(value, str) else value \
+                    if a.kind == "number" else json.dumps(value, separators=(",", ":"))
                 rows.append([v.code, k, part.name, q.template.id, a.name or "", a.kind, shown,
                              "" if a.round is None else a.round, a.tolerance if a.numeric else "", a.points])
             for part in q.parts:

@@ -6,12 +6,11 @@ variant is the TUM layout's too."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from ...resources import package_file
-from .. import Layout
-from ..tum import CLASS_FILE as TUM_CLASS
-from ..tum import measure_body, render_mc_body, render_question_body, reserved, variant_body
+from .. import tum
 
 CLASS_FILE = package_file(__name__, "examgenplain.cls")
 
-LAYOUT = Layout("plain", (CLASS_FILE, TUM_CLASS), variant_body, render_question_body, render_mc_body, reserved,
-                measure_body)
+LAYOUT = replace(tum.LAYOUT, name="plain", classes=(CLASS_FILE, tum.CLASS_FILE))  # TUM's Python side, its own cover

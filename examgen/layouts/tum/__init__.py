@@ -82,8 +82,7 @@ def grading_table(k: int) -> str:
     return "\\par\\vspace{2mm}\n".join(tables)
 
 
-def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str | None,
-                 reserve: Reserve | None = None) -> str:
+def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserve | None = None) -> str:
     """One variant, from its settings to the last additional-space page; it
     follows \\egbeginvariant{code}{pages} (the compiler adds that line). With `reserve`
     (the student version of a kept .tex), the MC reasons are only spaces of their size."""
@@ -94,7 +93,8 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, logo_file: str 
         "resources": escape(info.resources, multiline=True),
         "problems": str(len(variant.questions)), "credits": credits(variant.credits),
         "inst1": escape(inst[0]), "inst2": escape(inst[1]), "inst3": escape(inst[2]),
-        "logo": Latex(f"\\includegraphics[width=18mm,height=10mm,keepaspectratio]{{{logo_file}}}") if logo_file else "",
+        "logo": Latex(f"\\includegraphics[width=18mm,height=10mm,keepaspectratio]{{{info.logo_file}}}")
+        if info.logo_file else "",
     }
     body = [Command("egset", arguments=[key, NoEscape(value)]).dumps() + "%\n" for key, value in values.items()]
     items = "".join(f"\\item {escape(x, multiline=True)}" for x in info.instructions)
