@@ -34,19 +34,29 @@ def rng_for(seed: SeedInfo) -> np.random.Generator:
 
 
 # ------------------------------------------------------------------ declarative samplers
+MAX_SIZE = 1_000  # entries along one side of a sampled vector or matrix: an exam prints every one
+MAX_CHOICES = 100_000  # integers one int_vector/int_matrix sample draws from (low..high)
+
+
 def _size(spec: Any, rng: np.random.Generator, params: Mapping[str, Any]) -> int:
     if isinstance(spec, bool):
         raise TypeError("size must be an int, [low, high] or a parameter name")
     if isinstance(spec, int):
-        return spec
-    if isinstance(spec, list) and len(spec) == 2:
-        return int(rng.integers(spec[0], spec[1] + 1))
-    if isinstance(spec, str) and spec in params:
-        return int(params[spec])
-    raise TypeError(f"size {spec!r} must be an int, [low, high] or an earlier parameter's name")
+        n = spec
+    elif isinstance(spec, list) and len(spec) == 2:
+        n = int(rng.integers(spec[0], spec[1] + 1))
+    elif isinstance(spec, str) and spec in params:
+        n = int(params[spec])
+    else:
+        raise TypeError(f"size {spec!r} must be an int, [low, high] or an earlier parameter's name")
+    if not 0 <= n <= MAX_SIZE:  # not a memory error of numpy's: one line naming the spec
+        raise ValueError(f"size {n} is outside 0..{MAX_SIZE}")
+    return n
 
 
 def _ints(rng: np.random.Generator, shape: tuple[int, ...], s: Mapping[str, Any]) -> np.ndarray:
+    if int(s["high"]) - int(s["low"]) >= MAX_CHOICES:
+        raise ValueError(f"low..high spans more than {MAX_CHOICES} integers")
     allowed = [v for v in range(int(s["low"]), int(s["high"]) + 1) if v not in set(s.get("exclude", []))]
     if not allowed:
         raise TypeError(f"no integer in [{s['low']}, {s['high']}] outside exclude")

@@ -169,7 +169,22 @@ CSV_ROWS = [
               "ab12,E0001,,,,,,\nＡＢ12,E0002,,,,,,\n"),
 ]
 
-ROWS = SOLVER_ROWS + JINJA_ROWS + CSV_ROWS
+def _sampled(spec: str) -> Callable[[str], str]:
+    """question.yaml with one more parameter, sampled by this spec."""
+    return lambda q: q.replace("params:\n", f"params:\n  v: {{type: int_vector, sample: {spec}}}\n", 1)
+
+
+# an instructor's sample spec that would make numpy allocate terabytes: one line naming the spec
+SAMPLE_ROWS = [
+    Row("sample-length-huge", "template 'q1': parameter 'v': bad sample spec: size ", 2, args=SOLVE,
+        setup=bank_template("q1", question=_sampled("{kind: int_vector, length: [2, 1000000000000], low: 0, "
+                                                    "high: 3}"))),
+    Row("sample-range-huge", "template 'q1': parameter 'v': bad sample spec: low..high spans more than 100000 "
+        "integers", 2, args=SOLVE,
+        setup=bank_template("q1", question=_sampled("{kind: int_vector, length: 3, low: 0, high: 1000000000000}"))),
+]
+
+ROWS = SOLVER_ROWS + JINJA_ROWS + CSV_ROWS + SAMPLE_ROWS
 
 
 @pytest.fixture
