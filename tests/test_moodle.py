@@ -90,3 +90,38 @@ def test_field_numbers_weights_and_category_names() -> None:
                                                                         "1e-05"]
     assert weight_factor([1.0, 2.0]) == 1 and weight_factor([0.5, 1.5]) == 2 and weight_factor([0.375, 1]) == 8
     assert category_name("P2 RNNs / BN") == "P2 RNNs // BN"
+
+
+def test_endterm_core_multichoice_fractions_essays_and_tables(tmp_path: Path) -> None:
+    """--mc-type multichoice (core Moodle): every MC question is multi-answer, its right options
+    share +100 and every wrong one is -100; each distinct drawing of an item is one question
+    (counted from the solved variants, not from the writer); the essays' grader information
+    says '1 point', never '1 points'; a tabular becomes an HTML table, not LaTeX."""
+    import re
+
+    from examgen.bank import load_bank
+    from examgen.model import SolvedMc
+    from examgen.pipeline import solve_exam
+    from examgen.spec import load_spec
+
+    spec = ROOT / "exams" / "in2346-endterm.yaml"
+    root = export(spec, tmp_path / "end.xml", "--mc-type", "multichoice", "--seed", "11")
+    bank = load_bank()
+    exam = solve_exam(load_spec(spec, bank), bank, 11, 2)
+    drawings = {(d.item.id, tuple((o.text, o.correct) for o in d.options))
+                for v in exam.variants for q in v.questions if isinstance(q, SolvedMc) for d in q.items}
+    types = [q.get("type") for q in root]
+    assert types.count("multichoice") == len(drawings) and "multichoiceset" not in types
+    for q in root.iter("question"):
+        if q.get("type") == "multichoice":
+            assert q.findtext("single") == "false"
+            fr = [float(a.get("fraction")) for a in q.findall("answer")]
+            assert abs(sum(f for f in fr if f > 0) - 100) < 1e-3 and all(f == -100 for f in fr if f <= 0)
+        if q.get("type") == "essay":
+            info = q.findtext("graderinfo/text")
+            assert re.search(r"<li><b>[a-z]\)</b> \d+(\.\d+)? points?: ", info), info
+            assert not re.search(r"\b1 points\b", info)
+        if q.get("type") == "cloze" and "cnn_shapes" in q.findtext("name/text"):
+            assert "<table" in q.findtext("questiontext/text") and "\\begin{tabular}" not in q.findtext(
+                "questiontext/text")
+    assert types.count("essay") >= 10 and types.count("cloze") >= 2

@@ -156,7 +156,7 @@ def _written(quiz: ET.Element, v: Variant, k: int, q: SolvedQuestion, texts: Que
     ET.SubElement(e, "attachments").text = "0"
     keys = "".join(
         f"<li><b>{p.name})</b> {latex_to_html(a.label, inline=True)}: "
-        f"{key_phrase(a, value, lambda x: f'<code>{html.escape(str(x))}</code>')} ({a.points:g} points)</li>"
+        f"{key_phrase(a, value, lambda x: f'<code>{html.escape(str(x))}</code>')} ({points_text(a.points)})</li>"
         for p, a, value in q.graded() if a in (hand_answers(p) or ()))
     solutions = "".join(f"<p><b>{p.name})</b></p>{latex_to_html(texts.solutions[p.name])}" for p in hand)
     _text(e, "graderinfo", (f"<ul>{keys}</ul>" if keys else "") + solutions

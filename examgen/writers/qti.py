@@ -243,7 +243,7 @@ def _scorer_block(body: ET.Element, q: SolvedQuestion, texts: QuestionTexts, whe
             li = _sub(ul, "li")
             _sub(li, "b", f"{p.name})").tail = " "
             label = xhtml(latex_to_html(a.label, inline=True), f"{where} part {p.name}", "span")
-            label.tail = f": {key_phrase(a, value)} ({a.points:g} points)"
+            label.tail = f": {key_phrase(a, value)} ({points_text(a.points)})"
             li.insert(1, label)
     for p in hand:
         _sub(_sub(block, "p"), "b", f"Solution {p.name})")
