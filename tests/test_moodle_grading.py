@@ -88,14 +88,18 @@ def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[ET.Elem
     tmp = tmp_path_factory.mktemp("moodle")
     out = {}
     bank = load_bank()
-    for spec in SPECS:
+    # besides the shipped specs, one exam of every template (the shipped ones hold no choice answer)
+    head = (ROOT / "exams" / "quiz.yaml").read_text().split("problems:")[0]
+    every = tmp / "every-template.yaml"
+    every.write_text(head + "problems:\n" + "".join(f"  - template: {t}\n" for t in sorted(bank.templates)))
+    for spec in [*SPECS, every]:
         xml = tmp / f"{spec.stem}.xml"
         assert main(["export", "moodle", str(spec), "--variants", str(VARIANTS), "--out", str(xml)]) == 0
         out[spec.stem] = (ET.parse(xml).getroot(), solve_exam(load_spec(spec, bank), bank, None, VARIANTS))
     return out
 
 
-@pytest.mark.parametrize("spec", [s.stem for s in SPECS])
+@pytest.mark.parametrize("spec", [s.stem for s in SPECS] + ["every-template"])
 def test_moodle_accepts_what_the_statement_asks_and_rejects_three_units_off(spec: str, exports, tmp_path: Path):
     root, exam = exports[spec]
     cloze = {q.findtext("name/text"): q for q in root if q.get("type") == "cloze"}
@@ -112,7 +116,7 @@ def test_moodle_accepts_what_the_statement_asks_and_rejects_three_units_off(spec
             if fields or choices:
                 names.append(name)
                 texts_.append(cloze[name].findtext("questiontext/text"))
-                expected.append((fields, len(choices)))
+                expected.append((fields, [(q.answers[a.name], a.points) for a in choices]))
             else:
                 assert name not in cloze
             hand = q.credits - auto
@@ -123,18 +127,21 @@ def test_moodle_accepts_what_the_statement_asks_and_rejects_three_units_off(spec
     assert names, "no cloze question in the export"
     parsed = php("parse", texts_, tmp_path)
     cases, wrong = [], []
-    for name, got, (fields, n_choices) in zip(names, parsed, expected, strict=True):
+    for name, got, (fields, choices) in zip(names, parsed, expected, strict=True):
         numeric = [f for f in got["fields"] if f["type"] in ("NUMERICAL", "NM")]
-        assert len(numeric) == len(fields) and len(got["fields"]) == len(fields) + n_choices, name
+        picks = [f for f in got["fields"] if f["type"] in ("MULTICHOICE", "MC")]
+        assert len(numeric) == len(fields) and len(picks) == len(choices) == len(got["fields"]) - len(fields), name
         assert not re.search(r"\{[0-9]*:[A-Z_]+:", got["rest"]), f"{name}: a field Moodle does not read"
         total_w = sum(f["weight"] for f in got["fields"])
-        total_p = sum(f[3] for f in fields) + 0  # choices weigh their points too (checked by the ratio below)
+        total_p = sum(f[3] for f in fields) + sum(points for _, points in choices)
+        for (key, points), f in zip(choices, picks, strict=True):  # a choice: its points, and the key is right
+            assert f["weight"] / total_w == pytest.approx(points / total_p), name
+            assert [a["answer"] for a in f["answers"] if a["fraction"] == 1] == [str(key)], name
         for (part, x, d, pts), f in zip(fields, numeric, strict=True):
             (alt,) = f["answers"]
             assert alt["fraction"] == 1
             assert float(alt["answer"]) == x, f"{name} {part}): key {alt['answer']} is not the exact value {x!r}"
-            if not n_choices:
-                assert f["weight"] / total_w == pytest.approx(pts / total_p), name
+            assert f["weight"] / total_w == pytest.approx(pts / total_p), name
             s = student(x, d)
             unit = Decimal(1).scaleb(-d)
             cases += [(alt["answer"], alt["tolerance"], str(s)), (alt["answer"], alt["tolerance"], str(s + 3 * unit)),
