@@ -70,6 +70,24 @@ def inject(snippet: str) -> Callable[[str], str]:
 BANK = ("build", "{spec}", "-o", "{out}", "--bank", "{tmp}/bank")
 
 
+def session_procs(sid: int) -> list[tuple[int, str]]:
+    """(pid, command name) of every live process of a session (a build started with
+    start_new_session: what it left running)."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            comm = (d / "comm").read_text().strip()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: the session id
+            out.append((int(d.name), comm))
+    return out
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}

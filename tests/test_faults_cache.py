@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import error_lines, pages_text, pdftotext
-from faults import Row, run_row, snapshot
-from test_interrupt import _session_procs
+from faults import Row, run_row, session_procs, snapshot
 
 from examgen import ROOT
 from examgen.cli import main
@@ -289,7 +288,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert lines[0].startswith("examgen: error: variant")
     assert "pdflatex did not finish within 1 s (killed); build stopped; look for an endless loop" in lines[0]
     assert proc.returncode == 1
-    assert _session_procs(proc.pid) == [], "processes of the build left running"
+    assert session_procs(proc.pid) == [], "processes of the build left running"
     started = list(map(int, pids.read_text().split()))
     assert len(started) == 2  # the fake and its grandchild: one TeX run, the build stopped there
     assert not [pid for pid in started if _alive(pid)], "the fake pdflatex or its grandchild is still running"

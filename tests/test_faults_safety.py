@@ -25,7 +25,18 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import error_lines
-from faults import GOOD, Row, assert_no_leftovers, bank_template, inject, previous_build, problems, run_row, snapshot
+from faults import (
+    GOOD,
+    Row,
+    assert_no_leftovers,
+    bank_template,
+    inject,
+    previous_build,
+    problems,
+    run_row,
+    session_procs,
+    snapshot,
+)
 
 from examgen import ROOT, outputs, targets
 from examgen.cli import main
@@ -520,20 +531,6 @@ def test_file_targets_replace_only_their_own(tmp_path: Path, capsys: pytest.Capt
 
 
 # ------------------------------------------------------------------ signals at several moments
-def _session_procs(sid: int) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[3]) == sid and fields[0] != "Z":
-                out.append(int(d.name))
-    return out
-
-
 WRAPPER = """#!/bin/sh
 # stops (blocked on a fifo, in the shell itself: no child to orphan) at one moment of the build
 case "$*" in
@@ -589,9 +586,9 @@ def test_signal_at_every_moment_writes_nothing(moment: str, tool: str, pattern: 
     assert proc.returncode == code, err
     assert [line for line in error_lines(err) if line] == [message], err
     deadline = time.monotonic() + 60
-    while _session_procs(proc.pid) and time.monotonic() < deadline:
+    while session_procs(proc.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert _session_procs(proc.pid) == [], "TeX or qpdf processes left running"
+    assert session_procs(proc.pid) == [], "TeX or qpdf processes left running"
     if before is not None:
         assert snapshot(out) == before
     else:

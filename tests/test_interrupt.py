@@ -4,7 +4,6 @@ no staging folder, no pdflatex process; a worker crash is reported, not hung on.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import error_lines
+from faults import session_procs, snapshot
 
 from examgen import ROOT
 from examgen.cli import main
@@ -22,28 +22,6 @@ from examgen.compiler.tex import TexRunner
 from examgen.errors import ExamgenError, LatexError
 
 pytestmark = pytest.mark.pdf
-
-
-def _session_procs(sid: int) -> list[tuple[int, str]]:
-    """(pid, command name) of every process of a session."""
-    out = []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit():
-            continue
-        try:
-            stat = (d / "stat").read_text()
-            comm = (d / "comm").read_text().strip()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        if int(fields[3]) == sid and fields[0] != "Z":  # field 6 of stat: the session id
-            out.append((int(d.name), comm))
-    return out
-
-
-def _snapshot(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 @pytest.mark.parametrize("sig, code, message, previous", [
@@ -57,13 +35,13 @@ def test_signal_mid_build(sig: signal.Signals, code: int, message: str, previous
         (out / "E0001").mkdir(parents=True)
         (out / "E0001" / "student.pdf").write_bytes(b"%PDF previous")
         (out / "manifest.json").write_text('{"examgen": "0.1.0", "kind": "build", "files": {"E0001/student.pdf": ""}}')
-        before = _snapshot(out)
+        before = snapshot(out)
     proc = subprocess.Popen([sys.executable, "-m", "examgen", "build", str(ROOT / "exams" / "in2346-endterm.yaml"),
                              "-n", "12", "-o", str(out), "--no-cache"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while not any(c == "pdflatex" for _, c in _session_procs(proc.pid)):
+        while not any(c == "pdflatex" for _, c in session_procs(proc.pid)):
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "pdflatex never started"
             time.sleep(0.05)
@@ -76,9 +54,9 @@ def test_signal_mid_build(sig: signal.Signals, code: int, message: str, previous
             proc.wait()
     assert proc.returncode == code, err
     assert err.strip() == message
-    assert _session_procs(proc.pid) == [], "pdflatex processes left running"
+    assert session_procs(proc.pid) == [], "pdflatex processes left running"
     if previous:
-        assert _snapshot(out) == before
+        assert snapshot(out) == before
     else:
         assert not out.exists()
     assert not list(tmp_path.glob(".X.*")), "staging folder left behind"
