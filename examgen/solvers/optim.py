@@ -75,15 +75,6 @@ def _check_regression_data(p: dict[str, Any], wname: str) -> None:
                          "fit an exam")
 
 
-def _sane_before_use(p: dict[str, Any], wname: str, template: str) -> None:
-    """A sampler's check of the pinned X, weights and lr before it builds targets from them (a sampler's
-    ParamError is not named by the caller, so it names its template)."""
-    try:
-        _check_regression_data(p, wname)
-    except ParamError as exc:
-        raise exc.named(template) from None
-
-
 def decimals_needed(values: Any, limit: int = 6) -> int:
     """The fewest decimals (0..limit) that write every value exactly; limit + 1 if none does."""
     a = np.asarray(values, dtype=float).ravel()
@@ -199,7 +190,7 @@ def _draw_sgd(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any
     out = {"X": X, "theta": theta, "lr": lr, "epochs": epochs}
     if "y" in pinned:
         return out
-    _sane_before_use({**out, "y": [0] * n}, "theta", "sgd_linear_regression")
+    _check_regression_data({**out, "y": [0] * n}, "theta")  # the pinned values, before targets are built
     errors = [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=n)]
     out["y"] = _targets_for_errors(X, np.asarray(theta, dtype=float), lr, errors,
                                    lambda w, g, s: (w - lr * g, s))
@@ -353,7 +344,7 @@ def _draw_optimizer_trace(rng: np.random.Generator, pinned: dict[str, Any]) -> d
     if "y" in pinned:
         return out
     n = len(X) if isinstance(X, list) else 0
-    _sane_before_use({**out, "y": [0] * n}, "w", "optimizer_trace")
+    _check_regression_data({**out, "y": [0] * n}, "w")  # the pinned values, before targets are built
     if hand:
         errors = [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=n)]
         if opt == "momentum":
