@@ -18,9 +18,10 @@ from typing import Any
 
 from . import layouts, rendering, solvers, values
 from .bank import Bank
-from .compiler import Batch, Compiler, Piece
+from .compiler import Compiler
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Template, Variant
+from .pipeline import document
 from .questions import draw_mc, solve_question, texts
 from .sampling import derive_seed
 from .targets import work_folder
@@ -171,8 +172,7 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     folder = workdir / label.replace(" ", "-")
 
     def one(version: str) -> None:
-        piece = Piece("CHECK", label, LAYOUT.variant_body(_info(), variant, version))
-        batch = Batch(version, "en", LAYOUT.preamble(version, "en"), (piece,), (), LAYOUT.classes)
+        batch = document(LAYOUT, _info(), [variant], version, label=label)
         compiler.compile_one(batch, folder / version)
 
     try:

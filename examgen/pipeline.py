@@ -12,7 +12,7 @@ from . import layouts, qrcodes
 from .bank import Bank, load_bank
 from .compiler import Batch, Compiler, Piece, batches
 from .errors import LatexError
-from .model import Exam, ExamSpec, SeedInfo, SolvedQuestion, Variant
+from .model import Exam, ExamInfo, ExamSpec, SeedInfo, SolvedQuestion, Variant
 from .questions import build_variant, solve_question
 from .sampling import derive_seed
 from .spec import load_spec
@@ -32,14 +32,17 @@ from .uptodate import Inputs
 from .writers import answers, keycsv, manifest, pdf
 
 
+def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant], version: str,
+             files: tuple[Path, ...] = (), label: str = "variant {code}") -> Batch:
+    """The render stage's document: these variants in one version and layout, as one batch
+    for the compiler (`label` names a variant in errors)."""
+    pieces = tuple(Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version)) for v in variants)
+    return Batch(version, layout.preamble(version, info.language), pieces, files, layout.classes)
+
+
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
     """One batch document of these variants in one version (`logo`: the logo under its fixed name)."""
-    files = (logo,) if logo else ()
-    layout = layouts.get(spec.layout)
-    pieces = tuple(Piece(v.code, f"variant {v.code}", layout.variant_body(spec.info, v, version))
-                   for v in variants)
-    return Batch(version, spec.info.language, layout.preamble(version, spec.info.language), pieces, files,
-                 layout.classes)
+    return document(layouts.get(spec.layout), spec.info, variants, version, (logo,) if logo else ())
 
 
 def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
@@ -193,17 +196,13 @@ def solve_one(template_id: str, seed: int, pinned: dict[str, Any] | None = None,
 def preview(template_id: str, seed: int, pinned: dict[str, Any] | None, solution: bool, out_pdf: Path | str,
             bank_dirs: Iterable[Path] = (), compiler: Compiler | None = None) -> Path:
     """One question as a PDF (cover and additional space included), for authors."""
-    from .model import ExamInfo
-
     out_pdf = ensure_file_replaceable(out_pdf, PREVIEW_OWNED, example=f"{template_id}.pdf")  # before any work
     _, q = solve_one(template_id, seed, pinned, bank_dirs)
     info = ExamInfo(course=f"Preview: {template_id}", code="PREVIEW", name=template_id, date="", time="",
                     examiner="", resources="", instructions=(), institution=(), language="en")
     variant = Variant(number=0, code=f"S{seed}", questions=(q,))
     version = layouts.SOLUTION if solution else layouts.STUDENT
-    layout = layouts.get(layouts.DEFAULT)
-    piece = Piece(variant.code, f"preview of {template_id}", layout.variant_body(info, variant, version))
-    batch = Batch(version, info.language, layout.preamble(version, info.language), (piece,), (), layout.classes)
+    batch = document(layouts.get(layouts.DEFAULT), info, [variant], version, label=f"preview of {template_id}")
     with work_folder() as tmp:
         built = (compiler or Compiler.default()).compile_one(batch, tmp)
         stamped = stamp_preview(built.pdf, tmp / "stamped.pdf")

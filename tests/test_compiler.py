@@ -30,7 +30,7 @@ def test_a_cancelled_compiler_starts_no_tex_process(tmp_path: Path) -> None:
     with pytest.raises(BuildCancelled, match=r"^grading report: build cancelled$"):
         compiler.compile_once(tmp_path / "once", "report", "\\relax\n", "grading report")
     piece = Piece("E0001", "variant E0001", "")
-    batch = Batch("student", "en", "\\documentclass{article}\\begin{document}\n", (piece,))
+    batch = Batch("student", "\\documentclass{article}\\begin{document}\n", (piece,))
     with pytest.raises(BuildCancelled, match=r"^the document preamble \(format\): build cancelled$"):
         compiler.compile_one(batch, tmp_path / "one")
     with pytest.raises(BuildCancelled):
@@ -56,7 +56,7 @@ def test_a_latex_failure_does_not_cancel_the_compiler(tmp_path: Path) -> None:
     fake, started = _fake(tmp_path)
     compiler = Compiler(None, 1, pdflatex=str(fake), timeout=60)
     piece = Piece("E0001", "variant E0001", "")
-    batch = Batch("student", "en", "\\documentclass{article}\\begin{document}\n", (piece,))
+    batch = Batch("student", "\\documentclass{article}\\begin{document}\n", (piece,))
     with pytest.raises(Exception, match="pdflatex failed") as failed:
         compiler.compile_exam(iter([(batch, batch)]), tmp_path / "exam")
     assert not isinstance(failed.value, BuildCancelled)

@@ -27,7 +27,6 @@ class Piece:
 @dataclass(frozen=True)
 class Batch:
     version: str  # student | solution
-    language: str
     preamble: str  # everything up to and including \begin{document}
     pieces: tuple[Piece, ...]
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
