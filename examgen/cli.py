@@ -79,9 +79,10 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
     from .pipeline import build_exam
     from .spec import load_spec
 
-    loaded = load_spec(spec, load_bank(banks))  # read once, validated before any output
+    bank = load_bank(banks)
+    loaded = load_spec(spec, bank)  # read once, validated before any output
     with _compiler(not no_cache, jobs) as compiler, progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
-        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs)
+        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs, bank)
     stats = compiler.stats
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
 

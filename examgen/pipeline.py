@@ -32,6 +32,11 @@ from .uptodate import Inputs
 from .writers import answers, keycsv, manifest, pdf
 
 
+def exam_seed_of(spec: ExamSpec, seed: int | None) -> int:
+    """The seed a build or export uses: the one given, else the spec's exam.seed, else 0."""
+    return seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+
+
 def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant], version: str,
              files: tuple[Path, ...] = (), label: str = "variant {code}") -> Batch:
     """The render stage's document: these variants in one version and layout, as one batch
@@ -57,17 +62,17 @@ def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
 def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, out: Path,
                bank_dirs: Iterable[Path] = (), compiler: Compiler | None = None,
                progress: Callable[[int], None] | None = None, keep_tex: bool = False,
-               inputs: Inputs | None = None) -> list[Path]:
-    """Build n_variants of an exam (a spec file, or a spec already loaded) into out/ with
-    `compiler` (default: the user's cache, all cores); returns the written files. The
-    manifest records `inputs` (taken now unless given: give them when the bank was
+               inputs: Inputs | None = None, bank: Bank | None = None) -> list[Path]:
+    """Build n_variants of an exam (a spec file, or a spec already loaded with `bank`) into
+    out/ with `compiler` (default: the user's cache, all cores); returns the written files.
+    The manifest records `inputs` (taken now unless given: give them when the bank was
     loaded before), so that an unchanged rebuild can return at once."""
     compiler = compiler or Compiler.default()
     inputs = inputs or Inputs.of(bank_dirs, seed, n_variants, keep_tex)
     # driver: load -- the bank and the spec, validated before anything is sampled
-    bank = load_bank(bank_dirs)
+    bank = bank or load_bank(bank_dirs)
     spec = spec_path if isinstance(spec_path, ExamSpec) else load_spec(Path(spec_path), bank)
-    exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+    exam_seed = exam_seed_of(spec, seed)
     # refused now, before anything is sampled or compiled: a folder examgen did not write, a read-only place
     out = ensure_replaceable(Path(out), "build")
     variants: list[Variant] = []
@@ -163,7 +168,7 @@ def solve_exam(spec: ExamSpec, bank: Bank, seed: int | None, n_variants: int,
                progress: Callable[[int], None] | None = None) -> Exam:
     """pick + sample + solve: the exam record of n_variants, exactly the variants `build`
     draws with this seed (no PDF: pages and regions stay empty). `progress(1)` per variant."""
-    exam_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 0)
+    exam_seed = exam_seed_of(spec, seed)
     variants = []
     for n in range(1, n_variants + 1):
         variants.append(build_variant(spec, bank, exam_seed, n))
