@@ -35,7 +35,8 @@ from . import __version__
 from .errors import ExamgenError, OutputError
 from .outputs import KINDS, MANIFEST, folder_manifest
 
-_IN_TARGET = re.compile(r"\.examgen-(tmp|old)-[a-z0-9_]+$|\.examgen\.lock$")  # staging inside a mount point
+_STAGED_IN_MOUNT = re.compile(r"\.examgen-(tmp|old)-[a-z0-9_]+$")  # staging inside a mount point
+_IN_TARGET = re.compile(_STAGED_IN_MOUNT.pattern + r"|\.examgen\.lock$")
 
 
 def _read_manifest(folder: Path) -> dict[str, Any] | None:
@@ -214,7 +215,7 @@ def _remove_stale(target: Path, mount: bool) -> None:
     """Staging leftovers of a killed examgen (called with the target's lock held:
     no live examgen can own them)."""
     if mount:
-        place, pattern = target, re.compile(r"\.examgen-(tmp|old)-[a-z0-9_]+$")
+        place, pattern = target, _STAGED_IN_MOUNT
     else:
         name = re.escape(target.name)
         place, pattern = target.parent, re.compile(rf"\.{name}\.(tmp-[a-z0-9_]{{8}}|old-\d+)$")
@@ -532,10 +533,10 @@ def _contains(marker: bytes) -> Callable[[Path], bool]:
     return owned
 
 
-MOODLE_OWNED = starts_with(b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- examgen ')
+_XML_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- examgen '  # an export's first line and examgen's mark
+MOODLE_OWNED = starts_with(_XML_HEAD)
 PREVIEW_OWNED = _contains(b"/Creator (examgen ")
 QTI_MARK = f"<!-- examgen {__version__} QTI 2.1 export -->"
-_QTI_HEAD = b'<?xml version="1.0" encoding="UTF-8"?>\n<!-- examgen '
 
 
 def QTI_OWNED(path: Path) -> bool:  # noqa: N802 -- an ownership test, named like its siblings
@@ -543,7 +544,7 @@ def QTI_OWNED(path: Path) -> bool:  # noqa: N802 -- an ownership test, named lik
     user's zip, a broken zip or any other file is not examgen's)."""
     try:
         with zipfile.ZipFile(path) as z, z.open("imsmanifest.xml") as f:
-            return f.read(len(_QTI_HEAD)) == _QTI_HEAD
+            return f.read(len(_XML_HEAD)) == _XML_HEAD
     except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError, EOFError, NotImplementedError,
             zlib.error):
         return False
