@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import struct
 import subprocess
+import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +39,15 @@ PROGRESS_LINE = re.compile(r"^examgen: [A-Z][^:]*: \d+/\d+ \(\d+ %\)")
 def error_lines(stderr: str) -> list[str]:
     """stderr without the progress log lines (printed when stderr is not a terminal)."""
     return [line for line in stderr.strip().splitlines() if not PROGRESS_LINE.match(line)]
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A valid PNG of one colour (a logo for the tests; none is shipped)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def pdftotext(pdf: Path, *args: str) -> str:

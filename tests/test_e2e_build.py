@@ -193,20 +193,14 @@ def test_german_fixed_texts(tmp_path) -> None:
 
 def test_logo_from_the_spec_is_placed(tmp_path) -> None:
     """The logo slot takes an image path from the spec (none is shipped)."""
-    import struct
     import subprocess
-    import zlib
+
+    from conftest import png
 
     from examgen import ROOT
     from examgen.pipeline import build_exam
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    raw = b"".join(b"\x00" + b"\x80\x20\x20" * 8 for _ in range(4))  # 8x4 RGB
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 8, 4, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
-    (tmp_path / "mylogo.png").write_bytes(png)
+    (tmp_path / "mylogo.png").write_bytes(png(8, 4, (0x80, 0x20, 0x20)))
     spec = tmp_path / "quiz.yaml"
     quiz = (ROOT / "exams" / "quiz.yaml").read_text()
     spec.write_text(quiz.replace("  language: en", "  logo: mylogo.png\n  language: en"))

@@ -13,17 +13,15 @@ from __future__ import annotations
 import json
 import os
 import re
-import struct
 import subprocess
 import sys
 import time
 import unicodedata
 import xml.etree.ElementTree as ET
-import zlib
 from pathlib import Path
 
 import pytest
-from conftest import error_lines, pdftotext
+from conftest import error_lines, pdftotext, png
 from faults import BANK, GOOD, HEAD, Row, bank_template, problems, run_row
 
 from examgen import ROOT
@@ -279,14 +277,6 @@ def test_moodle_writer_never_emits_xml_illegal_characters() -> None:
     assert names[0].startswith("$course$/IN2346 Quiz/P1 Title/")  # then the MC item's subcategory
 
 
-def png_1x1() -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00\x00")) + chunk(b"IEND", b""))
-
-
 CRAFTED_LOGO = "x}\\textbf{INJECTED}\\includegraphics{y.png"
 
 
@@ -296,7 +286,7 @@ def test_accepted_characters_and_newlines_typeset(tmp_path: Path, capsys: pytest
     typographic punctuation, the euro sign, a tab) prints as written; a newline is a space
     in single-line fields and a line break in instructions and resources; a logo with a
     crafted file name is included under a fixed name and the name never reaches LaTeX."""
-    (tmp_path / f"{CRAFTED_LOGO}.png").write_bytes(png_1x1())
+    (tmp_path / f"{CRAFTED_LOGO}.png").write_bytes(png(1, 1, (0, 0, 0)))
     spec = tmp_path / "exam.yaml"
     spec.write_text(odd_spec(logo=f"{CRAFTED_LOGO}.png").replace(
         '  course: "Einführung', '  course: "Zweizeilige\\nEinführung'))
@@ -318,7 +308,7 @@ def test_accepted_characters_and_newlines_typeset(tmp_path: Path, capsys: pytest
     assert "INJECTED" not in flat
     tex = (out / "E0001" / "student.tex").read_text()
     assert "\\includegraphics[width=18mm,height=10mm,keepaspectratio]{logo.png}" in tex
-    assert "INJECTED" not in tex and (out / "E0001" / "logo.png").read_bytes() == png_1x1()
+    assert "INJECTED" not in tex and (out / "E0001" / "logo.png").read_bytes() == png(1, 1, (0, 0, 0))
     images = subprocess.run(["pdfimages", "-list", str(out / "E0001" / "student.pdf")], capture_output=True,
                             text=True, check=True).stdout
     assert len([x for x in images.splitlines()[2:] if x.split()[0] == "1"]) == 1  # the logo, on the cover

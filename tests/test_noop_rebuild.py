@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import error_lines, pdftotext
+from conftest import error_lines, pdftotext, png
 from faults import bank_template, snapshot
 
 from examgen import ROOT
@@ -29,20 +27,12 @@ UP_TO_DATE = "is up to date (2 variants, unchanged inputs)"
 WRITTEN = "files written to"
 
 
-def _png(rgb: tuple[int, int, int]) -> bytes:
-    """A valid 1x1 PNG of one colour."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(bytes([0, *rgb]))) + chunk(b"IEND", b""))
-
-
 @pytest.fixture
 def exam(tmp_path: Path) -> Path:
     """A folder with the quiz (with a logo) and an extra bank, built once into out/."""
     spec = tmp_path / "quiz.yaml"
     spec.write_text(QUIZ.read_text().replace("  language: en\n", "  language: en\n  logo: logo.png\n"))
-    (tmp_path / "logo.png").write_bytes(_png((200, 0, 0)))
+    (tmp_path / "logo.png").write_bytes(png(1, 1, (200, 0, 0)))
     bank_template("noop_extra")(tmp_path)  # tmp/bank: a template the quiz does not use
     assert _build(tmp_path) == 0
     return tmp_path
@@ -94,7 +84,7 @@ def _bank_file_added(tmp: Path) -> None:
 
 
 def _logo_changed(tmp: Path) -> None:
-    (tmp / "logo.png").write_bytes(_png((0, 0, 200)))
+    (tmp / "logo.png").write_bytes(png(1, 1, (0, 0, 200)))
 
 
 def _output_edited(tmp: Path) -> None:
