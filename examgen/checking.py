@@ -113,7 +113,7 @@ def template_failures(t: Template) -> list[str]:
     declares at least one graded answer; every declared number is shown in its part's
     solution block or rubric (the solution sheet carries the key); no text prints a wrong glyph."""
     _, per_part = _uses(t)
-    fails = []
+    fails: list[str] = []
     for name, text in [("statement.tex.j2", t.statement), ("solution.tex.j2", t.solution)] + [
             (f"question.yaml rubric of part {p.name})", r.text) for p in t.parts for r in p.rubric]:
         fails.extend(f"{name}: {f}" for f in glyph_failures(text))

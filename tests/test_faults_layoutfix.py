@@ -42,7 +42,8 @@ def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     run_row(row, tmp_path, capsys, monkeypatch)
 
 
-def test_solution_that_would_shrink_below_7pt_fails_the_build(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_solution_that_would_shrink_below_7pt_fails_the_build(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     """A LaTeX build failure: one line naming the variant, part, template and the answer_height
     the part needs; no output (a failed compile leaves its diagnostics folder, by design)."""
     (tmp_path / "exam.yaml").write_text(problems("  - template: long_solution\n"))

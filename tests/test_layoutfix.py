@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import pdftotext
 
 from examgen import ROOT, cachedir
@@ -43,13 +42,14 @@ def test_xor_answer_table_is_on_lines_of_its_own_in_the_pdf(tmp_path: Path) -> N
 # -- 2. \mathbb{1} prints as "⊮"
 def test_no_shipped_text_prints_a_wrong_blackboard_glyph() -> None:
     assert [f for t in BANK.templates.values() for f in template_failures(t) if "mathbb" in f] == []
-    assert [(i, text) for i, it in BANK.mc.items()
-            for text in [it.stem, it.note] + [x for o in it.options for x in (o.text, o.why)] if glyph_failures(text)] == []
+    texts_of = {i: [it.stem, it.note] + [x for o in it.options for x in (o.text, o.why)] for i, it in BANK.mc.items()}
+    assert [(i, text) for i, strings in texts_of.items() for text in strings if glyph_failures(text)] == []
 
 
 def test_glyph_check_names_mathbb_of_a_digit_or_small_letter() -> None:
     assert glyph_failures(r"$\mathbb{R}^n$, $\mathbb E$, $\mathbb{N}$") == []
-    one = r"\mathbb{1} prints a wrong glyph (\mathbb has capital letters only); write \mathbf{1} for the indicator function"
+    one = (r"\mathbb{1} prints a wrong glyph (\mathbb has capital letters only); "
+           r"write \mathbf{1} for the indicator function")
     assert glyph_failures(r"$\mathbb{1}(x > 0)$ and $\mathbb 1[y]$") == [one, one]
     assert glyph_failures(r"$\mathbb{x}$") == [
         r"\mathbb{x} prints a wrong glyph (\mathbb has capital letters only); use a capital letter or \mathbf"]
@@ -107,7 +107,8 @@ def test_data_mismatch_fills_leave_html_exports() -> None:
 
     _, q = solve_one("data_mismatch_case_study", 1)
     rendered = texts(q, solutions=True)
-    assert "egfill" not in latex_to_html(rendered.statements["c"]) and "c-n1" not in latex_to_html(rendered.statements["c"])
+    statement = latex_to_html(rendered.statements["c"])
+    assert "egfill" not in statement and "c-n1" not in statement
     html = latex_to_html(rendered.solutions["c"])
     assert "egsetfill" not in html and "Train" not in html and html.startswith("<p>The table above, filled in: train ")
 
