@@ -6,6 +6,8 @@ in the way, a full disk) gives one warning line and the build goes on without it
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sys
 import tempfile
@@ -54,3 +56,48 @@ def usable_cache(root: Path | None) -> Path | None:
         unusable(root, exc)
         return None
     return root
+
+
+# --------------------------------------------------------------- exam seeds
+SEEDS_FILE = "seeds.json"  # in the cache folder: exam seed -> the exams (course, name, date, spec) built with it
+
+
+def _exams_by_seed(root: Path) -> dict[str, list[dict[str, str]]]:
+    """The record; an unreadable or damaged one counts as empty (it only serves a warning)."""
+    try:
+        data = json.loads((root / SEEDS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _same_exam(a: dict[str, str], b: dict[str, str]) -> bool:
+    return all(a.get(k) == b.get(k) for k in ("course", "name", "date"))
+
+
+def seed_used_by_other_exam(root: Path | None, seed: int, exam: dict[str, str]) -> dict[str, str] | None:
+    """A build recorded in the cache folder `root` with this exam seed for another exam
+    (course, name or date differ): a copied spec for the retake would repeat its numbers."""
+    if root is None:
+        return None
+    found = _exams_by_seed(root).get(str(seed), [])
+    return next((e for e in found if isinstance(e, dict) and not _same_exam(e, exam)), None)
+
+
+def record_seed(root: Path | None, seed: int, exam: dict[str, str]) -> None:
+    """Record that `exam` was built with `seed` (atomically; a failure only loses the record)."""
+    if root is None:
+        return
+    data = _exams_by_seed(root)
+    known = [e for e in data.get(str(seed), []) if isinstance(e, dict) and not _same_exam(e, exam)]
+    data[str(seed)] = known + [exam]
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".seeds-", dir=root)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, root / SEEDS_FILE)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)

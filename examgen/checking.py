@@ -96,12 +96,27 @@ def _rounding_failures(q: SolvedQuestion) -> list[str]:
     return fails
 
 
+# amssymb's blackboard bold (msbm) has capital letters only: \mathbb{1} prints as "⊮"
+_MATHBB = re.compile(r"\\mathbb\s*(?:\{\s*([^{}]*?)\s*\}|([^\s{\\]))")
+
+
+def glyph_failures(text: str) -> list[str]:
+    """LaTeX that compiles but prints the wrong glyph: \\mathbb of anything but a capital letter."""
+    return [f"\\mathbb{{{arg}}} prints a wrong glyph (\\mathbb has capital letters only); "
+            + ("write \\mathbf{1} for the indicator function" if arg == "1" else "use a capital letter or \\mathbf")
+            for m in _MATHBB.finditer(text) for arg in [m.group(1) if m.group(1) is not None else m.group(2)]
+            if not re.fullmatch(r"[A-Z]", arg)]
+
+
 def template_failures(t: Template) -> list[str]:
     """What question.yaml's declarations get wrong whatever the draw: a numeric template
     declares at least one graded answer; every declared number is shown in its part's
-    solution block or rubric (the solution sheet carries the key)."""
+    solution block or rubric (the solution sheet carries the key); no text prints a wrong glyph."""
     _, per_part = _uses(t)
-    fails = []
+    fails: list[str] = []
+    for name, text in [("statement.tex.j2", t.statement), ("solution.tex.j2", t.solution)] + [
+            (f"question.yaml rubric of part {p.name})", r.text) for p in t.parts for r in p.rubric]:
+        fails.extend(f"{name}: {f}" for f in glyph_failures(text))
     if t.kind == "numeric" and not any(a.name for p in t.parts for a in p.answers):
         fails.append(f"template '{t.id}' declares no graded answer (parts[].answers in question.yaml)")
     for p in t.parts:
@@ -208,6 +223,9 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
                 to_compile[n - 1].append(q)
         if progress:
             progress(1)
+    for item_id, item in sorted(bank.mc.items()):
+        for text in [item.stem, item.note] + [t for o in item.options for t in (o.text, o.why)]:
+            report.failures.extend(f"multiple choice item '{item_id}': {f}" for f in glyph_failures(text))
     if bank.mc:
         for n in range(1, draws + 1):
             try:

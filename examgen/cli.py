@@ -19,6 +19,7 @@ from .progress import Stopwatch, cache_note, progress, summary
 
 if TYPE_CHECKING:
     from .compiler import Compiler
+    from .model import ExamSpec
 
 bank_option = click.option("--bank", "banks", multiple=True, type=click.Path(path_type=Path),
                            help="An extra template folder (repeatable), added to the shipped question_bank/.")
@@ -76,15 +77,29 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
                    f"in {clock.seconds:.1f} s")
         return
     from .bank import load_bank
-    from .pipeline import build_exam
+    from .cachedir import cache_dir, record_seed, seed_used_by_other_exam, usable_cache
+    from .pipeline import build_exam, exam_seed_of
     from .spec import load_spec
 
     bank = load_bank(banks)
     loaded = load_spec(spec, bank)  # read once, validated before any output
+    exam_seed, exam, seeds = exam_seed_of(loaded, seed), _exam_identity(loaded, spec), usable_cache(cache_dir())
+    other = seed_used_by_other_exam(seeds, exam_seed, exam)
+    if other:  # a copied spec for the retake repeats the first exam's numbers
+        click.echo(f"examgen: warning: seed {exam_seed} was used to build another exam, {other.get('course')} "
+                   f"{other.get('name')} ({other.get('date')}, {other.get('spec')}): this build repeats its "
+                   "questions and numbers; give this exam its own exam.seed in the spec (or --seed)", err=True)
     with _compiler(not no_cache, jobs) as compiler, progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
         files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs, bank)
+    record_seed(seeds, exam_seed, exam)
     stats = compiler.stats
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
+
+
+def _exam_identity(loaded: ExamSpec, spec: Path) -> dict[str, str]:
+    """What tells one exam from another in the record of exam seeds (cachedir.record_seed)."""
+    return {"course": loaded.info.course, "name": loaded.info.name, "date": loaded.info.date,
+            "spec": str(spec.resolve())}
 
 
 @cli.command()

@@ -48,23 +48,56 @@ def pick(spec: ExamSpec, exam_seed: int, variant: int) -> list[TemplateProblem |
     return out
 
 
+def in_halves(points: list[float], total: float) -> list[float]:
+    """`points` rounded to multiples of 0.5 that add up to `total` (a multiple of 0.5):
+    largest remainder, ties to the earlier item. The score boxes and `grade` take halves only."""
+    units = [p * 2 for p in points]
+    out = [math.floor(u + 1e-9) for u in units]
+    left = round(total * 2) - sum(out)
+    for i in sorted(range(len(units)), key=lambda i: (out[i] - units[i], i))[:max(left, 0)]:
+        out[i] += 1
+    return [u / 2 for u in out]
+
+
+def _scaled_part(p: Part, c: float, f: float) -> tuple[Part, str | None]:
+    """Part p scaled by f to c credits (a multiple of 0.5), its rubric items rounded to halves
+    (graded answers' points are weights within the part and scale exactly); what goes wrong
+    (a rubric item left with 0 points), else None."""
+    rubric = in_halves([r.points * f for r in p.rubric], c)
+    lost = next((i for i, (r, n) in enumerate(zip(p.rubric, rubric)) if r.points > 0 and n == 0), None)
+    if lost is not None:
+        return p, (f"rubric item {lost + 1} of part {p.name}) 0 points ({p.rubric[lost].points * f:g} rounded "
+                   "to halves, as the score boxes and grade count)")
+    return Part(p.name, c, p.answer_height_mm, p.grid,
+                tuple(RubricItem(pts, r.text) for pts, r in zip(rubric, p.rubric)),
+                tuple(a.scaled(f) for a in p.answers)), None
+
+
+def _scaling_fault(template: Template, credits: float) -> tuple[tuple[Part, ...], str | None]:
+    """The template's parts scaled to `credits`, or what makes that total impossible."""
+    f = credits / template.credits
+    scaled = []
+    for p in template.parts:
+        c = p.credits * f
+        if abs(c * 2 - round(c * 2)) > 1e-9:
+            return (), f"part {p.name}) {c:g} credits, not a multiple of 0.5"
+        part, fault = _scaled_part(p, round(c * 2) / 2, f)
+        if fault:
+            return (), fault
+        scaled.append(part)
+    return tuple(scaled), None
+
+
 def scaled_parts(template: Template, credits: float | None) -> tuple[Part, ...]:
-    """Parts with credits scaled to a spec's override (halves only)."""
+    """Parts with credits scaled to a spec's override: part credits, rubric points and graded
+    answers' points in halves (the score boxes and `grade` take nothing finer)."""
     if credits is None or abs(credits - template.credits) < 1e-9:
         parts: tuple[Part, ...] = template.parts
     else:
-        f = credits / template.credits
-        scaled = []
-        for p in template.parts:
-            c = p.credits * f
-            if abs(c * 2 - round(c * 2)) > 1e-9:
-                raise SpecError(f"credits {credits:g} for template '{template.id}' would give part {p.name}) "
-                                f"{c:g} credits, not a multiple of 0.5; totals that scale evenly: "
-                                f"{', '.join(f'{t:g}' for t in _even_totals(template))}")
-            scaled.append(Part(p.name, round(c * 2) / 2, p.answer_height_mm, p.grid,
-                               tuple(RubricItem(r.points * f, r.text) for r in p.rubric),
-                               tuple(a.scaled(f) for a in p.answers)))
-        parts = tuple(scaled)
+        parts, fault = _scaling_fault(template, credits)
+        if fault:
+            raise SpecError(f"credits {credits:g} for template '{template.id}' would give {fault}; "
+                            f"totals that scale evenly: {', '.join(f'{t:g}' for t in _even_totals(template))}")
     for p in parts:
         if p.credits > max_part_credits(p.answer_height_mm):
             fits = [t for t in _even_totals(template, 10**6)
@@ -91,8 +124,7 @@ def _even_totals(template: Template, n: int = 6) -> list[float]:
     out: list[float] = []
     t = 0.5
     while len(out) < n and t <= 20 * template.credits:
-        f = t / template.credits
-        if all(abs(p.credits * f * 2 - round(p.credits * f * 2)) < 1e-9 for p in template.parts):
+        if abs(t - template.credits) < 1e-9 or _scaling_fault(template, t)[1] is None:
             out.append(t)
         t += 0.5
     return out

@@ -37,8 +37,12 @@ _STYLED = re.compile(r"\\(" + "|".join(_STYLE) + r")\{([^{}]*)\}")
 _UNKNOWN_WITH_ARG = re.compile(r"\\(?!(?:" + "|".join(_STYLE) + r")\{)[a-zA-Z]+\*?\{([^{}]*)\}")
 
 
+# a table cell filled in the solution version only (examgentum's \egfill, \egsetfill): nothing in HTML
+_FILL = re.compile(r"\\egsetfill\{[^{}]*\}\{[^{}]*\}|\\egfill\{[^{}]*\}")
+
+
 def _text_html(tex: str) -> str:
-    s = html.escape(tex, quote=False)
+    s = html.escape(_FILL.sub("", tex), quote=False)
     for old, new in _LITERAL:
         s = s.replace(old, new)
     s = re.sub(r"\\\\(\[[^\]]*\])?", "<br>", s)
