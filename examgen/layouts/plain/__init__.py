@@ -13,4 +13,4 @@ from .. import tum
 
 CLASS_FILE = package_file(__name__, "examgenplain.cls")
 
-LAYOUT = replace(tum.LAYOUT, name="plain", classes=(CLASS_FILE, tum.CLASS_FILE))  # TUM's Python side, its own cover
+LAYOUT = replace(tum.LAYOUT, name="plain", classes=(CLASS_FILE, *tum.LAYOUT.classes))  # TUM's Python side, its own cover
