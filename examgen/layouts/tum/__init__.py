@@ -121,4 +121,5 @@ def measure_body(texts: list[str]) -> str:
     return "".join(f"\\egmeasurewhy{{{i}}}{{{t}}}\n" for i, t in enumerate(texts))
 
 
-LAYOUT = Layout("tum", (CLASS_FILE, FONTS_FILE), variant_body, render_question_body, render_mc_body, reserved, measure_body)
+LAYOUT = Layout("tum", (CLASS_FILE, FONTS_FILE), variant_body, render_question_body, render_mc_body, reserved,
+                measure_body)
