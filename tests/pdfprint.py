@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 BP_TO_PT = 72.27 / 72  # a PDF unit (big point) in TeX points
+MM_PER_BP = 25.4 / 72
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,14 @@ def fonts(pdf: Path) -> list[Font]:
 
 @dataclass(frozen=True)
 class Shown:
-    """One string shown on a page: page (from 1), the font's /BaseFont and its printed size (TeX pt)."""
+    """One string shown on a page: page (from 1), the font's /BaseFont, its printed size
+    (TeX pt) and where it starts (its origin, mm from the page's top-left corner)."""
 
     page: int
     font: str
     size: float
+    x_mm: float = 0.0
+    y_mm: float = 0.0
 
 
 _TOKEN = re.compile(rb"""(?P<ws>[\s\x00]+)|(?P<comment>%[^\r\n]*)|(?P<lit>\()|(?P<hex><(?!<)[^>]*>)
@@ -169,7 +173,7 @@ def text_sizes(pdf: Path) -> list[Shown]:
             node = objs.get(node["/Parent"]) if "/Parent" in node else None
         return {}
 
-    def run(page: int, data: bytes, resources: dict, ctm: Matrix, depth: int = 0) -> None:
+    def run(page: int, height: float, data: bytes, resources: dict, ctm: Matrix, depth: int = 0) -> None:
         fonts = objs.get(resources.get("/Font", {})) or {}
         xobjects = objs.get(resources.get("/XObject", {})) or {}
         stack: list[tuple[Matrix, str, float]] = []
@@ -196,18 +200,20 @@ def text_sizes(pdf: Path) -> list[Shown]:
             elif op in ("Tj", "TJ", "'", '"'):
                 strings = args[-1] if isinstance(args[-1], list) else [args[-1]]
                 if any(isinstance(s, bytes) and s for s in strings):
-                    a, b, c, d, _, _ = _mul(tm, ctm)
+                    a, b, c, d, e, f = _mul(tm, ctm)
                     scale = math.hypot(c, d)  # the printed length of the text space's vertical unit
-                    shown.append(Shown(page, font.lstrip("/"), round(abs(size) * scale * BP_TO_PT, 3)))
+                    shown.append(Shown(page, font.lstrip("/"), round(abs(size) * scale * BP_TO_PT, 3),
+                                       round(e * MM_PER_BP, 2), round((height - f) * MM_PER_BP, 2)))
             elif op == "Do" and depth < 10:
                 xobj = objs.get(xobjects.get(args[0]))
                 if xobj is not None and xobj["dict"].get("/Subtype") == "/Form":
                     ref = xobjects[args[0]]
                     matrix = tuple(objs.get(xobj["dict"].get("/Matrix", list(IDENTITY))))
                     inner = objs.get(xobj["dict"].get("/Resources", {})) or resources
-                    run(page, objs.data(ref), inner, _mul(matrix, ctm), depth + 1)  # type: ignore[arg-type]
+                    run(page, height, objs.data(ref), inner, _mul(matrix, ctm), depth + 1)  # type: ignore[arg-type]
 
     for number, page in enumerate(objs.pages, start=1):
         data = b"\n".join(objs.data(ref) for ref in page["contents"])
-        run(number, data, resources_of(page["object"]), IDENTITY)
+        box = objs.get(objs.get(page["object"]).get("/MediaBox", [0, 0, 595.276, 841.89]))
+        run(number, float(box[3]), data, resources_of(page["object"]), IDENTITY)
     return shown

@@ -104,6 +104,23 @@ def test_no_text_below_7pt(built: dict[str, Built], report: Path, previews: list
     assert len(pdfs) >= 3 * 2 + 3 + 1 + 2 + 1
 
 
+def test_solutions_below_7pt_only_inside_answer_areas(built: dict[str, Built]) -> None:
+    """In the solution PDFs of the shipped exams everything outside the answer areas
+    (cover, statements, headings, score boxes, multiple-choice reasons) is 7 pt or more; a
+    solution too long for its area is set again in \\small, then \\footnotesize, and
+    only one that does not fit even then is scaled down, inside its area (answers.json
+    gives each area's place; the solution paginates like the student version)."""
+    outside = []
+    for b in built.values():
+        for v in b.variants:
+            areas = [p["region"] for q in v.answers["questions"] if q["type"] != "mc" for p in q["parts"]]
+            for s in too_small(v.dir / "solution.pdf"):
+                if not any(a["page"] == s.page and a["x"] - 1 <= s.x_mm <= a["x"] + a["width"] + 1
+                           and a["y"] - 1 <= s.y_mm <= a["y"] + a["height"] + 1 for a in areas):
+                    outside.append((str(v.dir), s))
+    assert outside == []
+
+
 def test_the_size_measure_sees_tiny_and_scaled_text(tmp_path: Path) -> None:
     """The measure itself: a \\tiny note (5 pt, Helvetica at 0.95: 4.75 pt), a 10 pt word
     and a 10 pt word scaled by \\resizebox to half its height (5 pt) in the typography
@@ -112,10 +129,13 @@ def test_the_size_measure_sees_tiny_and_scaled_text(tmp_path: Path) -> None:
 
     shutil.copyfile(FONTS_FILE, tmp_path / FONTS_FILE.name)
     (tmp_path / "t.tex").write_text(
-        "\\documentclass{article}\\usepackage{examgenfonts}\\usepackage{graphicx}\\pagestyle{empty}\\begin{document}\n"
-        "normal {\\tiny tiny} \\scalebox{0.5}{half} \\texttt{mono}\n\\end{document}\n")
+        "\\documentclass{article}\\usepackage{examgenfonts}\\usepackage{graphicx}\\usepackage[margin=30mm]{geometry}"
+        "\\pagestyle{empty}\\begin{document}\n\\noindent normal {\\tiny tiny} \\scalebox{0.5}{half} \\texttt{mono}\n\\end{document}\n")
     subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, check=True, capture_output=True)
-    sizes = sorted((s.font.split("+")[-1], s.size) for s in text_sizes(tmp_path / "t.pdf"))
+    shown = text_sizes(tmp_path / "t.pdf")
+    # "normal": at the text area's left edge, its baseline \\topskip (10 pt = 3.51 mm) below the top margin
+    assert (shown[0].x_mm, shown[0].y_mm) == (30.0, 33.51)
+    sizes = sorted((s.font.split("+")[-1], s.size) for s in shown)
     assert sizes == [("LMMono10-Regular", 10.0), ("NimbusSanL-Regu", 4.75), ("NimbusSanL-Regu", 4.75),
                      ("NimbusSanL-Regu", 9.5)]
     assert [s.size for s in too_small(tmp_path / "t.pdf")] == [4.75, 4.75]
