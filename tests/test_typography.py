@@ -130,7 +130,8 @@ def test_the_size_measure_sees_tiny_and_scaled_text(tmp_path: Path) -> None:
     shutil.copyfile(FONTS_FILE, tmp_path / FONTS_FILE.name)
     (tmp_path / "t.tex").write_text(
         "\\documentclass{article}\\usepackage{examgenfonts}\\usepackage{graphicx}\\usepackage[margin=30mm]{geometry}"
-        "\\pagestyle{empty}\\begin{document}\n\\noindent normal {\\tiny tiny} \\scalebox{0.5}{half} \\texttt{mono}\n\\end{document}\n")
+        "\\pagestyle{empty}\\begin{document}\n"
+        "\\noindent normal {\\tiny tiny} \\scalebox{0.5}{half} \\texttt{mono}\n\\end{document}\n")
     subprocess.run(["pdflatex", "-interaction=nonstopmode", "t.tex"], cwd=tmp_path, check=True, capture_output=True)
     shown = text_sizes(tmp_path / "t.pdf")
     # "normal": at the text area's left edge, its baseline \\topskip (10 pt = 3.51 mm) below the top margin
