@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import layouts
 from .compiler import Compiler
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
@@ -470,8 +471,7 @@ def report_tex(key: BuildKey, results: list[Result], scale: GradingScale) -> str
         return max(1, math.ceil(most / 8))
 
     return rf"""\documentclass[10pt,a4paper]{{article}}
-\usepackage[T1]{{fontenc}}
-\usepackage{{lmodern}}
+\usepackage{{examgenfonts}}
 \usepackage[margin=18mm]{{geometry}}
 \usepackage{{booktabs}}
 \usepackage{{pgfplots}}
@@ -545,7 +545,8 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     step(1)
     with work_folder("examgen-grade-") as tmp:
         tex = report_tex(key, results, scale)
-        pdf = (compiler or Compiler(None)).compile_once(tmp, "report", tex, "grading report")
+        pdf = (compiler or Compiler(None)).compile_once(tmp, "report", tex, "grading report",
+                                                        (layouts.get(layouts.DEFAULT).fonts,))  # the exams' typography
         step(1)
         with staging(Path(out), "grading") as stage:
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")

@@ -39,8 +39,10 @@ TUM_ONLY = ["Place student sticker here", "Note:", "During the attendance check"
 def test_layouts_are_the_folders_with_their_classes() -> None:
     assert layouts.names() == ["plain", "tum"]
     tum, plain = layouts.get("tum"), layouts.get("plain")
-    assert [f.name for f in tum.classes] == ["examgentum.cls"]
-    assert [f.name for f in plain.classes] == ["examgenplain.cls", "examgentum.cls"]  # plain loads the TUM class
+    assert [f.name for f in tum.classes] == ["examgentum.cls", "examgenfonts.sty"]  # the class loads the typography
+    # plain loads the TUM class
+    assert [f.name for f in plain.classes] == ["examgenplain.cls", "examgentum.cls", "examgenfonts.sty"]
+    assert tum.fonts == plain.fonts == ROOT / "examgen" / "layouts" / "tum" / "examgenfonts.sty"
     for lay in (tum, plain):
         assert lay.name == lay.classes[0].parent.name
         assert all(f.is_file() and f.parent.parent == ROOT / "examgen" / "layouts" for f in lay.classes)

@@ -50,16 +50,32 @@ def key(*parts: str | bytes) -> str:
 
 
 @lru_cache(maxsize=1)
-def tex_identity() -> str:
-    """The TeX installation, for cache keys: pdfTeX's version and the format it loads."""
+def tex_distribution() -> dict[str, str]:
+    """The TeX distribution that typesets, as a build's manifest records it (so that a byte
+    difference between two machines can be explained): pdfTeX's version line
+    (`pdflatex --version`) and the sha256 of the font map pdfTeX reads (pdftex.map: which
+    font file each font embeds; installing a TeX font package changes it). Once per process."""
     try:
         version = subprocess.run(["pdftex", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+        found = subprocess.run(["kpsewhich", "-engine=pdftex", "pdftex.map"], capture_output=True,
+                               text=True).stdout.strip()
+        font_map = sha256(Path(found)) if found else "none"
+    except (FileNotFoundError, IndexError, OSError):
+        raise ExamgenError("pdflatex not found: install TeX Live (see README: 'make exam')") from None
+    return {"pdftex": version, "font_map_sha256": font_map}
+
+
+@lru_cache(maxsize=1)
+def tex_identity() -> str:
+    """The TeX installation, for cache keys: pdfTeX's version, the font map and the format it loads."""
+    tex = tex_distribution()
+    try:
         fmt = subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"], capture_output=True,
                              text=True).stdout.strip()
         stamp = f"{fmt}:{os.stat(fmt).st_mtime_ns}" if fmt else ""
-    except (FileNotFoundError, IndexError, OSError):
+    except (FileNotFoundError, OSError):
         raise ExamgenError("pdflatex not found: install TeX Live (see README: 'make exam')") from None
-    return f"{version}|{stamp}|examgen {__version__}"
+    return f"{tex['pdftex']}|{tex['font_map_sha256']}|{stamp}|examgen {__version__}"
 
 
 class Cache:

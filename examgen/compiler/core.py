@@ -318,11 +318,13 @@ class Compiler:
         (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
         return self.tex.run(workdir, name, None, True, label, tex)
 
-    def compile_once(self, workdir: Path, name: str, tex: str, label: str) -> Path:
+    def compile_once(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...] = ()) -> Path:
         """One pdflatex pass with the same hardening (no shell escape, paranoid file
         access, reproducible bytes) for a document that needs no page total, e.g.
-        the grading report."""
+        the grading report; `classes` (class and package files it loads) are copied beside it."""
         workdir.mkdir(parents=True, exist_ok=True)
+        for f in classes:
+            shutil.copyfile(f, workdir / f.name)
         (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
         self.tex.run(workdir, name, None, False, label, tex)
         return workdir / f"{name}.pdf"

@@ -4,8 +4,10 @@ defines `LAYOUT`, a `Layout`:
 
 - `name`: the folder's name, what an exam spec selects with `layout: <name>`;
 - `classes`: the class files the document needs, the document class first (its stem is
-  the class name: \\documentclass[<version>,<language>]{<stem>}); they are copied beside
-  the precompiled format, a kept .tex and a failure's diagnostics;
+  the class name: \\documentclass[<version>,<language>]{<stem>}), and the packages they
+  load; they are copied beside the precompiled format, a kept .tex and a failure's
+  diagnostics. One of them is the layout's typography, `fonts` (examgenfonts.sty: the
+  fonts and the smallest sizes), which the grading report loads too;
 - `variant_body(info, variant, version)`: one variant's LaTeX after
   \\egbeginvariant{code}{pages}, from the cover to the last page;
 - `render_question_body(question, version, language)`, `render_mc_body(mc)`: one problem's
@@ -108,6 +110,13 @@ class Layout:
     render_mc_body: Callable[..., list[str]]  # (mc, version=SOLUTION, reserve=None)
     reserved: Callable[[Variant], list[str]]
     measure_body: Callable[[list[str]], str]
+
+    @property
+    def fonts(self) -> Path:
+        """The layout's typography (a LaTeX package: fonts, smallest sizes), for other documents
+        that should look like its exams (the grading report)."""
+        (sty,) = [f for f in self.classes if f.name == "examgenfonts.sty"]
+        return sty
 
     def preamble(self, version: str, language: str) -> str:
         """The document up to and including \\begin{document}: the same for every

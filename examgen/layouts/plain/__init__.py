@@ -13,4 +13,5 @@ from .. import tum
 
 CLASS_FILE = package_file(__name__, "examgenplain.cls")
 
-LAYOUT = replace(tum.LAYOUT, name="plain", classes=(CLASS_FILE, tum.CLASS_FILE))  # TUM's Python side, its own cover
+# TUM's Python side, its own cover (and the TUM class with its typography)
+LAYOUT = replace(tum.LAYOUT, name="plain", classes=(CLASS_FILE, *tum.LAYOUT.classes))

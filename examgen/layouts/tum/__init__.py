@@ -14,6 +14,7 @@ from ...texfmt import Latex, credits, escape
 from .. import SOLUTION, Layout, Reserve
 
 CLASS_FILE = package_file(__name__, "examgentum.cls")
+FONTS_FILE = package_file(__name__, "examgenfonts.sty")  # the typography, loaded by the class (and the grading report)
 
 
 def _amount(x: float, unit: str, language: str) -> str:
@@ -120,4 +121,5 @@ def measure_body(texts: list[str]) -> str:
     return "".join(f"\\egmeasurewhy{{{i}}}{{{t}}}\n" for i, t in enumerate(texts))
 
 
-LAYOUT = Layout("tum", (CLASS_FILE,), variant_body, render_question_body, render_mc_body, reserved, measure_body)
+LAYOUT = Layout("tum", (CLASS_FILE, FONTS_FILE), variant_body, render_question_body, render_mc_body, reserved,
+                measure_body)
