@@ -138,7 +138,11 @@ def _load_template(qfile: Path) -> Template:
                                 f"(add <% block {missing[0]} %> ... <% endblock %>)")
     refs: list[tuple[tuple[str | int, ...], str]] = [((key,), d[key]) for key in ("solver", "sampler", "checker")
                                                      if d.get(key)]
-    refs += [(("constraints", i), c) for i, c in enumerate(d.get("constraints", []))]
+    refs += [((key, i), c) for key in ("constraints", "nice") for i, c in enumerate(d.get(key, []))]
+    both = sorted(set(d.get("constraints", [])) & set(d.get("nice", [])))
+    if both:
+        raise TemplateError(f"{doc.where(('nice',))}: nice: '{both[0]}' is also listed in constraints:; a constraint "
+                            "is either validity (constraints:, pins must meet it) or niceness (nice:, draws only)")
     refs += [(("parts", i, "answers", j, "accepts"), a["accepts"]) for i, p in enumerate(d["parts"])
              for j, a in enumerate(p.get("answers") or ()) if a.get("accepts")]
     for keypath, ref in refs:
@@ -153,7 +157,7 @@ def _load_template(qfile: Path) -> Template:
         id=d["id"], title=d["title"], topic=d["topic"], source=d.get("source", ""), directory=folder,
         params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
         checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
-        statement=texts["statement"], solution=texts["solution"],
+        statement=texts["statement"], solution=texts["solution"], nice=tuple(d.get("nice", [])),
     )
 
 

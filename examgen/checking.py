@@ -142,7 +142,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     except ExamgenError as exc:
         return None, [f"{where}: {exc}"]
     fails = []
-    for c in t.constraints:
+    for c in t.draw_constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
     fails.extend(f"{where}: {f}" for f in draw_failures(q))

@@ -98,6 +98,14 @@ class Template:
     kind: str  # "numeric" | "free-text"
     statement: str  # jinja2 source of statement.tex.j2
     solution: str  # jinja2 source of solution.tex.j2
+    # `constraints:` are validity (the problem is well-defined: they hold for pinned values too);
+    # `nice:` are niceness (hand-friendly numbers: they hold for draws, never for the instructor's pins)
+    nice: tuple[str, ...] = ()
+
+    @property
+    def draw_constraints(self) -> tuple[str, ...]:
+        """Every constraint a random draw meets: validity and niceness."""
+        return self.constraints + self.nice
 
     @property
     def credits(self) -> float:

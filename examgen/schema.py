@@ -84,6 +84,7 @@ QUESTION = {
         "sampler": _str,
         "checker": _str,
         "constraints": {"type": "array", "items": _str},
+        "nice": {"type": "array", "items": _str},
         "params": {"type": "object", "additionalProperties": PARAM},
         "parts": {"type": "array", "minItems": 1, "items": PART},
     },

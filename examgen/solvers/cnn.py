@@ -61,11 +61,13 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
     h, w, c = p["input"]
     shapes, params, conv_params, rf_list = [], [], [], []
     rf, jump = 1, 1
+    floored = False  # some output side is not an exact division: the floor is needed (as PyTorch takes it)
     for layer in p["layers"]:
         kind = layer["type"]
         n_params = 0
         if kind in ("conv", "maxpool", "avgpool"):
             f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+            floored = floored or bool((h + 2 * pad - f) % s or (w + 2 * pad - f) % s)
             h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
             rf += (f - 1) * jump
             jump *= s
@@ -80,7 +82,7 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         rf_list.append(rf)
     out: dict[str, Any] = {
         "shapes": shapes, "output_shape": [h, w, c], "layer_params": params, "conv_params": conv_params,
-        "receptive_field": rf_list,
+        "receptive_field": rf_list, "floored": floored,
     }
     nc = p.get("num_classes")
     if nc:
