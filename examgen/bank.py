@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import BANK_DIR, rendering, schema, solvers
+from . import BANK_DIR, conflicts, rendering, schema, solvers
 from .errors import ExamgenError, TemplateError
 from .model import (
     NUMERIC_KINDS,
@@ -158,6 +158,8 @@ def _load_template(qfile: Path) -> Template:
         params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
         checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
         statement=texts["statement"], solution=texts["solution"], nice=tuple(d.get("nice", [])),
+        asks=tuple(d.get("asks", [])), conflicts_with=tuple(d.get("conflicts_with", [])),
+        conflicts_at=tuple(doc.where(("conflicts_with", i)) for i in range(len(d.get("conflicts_with", [])))),
     )
 
 
@@ -177,7 +179,10 @@ def _load_mc(pfile: Path) -> list[McItem]:
         items.append(McItem(
             id=it["id"], topic=doc.data["topic"], source=it.get("source", ""), stem=it["stem"],
             options=tuple(McOption(o["text"], o["correct"], o["why"]) for o in it["options"]),
-            note=it.get("note", ""),
+            note=it.get("note", ""), tags=tuple(it.get("tags", [])),
+            conflicts_with=tuple(it.get("conflicts_with", [])),
+            conflicts_at=tuple(doc.where(("items", i, "conflicts_with", j))
+                               for j in range(len(it.get("conflicts_with", [])))),
         ))
     return items
 
@@ -213,4 +218,5 @@ def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int],
                 if item.id in mc:
                     raise TemplateError(f"{pfile}: multiple-choice id '{item.id}' is defined twice")
                 mc[item.id] = item
+    conflicts.validate(templates, mc)
     return Bank(templates, mc)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import layouts, rendering, solvers, values
+from . import conflicts, layouts, rendering, solvers, values
 from .bank import Bank
 from .compiler import Compiler
 from .errors import ExamgenError
@@ -208,6 +208,8 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
                 to_compile[n - 1].append(q)
         if progress:
             progress(1)
+    # give-aways: an item naming what a template asks, with no conflict declared
+    report.failures.extend(conflicts.giveaways({t: bank.templates[t] for t in ids}, bank.mc))
     if bank.mc:
         for n in range(1, draws + 1):
             try:
@@ -221,7 +223,7 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
         if compile_draws:  # every option of every item typeset once, whatever the draws picked
             widest = max(len(it.options) for it in bank.mc.values())
             every = McProblem(count=len(bank.mc), options=widest)
-            to_compile[0].append(draw_mc(every, bank, derive_seed(CHECK_SEED, 0, "mc")))
+            to_compile[0].append(draw_mc(every, bank, derive_seed(CHECK_SEED, 0, "mc"), apart=False))
     with work_folder("examgen-check-") as tmp:
         for n, qs in enumerate(to_compile, start=1):
             if qs:

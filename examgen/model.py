@@ -101,6 +101,11 @@ class Template:
     # `constraints:` are validity (the problem is well-defined: they hold for pinned values too);
     # `nice:` are niceness (hand-friendly numbers: they hold for draws, never for the instructor's pins)
     nice: tuple[str, ...] = ()
+    # give-aways: the quantities the template asks (topic tags), and the template ids, MC item ids
+    # or tags of questions that must never share a variant with it (see examgen/conflicts.py)
+    asks: tuple[str, ...] = ()
+    conflicts_with: tuple[str, ...] = ()
+    conflicts_at: tuple[str, ...] = field(default=(), compare=False, repr=False)  # file:line of each entry
 
     @property
     def draw_constraints(self) -> tuple[str, ...]:
@@ -129,6 +134,9 @@ class McItem:
     stem: str
     options: tuple[McOption, ...]
     note: str = ""
+    tags: tuple[str, ...] = ()  # what the item is about: a template asking one of them is given away
+    conflicts_with: tuple[str, ...] = ()
+    conflicts_at: tuple[str, ...] = field(default=(), compare=False, repr=False)  # file:line of each entry
 
 
 @dataclass(frozen=True)
