@@ -254,7 +254,10 @@ def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Va
         seen[key] = occurrence + 1
         seed = derive_seed(exam_seed, number, key, occurrence)
         if isinstance(p, McProblem):
-            questions.append(draw_mc(p, bank, seed, templates))
+            try:
+                questions.append(draw_mc(p, bank, seed, templates))
+            except SpecError as exc:  # no item left that gives nothing away: say which exam and variant
+                raise SpecError(f"{spec.path}: variant {variant_code(number)}: {exc}") from None
         else:
             try:
                 questions.append(solve_question(bank.template(p.template), seed, p.params, p.title, p.credits))

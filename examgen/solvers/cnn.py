@@ -52,6 +52,8 @@ def check_cnn_shapes(p: dict[str, Any]) -> None:
             h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
             if h < 1 or w < 1:
                 raise ParamError(where, f"the kernel {f} does not fit the {h}x{w} input left at this layer")
+    if not any(isinstance(x, dict) and x.get("type") == "conv" for x in p["layers"]):
+        raise ParamError("layers", "needs at least one conv layer (part b asks for the parameters of each)")
     nc = p.get("num_classes")
     if nc is not None and not _pos_int(nc):
         raise ParamError("num_classes", f"expected a positive integer, got {nc!r}")
