@@ -47,7 +47,8 @@ def validate(templates: dict[str, Template], mc: dict[str, McItem]) -> None:
     """Every `conflicts_with:` entry names a template, an MC item or a tag of the bank."""
     known = set(templates) | set(mc) | {t for q in templates.values() for t in q.asks} | {
         t for it in mc.values() for t in it.tags}
-    for q in (*templates.values(), *mc.values()):
+    questions: list[Question] = [*templates.values(), *mc.values()]
+    for q in questions:
         for entry, where in zip(q.conflicts_with, q.conflicts_at):
             if entry == q.id:
                 raise TemplateError(f"{where}: conflicts_with: '{entry}' is this {_kind(q)} itself; name another "
@@ -81,7 +82,8 @@ def asked_phrases(t: Template) -> list[str]:
 
 def giveaways(templates: dict[str, Template], mc: dict[str, McItem]) -> list[str]:
     """`examgen check`'s heuristic: an MC item whose stem or options (what the student reads;
-    the reasons are printed in the solution only) name what a template asks (a graded answer's label, or an `asks:` tag as words, at a word start)
+    the reasons are printed in the solution only) name what a template asks (a graded
+    answer's label, or an `asks:` tag as words, at a word start)
     without a declared conflict between the two. One line each."""
     fails = []
     for item in mc.values():

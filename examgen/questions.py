@@ -226,7 +226,8 @@ def _without_giveaways(problem: McProblem, pool: list[McItem], chosen: list[int]
     item kept before it replaced by a draw from the rest of the pool (from a seed of its own:
     a variant without a give-away keeps its items)."""
     def clashes(j: int, kept: list[int]) -> str | None:
-        return next((r for q in (*others, *(pool[k] for k in kept)) if (r := conflicts.why(pool[j], q))), None)
+        placed: list[Template | McItem] = [*others, *(pool[k] for k in kept)]
+        return next((r for q in placed if (r := conflicts.why(pool[j], q))), None)
 
     kept: list[int] = []
     redraw = None

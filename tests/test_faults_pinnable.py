@@ -53,19 +53,23 @@ ROWS = [
     Row("conflict-with-itself", "{tmp}/bank/mc/extra.yaml:5:22: conflicts_with: 'extra_item' is this "
         "multiple-choice item itself; name another question", 2,
         spec=problems("  - mc: {count: 3}\n"), args=BANK, setup=mc_file("conflicts_with: [extra_item]")),
-    Row("conflict-not-a-list", "{tmp}/bank/mc/extra.yaml:5:5: items[0].conflicts_with: found 'init_variance', expected array", 2,
+    Row("conflict-not-a-list", "{tmp}/bank/mc/extra.yaml:5:5: items[0].conflicts_with: found 'init_variance', "
+        "expected array", 2,
         spec=problems("  - mc: {count: 3}\n"), args=BANK, setup=mc_file("conflicts_with: init_variance")),
-    Row("tag-not-a-tag", "{tmp}/bank/mc/extra.yaml:5:12: items[0].tags[0]: found 'Init Variance', expected a name matching ^[a-z][a-z0-9_-]*$", 2,
+    Row("tag-not-a-tag", "{tmp}/bank/mc/extra.yaml:5:12: items[0].tags[0]: found 'Init Variance', expected a name "
+        "matching ^[a-z][a-z0-9_-]*$", 2,
         spec=problems("  - mc: {count: 3}\n"), args=BANK, setup=mc_file("tags: [Init Variance]")),
     Row("asks-not-a-tag", Q1 + ":9:8: asks[0]: found 'Ratio!', expected a name matching ^[a-z][a-z0-9_-]*$", 2,
-        spec=problems("  - template: q1\n"), args=BANK, setup=bank_template("q1", question=with_line("asks: [Ratio!]"))),
+        spec=problems("  - template: q1\n"), args=BANK,
+        setup=bank_template("q1", question=with_line("asks: [Ratio!]"))),
     # ---------------------------------------------------------------- validity vs niceness declarations
     Row("nice-and-validity-at-once", Q1 + ":8:1: nice: 'data.majority_larger' is also listed in constraints:; a "
         "constraint is either validity (constraints:, pins must meet it) or niceness (nice:, draws only)", 2,
         spec=problems("  - template: q1\n"), args=BANK,
         setup=bank_template("q1", question=lambda s: s.replace("nice: [data.ratio_is_integer]",
                                                                "nice: [data.majority_larger]"))),
-    Row("nice-unknown-function", Q1 + ":8:8: nice[0]: 'examgen.solvers.data' has no function 'ratio_is_integr'", 2, spec=problems("  - template: q1\n"), args=BANK,
+    Row("nice-unknown-function", Q1 + ":8:8: nice[0]: 'examgen.solvers.data' has no function 'ratio_is_integr'", 2,
+        spec=problems("  - template: q1\n"), args=BANK,
         setup=bank_template("q1", question=lambda s: s.replace("nice: [data.ratio_is_integer]",
                                                                "nice: [data.ratio_is_integr]"))),
     # ---------------------------------------------------------------- assembly: give-aways that cannot be avoided
@@ -74,9 +78,9 @@ ROWS = [
         "init_variance (template 'init_variance')); remove one, or offer them in one choose: block", 2,
         spec=problems("  - template: q1\n  - template: init_variance\n"), args=BANK,
         setup=bank_template("q1", question=with_line("conflicts_with: [init_variance]"))),
-    Row("mc-pool-all-give-aways", "{spec}: variant E0001: mc: multiple-choice item 'init_symmetry_and_uniform_scale' is tagged 'init-variance', which "
-        "template 'init_variance' asks; the pool has no other item to draw instead (2 items for count 2); widen the "
-        "topics or lower the count", 2,
+    Row("mc-pool-all-give-aways", "{spec}: variant E0001: mc: multiple-choice item 'init_symmetry_and_uniform_scale' "
+        "is tagged 'init-variance', which template 'init_variance' asks; the pool has no other item to draw instead "
+        "(2 items for count 2); widen the topics or lower the count", 2,
         spec=problems("  - mc: {count: 2, items: [xavier_init_variance, init_symmetry_and_uniform_scale]}\n"
                       "  - template: init_variance\n")),
     # ---------------------------------------------------------------- pinned values: validity only
