@@ -161,16 +161,69 @@ def test_no_variant_of_30_holds_a_giveaway(spec):
             assert conflicts.why(a, b) is None, (v.code, a.id, b.id)
 
 
-def test_giveaway_redraw_is_deterministic_and_local():
-    """Same spec and seed: the same exam; a variant without a give-away keeps its draw."""
-    s = load_spec(ROOT / "exams" / "in2346-endterm.yaml", BANK)
-    a, b = solve_exam(s, BANK, None, 30), solve_exam(s, BANK, None, 30)
-    assert [_questions(v)[0] for v in a.variants] == [_questions(v)[0] for v in b.variants]
-    # E0002 never had a give-away: its items are those drawn before issue 14 (seed 2021)
-    assert [i.id for i in _questions(a.variants[1])[0]] == [
-        "flat_training_loss_causes", "single_conv_layer_properties", "gradient_descent_step_order",
-        "tanh_saturation_deep_network", "momentum_update_rule", "lstm_gate_definition", "classification_loss_margin",
-        "bce_sigmoid_gradient"]
+#: the MC items of 12 variants of LOCAL_SPEC (seed 7) as drawn before issue 14 (main at cc99f5a)
+BEFORE = {
+    "E0001": ["audio_augmentation_gender", "dropout_properties", "perceptron_loss_formula",
+             "skip_connection_gradient", "autoencoder_basics", "xavier_init_variance", "vanilla_rnn_cell_facts",
+             "underfitting_small_model"],
+    "E0002": ["bce_sigmoid_gradient", "gradient_descent_step_order", "lstm_gate_definition",
+             "zero_one_loss_properties", "batchnorm_layer_facts", "maxpool_padding_and_1x1_conv",
+             "rbf_network_input_gradient", "sigmoid_after_relu_output"],
+    "E0003": ["zero_one_loss_properties", "minibatches_and_epochs", "adversarial_attack_code",
+             "newton_and_quasi_newton", "rnn_clipping_gru_vanishing", "wrong_loss_with_relu_output",
+             "dropout_properties", "one_by_one_convolution_uses"],
+    "E0004": ["xavier_init_variance", "weight_normalization", "k_fold_cross_validation", "minibatches_and_epochs",
+             "vanilla_rnn_cell_facts", "newton_and_quasi_newton", "single_conv_layer_properties",
+             "convolution_vs_cross_correlation"],
+    "E0005": ["xor_with_step_units", "classification_loss_margin", "gradient_descent_step_order",
+             "conv1d_same_padding_example", "weight_normalization", "lstm_gate_definition",
+             "one_by_one_convolution_uses", "tumor_detection_metric"],
+    "E0006": ["overfitting_remedies", "sgd_single_step_numbers", "momentum_update_rule",
+             "same_train_and_test_behaviour", "softplus_properties", "flat_training_loss_causes",
+             "conv2d_weight_count", "shuffle_validation_loss"],
+    "E0007": ["rbf_network_input_gradient", "regression_loss_robustness", "tanh_saturation_deep_network",
+             "adversarial_attack_code", "l1_l2_norm_penalties", "alexnet_style_first_layers",
+             "perceptron_loss_formula", "skip_connection_gradient"],
+    "E0008": ["same_train_and_test_behaviour", "batchnorm_layer_facts", "small_cnn_shapes_and_parameters",
+             "minibatches_and_epochs", "l1_penalty_gradient", "gan_training_basics", "sigmoid_layer_properties",
+             "rbf_network_input_gradient"],
+    "E0009": ["xavier_init_variance", "gd_vs_adagrad_vs_adam", "handcrafted_3x3_kernels",
+             "init_symmetry_and_uniform_scale", "linear_rnn_gradient_eigenvalues", "flat_training_loss_causes",
+             "l1_l2_norm_penalties", "softmax_of_small_vector"],
+    "E0010": ["l1_penalty_gradient", "hyperparameter_search_strategies", "classification_loss_margin",
+             "same_train_and_test_behaviour", "learning_rate_schedules", "step_function_nonlinearity",
+             "train_dev_set_diagnosis", "adversarial_attack_code"],
+    "E0011": ["hyperparameter_search_strategies", "regression_vs_classification", "alexnet_style_first_layers",
+             "gan_training_basics", "layers_without_trainable_parameters", "zero_one_loss_properties",
+             "sgd_single_step_numbers", "single_conv_layer_properties"],
+    "E0012": ["sparse_autoencoder_gradients", "flat_training_loss_causes", "softplus_properties",
+             "relu_sum_linear_pieces", "step_function_nonlinearity", "dropout_conv_vs_fc",
+             "two_weight_relu_model_gradients", "handcrafted_3x3_kernels"],
+}
+LOCAL_SPEC = "problems:\n  - mc: {count: 8, title: Multiple Choice}\n  - template: init_variance\n"
+
+
+def test_giveaway_redraw_is_deterministic_and_local(tmp_path: Path):
+    """Same spec and seed: the same exam. Only a give-away item is replaced, in its place;
+    every other item of every variant is the one drawn before (E0001, E0004 and E0009 held
+    xavier_init_variance or init_symmetry_and_uniform_scale beside init_variance)."""
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().split("problems:")[0] + LOCAL_SPEC)
+    s = load_spec(spec, BANK)
+    a, b = solve_exam(s, BANK, None, 12), solve_exam(s, BANK, None, 12)
+    assert [[i.id for i in _questions(v)[0]] for v in a.variants] == [[i.id for i in _questions(v)[0]]
+                                                                      for v in b.variants]
+    giveaways = {i for i, t in KNOWN_GIVEAWAYS if t == "init_variance"}
+    replaced = 0
+    for v in a.variants:
+        now = [i.id for i in _questions(v)[0]]
+        for old, new in zip(BEFORE[v.code], now):
+            if old in giveaways:
+                assert new not in giveaways, v.code
+                replaced += 1
+            else:
+                assert new == old, v.code
+    assert replaced == 4
 
 
 # ---------------------------------------------------------------- the check's give-away heuristic
