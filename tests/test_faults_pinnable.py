@@ -84,6 +84,11 @@ ROWS = [
         spec=problems("  - mc: {count: 2, items: [xavier_init_variance, init_symmetry_and_uniform_scale]}\n"
                       "  - template: init_variance\n")),
     # ---------------------------------------------------------------- pinned values: validity only
+    Row("unsatisfiable-xor", "template 'xor_threshold_network', parameter 'step_at_zero, target, values': the pinned "
+        "values break the validity constraint 'mlp.xor_realizable' (some 2-2-1 step network with weights and biases "
+        "from the value set realizes the target); pin values that meet it", 2,
+        spec=problems("  - template: xor_threshold_network\n    params: {target: xor, values: [0, 1], "
+                      "step_at_zero: 0}\n")),
     Row("pinned-breaks-validity", "{spec}:15:5: problems[0]: variant E0001: template 'class_imbalance', parameter "
         "'n_major, n_minor': the pinned values break the validity constraint 'data.majority_larger' (the majority "
         "class has more images than the minority class)", 2,
