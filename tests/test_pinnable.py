@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from faults import bank_template
 from torch import nn
 
 from examgen import ROOT, conflicts, solvers
@@ -253,3 +254,47 @@ def test_check_reports_an_undeclared_giveaway(tmp_path: Path, tags: str, reporte
     expected = ("multiple-choice item 'names_the_variance' (mc/extra.yaml) names 'var(w)', which template "
                 "'init_variance' asks, without a declared conflict")
     assert [expected in f for f in found] == ([True] if reported else [])
+
+
+# ---------------------------------------------------------------- explicit conflicts_with: redrawn, never placed
+
+def test_choose_block_never_picks_a_declared_conflict(tmp_path: Path):
+    """q1 declares conflicts_with: [init_variance]; beside a fixed init_variance the choose block
+    [q1, batchnorm_forward] must take batchnorm_forward in every variant."""
+    bank_template("q1", question=lambda s: s.replace("\nparams:", "\nconflicts_with: [init_variance]\nparams:", 1))(
+        tmp_path)
+    bank = load_bank([tmp_path / "bank"])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().split("problems:")[0] + "problems:\n"
+                    "  - template: init_variance\n  - choose: {k: 1, from: [q1, batchnorm_forward]}\n")
+    exam = solve_exam(load_spec(spec, bank), bank, None, 20)
+    picked = [[t.id for t in _questions(v)[1]] for v in exam.variants]
+    assert all(p == ["init_variance", "batchnorm_forward"] for p in picked), picked
+    assert picked == [[t.id for t in _questions(v)[1]] for v in solve_exam(load_spec(spec, bank), bank, None, 20)
+                      .variants]
+
+
+def test_two_items_that_conflict_never_share_a_variant(tmp_path: Path):
+    """An item naming another item in conflicts_with: the two are never drawn together, even
+    when the pool is just big enough (3 items, count 2: the pair is replaced by the third)."""
+    (tmp_path / "mc").mkdir()
+    items = "".join(f"""
+  - id: item_{n}
+    source: "a test"
+    {extra}
+    stem: "Statement {n}?"
+    options:
+      - {{text: "One {n}.", correct: true, why: "Yes."}}
+      - {{text: "Two {n}.", correct: false, why: "No."}}
+      - {{text: "Three {n}.", correct: false, why: "No."}}
+      - {{text: "Four {n}.", correct: true, why: "Yes."}}
+""" for n, extra in (("a", "conflicts_with: [item_b]"), ("b", ""), ("c", "")))
+    (tmp_path / "mc" / "extra.yaml").write_text("topic: extra\nitems:" + items)
+    bank = load_bank([tmp_path])
+    spec = tmp_path / "spec.yaml"
+    spec.write_text((ROOT / "exams" / "quiz.yaml").read_text().split("problems:")[0] + "problems:\n"
+                    "  - mc: {count: 2, items: [item_a, item_b, item_c]}\n")
+    exam = solve_exam(load_spec(spec, bank), bank, None, 30)
+    drawn = [{i.id for i in _questions(v)[0]} for v in exam.variants]
+    assert all(d != {"item_a", "item_b"} for d in drawn), drawn
+    assert {"item_a", "item_c"} in drawn and {"item_b", "item_c"} in drawn
