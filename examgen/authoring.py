@@ -31,7 +31,8 @@ source: "examgen new skeleton"    # where the question comes from (a past exam, 
 kind: numeric                     # the answers are numbers computed by the solver
 solver: solver.solve              # solver.py beside this file: parameters in, answers out
 checker: solver.check_params      # raises ParamError for parameters it cannot solve (e.g. pinned ones)
-constraints: [solver.not_orthogonal]   # random draws are rejected until every constraint is true
+nice: [solver.not_orthogonal]   # niceness: draws are rejected until each is true (pins need not meet them;
+                                # validity checks that pins must meet too go in constraints: [...])
 params:                           # sampled in this order; an exam spec can pin any of them by name
   x: {type: int_vector, doc: "the input", sample: {kind: int_vector, length: 3, low: -3, high: 3}}
   w: {type: int_vector, doc: "the weights", sample: {kind: int_vector, length: 3, low: -3, high: 3, exclude: [0]}}
@@ -169,7 +170,8 @@ source: "examgen new skeleton"    # where the question comes from (a past exam, 
 kind: free-text                   # graded by hand with the rubric; the numbers come from the solver
 solver: solver.solve              # solver.py beside this file: the numbers the rubric quotes
 checker: solver.check_params      # raises ParamError for parameters it cannot handle (e.g. pinned ones)
-constraints: [solver.clear_gap]   # random draws are rejected until every constraint is true
+nice: [solver.clear_gap]   # niceness: draws are rejected until each is true (pins need not meet them;
+                           # validity checks that pins must meet too go in constraints: [...])
 params:                           # sampled in this order; an exam spec can pin any of them by name
   train_acc: {type: number, doc: "training accuracy in %", sample: {kind: decimal, low: 90, high: 99.5, step: 0.5}}
   val_acc: {type: number, doc: "validation accuracy in %", sample: {kind: decimal, low: 60, high: 88, step: 0.5}}

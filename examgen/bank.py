@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import BANK_DIR, rendering, schema, solvers
+from . import BANK_DIR, conflicts, rendering, schema, solvers
 from .errors import ExamgenError, TemplateError
 from .model import (
     NUMERIC_KINDS,
@@ -138,7 +138,11 @@ def _load_template(qfile: Path) -> Template:
                                 f"(add <% block {missing[0]} %> ... <% endblock %>)")
     refs: list[tuple[tuple[str | int, ...], str]] = [((key,), d[key]) for key in ("solver", "sampler", "checker")
                                                      if d.get(key)]
-    refs += [(("constraints", i), c) for i, c in enumerate(d.get("constraints", []))]
+    refs += [((key, i), c) for key in ("constraints", "nice") for i, c in enumerate(d.get(key, []))]
+    both = sorted(set(d.get("constraints", [])) & set(d.get("nice", [])))
+    if both:
+        raise TemplateError(f"{doc.where(('nice',))}: nice: '{both[0]}' is also listed in constraints:; a constraint "
+                            "is either validity (constraints:, pins must meet it) or niceness (nice:, draws only)")
     refs += [(("parts", i, "answers", j, "accepts"), a["accepts"]) for i, p in enumerate(d["parts"])
              for j, a in enumerate(p.get("answers") or ()) if a.get("accepts")]
     for keypath, ref in refs:
@@ -153,7 +157,9 @@ def _load_template(qfile: Path) -> Template:
         id=d["id"], title=d["title"], topic=d["topic"], source=d.get("source", ""), directory=folder,
         params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
         checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
-        statement=texts["statement"], solution=texts["solution"],
+        statement=texts["statement"], solution=texts["solution"], nice=tuple(d.get("nice", [])),
+        asks=tuple(d.get("asks", [])), conflicts_with=tuple(d.get("conflicts_with", [])),
+        conflicts_at=tuple(doc.where(("conflicts_with", i)) for i in range(len(d.get("conflicts_with", [])))),
     )
 
 
@@ -173,7 +179,10 @@ def _load_mc(pfile: Path) -> list[McItem]:
         items.append(McItem(
             id=it["id"], topic=doc.data["topic"], source=it.get("source", ""), stem=it["stem"],
             options=tuple(McOption(o["text"], o["correct"], o["why"]) for o in it["options"]),
-            note=it.get("note", ""),
+            note=it.get("note", ""), tags=tuple(it.get("tags", [])),
+            conflicts_with=tuple(it.get("conflicts_with", [])),
+            conflicts_at=tuple(doc.where(("items", i, "conflicts_with", j))
+                               for j in range(len(it.get("conflicts_with", [])))),
         ))
     return items
 
@@ -209,4 +218,5 @@ def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int],
                 if item.id in mc:
                     raise TemplateError(f"{pfile}: multiple-choice id '{item.id}' is defined twice")
                 mc[item.id] = item
+    conflicts.validate(templates, mc)
     return Bank(templates, mc)

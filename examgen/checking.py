@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import layouts, rendering, solvers, values
+from . import conflicts, layouts, rendering, solvers, values
 from .bank import Bank
 from .compiler import Compiler
 from .errors import ExamgenError
@@ -157,7 +157,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     except ExamgenError as exc:
         return None, [f"{where}: {exc}"]
     fails = []
-    for c in t.constraints:
+    for c in t.draw_constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
     fails.extend(f"{where}: {f}" for f in draw_failures(q))
@@ -226,6 +226,8 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
     for item_id, item in sorted(bank.mc.items()):
         for text in [item.stem, item.note] + [t for o in item.options for t in (o.text, o.why)]:
             report.failures.extend(f"multiple choice item '{item_id}': {f}" for f in glyph_failures(text))
+    # give-aways: an item naming what a template asks, with no conflict declared
+    report.failures.extend(conflicts.giveaways({t: bank.templates[t] for t in ids}, bank.mc))
     if bank.mc:
         for n in range(1, draws + 1):
             try:
@@ -239,7 +241,7 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
         if compile_draws:  # every option of every item typeset once, whatever the draws picked
             widest = max(len(it.options) for it in bank.mc.values())
             every = McProblem(count=len(bank.mc), options=widest)
-            to_compile[0].append(draw_mc(every, bank, derive_seed(CHECK_SEED, 0, "mc")))
+            to_compile[0].append(draw_mc(every, bank, derive_seed(CHECK_SEED, 0, "mc"), apart=False))
     with work_folder("examgen-check-") as tmp:
         for n, qs in enumerate(to_compile, start=1):
             if qs:

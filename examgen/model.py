@@ -98,6 +98,19 @@ class Template:
     kind: str  # "numeric" | "free-text"
     statement: str  # jinja2 source of statement.tex.j2
     solution: str  # jinja2 source of solution.tex.j2
+    # `constraints:` are validity (the problem is well-defined: they hold for pinned values too);
+    # `nice:` are niceness (hand-friendly numbers: they hold for draws, never for the instructor's pins)
+    nice: tuple[str, ...] = ()
+    # give-aways: the quantities the template asks (topic tags), and the template ids, MC item ids
+    # or tags of questions that must never share a variant with it (see examgen/conflicts.py)
+    asks: tuple[str, ...] = ()
+    conflicts_with: tuple[str, ...] = ()
+    conflicts_at: tuple[str, ...] = field(default=(), compare=False, repr=False)  # file:line of each entry
+
+    @property
+    def draw_constraints(self) -> tuple[str, ...]:
+        """Every constraint a random draw meets: validity and niceness."""
+        return self.constraints + self.nice
 
     @property
     def credits(self) -> float:
@@ -121,6 +134,9 @@ class McItem:
     stem: str
     options: tuple[McOption, ...]
     note: str = ""
+    tags: tuple[str, ...] = ()  # what the item is about: a template asking one of them is given away
+    conflicts_with: tuple[str, ...] = ()
+    conflicts_at: tuple[str, ...] = field(default=(), compare=False, repr=False)  # file:line of each entry
 
 
 @dataclass(frozen=True)

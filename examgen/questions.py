@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import rendering, solvers, values
+from . import conflicts, rendering, solvers, values
 from .bank import Bank
 from .errors import ParamError, SamplingError, SpecError, TemplateError
 from .model import (
@@ -14,6 +14,7 @@ from .model import (
     DrawnMcItem,
     ExamSpec,
     GradedAnswer,
+    McItem,
     McProblem,
     Part,
     RubricItem,
@@ -24,15 +25,39 @@ from .model import (
     TemplateProblem,
     Variant,
 )
-from .sampling import derive_seed, rng_for, sample_params, solve
+from .sampling import derive_seed, rng_for, sample_params, solve, stable_id
 
 
 def variant_code(number: int) -> str:
     return f"E{number:04d}"
 
 
-def pick(spec: ExamSpec, exam_seed: int, variant: int) -> list[TemplateProblem | McProblem]:
-    """Resolve `choose:` blocks: k templates per variant, in the order listed."""
+MAX_REDRAWS = 100  # draws of a variant's choose: blocks until no two picked templates conflict
+
+
+def pick(spec: ExamSpec, exam_seed: int, variant: int, bank: Bank | None = None) -> list[TemplateProblem | McProblem]:
+    """Resolve `choose:` blocks: k templates per variant, in the order listed. With the bank,
+    no two picked templates conflict (conflicts_with:): the blocks are drawn again, from
+    seeds of their own, until none does (a variant without a conflict keeps its first draw)."""
+    last = ""
+    for attempt in range(MAX_REDRAWS):
+        out = _pick_once(spec, exam_seed, variant, attempt)
+        if bank is None:
+            return out
+        picked = [(p, bank.template(p.template)) for p in out if isinstance(p, TemplateProblem)]
+        clash = next(((a, b, r) for i, (a, ta) in enumerate(picked) for b, tb in picked[i + 1:]
+                      if (r := conflicts.why(ta, tb))), None)
+        if clash is None:
+            return out
+        a, b, reason = clash
+        last = f"{a.where or a.template} and {b.where or b.template}: {reason}"
+        if not any(isinstance(p, ChooseProblem) for p in spec.problems):
+            break  # nothing to draw again
+    raise SpecError(f"{spec.path}: variant {variant_code(variant)}: two problems give each other away in every "
+                    f"draw ({last}); remove one, or offer them in one choose: block")
+
+
+def _pick_once(spec: ExamSpec, exam_seed: int, variant: int, attempt: int) -> list[TemplateProblem | McProblem]:
     out: list[TemplateProblem | McProblem] = []
     seen: dict[str, int] = {}
     for p in spec.problems:
@@ -40,7 +65,7 @@ def pick(spec: ExamSpec, exam_seed: int, variant: int) -> list[TemplateProblem |
             # keyed by the block's content, not its position: adding a problem changes no choice
             key = "choose:" + "|".join(o.template for o in p.options) + f":{p.k}"
             seen[key] = seen.get(key, -1) + 1
-            rng = rng_for(derive_seed(exam_seed, variant, key, seen[key]))
+            rng = rng_for(derive_seed(exam_seed, variant, key + (f":redraw{attempt}" if attempt else ""), seen[key]))
             idx = sorted(rng.choice(len(p.options), size=p.k, replace=False).tolist())
             out.extend(p.options[j] for j in idx)
         else:
@@ -205,14 +230,19 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
                           answers=answers, parts=parts, rubric=rubric)
 
 
-def draw_mc(problem: McProblem, bank: Bank, seed: SeedInfo) -> SolvedMc:
-    """Draw `count` items, `options` options each, everything shuffled."""
+def draw_mc(problem: McProblem, bank: Bank, seed: SeedInfo, others: tuple[Template, ...] = (),
+            apart: bool = True) -> SolvedMc:
+    """Draw `count` items, `options` options each, everything shuffled; no item that gives
+    away one of the variant's templates (`others`) or another drawn item (`apart=False`:
+    every item may come, e.g. to typeset the whole pool)."""
     rng = rng_for(seed)
     if problem.items:
         pool = [bank.mc[i] for i in problem.items]
     else:
         pool = [it for _, it in sorted(bank.mc.items()) if not problem.topics or it.topic in problem.topics]
     chosen = rng.choice(len(pool), size=problem.count, replace=False).tolist()
+    if apart:
+        chosen = _without_giveaways(problem, pool, chosen, others, seed)
     items = []
     for j in chosen:
         item = pool[j]
@@ -222,16 +252,45 @@ def draw_mc(problem: McProblem, bank: Bank, seed: SeedInfo) -> SolvedMc:
     return SolvedMc(title=problem.title, seed=seed, items=tuple(items))
 
 
+def _without_giveaways(problem: McProblem, pool: list[McItem], chosen: list[int], others: tuple[Template, ...],
+                       seed: SeedInfo) -> list[int]:
+    """The drawn item positions, each one that conflicts with a template of the variant or an
+    item kept before it replaced by a draw from the rest of the pool (from a seed of its own:
+    a variant without a give-away keeps its items)."""
+    def clashes(j: int, kept: list[int]) -> str | None:
+        placed: list[Template | McItem] = [*others, *(pool[k] for k in kept)]
+        return next((r for q in placed if (r := conflicts.why(pool[j], q))), None)
+
+    kept: list[int] = []
+    redraw = None
+    for j in chosen:
+        if clashes(j, kept) is None:
+            kept.append(j)
+            continue
+        free = [k for k in range(len(pool)) if k not in chosen and k not in kept and clashes(k, kept) is None]
+        if not free:
+            raise SpecError(f"mc: {clashes(j, kept)}; the pool has no other item to draw instead ({len(pool)} "
+                            f"items for count {problem.count}); widen the topics or lower the count")
+        redraw = redraw or rng_for(SeedInfo(seed.entropy, (*seed.spawn_key, stable_id("giveaway"))))
+        kept.append(free[int(redraw.integers(len(free)))])
+    return kept
+
+
 def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Variant:
     questions: list[SolvedQuestion | SolvedMc] = []
     seen: dict[str, int] = {}
-    for p in pick(spec, exam_seed, number):
+    picked = pick(spec, exam_seed, number, bank)
+    templates = tuple(bank.template(p.template) for p in picked if isinstance(p, TemplateProblem))
+    for p in picked:
         key = p.template if isinstance(p, TemplateProblem) else "mc"
         occurrence = seen.get(key, 0)
         seen[key] = occurrence + 1
         seed = derive_seed(exam_seed, number, key, occurrence)
         if isinstance(p, McProblem):
-            questions.append(draw_mc(p, bank, seed))
+            try:
+                questions.append(draw_mc(p, bank, seed, templates))
+            except SpecError as exc:  # no item left that gives nothing away: say which exam and variant
+                raise SpecError(f"{spec.path}: variant {variant_code(number)}: {exc}") from None
         else:
             try:
                 questions.append(solve_question(bank.template(p.template), seed, p.params, p.title, p.credits))

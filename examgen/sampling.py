@@ -169,13 +169,20 @@ def sample_params(
     pinned: Mapping[str, Any],
     resolve: Callable[[str], Callable[..., Any]],
 ) -> dict[str, Any]:
-    """Draw parameters (pinned ones kept) until the checker and every constraint pass."""
+    """Draw parameters (pinned ones kept) until the checker and every constraint pass.
+
+    Pinned values are the instructor's choice: the checker and the validity `constraints:`
+    apply to them, the niceness ones (`nice:`) do not. A draw satisfies both; when some
+    values are pinned and no draw satisfies every niceness constraint with them, the first
+    valid draw that satisfies the most of them is taken (niceness is dropped, validity never)."""
     pinned = validate_pinned(template, pinned)
     free = [d for d in template.params if d.name not in pinned]
     checker = resolve(template.checker) if template.checker else None
-    constraints = [(name, resolve(name)) for name in template.constraints]
+    validity = [(name, resolve(name)) for name in template.constraints]
+    nice = [(name, resolve(name)) for name in template.nice]
     sampler = resolve(template.sampler) if template.sampler else None
     last_failure = ""
+    best: tuple[int, dict[str, Any]] | None = None  # (niceness constraints met, the draw): pinned draws only
     for _ in range(MAX_TRIES):
         if sampler is not None:
             try:
@@ -216,15 +223,35 @@ def sample_params(
                     raise exc.named(template.id) from None  # the instructor's value is invalid: say so at once
                 last_failure = f"valid parameters ({exc})"
                 continue  # an invalid draw is rejected like a failed constraint
+        invalid = [name for name, fn in validity if not _holds(template, name, fn, params)]
+        if invalid and not free:  # the instructor's numbers make no well-defined problem: say so at once
+            raise _pinned_invalid(template, pinned, invalid[0], resolve, "")
+        if invalid:
+            last_failure = invalid[0]
+            continue
         if not free:
-            return params  # everything pinned: the instructor's numbers, constraints are for draws
-        failed = [name for name, fn in constraints if not _holds(template, name, fn, params)]
-        if not failed:
+            return params  # everything pinned: the instructor's numbers, niceness is for draws
+        met = sum(_holds(template, name, fn, params) for name, fn in nice)
+        if met == len(nice):
             return params
-        last_failure = failed[0]
-    msg = constraints_message(template, last_failure, resolve) if last_failure in template.constraints else ""
+        if pinned and (best is None or met > best[0]):
+            best = (met, params)
+        last_failure = next(name for name, fn in nice if not _holds(template, name, fn, params))
+    if best is not None:
+        return best[1]  # no draw is nice with these pins: the pins win over niceness
+    if pinned and last_failure in template.constraints:
+        raise _pinned_invalid(template, pinned, last_failure, resolve, f" with any of {MAX_TRIES} draws of the others")
+    known = last_failure in template.constraints or last_failure in template.nice
+    msg = constraints_message(template, last_failure, resolve) if known else ""
     raise SamplingError(f"template '{template.id}': constraint '{last_failure}' not met in {MAX_TRIES} draws"
                         f"{msg}; pin fewer parameters or relax the pinned ones")
+
+
+def _pinned_invalid(template: Template, pinned: Mapping[str, Any], name: str,
+                    resolve: Callable[[str], Callable[..., Any]], how: str) -> ParamError:
+    """The pinned values break a validity constraint: one line naming them and the constraint."""
+    return ParamError(", ".join(sorted(pinned)), f"the pinned values break the validity constraint '{name}'"
+                      f"{constraints_message(template, name, resolve)}{how}; pin values that meet it", template.id)
 
 
 _BUG = (TypeError, ValueError, KeyError, IndexError, AttributeError, ArithmeticError)

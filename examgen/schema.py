@@ -70,6 +70,11 @@ PARAM = {
     },
 }
 
+#: a topic tag: what a template asks (`asks:`), what an MC item is about (`tags:`)
+TAG = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
+#: an entry of `conflicts_with:`: a template id, an MC item id or a tag
+CONFLICT = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
+
 QUESTION = {
     "type": "object",
     "required": ["id", "title", "topic", "parts"],
@@ -84,6 +89,9 @@ QUESTION = {
         "sampler": _str,
         "checker": _str,
         "constraints": {"type": "array", "items": _str},
+        "nice": {"type": "array", "items": _str},
+        "asks": {"type": "array", "items": TAG},
+        "conflicts_with": {"type": "array", "items": CONFLICT},
         "params": {"type": "object", "additionalProperties": PARAM},
         "parts": {"type": "array", "minItems": 1, "items": PART},
     },
@@ -114,6 +122,8 @@ MC_FILE = {
                     "source": _str,
                     "stem": _str,
                     "note": _str,
+                    "tags": {"type": "array", "items": TAG},
+                    "conflicts_with": {"type": "array", "items": CONFLICT},
                     "options": {"type": "array", "minItems": 4, "items": MC_OPTION},
                 },
             },

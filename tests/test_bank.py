@@ -35,7 +35,7 @@ def test_template_over_many_draws(tid: str) -> None:
     seen = set()
     for n in range(1, DRAWS + 1):
         q = solve_question(t, derive_seed(2026, n, tid))
-        for c in t.constraints:
+        for c in t.draw_constraints:
             assert solvers.resolve(c)(q.params), (tid, n, c)
         assert finite(list(q.answers.values())), (tid, n)
         json.dumps(q.answers)  # JSON numbers and nested lists only

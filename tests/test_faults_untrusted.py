@@ -213,9 +213,9 @@ def test_solver_output_never_reaches_stdout(tmp_path: Path, capsys: pytest.Captu
 
 def test_bank_sampler_draws_advance(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A sampler in the worker advances the caller's generator: rejected draws are not repeated forever."""
-    setup = bank_template("q1", question=lambda s: s.replace("constraints: [data.ratio_is_integer]",
+    setup = bank_template("q1", question=lambda s: s.replace("nice: [data.ratio_is_integer]",
                                                              "sampler: solver.sample\n"
-                                                             "constraints: [solver.even]"))
+                                                             "nice: [solver.even]"))
     setup(tmp_path)
     (tmp_path / "bank" / "data" / "q1" / "solver.py").write_text(
         "def sample(rng, pinned):\n"

@@ -230,7 +230,7 @@ def test_sampling_ignores_global_random_state(global_seed: int, template: str, s
 def _draws(template_id: str, n: int) -> None:
     t = SHIPPED[template_id]
     checker = solvers.resolve(t.checker) if t.checker else None
-    constraints = [(c, solvers.resolve(c)) for c in t.constraints]
+    constraints = [(c, solvers.resolve(c)) for c in t.draw_constraints]
     for k in range(n):
         q = solve_question(t, derive_seed(2021, k + 1, template_id))
         if checker:

@@ -52,6 +52,8 @@ def check_cnn_shapes(p: dict[str, Any]) -> None:
             h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
             if h < 1 or w < 1:
                 raise ParamError(where, f"the kernel {f} does not fit the {h}x{w} input left at this layer")
+    if not any(isinstance(x, dict) and x.get("type") == "conv" for x in p["layers"]):
+        raise ParamError("layers", "needs at least one conv layer (part b asks for the parameters of each)")
     nc = p.get("num_classes")
     if nc is not None and not _pos_int(nc):
         raise ParamError("num_classes", f"expected a positive integer, got {nc!r}")
@@ -61,11 +63,13 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
     h, w, c = p["input"]
     shapes, params, conv_params, rf_list = [], [], [], []
     rf, jump = 1, 1
+    floored = False  # some output side is not an exact division: the floor is needed (as PyTorch takes it)
     for layer in p["layers"]:
         kind = layer["type"]
         n_params = 0
         if kind in ("conv", "maxpool", "avgpool"):
             f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+            floored = floored or bool((h + 2 * pad - f) % s or (w + 2 * pad - f) % s)
             h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
             rf += (f - 1) * jump
             jump *= s
@@ -80,7 +84,7 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         rf_list.append(rf)
     out: dict[str, Any] = {
         "shapes": shapes, "output_shape": [h, w, c], "layer_params": params, "conv_params": conv_params,
-        "receptive_field": rf_list,
+        "receptive_field": rf_list, "floored": floored,
     }
     nc = p.get("num_classes")
     if nc:

@@ -23,9 +23,14 @@ def class_imbalance(p: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def majority_larger(p: dict[str, Any]) -> bool:
+    """the majority class has more images than the minority class"""
+    return int(p["n_major"]) > int(p["n_minor"])
+
+
 def ratio_is_integer(p: dict[str, Any]) -> bool:
     """the majority count is a whole multiple of the minority count"""
-    return int(p["n_major"]) % int(p["n_minor"]) == 0 and int(p["n_major"]) > int(p["n_minor"])
+    return int(p["n_major"]) % int(p["n_minor"]) == 0
 
 
 # ====================================================================== shared helpers
