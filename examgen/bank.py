@@ -153,7 +153,7 @@ def _load_template(qfile: Path) -> Template:
         id=d["id"], title=d["title"], topic=d["topic"], source=d.get("source", ""), directory=folder,
         params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
         checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
-        statement=texts["statement"], solution=texts["solution"],
+        statement=texts["statement"], solution=texts["solution"], calculator=d["calculator"],
     )
 
 
