@@ -99,6 +99,7 @@ def failures(q: SolvedQuestion) -> list[str]:
             if worst is not None and abs(got[worst] - float(exact[worst])) > a.tolerance + 1e-9:
                 rounded = f" (rounded to {a.round} decimals)" if a.round is not None else ""
                 fails.append(f"part {p.name}) answer '{a.name}': by hand from the printed tables it is "
-                             f"{got[worst]:g}{rounded}, the key {float(exact[worst]):.6g}: off by more than the tolerance "
-                             f"{a.tolerance:g}; print more decimals, ask fewer or make the draws hand-friendly")
+                             f"{got[worst]:g}{rounded}, the key {float(exact[worst]):.6g}: off by more than the "
+                             f"tolerance {a.tolerance:g}; print more decimals, ask fewer or make the draws "
+                             "hand-friendly")
     return fails

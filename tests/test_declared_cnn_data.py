@@ -37,9 +37,9 @@ def test_conv1x1_pool_bce_seed_004_p5():
     """Seed 004 P5 a) 'Compute the forward pass ... write down your calculations': exact values
     (0.5 steps: z = [[0, 0.5], [0.5, -1]]), the convolution and the pooled map. b) 'Write down the
     equation and keep the logarithm': the equation is graded by hand; the template asks the value
-    'rounded to 3 decimals' (issue 14: from the printed table of ln). c) 'Write down the name of a common layer': words only. d) 'Update the
-    kernel weights ... (Write down your calculations!)': gradient and new weights, exact (the seed's
-    are integers: w1 = 1 - 1 * (-3) = 4), and the calculation by hand."""
+    'rounded to 3 decimals' (issue 14: from the printed table of ln). c) 'Write down the name of a
+    common layer': words only. d) 'Update the kernel weights ... (Write down your calculations!)':
+    gradient and new weights, exact (the seed's are integers: w1 = 1 - 1 * (-3) = 4), and the calculation by hand."""
     tid = "conv1x1_pool_bce"
     assert _declared(tid, "a") == [("z", "matrix", None, 1.5), ("pred", "matrix", None, 1.5), ("credits", 3)]
     assert _declared(tid, "b") == [(None, "text", None, 1), ("loss", "number", 3, 1), ("credits", 2)]

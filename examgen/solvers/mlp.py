@@ -7,7 +7,6 @@ squared loss (y_hat - y)^2 without a 1/2 (as in the catalogue's optimizer templa
 
 from __future__ import annotations
 
-import math
 from functools import cache
 from itertools import product
 from typing import Any
