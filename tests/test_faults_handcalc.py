@@ -9,7 +9,7 @@ import pytest
 from faults import BANK, HEAD, Row, bank_template, problems, run_row
 
 REQUIRED = bank_template("needs_calc", question=lambda s: s.replace("calculator: none", "calculator: required"))
-MISSING = bank_template("no_calc_key", question=lambda s: s.replace("calculator: none\n", ""))
+MISSING = bank_template("no_calc_key", question=lambda s: s.replace("calculator: none", ""))
 MISSPELT = bank_template("misspelt_calc", question=lambda s: s.replace("calculator: none", "calculator: tabels"))
 ALLOWED = HEAD.replace("exam:\n", "exam:\n  calculator: true\n")
 
@@ -33,7 +33,7 @@ ROWS = [
         "/bank/data/no_calc_key/question.yaml:1:1: (top level): missing key 'calculator'",
         2, spec=problems("  - template: batchnorm_forward\n"), args=BANK, setup=MISSING),
     Row("question-calculator-misspelt",
-        "/bank/data/misspelt_calc/question.yaml:4:1: calculator: found 'tabels', expected one of 'none', "
+        "/bank/data/misspelt_calc/question.yaml:28:1: calculator: found 'tabels', expected one of 'none', "
         "'tables', 'required'",
         2, spec=problems("  - template: batchnorm_forward\n"), args=BANK, setup=MISSPELT),
 ]
