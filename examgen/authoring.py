@@ -27,6 +27,7 @@ _NUMERIC_YAML = r"""# A question template of examgen (README: "Write your own qu
 id: __ID__                        # must equal the folder name
 title: Neuron Output              # the problem's heading in the exam
 topic: __TOPIC__
+calculator: none                  # none (by hand) | tables (statement prints the values it needs) | required
 source: "examgen new skeleton"    # where the question comes from (a past exam, a lecture, ...)
 kind: numeric                     # the answers are numbers computed by the solver
 solver: solver.solve              # solver.py beside this file: parameters in, answers out
@@ -166,6 +167,7 @@ _FREE_YAML = r"""# A question template of examgen (README: "Write your own quest
 id: __ID__                        # must equal the folder name
 title: Diagnosing a Training Run  # the problem's heading in the exam
 topic: __TOPIC__
+calculator: none                  # none (by hand) | tables (statement prints the values it needs) | required
 source: "examgen new skeleton"    # where the question comes from (a past exam, a lecture, ...)
 kind: free-text                   # graded by hand with the rubric; the numbers come from the solver
 solver: solver.solve              # solver.py beside this file: the numbers the rubric quotes

@@ -157,7 +157,8 @@ def _load_template(qfile: Path) -> Template:
         id=d["id"], title=d["title"], topic=d["topic"], source=d.get("source", ""), directory=folder,
         params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
         checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
-        statement=texts["statement"], solution=texts["solution"], nice=tuple(d.get("nice", [])),
+        statement=texts["statement"], solution=texts["solution"], calculator=d["calculator"],
+        nice=tuple(d.get("nice", [])),
         asks=tuple(d.get("asks", [])), conflicts_with=tuple(d.get("conflicts_with", [])),
         conflicts_at=tuple(doc.where(("conflicts_with", i)) for i in range(len(d.get("conflicts_with", [])))),
     )

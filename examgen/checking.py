@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import conflicts, layouts, rendering, solvers, values
+from . import conflicts, handcalc, layouts, rendering, solvers, values
 from .bank import Bank
 from .compiler import Compiler
 from .errors import ExamgenError
@@ -160,7 +160,7 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     for c in t.draw_constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
-    fails.extend(f"{where}: {f}" for f in draw_failures(q))
+    fails.extend(f"{where}: {f}" for f in draw_failures(q) + handcalc.failures(q))
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
     if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:

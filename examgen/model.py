@@ -98,6 +98,7 @@ class Template:
     kind: str  # "numeric" | "free-text"
     statement: str  # jinja2 source of statement.tex.j2
     solution: str  # jinja2 source of solution.tex.j2
+    calculator: str = "none"  # none | tables | required (question.yaml's `calculator:`)
     # `constraints:` are validity (the problem is well-defined: they hold for pinned values too);
     # `nice:` are niceness (hand-friendly numbers: they hold for draws, never for the instructor's pins)
     nice: tuple[str, ...] = ()
@@ -153,6 +154,7 @@ class ExamInfo:
     instructions: tuple[str, ...]
     institution: tuple[str, ...]
     language: str
+    calculator: bool = False  # exam.calculator: may students use one? (False: `required` templates are refused)
     logo_type: str = ""  # png | jpg | pdf, decided by the content (none: "")
     logo_data: bytes = field(default=b"", repr=False)  # read once, at load
 

@@ -23,7 +23,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from . import BANK_DIR, cachedir, texfmt
+from . import BANK_DIR, cachedir, tables, texfmt
 from .errors import TemplateError
 from .sandbox import env_limit, lower_address_space
 
@@ -161,7 +161,7 @@ def environment() -> ImmutableSandboxedEnvironment:
     )
     env.filters.update(
         num=texfmt.num, paren=texfmt.paren, vec=texfmt.vec, mat=texfmt.mat, seq=texfmt.seq,
-        esc=texfmt.escape, credits=texfmt.credits, sym=texfmt.sym,
+        esc=texfmt.escape, credits=texfmt.credits, sym=texfmt.sym, table=tables.table,
     )
     env.globals.update(range=bounded_range, len=len, abs=abs, min=min, max=max, round=round, zip=zip,
                        enumerate=enumerate)

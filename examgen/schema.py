@@ -74,15 +74,19 @@ PARAM = {
 TAG = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
 #: an entry of `conflicts_with:`: a template id, an MC item id or a tag
 CONFLICT = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
+#: what a template needs of a student's tools: none (by hand), tables (the statement prints
+#: the elementary-function values it needs; examgen.handcalc), required (a calculator)
+CALCULATOR_NEEDS = ("none", "tables", "required")
 
 QUESTION = {
     "type": "object",
-    "required": ["id", "title", "topic", "parts"],
+    "required": ["id", "title", "topic", "calculator", "parts"],
     "additionalProperties": False,
     "properties": {
         "id": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
         "title": _str,
         "topic": _str,
+        "calculator": {"enum": list(CALCULATOR_NEEDS)},
         "source": _str,
         "kind": {"enum": ["numeric", "free-text"]},
         "solver": _str,
@@ -155,7 +159,7 @@ SPEC = {
             "additionalProperties": False,
             "properties": {
                 "course": _str, "code": _str, "name": _str, "date": _str, "time": _str,
-                "examiner": _str, "resources": _str,
+                "examiner": _str, "resources": _str, "calculator": {"type": "boolean"},
                 "instructions": {"type": "array", "items": _str},
                 "institution": {"type": "array", "items": _str, "maxItems": 3},
                 "logo": {"type": ["string", "null"]},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,12 @@ def _logo(doc: LoadedYaml, given: str, errors: list[str]) -> tuple[str, bytes] |
     return kind, data
 
 
+def calculator_allowed(resources: str) -> bool:
+    """exam.calculator's default: true when the allowed resources name a calculator
+    ("Non-programmable calculator"), false otherwise ("None", "no calculator", "one A4 sheet")."""
+    return bool(re.search(r"calculator", resources, re.I)) and not re.search(r"\b(no|not|without)\b", resources, re.I)
+
+
 def load_spec(path: Path, bank: Bank) -> ExamSpec:
     """Load and validate a spec. The file is read once, so a pipe such as <(cat spec) works."""
     path = Path(path)
@@ -114,7 +121,8 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
         course=e["course"], code=e["code"], name=e["name"], date=e["date"], time=e["time"],
         examiner=e["examiner"], resources=e.get("resources", "None"),
         instructions=tuple(e.get("instructions", [])), institution=tuple(e.get("institution", [])),
-        language=e.get("language", "en"), logo_type=logo[0] if logo else "", logo_data=logo[1] if logo else b"",
+        language=e.get("language", "en"), calculator=e.get("calculator", calculator_allowed(e.get("resources", ""))),
+        logo_type=logo[0] if logo else "", logo_data=logo[1] if logo else b"",
     )
     problems: list[Any] = []
     for i, raw in enumerate(doc.data["problems"]):
@@ -157,6 +165,15 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
                 errors.append(f"{doc.where(p + ('choose', 'k'))}: choose.k is {c['k']} but 'from' lists only "
                               f"{len(c['from'])} templates")
             problems.append(ChooseProblem(k=c["k"], options=tuple(o for o in opts if o)))
+    for i, raw in enumerate(doc.data["problems"]):  # a template that needs a calculator, in an exam without one
+        if info.calculator:
+            break
+        options = [raw] if "template" in raw else [o for o in (raw.get("choose") or {}).get("from", [])]
+        for o in options:
+            tid = o if isinstance(o, str) else o["template"]
+            if tid in bank.templates and bank.templates[tid].calculator == "required":
+                errors.append(f"{doc.where(('problems', i))}: problem P{i + 1} ({tid}) needs a calculator, which "
+                              "this exam does not allow; set calculator: true under exam: or choose another template")
     grading = _grading(doc, errors)
     layout = doc.data.get("layout", layouts.DEFAULT)
     try:

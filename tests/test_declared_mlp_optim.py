@@ -46,17 +46,19 @@ def test_seed002_q10b_losses_after_every_epoch_rounded_as_asked():
     """Seed 002 Q10b: 'Do two epochs ... report the errors and total loss after each epoch' from
     beta = (1, 1, 1): the initial loss 7^2 + 5^2 + 6^2 = 110 and after epoch 1 the loss 3.742528
     (by hand, see test_oracle_optim) are the graded numbers of part b), which the statement asks
-    rounded to 2 decimals (so 3.74); part a) grades w after every update, rounded to 4 decimals."""
+    rounded to 2 decimals (so 3.74); part a) grades w after every update. Issue 14: the square roots
+    of adagrad/rmsprop/adam come from a printed table, so w is asked to 3 decimals and the loss after
+    an epoch to 1 decimal (examgen.handcalc proves every draw within tolerance)."""
     d = _declared("optimizer_trace")
-    assert d["b"] == [("loss_initial", "number", 2, 0.5), ("loss_epochs", "vector", 2, 1.5), ("credits", 2.0)]
-    assert [a for a in d["a"] if a[0] == "w_steps"] == [("w_steps", "matrix", 4, 3.0)]
+    assert d["b"] == [("loss_initial", "number", 2, 0.5), ("loss_epochs", "vector", 1, 1.5), ("credits", 2.0)]
+    assert [a for a in d["a"] if a[0] == "w_steps"] == [("w_steps", "matrix", 3, 3.0)]
     seed = {"optimizer": "sgd", "X": [[1, 1, 2], [1, 1, 1], [1, 1, 2]], "y": [11, 8, 10], "w": [1, 1, 1],
             "lr": 0.1, "epochs": 2}
     _, q = solve_one("optimizer_trace", 10, seed)
     assert q.answers["loss_initial"] == 110
     assert round(q.answers["loss_epochs"][0], 2) == 3.74
     assert "rounded to 2 decimals" in _statement(q, "b")
-    assert asked_decimals(_statement(q, "b")) == {2} and asked_decimals(_statement(q, "a")) == {4}
+    assert asked_decimals(_statement(q, "b")) == {1, 2} and asked_decimals(_statement(q, "a")) == {3}
     assert declaration_failures(q) == []
 
 

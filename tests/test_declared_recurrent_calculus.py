@@ -66,11 +66,15 @@ def test_lstm_scalar_forward_seed_002_q17():
     assert _declared("lstm_scalar_forward") == {
         "a": [("i_1", "number", *gate), ("f_1", "number", *gate), ("g_1", "number", *gate),
               ("o_1", "number", *gate), ("c_1", "number", *carried, 1.5), ("h_1", "number", *carried, 1.5)],
-        "b": [("c_rest", "vector", *carried, 2.5), ("h_rest", "vector", *carried, 2.5)],
+        "b": [("c_rest", "vector", *carried, 2), ("h_rest", "vector", *carried, 2)],
+        # issue 14: the seed's "is the output at t = 1 the same as at t = 3? Why?"
+        "c": [("same_output", "choice", None, 0.0, 0.5), (None, "text", None, 0.0, 0.5)],
     }
     q = solve_one("lstm_scalar_forward", 0, SEED_002_Q17)[1]
     assert "give the\nresults rounded to 3 decimals" in "".join(render_question_body(q, STUDENT))
-    rounded = {k: [round(x, 3) for x in v] if isinstance(v, list) else round(v, 3) for k, v in _graded(q).items()}
+    graded = _graded(q)
+    assert graded.pop("same_output") == "no"  # h_3 != h_1 although x_3 = x_1
+    rounded = {k: [round(x, 3) for x in v] if isinstance(v, list) else round(v, 3) for k, v in graded.items()}
     assert rounded == {"i_1": 0.577, "f_1": 0.544, "g_1": 0.765, "o_1": 0.618, "c_1": 0.441, "h_1": 0.256,
                        "c_rest": [0.663, 0.807], "h_rest": [0.358, 0.429]}
 

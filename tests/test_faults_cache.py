@@ -323,7 +323,8 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
 def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     start = time.monotonic()
-    run_row(row, tmp_path, capsys, monkeypatch, main_kwargs={"pdflatex": str(tmp_path / "pdflatex"), "tex_timeout": TIMEOUT})
+    run_row(row, tmp_path, capsys, monkeypatch,
+            main_kwargs={"pdflatex": str(tmp_path / "pdflatex"), "tex_timeout": TIMEOUT})
     assert time.monotonic() - start < 120
 
 

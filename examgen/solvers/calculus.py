@@ -29,6 +29,7 @@ else:
 
 from ..errors import ParamError
 from ..values import is_number
+from . import elementary
 
 
 def _q(v: Any) -> sp.Rational:
@@ -65,17 +66,6 @@ def check_rbf_gradient(p: dict[str, Any]) -> None:
                 raise ParamError("c", f"c[{i}][{j}] = x[{i}] = {x[i]}: |x_i - c_ij| has no derivative there")
 
 
-@cache
-def _rbf_generic(d: int, h: int) -> Any:
-    """dy/dx_i for symbolic x, c, w of this shape, derived by sympy and compiled once
-    (numpy) for evaluation at the sampled numbers."""
-    xs = sp.symbols(f"x_1:{d + 1}", real=True)
-    c = sp.Matrix(d, h, lambda i, j: sp.Symbol(f"c_{i + 1}{j + 1}", real=True))
-    w = sp.symbols(f"w_1:{h + 1}", real=True)
-    y = sum(w[j] * sp.exp(-sum(sp.Abs(xs[i] - c[i, j]) for i in range(d))) for j in range(h))
-    return sp.lambdify([xs, list(c), w], [sp.diff(y, xi) for xi in xs], modules="numpy")
-
-
 def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """z_ij = |x_i - c_ij|, a_j = exp(-sum_i z_ij), y = sum_j w_j a_j."""
     d, h = len(p["x"]), len(p["w"])
@@ -85,16 +75,16 @@ def rbf_gradient(p: dict[str, Any]) -> dict[str, Any]:
     y = sum((w[j] * sp.exp(-sum((sp.Abs(xs[i] - c[i][j]) for i in range(d)), sp.Integer(0)))
              for j in range(h)), sp.Integer(0))
     grads = [sp.diff(y, xs[i]) for i in range(d)]
-    values = _rbf_generic(d, h)([float(v) for v in p["x"]], [float(v) for row in p["c"] for v in row],
-                                [float(v) for v in p["w"]])
     s = [sum(abs(float(p["x"][i]) - float(p["c"][i][j])) for i in range(d)) for j in range(h)]
     sign = [[float(np.sign(float(p["x"][i]) - float(p["c"][i][j]))) for j in range(h)] for i in range(d)]
-    grad = [float(v) for v in values]
+    a = [float(elementary.exp(-v)) for v in s]  # the key from the derivative's value: sum_j -w_j a_j sign_ij
+    grad = [-sum(float(p["w"][j]) * a[j] * sign[i][j] for j in range(h)) + 0.0 for i in range(d)]
     w_norm1 = float(sum(abs(float(v)) for v in p["w"]))
     return {
         "dy_dx_expr": [str(g) for g in grads],
         "s": s,
-        "a": [float(np.exp(-v)) for v in s],
+        "a": a,
+        "exp_args": sorted({-1.0, -2.0, -3.0, -4.0} | {-v for v in s}),  # the table of e^z the statement prints
         "sign": sign,
         "grad": grad,
         "grad_norm1": float(sum(abs(g) for g in grad)),
@@ -142,19 +132,19 @@ def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
 
 def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
-    short, numeric = _rnn_symbolic()
-    g_value = numeric(*(float(p[k]) for k in ("W", "x1", "x2", "h0", "t")))
+    short, _ = _rnn_symbolic()
     W, x1, x2, h0, t = (float(p[k]) for k in ("W", "x1", "x2", "h0", "t"))
     z1 = x1 * W + h0
-    h1 = float(np.tanh(z1))
+    h1 = float(elementary.tanh(z1))
     z2 = x2 * W + h1
-    h2 = float(np.tanh(z2))
+    h2 = float(elementary.tanh(z2))
     dE_dy = 2 * (h2 - t)
     dh1_dW = (1 - h1 ** 2) * x1
     dz2_dW = x2 + dh1_dW
+    g_value = dE_dy * (1 - h2 ** 2) * dz2_dW  # the simplified derivative of c), at these numbers
     return {
         "dE_dW_expr": str(short),
-        "z1": z1, "h1": h1, "z2": z2, "h2": h2,
+        "z1": z1, "h1": h1, "z2": z2, "h2": h2, "tanh_args": [z1, z2],
         "dE_dy": dE_dy,
         "tanh_prime_1": 1 - h1 ** 2,
         "tanh_prime_2": 1 - h2 ** 2,
@@ -246,14 +236,14 @@ def check_softplus_gradient(p: dict[str, Any]) -> None:
 
 
 def softplus_gradient(p: dict[str, Any]) -> dict[str, Any]:
-    g, x, numeric = _softplus_symbolic()
+    g, x, _ = _softplus_symbolic()
     sigmoid = 1 / (1 + sp.exp(-x))
     xs = [float(v) for v in p["x"]]
-    values = [numeric(v) for v in xs]
     return {
         "grad_expr": str(g),
         "sigmoid_expr": str(sigmoid),
-        "grad": [float(v) for v in values],
+        "grad": [float(elementary.sigmoid(v)) for v in xs],  # f' = sigma
+        "sigma_args": sorted(set(SOFTPLUS_GRID) | set(xs)),  # the whole grid: the table gives no point away
     }
 
 

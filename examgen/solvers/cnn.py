@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import values
 from ..errors import ParamError
+from . import elementary
 
 LAYER_KEYS = {
     "conv": {"type", "filters", "kernel", "stride", "padding"},
@@ -341,7 +342,7 @@ LOGITS = (-2, -1, 1, 2)  # z2 + theta of sampled variants: P(y=1) is never 0.5, 
 
 
 def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-z)))
+    return float(elementary.sigmoid(z))
 
 
 def _kernel_list(x: Any) -> list[np.ndarray] | None:
@@ -388,7 +389,10 @@ def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
     a2 = max(z2, 0.0)
     logit = a2 + theta
     prob = _sigmoid(logit)
-    loss = float(np.logaddexp(0.0, -logit) if y == 1 else np.logaddexp(0.0, logit))
+    loss = -float(elementary.log(prob if y == 1 else 1 - prob))
+    # the tables the statement prints: sigma around the logit, ln at the 4-decimal P and 1 - P read from it
+    sigma_args = elementary.table_args([logit], 2)
+    p_printed = round(float(elementary.value("sigmoid", logit)), 4)
     d_logit = prob - y
     d_z2 = d_logit * (1.0 if z2 > 0 else 0.0)
     dk2 = [d_z2 * a for a in a1]
@@ -401,7 +405,7 @@ def conv_forward_backward(p: dict[str, Any]) -> dict[str, Any]:
     c_k1 = [relu2 * float(_xcorr(v, k * (z > 0))[0, 0]) for k, z in zip(k2, z1)]
     return {
         "Z1": z1, "A1": a1, "z2": z2, "a2": a2, "logit": logit, "prob": prob, "pred_class": int(prob > 0.5),
-        "loss": loss, "dtheta": d_logit,
+        "loss": loss, "dtheta": d_logit, "sigma_args": sigma_args, "ln_args": [p_printed, round(1 - p_printed, 4)],
         "dK2_tl": [float(g[0, 0]) for g in dk2], "dK1_tl": [float(g[0, 0]) for g in dk1],
         "c_K2": c_k2, "c_K1": c_k1,
         "mask1": [(z > 0).astype(int) for z in z1],
@@ -504,7 +508,7 @@ def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
     pred, arg, ties = _maxpool(z, int(p["pool"]), pad)
     # each pixel's term: -log of the probability given to its target (0 * log 0 counts as 0)
     q = np.where(y == 1, pred, 1 - pred)
-    terms = -np.log(q)
+    terms = -elementary.log(q)
     dpred = np.where(y == 1, -1 / np.where(y == 1, pred, 1), 1 / np.where(y == 0, 1 - pred, 1))
     grad = np.zeros_like(w)
     from_input = np.zeros(pred.shape, dtype=int)

@@ -7,7 +7,6 @@ squared loss (y_hat - y)^2 without a 1/2 (as in the catalogue's optimizer templa
 
 from __future__ import annotations
 
-import math
 from functools import cache
 from itertools import product
 from typing import Any
@@ -16,6 +15,7 @@ import numpy as np
 
 from ..errors import ParamError, SolverError
 from ..values import is_matrix, is_number, is_vector
+from . import elementary
 
 Params = dict[str, Any]
 
@@ -26,7 +26,7 @@ def _relu(z: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))
+    return float(elementary.sigmoid(z))
 
 
 def _decimals_ok(x: Any, places: int = 2) -> bool:
@@ -60,7 +60,7 @@ def mlp_forward(p: Params) -> Params:
     z = W[:, 0] + W[:, 1:] @ x
     h = _relu(z)
     y_reg = float(v[0] + v[1:] @ h)
-    return {"z": z, "h": h, "y_reg": y_reg, "y_cls": _sigmoid(y_reg)}
+    return {"z": z, "h": h, "y_reg": y_reg, "y_cls": _sigmoid(y_reg), "sigma_args": elementary.table_args([y_reg], 4)}
 
 
 def sample_mlp_forward(rng: np.random.Generator, pinned: Params) -> Params:
@@ -124,11 +124,9 @@ def check_softmax(p: Params) -> None:
 
 def softmax(p: Params) -> Params:
     x = np.asarray(p["x"], dtype=float)
-    e = np.exp(x)
+    e = elementary.exp(x)
     s = float(e.sum())
-    values = sorted(set(float(v) for v in x))
-    return {"exp": e, "exp_sum": s, "softmax": e / s,
-            "exp_table_x": values, "exp_table": [math.exp(v) for v in values]}
+    return {"exp": e, "exp_sum": s, "softmax": e / s}
 
 
 def softmax_not_uniform(p: Params) -> bool:
@@ -524,10 +522,9 @@ def bce_loss(p: Params) -> Params:
     n = len(y)
     div = n if p.get("reduction", "mean") == "mean" else 1
     arg = [qi if t == 1 else 1 - qi for t, qi in zip(y, q)]  # the probability given to the true class
-    terms = [-math.log(a) for a in arg]
+    terms = [-float(elementary.log(a)) for a in arg]
     grad = [(-1 / qi if t == 1 else 1 / (1 - qi)) / div for t, qi in zip(y, q)]
-    return {"p_true": arg, "terms": terms, "loss": sum(terms) / div, "grad": grad,
-            "ln_table_p": sorted(set(arg)), "ln_table": [math.log(a) for a in sorted(set(arg))]}
+    return {"p_true": arg, "terms": terms, "loss": sum(terms) / div, "grad": grad}
 
 
 def sample_bce_loss(rng: np.random.Generator, pinned: Params) -> Params:

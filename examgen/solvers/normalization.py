@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParamError, SolverError
+from . import elementary
 
 SIGMAS = (1, 2, 4, 5)  # z_norm = d / sigma then has at most two decimals
 
@@ -33,7 +34,7 @@ def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
     eps = float(p.get("eps", 0.0))
     mu = z.mean(axis=0)
     var = ((z - mu) ** 2).mean(axis=0)
-    sigma = np.sqrt(var + eps)
+    sigma = elementary.sqrt(var + eps)
     if np.any(sigma == 0):
         col = int(np.argmin(sigma))
         raise SolverError(f"batchnorm_forward: column {col + 1} of z is constant, so sigma = 0 and z_norm is undefined")

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..errors import ParamError
 from ..values import is_number
+from . import elementary
 
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 MAX_UPDATES = 60  # epochs * samples: an exam trace, not a training run
@@ -249,12 +250,12 @@ def make_step(optimizer: str, h: dict[str, float]) -> Any:
 
     def adagrad(w: np.ndarray, g: np.ndarray, s: Any) -> tuple[np.ndarray, Any]:
         G = (np.zeros_like(g) if s is None else s["G"]) + g * g
-        return w - lr * g / (np.sqrt(G) + eps), {"G": G}
+        return w - lr * g / (elementary.sqrt(G) + eps), {"G": G}
 
     def rmsprop(w: np.ndarray, g: np.ndarray, s: Any) -> tuple[np.ndarray, Any]:
         b = h["beta"]
         E = b * (np.zeros_like(g) if s is None else s["E"]) + (1 - b) * g * g
-        return w - lr * g / (np.sqrt(E) + eps), {"E": E}
+        return w - lr * g / (elementary.sqrt(E) + eps), {"E": E}
 
     def adam(w: np.ndarray, g: np.ndarray, s: Any) -> tuple[np.ndarray, Any]:
         b1, b2 = h["beta1"], h["beta2"]
@@ -262,7 +263,7 @@ def make_step(optimizer: str, h: dict[str, float]) -> Any:
         m = b1 * (np.zeros_like(g) if s is None else s["m"]) + (1 - b1) * g
         v = b2 * (np.zeros_like(g) if s is None else s["v"]) + (1 - b2) * g * g
         m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
-        return w - lr * m_hat / (np.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
+        return w - lr * m_hat / (elementary.sqrt(v_hat) + eps), {"t": t, "m": m, "v": v, "m_hat": m_hat, "v_hat": v_hat}
 
     return {"sgd": sgd, "momentum": momentum, "adagrad": adagrad, "rmsprop": rmsprop, "adam": adam}[optimizer]
 
@@ -300,6 +301,8 @@ def optimizer_trace(p: dict[str, Any]) -> dict[str, Any]:
         [np.ravel(out[k]) for k in ("loss_initial", "step_residuals", "step_gradients", "w_steps", "loss_epochs")]
         + [np.ravel(out[f"state_{k}"]) for k in STATE_KEYS[opt]]))
     out["eps_used"] = h["eps"]
+    rooted = {"adagrad": "G", "rmsprop": "E", "adam": "v_hat"}.get(opt)  # the roots the statement prints
+    out["sqrt_args"] = np.ravel(out[f"state_{rooted}"]) if rooted else []
     return {k: v if k == "eps_used" else np.round(np.asarray(v, dtype=float), 12) for k, v in out.items()}
 
 
@@ -394,8 +397,9 @@ def init_variance(p: dict[str, Any]) -> dict[str, Any]:
     var, other_var = GAIN2[act] / n, GAIN2[other] / n
     k = 3 if p["distribution"] == "uniform" else 1  # U(-a, a) has Var = a^2 / 3
     return {
-        "variance": var, "spread": math.sqrt(k * var),  # sigma of N(0, sigma^2) or the bound a of U(-a, a)
-        "other_variance": other_var, "other_spread": math.sqrt(k * other_var),
+        "variance": var, "spread": float(elementary.sqrt(k * var)),  # sigma of N(0, sigma^2) or a of U(-a, a)
+        "other_variance": other_var, "other_spread": float(elementary.sqrt(k * other_var)),
+        "sqrt_args": sorted({k * GAIN2[a] / n for a in GAIN2 for k in (1, 3)}),  # every root b) or c) may need
         "image_side": math.isqrt(n) if math.isqrt(n) ** 2 == n else 0,
     }
 

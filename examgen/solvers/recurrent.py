@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import ParamError
 from ..values import is_matrix, is_number, is_vector
+from . import elementary
 
 
 def check_rnn_relu_scalar(p: dict[str, Any]) -> None:
@@ -52,7 +53,7 @@ def hand_sized(p: dict[str, Any]) -> bool:
 
 # ====================================================================== shared helpers
 def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + np.exp(-z)))
+    return float(elementary.sigmoid(z))
 
 
 def _pos_int(p: dict[str, Any], name: str, high: int = 100_000) -> int:
@@ -155,7 +156,8 @@ def rnn_sequence_forward(p: dict[str, Any]) -> dict[str, Any]:
         hs.append(h)
         ss.append(s)
         os_.append(_sigmoid(s))
-    return {"Ux": ux, "Wh": wh, "a": pre, "h": hs, "s": ss, "o": os_, "T": len(hs)}
+    return {"Ux": ux, "Wh": wh, "a": pre, "h": hs, "s": ss, "o": os_, "T": len(hs),
+            "sigma_args": elementary.table_args(ss, 4)}
 
 
 def sample_rnn_sequence_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
@@ -204,6 +206,7 @@ def sequence_hand_sized(p: dict[str, Any]) -> bool:
 
 # ====================================================================== lstm_scalar_forward (seed 002 Q17)
 LSTM_GATES = ("i", "f", "g", "o")  # PyTorch's order
+LSTM_CELLS = ("pytorch", "textbook")  # torch.nn.LSTM, or seed 002 Q17's (sigmoid cell input, h = ReLU(c) o)
 LSTM_WEIGHTS = tuple(f"{k}_{g}" for g in LSTM_GATES for k in ("w", "u", "b"))
 
 
@@ -214,33 +217,46 @@ def check_lstm_scalar_forward(p: dict[str, Any]) -> None:
     for name in ("h0", "c0", *LSTM_WEIGHTS):
         if not is_number(p.get(name)):
             raise ParamError(name, f"expected a number, got {p.get(name)!r}")
+    if p.get("cell", "pytorch") not in LSTM_CELLS:
+        raise ParamError("cell", f"expected one of {', '.join(LSTM_CELLS)}, got {p.get('cell')!r}")
+
 
 
 def lstm_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
-    """PyTorch's LSTM with one input and one hidden unit (one bias per gate):
-    i, f, o = sigmoid(w x_t + u h_{t-1} + b), g = tanh(...), c_t = f c_{t-1} + i g, h_t = o tanh(c_t)."""
+    """One input and one hidden unit (one bias per gate); i, f, o = sigmoid(w x_t + u h_{t-1} + b),
+    c_t = f c_{t-1} + i g. cell 'pytorch' (torch.nn.LSTM): g = tanh(...), h_t = o tanh(c_t);
+    cell 'textbook' (seed 002 Q17, Goodfellow's cell input with a ReLU): g = sigmoid(...),
+    h_t = ReLU(c_t) o (the key 'tanh_c' then holds ReLU(c_t))."""
+    textbook = p.get("cell", "pytorch") == "textbook"
     h, c = float(p["h0"]), float(p["c0"])
     out: dict[str, list[float]] = {k: [] for k in ("z_i", "z_f", "z_g", "z_o", "i", "f", "g", "o", "c", "tanh_c", "h")}
     for x in (float(v) for v in p["x"]):
         z = {g: float(p[f"w_{g}"]) * x + float(p[f"u_{g}"]) * h + float(p[f"b_{g}"]) for g in LSTM_GATES}
         gi, gf, go = _sigmoid(z["i"]), _sigmoid(z["f"]), _sigmoid(z["o"])
-        gg = float(np.tanh(z["g"]))
+        gg = _sigmoid(z["g"]) if textbook else float(elementary.tanh(z["g"]))
         c = gf * c + gi * gg
-        h = go * float(np.tanh(c))
+        tanh_c = max(c, 0.0) if textbook else float(elementary.tanh(c))
+        h = go * tanh_c
         for g in LSTM_GATES:
             out[f"z_{g}"].append(z[g])
-        for k, v in (("i", gi), ("f", gf), ("g", gg), ("o", go), ("c", c), ("tanh_c", float(np.tanh(c))), ("h", h)):
+        for k, v in (("i", gi), ("f", gf), ("g", gg), ("o", go), ("c", c), ("tanh_c", tanh_c), ("h", h)):
             out[k].append(v)
     first = {f"{k}_1": out[k][0] for k in ("i", "f", "g", "o", "c", "h")}  # part a) asks step 1
-    return {**out, **first, "c_rest": out["c"][1:], "h_rest": out["h"][1:]}
+    later = min(3, len(out["h"]))  # part c) asks whether h at this step equals h_1 (the seed's t = 3)
+    gates = out["z_i"] + out["z_f"] + out["z_o"]
+    return {**out, **first, "c_rest": out["c"][1:], "h_rest": out["h"][1:], "later": later,
+            "same_output": "yes" if round(out["h"][later - 1], 3) == round(out["h"][0], 3) else "no",
+            "sigma_args": gates + (out["z_g"] if textbook else []),  # the tables the statement prints
+            "tanh_args": [] if textbook else out["z_g"] + out["c"]}
 
 
 def sample_lstm_scalar_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
     """Weights, biases and inputs with one decimal in [-1, 1] (as the seed's 0.3, -0.3, 0.1, ...),
-    3 time steps, h0 = c0 = 0 half of the time."""
+    3 time steps with x_3 = x_1 (as the seed), h0 = c0 = 0 half of the time."""
     zero = rng.random() < 0.5
+    x = [_dec(rng, -1, 1, nonzero=True) for _ in range(2)]
     p: dict[str, Any] = {
-        "x": [_dec(rng, -1, 1, nonzero=True) for _ in range(3)],
+        "x": [*x, x[0]],  # x_3 = x_1, as in the seed: part c) asks whether h_3 = h_1
         "h0": 0 if zero else _dec(rng, -0.5, 0.5),
         "c0": 0 if zero else _dec(rng, -1, 1),
     }
