@@ -24,7 +24,7 @@ from pathlib import Path
 
 import segno
 
-from .compiler.qpdf import qpdf
+from .compiler.qpdf import concatenate, qpdf
 
 VERSION = f"segno {segno.__version__}"
 SIDE_BP = 28.3465  # 10 mm
@@ -101,6 +101,9 @@ def stamp(pdfs: list[Path], codes: list[list[tuple[float, float, str]]], out: Pa
     """out = the pages of `pdfs` in order (A4), each with its QR code drawn on top:
     codes[i] lists, per page of pdfs[i], (x, y, content) with (x, y) the code square's
     top-left corner in mm from the page's top-left corner (as layout.json gives it). One qpdf run."""
+    if not any(content for per in codes for _, _, content in per):  # nothing to stamp
+        concatenate(pdfs, out)
+        return
     side_mm = SIDE_BP / MM_TO_BP
     pages = [(x * MM_TO_BP, (297 - y - side_mm) * MM_TO_BP, content) for per in codes for x, y, content in per]
     sheet = out.with_name(out.name + ".stamp.pdf")
