@@ -190,8 +190,9 @@ def _build_here(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]
     err = capsys.readouterr().err
     assert code == 0, err
     assert "Traceback" not in err
-    assert sorted(snapshot(tmp_path / "out")) == ["E0001/answers.json", "E0001/solution.pdf", "E0001/student.pdf",
-                                                  "E0002/answers.json", "E0002/solution.pdf", "E0002/student.pdf",
+    assert sorted(snapshot(tmp_path / "out")) == ["E0001/answers.json", "E0001/layout.json", "E0001/solution.pdf",
+                                                  "E0001/student.pdf", "E0002/answers.json", "E0002/layout.json",
+                                                  "E0002/solution.pdf", "E0002/student.pdf",
                                                   "answer_key.csv", "manifest.json", "print/all-solutions.pdf",
                                                   "print/all-students.pdf"]
     return error_lines(err)
