@@ -5,6 +5,7 @@ and against the rendered pixels (pdftoppm -r 300 -gray, numpy only)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -37,39 +38,39 @@ class Builds:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
-    """The quiz in the TUM layout (2 variants, 5 booklets) and in the plain layout (1 variant)."""
+    """The quiz in the TUM layout (2 variants, 5 booklets) and in the plain layout (1 variant, --keep-tex)."""
     root = tmp_path_factory.mktemp("scanlayout")
     plain_spec = root / "quiz-plain.yaml"
     plain_spec.write_text("layout: plain\n" + QUIZ.read_text())
     build_exam(QUIZ, SEED, VARIANTS, root / "tum", booklets=BOOKLETS)
-    build_exam(plain_spec, SEED, 1, root / "plain")
+    build_exam(plain_spec, SEED, 1, root / "plain", keep_tex=True)
     return Builds(root / "tum", root / "plain")
 
 
-def render(pdf: Path, page: int, dpi: int = DPI) -> np.ndarray:
-    """One page as a greyscale array (pdftoppm -gray, PGM read by hand)."""
+def renders(pdf: Path, dpi: int, pages: list[int] | None = None) -> list[np.ndarray]:
+    """Pages (default: all) as greyscale arrays, in order (pdftoppm -gray, PGM read by hand)."""
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "-f", str(page), "-l", str(page), str(pdf),
-                        f"{tmp}/p"], check=True, capture_output=True)
-        (f,) = Path(tmp).glob("p*.pgm")
-        data = f.read_bytes()
-    head = data.split(maxsplit=4)  # P5 width height maxval raster
-    w, h = int(head[1]), int(head[2])
-    return np.frombuffer(data[len(data) - w * h:], dtype=np.uint8).reshape(h, w)
+        for n in pages or [0]:
+            rng = ["-f", str(n), "-l", str(n)] if n else []
+            subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), *rng, str(pdf), f"{tmp}/p{n:04d}"], check=True,
+                           capture_output=True)
+        out = []
+        for f in sorted(Path(tmp).glob("p*.pgm")):
+            data = f.read_bytes()
+            head = data.split(maxsplit=4)  # P5 width height maxval raster
+            w, h = int(head[1]), int(head[2])
+            out.append(np.frombuffer(data[len(data) - w * h:], dtype=np.uint8).reshape(h, w))
+        return out
+
+
+def render(pdf: Path, page: int, dpi: int = DPI) -> np.ndarray:
+    (img,) = renders(pdf, dpi, [page])
+    return img
 
 
 def decode(pdf: Path, dpi: int = 150) -> list[str]:
     """The QR text of every page, in order (zxing-cpp; 150 dpi, half a scanner's)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), str(pdf), f"{tmp}/p"], check=True, capture_output=True)
-        out = []
-        for f in sorted(Path(tmp).glob("p*.pgm")):
-            data = f.read_bytes()
-            head = data.split(maxsplit=4)
-            w, h = int(head[1]), int(head[2])
-            img = np.frombuffer(data[len(data) - w * h:], dtype=np.uint8).reshape(h, w)
-            out.append(";".join(r.text for r in zxingcpp.read_barcodes(img)))
-        return out
+    return [";".join(r.text for r in zxingcpp.read_barcodes(img)) for img in renders(pdf, dpi)]
 
 
 def px(mm: float) -> int:
@@ -239,6 +240,19 @@ def test_every_page_code_decodes(builds: Builds) -> None:
             n = len(pages_text(pdf))
             assert decode(pdf) == [f"IN2346-{code}-B{booklet:03d}-{p:02d}" for p in range(1, n + 1)]
     assert decode(builds.plain / "E0001" / "student.pdf")[0] == "IN2346-E0001-B001-01"
+
+
+@pytest.mark.pdf
+def test_a_kept_tex_draws_the_same_codes(builds: Builds, tmp_path: Path) -> None:
+    """A kept student.tex reads its codes from student-qr.tex and draws them where the stamp goes."""
+    folder = tmp_path / "kept"
+    shutil.copytree(builds.plain / "E0001", folder)
+    subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "student.tex"], cwd=folder,
+                   check=True, capture_output=True)
+    assert decode(folder / "student.pdf") == decode(builds.plain / "E0001" / "student.pdf")
+    q = layout(builds.plain)["pages"][0]["qr"]
+    box = dark_bbox(render(folder / "student.pdf", 1), q["x"], q["y"], q["w"], q["h"], 1.0)
+    assert np.allclose(box, (q["x"], q["y"], q["x"] + q["w"], q["y"] + q["h"]), atol=TOL), box
 
 
 @pytest.mark.pdf
