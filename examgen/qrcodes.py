@@ -64,10 +64,10 @@ def operators(content: str) -> str:
     return f"q 0 g {scale} 0 0 {scale} 0 0 cm {' '.join(runs)} f Q"
 
 
-def definitions(variants: list[tuple[str, int]], exam: str = "EXAM") -> str:
+def definitions(variants: list[tuple[str, int]], exam: str = "EXAM", booklets: int = 1) -> str:
     """The <jobname>-qr.tex text for these (variant code, page count) pairs: the codes of
-    the variant's own booklet (its number: the variant's, E0003 -> booklet 3)."""
-    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, int(code[1:]), p, 1))}}}%\n"
+    the variant's own booklet (its number: the variant's, E0003 -> booklet 3) of `booklets`."""
+    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, int(code[1:]), p, booklets))}}}%\n"
                    for code, pages in variants for p in range(1, pages + 1))
 
 
