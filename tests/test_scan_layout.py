@@ -17,6 +17,7 @@ import zxingcpp
 from conftest import pages_text, pdfinfo
 
 from examgen import ROOT
+from examgen.cli import main
 from examgen.grading import load_build
 from examgen.layouts import Region, regions
 from examgen.pipeline import build_exam
@@ -277,3 +278,20 @@ def test_booklets_are_in_the_rebuild_fingerprint() -> None:
 
     assert fp(5) != fp(None) and fp(5) != fp(6)
     assert fp(None) == fp(2)
+
+
+@pytest.mark.pdf
+def test_a_rebuild_with_other_booklets_is_no_noop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`build --booklets 3` over a build with one booklet per variant builds again (3 booklets in
+    print/); the same command again is up to date; no --booklets is the same as --booklets 1 here."""
+    args = ["build", str(QUIZ), "-n", "1", "-o", str(tmp_path / "out")]
+    assert main(args) == 0
+    assert main([*args, "--booklets", "1"]) == 0
+    assert "is up to date" in capsys.readouterr().out
+    assert main([*args, "--booklets", "3"]) == 0
+    assert "files written to" in capsys.readouterr().out
+    n = len(pages_text(tmp_path / "out" / "E0001" / "student.pdf"))
+    assert decode(tmp_path / "out" / "print" / "all-students.pdf")[::n] == [
+        f"IN2346-E0001-B{b:03d}-01" for b in (1, 2, 3)]
+    assert main([*args, "--booklets", "3"]) == 0
+    assert "is up to date" in capsys.readouterr().out
