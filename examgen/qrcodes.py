@@ -25,6 +25,7 @@ from pathlib import Path
 import segno
 
 from .compiler.qpdf import concatenate, qpdf
+from .errors import ExamgenError
 
 VERSION = f"segno {segno.__version__}"
 SIDE_BP = 28.3465  # 10 mm
@@ -110,5 +111,8 @@ def stamp(pdfs: list[Path], codes: list[list[tuple[float, float, str]]], out: Pa
     stamp_pdf(pages, sheet, (210 * MM_TO_BP, 297 * MM_TO_BP))
     try:
         qpdf(["--empty", "--pages", *map(str, pdfs), "--", "--overlay", str(sheet), "--", str(out)])
+    except ExamgenError as exc:  # the only qpdf run of a build that overlays: name what it was making
+        raise ExamgenError(f"{out.parent.name}/{out.name}: stamping the scan codes failed ({exc}); "
+                           "check that qpdf works (qpdf --version)") from None
     finally:
         sheet.unlink(missing_ok=True)
