@@ -5,6 +5,7 @@ and against the rendered pixels (pdftoppm -r 300 -gray, numpy only)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -295,3 +296,33 @@ def test_a_rebuild_with_other_booklets_is_no_noop(tmp_path: Path, capsys: pytest
         f"IN2346-E0001-B{b:03d}-01" for b in (1, 2, 3)]
     assert main([*args, "--booklets", "3"]) == 0
     assert "is up to date" in capsys.readouterr().out
+
+
+def _words(pdf: Path) -> dict[int, list[tuple[float, float, float, float]]]:
+    """Every word's box (mm: left, top, right, bottom) per page (pdftotext -bbox)."""
+    xml = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages: dict[int, list[tuple[float, float, float, float]]] = {}
+    for n, chunk in enumerate(xml.split("<page ")[1:], start=1):
+        pages[n] = [tuple(float(v) * 25.4 / 72 for v in m) for m in
+                    re.findall(r'xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)"', chunk)]
+    return pages
+
+
+@pytest.mark.pdf
+def test_marks_are_3mm_clear_of_text_and_score_grids(builds: Builds) -> None:
+    """No word (its font box) and no score cell comes within 3 mm of a disc or the QR square."""
+    for folder in (builds.tum, builds.plain):
+        for version in ("student", "solution"):
+            words = _words(folder / "E0001" / f"{version}.pdf")
+            for page in layout(folder)["pages"]:
+                marks = [(m["x"] - m["d"] / 2, m["y"] - m["d"] / 2, m["x"] + m["d"] / 2, m["y"] + m["d"] / 2)
+                         for m in page["marks"]]
+                q = page["qr"]
+                marks.append((q["x"], q["y"], q["x"] + q["w"], q["y"] + q["h"]))
+                cells = [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for b in page["score_boxes"]]
+                for w in words[page["page"]] + cells:
+                    for m in marks:
+                        gap = max(m[0] - w[2], w[0] - m[2], m[1] - w[3], w[1] - m[3])
+                        if version == "solution" and w[3] - w[1] > 8:  # the watermark's big letters
+                            continue
+                        assert gap >= 3 - 1e-6, (folder.name, version, page["page"], w, m)
