@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -207,8 +208,11 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
     """Score a responses CSV against the build's keys: results, statistics and a report."""
     from . import grading
 
-    if (responses is None) == (template_out is None):
-        raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet)")
+    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+    scanned = (target / "grading.sqlite").is_file() and responses is None and template_out is None
+    if (responses is None) == (template_out is None) and not scanned:
+        raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet), "
+                               "or run examgen scan first")
     if template_out is not None:
         click.echo(f"wrote {grading.write_template(build_dir, template_out)}")
         return
@@ -219,12 +223,55 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
         from .spec import load_spec
 
         scale = load_spec(spec, load_bank(banks)).grading
-    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
-    assert responses is not None
-    with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
-        files = grading.grade_build(build_dir, responses, target, scale, update, compiler)
+    with ExitStack() as stack:
+        if responses is None:  # examgen scan's database (its overrides applied)
+            from .scan import responses_from
+            from .targets import work_folder
+
+            work = stack.enter_context(work_folder("examgen-grade-"))
+            responses = responses_from(target / "grading.sqlite", grading.load_build(build_dir),
+                                       work / "responses.csv")
+        with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
+            files = grading.grade_build(build_dir, responses, target, scale, update, compiler)
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
     click.echo(summary("grade", len(files), clock.seconds, target))
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.argument("scans", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The grading folder (default: BUILD_DIR-grading); its grading.sqlite accumulates the scans.")
+@click.option("--set", "changes", multiple=True, metavar="NAME=VALUE",
+              help="Change a threshold (repeatable) and re-classify every stored measurement: "
+              "mark, mark_band, fill, fill_band, radius, score, score_band, residual.")
+def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tuple[str, ...]) -> None:
+    """Read scanned booklets (PDFs or images) into BUILD_DIR-grading: grading.sqlite, responses.csv
+    and review/. Without SCANS: re-classify what is stored (after --set). Exit 1 lists what needs review."""
+    from . import scan as scanning
+    from .errors import GradingError
+    from .scan.classify import DEFAULTS
+
+    parsed: dict[str, float] = {}
+    for c in changes:
+        name, _, value = c.partition("=")
+        try:
+            parsed[name.strip()] = float(value)
+        except ValueError:
+            parsed[name.strip()] = float("nan")
+        if name.strip() not in DEFAULTS or parsed[name.strip()] != parsed[name.strip()]:
+            raise GradingError(f"--set {c}: not NAME=NUMBER with NAME one of {', '.join(DEFAULTS)}; e.g. --set mark=0.25")
+    clock = Stopwatch()
+    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+    with progress(f"Reading {len(scans)} scan files", max(1, len(scans))) as update:
+        report = scanning.scan(build_dir, list(scans), target, parsed, update)
+    for line in report.lines():
+        click.echo(f"examgen: review: {line}", err=True)
+    extra = f"{report.files_added} new scan files ({report.files_known} already read), {report.pages_read} pages, " \
+            f"{report.booklets} booklets"
+    click.echo(summary("scan", 3, clock.seconds, target, extra))
+    if report.problems:
+        raise SystemExit(1)
 
 
 @cli.group()
