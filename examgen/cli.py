@@ -63,14 +63,16 @@ def cli() -> None:
               help="Parallel pdflatex processes (default: all cores).")
 @click.option("--keep-tex", is_flag=True, help="Keep each variant's standalone student.tex and solution.tex.")
 @click.option("--no-cache", is_flag=True, help="Compile everything (the cache is $EXAMGEN_CACHE or ~/.cache/examgen).")
+@click.option("--booklets", type=click.IntRange(1, 99999), default=None,
+              help="Numbered booklets in print/, over the variants in turn (default: one per variant).")
 @bank_option
 def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, keep_tex: bool, no_cache: bool,
-          banks: tuple[Path, ...]) -> None:
+          booklets: int | None, banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
     from .uptodate import Inputs
 
     clock = Stopwatch()
-    inputs = Inputs.of(banks, seed, variants, keep_tex)  # before the bank is loaded: what this build reads
+    inputs = Inputs.of(banks, seed, variants, keep_tex, booklets)  # before the bank is loaded: what this build reads
     done = inputs.up_to_date(out, spec) if inputs is not None and not no_cache else None
     if done is not None:  # checked before numpy, jinja2 and the bank are imported
         click.echo(f"build: {out} is up to date ({done} variant{'' if done == 1 else 's'}, unchanged inputs) "
@@ -83,7 +85,7 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
     bank = load_bank(banks)
     loaded = load_spec(spec, bank)  # read once, validated before any output
     with _compiler(not no_cache, jobs) as compiler, progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
-        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs, bank)
+        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs, bank, booklets)
     stats = compiler.stats
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
 

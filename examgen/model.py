@@ -310,3 +310,4 @@ class Exam:
     pages: dict[str, int] = field(default_factory=dict)
     regions: dict[str, dict[int, dict[str, dict[str, float]]]] = field(default_factory=dict)
     pdfs: dict[tuple[str, str], Path] = field(default_factory=dict)  # (code, version) -> the compiled PDF
+    boxes: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # code -> all layouts.Region its student PDF logged

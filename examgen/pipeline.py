@@ -29,7 +29,7 @@ from .targets import (
     write_file,
 )
 from .uptodate import Inputs
-from .writers import answers, keycsv, manifest, pdf
+from .writers import answers, keycsv, layoutjson, manifest, pdf
 
 
 def exam_seed_of(spec: ExamSpec, seed: int | None) -> int:
@@ -62,13 +62,14 @@ def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
 def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, out: Path,
                bank_dirs: Iterable[Path] = (), compiler: Compiler | None = None,
                progress: Callable[[int], None] | None = None, keep_tex: bool = False,
-               inputs: Inputs | None = None, bank: Bank | None = None) -> list[Path]:
+               inputs: Inputs | None = None, bank: Bank | None = None, booklets: int | None = None) -> list[Path]:
     """Build n_variants of an exam (a spec file, or a spec already loaded with `bank`) into
     out/ with `compiler` (default: the user's cache, all cores); returns the written files.
+    print/ holds `booklets` numbered booklets (default: one per variant; writers/pdf.py).
     The manifest records `inputs` (taken now unless given: give them when the bank was
     loaded before), so that an unchanged rebuild can return at once."""
     compiler = compiler or Compiler.default()
-    inputs = inputs or Inputs.of(bank_dirs, seed, n_variants, keep_tex)
+    inputs = inputs or Inputs.of(bank_dirs, seed, n_variants, keep_tex, booklets)
     # driver: load -- the bank and the spec, validated before anything is sampled
     bank = bank or load_bank(bank_dirs)
     spec = spec_path if isinstance(spec_path, ExamSpec) else load_spec(Path(spec_path), bank)
@@ -106,15 +107,17 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},
                     {c: _where(b.regions) for c, b in student.items()},
                     {(v.code, version): built[(v.code, version)].pdf for v in variants
-                     for version in (layouts.STUDENT, layouts.SOLUTION)})
+                     for version in (layouts.STUDENT, layouts.SOLUTION)},
+                    {c: b.regions for c, b in student.items()})
         # a kept student .tex holds no key: the MC reasons become spaces of their measured size
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
-            pdf.write(exam, stage)  # E????/student.pdf, solution.pdf and print/
+            pdf.write(exam, stage, booklets)  # E????/student.pdf, solution.pdf and print/
             answers.write(exam, stage)
+            layoutjson.write(exam, stage, booklets)
             if keep_tex:
-                _keep_tex(stage, kept, exam.pages, keys_out)
+                _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code))
             keycsv.write(exam, stage)
             # last: it lists every file with its sha256
             manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None)
@@ -128,6 +131,8 @@ def _where(found: Iterable[layouts.Region]) -> dict[int, dict[str, dict[str, flo
     "<item>.<option>" for a multiple-choice box) -> page and rectangle in mm."""
     out: dict[int, dict[str, dict[str, float]]] = {}
     for r in found:
+        if r.kind != "region":  # a scan mark, a score cell, a re-check square: layout.json only
+            continue
         out.setdefault(r.problem, {})[r.part] = {"page": r.page, "x": r.x_mm, "y": r.y_mm, "width": r.width_mm,
                                                  "height": r.height_mm}
     return out
@@ -149,17 +154,19 @@ def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compile
     return {v.code: layout.variant_body(spec.info, v, layouts.STUDENT, reserve) for v in variants}
 
 
-def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], students: dict[str, str]) -> None:
+def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], students: dict[str, str],
+              exam_id: str) -> None:
     """Each variant's standalone student.tex and solution.tex, compilable in its folder
-    (the student version's body from `students`: without the key)."""
+    (the student version's body from `students`: without the key; the scan codes of the
+    variant's own booklet in <version>-qr.tex)."""
     for b in all_batches:
         for piece in b.pieces:
             if b.version == layouts.STUDENT:
                 piece = Piece(piece.code, piece.label, students[piece.code])
             vdir = stage / piece.code
             (vdir / f"{b.version}.tex").write_text(b.standalone(piece, pages[piece.code]), encoding="utf-8")
-            (vdir / f"{b.version}-qr.tex").write_text(qrcodes.definitions([(piece.code, pages[piece.code])]),
-                                                      encoding="utf-8")
+            (vdir / f"{b.version}-qr.tex").write_text(
+                qrcodes.definitions([(piece.code, pages[piece.code])], exam_id), encoding="utf-8")
             for f in (*b.classes, *b.files):
                 shutil.copyfile(f, vdir / f.name)
 

@@ -1,37 +1,61 @@
-"""Scan codes: every page carries a QR code "<variant>-<page>" in its outer
-bottom corner, so scanned pages can be matched to their variant and page.
+"""Scan codes: every page carries a QR code in its outer bottom corner, 10 mm, version 1
+with boosted error correction, encoding the exam id, variant, booklet and page:
+`IN2346-E0001-B017-07`, so that a scanned page names its booklet and page whatever the
+order of the stack (many students share a variant).
 
-segno computes the symbols here; the class draws them as PDF path operators
-(one filled rectangle per run of dark modules) given as
-\\egqr{<variant>-<page>}{<operators>} lines in <jobname>-qr.tex. Computing a
-code in TeX macros (the LaTeX `qrcode` package) takes about 60 ms and drawing
-it module by module another 5 ms, more than typesetting the page itself."""
+- The exam id is the spec's `exam.code`, upper-cased, with every character but A-Z and 0-9
+  dropped, at most 6 characters ("EXAM" when nothing is left), so that the text stays in
+  QR's alphanumeric mode and fits version 1 (at most 25 characters at level L; 20 at M
+  for a 6-character id, up to 999 booklets and 99 pages).
+- Booklet numbers have at least 3 digits (as many as the last booklet needs), pages 2.
+
+segno computes the symbols; they are drawn as PDF path operators (one filled rectangle per
+run of dark modules). The class only reserves the code's square and logs where it is;
+`stamp` draws each booklet's codes onto its variant's compiled pages (qpdf --overlay with a
+stamp PDF written here), so that numbered booklets need no typesetting. A kept .tex
+draws its codes itself: \\egqr{<variant>-<page>}{<operators>} lines in <jobname>-qr.tex."""
 
 from __future__ import annotations
 
 import re
+import zlib
 from functools import lru_cache
+from pathlib import Path
 
 import segno
 
+from .compiler.qpdf import qpdf
+
 VERSION = f"segno {segno.__version__}"
-SIDE_BP = 31.18  # 11 mm
+SIDE_BP = 28.3465  # 10 mm
 MASK = 0
+ID_LENGTH = 6
 _DARK = re.compile(rb"[\x01-\xff]+")  # a run of dark modules in a row of segno's matrix
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+MM_TO_BP = 72 / 25.4
 
 
-def text(code: str, page: int) -> str:
-    """What the code on page `page` of variant `code` encodes."""
-    return f"{code}-{page}"
+def exam_id(code: str) -> str:
+    """The exam id in the codes: the spec's exam code sanitized (see the module's docstring)."""
+    return _NOT_ALNUM.sub("", code.upper())[:ID_LENGTH] or "EXAM"
+
+
+def pattern(exam: str, code: str, booklets: int) -> str:
+    """The codes' content as a format string of `booklet` and `page` (layout.json's qr_format)."""
+    return f"{exam}-{code}-B{{booklet:0{max(3, len(str(booklets)))}d}}-{{page:02d}}"
+
+
+def text(exam: str, code: str, booklet: int, page: int, booklets: int) -> str:
+    """What the code on page `page` of booklet `booklet` (of `booklets`; variant `code`) encodes."""
+    return pattern(exam, code, booklets).format(booklet=booklet, page=page)
 
 
 @lru_cache(maxsize=1024)  # a batch's codes (student and solution share them); memory stays flat
 def operators(content: str) -> str:
-    """PDF operators drawing the symbol, 11 mm wide, from the current point upwards.
+    """PDF operators drawing the symbol, 10 mm wide, from the current point upwards.
     The mask is fixed (any of the eight is a valid symbol): letting segno score all
-    eight costs 1 ms a code, five times the rest; every page's code is decoded
-    (zbarimg) in the tests."""
-    qr = segno.make_qr(content, error="L", boost_error=True, mask=MASK)
+    eight costs 1 ms a code, five times the rest; every page's code is decoded in the tests."""
+    qr = segno.make_qr(content, version=1, error="L", boost_error=True, mask=MASK)
     rows = [bytes(row) for row in qr.matrix]
     n = len(rows)
     runs = [f"{m.start()} {n - 1 - r} {m.end() - m.start()} 1 re"
@@ -40,7 +64,48 @@ def operators(content: str) -> str:
     return f"q 0 g {scale} 0 0 {scale} 0 0 cm {' '.join(runs)} f Q"
 
 
-def definitions(variants: list[tuple[str, int]]) -> str:
-    """The <jobname>-qr.tex text for these (variant code, page count) pairs."""
-    return "".join(f"\\egqr{{{text(code, p)}}}{{{operators(text(code, p))}}}%\n"
+def definitions(variants: list[tuple[str, int]], exam: str = "EXAM") -> str:
+    """The <jobname>-qr.tex text for these (variant code, page count) pairs: the codes of
+    the variant's own booklet (its number: the variant's, E0003 -> booklet 3)."""
+    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, int(code[1:]), p, 1))}}}%\n"
                    for code, pages in variants for p in range(1, pages + 1))
+
+
+def stamp_pdf(pages: list[tuple[float, float, str]], out: Path, size_bp: tuple[float, float]) -> None:
+    """A PDF of len(pages) pages of size `size_bp`, page i holding only the QR code of
+    pages[i] = (x, y of the code's bottom-left corner in bp from the page's bottom-left, content);
+    an empty content: an empty page."""
+    objects: list[bytes] = []
+    kids = []
+    for k, (x, y, content) in enumerate(pages):
+        page_obj, stream_obj = 3 + 2 * k, 4 + 2 * k
+        kids.append(f"{page_obj} 0 R")
+        data = zlib.compress(f"q 1 0 0 1 {x:.3f} {y:.3f} cm {operators(content)} Q".encode() if content else b"", 9)
+        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {size_bp[0]:.4f} {size_bp[1]:.4f}] "
+                       f"/Resources << >> /Contents {stream_obj} 0 R >>".encode())
+        objects.append(f"<< /Length {len(data)} /Filter /FlateDecode >>\nstream\n".encode() + data + b"\nendstream")
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(pages)} >>".encode(), *objects]
+    body, offsets = bytearray(b"%PDF-1.5\n"), []
+    for i, obj in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += f"{i} 0 obj\n".encode() + obj + b"\nendobj\n"
+    xref = len(body)
+    body += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    body += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    body += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    out.write_bytes(bytes(body))
+
+
+def stamp(pdfs: list[Path], codes: list[list[tuple[float, float, str]]], out: Path) -> None:
+    """out = the pages of `pdfs` in order (A4), each with its QR code drawn on top:
+    codes[i] lists, per page of pdfs[i], (x, y, content) with (x, y) the code square's
+    top-left corner in mm from the page's top-left corner (as layout.json gives it). One qpdf run."""
+    side_mm = SIDE_BP / MM_TO_BP
+    pages = [(x * MM_TO_BP, (297 - y - side_mm) * MM_TO_BP, content) for per in codes for x, y, content in per]
+    sheet = out.with_name(out.name + ".stamp.pdf")
+    stamp_pdf(pages, sheet, (210 * MM_TO_BP, 297 * MM_TO_BP))
+    try:
+        qpdf(["--empty", "--pages", *map(str, pdfs), "--", "--overlay", str(sheet), "--", str(out)])
+    finally:
+        sheet.unlink(missing_ok=True)

@@ -5,8 +5,9 @@ A build records its inputs in its manifest (`inputs`): the sha256 of the spec's 
 of every file of examgen itself (its code, layouts' classes and shipped bank) and of every
 --bank folder (names and contents, never mtimes), of the files the spec reads (the
 logo, named in `inputs.reads` as the spec gives them), and the seed as given, the
-variant count and --keep-tex. A later build with the same fingerprint, whose OUT holds
-exactly the files its manifest lists with their sha256 and no diagnostics folder, is
+variant count, --keep-tex and --booklets (none: one per variant, the same as
+--booklets equal to the variant count). A later build with the same fingerprint, whose
+OUT holds exactly the files its manifest lists with their sha256 and no diagnostics folder, is
 up to date. Anything else (an edited file, an output file changed or missing, another
 seed or count, --no-cache) is a normal build. Not covered: a change of the TeX
 installation (use --no-cache after updating TeX Live)."""
@@ -63,18 +64,20 @@ class Inputs:
     seed: int | None  # as given (None: the spec's own)
     variants: int
     keep_tex: bool
+    booklets: int | None = None  # as given (None: one per variant)
 
     @classmethod
-    def of(cls, banks: Iterable[Path], seed: int | None, variants: int, keep_tex: bool) -> Inputs | None:
+    def of(cls, banks: Iterable[Path], seed: int | None, variants: int, keep_tex: bool,
+           booklets: int | None = None) -> Inputs | None:
         """None when a bank file cannot be read (the normal build reports that)."""
         try:
-            return cls(tree_digest(banks), seed, variants, keep_tex)
+            return cls(tree_digest(banks), seed, variants, keep_tex, booklets)
         except OSError:
             return None
 
     def fingerprint(self, spec_sha256: str, reads: dict[str, str]) -> str:
         data = {"spec": spec_sha256, "tree": self.tree, "seed": self.seed, "variants": self.variants,
-                "keep_tex": self.keep_tex, "reads": reads}
+                "keep_tex": self.keep_tex, "reads": reads, "booklets": self.booklets or self.variants}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
     def record(self, spec_sha256: str, logo: str, logo_data: bytes) -> dict[str, Any]:

@@ -35,7 +35,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .. import cachedir, qrcodes
+from .. import cachedir
 from ..errors import ExamgenError, LatexError, LayoutError
 from ..layouts import Region, regions
 from . import qpdf
@@ -197,9 +197,9 @@ class Compiler:
         otherwise that is a LayoutError (student and solution must paginate alike)."""
         tex = batch.source(pages)
         codes = [(p.code, pages[p.code]) for p in batch.pieces]
-        # the scan codes are a function of (code, pages) and segno's version: keyed by those, computed on a miss only
-        # fmt.name carries the hash of the class, the preamble and the TeX installation
-        digest = key(tex, repr(codes), qrcodes.VERSION, fmt.name, *(f.read_bytes() for f in batch.files))
+        # fmt.name carries the hash of the class, the preamble and the TeX installation; the scan codes are
+        # stamped onto the PDFs afterwards (examgen.qrcodes), not typeset
+        digest = key(tex, repr(codes), fmt.name, *(f.read_bytes() for f in batch.files))
         names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
         entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
             if cache else None
@@ -211,7 +211,6 @@ class Compiler:
             return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
-        (workdir / "final-qr.tex").write_text(qrcodes.definitions(codes), encoding="utf-8")  # the scan codes
         log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex)
         ranges = _ranges(log, batch)
         actual = {code: n for code, (_, n) in ranges.items()}

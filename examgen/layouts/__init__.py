@@ -28,16 +28,26 @@ The protocol between every layout's class and the compiler (examgen/compiler/):
   last page is done, one line
   `EXAMGEN-VARIANT: <code> <first page in the document> <pages>`
   (pages even, a multiple of 4 for the TUM booklets); the compiler splits the document with it;
-- \\egdraftpass is defined in the page-counting pass (no PDF, no scan codes);
-- the scan codes: the class reads \\jobname-qr.tex, lines \\egqr{<code>-<page>}{<PDF operators>},
-  and draws each on its page;
+- \\egdraftpass is defined in the page-counting pass (no PDF, no scan marks);
+- the scan marks: the class draws three corner discs on every page and reserves the QR
+  code's square (examgen stamps the codes onto the compiled PDFs, one set per booklet:
+  examgen.qrcodes); a kept .tex reads \\jobname-qr.tex, lines \\egqr{<code>-<page>}{<PDF operators>},
+  and the class draws each on its page;
 - answer regions (what scanning reads): for every answer area of a template part and every
   multiple-choice box, two deferred \\write-1 lines at shipout, after a \\pdfsavepos at the
   area's top-left (tl) and bottom-right (br) corners:
   `EXAMGEN-REGION: <code> <problem> <part> tl|br <page in variant> <x sp> <y sp> <paper height sp>`
   with x, y in scaled points from the page's bottom-left corner, <part> the part's label
   ("a") or, for a multiple-choice box, "<item>.<option>" ("c.2", options counted from 1).
-  `regions(log)` turns them into Region values (mm from the page's top-left).
+- boxes (what scanning measures or registers with): for every scan mark (kind `disc`, `qr`;
+  label the corner, e.g. "top-left"), every cell of a score grid (kind `score`, label
+  "<part>/<correction 1|2>/<row from 0 at the top>", the cell's white inside) and every
+  re-check square beside an MC box (kind `recheck`, label "<item>.<option>"), one deferred
+  \\write-1 line at shipout, after a \\pdfsavepos at the box's bottom-left corner:
+  `EXAMGEN-BOX: <code> <kind> <problem> <label> <page in variant> <x sp> <y sp> <width sp> <height sp>
+  <paper height sp>` (one line).
+  `regions(log)` turns both kinds of lines into Region values (mm from the page's top-left);
+  a region's `kind` is "region" for the tl/br pairs, else the box's kind.
 """
 
 from __future__ import annotations
@@ -59,13 +69,16 @@ MM_PER_SP = 25.4 / 72.27 / 65536  # a TeX point is 1/72.27 inch, a scaled point 
 _WHY = re.compile(r"^EXAMGEN-WHY: (\d+) (\S+) (\S+)$", re.MULTILINE)
 Reserve = dict[str, tuple[str, str]]  # a reserved text -> its (height, depth) as TeX printed them ("12.3pt")
 _REGION = re.compile(r"^EXAMGEN-REGION: (\S+) (\d+) (\S+) (tl|br) (\d+) (-?\d+) (-?\d+) (\d+)$", re.MULTILINE)
+_BOX = re.compile(r"^EXAMGEN-BOX: (\S+) (\S+) (\d+) (\S+) (\d+) (-?\d+) (-?\d+) (\d+) (\d+) (\d+)$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class Region:
     """Where an answer area (or a multiple-choice box) sits: page `page` of its variant
     (from 1), the rectangle in mm from the page's top-left corner. `part` is the part's
-    label, or "<item>.<option>" for a multiple-choice box."""
+    label, or "<item>.<option>" for a multiple-choice box. A box the class logged with
+    EXAMGEN-BOX (a scan mark, a score cell, a re-check square) has its kind in `kind` and
+    its label in `part` (see the module's docstring)."""
 
     problem: int
     part: str
@@ -74,11 +87,13 @@ class Region:
     y_mm: float
     width_mm: float
     height_mm: float
+    kind: str = "region"
 
 
 def regions(log: str) -> dict[str, list[Region]]:
     """The answer regions a layout's class logged (EXAMGEN-REGION lines, see above), per
-    variant code, in the order the document holds them. Values in mm, rounded to 0.01 mm."""
+    variant code, in the order the document holds them, then its boxes (EXAMGEN-BOX lines)
+    in the same order. Values in mm, rounded to 0.01 mm."""
     corners: dict[tuple[str, str, str], tuple[int, int, int]] = {}
     out: dict[str, list[Region]] = {}
     for m in _REGION.finditer(log):
@@ -94,6 +109,12 @@ def regions(log: str) -> dict[str, list[Region]]:
         out.setdefault(code, []).append(Region(
             int(problem), part, tl[0], round(x0 * MM_PER_SP, 2), round((int(height) - top) * MM_PER_SP, 2),
             round((x1 - x0) * MM_PER_SP, 2), round((top - bottom) * MM_PER_SP, 2)))
+    for m in _BOX.finditer(log):
+        code, kind, problem, label, page, x, y, w, h, height = m.groups()
+        out.setdefault(code, []).append(Region(
+            int(problem), label, int(page), round(int(x) * MM_PER_SP, 2),
+            round((int(height) - int(y) - int(h)) * MM_PER_SP, 2), round(int(w) * MM_PER_SP, 2),
+            round(int(h) * MM_PER_SP, 2), kind))
     return out
 
 
