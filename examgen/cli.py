@@ -247,7 +247,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
 @click.option("--set", "changes", multiple=True, metavar="NAME=VALUE",
               help="Change a threshold (repeatable) and re-classify every stored measurement: "
               "mark, mark_band, fill, fill_band, radius, score, score_band, residual.")
-def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tuple[str, ...]) -> None:
+def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tuple[str, ...]) -> int:
     """Read scanned booklets (PDFs or images) into BUILD_DIR-grading: grading.sqlite, responses.csv
     and review/. Without SCANS: re-classify what is stored (after --set). Exit 1 lists what needs review."""
     from . import scan as scanning
@@ -272,8 +272,7 @@ def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tu
     extra = f"{report.files_added} new scan files ({report.files_known} already read), {report.pages_read} pages, " \
             f"{report.booklets} booklets"
     click.echo(summary("scan", 3, clock.seconds, target, extra))
-    if report.problems:
-        raise SystemExit(1)
+    return 1 if report.problems else 0
 
 
 @cli.group()
@@ -369,7 +368,7 @@ def _interrupted(exc: BaseException | None) -> int:
 
 def _main(argv: list[str] | None, tex: dict[str, Any]) -> int:
     try:
-        cli.main(args=argv, prog_name="examgen", standalone_mode=False, obj=tex)
+        code = cli.main(args=argv, prog_name="examgen", standalone_mode=False, obj=tex)
     except ExamgenError as exc:
         for line in str(exc).splitlines() or ["error"]:
             click.echo(f"examgen: error: {line}", err=True)
@@ -387,7 +386,7 @@ def _main(argv: list[str] | None, tex: dict[str, Any]) -> int:
         click.echo(f"examgen: internal error: {type(exc).__name__}: {exc} (rerun with EXAMGEN_DEBUG=1 "
                    "for the traceback, and please report it)", err=True)
         return 70
-    return 0
+    return code if isinstance(code, int) else 0  # a command's exit code (scan: 1 = pages to review)
 
 
 if __name__ == "__main__":

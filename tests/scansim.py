@@ -186,9 +186,10 @@ def _blank_page(dpi: int) -> np.ndarray:
     return np.full((int(round(297 * dpi / 25.4)), int(round(210 * dpi / 25.4))), 255, np.uint8)
 
 
-def _pdf_pages(pdf: Path, dpi: int) -> list[np.ndarray]:
+def _pdf_pages(pdf: Path, dpi: int, first: int, last: int) -> list[np.ndarray]:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", str(pdf), f"{tmp}/p"], check=True)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(first), "-l", str(last), str(pdf), f"{tmp}/p"],
+                       check=True)
         files = sorted(Path(tmp).glob("p-*.pgm"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
         return [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]
 
@@ -200,14 +201,19 @@ def qr_text(exam: str, variant: str, booklet: int, page: int) -> str:
 def simulate(build: Path, layouts: dict[str, Layout], truth: list[Booklet], dpi: int, rng: np.random.Generator,
              from_pdf: bool, exam: str = "EX") -> list[tuple[np.ndarray, tuple[str, int, int]]]:
     """Every page of every booklet, filled and printed at dpi (not yet distorted)."""
-    printed: dict[str, list[np.ndarray]] = {}
     out = []
+    codes = sorted(layouts)
+    first = {}  # booklet -> its first page in print/all-students.pdf (booklet b has variant (b-1) mod V + 1)
+    at = 1
+    for b in range(1, max(bk.number for bk in truth) + 1):
+        first[b] = at
+        at += max(layouts[codes[(b - 1) % len(codes)]].pages)
     for bk in truth:
         lay = layouts[bk.variant]
-        if from_pdf and bk.variant not in printed:
-            printed[bk.variant] = _pdf_pages(build / bk.variant / "student.pdf", dpi)
+        printed = _pdf_pages(build / "print" / "all-students.pdf", dpi, first[bk.number],
+                             first[bk.number] + max(lay.pages) - 1) if from_pdf else []
         for n, page in sorted(lay.pages.items()):
-            img = printed[bk.variant][n - 1].copy() if from_pdf else _blank_page(dpi)
+            img = printed[n - 1] if from_pdf else _blank_page(dpi)
             pen = Pen(img, dpi)
             if not from_pdf:  # what the class prints
                 for x, y, d in page.marks:
