@@ -246,7 +246,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
               help="The grading folder (default: BUILD_DIR-grading); its grading.sqlite accumulates the scans.")
 @click.option("--set", "changes", multiple=True, metavar="NAME=VALUE",
               help="Change a threshold (repeatable) and re-classify every stored measurement: "
-              "mark, mark_band, fill, fill_band, radius, score, score_band, residual.")
+              "mark, mark_band, fill, fill_band, score, score_band, residual.")
 def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tuple[str, ...]) -> int:
     """Read scanned booklets (PDFs or images) into BUILD_DIR-grading: grading.sqlite, responses.csv
     and review/. Without SCANS: re-classify what is stored (after --set). Exit 1 lists what needs review."""

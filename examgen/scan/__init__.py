@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS pages(id INTEGER PRIMARY KEY, file INTEGER NOT NULL R
 CREATE TABLE IF NOT EXISTS booklets(booklet INTEGER PRIMARY KEY, variant TEXT NOT NULL, registration TEXT);
 CREATE TABLE IF NOT EXISTS measurements(id INTEGER PRIMARY KEY, page INTEGER NOT NULL REFERENCES pages(id),
     kind TEXT NOT NULL, column_name TEXT NOT NULL, number REAL NOT NULL, corrector INTEGER NOT NULL,
-    x REAL, y REAL, w REAL, h REAL, dark REAL NOT NULL, paper REAL NOT NULL, crop BLOB);
+    x REAL, y REAL, w REAL, h REAL, dark REAL NOT NULL, paper REAL NOT NULL, paper_share REAL NOT NULL,
+    crop BLOB);
 CREATE TABLE IF NOT EXISTS automatic(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
     flags TEXT NOT NULL, PRIMARY KEY(booklet, column_name));
 CREATE TABLE IF NOT EXISTS overrides(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
@@ -104,9 +105,9 @@ def _store(db: sqlite3.Connection, file_id: int, read: PageRead) -> None:
     if ident is not None and not read.problem:
         db.execute("INSERT OR IGNORE INTO booklets(booklet, variant) VALUES (?, ?)", (ident.booklet, ident.variant))
     db.executemany("INSERT INTO measurements(page, kind, column_name, number, corrector, x, y, w, h, dark, paper, "
-                   "crop) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "paper_share, crop) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    [(cur.lastrowid, m.box.kind, m.box.column, m.box.number, m.box.corrector, *m.box.rect, m.dark,
-                     m.paper, m.crop) for m in read.boxes])
+                     m.paper, m.share, m.crop) for m in read.boxes])
 
 
 def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str, int],
@@ -138,15 +139,15 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
                 page_flags.append(f"page {p}: {discs} of 3 corner discs found")
             if residual > t["residual"]:
                 page_flags.append(f"page {p}: registration residual {residual:.2f} mm")
-            for kind, col, number, corrector, dark, paper in db.execute(
-                    "SELECT kind, column_name, number, corrector, dark, paper FROM measurements WHERE page = ?",
+            for kind, col, number, corrector, dark, share in db.execute(
+                    "SELECT kind, column_name, number, corrector, dark, paper_share FROM measurements WHERE page = ?",
                     (pid,)):
                 if kind == "score":
                     crossed, flag = cell_crossed(dark, t)
                     cells.setdefault(col, {}).setdefault(corrector, []).append((number, crossed, flag))
                 else:
                     slot = boxes.setdefault(col, {}).setdefault(int(number), [None, None])
-                    slot[0 if kind == "mc" else 1] = box_state(dark, paper, t)
+                    slot[0 if kind == "mc" else 1] = box_state(dark, share, t)
         values: dict[str, tuple[str, list[str]]] = {}
         for col, items in boxes.items():
             values[col] = mc_value({n: (r[0], r[1]) for n, r in items.items() if r[0] is not None})

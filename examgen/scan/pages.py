@@ -45,6 +45,7 @@ class Measured:
     box: Box
     dark: float
     paper: float
+    share: float = 0.0  # the share of the box's inside that is paper
     crop: bytes = b""
 
 
@@ -228,11 +229,12 @@ def measure(dark: np.ndarray, box: Box) -> Measured:
     x1, y1 = int(round((x + w - m) * PX_PER_MM)), int(round((y + h - m) * PX_PER_MM))
     inner = dark[y0:y1, x0:x1]
     if inner.size == 0:
-        return Measured(box, 0.0, 0.0, _crop_png(dark, box.rect))
+        return Measured(box, 0.0, 0.0, 0.0, _crop_png(dark, box.rect))
     paper = (inner < 0.4).astype(np.uint8)
+    share = float(paper.mean())
     paper = cv2.copyMakeBorder(paper, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the frame is ink
     radius = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) / PX_PER_MM
-    return Measured(box, float(inner.mean()), radius, _crop_png(dark, box.rect))
+    return Measured(box, float(inner.mean()), radius, share, _crop_png(dark, box.rect))
 
 
 def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout]) -> PageRead:
