@@ -4,6 +4,7 @@ one line per problem on stderr and a non-zero exit code, never a traceback."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
@@ -256,13 +257,14 @@ def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tu
 
     parsed: dict[str, float] = {}
     for c in changes:
-        name, _, value = c.partition("=")
+        name, _, value = (part.strip() for part in c.partition("="))
         try:
-            parsed[name.strip()] = float(value)
+            parsed[name] = float(value)
         except ValueError:
-            parsed[name.strip()] = float("nan")
-        if name.strip() not in DEFAULTS or parsed[name.strip()] != parsed[name.strip()]:
-            raise GradingError(f"--set {c}: not NAME=NUMBER with NAME one of {', '.join(DEFAULTS)}; e.g. --set mark=0.25")
+            name = ""
+        if name not in DEFAULTS or not math.isfinite(parsed[name]):
+            raise GradingError(f"--set {c}: not NAME=NUMBER with NAME one of {', '.join(DEFAULTS)}; "
+                               "e.g. --set mark=0.25")
     clock = Stopwatch()
     target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
     with progress(f"Reading {len(scans)} scan files", max(1, len(scans))) as update:

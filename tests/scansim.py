@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -186,10 +187,22 @@ def _blank_page(dpi: int) -> np.ndarray:
     return np.full((int(round(297 * dpi / 25.4)), int(round(210 * dpi / 25.4))), 255, np.uint8)
 
 
-def _pdf_pages(pdf: Path, dpi: int, first: int, last: int) -> list[np.ndarray]:
+def _printed_at(build: Path, layouts: dict[str, Layout], booklet: int) -> tuple[Path, int]:
+    """The print file holding a booklet (all-students.pdf, or all-students-B101-B200.pdf of a
+    large print run) and the booklet's first page in it; booklet b has variant (b-1) mod V + 1."""
+    codes = sorted(layouts)
+    for pdf in sorted((build / "print").glob("all-students*.pdf")):
+        m = re.search(r"-B(\d+)-B(\d+)$", pdf.stem)
+        lo, hi = (int(m[1]), int(m[2])) if m else (1, 10 ** 9)
+        if lo <= booklet <= hi:
+            return pdf, 1 + sum(max(layouts[codes[(b - 1) % len(codes)]].pages) for b in range(lo, booklet))
+    raise FileNotFoundError(f"{build}/print: no print file with booklet {booklet}")
+
+
+def _pdf_pages(pdf: Path, first: int, dpi: int, count: int) -> list[np.ndarray]:
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(first), "-l", str(last), str(pdf), f"{tmp}/p"],
-                       check=True)
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", "-f", str(first), "-l", str(first + count - 1), str(pdf),
+                        f"{tmp}/p"], check=True)
         files = sorted(Path(tmp).glob("p-*.pgm"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
         return [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]
 
@@ -202,16 +215,9 @@ def simulate(build: Path, layouts: dict[str, Layout], truth: list[Booklet], dpi:
              from_pdf: bool, exam: str = "EX") -> list[tuple[np.ndarray, tuple[str, int, int]]]:
     """Every page of every booklet, filled and printed at dpi (not yet distorted)."""
     out = []
-    codes = sorted(layouts)
-    first = {}  # booklet -> its first page in print/all-students.pdf (booklet b has variant (b-1) mod V + 1)
-    at = 1
-    for b in range(1, max(bk.number for bk in truth) + 1):
-        first[b] = at
-        at += max(layouts[codes[(b - 1) % len(codes)]].pages)
     for bk in truth:
         lay = layouts[bk.variant]
-        printed = _pdf_pages(build / "print" / "all-students.pdf", dpi, first[bk.number],
-                             first[bk.number] + max(lay.pages) - 1) if from_pdf else []
+        printed = _pdf_pages(*_printed_at(build, layouts, bk.number), dpi, max(lay.pages)) if from_pdf else []
         for n, page in sorted(lay.pages.items()):
             img = printed[n - 1] if from_pdf else _blank_page(dpi)
             pen = Pen(img, dpi)

@@ -233,7 +233,8 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
                     _store(db, int(cur.lastrowid or 0), read)
                     report.pages_read += not read.problem
                 db.execute("UPDATE scan_files SET pages = ? WHERE id = ?", (n, cur.lastrowid))
-                db.execute("INSERT INTO audit(at, action, detail) VALUES (?, 'scan', ?)", (_now(), f"{path}: {n} pages"))
+                db.execute("INSERT INTO audit(at, action, detail) VALUES (?, 'scan', ?)",
+                           (_now(), f"{path}: {n} pages"))
                 report.files_added += 1
                 step(1)
             report.problems = classify_all(db, key, expected, t)

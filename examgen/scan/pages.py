@@ -25,6 +25,7 @@ MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6}  # skip the printed frame 
 CONTEXT_MM = 1.5  # around a box in its review crop
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pgm", ".pnm", ".bmp")
 # EXAM-E0001-B017-07: exam id, variant, booklet, page
+QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
 CODE = re.compile(r"^(?P<exam>[A-Z0-9 $%*+./:-]*?)-?(?P<variant>E\d{4})-B(?P<booklet>\d+)-(?P<page>\d+)$")
 
 
@@ -107,7 +108,7 @@ def load(path: Path, work: Path) -> Iterator[np.ndarray]:
 def identify(img: np.ndarray) -> tuple[Identity | None, np.ndarray | None]:
     """The page's code and the QR symbol's corners in pixels (top-left, top-right, bottom-right,
     bottom-left of the symbol: the orientation comes with them)."""
-    for found in zxingcpp.read_barcodes(img, formats=zxingcpp.BarcodeFormat.QRCode):
+    for found in zxingcpp.read_barcodes(img, formats=QR):
         m = CODE.match(found.text)
         if m:
             p = found.position
@@ -232,8 +233,8 @@ def measure(dark: np.ndarray, box: Box) -> Measured:
         return Measured(box, 0.0, 0.0, 0.0, _crop_png(dark, box.rect))
     paper = (inner < 0.4).astype(np.uint8)
     share = float(paper.mean())
-    paper = cv2.copyMakeBorder(paper, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the frame is ink
-    radius = float(cv2.distanceTransform(paper, cv2.DIST_L2, 3).max()) / PX_PER_MM
+    framed = cv2.copyMakeBorder(paper, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the frame is ink
+    radius = float(cv2.distanceTransform(framed, cv2.DIST_L2, 3).max()) / PX_PER_MM
     return Measured(box, float(inner.mean()), radius, share, _crop_png(dark, box.rect))
 
 
