@@ -58,6 +58,8 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int) -> dict[str, int]:
             stats["pages"] += 1
             read = read_page(img, 0, layouts)
             if read.identity is None:
+                if os.environ.get("SCAN_DUMP"):  # a folder: keep the unidentified pages to look at
+                    cv2.imwrite(f"{os.environ['SCAN_DUMP']}/{dpi}-B{booklet:03d}-{page}.png", img)
                 continue
             stats["identified"] += 1
             if (read.identity.variant, read.identity.booklet, read.identity.page) != (variant, booklet, page):

@@ -59,6 +59,10 @@ def test_booklets_read_back(scanned, dpi, tmp_path, capsys):
         assert not wrong
         assert {b: {c: v for c, v in r.items() if c != "variant"} for b, r in got.items()} == scanned["expected"]
     assert code == (1 if flagged(out) else 0)
+    review = (out / "review" / "review.html").read_text()
+    for booklet, col in flagged(out):  # every flagged column is in review.html, with its crops
+        assert f"<h2>{booklet} {col}: read as" in review
+        assert list((out / "review").glob(f"{booklet}-{col}-*.png"))
     assert "scan: 3 files written" in captured.out
 
 

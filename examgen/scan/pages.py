@@ -105,16 +105,33 @@ def load(path: Path, work: Path) -> Iterator[np.ndarray]:
 
 
 # ------------------------------------------------------------------ identify
-def identify(img: np.ndarray) -> tuple[Identity | None, np.ndarray | None]:
-    """The page's code and the QR symbol's corners in pixels (top-left, top-right, bottom-right,
-    bottom-left of the symbol: the orientation comes with them)."""
-    for found in zxingcpp.read_barcodes(img, formats=QR):
+def _decode(img: np.ndarray, binarizer: zxingcpp.Binarizer) -> tuple[Identity, np.ndarray] | None:
+    for found in zxingcpp.read_barcodes(img, formats=QR, binarizer=binarizer):
         m = CODE.match(found.text)
         if m:
             p = found.position
             corners = np.array([[c.x, c.y] for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
                                dtype=np.float64)
             return Identity(m["exam"], m["variant"], int(m["booklet"]), int(m["page"]), found.text), corners
+    return None
+
+
+def identify(img: np.ndarray) -> tuple[Identity | None, np.ndarray | None]:
+    """The page's code and the QR symbol's corners in pixels (top-left, top-right, bottom-right,
+    bottom-left of the symbol: the orientation comes with them). When the whole page does not
+    give it, each corner quarter again, enlarged twice and with a global binarizer (a blurred or
+    low-contrast 150 dpi scan)."""
+    found = _decode(img, zxingcpp.Binarizer.LocalAverage)
+    if found is not None:
+        return found
+    h, w = img.shape[:2]
+    for y0 in (0, h // 2):
+        for x0 in (0, w // 2):
+            part = cv2.resize(img[y0:y0 + h // 2, x0:x0 + w // 2], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+            for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
+                found = _decode(part, binarizer)
+                if found is not None:
+                    return found[0], found[1] / 2 + (x0, y0)
     return None, None
 
 
