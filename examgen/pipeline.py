@@ -117,7 +117,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             answers.write(exam, stage)
             layoutjson.write(exam, stage, booklets)
             if keep_tex:
-                _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code))
+                _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code), booklets or n_variants)
             keycsv.write(exam, stage)
             # last: it lists every file with its sha256
             manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None)
@@ -155,7 +155,7 @@ def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compile
 
 
 def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], students: dict[str, str],
-              exam_id: str) -> None:
+              exam_id: str, booklets: int) -> None:
     """Each variant's standalone student.tex and solution.tex, compilable in its folder
     (the student version's body from `students`: without the key; the scan codes of the
     variant's own booklet in <version>-qr.tex)."""
@@ -166,7 +166,7 @@ def _keep_tex(stage: Path, all_batches: list[Batch], pages: dict[str, int], stud
             vdir = stage / piece.code
             (vdir / f"{b.version}.tex").write_text(b.standalone(piece, pages[piece.code]), encoding="utf-8")
             (vdir / f"{b.version}-qr.tex").write_text(
-                qrcodes.definitions([(piece.code, pages[piece.code])], exam_id), encoding="utf-8")
+                qrcodes.definitions([(piece.code, pages[piece.code])], exam_id, booklets), encoding="utf-8")
             for f in (*b.classes, *b.files):
                 shutil.copyfile(f, vdir / f.name)
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 import segno
 
-from .compiler.qpdf import qpdf
+from .compiler.qpdf import concatenate, qpdf
+from .errors import ExamgenError
 
 VERSION = f"segno {segno.__version__}"
 SIDE_BP = 28.3465  # 10 mm
@@ -64,10 +65,10 @@ def operators(content: str) -> str:
     return f"q 0 g {scale} 0 0 {scale} 0 0 cm {' '.join(runs)} f Q"
 
 
-def definitions(variants: list[tuple[str, int]], exam: str = "EXAM") -> str:
+def definitions(variants: list[tuple[str, int]], exam: str = "EXAM", booklets: int = 1) -> str:
     """The <jobname>-qr.tex text for these (variant code, page count) pairs: the codes of
-    the variant's own booklet (its number: the variant's, E0003 -> booklet 3)."""
-    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, int(code[1:]), p, 1))}}}%\n"
+    the variant's own booklet (its number: the variant's, E0003 -> booklet 3) of `booklets`."""
+    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, int(code[1:]), p, booklets))}}}%\n"
                    for code, pages in variants for p in range(1, pages + 1))
 
 
@@ -101,11 +102,17 @@ def stamp(pdfs: list[Path], codes: list[list[tuple[float, float, str]]], out: Pa
     """out = the pages of `pdfs` in order (A4), each with its QR code drawn on top:
     codes[i] lists, per page of pdfs[i], (x, y, content) with (x, y) the code square's
     top-left corner in mm from the page's top-left corner (as layout.json gives it). One qpdf run."""
+    if not any(content for per in codes for _, _, content in per):  # nothing to stamp
+        concatenate(pdfs, out)
+        return
     side_mm = SIDE_BP / MM_TO_BP
     pages = [(x * MM_TO_BP, (297 - y - side_mm) * MM_TO_BP, content) for per in codes for x, y, content in per]
     sheet = out.with_name(out.name + ".stamp.pdf")
     stamp_pdf(pages, sheet, (210 * MM_TO_BP, 297 * MM_TO_BP))
     try:
         qpdf(["--empty", "--pages", *map(str, pdfs), "--", "--overlay", str(sheet), "--", str(out)])
+    except ExamgenError as exc:  # the only qpdf run of a build that overlays: name what it was making
+        raise ExamgenError(f"{out.parent.name}/{out.name}: stamping the scan codes failed ({exc}); "
+                           "check that qpdf works (qpdf --version)") from None
     finally:
         sheet.unlink(missing_ok=True)

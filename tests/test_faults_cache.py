@@ -190,8 +190,9 @@ def _build_here(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> list[str]
     err = capsys.readouterr().err
     assert code == 0, err
     assert "Traceback" not in err
-    assert sorted(snapshot(tmp_path / "out")) == ["E0001/answers.json", "E0001/solution.pdf", "E0001/student.pdf",
-                                                  "E0002/answers.json", "E0002/solution.pdf", "E0002/student.pdf",
+    assert sorted(snapshot(tmp_path / "out")) == ["E0001/answers.json", "E0001/layout.json", "E0001/solution.pdf",
+                                                  "E0001/student.pdf", "E0002/answers.json", "E0002/layout.json",
+                                                  "E0002/solution.pdf", "E0002/student.pdf",
                                                   "answer_key.csv", "manifest.json", "print/all-solutions.pdf",
                                                   "print/all-students.pdf"]
     return error_lines(err)
@@ -350,10 +351,11 @@ def test_print_files_in_parts(tmp_path: Path, clean_out: Path, monkeypatch: pyte
         shutil.copytree(clean_out / code, stage / code)
     shutil.copytree(clean_out / "E0001", stage / "E0003")
     monkeypatch.setattr(pdf, "PRINT_PART", 2)
-    pdf.print_files(stage, ["E0001", "E0002", "E0003"])
+    codes = ["E0001", "E0002", "E0003"]
+    pdf.print_files(stage, codes, [(stage / c / "student.pdf", []) for c in codes])  # booklets, nothing to stamp
     names = sorted(p.name for p in (stage / "print").iterdir())
     assert names == ["all-solutions-E0001-E0002.pdf", "all-solutions-E0003-E0003.pdf",
-                     "all-students-E0001-E0002.pdf", "all-students-E0003-E0003.pdf"]
-    first = pages_text(stage / "print" / "all-students-E0001-E0002.pdf")
+                     "all-students-B001-B002.pdf", "all-students-B003-B003.pdf"]
+    first = pages_text(stage / "print" / "all-students-B001-B002.pdf")
     assert first == pages_text(stage / "E0001" / "student.pdf") + pages_text(stage / "E0002" / "student.pdf")
     assert pages_text(stage / "print" / "all-solutions-E0003-E0003.pdf") == pages_text(stage / "E0003" / "solution.pdf")

@@ -222,7 +222,9 @@ def test_16_every_page_has_variant_code_and_qr(case) -> None:
     for v, version in ((exam.variants[0], "student"), (exam.variants[1], "solution")):
         pages = pages_text(v.dir / f"{version}.pdf")
         assert all(v.dir.name in p for p in pages)
-        assert _decode(v.dir / f"{version}.pdf") == [f"{v.dir.name}-{i}" for i in range(1, len(pages) + 1)]
+        booklet = int(v.dir.name[1:])  # a variant's own PDFs carry its first booklet's codes (issue 16)
+        assert _decode(v.dir / f"{version}.pdf") == [f"IN2346-{v.dir.name}-B{booklet:03d}-{i:02d}"
+                                                     for i in range(1, len(pages) + 1)]
 
 
 def test_print_files_hold_every_variant_in_order(built: dict[str, Built]) -> None:
@@ -234,4 +236,4 @@ def test_print_files_hold_every_variant_in_order(built: dict[str, Built]) -> Non
         assert all(len(p) % 4 == 0 for p in parts)  # each variant starts a new A3 booklet
     n1, n2 = (len(v.student_pages) for v in exam.variants)
     assert _decode(exam.out / "print" / "all-students.pdf", [1, n1, n1 + 1, n1 + n2]) == [
-        "E0001-1", f"E0001-{n1}", "E0002-1", f"E0002-{n2}"]
+        "IN2346-E0001-B001-01", f"IN2346-E0001-B001-{n1:02d}", "IN2346-E0002-B002-01", f"IN2346-E0002-B002-{n2:02d}"]

@@ -204,16 +204,22 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     return first
 
 
+def _areas(built: Built) -> list[Region]:
+    """The answer areas and MC boxes (EXAMGEN-REGION), without the scan marks, score cells and
+    re-check squares (EXAMGEN-BOX, issue 16: tests/test_scan_layout.py)."""
+    return [r for r in built.regions if r.kind == "region"]
+
+
 @pytest.mark.pdf
 def test_regions_are_every_answer_area_and_box_inside_the_page(compiled: dict[tuple[str, str], Built],
                                                                 builds: Builds) -> None:
     for code in ("E0001", "E0002"):
         student, solution = compiled[(code, "student")], compiled[(code, "solution")]
         answers = json.loads((builds.tum / code / "answers.json").read_text())
-        found = [(r.problem, r.part) for r in student.regions]
+        found = [(r.problem, r.part) for r in _areas(student)]
         assert len(found) == len(set(found)) and set(found) == _expected(answers)
         assert student.regions == solution.regions  # the same paper: the solution is written into it
-        for r in student.regions:
+        for r in _areas(student):
             assert 1 < r.page <= student.pages  # never on the cover
             assert 0 < r.x_mm and r.x_mm + r.width_mm < A4[0] and 0 < r.y_mm and r.y_mm + r.height_mm < A4[1], r
             if "." in r.part:  # an MC box: 3.5 mm square
@@ -229,7 +235,7 @@ def test_regions_lie_where_the_pdf_has_their_text(compiled: dict[tuple[str, str]
     for code in ("E0001", "E0002"):
         built = compiled[(code, "solution")]
         words = _words(built.pdf)
-        for r in built.regions:
+        for r in _areas(built):
             page = words[r.page]
             if "." in r.part:
                 after = [w for w in page if abs((w[1] + w[3]) / 2 - (r.y_mm + r.height_mm / 2)) < 2

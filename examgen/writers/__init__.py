@@ -5,8 +5,9 @@ a writer never samples or solves the exam again. The online exports take each qu
 statement and solution texts from the render stage (questions.texts, the one renderer),
 once per question.
 
-* pdf       -- E????/student.pdf and solution.pdf (the compiled PDFs), print/ (the print jobs)
+* pdf       -- E????/student.pdf and solution.pdf (the compiled PDFs, scan codes stamped), print/ (the booklets)
 * answers   -- E????/answers.json, version 2 (schema: examgen/schemas/answers-v2.schema.json)
+* layoutjson -- E????/layout.json: where a scanner finds discs, QR, MC boxes, score cells, answer areas
 * keycsv    -- answer_key.csv, one row per graded answer
 * manifest  -- manifest.json, written last: every file's sha256 and the inputs' fingerprint
 * moodle    -- Moodle XML (cloze/essay/multichoiceset) with tolerances and weights from the declarations

@@ -48,7 +48,9 @@ def write(exam: Exam, folder: Path, booklets: int | None = None) -> None:
         jobs += [([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf") for version in VERSIONS]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: qrcodes.stamp(*job), jobs))
-    print_files(folder, exam, n)
+    print_files(folder, [v.code for v in exam.variants],
+                [(exam.pdfs[(exam.variants[i].code, STUDENT)], _codes(exam, i, b, n))
+                 for b, i in enumerate(booklet_variants(len(exam.variants), n), start=1)])
 
 
 PRINT_PART = 100  # variants per print file: qpdf's memory grows with its output (about 150 MB per 100 endterms)
@@ -63,27 +65,27 @@ def print_parts(codes: list[str]) -> list[tuple[str, list[str]]]:
     return [(f"-{run[0]}-{run[-1]}", run) for run in runs]
 
 
-def print_files(stage: Path, exam: Exam, booklets: int) -> None:
+Booklet = tuple[Path, list[tuple[float, float, str]]]  # the compiled student PDF and its codes (qrcodes.stamp)
+
+
+def print_files(stage: Path, codes: list[str], booklets: list[Booklet]) -> None:
     """print/all-students.pdf (every booklet in order, stamped with its codes) and
-    print/all-solutions.pdf (every variant in order), each variant already padded to a
-    multiple of 4 pages, for one duplex A3 print job. Beyond PRINT_PART booklets (variants),
+    print/all-solutions.pdf (the variants `codes` in order), each variant already padded to
+    a multiple of 4 pages, for one duplex A3 print job. Beyond PRINT_PART booklets (variants),
     one print job per PRINT_PART (all-students-B001-B100.pdf, all-solutions-E0001-E0100.pdf,
     ...), so that memory stays flat for 1,000 variants (qpdf holds its whole output)."""
     (stage / "print").mkdir()
-    width = max(3, len(str(booklets)))
-    order = booklet_variants(len(exam.variants), booklets)
-    numbers = [f"B{b:0{width}d}" for b in range(1, booklets + 1)]
+    width = max(3, len(str(len(booklets))))
+    numbers = [f"B{b:0{width}d}" for b in range(1, len(booklets) + 1)]
 
     def student_job(suffix: str, run: list[str]) -> None:
-        bs = [int(b[1:]) for b in run]
-        qrcodes.stamp([exam.pdfs[(exam.variants[order[b - 1]].code, STUDENT)] for b in bs],
-                      [_codes(exam, order[b - 1], b, booklets) for b in bs],
-                      stage / "print" / f"all-students{suffix}.pdf")
+        chosen = [booklets[int(b[1:]) - 1] for b in run]
+        qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / f"all-students{suffix}.pdf")
 
     def solution_job(suffix: str, run: list[str]) -> None:
         concatenate([stage / c / f"{SOLUTION}.pdf" for c in run], stage / "print" / f"all-solutions{suffix}.pdf")
 
     jobs = [(student_job, suffix, run) for suffix, run in print_parts(numbers)]
-    jobs += [(solution_job, suffix, run) for suffix, run in print_parts([v.code for v in exam.variants])]
+    jobs += [(solution_job, suffix, run) for suffix, run in print_parts(codes)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: job[0](job[1], job[2]), jobs))
