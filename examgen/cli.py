@@ -4,10 +4,12 @@ one line per problem on stderr and a non-zero exit code, never a traceback."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -224,8 +226,11 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
     """Score a responses CSV against the build's keys: results, statistics and a report."""
     from . import grading
 
-    if (responses is None) == (template_out is None):
-        raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet)")
+    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+    scanned = (target / "grading.sqlite").is_file() and responses is None and template_out is None
+    if (responses is None) == (template_out is None) and not scanned:
+        raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet), "
+                               "or run examgen scan first")
     if template_out is not None:
         click.echo(f"wrote {grading.write_template(build_dir, template_out)}")
         return
@@ -236,12 +241,55 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
         from .spec import load_spec
 
         scale = load_spec(spec, load_bank(banks)).grading
-    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
-    assert responses is not None
-    with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
-        files = grading.grade_build(build_dir, responses, target, scale, update, compiler)
+    with ExitStack() as stack:
+        if responses is None:  # examgen scan's database (its overrides applied)
+            from .scan import responses_from
+            from .targets import work_folder
+
+            work = stack.enter_context(work_folder("examgen-grade-"))
+            responses = responses_from(target / "grading.sqlite", grading.load_build(build_dir),
+                                       work / "responses.csv")
+        with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
+            files = grading.grade_build(build_dir, responses, target, scale, update, compiler)
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
     click.echo(summary("grade", len(files), clock.seconds, target))
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.argument("scans", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The grading folder (default: BUILD_DIR-grading); its grading.sqlite accumulates the scans.")
+@click.option("--set", "changes", multiple=True, metavar="NAME=VALUE",
+              help="Change a threshold (repeatable) and re-classify every stored measurement: "
+              "mark, mark_band, fill, fill_band, score, score_band, residual.")
+def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tuple[str, ...]) -> int:
+    """Read scanned booklets (PDFs or images) into BUILD_DIR-grading: grading.sqlite, responses.csv
+    and review/. Without SCANS: re-classify what is stored (after --set). Exit 1 lists what needs review."""
+    from . import scan as scanning
+    from .errors import GradingError
+    from .scan.classify import DEFAULTS
+
+    parsed: dict[str, float] = {}
+    for c in changes:
+        name, _, value = (part.strip() for part in c.partition("="))
+        try:
+            parsed[name] = float(value)
+        except ValueError:
+            name = ""
+        if name not in DEFAULTS or not math.isfinite(parsed[name]):
+            raise GradingError(f"--set {c}: not NAME=NUMBER with NAME one of {', '.join(DEFAULTS)}; "
+                               "e.g. --set mark=0.25")
+    clock = Stopwatch()
+    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+    with progress(f"Reading {len(scans)} scan files", max(1, len(scans))) as update:
+        report = scanning.scan(build_dir, list(scans), target, parsed, update)
+    for line in report.lines():
+        click.echo(f"examgen: review: {line}", err=True)
+    extra = f"{report.files_added} new scan files ({report.files_known} already read), {report.pages_read} pages, " \
+            f"{report.booklets} booklets"
+    click.echo(summary("scan", 3, clock.seconds, target, extra))
+    return 1 if report.problems else 0
 
 
 @cli.group()
@@ -337,7 +385,7 @@ def _interrupted(exc: BaseException | None) -> int:
 
 def _main(argv: list[str] | None, tex: dict[str, Any]) -> int:
     try:
-        cli.main(args=argv, prog_name="examgen", standalone_mode=False, obj=tex)
+        code = cli.main(args=argv, prog_name="examgen", standalone_mode=False, obj=tex)
     except ExamgenError as exc:
         for line in str(exc).splitlines() or ["error"]:
             click.echo(f"examgen: error: {line}", err=True)
@@ -355,7 +403,7 @@ def _main(argv: list[str] | None, tex: dict[str, Any]) -> int:
         click.echo(f"examgen: internal error: {type(exc).__name__}: {exc} (rerun with EXAMGEN_DEBUG=1 "
                    "for the traceback, and please report it)", err=True)
         return 70
-    return 0
+    return code if isinstance(code, int) else 0  # a command's exit code (scan: 1 = pages to review)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ from .compiler import Compiler
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
 from .outputs import MANIFEST, csv_text, folder_manifest
-from .targets import ensure_file_replaceable, ensure_replaceable, staging, work_folder, write_file
+from .targets import carry_over, ensure_file_replaceable, ensure_replaceable, staging, work_folder, write_file
 from .texfmt import escape
 
 FIXED_COLUMNS = ("registration", "variant")
@@ -549,6 +549,7 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
                                                         (layouts.get(layouts.DEFAULT).fonts,))  # the exams' typography
         step(1)
         with staging(Path(out), "grading") as stage:
+            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST})  # scan's files
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
             (stage / "statistics.csv").write_text(statistics_csv(key, results), encoding="utf-8")
             shutil.copyfile(pdf, stage / "report.pdf")

@@ -310,6 +310,19 @@ def _swap(tmp: Path, target: Path, mount: bool) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def carry_over(target: Path, stage: Path, skip: set[str]) -> None:
+    """Copy into a staging folder what target's manifest lists, except the entries (top-level
+    names) the caller rewrites: two commands sharing one folder (scan and grade) keep each
+    other's files. Called inside staging(target), under its lock."""
+    data = _read_manifest(Path(target))
+    listed = data.get("files") if data else None
+    for rel in sorted(listed) if isinstance(listed, dict) else []:
+        if rel.split("/", 1)[0] in skip or not (Path(target) / rel).is_file():
+            continue
+        (stage / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(Path(target) / rel, stage / rel)
+
+
 def remove_owned(folder: Path, kind: str) -> None:
     """Remove folder only when it is examgen's of this kind and holds nothing else (a user's
     folder of the same name, or a user's file put into it, stays)."""

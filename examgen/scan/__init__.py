@@ -1,0 +1,262 @@
+"""`examgen scan BUILD SCAN...`: scanned booklets -> a grading database.
+
+Data flow, per page: load (pages.load) -> identify (QR) -> register (discs + QR, homography)
+-> measure (every box of the page, raw numbers) -> store (grading.sqlite) ; then, over the
+whole database: classify (classify.py, thresholds from the database) -> write (responses.csv,
+review/). The database accumulates: a scan file already in it (same sha256) adds nothing,
+manual overrides and a roster's registrations are kept, and every run re-classifies every
+stored measurement with the current thresholds (`--set NAME=VALUE` changes one), so a
+threshold change never needs a rescan.
+
+The output folder (default BUILD-grading/) is examgen's "grading" folder, written atomically;
+`examgen grade BUILD` writes its results beside these files and keeps them."""
+
+from __future__ import annotations
+
+import html
+import json
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import GradingError
+from ..grading import FIXED_COLUMNS, BuildKey, load_build
+from ..outputs import MANIFEST, csv_text, folder_manifest, sha256
+from ..targets import carry_over, ensure_replaceable, staging, work_folder
+from .classify import DEFAULTS, Reading, box_state, cell_crossed, mc_value, score_value
+from .layout import load_layouts
+from .pages import PageRead, load, read_page
+
+DB = "grading.sqlite"
+RESPONSES = "responses.csv"
+REVIEW = "review"
+MAX_LINES = 20  # problem lines printed; the rest are counted
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scan_files(id INTEGER PRIMARY KEY, path TEXT NOT NULL, sha256 TEXT NOT NULL UNIQUE,
+    pages INTEGER NOT NULL, added TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages(id INTEGER PRIMARY KEY, file INTEGER NOT NULL REFERENCES scan_files(id),
+    idx INTEGER NOT NULL, qr TEXT, variant TEXT, booklet INTEGER, page INTEGER, transform TEXT,
+    residual REAL, discs INTEGER, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS booklets(booklet INTEGER PRIMARY KEY, variant TEXT NOT NULL, registration TEXT);
+CREATE TABLE IF NOT EXISTS measurements(id INTEGER PRIMARY KEY, page INTEGER NOT NULL REFERENCES pages(id),
+    kind TEXT NOT NULL, column_name TEXT NOT NULL, number REAL NOT NULL, corrector INTEGER NOT NULL,
+    x REAL, y REAL, w REAL, h REAL, dark REAL NOT NULL, paper REAL NOT NULL, paper_share REAL NOT NULL,
+    crop BLOB);
+CREATE TABLE IF NOT EXISTS automatic(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
+    flags TEXT NOT NULL, PRIMARY KEY(booklet, column_name));
+CREATE TABLE IF NOT EXISTS overrides(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, value TEXT NOT NULL,
+    note TEXT, at TEXT, PRIMARY KEY(booklet, column_name));
+CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);
+CREATE TABLE IF NOT EXISTS thresholds(name TEXT PRIMARY KEY, value REAL NOT NULL);
+"""
+
+
+@dataclass
+class Report:
+    files_added: int = 0
+    files_known: int = 0
+    pages_read: int = 0
+    booklets: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        shown = self.problems[:MAX_LINES]
+        more = len(self.problems) - len(shown)
+        tail = f" ({more} more in review/review.html)" if more else ""
+        return [*shown, f"{len(self.problems)} problem(s) to review{tail}"] if self.problems else []
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    try:
+        db = sqlite3.connect(path)
+        db.executescript(SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        raise GradingError(f"{path}: not a grading database of examgen scan ({exc}); move it away") from None
+    return db
+
+
+def _thresholds(db: sqlite3.Connection, changes: dict[str, float]) -> dict[str, float]:
+    for name, value in DEFAULTS.items():
+        db.execute("INSERT OR IGNORE INTO thresholds VALUES (?, ?)", (name, value))
+    for name, value in changes.items():
+        old = db.execute("SELECT value FROM thresholds WHERE name = ?", (name,)).fetchone()[0]
+        if old != value:
+            db.execute("UPDATE thresholds SET value = ? WHERE name = ?", (value, name))
+            db.execute("INSERT INTO audit(at, action, detail) VALUES (?, 'threshold', ?)",
+                       (_now(), f"{name}: {old:g} -> {value:g}"))
+    return dict(db.execute("SELECT name, value FROM thresholds").fetchall())
+
+
+def _store(db: sqlite3.Connection, file_id: int, read: PageRead) -> None:
+    ident = read.identity
+    status = "read" if not read.problem else "unidentified" if ident is None else "unknown page"
+    cur = db.execute("INSERT INTO pages(file, idx, qr, variant, booklet, page, transform, residual, discs, status) "
+                     "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                     (file_id, read.file_index, ident.text if ident else None, ident.variant if ident else None,
+                      ident.booklet if ident else None, ident.page if ident else None,
+                      json.dumps(read.transform) if read.transform else None, read.residual, read.discs, status))
+    if ident is not None and not read.problem:
+        db.execute("INSERT OR IGNORE INTO booklets(booklet, variant) VALUES (?, ?)", (ident.booklet, ident.variant))
+    db.executemany("INSERT INTO measurements(page, kind, column_name, number, corrector, x, y, w, h, dark, paper, "
+                   "paper_share, crop) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   [(cur.lastrowid, m.box.kind, m.box.column, m.box.number, m.box.corrector, *m.box.rect, m.dark,
+                     m.paper, m.share, m.crop) for m in read.boxes])
+
+
+def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str, int],
+                 t: dict[str, float]) -> list[str]:
+    """Every booklet's values from its latest reading of each page; the problems, one line each."""
+    problems: list[str] = []
+    for path, idx, status in db.execute("SELECT f.path, p.idx, p.status FROM pages p JOIN scan_files f "
+                                        "ON f.id = p.file WHERE p.status != 'read' ORDER BY p.id"):
+        problems.append(f"{path}: page {idx + 1}: {'no readable QR code' if status == 'unidentified' else status}; "
+                        "rescan it, or enter its boxes by hand (overrides table)")
+    db.execute("DELETE FROM automatic")
+    latest = {}  # (booklet, page) -> page id: a rescan replaces the earlier reading
+    for pid, booklet, page, residual, discs in db.execute(
+            "SELECT id, booklet, page, residual, discs FROM pages WHERE status = 'read' ORDER BY id"):
+        latest[(booklet, page)] = (pid, residual, discs)
+    for booklet, variant in db.execute("SELECT booklet, variant FROM booklets ORDER BY booklet").fetchall():
+        name = f"booklet B{booklet:03d} ({variant})"
+        have = sorted(p for (b, p) in latest if b == booklet)
+        missing = [p for p in range(1, expected_pages.get(variant, 0) + 1) if p not in have]
+        if missing:
+            problems.append(f"{name}: page(s) {', '.join(map(str, missing))} not scanned; scan them")
+        page_flags: list[str] = []
+        boxes: dict[str, dict[int, list[Reading | None]]] = {}
+        cells: dict[str, dict[int, list[tuple[float, bool, str]]]] = {}
+        for (b, p), (pid, residual, discs) in sorted(latest.items()):
+            if b != booklet:
+                continue
+            if discs < 3:
+                page_flags.append(f"page {p}: {discs} of 3 corner discs found")
+            if residual > t["residual"]:
+                page_flags.append(f"page {p}: registration residual {residual:.2f} mm")
+            for kind, col, number, corrector, dark, share in db.execute(
+                    "SELECT kind, column_name, number, corrector, dark, paper_share FROM measurements WHERE page = ?",
+                    (pid,)):
+                if kind == "score":
+                    crossed, flag = cell_crossed(dark, t)
+                    cells.setdefault(col, {}).setdefault(corrector, []).append((number, crossed, flag))
+                else:
+                    slot = boxes.setdefault(col, {}).setdefault(int(number), [None, None])
+                    slot[0 if kind == "mc" else 1] = box_state(dark, share, t)
+        values: dict[str, tuple[str, list[str]]] = {}
+        for col, items in boxes.items():
+            values[col] = mc_value({n: (r[0], r[1]) for n, r in items.items() if r[0] is not None})
+        for col, grid in cells.items():
+            values[col] = score_value(grid)
+        for col, (value, flags) in sorted(values.items()):
+            flags = page_flags + flags
+            db.execute("INSERT INTO automatic VALUES (?,?,?,?)", (booklet, col, value, json.dumps(flags)))
+            overridden = db.execute("SELECT 1 FROM overrides WHERE booklet = ? AND column_name = ?",
+                                    (booklet, col)).fetchone()
+            if flags and not overridden:
+                problems.append(f"{name} {col}: {'; '.join(flags)}")
+    return problems
+
+
+def responses_text(db: sqlite3.Connection, key: BuildKey) -> str:
+    """responses.csv as `examgen grade --responses` reads it: one row per booklet, overrides applied,
+    the booklet id (B017) as registration until the booklets table maps it to a student."""
+    cols = key.columns
+    rows: list[list[object]] = [[*FIXED_COLUMNS, *cols]]
+    auto = {(b, c): v for b, c, v in db.execute("SELECT booklet, column_name, value FROM automatic")}
+    auto.update({(b, c): v for b, c, v in db.execute("SELECT booklet, column_name, value FROM overrides")})
+    for booklet, variant, reg in db.execute("SELECT booklet, variant, registration FROM booklets ORDER BY booklet"):
+        cells = key.variants[variant].cells if variant in key.variants else {}
+        rows.append([reg or f"B{booklet:03d}", variant, *[auto.get((booklet, c), "") if c in cells else ""
+                                                           for c in cols]])
+    return csv_text(rows)
+
+
+def _review(db: sqlite3.Connection, folder: Path, problems: list[str]) -> None:
+    """review/: a crop of every box of a flagged booklet column, and review.html listing them."""
+    folder.mkdir()
+    parts = ["<!doctype html><meta charset=utf-8><title>examgen scan review</title>",
+             "<h1>To review</h1><ul>", *[f"<li>{html.escape(p)}</li>" for p in problems], "</ul>"]
+    flagged = db.execute("SELECT booklet, column_name, value, flags FROM automatic WHERE flags != '[]' "
+                         "ORDER BY booklet, column_name").fetchall()
+    for booklet, col, value, flags in flagged:
+        parts.append(f"<h2>B{booklet:03d} {html.escape(col)}: read as {html.escape(value or '(empty)')}</h2>")
+        parts.append("<p>" + html.escape("; ".join(json.loads(flags))) + "</p><p>")
+        for mid, kind, number, corrector, crop in db.execute(
+                "SELECT m.id, m.kind, m.number, m.corrector, m.crop FROM measurements m JOIN pages p ON p.id = m.page "
+                "WHERE p.booklet = ? AND m.column_name = ? AND p.status = 'read' AND p.id = (SELECT max(id) FROM "
+                "pages q WHERE q.booklet = p.booklet AND q.page = p.page AND q.status = 'read') ORDER BY m.id",
+                (booklet, col)):
+            name = f"B{booklet:03d}-{col}-{mid}.png"
+            (folder / name).write_bytes(crop or b"")
+            label = f"box {number:g}" if kind == "mc" else f"recheck {number:g}" if kind == "recheck" \
+                else f"{number:g} pts (c{corrector})"
+            parts.append(f'<figure style="display:inline-block"><img src="{name}" height=64>'
+                         f"<figcaption>{html.escape(label)}</figcaption></figure>")
+        parts.append("</p>")
+    (folder / "review.html").write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float] | None = None,
+         progress: Callable[[int], None] | None = None) -> Report:
+    """Read the scan files into out/grading.sqlite and rewrite responses.csv and review/."""
+    step = progress or (lambda n: None)
+    ensure_replaceable(Path(out), "grading")
+    key = load_build(build_dir)
+    layouts = load_layouts(build_dir)
+    expected = {code: max(lay.pages) for code, lay in layouts.items()}
+    for f in files:
+        if not Path(f).is_file():
+            raise GradingError(f"{f}: no such scan file; give PDFs or images of the scanned pages")
+    digests = [(Path(f), sha256(Path(f))) for f in files]
+    report = Report()
+    with work_folder("examgen-scan-") as work, staging(Path(out), "grading") as stage:
+        carry_over(Path(out), stage, skip={MANIFEST, RESPONSES, REVIEW})
+        db = _open(stage / DB)
+        try:
+            t = _thresholds(db, changes or {})
+            for path, digest in digests:
+                if db.execute("SELECT 1 FROM scan_files WHERE sha256 = ?", (digest,)).fetchone():
+                    report.files_known += 1
+                    step(1)
+                    continue
+                cur = db.execute("INSERT INTO scan_files(path, sha256, pages, added) VALUES (?,?,0,?)",
+                                 (str(path), digest, _now()))
+                n = 0
+                for n, img in enumerate(load(path, work), 1):
+                    read = read_page(img, n - 1, layouts)
+                    _store(db, int(cur.lastrowid or 0), read)
+                    report.pages_read += not read.problem
+                db.execute("UPDATE scan_files SET pages = ? WHERE id = ?", (n, cur.lastrowid))
+                db.execute("INSERT INTO audit(at, action, detail) VALUES (?, 'scan', ?)",
+                           (_now(), f"{path}: {n} pages"))
+                report.files_added += 1
+                step(1)
+            report.problems = classify_all(db, key, expected, t)
+            report.booklets = db.execute("SELECT count(*) FROM booklets").fetchone()[0]
+            (stage / RESPONSES).write_text(responses_text(db, key), encoding="utf-8")
+            _review(db, stage / REVIEW, report.problems)
+            db.commit()
+        finally:
+            db.close()
+        (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name), encoding="utf-8")
+    return report
+
+
+def responses_from(db_path: Path, key: BuildKey, target: Path) -> Path:
+    """The responses CSV of a grading database (overrides applied), for `examgen grade`."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        target.write_text(responses_text(db, key), encoding="utf-8")
+    except sqlite3.DatabaseError as exc:
+        raise GradingError(f"{db_path}: not a grading database of examgen scan ({exc}); rerun examgen scan") \
+            from None
+    finally:
+        db.close()
+    return target
+

@@ -1,0 +1,79 @@
+"""Measurements -> values, by thresholds that live in grading.sqlite (change them and the next
+`examgen scan BUILD` re-classifies every stored measurement; nothing is rescanned).
+
+MC boxes by TUM's rule: a crossed box is checked, a filled box is cancelled, a cross in the
+recheck square beside a filled box checks it again. Score grids: one cross per correction
+column; the 2nd correction's cross, when there is one, replaces the 1st; two crosses in one
+column, or none at all, is a flag. A measurement within `band` of a threshold is a flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# calibrated on the simulator (tests/scansim.py, benchmarks/scan_accuracy.py); recalibrate on a
+# dry run of real scans (README)
+DEFAULTS = {
+    "mark": 0.30,  # mean darkness from which a box holds a mark (empty below)
+    "mark_band": 0.10,  # +- around mark: flagged
+    "fill": 0.08,  # share of the inside left as paper up to which a marked box is filled (cancelled)
+    "fill_band": 0.04,
+    "score": 0.30,  # mean darkness from which a score cell is crossed
+    "score_band": 0.10,
+    "residual": 0.50,  # mm: registration residual above which the page is flagged
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    state: str  # "empty" | "crossed" | "filled"
+    flag: str  # '' or why a person should look
+
+
+def box_state(dark: float, share: float, t: dict[str, float]) -> Reading:
+    """A box from its mean darkness and the share of its inside left as paper: a cross leaves
+    paper between its strokes (measured >= 15 %), a filled box at most specks (<= 4 %)."""
+    near_mark = abs(dark - t["mark"]) < t["mark_band"]
+    flag = f"darkness {dark:.2f} near the mark threshold {t['mark']:.2f}" if near_mark else ""
+    if dark < t["mark"]:
+        return Reading("empty", flag)
+    if abs(share - t["fill"]) < t["fill_band"]:
+        flag = flag or f"paper share {share:.2f}: crossed or filled?"
+    return Reading("filled" if share <= t["fill"] else "crossed", flag)
+
+
+def cell_crossed(dark: float, t: dict[str, float]) -> tuple[bool, str]:
+    near = abs(dark - t["score"]) < t["score_band"]
+    return dark >= t["score"], f"darkness {dark:.2f} near the score threshold {t['score']:.2f}" if near else ""
+
+
+def mc_value(boxes: dict[int, tuple[Reading, Reading | None]]) -> tuple[str, list[str]]:
+    """An item's checked boxes ('1;3') from each box's (box reading, recheck reading), and flags."""
+    checked, flags = [], []
+    for n, (box, recheck) in sorted(boxes.items()):
+        if box.flag:
+            flags.append(f"box {n}: {box.flag}")
+        if recheck is not None and recheck.flag:
+            flags.append(f"box {n} recheck square: {recheck.flag}")
+        again = recheck is not None and recheck.state != "empty"
+        if box.state == "crossed" or (box.state == "filled" and again):
+            checked.append(n)
+        elif box.state == "empty" and again:
+            flags.append(f"box {n}: a cross in the recheck square beside an empty box")
+    return ";".join(map(str, checked)), flags
+
+
+def score_value(cells: dict[int, list[tuple[float, bool, str]]]) -> tuple[str, list[str]]:
+    """Points from the grid: corrector -> [(value, crossed, flag)], and flags."""
+    flags: list[str] = []
+    chosen: dict[int, float] = {}
+    for corrector, row in sorted(cells.items()):
+        flags += [f"correction {corrector}, {v:g} points: {f}" for v, _, f in row if f]
+        crossed = [v for v, c, _ in row if c]
+        if len(crossed) > 1:
+            flags.append(f"correction {corrector}: {len(crossed)} crosses ({', '.join(f'{v:g}' for v in crossed)})")
+        if crossed:
+            chosen[corrector] = max(crossed)
+    if not chosen:
+        return "", ["no cross in the score grid"]
+    v = chosen[max(chosen)]
+    return (str(int(v)) if v == int(v) else str(v)), flags

@@ -1,0 +1,98 @@
+"""layout.json (written by `examgen build` into every variant folder): where each machine-read
+thing sits on each page, in mm from the page's top-left corner, y downwards.
+
+    {"version": 1, "page_size_mm": [210, 297],
+     "pages": [{"page": 1,
+                "marks": [{"x": 14, "y": 14, "d": 4}, ...],          disc centres and diameters
+                "qr": {"x": ..., "y": ..., "w": ..., "h": ...},       the symbol's box
+                "mc_boxes": [{"column": "P1a", "box": 1, "x", "y", "w", "h"}, ...],
+                "score_boxes": [{"column": "P2a", "value": 0.5, "corrector": 1, "x", "y", "w", "h"}],
+                "answer_regions": [...]}]}
+
+A recheck square (TUM's "cross next to a filled box") is an mc_boxes entry with
+"kind": "recheck" (or a "recheck" rectangle inside the box's entry, or a page's
+"recheck_boxes" list); the scanner accepts all three. The correction column of a score
+cell is its "corrector" (or "correction") key, 1 when absent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import GradingError
+
+Rect = tuple[float, float, float, float]  # x, y, w, h in mm (top-left corner)
+
+
+@dataclass(frozen=True)
+class Box:
+    """One measured field: an MC box, its recheck square or a score-grid cell."""
+
+    kind: str  # "mc" | "recheck" | "score"
+    column: str
+    number: float  # the MC box number, or the points a score cell means
+    corrector: int  # score cells: 1st or 2nd correction; 0 otherwise
+    rect: Rect
+
+
+@dataclass(frozen=True)
+class PageLayout:
+    page: int
+    marks: tuple[tuple[float, float, float], ...]  # disc centre x, y and diameter
+    qr: Rect
+    boxes: tuple[Box, ...]
+
+
+@dataclass(frozen=True)
+class Layout:
+    variant: str
+    size: tuple[float, float]
+    pages: dict[int, PageLayout]
+
+
+def _rect(d: dict[str, Any]) -> Rect:
+    return float(d["x"]), float(d["y"]), float(d["w"]), float(d["h"])
+
+
+def _mark(d: dict[str, Any]) -> tuple[float, float, float]:
+    if "w" in d:  # a bounding box instead of a centre
+        x, y, w, h = _rect(d)
+        return x + w / 2, y + h / 2, (w + h) / 2
+    return float(d["x"]), float(d["y"]), float(d.get("d", 2 * float(d.get("r", 2))))
+
+
+def parse(data: dict[str, Any], variant: str) -> Layout:
+    pages: dict[int, PageLayout] = {}
+    for p in data["pages"]:
+        boxes: list[Box] = []
+        for b in p.get("mc_boxes", []):
+            kind = "recheck" if b.get("kind") == "recheck" else "mc"
+            boxes.append(Box(kind, str(b["column"]), float(b["box"]), 0, _rect(b)))
+            if isinstance(b.get("recheck"), dict):
+                boxes.append(Box("recheck", str(b["column"]), float(b["box"]), 0, _rect(b["recheck"])))
+        for b in p.get("recheck_boxes", []):
+            boxes.append(Box("recheck", str(b["column"]), float(b["box"]), 0, _rect(b)))
+        for b in p.get("score_boxes", []):
+            corrector = int(b.get("corrector", b.get("correction", 1)))
+            boxes.append(Box("score", str(b["column"]), float(b["value"]), corrector, _rect(b)))
+        pages[int(p["page"])] = PageLayout(int(p["page"]), tuple(_mark(m) for m in p.get("marks", [])),
+                                           _rect(p["qr"]), tuple(boxes))
+    w, h = data.get("page_size_mm", [210, 297])
+    return Layout(variant, (float(w), float(h)), pages)
+
+
+def load_layouts(build_dir: Path) -> dict[str, Layout]:
+    """Every variant's layout.json of a build folder, by variant code."""
+    layouts: dict[str, Layout] = {}
+    for f in sorted(Path(build_dir).glob("E[0-9][0-9][0-9][0-9]/layout.json")):
+        try:
+            layouts[f.parent.name] = parse(json.loads(f.read_text(encoding="utf-8")), f.parent.name)
+        except (OSError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise GradingError(f"{f}: not a layout.json of examgen build ({type(exc).__name__}: {exc}); "
+                               "rebuild the exam with examgen build") from None
+    if not layouts:
+        raise GradingError(f"{Path(build_dir).resolve()}: no E0001/layout.json; the build is older than "
+                           "scanning: rebuild it with examgen build, print and scan that")
+    return layouts

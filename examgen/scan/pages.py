@@ -1,0 +1,275 @@
+"""One scanned page from pixels to numbers: load -> identify (QR) -> register (discs and QR
+corners, a homography layout-mm -> pixels) -> measure (every box of that page).
+
+Nothing here decides anything: the measurements (mean darkness, paper radius) are stored
+and classify.py turns them into values with thresholds that can change without rescanning."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import zxingcpp
+
+from ..errors import GradingError
+from .layout import Box, Layout, PageLayout
+
+PX_PER_MM = 8.0  # the canonical page every box is measured on (203 dpi)
+MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6}  # skip the printed frame (and registration error)
+CONTEXT_MM = 1.5  # around a box in its review crop
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pgm", ".pnm", ".bmp")
+# EXAM-E0001-B017-07: exam id, variant, booklet, page
+QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+CODE = re.compile(r"^(?P<exam>[A-Z0-9 $%*+./:-]*?)-?(?P<variant>E\d{4})-B(?P<booklet>\d+)-(?P<page>\d+)$")
+
+
+@dataclass(frozen=True)
+class Identity:
+    exam: str
+    variant: str
+    booklet: int
+    page: int
+    text: str
+
+
+@dataclass
+class Measured:
+    """One box's numbers: mean darkness (0 paper .. 1 ink) and the radius in mm of the largest
+    paper disc left inside (a cross leaves paper between its strokes, a filled box none)."""
+
+    box: Box
+    dark: float
+    paper: float
+    share: float = 0.0  # the share of the box's inside that is paper
+    crop: bytes = b""
+
+
+@dataclass
+class PageRead:
+    file_index: int  # the page's index in its file (from 0)
+    identity: Identity | None = None
+    transform: list[list[float]] = field(default_factory=list)  # 3x3 homography, layout mm -> pixels
+    residual: float = 0.0  # mm, RMS of the fitted marks
+    discs: int = 0  # corner discs found
+    problem: str = ""  # why the page could not be read ('' = read)
+    boxes: list[Measured] = field(default_factory=list)
+
+
+# ------------------------------------------------------------------ load
+def _pdf_dpi(path: Path) -> int:
+    """The resolution the scanner used (of the first page's image), to rasterise at; 300 when unknown."""
+    try:
+        out = subprocess.run(["pdfimages", "-list", "-f", "1", "-l", "1", str(path)], capture_output=True,
+                             text=True, timeout=60).stdout.splitlines()[2:]
+        return int(min(400, max(100, max(int(float(line.split()[12])) for line in out))))
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return 300
+
+
+def load(path: Path, work: Path) -> Iterator[np.ndarray]:
+    """The pages of a scan file as greyscale images (PDF: rasterised at the scan's resolution)."""
+    path = Path(path)
+    unreadable = f"{path}: cannot read it as a scan (a PDF or PNG/JPEG/TIFF image); check the file or leave it out"
+    if not path.is_file():
+        raise GradingError(f"{path}: no such scan file; give PDFs or images of the scanned pages")
+    if path.suffix.lower() == ".pdf":
+        if shutil.which("pdftoppm") is None:
+            raise GradingError(f"{path}: reading PDF scans needs pdftoppm (poppler-utils); install it")
+        folder = work / f"pdf{len(list(work.iterdir()))}"
+        folder.mkdir()
+        run = subprocess.run(["pdftoppm", "-r", str(_pdf_dpi(path)), "-gray", str(path), str(folder / "p")],
+                             capture_output=True, text=True)
+        files = sorted(folder.glob("p-*.pgm"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+        if run.returncode != 0 or not files:
+            raise GradingError(unreadable)
+        for f in files:
+            img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+            f.unlink()
+            if img is None:
+                raise GradingError(unreadable)
+            yield img
+        folder.rmdir()
+        return
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise GradingError(f"{path}: not a PDF or image ({', '.join(IMAGE_SUFFIXES)}); convert it or leave it out")
+    ok, images = cv2.imreadmulti(str(path), flags=cv2.IMREAD_GRAYSCALE)
+    if not ok or not images:
+        raise GradingError(unreadable)
+    yield from images
+
+
+# ------------------------------------------------------------------ identify
+def _decode(img: np.ndarray, binarizer: zxingcpp.Binarizer) -> tuple[Identity, np.ndarray] | None:
+    for found in zxingcpp.read_barcodes(img, formats=QR, binarizer=binarizer):
+        m = CODE.match(found.text)
+        if m:
+            p = found.position
+            corners = np.array([[c.x, c.y] for c in (p.top_left, p.top_right, p.bottom_right, p.bottom_left)],
+                               dtype=np.float64)
+            return Identity(m["exam"], m["variant"], int(m["booklet"]), int(m["page"]), found.text), corners
+    return None
+
+
+def identify(img: np.ndarray) -> tuple[Identity | None, np.ndarray | None]:
+    """The page's code and the QR symbol's corners in pixels (top-left, top-right, bottom-right,
+    bottom-left of the symbol: the orientation comes with them). When the whole page does not
+    give it, each corner quarter again, enlarged twice and with a global binarizer (a blurred or
+    low-contrast 150 dpi scan)."""
+    found = _decode(img, zxingcpp.Binarizer.LocalAverage)
+    if found is not None:
+        return found
+    h, w = img.shape[:2]
+    for y0 in (0, h // 2):
+        for x0 in (0, w // 2):
+            part = cv2.resize(img[y0:y0 + h // 2, x0:x0 + w // 2], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+            for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
+                found = _decode(part, binarizer)
+                if found is not None:
+                    return found[0], found[1] / 2 + (x0, y0)
+    return None, None
+
+
+# ------------------------------------------------------------------ register
+def _qr_corners_mm(page: PageLayout) -> np.ndarray:
+    x, y, w, h = page.qr
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float64)
+
+
+def _apply(h: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    return cv2.perspectiveTransform(pts.reshape(-1, 1, 2).astype(np.float64), h).reshape(-1, 2)
+
+
+def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The least-squares affine map src -> dst as a 3x3 matrix."""
+    a = np.hstack([src, np.ones((len(src), 1))])
+    m = np.linalg.lstsq(a, dst, rcond=None)[0].T
+    return np.vstack([m, [0, 0, 1]])
+
+
+def _find_disc(img: np.ndarray, centre: np.ndarray, d_px: float) -> np.ndarray | None:
+    """The centre of the filled disc of diameter d_px nearest to centre, searched within 12 mm
+    (the QR-only estimate is off by up to 7.5 mm); None when no blob has a disc's shape."""
+    r = int(3.5 * d_px)
+    x0, y0 = int(centre[0]) - r, int(centre[1]) - r
+    xa, ya = max(0, x0), max(0, y0)
+    win = img[ya:max(ya, y0 + 2 * r), xa:max(xa, x0 + 2 * r)]
+    if win.size == 0 or min(win.shape) < d_px:
+        return None
+    white = float(np.percentile(win, 90))
+    black = float(win.min())
+    if white - black < 40:
+        return None
+    mask = (win < (white + black) / 2).astype(np.uint8)
+    n, _, stats, cents = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    area = np.pi * d_px * d_px / 4
+    best, best_dist = None, np.inf
+    for i in range(1, n):
+        x, y, w, h, a = stats[i]
+        if not (0.55 * area <= a <= 1.6 * area and 0.7 <= w / h <= 1.4 and a >= 0.6 * w * h
+                and 0.75 * d_px <= max(w, h) <= 1.35 * d_px):
+            continue
+        if x == 0 or y == 0 or x + w >= win.shape[1] or y + h >= win.shape[0]:
+            continue  # cut by the window or the scan's edge: not whole
+        c = cents[i] + (xa, ya)
+        dist = float(np.hypot(*(c - centre)))
+        if dist < best_dist:
+            best, best_dist = c, dist
+    return best
+
+
+def register(img: np.ndarray, page: PageLayout, qr_px: np.ndarray) -> tuple[np.ndarray, float, int]:
+    """The homography layout mm -> pixels from the QR corners and the corner discs, the RMS
+    residual of its points in mm, and how many discs were found."""
+    qr_mm = _qr_corners_mm(page)
+    rough = _affine(qr_mm, qr_px)  # a perspective fit to one small square extrapolates wildly
+    src, dst = [qr_mm.mean(axis=0)], [qr_px.mean(axis=0)]
+    scale = float(np.linalg.norm(qr_px[1] - qr_px[0]) / page.qr[2])  # px per mm
+    for x, y, d in page.marks:
+        guess = _apply(rough, np.array([[x, y]]))[0]
+        found = _find_disc(img, guess, d * scale)
+        if found is not None:
+            src.append(np.array([x, y]))
+            dst.append(found)
+    discs = len(src) - 1
+    if discs >= 3:
+        s, t = np.array(src), np.array(dst)
+        h, _ = cv2.findHomography(s, t, 0)
+        if h is None:
+            h = rough
+        # the QR corners say where the code is, up to a module: a check of the fit, not part of it
+        fitted = np.vstack([s, qr_mm])
+        target = np.vstack([t, qr_px])
+    elif discs >= 1:
+        s, t = np.vstack([qr_mm, np.array(src[1:])]), np.vstack([qr_px, np.array(dst[1:])])
+        h = _affine(s, t)
+        fitted, target = s, t
+    else:
+        h, fitted, target = rough, qr_mm, qr_px
+    err = np.linalg.norm(_apply(h, fitted) - target, axis=1) / scale
+    return h, float(np.sqrt(np.mean(err ** 2))), discs
+
+
+# ------------------------------------------------------------------ measure
+def canonical(img: np.ndarray, h: np.ndarray, size: tuple[float, float]) -> np.ndarray:
+    """The page resampled into layout space at PX_PER_MM, as darkness (0 paper .. 1 ink),
+    normalised per page: the median is paper, the 1st percentile ink."""
+    s = np.diag([PX_PER_MM, PX_PER_MM, 1.0])
+    w, hh = int(round(size[0] * PX_PER_MM)), int(round(size[1] * PX_PER_MM))
+    page = cv2.warpPerspective(img, h @ np.linalg.inv(s), (w, hh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)
+    sample = page[::4, ::4]
+    white = float(np.median(sample))
+    black = float(np.percentile(sample, 1))
+    if white - black < 30:
+        black = white - 30
+    return np.clip((white - page.astype(np.float32)) / (white - black), 0, 1)
+
+
+def _crop_png(dark: np.ndarray, rect: tuple[float, float, float, float]) -> bytes:
+    x, y, w, h = rect
+    c = CONTEXT_MM
+    x0, y0 = max(0, int((x - c) * PX_PER_MM)), max(0, int((y - c) * PX_PER_MM))
+    x1, y1 = int((x + w + c) * PX_PER_MM), int((y + h + c) * PX_PER_MM)
+    ok, buf = cv2.imencode(".png", (255 - 255 * dark[y0:y1, x0:x1]).astype(np.uint8))
+    return buf.tobytes() if ok else b""
+
+
+def measure(dark: np.ndarray, box: Box) -> Measured:
+    x, y, w, h = box.rect
+    m = MARGIN_MM[box.kind]
+    x0, y0 = int(round((x + m) * PX_PER_MM)), int(round((y + m) * PX_PER_MM))
+    x1, y1 = int(round((x + w - m) * PX_PER_MM)), int(round((y + h - m) * PX_PER_MM))
+    inner = dark[y0:y1, x0:x1]
+    if inner.size == 0:
+        return Measured(box, 0.0, 0.0, 0.0, _crop_png(dark, box.rect))
+    paper = (inner < 0.4).astype(np.uint8)
+    share = float(paper.mean())
+    framed = cv2.copyMakeBorder(paper, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)  # the frame is ink
+    radius = float(cv2.distanceTransform(framed, cv2.DIST_L2, 3).max()) / PX_PER_MM
+    return Measured(box, float(inner.mean()), radius, share, _crop_png(dark, box.rect))
+
+
+def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout]) -> PageRead:
+    """identify -> register -> measure one page image."""
+    read = PageRead(index)
+    ident, qr_px = identify(img)
+    if ident is None or qr_px is None:
+        read.problem = "no readable QR code"
+        return read
+    read.identity = ident
+    layout = layouts.get(ident.variant)
+    page = layout.pages.get(ident.page) if layout else None
+    if layout is None or page is None:
+        read.problem = f"QR {ident.text!r}: the build has no such variant/page"
+        return read
+    h, read.residual, read.discs = register(img, page, qr_px)
+    read.transform = h.tolist()
+    dark = canonical(img, h, layout.size)
+    read.boxes = [measure(dark, b) for b in page.boxes]
+    return read
