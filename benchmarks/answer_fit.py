@@ -17,7 +17,8 @@ Reported per part that needs more than the normal size in some draw: the answer_
 (mm) it has, in how many draws it needed \\small, \\footnotesize, scaling or failed, and the
 answer_height each size needs at the worst draw (the area must exceed the solution by 3 mm).
 "foot" is the class's own suggestion in its error message; `suggest` is that rounded up
-to the 5 mm grid, shown where the worst draw is scaled or fails. Exit status 1 when some part fails (shrinks below 7 pt)."""
+to the 5 mm grid, shown where the worst draw is scaled or fails. Exit status 1 when some
+part fails (shrinks below 7 pt)."""
 
 from __future__ import annotations
 
@@ -121,14 +122,14 @@ def survey(draws: range, seed: int, templates: list[str] | None) -> dict[tuple[s
                                                        "the answer-fit survey", batch.classes)
     fits: dict[tuple[str, str], PartFit] = {}
     for m in FIT.finditer(log):
-        n, problem, part, area, *hs = m.groups()
-        tid = order[int(n)][int(problem) - 1]
+        draw, problem, part, area, *hs = m.groups()
+        tid = order[int(draw)][int(problem) - 1]
         heights = (int(hs[0]), int(hs[1]), int(hs[2]))
         f = fits.setdefault((tid, part), PartFit(tid, part))
         f.area_mm = round(int(area) / SP_PER_MM, 2)
         f.counts[classify(int(area), heights)] += 1
         if heights[2] > f.worst[2]:
-            f.worst_draw = int(n)
+            f.worst_draw = int(draw)
         f.worst = (max(f.worst[0], heights[0]), max(f.worst[1], heights[1]), max(f.worst[2], heights[2]))
     return fits
 

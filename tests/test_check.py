@@ -54,7 +54,7 @@ def test_solution_too_long_for_its_area_names_template_part_and_height(tmp_path:
     fails the check with the template, the draw, the part and the answer_height to give."""
     dst = _copy(tmp_path, "tiny_area")
     q = dst / "question.yaml"
-    q.write_text(q.read_text().replace("    credits: 1\n    answer_height: 30\n", "    credits: 1\n    answer_height: 10\n", 1))
+    q.write_text(q.read_text().replace("credits: 1\n    answer_height: 30\n", "credits: 1\n    answer_height: 10\n", 1))
     res = run("check", "--draws", "2", "--template", "tiny_area", "--bank", str(tmp_path / "bank"))
     assert res.returncode == 1 and "Traceback" not in res.stderr
     fails = [line for line in res.stderr.splitlines() if line.startswith("FAIL")]
