@@ -3,6 +3,7 @@ with its draw and what broke (sampling, rendering, LaTeX), and the exit code is 
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -46,6 +47,25 @@ def test_latex_error_is_named_by_template(tmp_path: Path) -> None:
         assert "\\nosuchmacro')" in line and line.endswith("in problem 1 (template broken_latex) at line 28 of the "
                                                             "generated source")
     assert "2 failures" in res.stdout
+
+
+def test_solution_too_long_for_its_area_names_template_part_and_height(tmp_path: Path) -> None:
+    """The class's 7 pt floor (a solution that would shrink below 7 pt in its answer area)
+    fails the check with the template, the draw, the part and the answer_height to give."""
+    dst = _copy(tmp_path, "tiny_area")
+    q = dst / "question.yaml"
+    q.write_text(q.read_text().replace("credits: 1\n    answer_height: 30\n", "credits: 1\n    answer_height: 10\n", 1))
+    res = run("check", "--draws", "2", "--template", "tiny_area", "--bank", str(tmp_path / "bank"))
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    fails = [line for line in res.stderr.splitlines() if line.startswith("FAIL")]
+    assert len(fails) == 2, res.stderr  # the two typeset draws, solution version only
+    for n, line in enumerate(fails, start=1):
+        assert line.startswith(f"FAIL tiny_area draw {n} (solution): LaTeX error: Class examgentum Error: "
+                               "solution of part a) shrinks below 7 pt in its 10 mm answer area; "
+                               "give the part answer_height: "), line
+        needed = re.search(r"answer_height: (\d+) \(mm\) in question.yaml or shorten the solution", line)
+        assert needed and 10 < int(needed.group(1)) <= 30, line  # the shipped 30 mm fit
+        assert line.endswith("in problem 1 (template tiny_area) at line 28 of the generated source"), line
 
 
 def test_render_error_names_template_and_draw(tmp_path: Path) -> None:
