@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import BANK_DIR, rendering, schema, solvers
+from . import BANK_DIR, rendering, schema, solvers, variety
 from .errors import ExamgenError, TemplateError
 from .model import (
     NUMERIC_KINDS,
@@ -141,11 +141,13 @@ def _load_template(qfile: Path) -> Template:
     refs += [(("constraints", i), c) for i, c in enumerate(d.get("constraints", []))]
     refs += [(("parts", i, "answers", j, "accepts"), a["accepts"]) for i, p in enumerate(d["parts"])
              for j, a in enumerate(p.get("answers") or ()) if a.get("accepts")]
+    refs += variety.references(d)
     for keypath, ref in refs:
         try:
             solvers.resolve(ref, folder)
         except TemplateError as exc:
             raise TemplateError(f"{doc.where(keypath)}: {format_keypath(keypath)}: {exc}") from None
+    degenerate, variants, canonical = variety.declared(doc)
     kind = d.get("kind", "numeric" if d.get("solver") else "free-text")
     if kind == "numeric" and not d.get("solver"):
         raise TemplateError(f"{doc.where(('kind',))}: a numeric template needs 'solver: module.function'")
@@ -154,6 +156,7 @@ def _load_template(qfile: Path) -> Template:
         params=params, parts=tuple(parts), solver=d.get("solver"), sampler=d.get("sampler"),
         checker=d.get("checker"), constraints=tuple(d.get("constraints", [])), kind=kind,
         statement=texts["statement"], solution=texts["solution"],
+        degenerate=degenerate, variants=variants, canonical=canonical,
     )
 
 

@@ -81,6 +81,28 @@ class ParamDecl:
 
 
 @dataclass(frozen=True)
+class Degeneracy:
+    """A declared degeneracy predicate (question.yaml `degenerate:`): `check` names a
+    function (params, answers) -> bool, True when a solved draw is degenerate; `limit` is
+    the share of draws `examgen check` allows (0 for the cases the audit lists, at most 0.02)."""
+
+    name: str
+    check: str
+    limit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Variety:
+    """How many different problems a template must give (question.yaml `variants:`):
+    `min_distinct` of the draws `examgen check` measures must differ (up to `canonical`);
+    `space` (with `why`) declares a genuinely smaller space of N problems."""
+
+    min_distinct: float = 0.9
+    space: int | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Template:
     """A question template loaded from question_bank/<topic>/<id>/."""
 
@@ -98,6 +120,9 @@ class Template:
     kind: str  # "numeric" | "free-text"
     statement: str  # jinja2 source of statement.tex.j2
     solution: str  # jinja2 source of solution.tex.j2
+    degenerate: tuple[Degeneracy, ...] = ()
+    variants: Variety = Variety()
+    canonical: str | None = None  # 'module.function' (params, answers) -> the same value for the same problem
 
     @property
     def credits(self) -> float:

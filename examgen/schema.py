@@ -70,6 +70,27 @@ PARAM = {
     },
 }
 
+DEGENERATE = {  # one degeneracy predicate (examgen.variety)
+    "type": "object",
+    "required": ["name", "check"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "check": _str,
+        "limit": {"type": "number", "minimum": 0, "maximum": 0.02},
+    },
+}
+
+VARIANTS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "min_distinct": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "space": {"type": "integer", "minimum": 1},
+        "why": _str,
+    },
+}
+
 QUESTION = {
     "type": "object",
     "required": ["id", "title", "topic", "parts"],
@@ -84,6 +105,9 @@ QUESTION = {
         "sampler": _str,
         "checker": _str,
         "constraints": {"type": "array", "items": _str},
+        "degenerate": {"type": "array", "items": DEGENERATE},
+        "variants": VARIANTS,
+        "canonical": _str,
         "params": {"type": "object", "additionalProperties": PARAM},
         "parts": {"type": "array", "minItems": 1, "items": PART},
     },
