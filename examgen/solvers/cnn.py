@@ -433,11 +433,16 @@ def sample_conv_forward_backward(rng: np.random.Generator, pinned: dict[str, Any
 
 def fb_alive(p: dict[str, Any]) -> bool:
     """the gradients flow: z2 > 0, no pre-activation is exactly 0, every layer-1 channel has
-    a positive and a dead entry, and the top-left gradients of K1 and of K2 are not all zero"""
+    a positive and a dead entry, and none of the four asked top-left gradients of K1 and K2 is 0"""
     a = conv_forward_backward(p)
     z1 = np.asarray(a["Z1"])
     return bool(a["z2"] > 0 and np.all(z1 != 0) and all(np.any(z > 0) and np.any(z < 0) for z in z1)
-                and any(c != 0 for c in a["c_K1"]) and any(c != 0 for c in a["c_K2"]))
+                and not fb_kernel_gradient_zero(p, a))
+
+
+def fb_kernel_gradient_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: one of the four asked kernel gradients (top-left of K1 and K2 per channel) is 0"""
+    return any(g == 0 for g in (*a["dK1_tl"], *a["dK2_tl"]))
 
 
 def fb_clear_class(p: dict[str, Any]) -> bool:
