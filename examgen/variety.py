@@ -20,7 +20,7 @@ from typing import Any
 from . import solvers
 from .errors import TemplateError
 from .model import Degeneracy, SolvedQuestion, Template, Variety
-from .yamlfile import LoadedYaml
+from .yamlfile import LoadedYaml, format_keypath
 
 #: distinct variants are counted over the first DISTINCT_DRAWS draws (or all, when fewer)
 DISTINCT_DRAWS = 200
@@ -33,7 +33,8 @@ def declared(doc: LoadedYaml) -> tuple[tuple[Degeneracy, ...], Variety, str | No
     preds: list[Degeneracy] = []
     for i, p in enumerate(d.get("degenerate") or ()):
         if any(q.name == p["name"] for q in preds):
-            raise TemplateError(f"{doc.where(('degenerate', i, 'name'))}: degenerate.{i}.name: predicate "
+            raise TemplateError(f"{doc.where(('degenerate', i, 'name'))}: {format_keypath(('degenerate', i, 'name'))}: "
+                                f"predicate "
                                 f"'{p['name']}' is declared twice; give each predicate its own name")
         preds.append(Degeneracy(p["name"], p["check"], float(p.get("limit", 0.0))))
     v = d.get("variants") or {}
@@ -134,7 +135,8 @@ def _worst(t: Template, m: Measure) -> str:
     if not t.degenerate:
         return "none declared"
     worst = max(t.degenerate, key=lambda p: (m.share(p.name), p.name))
-    return f"{m.share(worst.name):.1%} ({len(t.degenerate)} checked; worst: {worst.name})"
+    names = worst.name if m.share(worst.name) else ", ".join(p.name for p in t.degenerate)
+    return f"{m.share(worst.name):.1%} ({names})"
 
 
 def _distinct(t: Template, m: Measure) -> str:
