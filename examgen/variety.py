@@ -55,17 +55,22 @@ def references(data: dict[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     return refs + ([(("canonical",), data["canonical"])] if data.get("canonical") else [])
 
 
-def expected_distinct(space: int | None, draws: int) -> float:
-    """How many distinct problems `draws` uniform draws from a space of `space` give on
-    average (no space: every draw differs)."""
+def expected_distinct(space: int | None, draws: int) -> tuple[float, float]:
+    """The mean and standard deviation of the number of distinct problems among `draws`
+    uniform draws from a space of `space` (no space: every draw differs)."""
     if space is None:
-        return float(draws)
-    return space * (1.0 - (1.0 - 1.0 / space) ** draws)
+        return float(draws), 0.0
+    n = space
+    a, b = (1.0 - 1.0 / n) ** draws, (1.0 - 2.0 / n) ** draws
+    var = n * a + n * (n - 1) * b - n * n * a * a  # of the number of problems never drawn
+    return n * (1.0 - a), math.sqrt(max(var, 0.0))
 
 
 def required_distinct(v: Variety, draws: int) -> int:
-    """The fewest distinct variants `draws` draws must give: min_distinct of the expectation."""
-    return math.ceil(v.min_distinct * expected_distinct(v.space, draws) - 1e-9)
+    """The fewest distinct variants `draws` draws must give: min_distinct of the mean a uniform
+    sampler gives, less two of its standard deviations (few draws of a small space collide by chance)."""
+    mean, sd = expected_distinct(v.space, draws)
+    return max(1, math.floor(v.min_distinct * mean - 2 * sd + 1e-9))
 
 
 @dataclass
