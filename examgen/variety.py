@@ -120,7 +120,7 @@ def measure(t: Template, solved: Sequence[SolvedQuestion]) -> Measure:
             fails.append(f"degenerate '{p.name}' in {counts[p.name]} of {m.draws} draws ({m.share(p.name):.1%}), "
                          f"above its limit {p.limit:.0%}; change the sampler (or a constraint) so that "
                          f"{p.check} holds for none")
-    if distinct < m.required:
+    if first and distinct < m.required:  # no solved draw: the draws' own failures say why
         space = f"a space of {t.variants.space}" if t.variants.space else "no declared space"
         fails.append(f"{distinct} distinct variants in {m.distinct_draws} draws, fewer than the {m.required} "
                      f"required (min_distinct {t.variants.min_distinct:g}, {space}); widen the sampled values "
