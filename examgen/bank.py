@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import BANK_DIR, conflicts, rendering, schema, solvers
+from . import BANK_DIR, conflicts, rendering, schema, solvers, variety
 from .errors import ExamgenError, TemplateError
 from .model import (
     NUMERIC_KINDS,
@@ -145,11 +145,13 @@ def _load_template(qfile: Path) -> Template:
                             "is either validity (constraints:, pins must meet it) or niceness (nice:, draws only)")
     refs += [(("parts", i, "answers", j, "accepts"), a["accepts"]) for i, p in enumerate(d["parts"])
              for j, a in enumerate(p.get("answers") or ()) if a.get("accepts")]
+    refs += variety.references(d)
     for keypath, ref in refs:
         try:
             solvers.resolve(ref, folder)
         except TemplateError as exc:
             raise TemplateError(f"{doc.where(keypath)}: {format_keypath(keypath)}: {exc}") from None
+    degenerate, variants, canonical = variety.declared(doc)
     kind = d.get("kind", "numeric" if d.get("solver") else "free-text")
     if kind == "numeric" and not d.get("solver"):
         raise TemplateError(f"{doc.where(('kind',))}: a numeric template needs 'solver: module.function'")
@@ -161,6 +163,7 @@ def _load_template(qfile: Path) -> Template:
         nice=tuple(d.get("nice", [])),
         asks=tuple(d.get("asks", [])), conflicts_with=tuple(d.get("conflicts_with", [])),
         conflicts_at=tuple(doc.where(("conflicts_with", i)) for i in range(len(d.get("conflicts_with", [])))),
+        degenerate=degenerate, variants=variants, canonical=canonical,
     )
 
 

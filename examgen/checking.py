@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import conflicts, handcalc, layouts, rendering, solvers, values
+from . import conflicts, handcalc, layouts, rendering, solvers, values, variety
 from .bank import Bank
 from .compiler import Compiler
 from .errors import ExamgenError
@@ -36,6 +36,7 @@ class Report:
     draws: int = 0
     compiled: int = 0
     failures: list[str] = field(default_factory=list)
+    measures: dict[str, variety.Measure] = field(default_factory=dict)  # per template: degenerate shares, distinct
 
 
 def _finite(x: Any) -> bool:
@@ -216,11 +217,15 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
     to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
     for tid in ids:
         report.failures.extend(f"{tid}: {f}" for f in template_failures(bank.templates[tid]))  # once, not per draw
+        solved = []
         for n in range(1, draws + 1):
             q, fails = check_draw(bank, tid, n)
             report.failures.extend(fails)
+            solved += [q] if q is not None else []
             if q is not None and n <= compile_draws:
                 to_compile[n - 1].append(q)
+        report.measures[tid] = variety.measure(bank.templates[tid], solved)
+        report.failures.extend(f"{tid}: {f}" for f in report.measures[tid].failures)
         if progress:
             progress(1)
     for item_id, item in sorted(bank.mc.items()):

@@ -186,9 +186,13 @@ def list_(as_json: bool, banks: tuple[Path, ...]) -> None:
               help="How many of the draws are typeset with pdflatex (all templates in one document per draw).")
 @click.option("--template", "-t", "only", multiple=True, help="Check only this template (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(1), default=None)
+@click.option("--table", is_flag=True, help="Print only the Markdown table of degenerate shares and distinct "
+              "variants per template (README.md holds it); typesets nothing.")
 @bank_option
-def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | None, banks: tuple[Path, ...]) -> None:
+def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | None, table: bool,
+          banks: tuple[Path, ...]) -> None:
     """Stress-test the question bank: every template over many draws; exit 1 on any failure."""
+    from . import variety
     from .bank import load_bank
     from .checking import check_bank
 
@@ -196,11 +200,18 @@ def check(draws: int, compile_draws: int, only: tuple[str, ...], jobs: int | Non
     bank = load_bank(banks)
     ids = [bank.template(t).id for t in only] or None
     n = len(ids) if ids is not None else len(bank.templates)
+    compile_draws = 0 if table else compile_draws
     with _compiler(True, jobs) as compiler, progress(f"Checking {n} templates x {draws} draws, typesetting "
                                                       f"{compile_draws}", n + compile_draws) as update:
         report = check_bank(bank, draws, compile_draws, compiler, ids, progress=update)
     for line in report.failures:
         click.echo(f"FAIL {line}", err=True)
+    rows = [(bank.templates[tid], m) for tid, m in report.measures.items()]
+    if table:
+        click.echo(variety.table(rows))
+        raise SystemExit(1 if report.failures else 0)
+    for t, m in rows:
+        click.echo(variety.summary(t, m))
     verdict = f"{len(report.failures)} failures" if report.failures else "all passed"
     click.echo(f"checked {report.templates} templates x {report.draws} draws and {len(bank.mc)} multiple-choice "
                f"items; {report.compiled} questions typeset; {verdict}")

@@ -81,6 +81,28 @@ class ParamDecl:
 
 
 @dataclass(frozen=True)
+class Degeneracy:
+    """A declared degeneracy predicate (question.yaml `degenerate:`): `check` names a
+    function (params, answers) -> bool, True when a solved draw is degenerate; `limit` is
+    the share of draws `examgen check` allows (0 for the cases the audit lists, at most 0.02)."""
+
+    name: str
+    check: str
+    limit: float = 0.0
+
+
+@dataclass(frozen=True)
+class Variety:
+    """How many different problems a template must give (question.yaml `variants:`):
+    `min_distinct` of the draws `examgen check` measures must differ (up to `canonical`);
+    `space` (with `why`) declares a genuinely smaller space of N problems."""
+
+    min_distinct: float = 0.9
+    space: int | None = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
 class Template:
     """A question template loaded from question_bank/<topic>/<id>/."""
 
@@ -107,6 +129,10 @@ class Template:
     asks: tuple[str, ...] = ()
     conflicts_with: tuple[str, ...] = ()
     conflicts_at: tuple[str, ...] = field(default=(), compare=False, repr=False)  # file:line of each entry
+
+    degenerate: tuple[Degeneracy, ...] = ()
+    variants: Variety = Variety()
+    canonical: str | None = None  # 'module.function' (params, answers) -> the same value for the same problem
 
     @property
     def draw_constraints(self) -> tuple[str, ...]:

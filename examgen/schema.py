@@ -77,6 +77,26 @@ CONFLICT = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
 #: what a template needs of a student's tools: none (by hand), tables (the statement prints
 #: the elementary-function values it needs; examgen.handcalc), required (a calculator)
 CALCULATOR_NEEDS = ("none", "tables", "required")
+DEGENERATE = {  # one degeneracy predicate (examgen.variety)
+    "type": "object",
+    "required": ["name", "check"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"},
+        "check": _str,
+        "limit": {"type": "number", "minimum": 0, "maximum": 0.02},
+    },
+}
+
+VARIANTS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "min_distinct": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+        "space": {"type": "integer", "minimum": 1},
+        "why": _str,
+    },
+}
 
 QUESTION = {
     "type": "object",
@@ -96,6 +116,9 @@ QUESTION = {
         "nice": {"type": "array", "items": _str},
         "asks": {"type": "array", "items": TAG},
         "conflicts_with": {"type": "array", "items": CONFLICT},
+        "degenerate": {"type": "array", "items": DEGENERATE},
+        "variants": VARIANTS,
+        "canonical": _str,
         "params": {"type": "object", "additionalProperties": PARAM},
         "parts": {"type": "array", "minItems": 1, "items": PART},
     },

@@ -268,9 +268,10 @@ def test_weight_decay_update_matches_autograd(n):
     assert any(v != 0 for v in a["grad_data"]), ctx
 
 
-def test_weight_decay_draws_show_sign_zero_and_both_conventions():
+def test_weight_decay_draws_have_no_zero_weight_and_both_conventions():
+    """A zero weight makes its coordinate trivial (issue 14): sign(0) = 0 is for pinned weights only."""
     ps = [_draw("weight_decay_update", n).params for n in range(1, 101)]
-    assert any(0 in p["w"] for p in ps)
+    assert not any(0 in p["w"] for p in ps)
     assert {p["l2_penalty"] for p in ps} == {"half", "full"}
 
 

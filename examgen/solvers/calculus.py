@@ -130,6 +130,11 @@ def check_rnn_tanh_gradient(p: dict[str, Any]) -> None:
         _scalar(p, name)
 
 
+def rnn_tanh_w_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: W = 0, the inputs never enter and the variant collapses"""
+    return float(p["W"]) == 0
+
+
 def rnn_tanh_gradient(p: dict[str, Any]) -> dict[str, Any]:
     """h1 = tanh(x1 W + h0), h2 = tanh(x2 W + h1), y = h2, E = (y - t)^2; dE/dW."""
     short, _ = _rnn_symbolic()

@@ -305,15 +305,21 @@ def _c2_configs() -> list[tuple[int, int, int, int, Any, int]]:
 
 
 C2_CONFIGS = _c2_configs()
+#: the seed's 'same' padding (002 Q12): a 3x3 kernel on a 3x3, 3x4 or 4x3 matrix, stride 1
+C2_SAME = [(3, 3, 3, 3, "same", 1), (3, 4, 3, 3, "same", 1), (4, 3, 3, 3, "same", 1)]
 
 
 def sample_conv2d_apply(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
-    """A small integer input and kernel, a padding/stride whose output has even sides <= 4 and
-    at most 100 multiplications, then 2x2 max pooling."""
-    h, w, kh, kw, pad, s = C2_CONFIGS[int(rng.integers(len(C2_CONFIGS)))]
+    """A small integer input and kernel. A quarter of the draws use the seed's 'same' padding and
+    then the ReLU (odd output sides); the others a padding/stride whose output has even sides <= 4
+    and at most 100 multiplications, then 2x2 max pooling, or (a third of them) the ReLU."""
+    same = rng.random() < 0.25
+    configs = C2_SAME if same else C2_CONFIGS
+    h, w, kh, kw, pad, s = configs[int(rng.integers(len(configs)))]
+    relu = same or rng.random() < 1 / 3
     x = rng.integers(-3, 6, size=(h, w)).tolist()
     k = rng.choice(np.array([-2, -1, -1, 0, 0, 1, 1, 2]), size=(kh, kw)).tolist()
-    p = {"input": x, "kernel": k, "padding": pad, "stride": s, "pool": 2}
+    p = {"input": x, "kernel": k, "padding": pad, "stride": s, "pool": None if relu else 2}
     if "input" in pinned or "kernel" in pinned:  # the instructor's matrices: fit the rest to them
         p.update({key: pinned[key] for key in ("input", "kernel") if key in pinned})
         km = _matrix(p["kernel"])
@@ -441,11 +447,16 @@ def sample_conv_forward_backward(rng: np.random.Generator, pinned: dict[str, Any
 
 def fb_alive(p: dict[str, Any]) -> bool:
     """the gradients flow: z2 > 0, no pre-activation is exactly 0, every layer-1 channel has
-    a positive and a dead entry, and the top-left gradients of K1 and of K2 are not all zero"""
+    a positive and a dead entry, and none of the four asked top-left gradients of K1 and K2 is 0"""
     a = conv_forward_backward(p)
     z1 = np.asarray(a["Z1"])
     return bool(a["z2"] > 0 and np.all(z1 != 0) and all(np.any(z > 0) and np.any(z < 0) for z in z1)
-                and any(c != 0 for c in a["c_K1"]) and any(c != 0 for c in a["c_K2"]))
+                and not fb_kernel_gradient_zero(p, a))
+
+
+def fb_kernel_gradient_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: one of the four asked kernel gradients (top-left of K1 and K2 per channel) is 0"""
+    return any(g == 0 for g in (*a["dK1_tl"], *a["dK2_tl"]))
 
 
 def fb_clear_class(p: dict[str, Any]) -> bool:
@@ -526,22 +537,45 @@ def conv1x1_pool_bce(p: dict[str, Any]) -> dict[str, Any]:
 def sample_conv1x1_pool_bce(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
     """Built backwards: targets, then predictions with clean 1/p or 1/(1-p), then for each
     pooling window a winning position; the other entries of z are smaller multiples of 0.1;
-    x is drawn in halves except one channel with weight +-1, solved so that w . x = z."""
+    x is drawn in halves except one channel with weight +-1, solved so that w . x = z.
+    A third of the draws pool with the seed's zero padding 1 (pool 2, a 2x2, 2x4 or 4x2 map):
+    there a window of target 0 may have prediction 0, its maximum a padded zero, tied (the tie rule)."""
     if any(k in pinned for k in ("x", "w", "y")):
         # the instructor gives the numbers: nothing to construct
         return {"x": pinned.get("x"), "w": pinned.get("w"), "y": pinned.get("y"), "pool": pinned.get("pool", 2),
                 "pool_padding": pinned.get("pool_padding", 0), "lr": pinned.get("lr", 1)}
     c = int(rng.choice([2, 3]))
     pool = int(pinned.get("pool", 2))
-    h, wd = [(pool, 2 * pool), (2 * pool, pool), (2 * pool, 2 * pool)][int(rng.integers(3))]
+    padded = pool == 2 and pinned.get("pool_padding", int(rng.random() < 1 / 3)) == 1
+    if padded:
+        h, wd = [(2, 2), (2, 4), (4, 2)][int(rng.integers(3))]
+    else:
+        h, wd = [(pool, 2 * pool), (2 * pool, pool), (2 * pool, 2 * pool)][int(rng.integers(3))]
     while True:
         w = rng.choice(np.array([-1, 1, 1, 2]), size=c)
         if np.any(np.abs(w) == 1):
             break
     solve_c = int(rng.choice(np.flatnonzero(np.abs(w) == 1)))
+    y, z = _bce_padded_map(rng, h, wd) if padded else _bce_map(rng, pool, h, wd)
+    for _ in range(100):
+        x = rng.integers(-4, 5, size=(c, h, wd)) / 2
+        rest = np.tensordot(np.delete(w, solve_c), np.delete(x, solve_c, axis=0), axes=1)
+        x[solve_c] = np.round((z - rest) / w[solve_c], 10)
+        if np.all(np.abs(x[solve_c]) <= 2.5):
+            break
+    return {"x": x.tolist(), "w": w.astype(int).tolist(), "y": y.astype(int).tolist(), "pool": pool,
+            "pool_padding": int(padded), "lr": pinned.get("lr", float(rng.choice([1, 1, 0.2])))}
+
+
+def _bce_pred(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    return np.where(y == 1, rng.choice(np.array(P_POS), size=y.shape), rng.choice(np.array(P_NEG), size=y.shape))
+
+
+def _bce_map(rng: np.random.Generator, pool: int, h: int, wd: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and a map z whose pool x pool windows (no padding) have one strict maximum each."""
     oh, ow = h // pool, wd // pool
     y = rng.integers(0, 2, size=(oh, ow))
-    pred = np.where(y == 1, rng.choice(np.array(P_POS), size=(oh, ow)), rng.choice(np.array(P_NEG), size=(oh, ow)))
+    pred = _bce_pred(rng, y)
     z = np.zeros((h, wd))
     for i in range(oh):
         for j in range(ow):
@@ -550,20 +584,38 @@ def sample_conv1x1_pool_bce(rng: np.random.Generator, pinned: dict[str, Any]) ->
             a, b = int(rng.integers(pool)), int(rng.integers(pool))
             win[a, b] = pred[i, j]
             z[i * pool:(i + 1) * pool, j * pool:(j + 1) * pool] = win
-    for _ in range(100):
-        x = rng.integers(-4, 5, size=(c, h, wd)) / 2
-        rest = np.tensordot(np.delete(w, solve_c), np.delete(x, solve_c, axis=0), axes=1)
-        x[solve_c] = np.round((z - rest) / w[solve_c], 10)
-        if np.all(np.abs(x[solve_c]) <= 2.5):
-            break
-    return {"x": x.tolist(), "w": w.astype(int).tolist(), "y": y.astype(int).tolist(), "pool": pool,
-            "pool_padding": 0, "lr": pinned.get("lr", float(rng.choice([1, 1, 0.2])))}
+    return y, z
+
+
+def _bce_padded_map(rng: np.random.Generator, h: int, wd: int) -> tuple[np.ndarray, np.ndarray]:
+    """Targets and a map z for 2x2 pooling with zero padding 1 (seed 004 P5): every window holds
+    padded zeros, so its maximum is at least 0; a window of target 0 has prediction 0 (all its
+    pixels <= 0, the maximum a padded zero, tied with the other padded zeros and maybe a zero
+    pixel after it) half the time, else one pixel wins as in _bce_map."""
+    oh, ow = h // 2 + 1, wd // 2 + 1
+    y = rng.integers(0, 2, size=(oh, ow))
+    pred = np.where((y == 0) & (rng.random(size=(oh, ow)) < 0.5), 0.0, _bce_pred(rng, y))
+    z = np.zeros((h, wd))
+    for i in range(oh):
+        for j in range(ow):
+            rows = [r for r in (2 * i - 1, 2 * i) if 0 <= r < h]
+            cols = [c for c in (2 * j - 1, 2 * j) if 0 <= c < wd]
+            top = int(round(pred[i, j] * 10))
+            for r in rows:
+                for c in cols:
+                    # below the maximum; with prediction 0 a pixel may be 0 too, tied with the padded
+                    # zeros, unless it is the window's first entry (then the first maximum is a pixel)
+                    first = (r, c) == (2 * i - 1, 2 * j - 1)
+                    z[r, c] = rng.integers(-10, top + (top == 0 and not first)) / 10
+            if top:
+                z[rng.choice(rows), rng.choice(cols)] = pred[i, j]
+    return y, z
 
 
 def bce_hand_sized(p: dict[str, Any]) -> bool:
-    """x has at most one decimal and |x| <= 2.5, no tie in a pooling window, and the gradient
-    is not zero (the update changes w)"""
+    """x has at most one decimal and |x| <= 2.5, no tie in a window without padding (with padding,
+    the statement gives the tie rule), and the gradient is not zero (the update changes w)"""
     x = np.asarray(p["x"], dtype=float)
     a = conv1x1_pool_bce(p)
     return bool(np.all(np.abs(x * 10 - np.round(x * 10)) < 1e-9) and np.all(np.abs(x) <= 2.5)
-                and a["pool_ties"] == 0 and np.any(np.asarray(a["grad"]) != 0))
+                and (a["pool_ties"] == 0 or p["pool_padding"] > 0) and np.any(np.asarray(a["grad"]) != 0))

@@ -64,10 +64,11 @@ def mlp_forward(p: Params) -> Params:
 
 
 def sample_mlp_forward(rng: np.random.Generator, pinned: Params) -> Params:
-    """x, W, v with small integers; d and h in {2, 3} unless fixed by a pinned parameter."""
+    """x, W, v with small integers (x without a zero entry: x = 0 leaves only the biases);
+    d and h in {2, 3} unless fixed by a pinned parameter."""
     d = len(pinned["x"]) if "x" in pinned else (len(pinned["W"][0]) - 1 if "W" in pinned else int(rng.integers(2, 4)))
     h = len(pinned["W"]) if "W" in pinned else (len(pinned["v"]) - 1 if "v" in pinned else int(rng.integers(2, 4)))
-    x = pinned.get("x") or rng.integers(-2, 3, size=d).tolist()
+    x = pinned.get("x") or rng.choice([-2, -1, 1, 2], size=d).tolist()
     W = pinned.get("W") or rng.integers(-2, 3, size=(h, d + 1)).tolist()
     v = pinned.get("v") or rng.integers(-2, 3, size=h + 1).tolist()
     return {"x": x, "W": W, "v": v}
@@ -84,6 +85,11 @@ def mlp_forward_moderate(p: Params) -> bool:
     """the regression output is non-zero and at most 4 in magnitude (the sigmoid is not saturated)"""
     y = mlp_forward(p)["y_reg"]
     return 0 < abs(y) <= 4
+
+
+def mlp_forward_x_zero(p: Params, a: Params) -> bool:
+    """degenerate: x = 0, the hidden layer sees only its biases"""
+    return not any(p["x"])
 
 
 # ================================================================== skip_connection_gradient (001 P6)
@@ -111,6 +117,12 @@ def skip_branch_active(p: Params) -> bool:
     return skip_connection_gradient(p)["z_skip"] > 0
 
 
+def skip_not_larger(p: Params, a: Params) -> bool:
+    """degenerate: the skip path does not enlarge the gradient (w = -1.5, x = -1: -1.5 -> -0.5),
+    while the solution says skip connections solve vanishing gradients"""
+    return abs(a["dy_dx_skip"]) <= abs(a["dy_dx_plain"])
+
+
 # ================================================================== softmax (002 Q1c)
 
 
@@ -132,6 +144,27 @@ def softmax(p: Params) -> Params:
 def softmax_not_uniform(p: Params) -> bool:
     """not all entries of x are equal (softmax would be uniform)"""
     return len(set(p["x"])) > 1
+
+
+def sample_softmax(rng: np.random.Generator, pinned: Params) -> Params:
+    """3 or 4 different entries with one decimal in [-2, 2] (the statement prints e^x of each):
+    integers alone give too few different problems up to shift and permutation."""
+    if "x" in pinned:
+        return {"x": pinned["x"]}
+    n = int(rng.integers(3, 5))
+    tenths = rng.choice(np.arange(-20, 21), size=n, replace=False)
+    return {"x": [int(t) // 10 if t % 10 == 0 else round(int(t) / 10, 1) for t in tenths]}
+
+
+def softmax_repeated(p: Params, a: Params) -> bool:
+    """degenerate: two entries of x are equal (and so are their softmax values)"""
+    return len(set(p["x"])) < len(p["x"])
+
+
+def softmax_canonical(p: Params, a: Params) -> list[float]:
+    """the same problem up to a shift of x (softmax is shift-invariant) and a permutation"""
+    x = sorted(float(v) for v in p["x"])
+    return [round(v - x[0], 9) for v in x]
 
 
 # ================================================================== dropout_forward (002 Q8)
@@ -202,7 +235,7 @@ def dropout_forward(p: Params) -> Params:
 def sample_dropout_forward(rng: np.random.Generator, pinned: Params) -> Params:
     """2 inputs, two hidden ReLU layers of 2-3 units, integer weights in [-2, 2]; masks on the
     input and both hidden layers, p in {0.5, 0.75} (inverted scaling 2 or 4)."""
-    x = pinned.get("x") or rng.integers(-1, 3, size=2).tolist()
+    x = pinned.get("x") or rng.choice([-1, 1, 2], size=2).tolist()  # no zero input: x = 0 drops nothing
     if "weights" in pinned:
         Ws = pinned["weights"]
     else:
@@ -236,13 +269,23 @@ def dropout_masks_sensible(p: Params) -> bool:
 
 
 def dropout_outputs_distinct(p: Params) -> bool:
-    """the two passes, their scaled versions and the full network give different outputs, and the
-    last hidden layer is not entirely zero in either pass"""
+    """the five predictions (two passes, their scaled versions, the full network) differ pairwise,
+    and the last hidden layer is not entirely zero in either pass"""
     a = dropout_forward(p)
-    ys = [a["y_a"], a["y_b"], a["y_full"]]
-    if len(set(ys)) < 3 or a["y_a_scaled"] == a["y_a"] or a["y_b_scaled"] == a["y_b"]:
+    if dropout_predictions_repeat(p, a):
         return False
     return all(any(v != 0 for v in a[f"act_{t}"][-1]) for t in ("a", "b"))
+
+
+def dropout_predictions_repeat(p: Params, a: Params) -> bool:
+    """degenerate: two of the five asked predictions coincide"""
+    ys = [a[k] for k in ("y_a", "y_b", "y_a_scaled", "y_b_scaled", "y_full")]
+    return len({round(y, 9) for y in ys}) < len(ys)
+
+
+def dropout_x_zero(p: Params, a: Params) -> bool:
+    """degenerate: the input is 0, the masks on it change nothing"""
+    return not any(p["x"])
 
 
 def dropout_hand_sized(p: Params) -> bool:

@@ -460,13 +460,11 @@ def weight_decay_update(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def sample_weight_decay_update(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
-    """Integer w (a zero entry half the time, to show sign(0) = 0), x and y; lr in {0.1, 0.2} and
-    lam in {0.1, 0.2, 0.5, 1}: every value has at most two decimals."""
+    """Non-zero integer w and x (a zero weight or input makes a coordinate trivial), integer y;
+    lr in {0.1, 0.2} and lam in {0.1, 0.2, 0.5, 1}: every value has at most two decimals."""
     d = len(pinned["w"]) if isinstance(pinned.get("w"), list) else int(rng.choice([2, 3]))
-    w = pinned.get("w") or [int(v) for v in rng.integers(-3, 4, size=d)]
-    if "w" not in pinned and rng.random() < 0.5:
-        w[int(rng.integers(d))] = 0
-    x = pinned.get("x") or [int(v) for v in rng.integers(-2, 3, size=d)]
+    w = pinned.get("w") or [int(v) for v in rng.choice([-3, -2, -1, 1, 2, 3], size=d)]
+    x = pinned.get("x") or [int(v) for v in rng.choice([-2, -1, 1, 2], size=d)]
     return {
         "w": w, "x": x, "y": pinned.get("y", int(rng.integers(-5, 6))),
         "lr": pinned.get("lr", float(rng.choice([0.1, 0.2]))),
@@ -476,7 +474,19 @@ def sample_weight_decay_update(rng: np.random.Generator, pinned: dict[str, Any])
 
 
 def weight_decay_nondegenerate(p: dict[str, Any]) -> bool:
-    """the data gradient is not zero, w is not all zero, and the residual stays small (|y - w.x| <= 6)"""
+    """the data gradient is not zero, w is not all zero, the L1 and L2 steps differ, and the residual
+    stays small (|y - w.x| <= 6)"""
     a = weight_decay_update(p)
     return (0 < abs(a["residual"]) <= 6 and any(v != 0 for v in p["w"]) and any(v != 0 for v in a["grad_data"])
+            and not l1_equals_l2(p, a)
             and decimals_needed(np.concatenate([np.ravel(v) for v in a.values()])) <= 2)
+
+
+def l1_equals_l2(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: the L1 and the L2 step give the same weights (part c repeats part b)"""
+    return bool(np.allclose(a["w_l1"], a["w_l2"], rtol=0, atol=1e-9))
+
+
+def zero_weight_or_input(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: w or x has a zero entry (that coordinate's update is trivial)"""
+    return 0 in [float(v) for v in p["w"]] or 0 in [float(v) for v in p["x"]]

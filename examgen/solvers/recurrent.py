@@ -45,6 +45,21 @@ def hidden_alive(p: dict[str, Any]) -> bool:
     return a["h"][-1] > 0 and all(z != 0 for z in a["z"]) and a["dh_du"] != 0
 
 
+def gradient_reaches_x1(p: dict[str, Any]) -> bool:
+    """dh_T/dx_1 is not 0 (the ReLU is active at every step, so x_1 still matters at T)"""
+    return rnn_relu_scalar(p)["dh_dx1"] != 0
+
+
+def x1_gradient_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: dh_T/dx_1 = 0 (a dead step cuts the gradient: part b's answer is 0)"""
+    return a["dh_dx1"] == 0
+
+
+def output_weight_one(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: v = 1, so dy/du equals dh/du and part c repeats part b"""
+    return float(p.get("v", 1)) == 1
+
+
 def hand_sized(p: dict[str, Any]) -> bool:
     """every hidden state and gradient stays within 60 in magnitude"""
     a = rnn_relu_scalar(p)
@@ -187,14 +202,34 @@ def sample_rnn_sequence_forward(rng: np.random.Generator, pinned: dict[str, Any]
         "V": rng.choice([-2, -1, 1, 2], size=h).tolist(),
         "c": int(rng.integers(-2, 3)),
         "h0": [0] * h if zero_h0 else rng.integers(0, 3, size=h).tolist(),
-        "X": rng.integers(-1, 3, size=(t, i)).tolist(),
+        "X": _no_zero_column(rng, t, i),
     }
 
 
+def _no_zero_column(rng: np.random.Generator, t: int, i: int) -> list[list[int]]:
+    """A T x input sequence of small integers in which every input is non-zero at some step."""
+    while True:
+        x = rng.integers(-1, 3, size=(t, i))
+        if np.all(np.any(x != 0, axis=0)):
+            return x.tolist()
+
+
 def hidden_never_dead(p: dict[str, Any]) -> bool:
-    """every h_t has a positive unit, and some pre-activation is negative (the ReLU matters)"""
+    """every h_t has a positive unit, every unit is positive at some step, and some pre-activation
+    is negative (the ReLU matters)"""
     a = rnn_sequence_forward(p)
-    return all(float(np.max(h)) > 0 for h in a["h"]) and any(float(np.min(x)) < 0 for x in a["a"])
+    return (all(float(np.max(h)) > 0 for h in a["h"]) and any(float(np.min(x)) < 0 for x in a["a"])
+            and not unit_always_dead(p, a))
+
+
+def unit_always_dead(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: a hidden unit is 0 at every step (it never reaches the output)"""
+    return bool(np.any(np.all(np.asarray(a["h"], dtype=float) == 0, axis=0)))
+
+
+def input_column_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: an input is 0 at every step (its column of U is never used)"""
+    return bool(np.any(np.all(np.asarray(p["X"], dtype=float) == 0, axis=0)))
 
 
 def sequence_hand_sized(p: dict[str, Any]) -> bool:
@@ -330,16 +365,17 @@ def check_eigenvalues_answer(params: dict[str, Any], proposed: Any) -> tuple[boo
 
 
 def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
-    """W with eigenvalues a student finds by hand. The regime is drawn first (vanishing 45 %,
-    exploding 45 %, neither 10 %), then the eigenvalues, then one of three forms: triangular
+    """W with eigenvalues a student finds by hand. The regime is drawn first (vanishing or
+    exploding, half each; rho = 1, the borderline, only when pinned), then the eigenvalues, then
+    one of three forms (triangular 3/6, off-diagonal entries -3..3; similar 2/6; rotation 1/6): triangular
     (eigenvalues on the diagonal), P diag(l1, l2) P^-1 with an integer unimodular P (half-integer
     eigenvalues, so half-integer entries and a characteristic polynomial with a square
     discriminant), or a scaled rotation [[a, -b], [b, a]] (eigenvalues a +- bi with
     |lambda| = sqrt(a^2 + b^2) from a 3-4-5 triple)."""
-    regime = rng.choice(["vanishing", "exploding", "neither"], p=[0.45, 0.45, 0.1])
+    regime = rng.choice(["vanishing", "exploding"])  # rho = 1 ('neither') is borderline: pinned only
     small: tuple[float, ...] = (-0.75, -0.5, -0.25, 0.25, 0.5, 0.75)
     large: tuple[float, ...] = (-3.0, -2.0, -1.5, -1.25, 1.25, 1.5, 2.0, 3.0)
-    form = rng.choice(["triangular", "similar", "similar", "rotation"])
+    form = rng.choice(["triangular", "triangular", "triangular", "similar", "similar", "rotation"])
     n = int(rng.choice([2, 3])) if form == "triangular" else 2
     if form == "similar":  # halves only: W = P diag P^-1 then has half-integer entries
         small, large = (-0.5, 0.0, 0.5), (-3.0, -2.0, -1.5, 1.5, 2.0, 3.0)
@@ -354,7 +390,7 @@ def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, An
         w = np.diag(lam)
         for r in range(n):
             for col in range(r + 1, n):
-                w[r, col] = int(rng.integers(-2, 3))
+                w[r, col] = int(rng.integers(-3, 4))
         if rng.random() < 0.5:
             w = w.T
     elif form == "similar":
@@ -363,11 +399,17 @@ def sample_rnn_gradient_stability(rng: np.random.Generator, pinned: dict[str, An
             pm = pm[::-1]
         w = pm @ np.diag(lam) @ np.linalg.inv(pm)
     else:
-        rho = float({"vanishing": 0.5, "neither": 1.0, "exploding": rng.choice([1.5, 2.0, 2.5])}[regime])
+        rho = float({"vanishing": rng.choice([0.25, 0.5, 0.75]), "neither": 1.0,
+                     "exploding": rng.choice([1.25, 1.5, 2.0, 2.5])}[regime])
         a, b = [(0.6, 0.8), (0.8, 0.6), (0.0, 1.0)][int(rng.integers(3))]
         a, b = rho * a * rng.choice([-1, 1]), rho * b * rng.choice([-1, 1])
         w = np.array([[a, -b], [b, a]])
     return {"W": [[round(float(v), 4) + 0.0 for v in row] for row in w]}
+
+
+def rho_one(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: rho(W) = 1, the borderline case between vanishing and exploding"""
+    return a["regime"] == "neither"
 
 
 def matrix_hand_sized(p: dict[str, Any]) -> bool:
