@@ -154,6 +154,7 @@ Column = tuple[str, Callable[[Template, Measure], str]]
 #: the table's columns, left to right: a header and a function of the template and its measure
 COLUMNS: list[Column] = [
     ("template", lambda t, m: f"`{t.id}`"),
+    ("calculator", lambda t, m: t.calculator),  # none | tables (printed in the statement) | required
     ("degenerate share", _worst),
     ("distinct variants", _distinct),
 ]

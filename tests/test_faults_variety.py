@@ -14,8 +14,8 @@ def declare(text: str):
     """The shipped class_imbalance as q1, with `text` after its constraints line (and its own
     declared space removed, so that a row's variants: is the only one)."""
     return bank_template("q1", question=lambda s: "\n".join(
-        line for line in s.replace("constraints: [data.ratio_is_integer]",
-                                   f"constraints: [data.ratio_is_integer]\n{text}").splitlines()
+        line for line in s.replace("constraints: [data.majority_larger]",
+                                   f"constraints: [data.majority_larger]\n{text}").splitlines()
         if not line.startswith("variants: {space: 100")) + "\n")
 
 
