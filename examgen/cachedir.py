@@ -59,7 +59,23 @@ def usable_cache(root: Path | None) -> Path | None:
 
 
 # --------------------------------------------------------------- exam seeds
-SEEDS_FILE = "seeds.json"  # in the cache folder: exam seed -> the exams (course, name, date, spec) built with it
+SEEDS_FILE = "seeds.json"  # in the state folder: exam seed -> the exams (course, name, date, spec) built with it
+
+
+def state_dir() -> Path | None:
+    """Where examgen remembers what it built (the exam seeds): not a cache, as deleting the
+    cache must not forget them. $EXAMGEN_STATE, else $XDG_STATE_HOME/examgen, else
+    ~/.local/state/examgen; EXAMGEN_STATE=off disables the record (and its warning);
+    a folder that cannot be created counts as off."""
+    env = os.environ.get("EXAMGEN_STATE")
+    if env == "off":
+        return None
+    root = Path(env) if env else Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "examgen"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return root
 
 
 def _exams_by_seed(root: Path) -> dict[str, list[dict[str, str]]]:
@@ -76,7 +92,7 @@ def _same_exam(a: dict[str, str], b: dict[str, str]) -> bool:
 
 
 def seed_used_by_other_exam(root: Path | None, seed: int, exam: dict[str, str]) -> dict[str, str] | None:
-    """A build recorded in the cache folder `root` with this exam seed for another exam
+    """A build recorded in the state folder `root` with this exam seed for another exam
     (course, name or date differ): a copied spec for the retake would repeat its numbers."""
     if root is None:
         return None

@@ -81,13 +81,13 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
                    f"in {clock.seconds:.1f} s")
         return
     from .bank import load_bank
-    from .cachedir import cache_dir, record_seed, seed_used_by_other_exam, usable_cache
+    from .cachedir import record_seed, seed_used_by_other_exam, state_dir
     from .pipeline import build_exam, exam_seed_of
     from .spec import load_spec
 
     bank = load_bank(banks)
     loaded = load_spec(spec, bank)  # read once, validated before any output
-    exam_seed, exam, seeds = exam_seed_of(loaded, seed), _exam_identity(loaded, spec), usable_cache(cache_dir())
+    exam_seed, exam, seeds = exam_seed_of(loaded, seed), _exam_identity(loaded, spec), state_dir()
     other = seed_used_by_other_exam(seeds, exam_seed, exam)
     if other:  # a copied spec for the retake repeats the first exam's numbers
         click.echo(f"examgen: warning: seed {exam_seed} was used to build another exam, {other.get('course')} "

@@ -33,7 +33,7 @@ ROWS = [
         "/bank/data/no_calc_key/question.yaml:1:1: (top level): missing key 'calculator'",
         2, spec=problems("  - template: batchnorm_forward\n"), args=BANK, setup=MISSING),
     Row("question-calculator-misspelt",
-        "/bank/data/misspelt_calc/question.yaml:29:1: calculator: found 'tabels', expected one of 'none', "
+        "/bank/data/misspelt_calc/question.yaml:30:1: calculator: found 'tabels', expected one of 'none', "
         "'tables', 'required'",
         2, spec=problems("  - template: batchnorm_forward\n"), args=BANK, setup=MISSPELT),
 ]

@@ -43,7 +43,7 @@ Q1 = "{tmp}/bank/data/q1/question.yaml"
 
 ROWS = [
     # ---------------------------------------------------------------- conflicts_with: names something known
-    Row("conflict-unknown-in-template", Q1 + ":9:18: conflicts_with: 'init_variancee' is no template id, "
+    Row("conflict-unknown-in-template", Q1 + ":10:18: conflicts_with: 'init_variancee' is no template id, "
         "multiple-choice item id or tag (asks:/tags:) of the bank; did you mean 'init_variance'?", 2,
         spec=problems("  - template: q1\n"), args=BANK,
         setup=bank_template("q1", question=with_line("conflicts_with: [init_variancee]"))),
@@ -59,7 +59,7 @@ ROWS = [
     Row("tag-not-a-tag", "{tmp}/bank/mc/extra.yaml:5:12: items[0].tags[0]: found 'Init Variance', expected a name "
         "matching ^[a-z][a-z0-9_-]*$", 2,
         spec=problems("  - mc: {count: 3}\n"), args=BANK, setup=mc_file("tags: [Init Variance]")),
-    Row("asks-not-a-tag", Q1 + ":9:8: asks[0]: found 'Ratio!', expected a name matching ^[a-z][a-z0-9_-]*$", 2,
+    Row("asks-not-a-tag", Q1 + ":10:8: asks[0]: found 'Ratio!', expected a name matching ^[a-z][a-z0-9_-]*$", 2,
         spec=problems("  - template: q1\n"), args=BANK,
         setup=bank_template("q1", question=with_line("asks: [Ratio!]"))),
     # ---------------------------------------------------------------- validity vs niceness declarations

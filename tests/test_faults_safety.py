@@ -21,7 +21,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from conftest import error_lines
@@ -38,10 +37,9 @@ from faults import (
     snapshot,
 )
 
-from examgen import ROOT, outputs, targets
+from examgen import ROOT, outputs, qrcodes, targets
 from examgen.cli import main
 from examgen.errors import OutputError
-from examgen.writers import pdf
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
 FILLED = "registration,variant,P1a,P2a\n03712345,E0001,2,1.5\n"  # a responses sheet with the user's marks
@@ -454,10 +452,10 @@ def test_no_space_while_writing_a_build(tmp_path: Path, monkeypatch: pytest.Monk
     out = tmp_path / "out"
     before = previous_build(out)
 
-    def full(src: object, dst: object) -> None:
+    def full(pages: object, dst: object, size: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(dst))
 
-    monkeypatch.setattr(pdf, "shutil", SimpleNamespace(copyfile=full))  # copying the PDFs into the stage
+    monkeypatch.setattr(qrcodes, "stamp_pdf", full)  # writing the PDFs into the stage (stamped with their codes)
     assert main(["build", str(QUIZ), "-o", str(out)]) == 2
     assert _one_error(capsys) == (f"examgen: error: {out}: cannot write the output there (no space left on device); "
                                   "free space there or choose another --out")

@@ -143,7 +143,7 @@ ROWS = [
         "be typeset by pdflatex; remove it", 2, spec=problems("  - template: q_emoji\n"), args=BANK,
         setup=bank_template("q_emoji", question=lambda s: s.replace("title: Class Imbalance",
                                                                       "title: \"Class Imbalance \U0001F600\""))),
-    Row("bank-rubric-zero-width", "question.yaml:21:9: parts[0].rubric[0].text: invisible format character U+200B "
+    Row("bank-rubric-zero-width", "question.yaml:23:9: parts[0].rubric[0].text: invisible format character U+200B "
         "(ZERO WIDTH SPACE) is not allowed; remove it", 2, spec=problems("  - template: q_zw\n"), args=BANK,
         setup=bank_template("q_zw", question=lambda s: s.replace("Network prefers", "Network\u200b prefers"))),
     Row("bank-statement-cjk", "{tmp}/bank/data/q_cjk/statement.tex.j2:5:", 2, spec=problems("  - template: q_cjk\n"),

@@ -146,7 +146,7 @@ def _build(spec: Path, out: Path, env: dict[str, str]) -> subprocess.CompletedPr
 
 
 def test_retake_with_the_first_exams_seed_warns_and_builds(tmp_path: Path) -> None:
-    env = {**os.environ, "EXAMGEN_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "EXAMGEN_STATE": str(tmp_path / "state")}
     quiz = (ROOT / "exams" / "quiz.yaml").read_text()
     assert "  name: Quiz 1\n" in quiz and "  seed: 7\n" in quiz
     first, retake = tmp_path / "quiz.yaml", tmp_path / "retake.yaml"
@@ -162,8 +162,11 @@ def test_retake_with_the_first_exams_seed_warns_and_builds(tmp_path: Path) -> No
     assert warnings == [f"examgen: warning: seed 7 was used to build another exam, Introduction to Deep Learning "
                         f"Quiz 1 (Tuesday 10th November, 2026, {first}): this build repeats its questions and "
                         "numbers; give this exam its own exam.seed in the spec (or --seed)"]
-    res = _build(retake, tmp_path / "o3", {**env, "EXAMGEN_CACHE": "off"})
-    assert "warning" not in res.stderr  # no cache folder, no record: nothing to compare with
+    res = _build(retake, tmp_path / "o3", {**env, "EXAMGEN_STATE": "off"})
+    assert "warning" not in res.stderr  # no record: nothing to compare with
+    res = _build(retake, tmp_path / "o4", {**env, "EXAMGEN_CACHE": "off"})
+    assert len([ln for ln in res.stderr.splitlines() if ln.startswith("examgen: warning: seed 7")]) == 1, res.stderr
+    assert (tmp_path / "state" / cachedir.SEEDS_FILE).exists() and not (tmp_path / "cache").exists()
 
 
 def test_seed_record_survives_a_damaged_file_and_keeps_one_entry_per_exam(tmp_path: Path) -> None:
