@@ -132,9 +132,9 @@ def test_build_from_an_unrelated_folder(installed: Path, elsewhere: Path, tmp_pa
     shutil.copy2(ROOT / "exams" / "quiz.yaml", elsewhere / "quiz.yaml")
     res = run([str(installed / "examgen"), "build", "quiz.yaml", "-n", "1", "-o", "out"], cwd=elsewhere,
               EXAMGEN_CACHE=str(tmp_path / "cache"))  # a cache of its own: the installed class really compiles
-    assert res.stdout.startswith("build: 7 files written to out in "), res.stdout
-    for name in ("E0001/student.pdf", "E0001/solution.pdf", "E0001/answers.json", "answer_key.csv",
-                 "manifest.json", "print/all-students.pdf", "print/all-solutions.pdf"):
+    assert res.stdout.startswith("build: 8 files written to out in "), res.stdout
+    for name in ("E0001/student.pdf", "E0001/solution.pdf", "E0001/answers.json", "E0001/layout.json",
+                 "answer_key.csv", "manifest.json", "print/all-students.pdf", "print/all-solutions.pdf"):
         assert (elsewhere / "out" / name).is_file(), name
     course = yaml.safe_load((ROOT / "exams" / "quiz.yaml").read_text())["exam"]["course"]
     assert course in pdftotext(elsewhere / "out" / "E0001" / "student.pdf")
