@@ -129,7 +129,7 @@ class Compiler:
                  timeout: float = TIMEOUT):
         self.cache_dir = cache_dir
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.tex = TexRunner(pdflatex, timeout)
+        self.tex = TexRunner(pdflatex, timeout, self.workers)
         self.stats = CacheStats()
 
     @classmethod
@@ -295,7 +295,8 @@ class Compiler:
         typesets with it at once instead of a draft pass first; the final pass verifies
         it (a variant that comes out otherwise gets a second pass)."""
         cache = self._cache()
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
+        with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
                 return _Stream(self, pool, workroot, progress, cache, remember).run(pairs, formats)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
