@@ -468,8 +468,8 @@ class _Stream:
             pass
 
     def run(self, pairs: Iterable[tuple[Batch, Batch]], formats: Iterable[Batch] = ()) -> dict[tuple[str, str], Built]:
-        for b in formats:  # TeX first: the formats build while Python renders the first pair
-            self.pool.submit(self.early_format, b)
+        for document in formats:  # TeX first: the formats build while Python renders the first pair
+            self.pool.submit(self.early_format, document)
         built: dict[tuple[str, str], Built] = {}
         errors: list[LatexError] = []
         running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
