@@ -5,7 +5,8 @@ pool question_bank/mc/*.yaml, plus any --bank folders of an instructor's own."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -29,9 +30,50 @@ from .yamlfile import LoadedYaml, format_keypath, load_yaml
 DEFAULT_ANSWER_MM = 40.0
 
 
+class Templates(Mapping[str, Template]):
+    """The bank's templates by id, each read, validated and compiled when first used, so
+    that a build loads only the templates its spec names. The ids are the folder names
+    (a template's id must equal its folder's name: checked when it is loaded)."""
+
+    def __init__(self, files: dict[str, Path], mc: dict[str, McItem]):
+        self._files = files  # id -> question.yaml
+        self._mc = mc
+        self._loaded: dict[str, Template] = {}
+        self._lock = threading.RLock()
+
+    def __getitem__(self, template_id: str) -> Template:
+        qfile = self._files[template_id]  # KeyError: not a template of the bank
+        with self._lock:
+            if template_id not in self._loaded:
+                t = _load_template(qfile)
+                self.check_conflicts([t])
+                self._loaded[template_id] = t
+            return self._loaded[template_id]
+
+    def check_conflicts(self, questions: list[Template] | list[McItem]) -> None:
+        """conflicts.validate for these questions: an entry of conflicts_with: that names a
+        template or MC item id or an MC tag needs no other template loaded; only another
+        entry (a template's asks: tag, or a mistake) loads them all for the whole check."""
+        cheap = set(self._files) | set(self._mc) | {t for it in self._mc.values() for t in it.tags}
+        if any(e == q.id or e not in cheap for q in questions for e in q.conflicts_with):
+            with self._lock:
+                every = {tid: self._loaded[tid] if tid in self._loaded else _load_template(f)
+                         for tid, f in self._files.items()}
+            conflicts.validate(every, self._mc)
+
+    def __contains__(self, template_id: object) -> bool:
+        return template_id in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
 @dataclass(frozen=True)
 class Bank:
-    templates: dict[str, Template]
+    templates: Mapping[str, Template]
     mc: dict[str, McItem]
 
     def template(self, template_id: str) -> Template:
@@ -205,22 +247,22 @@ def load_bank(extra: Iterable[Path] = ()) -> Bank:
 
 @lru_cache(maxsize=8)
 def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> Bank:
-    templates: dict[str, Template] = {}
+    files: dict[str, Path] = {}  # template id (its folder's name) -> question.yaml; loaded when used
     mc: dict[str, McItem] = {}
     for root in (BANK_DIR, *extra):
         if not root.is_dir():
             raise ExamgenError(f"{root}: bank folder not found")
         for qfile in sorted(root.rglob("question.yaml")):
-            t = _load_template(qfile)
-            if t.id in templates:
-                raise TemplateError(f"{qfile}: template id '{t.id}' is already defined in "
-                                    f"{templates[t.id].directory / 'question.yaml'}")
-            templates[t.id] = t
+            tid = qfile.parent.name
+            if tid in files:
+                raise TemplateError(f"{qfile}: template id '{tid}' is already defined in {files[tid]}")
+            files[tid] = qfile
         mcdir = root / "mc"
         for pfile in sorted(mcdir.glob("*.yaml")) if mcdir.is_dir() else []:
             for item in _load_mc(pfile):
                 if item.id in mc:
                     raise TemplateError(f"{pfile}: multiple-choice id '{item.id}' is defined twice")
                 mc[item.id] = item
-    conflicts.validate(templates, mc)
+    templates = Templates(files, mc)
+    templates.check_conflicts(list(mc.values()))
     return Bank(templates, mc)

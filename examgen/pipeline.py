@@ -95,7 +95,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         logo = _stage_logo(spec, Path(tmp))
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
-            built = compiler.compile_exam(pairs(), tmp, progress)
+            built = compiler.compile_exam(pairs(), tmp, progress,
+                                          [_batch(spec, [], v, logo) for v in (layouts.STUDENT, layouts.SOLUTION)],
+                                          remember=str(spec.path.resolve()))
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise

@@ -33,15 +33,16 @@ def _template_problem(doc: LoadedYaml, raw: Any, path: tuple, bank: Bank, errors
         tpath = path + ("template",) if (path + ("template",)) in doc.marks else path
         errors.append(f"{doc.where(tpath)}: {format_keypath(tpath)}: unknown template '{tid}'; {hint}")
         return None
+    template = bank.templates[tid]  # loaded now (a broken template is its own error, naming its file)
     params = raw.get("params") or {}
     try:
-        validate_pinned(bank.templates[tid], params)
+        validate_pinned(template, params)
     except ExamgenError as exc:
         errors.append(f"{doc.where(path + ('params',))}: {format_keypath(path + ('params',))}: {exc}")
         return None
     credits = float(raw["credits"]) if "credits" in raw else None
     try:
-        scaled_parts(bank.templates[tid], credits)
+        scaled_parts(template, credits)
     except ExamgenError as exc:
         errors.append(f"{doc.where(path + ('credits',))}: {format_keypath(path + ('credits',))}: {exc}")
         return None

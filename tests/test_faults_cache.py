@@ -270,7 +270,7 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     fake.write_text(f"#!/bin/sh\necho $$ >> {pids}\nsleep 600 &\necho $! >> {pids}\nsleep 600\n")
     fake.chmod(0o755)
     code = ("import sys; from examgen.cli import main; "
-            f"sys.exit(main(['build', {str(QUIZ)!r}, '-n', '2', '-o', {str(tmp_path / 'out')!r}], "
+            f"sys.exit(main(['build', {str(QUIZ)!r}, '-n', '2', '-j', '1', '-o', {str(tmp_path / 'out')!r}], "
             f"pdflatex={str(fake)!r}, tex_timeout=1))")
     env = dict(os.environ, PYTHONPATH=str(ROOT), EXAMGEN_CACHE=str(cache))
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
@@ -291,7 +291,9 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert session_procs(proc.pid) == [], "processes of the build left running"
     started = list(map(int, pids.read_text().split()))
-    assert len(started) == 2  # the fake and its grandchild: one TeX run, the build stopped there
+    # the fake and its grandchild: one TeX run (-j 1: the page total remembered from the first build
+    # skips the draft pass, so two workers would start both batches' final passes at once), the build stopped there
+    assert len(started) == 2
     assert not [pid for pid in started if _alive(pid)], "the fake pdflatex or its grandchild is still running"
     assert not (tmp_path / "out").exists()
 

@@ -46,6 +46,7 @@ from .tex import PDFLATEX, TIMEOUT, TexRunner, TexTimeout, excerpt
 T = TypeVar("T")
 Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
 REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [Region as a dict, ...]}
+TOTAL = "total.json"  # in a totals cache entry: the usual page total of a compile_exam's documents
 
 
 class Mispaginated(Exception):
@@ -128,7 +129,7 @@ class Compiler:
                  timeout: float = TIMEOUT):
         self.cache_dir = cache_dir
         self.workers = max(1, workers or os.cpu_count() or 1)
-        self.tex = TexRunner(pdflatex, timeout)
+        self.tex = TexRunner(pdflatex, timeout, self.workers)
         self.stats = CacheStats()
 
     @classmethod
@@ -279,18 +280,25 @@ class Compiler:
 
     # -------------------------------------------------------------- many batches
     def compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
-                     progress: Callable[[int], None] | None = None) -> dict[tuple[str, str], Built]:
+                     progress: Callable[[int], None] | None = None,
+                     formats: Iterable[Batch] = (), remember: str | None = None) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
         compiling the previous ones (pdflatex), and no more than two pairs per worker
         are held in memory. Per pair: the final pass typesets both versions with the
         usual page total and splits them. A failing batch is isolated to its variants;
-        the other batches still finish."""
+        the other batches still finish. The formats of `formats` (batches of the
+        same preambles, e.g. without variants) start building at once, before the
+        first pair is rendered. `remember` names the documents (e.g. the spec's path)
+        whose usual page total the cache keeps: the next compile_exam of that name
+        typesets with it at once instead of a draft pass first; the final pass verifies
+        it (a variant that comes out otherwise gets a second pass)."""
         cache = self._cache()
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
+        with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
-                return _Stream(self, pool, workroot, progress, cache).run(pairs)
+                return _Stream(self, pool, workroot, progress, cache, remember).run(pairs, formats)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
                 pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
                 raise
@@ -334,8 +342,10 @@ class _Stream:
     the usual page total learnt from the first batch, failures collected."""
 
     def __init__(self, compiler: Compiler, pool: ThreadPoolExecutor, workroot: Path,
-                 progress: Callable[[int], None] | None, cache: Cache | None):
+                 progress: Callable[[int], None] | None, cache: Cache | None, remember: str | None = None):
         self.c, self.pool, self.workroot, self.progress, self.cache = compiler, pool, workroot, progress, cache
+        # where the usual page total of these documents is remembered (a guess, verified by every final pass)
+        self.total_entry = cache.entry("totals", key(remember)) if cache is not None and remember else None
         self.fmts: dict[str, Path] = {}
         self.locks: dict[str, threading.Lock] = {}
         self.guard = threading.Lock()
@@ -369,11 +379,36 @@ class _Stream:
             raise ExamgenError(f"{batch.label}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
                                "please report it)") from exc
 
+    def remembered(self) -> int | None:
+        """The page total remembered from an earlier compile of these documents, if any."""
+        if self.cache is None or self.total_entry is None:
+            return None
+        found = self.cache.verified(self.total_entry, [TOTAL])
+        try:
+            n = json.loads((found / TOTAL).read_text()) if found is not None else None
+        except (OSError, ValueError):
+            n = None
+        if found is not None and not (type(n) is int and n > 0):  # a well-hashed record of the wrong shape
+            self.cache.discard(found)
+            return None
+        return n
+
+    def remember(self) -> None:
+        """Keep the usual page total of this compile for the next one (if it changed)."""
+        if self.cache is None or self.total_entry is None or not self.typical:
+            return
+        usual = max(self.typical, key=lambda k: self.typical[k])
+        if self.remembered() != usual:
+            self.cache.discard(self.total_entry)
+            self.cache.store(self.total_entry, {TOTAL: json.dumps(usual).encode()})
+
     def guess_for(self, batch: Batch, fmt: Path) -> int:
-        with self.sampling:  # the first batch ever: a -draftmode pass over its first variant only
+        with self.sampling:  # the first batch: the remembered total, else a -draftmode pass over its first variant
             if not self.typical:
-                one = batch.only(batch.pieces[:1])
-                (n,) = self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt)).values()
+                n = self.remembered()
+                if n is None:
+                    one = batch.only(batch.pieces[:1])
+                    (n,) = self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt)).values()
                 self.typical[n] = 0
             return max(self.typical, key=lambda k: self.typical[k])
 
@@ -420,7 +455,21 @@ class _Stream:
             self.progress(len(batch.pieces))
         return batch, {code: Built(pdf, pages[code], found[code]) for code, pdf in pdfs.items()}
 
-    def run(self, pairs: Iterable[tuple[Batch, Batch]]) -> dict[tuple[str, str], Built]:
+    def early_format(self, batch: Batch) -> None:
+        """Build a format ahead of the batches that need it; a failure is theirs to report
+        (they build it again), except a timeout, which ends the build."""
+        try:
+            self.fmt_for(batch)
+        except TexTimeout as exc:
+            with self.guard:
+                self.fatal.append(exc)
+            self.c.cancel()
+        except ExamgenError:
+            pass
+
+    def run(self, pairs: Iterable[tuple[Batch, Batch]], formats: Iterable[Batch] = ()) -> dict[tuple[str, str], Built]:
+        for document in formats:  # TeX first: the formats build while Python renders the first pair
+            self.pool.submit(self.early_format, document)
         built: dict[tuple[str, str], Built] = {}
         errors: list[LatexError] = []
         running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
@@ -453,4 +502,5 @@ class _Stream:
             if version == "solution" and twin is not None and twin.pages != b.pages:
                 raise LayoutError(f"variant {code}: the solution has {b.pages} pages, the student version "
                                   f"{twin.pages}; both must paginate identically")
+        self.remember()
         return built

@@ -97,11 +97,14 @@ def _signal_name(returncode: int) -> str:
 
 class TexRunner:
     """The TeX processes of one compiler: `pdflatex` is the program run for documents,
-    `timeout` the seconds a run may take."""
+    `timeout` the seconds a run may take, `slots` how many run at once (None: no bound;
+    a caller's threads beyond it wait, so that they can split and store earlier results
+    while TeX keeps every core busy)."""
 
-    def __init__(self, pdflatex: str = PDFLATEX, timeout: float = TIMEOUT):
+    def __init__(self, pdflatex: str = PDFLATEX, timeout: float = TIMEOUT, slots: int | None = None):
         self.pdflatex = pdflatex
         self.timeout = timeout
+        self._slots = threading.BoundedSemaphore(slots) if slots else None
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
@@ -119,7 +122,13 @@ class TexRunner:
     def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT) -> subprocess.CompletedProcess:
         """Run a TeX process in its own process group, registered so that cancel() can kill
         it; no new process starts once cancelled. The group stays in examgen's session
-        (an interrupted examgen can still be seen with its TeX runs)."""
+        (an interrupted examgen can still be seen with its TeX runs). Waits for a free slot."""
+        if self._slots is None:
+            return self._spawn(cmd, cwd, label, hint)
+        with self._slots:
+            return self._spawn(cmd, cwd, label, hint)
+
+    def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str) -> subprocess.CompletedProcess:
         with self._lock:
             if self._cancelled.is_set():
                 raise BuildCancelled(f"{label}: build cancelled")
