@@ -31,11 +31,11 @@ ROWS = [
         2, spec=problems("  - template: batchnorm_forward\n").replace("exam:\n", "exam:\n  calculator: yes please\n")),
     Row("question-calculator-missing",
         "/bank/data/no_calc_key/question.yaml:1:1: (top level): missing key 'calculator'",
-        2, spec=problems("  - template: batchnorm_forward\n"), args=BANK, setup=MISSING),
+        2, spec=problems("  - template: no_calc_key\n"), args=BANK, setup=MISSING),
     Row("question-calculator-misspelt",
         "/bank/data/misspelt_calc/question.yaml:30:1: calculator: found 'tabels', expected one of 'none', "
         "'tables', 'required'",
-        2, spec=problems("  - template: batchnorm_forward\n"), args=BANK, setup=MISSPELT),
+        2, spec=problems("  - template: misspelt_calc\n"), args=BANK, setup=MISSPELT),
 ]
 
 
