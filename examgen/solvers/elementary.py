@@ -40,8 +40,11 @@ def by_hand(lookup: Lookup) -> Iterator[None]:
 
 
 def value(name: str, x: Any) -> Any:
-    """The exact value of function `name` at x (what a printed table shows, before rounding)."""
-    return _out(x, EXACT[name](np.asarray(x, dtype=float)))
+    """The exact value of function `name` at x (what a printed table shows, before rounding).
+    ln 0 is -inf without a RuntimeWarning: a sampler's throw-away candidate may reach it, and
+    a key that does is refused as not finite."""
+    with np.errstate(divide="ignore"):
+        return _out(x, EXACT[name](np.asarray(x, dtype=float)))
 
 
 def _call(name: str, x: Any) -> Any:
