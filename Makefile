@@ -20,7 +20,7 @@ exam: setup
 
 test: setup test-deps
 	$(PY) -m pytest -q
-	$(VENV)/bin/examgen check --draws 500
+	$(VENV)/bin/examgen check --draws 1000
 
 setup: tex python
 
