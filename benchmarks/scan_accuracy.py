@@ -87,6 +87,12 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int) -> dict[str, int]:
                     stats["boxes_wrong"] += not ok
                     stats["boxes_flagged"] += bool(r.flag) or page_flag
                     stats["boxes_wrong_unflagged"] += not ok and not r.flag and not page_flag
+                    if not ok and os.environ.get("SCAN_DUMP"):  # keep the wrong box's crop to look at
+                        name = f"{dpi}-B{booklet:03d}-{page}-{m.box.column}-{int(m.box.number)}"
+                        Path(os.environ["SCAN_DUMP"], f"{name}.png").write_bytes(m.crop)
+                        print(f"{name}: want {want}, read {r.state} (dark {m.dark:.3f}, paper share "
+                              f"{m.share:.3f}, radius {m.paper:.2f} mm){' flagged: ' + r.flag if r.flag else ''}",
+                              file=sys.stderr, flush=True)
             expected = bk.expected(scansim.columns_of(layouts))
             for col, boxes in items.items():
                 value, flags = mc_value({n: (a, b) for n, (a, b) in boxes.items()})
