@@ -88,11 +88,11 @@ def test_rescan_reclassify_and_grade(scanned, tmp_path, capsys):
     high = rows(out)
     assert all(high[b][c] == "" for b in high for c in high[b] if c.startswith("P1"))
     assert any(first[b][c] for b in first for c in first[b] if c.startswith("P1"))
-    main(["scan", str(scanned["build"]), "-o", str(out), "--set", "mark=0.3", "--set", "mark_band=0.1"])
+    main(["scan", str(scanned["build"]), "-o", str(out), "--set", "mark=0.15", "--set", "mark_band=0.07"])
     assert rows(out) == first
     db = sqlite3.connect(out / "grading.sqlite")
     assert [d for (d,) in db.execute("SELECT detail FROM audit WHERE action = 'threshold' ORDER BY id")] == \
-        ["mark: 0.3 -> 0.999", "mark_band: 0.1 -> 0", "mark: 0.999 -> 0.3", "mark_band: 0 -> 0.1"]
+        ["mark: 0.15 -> 0.999", "mark_band: 0.07 -> 0", "mark: 0.999 -> 0.15", "mark_band: 0 -> 0.07"]
     # a manual override wins over the automatic value
     db.execute("INSERT INTO overrides VALUES (1, 'P1a', '2', 'checked by hand', '')")
     db.commit()

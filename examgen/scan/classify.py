@@ -13,8 +13,11 @@ from dataclasses import dataclass
 # calibrated on the simulator (tests/scansim.py, benchmarks/scan_accuracy.py); recalibrate on a
 # dry run of real scans (README)
 DEFAULTS = {
-    "mark": 0.30,  # mean darkness from which a box holds a mark (empty below)
-    "mark_band": 0.10,  # +- around mark: flagged
+    # mean darkness from which a box holds a mark (empty below): simulated empty boxes read at
+    # most 0.04, crosses of the thinnest pen at 300 dpi from 0.30 (at 150 dpi the blur thickens
+    # them: from 0.48); the first calibration's 0.30 misread such a cross as empty
+    "mark": 0.15,
+    "mark_band": 0.07,  # +- around mark: flagged
     "fill": 0.08,  # share of the inside left as paper up to which a marked box is filled (cancelled)
     "fill_band": 0.04,
     "score": 0.30,  # mean darkness from which a score cell is crossed
