@@ -136,8 +136,8 @@ def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], fo
 
 def test_page_without_qr_identified_by_its_print(quiz_build, tmp_path, capsys):
     # B001 page 3 (E0001's numbers differ from E0002's), B001 page 2 (the MC page: quiz_build
-    # pins the items, so both variants print the same) and B002 page 1 (the cover: the same in
-    # both variants): the booklet lacking that page tells the last two
+    # pins the items, so both variants print the same; the booklet lacking a page 2 tells) and
+    # B002 page 1 (the cover: both variants alike but for the variant code in the footer)
     files, expected = scans_without_qr(quiz_build, 2, {(1, 2), (1, 3), (2, 1)}, tmp_path / "scans", 1601)
     out = tmp_path / "grading"
     code = main(["scan", str(quiz_build), *map(str, files), "-o", str(out)])
@@ -159,7 +159,8 @@ def test_page_without_qr_identified_by_its_print(quiz_build, tmp_path, capsys):
     assert sum("by its print E0001 page 3: booklet B001 page 3 (E0001), the only booklet without that page" in a
                for a in audit) == 1, audit
     assert sum("booklet B001 page 2 (E0001), the only booklet without that page" in a for a in audit) == 1, audit
-    assert sum("booklet B002 page 1 (E0002), the only booklet without that page" in a for a in audit) == 1, audit
+    assert sum("by its print E0002 page 1: booklet B002 page 1 (E0002), the only booklet without that page" in a
+               for a in audit) == 1, audit
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,8 @@ REF_PX_PER_MM = 4.0  # a page identified by its print is compared at 102 dpi
 REF_BLUR_MM = 0.5  # ... blurred by this (the registration by three discs is good to a few tenths of a mm)
 CONTENT_MIN = 0.5  # correlation below which a page is not a page of the build
 CONTENT_MARGIN = 0.05  # candidates within this of the best correlation stay candidates
+DIFF_SHIFT_PX = 3  # where alike candidates differ, each is compared at its best shift up to this
+DIFF_MARGIN = 0.1  # ... and stays a candidate within this of the best (measured: the right one leads by >= 0.2)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pgm", ".pnm", ".bmp")
 # EXAM-E0001-B017-07: exam id, variant, booklet, page
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -325,7 +327,7 @@ class Reference:
                     continue
                 size = (int(round(layout.size[0] * REF_PX_PER_MM)), int(round(layout.size[1] * REF_PX_PER_MM)))
                 img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-                self._pages[(variant, n)] = (_blurred(_darkness(img.astype(np.float32))), _mask(page, size))
+                self._pages[(variant, n)] = (_darkness(img.astype(np.float32)), _mask(page, size))
 
 
 def _darkness(page: np.ndarray) -> np.ndarray:
@@ -365,16 +367,42 @@ def by_content(img: np.ndarray, h: np.ndarray, pages: list[tuple[str, PageLayout
     """The (variant, page)s a registered page may be, best first: every candidate whose print
     correlates with the page within CONTENT_MARGIN of the best one; [] when even the best is
     below CONTENT_MIN (not a page of this build)."""
-    seen = _blurred(canonical(img, h, size, REF_PX_PER_MM))
+    sharp = canonical(img, h, size, REF_PX_PER_MM)
+    seen = _blurred(sharp)
     scores = []
     for variant, page in pages:
         ref = reference.page(variant, page.page)
         if ref is not None:
-            scores.append((_ncc(seen, ref[0], ref[1]), variant, page.page))
+            scores.append((_ncc(seen, _blurred(ref[0]), ref[1]), variant, page.page))
     scores.sort(key=lambda t: -t[0])
     if not scores or scores[0][0] < CONTENT_MIN:
         return []
-    return [(v, p) for score, v, p in scores if score >= scores[0][0] - CONTENT_MARGIN]
+    found = [(v, p) for score, v, p in scores if score >= scores[0][0] - CONTENT_MARGIN]
+    return _where_they_differ(sharp, found, reference) if len(found) > 1 else found
+
+
+def _where_they_differ(sharp: np.ndarray, found: list[tuple[str, int]], reference: Reference) -> list[tuple[str, int]]:
+    """The candidates that print alike (a cover page that differs in the variant code in its
+    footer) compared again, unblurred, only where their prints differ, each at its best shift
+    within DIFF_SHIFT_PX (the registration by three discs is good to a few tenths of a mm);
+    the candidates within DIFF_MARGIN of the best there."""
+    refs = [reference.page(v, p) for v, p in found]
+    darks = [r[0] for r in refs if r is not None]
+    if len(darks) != len(found):
+        return found
+    mask = np.logical_and.reduce([r[1] for r in refs if r is not None])
+    differ = ((np.max(darks, axis=0) - np.min(darks, axis=0)) > 0.3) & mask
+    if not differ.any():
+        return found
+    near = cv2.dilate(differ.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    near[:DIFF_SHIFT_PX], near[-DIFF_SHIFT_PX:], near[:, :DIFF_SHIFT_PX], near[:, -DIFF_SHIFT_PX:] = (False,) * 4
+    ys, xs = np.nonzero(near)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    shifts = range(-DIFF_SHIFT_PX, DIFF_SHIFT_PX + 1)
+    scores = [(max(_ncc(sharp[y0 + dy:y1 + dy, x0 + dx:x1 + dx], dark[y0:y1, x0:x1], near[y0:y1, x0:x1])
+                   for dy in shifts for dx in shifts), v, p) for (v, p), dark in zip(found, darks)]
+    top = max(score for score, _, _ in scores)
+    return [(v, p) for score, v, p in sorted(scores, key=lambda t: -t[0]) if score >= top - DIFF_MARGIN]
 
 
 # ------------------------------------------------------------------ measure
