@@ -70,9 +70,9 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int) -> dict[str, int]:
             bk = next(b for b in chunk if b.number == booklet)
             stats["pages"] += 1
             read = read_page(img, 0, layouts, reference)
+            if read.identity is None and os.environ.get("SCAN_DUMP"):  # a folder: keep the pages without a QR code
+                cv2.imwrite(f"{os.environ['SCAN_DUMP']}/{dpi}-B{booklet:03d}-{page}.png", img)
             if read.identity is None and not read.candidates:
-                if os.environ.get("SCAN_DUMP"):  # a folder: keep the unidentified pages to look at
-                    cv2.imwrite(f"{os.environ['SCAN_DUMP']}/{dpi}-B{booklet:03d}-{page}.png", img)
                 continue
             if read.identity is None:
                 pending.append((read, bk, (booklet, variant, page)))
@@ -87,10 +87,13 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int) -> dict[str, int]:
             stats["discs_missing"] += read.discs < 3
             evaluate(stats, read.boxes, bk, page_flag, columns, f"{dpi}-B{booklet:03d}-{page}")
     decided = assign_booklets(booklets, have, [[(v, p) for v, p, _ in r.candidates] for r, _, _ in pending])
-    for (read, bk, slot), (got, _) in zip(pending, decided):
+    for (read, bk, slot), (got, mine) in zip(pending, decided):
         stats["by_content"] += 1
         if got is None:
             stats["content_undecided"] += 1
+            if os.environ.get("SCAN_DUMP"):
+                print(f"{dpi} dpi, B{slot[0]:03d} page {slot[2]} ({slot[1]}): by its print "
+                      f"{[c[:2] for c in read.candidates]}, undecided between {mine}", file=sys.stderr, flush=True)
             continue
         stats["identified"] += 1
         if got != slot:

@@ -116,11 +116,20 @@ def blank_qr(img: np.ndarray, qr: tuple[float, float, float, float], dpi: int) -
     img[int((y - 1) * s):int((y + h + 1) * s), int((x - 1) * s):int((x + w + 1) * s)] = 255
 
 
-def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], folder: Path,
-                     seed: int) -> tuple[list[Path], dict[str, dict[str, str]]]:
+def cut_qr(img: np.ndarray, qr: tuple[float, float, float, float], dpi: int) -> None:
+    """Paint over the outer 0.6 mm of a printed page's QR code (its quiet zone and a module
+    column): what the paper's edge leaves of a code cut off by a shifted, turned scan."""
+    x, y, w, h = qr
+    s = dpi / 25.4
+    lo, hi = (x - 4, x + 0.6) if x < 105 else (x + w - 0.6, x + w + 4)
+    img[int((y - 4) * s):int((y + h + 4) * s), int(lo * s):int(hi * s)] = 255
+
+
+def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], folder: Path, seed: int,
+                     cut: frozenset[tuple[int, int]] = frozenset()) -> tuple[list[Path], dict[str, dict[str, str]]]:
     """Every page of `booklets` booklets filled and scanned at 300 dpi, the QR codes of the
-    (booklet, page)s in `blank` painted over (those pages turned upside down); the files and
-    the expected responses per booklet."""
+    (booklet, page)s in `blank` painted over (those pages turned upside down), those in `cut`
+    cut at the outer edge; the files and the expected responses per booklet."""
     layouts, _ = scansim.layouts_of(build)
     rng = np.random.default_rng(seed)
     truth = scansim.random_truth(layouts, booklets, rng)
@@ -129,6 +138,8 @@ def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], fo
     for img, (variant, booklet, page) in scansim.simulate(build, layouts, truth, 300, rng, True):
         if (booklet, page) in blank:
             blank_qr(img, layouts[variant].pages[page].qr, 300)
+        if (booklet, page) in cut:
+            cut_qr(img, layouts[variant].pages[page].qr, 300)
         pages.append((scansim.distort(img, 300, rng, (booklet, page) in blank), (variant, booklet, page)))
     files = scansim.write_scans(pages, folder, 300, per_file=4)
     return files, {f"B{b.number:03d}": b.expected(cols) for b in truth}
@@ -161,6 +172,28 @@ def test_page_without_qr_identified_by_its_print(quiz_build, tmp_path, capsys):
     assert sum("booklet B001 page 2 (E0001), the only booklet without that page" in a for a in audit) == 1, audit
     assert sum("by its print E0002 page 1: booklet B002 page 1 (E0002), the only booklet without that page" in a
                for a in audit) == 1, audit
+
+
+def test_qr_cut_at_the_edge_read_from_its_fixed_patterns(quiz_build, tmp_path, capsys):
+    # the outer module column of B001 page 2's code (left: an even page) and of B002 page 3's
+    # (right) gone: zxing finds no code; its grid fitted to what is left of the finder
+    # patterns reads it (how = 'qr'), so no booklet has to be inferred
+    files, expected = scans_without_qr(quiz_build, 2, set(), tmp_path / "scans", 1603, frozenset({(1, 2), (2, 3)}))
+    out = tmp_path / "grading"
+    code = main(["scan", str(quiz_build), *map(str, files), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert "no readable QR code" not in err
+    got = rows(out)
+    assert {b: {c: v for c, v in r.items() if c != "variant"} for b, r in got.items()} == expected
+    assert code == (1 if flagged(out) else 0), err
+    db = sqlite3.connect(out / "grading.sqlite")
+    try:
+        assert db.execute("SELECT qr, how, status FROM pages WHERE (booklet, page) IN ((1, 2), (2, 3)) "
+                          "ORDER BY booklet").fetchall() == [("IN2346-E0001-B001-02", "qr", "read"),
+                                                             ("IN2346-E0002-B002-03", "qr", "read")]
+        assert db.execute("SELECT count(*) FROM pages WHERE how = 'qr' AND status = 'read'").fetchone()[0] == 8
+    finally:
+        db.close()
 
 
 @pytest.fixture(scope="module")

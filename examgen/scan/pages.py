@@ -26,6 +26,7 @@ MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6}  # skip the printed frame 
 CONTEXT_MM = 1.5  # around a box in its review crop
 REACH_MM = 20.0  # how far from its place on the page a corner disc is searched when the QR code is unreadable
 QUIET_MM = 4.0  # white margin around the QR code when it is read again from its expected place
+QR_SHIFT_MM = 0.7  # how far from where the discs put it a cut QR code's module grid is searched
 REF_PX_PER_MM = 4.0  # a page identified by its print is compared at 102 dpi
 REF_BLUR_MM = 0.5  # ... blurred by this (the registration by three discs is good to a few tenths of a mm)
 CONTENT_MIN = 0.5  # correlation below which a page is not a page of the build
@@ -288,7 +289,84 @@ def _qr_again(img: np.ndarray, h: np.ndarray, page: PageLayout) -> tuple[Identit
         found = _decode(flat, binarizer)
         if found is not None:
             return found[0], _apply(h @ np.linalg.inv(to_crop), found[1])
-    return None
+    inside = cv2.warpPerspective(np.full(img.shape[:2], 255, np.uint8), h @ np.linalg.inv(to_crop), size,
+                                 flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=0) > 0
+    rebuilt = _qr_rebuilt(flat, inside, q * px, w * px)
+    if rebuilt is None:
+        return None
+    return rebuilt[0], _apply(h @ np.linalg.inv(to_crop), rebuilt[1])
+
+
+def _function_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A version-1 symbol's fixed modules (finder patterns and their separators, timing
+    patterns, the dark module): which they are and which of them are dark."""
+    fixed, dark = np.zeros((n, n), bool), np.zeros((n, n), bool)
+    ring = np.ones((7, 7), bool)
+    ring[1:6, 1:6] = False
+    ring[2:5, 2:5] = True
+    for r, c in ((0, 0), (0, n - 7), (n - 7, 0)):
+        fixed[max(0, r - 1):r + 8, max(0, c - 1):c + 8] = True  # with the separator
+        dark[r:r + 7, c:c + 7] = ring
+    fixed[6, 8:n - 8] = fixed[8:n - 8, 6] = True
+    dark[6, 8:n - 8:2] = dark[8:n - 8:2, 6] = True
+    fixed[n - 8, 8] = dark[n - 8, 8] = True
+    return fixed, dark
+
+
+def _qr_rebuilt(flat: np.ndarray, inside: np.ndarray, at: float, side: float) -> tuple[Identity, np.ndarray] | None:
+    """A code cut off at the paper's edge by a module or two: its module grid fitted to the
+    fixed patterns left on the scan (within QR_SHIFT_MM of where the discs put it), the
+    modules read, the fixed ones and those off the scan redrawn (as known, or light: the
+    error correction restores a few), and the clean symbol decoded. `flat`: the code's
+    surroundings, `at` pixels from the crop's corner, `side` pixels wide; `inside`: where
+    `flat` shows the scan. Returns the identity and the symbol's corners in `flat`."""
+    n = 21  # version 1 (qrcodes.py)
+    fixed, dark = _function_modules(n)
+    module = side / n
+    box = flat[int(at):int(at + side), int(at):int(at + side)]
+    seen = inside[int(at):int(at + side), int(at):int(at + side)]
+    if not seen.any():
+        return None
+    threshold, _ = cv2.threshold(box[seen].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    smooth = cv2.blur(flat, (3, 3))  # a module's centre: the mean of its middle pixels
+
+    sign = np.where(dark, 1.0, -1.0)
+
+    def grid(dx: float, dy: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        centres = (np.arange(n) + 0.5) * module * scale
+        ys = np.clip(np.round(at + dy + centres).astype(int), 0, flat.shape[0] - 1)
+        xs = np.clip(np.round(at + dx + centres).astype(int), 0, flat.shape[1] - 1)
+        return threshold - smooth[np.ix_(ys, xs)].astype(np.float64), inside[np.ix_(ys, xs)]
+
+    # the grid where the fixed modules stand out most (dark ones darkest, light ones lightest):
+    # module centres, not just somewhere inside the modules
+    best = (-np.inf, 0.0, 0.0, 1.0)
+    reach = QR_SHIFT_MM * side / 10.0  # the symbol is 10 mm wide
+    for scale in (0.98, 0.99, 1.0, 1.01, 1.02):
+        for dy in np.arange(-reach, reach + 1e-9, module / 6):
+            for dx in np.arange(-reach, reach + 1e-9, module / 6):
+                ink, seen_here = grid(dx, dy, scale)
+                ok = seen_here & fixed
+                if ok.sum() > 40:
+                    contrast = float((ink * sign)[ok].mean())
+                    if contrast > best[0]:
+                        best = (contrast, dx, dy, scale)
+    _, dx, dy, scale = best
+    ink, seen_here = grid(dx, dy, scale)
+    ok = seen_here & fixed
+    if not ok.any() or float(((ink > 0) == dark)[ok].mean()) < 0.9:
+        return None
+    modules = (ink > 0) & seen_here
+    modules[fixed] = dark[fixed]
+    clean = np.pad(np.where(modules, 0, 255).astype(np.uint8), 4, constant_values=255)
+    found = _decode(cv2.resize(clean, None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST),
+                    zxingcpp.Binarizer.GlobalHistogram)
+    if found is None:
+        return None
+    x0, y0, w = at + dx, at + dy, side * scale
+    corners = np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + w], [x0, y0 + w]], np.float64)
+    return found[0], corners
 
 
 class Reference:
@@ -454,8 +532,8 @@ def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout], reference
             return read
         h, pages = frame
         again = _qr_again(img, h, pages[0][1])
-        if again is not None:
-            ident, qr_px = again
+        if again is not None and (again[0].variant, again[0].page) in [(v, p.page) for v, p in pages]:
+            ident, qr_px = again  # (a code of another side or orientation than the discs say: not believed)
         elif reference is None:
             read.problem = "no readable QR code"
             return read
