@@ -1,6 +1,6 @@
 """Scan accuracy on simulated booklets (issue 16), per resolution.
 
-    python benchmarks/scan_accuracy.py [--pages 500] [--dpi 150 200 300] [--seed 16]
+    python benchmarks/scan_accuracy.py [--pages 500] [--dpi 150 200 300] [--seed 16] [--blank-qr 0.1]
 
 Builds the quiz (exams/quiz.yaml, 2 variants) with enough numbered booklets for --pages
 pages, fills every booklet from a random ground truth (tests/scansim.py: pen crosses of
@@ -9,7 +9,8 @@ score crosses by two correctors), rasterises print/all-students.pdf at each dpi,
 (rotation ±3°, shift ±4 mm, scale 0.97-1.03, blur, noise, contrast, 10 % upside down),
 JPEG q60, shuffles, and reads every page with examgen's scan stages (a page without a
 readable QR code by its print, its booklet decided over all pages as examgen scan does).
-Prints, per dpi: pages identified (how many by their print), wrong booklet/page, MC boxes
+--blank-qr paints the QR code over on that share of the pages before printing, to measure
+identification by print. Prints, per dpi: pages identified (how many by their print), wrong booklet/page, MC boxes
 right / wrong / wrong and not flagged, MC items right, score columns right / wrong / wrong and
 not flagged."""
 
@@ -49,7 +50,7 @@ def build(folder: Path, booklets: int) -> Path:
     return out
 
 
-def run(build_dir: Path, pages: int, dpi: int, seed: int) -> dict[str, int]:
+def run(build_dir: Path, pages: int, dpi: int, seed: int, blank: float = 0.0) -> dict[str, int]:
     layouts, real = scansim.layouts_of(build_dir)
     reference = Reference(build_dir, layouts)
     per = max(len(lay.pages) for lay in layouts.values())
@@ -65,6 +66,9 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int) -> dict[str, int]:
     for start in range(0, len(truth), 8):  # a few booklets at a time: memory stays flat
         chunk = truth[start:start + 8]
         printed = scansim.simulate(build_dir, layouts, chunk, dpi, rng, real)
+        for img, (variant, _, page) in printed:
+            if blank and rng.random() < blank:  # --blank-qr: the page must be identified by its print
+                scansim.blank_qr(img, layouts[variant].pages[page].qr, dpi)
         for img, (variant, booklet, page) in scansim.scan_pages(printed, dpi, rng, 0.1):
             img = cv2.imdecode(np.frombuffer(scansim.jpeg(img, 60), np.uint8), cv2.IMREAD_GRAYSCALE)
             bk = next(b for b in chunk if b.number == booklet)
@@ -153,11 +157,13 @@ def main() -> None:
     ap.add_argument("--dpi", type=int, nargs="+", default=[150, 200, 300])
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--build", type=Path, default=None, help="an existing build with enough --booklets")
+    ap.add_argument("--blank-qr", type=float, default=0.0, metavar="FRACTION",
+                    help="paint the QR code over on this share of the pages (identification by print)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         build_dir = args.build or build(Path(tmp), -(-args.pages // 4))
         for dpi in args.dpi:
-            s = run(build_dir, args.pages, dpi, args.seed)
+            s = run(build_dir, args.pages, dpi, args.seed, args.blank_qr)
             print(f"{dpi} dpi: pages {s['identified']}/{s['pages']} identified ({s['by_content']} without a readable "
                   f"QR code, by their print, {s['content_undecided']} of them undecided), "
                   f"{s['wrong_page']} wrong booklet/page, "

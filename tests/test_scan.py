@@ -109,13 +109,6 @@ def test_rescan_reclassify_and_grade(scanned, tmp_path, capsys):
     assert (out / "results.csv").is_file()  # scan keeps grade's files too
 
 
-def blank_qr(img: np.ndarray, qr: tuple[float, float, float, float], dpi: int) -> None:
-    """Paint a printed page's QR code over with paper (before the scanner distorts it): unreadable."""
-    x, y, w, h = qr
-    s = dpi / 25.4
-    img[int((y - 1) * s):int((y + h + 1) * s), int((x - 1) * s):int((x + w + 1) * s)] = 255
-
-
 def cut_qr(img: np.ndarray, qr: tuple[float, float, float, float], dpi: int) -> None:
     """Paint over the outer 0.6 mm of a printed page's QR code (its quiet zone and a module
     column): what the paper's edge leaves of a code cut off by a shifted, turned scan."""
@@ -137,7 +130,7 @@ def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], fo
     pages = []
     for img, (variant, booklet, page) in scansim.simulate(build, layouts, truth, 300, rng, True):
         if (booklet, page) in blank:
-            blank_qr(img, layouts[variant].pages[page].qr, 300)
+            scansim.blank_qr(img, layouts[variant].pages[page].qr, 300)
         if (booklet, page) in cut:
             cut_qr(img, layouts[variant].pages[page].qr, 300)
         pages.append((scansim.distort(img, 300, rng, (booklet, page) in blank), (variant, booklet, page)))
