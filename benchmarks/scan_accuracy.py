@@ -57,7 +57,8 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int, blank: float = 0.0) ->
     rng = np.random.default_rng([seed, dpi])
     truth = scansim.random_truth(layouts, -(-pages // per), rng)
     columns = scansim.columns_of(layouts)
-    stats = dict.fromkeys(["pages", "identified", "by_content", "content_undecided", "wrong_page", "discs_missing",
+    stats = dict.fromkeys(["pages", "identified", "by_content", "content_undecided", "print_unique", "print_wrong",
+                           "wrong_page", "discs_missing",
                            "boxes", "boxes_right", "boxes_wrong", "boxes_wrong_unflagged", "boxes_flagged", "items",
                            "items_right", "scores", "scores_right", "scores_wrong", "scores_wrong_unflagged"], 0)
     booklets: dict[int, str] = {}  # known from their QR codes
@@ -93,6 +94,9 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int, blank: float = 0.0) ->
     decided = assign_booklets(booklets, have, [[(v, p) for v, p, _ in r.candidates] for r, _, _ in pending])
     for (read, bk, slot), (got, mine) in zip(pending, decided):
         stats["by_content"] += 1
+        said = [c[:2] for c in read.candidates]
+        stats["print_unique"] += said == [slot[1:]]  # the print alone named the right variant and page
+        stats["print_wrong"] += slot[1:] not in said  # ... or missed it
         if got is None:
             stats["content_undecided"] += 1
             if os.environ.get("SCAN_DUMP"):
@@ -165,7 +169,8 @@ def main() -> None:
         for dpi in args.dpi:
             s = run(build_dir, args.pages, dpi, args.seed, args.blank_qr)
             print(f"{dpi} dpi: pages {s['identified']}/{s['pages']} identified ({s['by_content']} without a readable "
-                  f"QR code, by their print, {s['content_undecided']} of them undecided), "
+                  f"QR code, by their print: variant and page right and alone {s['print_unique']}, missed "
+                  f"{s['print_wrong']}, booklet undecided {s['content_undecided']}), "
                   f"{s['wrong_page']} wrong booklet/page, "
                   f"{s['discs_missing']} with a disc missing; MC boxes {s['boxes_right']}/{s['boxes']} right "
                   f"({100 * s['boxes_right'] / max(1, s['boxes']):.2f} %), {s['boxes_wrong']} wrong, "

@@ -236,8 +236,8 @@ def _corner(x: float, y: float, size: tuple[float, float]) -> tuple[int, int]:
 
 
 def _disc_frame(img: np.ndarray, layouts: dict[str, Layout]) -> tuple[np.ndarray, list[tuple[str, PageLayout]]] | None:
-    """The affine map layout mm -> pixels from the three corner discs alone, and the pages of
-    `layout` that fit: the corner of the scan that holds no disc holds the QR code, which says
+    """The affine map layout mm -> pixels from the three corner discs alone, and the (variant,
+    page)s of `layouts` that fit it: the corner of the scan that holds no disc holds the QR code, which says
     the page's side (odd and even pages keep the code in different corners) and whether it is
     upside down (a turned page has its discs in the mirrored corners). None unless exactly
     three corners hold a disc."""
