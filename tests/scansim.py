@@ -244,6 +244,13 @@ def simulate(build: Path, layouts: dict[str, Layout], truth: list[Booklet], dpi:
     return out
 
 
+def blank_qr(img: np.ndarray, qr: tuple[float, float, float, float], dpi: int) -> None:
+    """Paint a printed page's QR code over with paper (before the scanner distorts it): unreadable."""
+    x, y, w, h = qr
+    s = dpi / 25.4
+    img[int((y - 1) * s):int((y + h + 1) * s), int((x - 1) * s):int((x + w + 1) * s)] = 255
+
+
 def distort(img: np.ndarray, dpi: int, rng: np.random.Generator, upside_down: bool) -> np.ndarray:
     """Rotation ±3°, shift ±4 mm, scale 0.97-1.03, blur, noise; captured as an A4 scan."""
     s = dpi / 25.4

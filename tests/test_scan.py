@@ -14,6 +14,7 @@ import pytest
 import scansim
 
 from examgen.cli import main
+from examgen.pipeline import build_exam
 
 
 @pytest.fixture(scope="module")
@@ -87,11 +88,11 @@ def test_rescan_reclassify_and_grade(scanned, tmp_path, capsys):
     high = rows(out)
     assert all(high[b][c] == "" for b in high for c in high[b] if c.startswith("P1"))
     assert any(first[b][c] for b in first for c in first[b] if c.startswith("P1"))
-    main(["scan", str(scanned["build"]), "-o", str(out), "--set", "mark=0.3", "--set", "mark_band=0.1"])
+    main(["scan", str(scanned["build"]), "-o", str(out), "--set", "mark=0.15", "--set", "mark_band=0.07"])
     assert rows(out) == first
     db = sqlite3.connect(out / "grading.sqlite")
     assert [d for (d,) in db.execute("SELECT detail FROM audit WHERE action = 'threshold' ORDER BY id")] == \
-        ["mark: 0.3 -> 0.999", "mark_band: 0.1 -> 0", "mark: 0.999 -> 0.3", "mark_band: 0 -> 0.1"]
+        ["mark: 0.15 -> 0.999", "mark_band: 0.07 -> 0", "mark: 0.999 -> 0.15", "mark_band: 0 -> 0.07"]
     # a manual override wins over the automatic value
     db.execute("INSERT INTO overrides VALUES (1, 'P1a', '2', 'checked by hand', '')")
     db.commit()
@@ -106,3 +107,118 @@ def test_rescan_reclassify_and_grade(scanned, tmp_path, capsys):
     main(["scan", str(scanned["build"]), "-o", str(out)])
     assert rows(out)["B001"]["P1a"] == "2"
     assert (out / "results.csv").is_file()  # scan keeps grade's files too
+
+
+def cut_qr(img: np.ndarray, qr: tuple[float, float, float, float], dpi: int) -> None:
+    """Paint over the outer 0.6 mm of a printed page's QR code (its quiet zone and a module
+    column): what the paper's edge leaves of a code cut off by a shifted, turned scan."""
+    x, y, w, h = qr
+    s = dpi / 25.4
+    lo, hi = (x - 4, x + 0.6) if x < 105 else (x + w - 0.6, x + w + 4)
+    img[int((y - 4) * s):int((y + h + 4) * s), int(lo * s):int(hi * s)] = 255
+
+
+def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], folder: Path, seed: int,
+                     cut: frozenset[tuple[int, int]] = frozenset()) -> tuple[list[Path], dict[str, dict[str, str]]]:
+    """Every page of `booklets` booklets filled and scanned at 300 dpi, the QR codes of the
+    (booklet, page)s in `blank` painted over (those pages turned upside down), those in `cut`
+    cut at the outer edge; the files and the expected responses per booklet."""
+    layouts, _ = scansim.layouts_of(build)
+    rng = np.random.default_rng(seed)
+    truth = scansim.random_truth(layouts, booklets, rng)
+    cols = scansim.columns_of(layouts)
+    pages = []
+    for img, (variant, booklet, page) in scansim.simulate(build, layouts, truth, 300, rng, True):
+        if (booklet, page) in blank:
+            scansim.blank_qr(img, layouts[variant].pages[page].qr, 300)
+        if (booklet, page) in cut:
+            cut_qr(img, layouts[variant].pages[page].qr, 300)
+        pages.append((scansim.distort(img, 300, rng, (booklet, page) in blank), (variant, booklet, page)))
+    files = scansim.write_scans(pages, folder, 300, per_file=4)
+    return files, {f"B{b.number:03d}": b.expected(cols) for b in truth}
+
+
+def test_page_without_qr_identified_by_its_print(quiz_build, tmp_path, capsys):
+    # B001 page 3 (E0001's numbers differ from E0002's), B001 page 2 (the MC page: quiz_build
+    # pins the items, so both variants print the same; the booklet lacking a page 2 tells) and
+    # B002 page 1 (the cover: both variants alike but for the variant code in the footer)
+    files, expected = scans_without_qr(quiz_build, 2, {(1, 2), (1, 3), (2, 1)}, tmp_path / "scans", 1601)
+    out = tmp_path / "grading"
+    code = main(["scan", str(quiz_build), *map(str, files), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert "no readable QR code" not in err
+    got = rows(out)
+    assert {b: {c: v for c, v in r.items() if c != "variant"} for b, r in got.items()} == expected
+    assert code == (1 if flagged(out) else 0), err
+    db = sqlite3.connect(out / "grading.sqlite")
+    try:
+        assert db.execute("SELECT booklet, page, variant, status FROM pages WHERE how = 'content' "
+                          "ORDER BY booklet, page").fetchall() == [(1, 2, "E0001", "read"), (1, 3, "E0001", "read"),
+                                                                   (2, 1, "E0002", "read")]
+        assert db.execute("SELECT count(*) FROM pages WHERE how = 'qr' AND status = 'read'").fetchone()[0] == 5
+        audit = [d for (d,) in db.execute("SELECT detail FROM audit WHERE action = 'identified' ORDER BY id")]
+    finally:
+        db.close()
+    assert len(audit) == 3, audit
+    assert sum("by its print E0001 page 3: booklet B001 page 3 (E0001), the only booklet without that page" in a
+               for a in audit) == 1, audit
+    assert sum("booklet B001 page 2 (E0001), the only booklet without that page" in a for a in audit) == 1, audit
+    assert sum("by its print E0002 page 1: booklet B002 page 1 (E0002), the only booklet without that page" in a
+               for a in audit) == 1, audit
+
+
+def test_qr_cut_at_the_edge_read_from_its_fixed_patterns(quiz_build, tmp_path, capsys):
+    # the outer module column of B001 page 2's code (left: an even page) and of B002 page 3's
+    # (right) gone: zxing finds no code; its grid fitted to what is left of the finder
+    # patterns reads it (how = 'qr'), so no booklet has to be inferred
+    files, expected = scans_without_qr(quiz_build, 2, set(), tmp_path / "scans", 1603, frozenset({(1, 2), (2, 3)}))
+    out = tmp_path / "grading"
+    code = main(["scan", str(quiz_build), *map(str, files), "-o", str(out)])
+    err = capsys.readouterr().err
+    assert "no readable QR code" not in err
+    got = rows(out)
+    assert {b: {c: v for c, v in r.items() if c != "variant"} for b, r in got.items()} == expected
+    assert code == (1 if flagged(out) else 0), err
+    db = sqlite3.connect(out / "grading.sqlite")
+    try:
+        assert db.execute("SELECT qr, how, status FROM pages WHERE (booklet, page) IN ((1, 2), (2, 3)) "
+                          "ORDER BY booklet").fetchall() == [("IN2346-E0001-B001-02", "qr", "read"),
+                                                             ("IN2346-E0002-B002-03", "qr", "read")]
+        assert db.execute("SELECT count(*) FROM pages WHERE how = 'qr' AND status = 'read'").fetchone()[0] == 8
+    finally:
+        db.close()
+
+
+@pytest.fixture(scope="module")
+def four_booklets(quiz_build: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """quiz_build's exam as 4 numbered booklets: B001 and B003 are E0001, B002 and B004 E0002."""
+    out = tmp_path_factory.mktemp("booklets") / "quiz"
+    build_exam(quiz_build.parent / "quiz.yaml", None, 2, out, booklets=4)
+    return out
+
+
+def test_page_without_qr_of_a_shared_variant_flagged_not_guessed(four_booklets, tmp_path, capsys):
+    # page 3 of B001 and of B003 (both E0001) without a QR code: the same print, and both booklets
+    # lack a page 3, so which is which is not for the scanner to guess
+    files, expected = scans_without_qr(four_booklets, 4, {(1, 3), (3, 3)}, tmp_path / "scans", 1602)
+    out = tmp_path / "grading"
+    assert main(["scan", str(four_booklets), *map(str, files), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    ambiguous = ("no readable QR code; by its print E0001 page 3, but not one booklet for sure "
+                 "(B001 page 3, B003 page 3); rescan it, or enter its boxes by hand (overrides table)")
+    assert err.count(ambiguous) == 2, err
+    assert "booklet B001 (E0001): page(s) 3 not scanned" in err
+    assert "booklet B003 (E0001): page(s) 3 not scanned" in err
+    got = rows(out)
+    for b in ("B001", "B003"):  # page 3 holds P2's score grids: nothing read into either booklet
+        assert [got[b][c] for c in ("P2a", "P2b", "P2c")] == ["", "", ""]
+        assert {c: v for c, v in got[b].items() if c.startswith("P1")} == \
+            {c: v for c, v in expected[b].items() if c.startswith("P1")}
+    for b in ("B002", "B004"):
+        assert {c: v for c, v in got[b].items() if c != "variant"} == expected[b]
+    db = sqlite3.connect(out / "grading.sqlite")
+    try:
+        assert db.execute("SELECT booklet, page, status, candidates FROM pages WHERE how = 'content'").fetchall() \
+            == [(None, None, "content", '[["E0001", 3]]')] * 2
+    finally:
+        db.close()

@@ -25,9 +25,9 @@ from ..errors import GradingError
 from ..grading import FIXED_COLUMNS, BuildKey, load_build
 from ..outputs import MANIFEST, csv_text, folder_manifest, sha256
 from ..targets import carry_over, ensure_replaceable, staging, work_folder
-from .classify import DEFAULTS, Reading, box_state, cell_crossed, mc_value, score_value
+from .classify import DEFAULTS, Reading, assign_booklets, box_state, cell_crossed, mc_value, score_value
 from .layout import load_layouts
-from .pages import PageRead, load, read_page
+from .pages import PageRead, Reference, load, read_page
 
 DB = "grading.sqlite"
 RESPONSES = "responses.csv"
@@ -52,6 +52,10 @@ CREATE TABLE IF NOT EXISTS overrides(booklet INTEGER NOT NULL, column_name TEXT 
 CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);
 CREATE TABLE IF NOT EXISTS thresholds(name TEXT PRIMARY KEY, value REAL NOT NULL);
 """
+# columns added since the first version: (table, column, declaration); _open adds them to an older database
+ADDED = [("pages", "how", "TEXT"),  # 'qr' | 'content': which page it is, from its QR code or from its print
+         ("pages", "candidates", "TEXT"),  # identified by its print: JSON [[variant, page], ...], best first
+         ("measurements", "candidate", "INTEGER NOT NULL DEFAULT 0")]  # ... measured as that candidate
 
 
 @dataclass
@@ -77,6 +81,9 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         db = sqlite3.connect(path)
         db.executescript(SCHEMA)
+        for table, column, decl in ADDED:
+            if column not in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
     except sqlite3.DatabaseError as exc:
         raise GradingError(f"{path}: not a grading database of examgen scan ({exc}); move it away") from None
     return db
@@ -96,28 +103,69 @@ def _thresholds(db: sqlite3.Connection, changes: dict[str, float]) -> dict[str, 
 
 def _store(db: sqlite3.Connection, file_id: int, read: PageRead) -> None:
     ident = read.identity
-    status = "read" if not read.problem else "unidentified" if ident is None else "unknown page"
-    cur = db.execute("INSERT INTO pages(file, idx, qr, variant, booklet, page, transform, residual, discs, status) "
-                     "VALUES (?,?,?,?,?,?,?,?,?,?)",
+    status = "read" if not read.problem and ident else "content" if read.candidates \
+        else "unidentified" if ident is None else "unknown page"
+    candidates = json.dumps([[v, p] for v, p, _ in read.candidates]) if read.candidates else None
+    cur = db.execute("INSERT INTO pages(file, idx, qr, variant, booklet, page, transform, residual, discs, status, "
+                     "how, candidates) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                      (file_id, read.file_index, ident.text if ident else None, ident.variant if ident else None,
                       ident.booklet if ident else None, ident.page if ident else None,
-                      json.dumps(read.transform) if read.transform else None, read.residual, read.discs, status))
+                      json.dumps(read.transform) if read.transform else None, read.residual, read.discs, status,
+                      read.how, candidates))
     if ident is not None and not read.problem:
         db.execute("INSERT OR IGNORE INTO booklets(booklet, variant) VALUES (?, ?)", (ident.booklet, ident.variant))
+    measured = [(0, read.boxes)] if not read.candidates else [(k, c[2]) for k, c in enumerate(read.candidates)]
     db.executemany("INSERT INTO measurements(page, kind, column_name, number, corrector, x, y, w, h, dark, paper, "
-                   "paper_share, crop) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                   "paper_share, crop, candidate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    [(cur.lastrowid, m.box.kind, m.box.column, m.box.number, m.box.corrector, *m.box.rect, m.dark,
-                     m.paper, m.share, m.crop) for m in read.boxes])
+                     m.paper, m.share, m.crop, k) for k, boxes in measured for m in boxes])
+
+
+def _candidates_text(candidates: list[tuple[str, int]]) -> str:
+    return " or ".join(f"{v} page {p}" for v, p in candidates)
+
+
+def resolve_content(db: sqlite3.Connection) -> None:
+    """Pages identified by their print (no readable QR code) -> their booklet page, where
+    exactly one booklet can be missing it (classify.assign_booklets); the decision goes into
+    pages and audit, the other candidates' measurements are dropped."""
+    pending = db.execute("SELECT p.id, p.candidates, f.path, p.idx FROM pages p JOIN scan_files f ON f.id = p.file "
+                         "WHERE p.status = 'content' ORDER BY p.id").fetchall()
+    if not pending:
+        return
+    booklets = dict(db.execute("SELECT booklet, variant FROM booklets").fetchall())
+    have = set(db.execute("SELECT booklet, page FROM pages WHERE status = 'read'").fetchall())
+    cands = [[(str(v), int(p)) for v, p in json.loads(c)] for _, c, _, _ in pending]
+    for (pid, _, path, idx), mine, (slot, _) in zip(pending, cands, assign_booklets(booklets, have, cands)):
+        if slot is None:
+            continue
+        booklet, variant, page = slot
+        k = mine.index((variant, page))
+        db.execute("DELETE FROM measurements WHERE page = ? AND candidate != ?", (pid, k))
+        db.execute("UPDATE measurements SET candidate = 0 WHERE page = ?", (pid,))
+        db.execute("UPDATE pages SET variant = ?, booklet = ?, page = ?, status = 'read' WHERE id = ?",
+                   (variant, booklet, page, pid))
+        db.execute("INSERT INTO audit(at, action, detail) VALUES (?, 'identified', ?)",
+                   (_now(), f"{path}: page {idx + 1}: no readable QR code; by its print {_candidates_text(mine)}: "
+                            f"booklet B{booklet:03d} page {page} ({variant}), the only booklet without that page"))
 
 
 def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str, int],
                  t: dict[str, float]) -> list[str]:
     """Every booklet's values from its latest reading of each page; the problems, one line each."""
     problems: list[str] = []
-    for path, idx, status in db.execute("SELECT f.path, p.idx, p.status FROM pages p JOIN scan_files f "
-                                        "ON f.id = p.file WHERE p.status != 'read' ORDER BY p.id"):
-        problems.append(f"{path}: page {idx + 1}: {'no readable QR code' if status == 'unidentified' else status}; "
-                        "rescan it, or enter its boxes by hand (overrides table)")
+    booklets = dict(db.execute("SELECT booklet, variant FROM booklets").fetchall())
+    done = set(db.execute("SELECT booklet, page FROM pages WHERE status = 'read'").fetchall())
+    for path, idx, status, cand in db.execute("SELECT f.path, p.idx, p.status, p.candidates FROM pages p JOIN "
+                                              "scan_files f ON f.id = p.file WHERE p.status != 'read' ORDER BY p.id"):
+        what = "no readable QR code" if status == "unidentified" else status
+        if status == "content":
+            mine = [(str(v), int(p)) for v, p in json.loads(cand)]
+            slots = assign_booklets(booklets, done, [mine])[0][1]
+            where = ", ".join(f"B{b:03d} page {p}" for b, _, p in slots) or "no booklet read so far lacks it"
+            what = (f"no readable QR code; by its print {_candidates_text(mine)}, but not one booklet for sure "
+                    f"({where})")
+        problems.append(f"{path}: page {idx + 1}: {what}; rescan it, or enter its boxes by hand (overrides table)")
     db.execute("DELETE FROM automatic")
     latest = {}  # (booklet, page) -> page id: a rescan replaces the earlier reading
     for pid, booklet, page, residual, discs in db.execute(
@@ -140,7 +188,8 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
             if residual > t["residual"]:
                 page_flags.append(f"page {p}: registration residual {residual:.2f} mm")
             for kind, col, number, corrector, dark, share in db.execute(
-                    "SELECT kind, column_name, number, corrector, dark, paper_share FROM measurements WHERE page = ?",
+                    "SELECT kind, column_name, number, corrector, dark, paper_share FROM measurements WHERE page = ? "
+            "AND candidate = 0",
                     (pid,)):
                 if kind == "score":
                     crossed, flag = cell_crossed(dark, t)
@@ -210,6 +259,7 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
     key = load_build(build_dir)
     layouts = load_layouts(build_dir)
     expected = {code: max(lay.pages) for code, lay in layouts.items()}
+    reference = Reference(build_dir, layouts)  # rendered only when a page's QR code is unreadable
     for f in files:
         if not Path(f).is_file():
             raise GradingError(f"{f}: no such scan file; give PDFs or images of the scanned pages")
@@ -229,7 +279,7 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
                                  (str(path), digest, _now()))
                 n = 0
                 for n, img in enumerate(load(path, work), 1):
-                    read = read_page(img, n - 1, layouts)
+                    read = read_page(img, n - 1, layouts, reference)
                     _store(db, int(cur.lastrowid or 0), read)
                     report.pages_read += not read.problem
                 db.execute("UPDATE scan_files SET pages = ? WHERE id = ?", (n, cur.lastrowid))
@@ -237,6 +287,7 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
                            (_now(), f"{path}: {n} pages"))
                 report.files_added += 1
                 step(1)
+            resolve_content(db)
             report.problems = classify_all(db, key, expected, t)
             report.booklets = db.execute("SELECT count(*) FROM booklets").fetchone()[0]
             (stage / RESPONSES).write_text(responses_text(db, key), encoding="utf-8")

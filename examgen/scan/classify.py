@@ -13,8 +13,11 @@ from dataclasses import dataclass
 # calibrated on the simulator (tests/scansim.py, benchmarks/scan_accuracy.py); recalibrate on a
 # dry run of real scans (README)
 DEFAULTS = {
-    "mark": 0.30,  # mean darkness from which a box holds a mark (empty below)
-    "mark_band": 0.10,  # +- around mark: flagged
+    # mean darkness from which a box holds a mark (empty below): simulated empty boxes read at
+    # most 0.04, crosses of the thinnest pen at 300 dpi from 0.30 (at 150 dpi the blur thickens
+    # them: from 0.48); the first calibration's 0.30 misread such a cross as empty
+    "mark": 0.15,
+    "mark_band": 0.07,  # +- around mark: flagged
     "fill": 0.08,  # share of the inside left as paper up to which a marked box is filled (cancelled)
     "fill_band": 0.04,
     "score": 0.30,  # mean darkness from which a score cell is crossed
@@ -77,3 +80,21 @@ def score_value(cells: dict[int, list[tuple[float, bool, str]]]) -> tuple[str, l
         return "", ["no cross in the score grid"]
     v = chosen[max(chosen)]
     return (str(int(v)) if v == int(v) else str(v)), flags
+
+
+Slot = tuple[int, str, int]  # booklet, variant, page
+
+
+def assign_booklets(booklets: dict[int, str], have: set[tuple[int, int]],
+                    pending: list[list[tuple[str, int]]]) -> list[tuple[Slot | None, list[Slot]]]:
+    """Which booklet page each page identified by its print (not its QR code) is. `booklets`:
+    booklet -> variant, the booklets known from their other pages' codes; `have`: the (booklet,
+    page)s read; `pending`: each page's candidate (variant, page)s. A page's slots are the
+    booklets of a candidate's variant that lack the candidate's page; it is decided when it has
+    exactly one slot and no other pending page could be that slot (a rescan, or two students'
+    copies of the same page, stay undecided: a person looks). Returns (the slot or None, all
+    its slots) per page."""
+    slots = [sorted({(b, v, p) for v, p in cands for b, bv in booklets.items() if bv == v and (b, p) not in have})
+             for cands in pending]
+    return [(mine[0] if len(mine) == 1 and sum(mine[0] in other for other in slots) == 1 else None, mine)
+            for mine in slots]

@@ -43,6 +43,7 @@ class PageLayout:
     marks: tuple[tuple[float, float, float], ...]  # disc centre x, y and diameter
     qr: Rect
     boxes: tuple[Box, ...]
+    regions: tuple[Rect, ...] = ()  # the answer regions (handwriting)
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def parse(data: dict[str, Any], variant: str) -> Layout:
             corrector = int(b.get("corrector", b.get("correction", 1)))
             boxes.append(Box("score", str(b["column"]), float(b["value"]), corrector, _rect(b)))
         pages[int(p["page"])] = PageLayout(int(p["page"]), tuple(_mark(m) for m in p.get("marks", [])),
-                                           _rect(p["qr"]), tuple(boxes))
+                                           _rect(p["qr"]), tuple(boxes),
+                                           tuple(_rect(r) for r in p.get("answer_regions", [])))
     w, h = data.get("page_size_mm", [210, 297])
     return Layout(variant, (float(w), float(h)), pages)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,15 @@ from .layout import Box, Layout, PageLayout
 PX_PER_MM = 8.0  # the canonical page every box is measured on (203 dpi)
 MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6}  # skip the printed frame (and registration error)
 CONTEXT_MM = 1.5  # around a box in its review crop
+REACH_MM = 20.0  # how far from its place on the page a corner disc is searched when the QR code is unreadable
+QUIET_MM = 4.0  # white margin around the QR code when it is read again from its expected place
+QR_SHIFT_MM = 0.7  # how far from where the discs put it a cut QR code's module grid is searched
+REF_PX_PER_MM = 4.0  # a page identified by its print is compared at 102 dpi
+REF_BLUR_MM = 0.5  # ... blurred by this (the registration by three discs is good to a few tenths of a mm)
+CONTENT_MIN = 0.5  # correlation below which a page is not a page of the build
+CONTENT_MARGIN = 0.05  # candidates within this of the best correlation stay candidates
+DIFF_SHIFT_PX = 3  # where alike candidates differ, each is compared at its best shift up to this
+DIFF_MARGIN = 0.1  # ... and stays a candidate within this of the best (measured: the right one leads by >= 0.2)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".pgm", ".pnm", ".bmp")
 # EXAM-E0001-B017-07: exam id, variant, booklet, page
 QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
@@ -54,6 +64,9 @@ class Measured:
 class PageRead:
     file_index: int  # the page's index in its file (from 0)
     identity: Identity | None = None
+    how: str = "qr"  # "qr" | "content": the QR code said which page it is, or the page's print did
+    # identified by content: the (variant, page) it may be, best first, each with its boxes measured
+    candidates: list[tuple[str, int, list[Measured]]] = field(default_factory=list)
     transform: list[list[float]] = field(default_factory=list)  # 3x3 homography, layout mm -> pixels
     residual: float = 0.0  # mm, RMS of the fitted marks
     discs: int = 0  # corner discs found
@@ -152,10 +165,11 @@ def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.vstack([m, [0, 0, 1]])
 
 
-def _find_disc(img: np.ndarray, centre: np.ndarray, d_px: float) -> np.ndarray | None:
-    """The centre of the filled disc of diameter d_px nearest to centre, searched within 12 mm
-    (the QR-only estimate is off by up to 7.5 mm); None when no blob has a disc's shape."""
-    r = int(3.5 * d_px)
+def _find_disc(img: np.ndarray, centre: np.ndarray, d_px: float, reach: float = 0.0) -> np.ndarray | None:
+    """The centre of the filled disc of diameter d_px nearest to centre, searched within reach
+    pixels (default 3.5 diameters, 12 mm: the QR-only estimate is off by up to 7.5 mm); None
+    when no blob has a disc's shape."""
+    r = int(reach or 3.5 * d_px)
     x0, y0 = int(centre[0]) - r, int(centre[1]) - r
     xa, ya = max(0, x0), max(0, y0)
     win = img[ya:max(ya, y0 + 2 * r), xa:max(xa, x0 + 2 * r)]
@@ -215,20 +229,268 @@ def register(img: np.ndarray, page: PageLayout, qr_px: np.ndarray) -> tuple[np.n
     return h, float(np.sqrt(np.mean(err ** 2))), discs
 
 
-# ------------------------------------------------------------------ measure
-def canonical(img: np.ndarray, h: np.ndarray, size: tuple[float, float]) -> np.ndarray:
-    """The page resampled into layout space at PX_PER_MM, as darkness (0 paper .. 1 ink),
-    normalised per page: the median is paper, the 1st percentile ink."""
-    s = np.diag([PX_PER_MM, PX_PER_MM, 1.0])
-    w, hh = int(round(size[0] * PX_PER_MM)), int(round(size[1] * PX_PER_MM))
-    page = cv2.warpPerspective(img, h @ np.linalg.inv(s), (w, hh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)
+# ------------------------------------------------------------------ a page without a readable QR code
+def _corner(x: float, y: float, size: tuple[float, float]) -> tuple[int, int]:
+    """Which corner of the page a point is nearest: (0 left | 1 right, 0 top | 1 bottom)."""
+    return int(x > size[0] / 2), int(y > size[1] / 2)
+
+
+def _disc_frame(img: np.ndarray, layouts: dict[str, Layout]) -> tuple[np.ndarray, list[tuple[str, PageLayout]]] | None:
+    """The affine map layout mm -> pixels from the three corner discs alone, and the (variant,
+    page)s of `layouts` that fit it: the corner of the scan that holds no disc holds the QR code, which says
+    the page's side (odd and even pages keep the code in different corners) and whether it is
+    upside down (a turned page has its discs in the mirrored corners). None unless exactly
+    three corners hold a disc."""
+    h_px, w_px = img.shape[:2]
+    size = next(iter(layouts.values())).size
+    scale = (w_px / size[0] + h_px / size[1]) / 2  # px per mm: the scan holds the page
+    marks = {_corner(x, y, size): (x, y, d) for lay in layouts.values() for p in lay.pages.values()
+             for x, y, d in p.marks}
+    found = {}
+    for c, (x, y, d) in marks.items():
+        disc = _find_disc(img, np.array([x, y]) * scale, d * scale, reach=REACH_MM * scale)
+        if disc is not None:
+            found[c] = disc
+    if len(found) != 3:
+        return None
+    empty = next(c for c in ((0, 0), (1, 0), (0, 1), (1, 1)) if c not in found)
+    for turned in (False, True):
+        qr_corner = (1 - empty[0], 1 - empty[1]) if turned else empty
+        pages = [(v, p) for v, lay in sorted(layouts.items()) for p in lay.pages.values()
+                 if lay.size == size and _corner(p.qr[0] + p.qr[2] / 2, p.qr[1] + p.qr[3] / 2, size) == qr_corner]
+        if not pages:
+            continue
+        src, dst = [], []
+        for x, y, _ in pages[0][1].marks:
+            c = _corner(x, y, size)
+            seen = (1 - c[0], 1 - c[1]) if turned else c
+            if seen not in found:
+                break
+            src.append((x, y))
+            dst.append(found[seen])
+        else:
+            if len(src) == 3:
+                return _affine(np.array(src, np.float64), np.array(dst, np.float64)), pages
+    return None
+
+
+def _qr_again(img: np.ndarray, h: np.ndarray, page: PageLayout) -> tuple[Identity, np.ndarray] | None:
+    """The QR code read from its expected place, warped flat with a white quiet zone around it
+    (a code cut off in its quiet zone only, or too skewed for the whole-page search); its
+    corners in the scan's pixels."""
+    px = 12.0  # per mm: about 6 pixels a module
+    x, y, w, hh = page.qr
+    q = QUIET_MM
+    to_crop = np.array([[px, 0, -(x - q) * px], [0, px, -(y - q) * px], [0, 0, 1.0]])
+    size = (int((w + 2 * q) * px), int((hh + 2 * q) * px))
+    flat = cv2.warpPerspective(img, h @ np.linalg.inv(to_crop), size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+    for binarizer in (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.GlobalHistogram):
+        found = _decode(flat, binarizer)
+        if found is not None:
+            return found[0], _apply(h @ np.linalg.inv(to_crop), found[1])
+    inside = cv2.warpPerspective(np.full(img.shape[:2], 255, np.uint8), h @ np.linalg.inv(to_crop), size,
+                                 flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+                                 borderValue=0) > 0
+    rebuilt = _qr_rebuilt(flat, inside, q * px, w * px)
+    if rebuilt is None:
+        return None
+    return rebuilt[0], _apply(h @ np.linalg.inv(to_crop), rebuilt[1])
+
+
+def _function_modules(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A version-1 symbol's fixed modules (finder patterns and their separators, timing
+    patterns, the dark module): which they are and which of them are dark."""
+    fixed, dark = np.zeros((n, n), bool), np.zeros((n, n), bool)
+    ring = np.ones((7, 7), bool)
+    ring[1:6, 1:6] = False
+    ring[2:5, 2:5] = True
+    for r, c in ((0, 0), (0, n - 7), (n - 7, 0)):
+        fixed[max(0, r - 1):r + 8, max(0, c - 1):c + 8] = True  # with the separator
+        dark[r:r + 7, c:c + 7] = ring
+    fixed[6, 8:n - 8] = fixed[8:n - 8, 6] = True
+    dark[6, 8:n - 8:2] = dark[8:n - 8:2, 6] = True
+    fixed[n - 8, 8] = dark[n - 8, 8] = True
+    return fixed, dark
+
+
+def _qr_rebuilt(flat: np.ndarray, inside: np.ndarray, at: float, side: float) -> tuple[Identity, np.ndarray] | None:
+    """A code cut off at the paper's edge by a module or two: its module grid fitted to the
+    fixed patterns left on the scan (within QR_SHIFT_MM of where the discs put it), the
+    modules read, the fixed ones and those off the scan redrawn (as known, or light: the
+    error correction restores a few), and the clean symbol decoded. `flat`: the code's
+    surroundings, `at` pixels from the crop's corner, `side` pixels wide; `inside`: where
+    `flat` shows the scan. Returns the identity and the symbol's corners in `flat`."""
+    n = 21  # version 1 (qrcodes.py)
+    fixed, dark = _function_modules(n)
+    module = side / n
+    box = flat[int(at):int(at + side), int(at):int(at + side)]
+    seen = inside[int(at):int(at + side), int(at):int(at + side)]
+    if not seen.any():
+        return None
+    threshold, _ = cv2.threshold(box[seen].reshape(-1, 1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    smooth = cv2.blur(flat, (3, 3))  # a module's centre: the mean of its middle pixels
+
+    sign = np.where(dark, 1.0, -1.0)
+
+    def grid(dx: float, dy: float, scale: float) -> tuple[np.ndarray, np.ndarray]:
+        centres = (np.arange(n) + 0.5) * module * scale
+        ys = np.clip(np.round(at + dy + centres).astype(int), 0, flat.shape[0] - 1)
+        xs = np.clip(np.round(at + dx + centres).astype(int), 0, flat.shape[1] - 1)
+        return threshold - smooth[np.ix_(ys, xs)].astype(np.float64), inside[np.ix_(ys, xs)]
+
+    # the grid where the fixed modules stand out most (dark ones darkest, light ones lightest):
+    # module centres, not just somewhere inside the modules
+    best = (-np.inf, 0.0, 0.0, 1.0)
+    reach = QR_SHIFT_MM * side / 10.0  # the symbol is 10 mm wide
+    for scale in (0.98, 0.99, 1.0, 1.01, 1.02):
+        for dy in np.arange(-reach, reach + 1e-9, module / 6):
+            for dx in np.arange(-reach, reach + 1e-9, module / 6):
+                ink, seen_here = grid(dx, dy, scale)
+                ok = seen_here & fixed
+                if ok.sum() > 40:
+                    contrast = float((ink * sign)[ok].mean())
+                    if contrast > best[0]:
+                        best = (contrast, dx, dy, scale)
+    _, dx, dy, scale = best
+    ink, seen_here = grid(dx, dy, scale)
+    ok = seen_here & fixed
+    if not ok.any() or float(((ink > 0) == dark)[ok].mean()) < 0.9:
+        return None
+    modules = (ink > 0) & seen_here
+    modules[fixed] = dark[fixed]
+    clean = np.pad(np.where(modules, 0, 255).astype(np.uint8), 4, constant_values=255)
+    found = _decode(cv2.resize(clean, None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST),
+                    zxingcpp.Binarizer.GlobalHistogram)
+    if found is None:
+        return None
+    x0, y0, w = at + dx, at + dy, side * scale
+    corners = np.array([[x0, y0], [x0 + w, y0], [x0 + w, y0 + w], [x0, y0 + w]], np.float64)
+    return found[0], corners
+
+
+class Reference:
+    """The build's student pages as printed (each variant's student.pdf, rendered once, when a
+    page first needs it, at REF_PX_PER_MM), to identify a page by its print when its QR code is
+    unreadable. Compared: the page's darkness, blurred, outside everything a student or a
+    corrector writes in (MC boxes, recheck squares, score grids, answer regions) and the QR code."""
+
+    def __init__(self, build_dir: Path, layouts: dict[str, Layout]):
+        self.build_dir, self.layouts = Path(build_dir), layouts
+        self._pages: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._rendered: set[str] = set()
+
+    def page(self, variant: str, number: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The (darkness, mask) of a variant's page; None when its student.pdf cannot be rendered."""
+        if variant not in self._rendered:
+            self._rendered.add(variant)
+            self._render(variant)
+        return self._pages.get((variant, number))
+
+    def _render(self, variant: str) -> None:
+        pdf = self.build_dir / variant / "student.pdf"
+        layout = self.layouts[variant]
+        if not pdf.is_file() or shutil.which("pdftoppm") is None:
+            return
+        with tempfile.TemporaryDirectory(prefix="examgen-scan-ref-") as tmp:
+            run = subprocess.run(["pdftoppm", "-r", f"{REF_PX_PER_MM * 25.4:g}", "-gray", str(pdf), f"{tmp}/p"],
+                                 capture_output=True)
+            if run.returncode != 0:
+                return
+            files = sorted(Path(tmp).glob("p-*.pgm"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+            for n, f in enumerate(files, 1):
+                page = layout.pages.get(n)
+                img = cv2.imread(str(f), cv2.IMREAD_GRAYSCALE)
+                if page is None or img is None:
+                    continue
+                size = (int(round(layout.size[0] * REF_PX_PER_MM)), int(round(layout.size[1] * REF_PX_PER_MM)))
+                img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+                self._pages[(variant, n)] = (_darkness(img.astype(np.float32)), _mask(page, size))
+
+
+def _darkness(page: np.ndarray) -> np.ndarray:
+    """Grey levels as darkness (0 paper .. 1 ink), normalised per page: the median is paper,
+    the 1st percentile ink."""
     sample = page[::4, ::4]
     white = float(np.median(sample))
     black = float(np.percentile(sample, 1))
     if white - black < 30:
         black = white - 30
     return np.clip((white - page.astype(np.float32)) / (white - black), 0, 1)
+
+
+def _blurred(dark: np.ndarray) -> np.ndarray:
+    return cv2.GaussianBlur(dark, (0, 0), REF_BLUR_MM * REF_PX_PER_MM)
+
+
+def _mask(page: PageLayout, size: tuple[int, int]) -> np.ndarray:
+    """True where the print alone is on the page: not in a box, answer region or the QR code."""
+    mask = np.ones((size[1], size[0]), bool)
+    m = 1.5  # mm around each: pen strokes past a box
+    for x, y, w, h in [b.rect for b in page.boxes] + list(page.regions) + [page.qr]:
+        x0, y0 = max(0, int((x - m) * REF_PX_PER_MM)), max(0, int((y - m) * REF_PX_PER_MM))
+        mask[y0:int((y + h + m) * REF_PX_PER_MM) + 1, x0:int((x + w + m) * REF_PX_PER_MM) + 1] = False
+    return mask
+
+
+def _ncc(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    x, y = a[mask].astype(np.float64), b[mask].astype(np.float64)
+    x, y = x - x.mean(), y - y.mean()
+    d = float(np.sqrt((x * x).sum() * (y * y).sum()))
+    return float((x * y).sum() / d) if d > 0 else 0.0
+
+
+def by_content(img: np.ndarray, h: np.ndarray, pages: list[tuple[str, PageLayout]], size: tuple[float, float],
+               reference: Reference) -> list[tuple[str, int]]:
+    """The (variant, page)s a registered page may be, best first: every candidate whose print
+    correlates with the page within CONTENT_MARGIN of the best one; [] when even the best is
+    below CONTENT_MIN (not a page of this build)."""
+    sharp = canonical(img, h, size, REF_PX_PER_MM)
+    seen = _blurred(sharp)
+    scores = []
+    for variant, page in pages:
+        ref = reference.page(variant, page.page)
+        if ref is not None:
+            scores.append((_ncc(seen, _blurred(ref[0]), ref[1]), variant, page.page))
+    scores.sort(key=lambda t: -t[0])
+    if not scores or scores[0][0] < CONTENT_MIN:
+        return []
+    found = [(v, p) for score, v, p in scores if score >= scores[0][0] - CONTENT_MARGIN]
+    return _where_they_differ(sharp, found, reference) if len(found) > 1 else found
+
+
+def _where_they_differ(sharp: np.ndarray, found: list[tuple[str, int]], reference: Reference) -> list[tuple[str, int]]:
+    """The candidates that print alike (a cover page that differs in the variant code in its
+    footer) compared again, unblurred, only where their prints differ, each at its best shift
+    within DIFF_SHIFT_PX (the registration by three discs is good to a few tenths of a mm);
+    the candidates within DIFF_MARGIN of the best there."""
+    refs = [reference.page(v, p) for v, p in found]
+    darks = [r[0] for r in refs if r is not None]
+    if len(darks) != len(found):
+        return found
+    mask = np.logical_and.reduce([r[1] for r in refs if r is not None])
+    differ = ((np.max(darks, axis=0) - np.min(darks, axis=0)) > 0.3) & mask
+    if not differ.any():
+        return found
+    near = cv2.dilate(differ.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    near[:DIFF_SHIFT_PX], near[-DIFF_SHIFT_PX:], near[:, :DIFF_SHIFT_PX], near[:, -DIFF_SHIFT_PX:] = (False,) * 4
+    ys, xs = np.nonzero(near)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    shifts = range(-DIFF_SHIFT_PX, DIFF_SHIFT_PX + 1)
+    scores = [(max(_ncc(sharp[y0 + dy:y1 + dy, x0 + dx:x1 + dx], dark[y0:y1, x0:x1], near[y0:y1, x0:x1])
+                   for dy in shifts for dx in shifts), v, p) for (v, p), dark in zip(found, darks)]
+    top = max(score for score, _, _ in scores)
+    return [(v, p) for score, v, p in sorted(scores, key=lambda t: -t[0]) if score >= top - DIFF_MARGIN]
+
+
+# ------------------------------------------------------------------ measure
+def canonical(img: np.ndarray, h: np.ndarray, size: tuple[float, float], px: float = PX_PER_MM) -> np.ndarray:
+    """The page resampled into layout space at px per mm, as darkness (0 paper .. 1 ink)."""
+    s = np.diag([px, px, 1.0])
+    w, hh = int(round(size[0] * px)), int(round(size[1] * px))
+    page = cv2.warpPerspective(img, h @ np.linalg.inv(s), (w, hh), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_REPLICATE)
+    return _darkness(page)
 
 
 def _crop_png(dark: np.ndarray, rect: tuple[float, float, float, float]) -> bytes:
@@ -255,13 +517,36 @@ def measure(dark: np.ndarray, box: Box) -> Measured:
     return Measured(box, float(inner.mean()), radius, share, _crop_png(dark, box.rect))
 
 
-def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout]) -> PageRead:
-    """identify -> register -> measure one page image."""
+def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout], reference: Reference | None = None) \
+        -> PageRead:
+    """identify -> register -> measure one page image. A page whose QR code cannot be read is
+    registered by its three corner discs, its code read again from where it must be, and else
+    (with a `reference`) identified by its print: its candidates, each with its boxes measured
+    (the booklet is decided over all pages: classify.assign_booklets)."""
     read = PageRead(index)
     ident, qr_px = identify(img)
     if ident is None or qr_px is None:
-        read.problem = "no readable QR code"
-        return read
+        frame = _disc_frame(img, layouts)
+        if frame is None:
+            read.problem = "no readable QR code, and not three corner discs"
+            return read
+        h, pages = frame
+        again = _qr_again(img, h, pages[0][1])
+        if again is not None and (again[0].variant, again[0].page) in [(v, p.page) for v, p in pages]:
+            ident, qr_px = again  # (a code of another side or orientation than the discs say: not believed)
+        elif reference is None:
+            read.problem = "no readable QR code"
+            return read
+        else:
+            size = next(iter(layouts.values())).size
+            read.how, read.discs, read.transform = "content", 3, h.tolist()
+            found = by_content(img, h, pages, size, reference)
+            if not found:
+                read.problem = "no readable QR code, and its print is no page of this build"
+                return read
+            dark = canonical(img, h, size)
+            read.candidates = [(v, p, [measure(dark, b) for b in layouts[v].pages[p].boxes]) for v, p in found]
+            return read  # no problem yet: classify.assign_booklets decides which booklet it is
     read.identity = ident
     layout = layouts.get(ident.variant)
     page = layout.pages.get(ident.page) if layout else None
