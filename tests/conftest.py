@@ -36,6 +36,24 @@ def fresh_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class LayoutBuilds:
+    """The same spec built in the TUM layout and in the plain one."""
+    tum: Path
+    plain: Path
+
+
+def both_layouts(spec: Path, root: Path, seed: int, variants: int, plain_variants: int,
+                 **tum_options: object) -> LayoutBuilds:
+    """`spec` built into root/tum (with `tum_options` for build_exam) and, as the same spec
+    with `layout: plain`, into root/plain (--keep-tex)."""
+    plain_spec = root / f"{spec.stem}-plain.yaml"
+    plain_spec.write_text("layout: plain\n" + spec.read_text())
+    build_exam(spec, seed, variants, root / "tum", **tum_options)  # type: ignore[arg-type]
+    build_exam(plain_spec, seed, plain_variants, root / "plain", keep_tex=True)
+    return LayoutBuilds(root / "tum", root / "plain")
+
+
 PROGRESS_LINE = re.compile(r"^examgen: [A-Z][^:]*: \d+/\d+ \(\d+ %\)")
 
 

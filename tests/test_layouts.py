@@ -10,19 +10,19 @@ import json
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import pages_text, pdfinfo
+from conftest import LayoutBuilds as Builds
+from conftest import both_layouts, pages_text, pdfinfo
 
 from examgen import ROOT, layouts
 from examgen.bank import load_bank
 from examgen.compiler import Built, Compiler
 from examgen.errors import SpecError
 from examgen.layouts import Region, regions
-from examgen.pipeline import _batch, build_exam
+from examgen.pipeline import _batch
 from examgen.questions import build_variant
 from examgen.spec import load_spec
 
@@ -76,21 +76,10 @@ def test_regions_from_a_log() -> None:
 
 
 # ---------------------------------------------------------------- real builds
-@dataclass(frozen=True)
-class Builds:
-    tum: Path
-    plain: Path
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     """exams/quiz.yaml built in both layouts (the plain one: the same spec with `layout: plain`)."""
-    root = tmp_path_factory.mktemp("layouts")
-    plain_spec = root / "quiz-plain.yaml"
-    plain_spec.write_text("layout: plain\n" + QUIZ.read_text())
-    build_exam(QUIZ, SEED, N, root / "tum")
-    build_exam(plain_spec, SEED, N, root / "plain", keep_tex=True)
-    return Builds(root / "tum", root / "plain")
+    return both_layouts(QUIZ, tmp_path_factory.mktemp("layouts"), SEED, N, N)
 
 
 @pytest.mark.pdf

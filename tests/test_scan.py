@@ -138,18 +138,25 @@ def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], fo
     return files, {f"B{b.number:03d}": b.expected(cols) for b in truth}
 
 
-def test_page_without_qr_identified_by_its_print(quiz_build, tmp_path, capsys):
-    # B001 page 3 (E0001's numbers differ from E0002's), B001 page 2 (the MC page: quiz_build
-    # pins the items, so both variants print the same; the booklet lacking a page 2 tells) and
-    # B002 page 1 (the cover: both variants alike but for the variant code in the footer)
-    files, expected = scans_without_qr(quiz_build, 2, {(1, 2), (1, 3), (2, 1)}, tmp_path / "scans", 1601)
-    out = tmp_path / "grading"
-    code = main(["scan", str(quiz_build), *map(str, files), "-o", str(out)])
+def scan_reads_all(build: Path, scans: tuple[list[Path], dict], out: Path, capsys) -> None:
+    """`examgen scan` of these scans identifies every page and reads the ground truth back
+    (the variant column aside); it exits 1 exactly when something is flagged."""
+    files, expected = scans
+    code = main(["scan", str(build), *map(str, files), "-o", str(out)])
     err = capsys.readouterr().err
     assert "no readable QR code" not in err
     got = rows(out)
     assert {b: {c: v for c, v in r.items() if c != "variant"} for b, r in got.items()} == expected
     assert code == (1 if flagged(out) else 0), err
+
+
+def test_page_without_qr_identified_by_its_print(quiz_build, tmp_path, capsys):
+    # B001 page 3 (E0001's numbers differ from E0002's), B001 page 2 (the MC page: quiz_build
+    # pins the items, so both variants print the same; the booklet lacking a page 2 tells) and
+    # B002 page 1 (the cover: both variants alike but for the variant code in the footer)
+    out = tmp_path / "grading"
+    scan_reads_all(quiz_build, scans_without_qr(quiz_build, 2, {(1, 2), (1, 3), (2, 1)}, tmp_path / "scans", 1601),
+                   out, capsys)
     db = sqlite3.connect(out / "grading.sqlite")
     try:
         assert db.execute("SELECT booklet, page, variant, status FROM pages WHERE how = 'content' "
@@ -171,14 +178,9 @@ def test_qr_cut_at_the_edge_read_from_its_fixed_patterns(quiz_build, tmp_path, c
     # the outer module column of B001 page 2's code (left: an even page) and of B002 page 3's
     # (right) gone: zxing finds no code; its grid fitted to what is left of the finder
     # patterns reads it (how = 'qr'), so no booklet has to be inferred
-    files, expected = scans_without_qr(quiz_build, 2, set(), tmp_path / "scans", 1603, frozenset({(1, 2), (2, 3)}))
     out = tmp_path / "grading"
-    code = main(["scan", str(quiz_build), *map(str, files), "-o", str(out)])
-    err = capsys.readouterr().err
-    assert "no readable QR code" not in err
-    got = rows(out)
-    assert {b: {c: v for c, v in r.items() if c != "variant"} for b, r in got.items()} == expected
-    assert code == (1 if flagged(out) else 0), err
+    scan_reads_all(quiz_build, scans_without_qr(quiz_build, 2, set(), tmp_path / "scans", 1603,
+                                                frozenset({(1, 2), (2, 3)})), out, capsys)
     db = sqlite3.connect(out / "grading.sqlite")
     try:
         assert db.execute("SELECT qr, how, status FROM pages WHERE (booklet, page) IN ((1, 2), (2, 3)) "

@@ -9,19 +9,18 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zxingcpp
-from conftest import pages_text, pdfinfo
+from conftest import LayoutBuilds as Builds
+from conftest import both_layouts, pages_text, pdfinfo
 
 from examgen import ROOT
 from examgen.cli import main
 from examgen.grading import load_build
 from examgen.layouts import Region, regions
-from examgen.pipeline import build_exam
 from examgen.uptodate import Inputs
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
@@ -32,21 +31,10 @@ TOL = 0.1  # mm: positions from the log against the pixels
 PAGE_KEYS = {"page", "marks", "qr", "mc_boxes", "recheck_boxes", "score_boxes", "answer_regions"}
 
 
-@dataclass(frozen=True)
-class Builds:
-    tum: Path
-    plain: Path
-
-
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
     """The quiz in the TUM layout (2 variants, 5 booklets) and in the plain layout (1 variant, --keep-tex)."""
-    root = tmp_path_factory.mktemp("scanlayout")
-    plain_spec = root / "quiz-plain.yaml"
-    plain_spec.write_text("layout: plain\n" + QUIZ.read_text())
-    build_exam(QUIZ, SEED, VARIANTS, root / "tum", booklets=BOOKLETS)
-    build_exam(plain_spec, SEED, 1, root / "plain", keep_tex=True)
-    return Builds(root / "tum", root / "plain")
+    return both_layouts(QUIZ, tmp_path_factory.mktemp("scanlayout"), SEED, VARIANTS, 1, booklets=BOOKLETS)
 
 
 def renders(pdf: Path, dpi: int, pages: list[int] | None = None) -> list[np.ndarray]:
