@@ -73,7 +73,7 @@ PARAM = {
 #: a topic tag: what a template asks (`asks:`), what an MC item is about (`tags:`)
 TAG = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
 #: an entry of `conflicts_with:`: a template id, an MC item id or a tag
-CONFLICT = {"type": "string", "pattern": "^[a-z][a-z0-9_-]*$"}
+CONFLICT = TAG  # ids and tags are spelt alike
 #: what a template needs of a student's tools: none (by hand), tables (the statement prints
 #: the elementary-function values it needs; examgen.handcalc), required (a calculator)
 CALCULATOR_NEEDS = ("none", "tables", "required")

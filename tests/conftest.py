@@ -85,6 +85,24 @@ def pages_text(pdf: Path) -> list[str]:
     return pdftotext(pdf).split("\f")[:-1]
 
 
+def grey_pages(pdf: Path, dpi: int, first: int | None = None, last: int | None = None) -> list[np.ndarray]:
+    """Pages first..last (default: all) rendered by pdftoppm -gray at `dpi`, as arrays."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["pdftoppm", "-gray", "-r", str(dpi)]
+        if first:
+            args += ["-f", str(first), "-l", str(last or first)]
+        subprocess.run([*args, str(pdf), f"{tmp}/p"], check=True, capture_output=True)
+        out = []
+        for f in sorted(Path(tmp).glob("p*.pgm")):
+            data = f.read_bytes()
+            m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+            w, h = int(m.group(1)), int(m.group(2))
+            out.append(np.frombuffer(data[m.end():m.end() + w * h], dtype=np.uint8).reshape(h, w))
+        return out
+
+
 def blue_pixels(pdf: Path, dpi: int = 40) -> int:
     """How many pixels of the rendered PDF are pure-ish blue (#0000FF answers)."""
     import tempfile

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import Built, BuiltVariant, blue_pixels, pages_text, pdfinfo, pdftotext
+from conftest import Built, BuiltVariant, blue_pixels, grey_pages, pages_text, pdfinfo, pdftotext
 from test_e2e_build import margin_labels, squash
 
 from examgen import ROOT
@@ -159,21 +159,6 @@ def test_page_breaks_never_split_a_subproblem_from_its_score_box(case) -> None:
                     assert any(abs(y - s) < 12 for s in subs), (v.dir.name, n, y, subs)
 
 
-def _render(pdf: Path, dpi: int, first: int | None = None, last: int | None = None) -> list[np.ndarray]:
-    with tempfile.TemporaryDirectory() as tmp:
-        args = ["pdftoppm", "-gray", "-r", str(dpi)]
-        if first:
-            args += ["-f", str(first), "-l", str(last or first)]
-        subprocess.run([*args, str(pdf), f"{tmp}/p"], check=True, capture_output=True)
-        out = []
-        for f in sorted(Path(tmp).glob("p*.pgm")):
-            data = f.read_bytes()
-            m = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
-            w, h = int(m.group(1)), int(m.group(2))
-            out.append(np.frombuffer(data[m.end():m.end() + w * h], dtype=np.uint8).reshape(h, w))
-        return out
-
-
 def test_12_additional_space_pages_with_grid(case) -> None:
     exam, t = case
     v = exam.variants[0]
@@ -181,7 +166,7 @@ def test_12_additional_space_pages_with_grid(case) -> None:
         assert t["additional"] in pages[-1]
         first_add = next(i for i, p in enumerate(pages, start=1) if t["additional"] in p)
         assert all(t["additional"] in p for p in pages[first_add - 1:])
-        (img,) = _render(pdf, 50, len(pages))
+        (img,) = grey_pages(pdf, 50, len(pages))
         body = img[int(0.15 * img.shape[0]):int(0.85 * img.shape[0]), int(0.1 * img.shape[1]):int(0.8 * img.shape[1])]
         grey_rows = np.mean((body > 120) & (body < 230), axis=1) > 0.5  # grid lines run the whole width
         assert grey_rows.sum() >= 20, "no 5 mm grid on the additional-space page"

@@ -8,14 +8,13 @@ import json
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 import zxingcpp
 from conftest import LayoutBuilds as Builds
-from conftest import both_layouts, pages_text, pdfinfo
+from conftest import both_layouts, grey_pages, pages_text, pdfinfo
 
 from examgen import ROOT
 from examgen.cli import main
@@ -38,19 +37,8 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> Builds:
 
 
 def renders(pdf: Path, dpi: int, pages: list[int] | None = None) -> list[np.ndarray]:
-    """Pages (default: all) as greyscale arrays, in order (pdftoppm -gray, PGM read by hand)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in pages or [0]:
-            rng = ["-f", str(n), "-l", str(n)] if n else []
-            subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), *rng, str(pdf), f"{tmp}/p{n:04d}"], check=True,
-                           capture_output=True)
-        out = []
-        for f in sorted(Path(tmp).glob("p*.pgm")):
-            data = f.read_bytes()
-            head = data.split(maxsplit=4)  # P5 width height maxval raster
-            w, h = int(head[1]), int(head[2])
-            out.append(np.frombuffer(data[len(data) - w * h:], dtype=np.uint8).reshape(h, w))
-        return out
+    """Pages (default: all) as greyscale arrays, in order."""
+    return grey_pages(pdf, dpi) if pages is None else [img for n in pages for img in grey_pages(pdf, dpi, n)]
 
 
 def render(pdf: Path, page: int, dpi: int = DPI) -> np.ndarray:
