@@ -5,6 +5,7 @@ measurements, and examgen grade reading the database."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import sqlite3
 from pathlib import Path
@@ -12,9 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scansim
+from conftest import grey_pages
 
 from examgen.cli import main
 from examgen.pipeline import build_exam
+from examgen.scan.layout import load_layouts
+from examgen.scan.pages import read_page
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +228,15 @@ def test_page_without_qr_of_a_shared_variant_flagged_not_guessed(four_booklets, 
             == [(None, None, "content", '[["E0001", 3]]')] * 2
     finally:
         db.close()
+
+
+def test_a_page_of_another_exam_is_not_read_into_this_one(quiz_build):
+    # the same variant and page, but the QR names another exam (or an older build's code):
+    # never merged into this build's grades
+    layouts = load_layouts(quiz_build)
+    (page,) = grey_pages(quiz_build / "E0001" / "student.pdf", 200, 2)
+    assert not read_page(page, 0, layouts).problem  # the control: this exam's page reads
+    other = {v: dataclasses.replace(lay, exam_id="OTHER") for v, lay in layouts.items()}
+    read = read_page(page, 0, other)
+    assert read.problem == "QR 'IN2346-E0001-B001-02': a page of exam IN2346, not of this build (OTHER)"
+    assert not read.boxes

@@ -51,6 +51,7 @@ class Layout:
     variant: str
     size: tuple[float, float]
     pages: dict[int, PageLayout]
+    exam_id: str = ""  # what the QR codes of this build name as their exam
 
 
 def _rect(d: dict[str, Any]) -> Rect:
@@ -82,7 +83,7 @@ def parse(data: dict[str, Any], variant: str) -> Layout:
                                            _rect(p["qr"]), tuple(boxes),
                                            tuple(_rect(r) for r in p.get("answer_regions", [])))
     w, h = data.get("page_size_mm", [210, 297])
-    return Layout(variant, (float(w), float(h)), pages)
+    return Layout(variant, (float(w), float(h)), pages, str(data.get("exam_id", "")))
 
 
 def load_layouts(build_dir: Path) -> dict[str, Layout]:

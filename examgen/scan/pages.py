@@ -553,6 +553,9 @@ def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout], reference
     if layout is None or page is None:
         read.problem = f"QR {ident.text!r}: the build has no such variant/page"
         return read
+    if layout.exam_id and ident.exam != layout.exam_id:  # another exam's (or an older build's) page
+        read.problem = f"QR {ident.text!r}: a page of exam {ident.exam}, not of this build ({layout.exam_id})"
+        return read
     h, read.residual, read.discs = register(img, page, qr_px)
     read.transform = h.tolist()
     dark = canonical(img, h, layout.size)
