@@ -167,22 +167,21 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
                     f"({where})")
         problems.append(f"{path}: page {idx + 1}: {what}; rescan it, or enter its boxes by hand (overrides table)")
     db.execute("DELETE FROM automatic")
-    latest = {}  # (booklet, page) -> page id: a rescan replaces the earlier reading
+    latest: dict[int, dict[int, tuple[int, float, int]]] = {}  # booklet -> page -> its latest reading
     for pid, booklet, page, residual, discs in db.execute(
             "SELECT id, booklet, page, residual, discs FROM pages WHERE status = 'read' ORDER BY id"):
-        latest[(booklet, page)] = (pid, residual, discs)
+        latest.setdefault(booklet, {})[page] = (pid, residual, discs)  # a rescan replaces the earlier reading
+    overridden = set(db.execute("SELECT booklet, column_name FROM overrides"))
     for booklet, variant in db.execute("SELECT booklet, variant FROM booklets ORDER BY booklet").fetchall():
         name = f"booklet B{booklet:03d} ({variant})"
-        have = sorted(p for (b, p) in latest if b == booklet)
+        have = latest.get(booklet, {})
         missing = [p for p in range(1, expected_pages.get(variant, 0) + 1) if p not in have]
         if missing:
             problems.append(f"{name}: page(s) {', '.join(map(str, missing))} not scanned; scan them")
         page_flags: list[str] = []
         boxes: dict[str, dict[int, list[Reading | None]]] = {}
         cells: dict[str, dict[int, list[tuple[float, bool, str]]]] = {}
-        for (b, p), (pid, residual, discs) in sorted(latest.items()):
-            if b != booklet:
-                continue
+        for p, (pid, residual, discs) in sorted(have.items()):
             if discs < 3:
                 page_flags.append(f"page {p}: {discs} of 3 corner discs found")
             if residual > t["residual"]:
@@ -205,9 +204,7 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
         for col, (value, flags) in sorted(values.items()):
             flags = page_flags + flags
             db.execute("INSERT INTO automatic VALUES (?,?,?,?)", (booklet, col, value, json.dumps(flags)))
-            overridden = db.execute("SELECT 1 FROM overrides WHERE booklet = ? AND column_name = ?",
-                                    (booklet, col)).fetchone()
-            if flags and not overridden:
+            if flags and (booklet, col) not in overridden:
                 problems.append(f"{name} {col}: {'; '.join(flags)}")
     return problems
 

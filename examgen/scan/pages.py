@@ -377,11 +377,12 @@ class Reference:
 
     def __init__(self, build_dir: Path, layouts: dict[str, Layout]):
         self.build_dir, self.layouts = Path(build_dir), layouts
-        self._pages: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._pages: dict[tuple[str, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._rendered: set[str] = set()
 
-    def page(self, variant: str, number: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """The (darkness, mask) of a variant's page; None when its student.pdf cannot be rendered."""
+    def page(self, variant: str, number: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The (darkness, mask, darkness blurred) of a variant's page (blurred once, not per page
+        compared); None when its student.pdf cannot be rendered."""
         if variant not in self._rendered:
             self._rendered.add(variant)
             self._render(variant)
@@ -405,7 +406,8 @@ class Reference:
                     continue
                 size = (int(round(layout.size[0] * REF_PX_PER_MM)), int(round(layout.size[1] * REF_PX_PER_MM)))
                 img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-                self._pages[(variant, n)] = (_darkness(img.astype(np.float32)), _mask(page, size))
+                dark = _darkness(img.astype(np.float32))
+                self._pages[(variant, n)] = (dark, _mask(page, size), _blurred(dark))
 
 
 def _darkness(page: np.ndarray) -> np.ndarray:
@@ -451,7 +453,7 @@ def by_content(img: np.ndarray, h: np.ndarray, pages: list[tuple[str, PageLayout
     for variant, page in pages:
         ref = reference.page(variant, page.page)
         if ref is not None:
-            scores.append((_ncc(seen, _blurred(ref[0]), ref[1]), variant, page.page))
+            scores.append((_ncc(seen, ref[2], ref[1]), variant, page.page))
     scores.sort(key=lambda t: -t[0])
     if not scores or scores[0][0] < CONTENT_MIN:
         return []
