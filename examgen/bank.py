@@ -39,6 +39,7 @@ class Templates(Mapping[str, Template]):
         self._files = files  # id -> question.yaml
         self._mc = mc
         self._loaded: dict[str, Template] = {}
+        self._validated = False  # conflicts.validate ran over the whole bank
         self._lock = threading.RLock()
 
     def __getitem__(self, template_id: str) -> Template:
@@ -53,13 +54,21 @@ class Templates(Mapping[str, Template]):
     def check_conflicts(self, questions: list[Template] | list[McItem]) -> None:
         """conflicts.validate for these questions: an entry of conflicts_with: that names a
         template or MC item id or an MC tag needs no other template loaded; only another
-        entry (a template's asks: tag, or a mistake) loads them all for the whole check."""
+        entry (a template's asks: tag, or a mistake) loads them all (kept) and checks the
+        whole bank, once."""
+        if self._validated:
+            return
         cheap = set(self._files) | set(self._mc) | {t for it in self._mc.values() for t in it.tags}
         if any(e == q.id or e not in cheap for q in questions for e in q.conflicts_with):
             with self._lock:
+                for q in questions:
+                    if isinstance(q, Template):
+                        self._loaded.setdefault(q.id, q)
                 every = {tid: self._loaded[tid] if tid in self._loaded else _load_template(f)
                          for tid, f in self._files.items()}
-            conflicts.validate(every, self._mc)
+                conflicts.validate(every, self._mc)
+                self._loaded.update(every)
+                self._validated = True
 
     def __contains__(self, template_id: object) -> bool:
         return template_id in self._files
