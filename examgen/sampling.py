@@ -231,12 +231,12 @@ def sample_params(
             continue
         if not free:
             return params  # everything pinned: the instructor's numbers, niceness is for draws
-        met = sum(_holds(template, name, fn, params) for name, fn in nice)
-        if met == len(nice):
+        held = [_holds(template, name, fn, params) for name, fn in nice]
+        if all(held):
             return params
-        if pinned and (best is None or met > best[0]):
-            best = (met, params)
-        last_failure = next(name for name, fn in nice if not _holds(template, name, fn, params))
+        if pinned and (best is None or sum(held) > best[0]):
+            best = (sum(held), params)
+        last_failure = next(name for (name, _), ok in zip(nice, held) if not ok)
     if best is not None:
         return best[1]  # no draw is nice with these pins: the pins win over niceness
     if pinned and last_failure in template.constraints:

@@ -42,8 +42,6 @@ def declared(doc: LoadedYaml) -> tuple[tuple[Degeneracy, ...], Variety, str | No
         key = "space" if "space" in v else "why"
         raise TemplateError(f"{doc.where(('variants', key))}: variants.{key}: a declared space needs both "
                             "'space: N' (how many different problems there are) and 'why: ...' (why not more)")
-    if "space" in v and "min_distinct" not in v:
-        v = {**v, "min_distinct": Variety.min_distinct}
     variety = Variety(float(v.get("min_distinct", Variety.min_distinct)), v.get("space"), v.get("why", ""))
     return tuple(preds), variety, d.get("canonical")
 
@@ -160,8 +158,8 @@ COLUMNS: list[Column] = [
 ]
 
 
-def table(rows: Sequence[tuple[Template, Measure]], columns: Sequence[Column] = COLUMNS) -> str:
-    """A Markdown table, one row per template (in the order given)."""
-    lines = ["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(fn(t, m).replace("|", "\\|") for _, fn in columns) + " |" for t, m in rows]
+def table(rows: Sequence[tuple[Template, Measure]]) -> str:
+    """A Markdown table, one row per template (in the order given), a column per COLUMNS entry."""
+    lines = ["| " + " | ".join(h for h, _ in COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    lines += ["| " + " | ".join(fn(t, m).replace("|", "\\|") for _, fn in COLUMNS) + " |" for t, m in rows]
     return "\n".join(lines)
