@@ -237,7 +237,7 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
     """Score a responses CSV against the build's keys: results, statistics and a report."""
     from . import grading
 
-    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+    target = grading.grading_dir(build_dir, out)
     scanned = (target / "grading.sqlite").is_file() and responses is None and template_out is None
     if (responses is None) == (template_out is None) and not scanned:
         raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet), "
@@ -279,6 +279,7 @@ def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tu
     and review/. Without SCANS: re-classify what is stored (after --set). Exit 1 lists what needs review."""
     from . import scan as scanning
     from .errors import GradingError
+    from .grading import grading_dir
     from .scan.classify import DEFAULTS
 
     parsed: dict[str, float] = {}
@@ -292,7 +293,7 @@ def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tu
             raise GradingError(f"--set {c}: not NAME=NUMBER with NAME one of {', '.join(DEFAULTS)}; "
                                "e.g. --set mark=0.25")
     clock = Stopwatch()
-    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+    target = grading_dir(build_dir, out)
     with progress(f"Reading {len(scans)} scan files", max(1, len(scans))) as update:
         report = scanning.scan(build_dir, list(scans), target, parsed, update)
     for line in report.lines():

@@ -122,6 +122,11 @@ class _Group:
     values: list[float] = field(default_factory=list)
 
 
+def grading_dir(build_dir: Path, out: Path | None = None) -> Path:
+    """Where `grade` and `scan` of a build write (they share it): --out, else BUILD-grading beside it."""
+    return out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-grading")
+
+
 def load_build(build_dir: Path) -> BuildKey:
     """Read the answer keys of a build folder written by `examgen build`."""
     build_dir = Path(build_dir)
