@@ -25,7 +25,6 @@ def test_the_lazy_bank_finds_every_template() -> None:
     templates = bank.load_bank().templates
     assert set(templates) == folders and len(templates) == len(folders)
     for tid in sorted(folders):
-        assert tid in templates
         assert templates[tid].id == tid
         assert templates[tid].directory == next(BANK_DIR.rglob(f"{tid}/question.yaml")).parent
 

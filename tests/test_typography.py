@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -147,5 +148,7 @@ def test_manifest_records_the_tex_distribution(built: dict[str, Built]) -> None:
     font_map = subprocess.run(["kpsewhich", "pdftex.map"], capture_output=True, text=True, check=True).stdout.strip()
     expected = {"pdftex": version.splitlines()[0],
                 "font_map_sha256": hashlib.sha256(Path(font_map).read_bytes()).hexdigest()}
+    assert re.match(r"pdfTeX 3\.\d+-", expected["pdftex"])
+    assert re.fullmatch(r"[0-9a-f]{64}", expected["font_map_sha256"])
     for b in built.values():
         assert json.loads((b.out / "manifest.json").read_text())["tex"] == expected
