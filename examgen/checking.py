@@ -16,13 +16,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from . import conflicts, handcalc, layouts, rendering, solvers, values, variety
+from . import conflicts, handcalc, layouts, rendering, solvers, tables, values, variety
 from .bank import Bank
 from .compiler import Compiler
 from .errors import ExamgenError
 from .model import ExamInfo, McProblem, SolvedMc, SolvedQuestion, Template, Variant
 from .pipeline import document
 from .questions import draw_mc, solve_question, texts
+from .rendering import QuestionTexts
 from .sampling import derive_seed
 from .targets import work_folder
 
@@ -72,13 +73,14 @@ def asked_decimals(statement: str) -> set[int]:
             for m in re.finditer(r"\b(\d|one|two|three|four|five|six)\s+decimal", statement, re.I)}
 
 
-def _rounding_failures(q: SolvedQuestion) -> list[str]:
-    """A rounded graded answer's part (or the intro) must ask for exactly that rounding."""
+def _rounding_failures(q: SolvedQuestion, rendered: QuestionTexts | None = None) -> list[str]:
+    """A rounded graded answer's part (or the intro) must ask for exactly that rounding
+    (`rendered`: the draw's student texts, when the caller has them)."""
     t = q.template
     if not any(a.round is not None for p in t.parts for a in p.answers):
         return []
     try:
-        rendered = texts(q)
+        rendered = rendered or texts(q)
     except ExamgenError:
         return []  # a statement that does not render is reported by the rendering check
     fails = []
@@ -128,14 +130,14 @@ def template_failures(t: Template) -> list[str]:
     return fails
 
 
-def draw_failures(q: SolvedQuestion) -> list[str]:
+def draw_failures(q: SolvedQuestion, rendered: QuestionTexts | None = None) -> list[str]:
     """The solver's answers of one draw against the declarations: the statement asks the
     declared rounding, and everything the solver returns is graded or read by some text
     (display), else it is unused."""
     t = q.template
     everywhere, _ = _uses(t)
     graded = {a.name for p in t.parts for a in p.answers if a.name}
-    fails = _rounding_failures(q)
+    fails = _rounding_failures(q, rendered)
     unused = sorted(set(q.answers) - graded - everywhere)
     if unused:
         fails.append(f"the solver {t.solver} returns {', '.join(repr(u) for u in unused)}, which no text reads "
@@ -161,7 +163,12 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
     for c in t.draw_constraints:
         if not solvers.resolve(c, t.directory)(q.params):
             fails.append(f"{where}: constraint {c} does not hold for {q.params}")
-    fails.extend(f"{where}: {f}" for f in draw_failures(q) + handcalc.failures(q))
+    try:  # the student texts, rendered once for the rounding and the by-hand checks
+        with tables.recording() as printed:
+            rendered: QuestionTexts | None = texts(q)
+    except ExamgenError:
+        rendered, printed = None, None  # reported by the rendering check below
+    fails.extend(f"{where}: {f}" for f in draw_failures(q, rendered) + handcalc.failures(q, printed))
     if not _finite(list(q.answers.values())):
         fails.append(f"{where}: an answer is not a finite number: {q.answers}")
     if abs(sum(r["points"] for r in q.rubric) - t.credits) > 1e-9:

@@ -46,11 +46,13 @@ def _exact(function: str, x: float) -> float | None:
     return None
 
 
-def by_hand(q: SolvedQuestion) -> tuple[dict[str, Any], list[str]]:
+def by_hand(q: SolvedQuestion, printed: Printed | None = None) -> tuple[dict[str, Any], list[str]]:
     """The solver's answers of this draw with every elementary value taken from the printed
-    tables, and the calls that no table (nor exactness) answered."""
-    printed: Printed = {}
-    if q.template.calculator == "tables":
+    tables (`printed`: what rendering its statement recorded, when the caller has it), and
+    the calls that no table (nor exactness) answered."""
+    if q.template.calculator != "tables":
+        printed = {}  # a template declared `none` may use no table, printed or not
+    elif printed is None:
         with recording() as printed:
             texts(q)
     missing: list[str] = []
@@ -73,13 +75,13 @@ def by_hand(q: SolvedQuestion) -> tuple[dict[str, Any], list[str]]:
     return answers, missing
 
 
-def failures(q: SolvedQuestion) -> list[str]:
+def failures(q: SolvedQuestion, printed: Printed | None = None) -> list[str]:
     """What a student without a calculator cannot reach in this draw (empty: all of it)."""
     t = q.template
     if t.calculator == "required" or not t.solver:
         return []
     try:
-        hand, missing = by_hand(q)
+        hand, missing = by_hand(q, printed)
     except ExamgenError:
         return []  # a statement that does not render or a solver that fails is reported elsewhere
     if missing:
