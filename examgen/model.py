@@ -343,15 +343,13 @@ def item_label(i: int) -> str:
 @dataclass(frozen=True)
 class Exam:
     """The exam record every writer reads: the spec, the exam seed and every variant's
-    solved questions; after compiling, each variant's page count and where each part (and
-    MC item) of its student version sits: regions[code][problem][part or item label] =
-    {"page": p (1-based in the variant), "x", "y", "width", "height": mm from the page's
-    top-left corner}; and the compiled PDFs the pdf writer copies."""
+    solved questions; after compiling, each variant's page count, the compiled PDFs the pdf
+    writer copies, and everything its student PDF logged (layouts.Region: answer areas, MC
+    boxes, scan marks, score cells; answers.json and layout.json each take their share)."""
 
     spec: ExamSpec
     seed: int
     variants: tuple[Variant, ...]
     pages: dict[str, int] = field(default_factory=dict)
-    regions: dict[str, dict[int, dict[str, dict[str, float]]]] = field(default_factory=dict)
     pdfs: dict[tuple[str, str], Path] = field(default_factory=dict)  # (code, version) -> the compiled PDF
     boxes: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # code -> all layouts.Region its student PDF logged

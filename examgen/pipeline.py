@@ -107,7 +107,6 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         # the exam record: what every writer reads
         student = {v.code: built[(v.code, layouts.STUDENT)] for v in variants}
         exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},
-                    {c: _where(b.regions) for c, b in student.items()},
                     {(v.code, version): built[(v.code, version)].pdf for v in variants
                      for version in (layouts.STUDENT, layouts.SOLUTION)},
                     {c: b.regions for c, b in student.items()})
@@ -126,18 +125,6 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
-
-
-def _where(found: Iterable[layouts.Region]) -> dict[int, dict[str, dict[str, float]]]:
-    """The layout's regions as the exam record keeps them: problem -> part label (or
-    "<item>.<option>" for a multiple-choice box) -> page and rectangle in mm."""
-    out: dict[int, dict[str, dict[str, float]]] = {}
-    for r in found:
-        if r.kind != "region":  # a scan mark, a score cell, a re-check square: layout.json only
-            continue
-        out.setdefault(r.problem, {})[r.part] = {"page": r.page, "x": r.x_mm, "y": r.y_mm, "width": r.width_mm,
-                                                 "height": r.height_mm}
-    return out
 
 
 def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compiler, tmp: Path) -> dict[str, str]:

@@ -6,10 +6,12 @@ against it. Grading, scanning and correction read this file, nothing else."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from .. import values
+from ..layouts import Region
 from ..model import Exam, GradedAnswer, SolvedMc, SolvedQuestion, Variant, item_label
 from ..resources import package_file
 
@@ -80,7 +82,7 @@ def question_record(k: int, q: SolvedQuestion | SolvedMc, regions: dict[str, dic
 
 
 def variant_record(exam: Exam, v: Variant) -> dict[str, Any]:
-    where = exam.regions.get(v.code, {})
+    where = _where(exam.boxes.get(v.code, ()))
     return {
         "version": VERSION, "variant": v.code,
         "exam": {"code": exam.spec.info.code, "name": exam.spec.info.name}, "exam_seed": exam.seed,
@@ -98,3 +100,15 @@ def write(exam: Exam, folder: Path) -> None:
     """folder/E????/answers.json for every variant (the variant folders exist)."""
     for v in exam.variants:
         (folder / v.code / "answers.json").write_text(answers_json(exam, v), encoding="utf-8")
+
+
+def _where(found: Iterable[Region]) -> dict[int, dict[str, dict[str, float]]]:
+    """The answer areas and MC boxes as answers.json gives them: problem -> part label (or
+    "<item>.<option>" for a multiple-choice box) -> page and rectangle in mm."""
+    out: dict[int, dict[str, dict[str, float]]] = {}
+    for r in found:
+        if r.kind != "region":  # a scan mark, a score cell, a re-check square: layout.json only
+            continue
+        out.setdefault(r.problem, {})[r.part] = {"page": r.page, "x": r.x_mm, "y": r.y_mm, "width": r.width_mm,
+                                                 "height": r.height_mm}
+    return out
