@@ -319,22 +319,22 @@ class Compiler:
     def log_of(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...] = ()) -> str:
         """One draft-mode pdflatex pass (no PDF) of a document with these class files
         beside it, for what its log reports (e.g. measured sizes); the log."""
-        workdir.mkdir(parents=True, exist_ok=True)
-        for f in classes:
-            shutil.copyfile(f, workdir / f.name)
-        (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
-        return self.tex.run(workdir, name, None, True, label, tex)
+        return self._once(workdir, name, tex, label, classes, draft=True)
 
     def compile_once(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...] = ()) -> Path:
         """One pdflatex pass with the same hardening (no shell escape, paranoid file
         access, reproducible bytes) for a document that needs no page total, e.g.
         the grading report; `classes` (class and package files it loads) are copied beside it."""
+        self._once(workdir, name, tex, label, classes, draft=False)
+        return workdir / f"{name}.pdf"
+
+    def _once(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...], draft: bool) -> str:
+        """name.tex written into workdir beside copies of `classes`, run once; the log."""
         workdir.mkdir(parents=True, exist_ok=True)
         for f in classes:
             shutil.copyfile(f, workdir / f.name)
         (workdir / f"{name}.tex").write_text(tex, encoding="utf-8")
-        self.tex.run(workdir, name, None, False, label, tex)
-        return workdir / f"{name}.pdf"
+        return self.tex.run(workdir, name, None, draft, label, tex)
 
 
 class _Stream:
