@@ -65,10 +65,15 @@ def operators(content: str) -> str:
     return f"q 0 g {scale} 0 0 {scale} 0 0 cm {' '.join(runs)} f Q"
 
 
-def definitions(variants: list[tuple[str, int]], exam: str = "EXAM", booklets: int = 1) -> str:
+def first_booklet(code: str) -> int:
+    """The booklet whose codes a variant's own PDFs carry: the variant's number (E0003 -> 3)."""
+    return int(code[1:])
+
+
+def definitions(variants: list[tuple[str, int]], exam: str, booklets: int) -> str:
     """The <jobname>-qr.tex text for these (variant code, page count) pairs: the codes of
-    the variant's own booklet (its number: the variant's, E0003 -> booklet 3) of `booklets`."""
-    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, int(code[1:]), p, booklets))}}}%\n"
+    the variant's first booklet of `booklets`."""
+    return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, first_booklet(code), p, booklets))}}}%\n"
                    for code, pages in variants for p in range(1, pages + 1))
 
 

@@ -44,7 +44,7 @@ def write(exam: Exam, folder: Path, booklets: int | None = None) -> None:
     for i, v in enumerate(exam.variants):
         vdir = folder / v.code
         vdir.mkdir()
-        codes = _codes(exam, i, i + 1, n)
+        codes = _codes(exam, i, qrcodes.first_booklet(v.code), n)
         jobs += [([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf") for version in VERSIONS]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: qrcodes.stamp(*job), jobs))
