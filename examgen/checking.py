@@ -146,11 +146,6 @@ def draw_failures(q: SolvedQuestion, rendered: QuestionTexts | None = None) -> l
     return fails
 
 
-def declaration_failures(q: SolvedQuestion) -> list[str]:
-    """Everything the declarations get wrong for this draw: the template's and the draw's."""
-    return template_failures(q.template) + draw_failures(q)
-
-
 def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> tuple[SolvedQuestion | None, list[str]]:
     """Sample, solve and render draw n of one template; the failures found."""
     t = bank.templates[template_id]

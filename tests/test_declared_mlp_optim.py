@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from examgen import rendering
 from examgen.bank import load_bank
-from examgen.checking import asked_decimals, declaration_failures
+from examgen.checking import asked_decimals, draw_failures, template_failures
 from examgen.pipeline import solve_one
 from examgen.questions import context
 
@@ -39,7 +39,7 @@ def test_seed001_p6c_skip_connection_derivatives_are_exact_with_the_seed_points(
                       (None, "text", None, 1.0), ("credits", 2.0)]
     _, q = solve_one("skip_connection_gradient", 1, {"w": 0.001, "x": 1})
     assert (q.answers["dy_dx_plain"], q.answers["dy_dx_skip"]) == (0.001, 1.001)
-    assert declaration_failures(q) == []
+    assert template_failures(q.template) + draw_failures(q) == []
 
 
 def test_seed002_q10b_losses_after_every_epoch_rounded_as_asked():
@@ -59,7 +59,7 @@ def test_seed002_q10b_losses_after_every_epoch_rounded_as_asked():
     assert round(q.answers["loss_epochs"][0], 2) == 3.74
     assert "rounded to 2 decimals" in _statement(q, "b")
     assert asked_decimals(_statement(q, "b")) == {1, 2} and asked_decimals(_statement(q, "a")) == {3}
-    assert declaration_failures(q) == []
+    assert template_failures(q.template) + draw_failures(q) == []
 
 
 def test_seed004_p3h_epoch_definition_and_update_count():
