@@ -7,7 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..model import GradedAnswer, Part, SolvedQuestion
+from ..model import DrawnMcItem, GradedAnswer, Part, SolvedQuestion
+from .htmltext import latex_to_html
 
 NONE_OPTION = "None of the statements above is true."
 
@@ -66,6 +67,18 @@ def hand_answers(part: Part) -> list[GradedAnswer] | None:
     if not part.answers:
         return []
     return [a for a in part.answers if not auto_graded(a)] or None
+
+
+def hand_keys(q: SolvedQuestion) -> list[tuple[Part, GradedAnswer, Any]]:
+    """(part, answer, key) of every declared answer a tutor grades, in order."""
+    return [(p, a, value) for p, a, value in q.graded() if a in (hand_answers(p) or ())]
+
+
+def mc_options(d: DrawnMcItem) -> list[tuple[str, bool, str]]:
+    """(text as HTML, correct, why) of a drawn MC item's options, then "none of the above",
+    correct exactly when no printed option is."""
+    return [(latex_to_html(o.text, inline=True), o.correct, o.why) for o in d.options] + \
+        [(NONE_OPTION, not d.correct_boxes, "")]
 
 
 def hand_points(part: Part) -> float:

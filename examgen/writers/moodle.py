@@ -44,14 +44,15 @@ from ..model import DrawnMcItem, Exam, GradedAnswer, Part, SolvedMc, SolvedQuest
 from ..rendering import QuestionTexts
 from ..targets import MOODLE_MARK
 from .graded import (
-    NONE_OPTION,
     asked_note,
     cells,
     credits_note,
     hand_answers,
+    hand_keys,
     hand_points,
     key_phrase,
     key_text,
+    mc_options,
     points_text,
 )
 from .htmltext import latex_to_html
@@ -157,7 +158,7 @@ def _written(quiz: ET.Element, v: Variant, k: int, q: SolvedQuestion, texts: Que
     keys = "".join(
         f"<li><b>{p.name})</b> {latex_to_html(a.label, inline=True)}: "
         f"{key_phrase(a, value, lambda x: f'<code>{html.escape(str(x))}</code>')} ({points_text(a.points)})</li>"
-        for p, a, value in q.graded() if a in (hand_answers(p) or ()))
+        for p, a, value in hand_keys(q))
     solutions = "".join(f"<p><b>{p.name})</b></p>{latex_to_html(texts.solutions[p.name])}" for p in hand)
     _text(e, "graderinfo", (f"<ul>{keys}</ul>" if keys else "") + solutions
           + _rubric_html(q, {p.name for p in hand}), "html")
@@ -176,8 +177,7 @@ def _mc_question(quiz: ET.Element, name: str, d: DrawnMcItem, credits: float, mc
     ET.SubElement(m, "answernumbering").text = "123"
     if qtype == "multichoice":
         ET.SubElement(m, "single").text = "false"
-    options = [(latex_to_html(o.text, inline=True), o.correct, o.why) for o in d.options]
-    options.append((NONE_OPTION, not d.correct_boxes, ""))
+    options = mc_options(d)
     n_right = sum(1 for _, ok, _ in options if ok)
     for text, ok, why in options:
         if qtype == "multichoice":

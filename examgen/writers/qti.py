@@ -53,14 +53,15 @@ from ..model import DrawnMcItem, Exam, GradedAnswer, Part, SolvedMc, SolvedQuest
 from ..rendering import QuestionTexts
 from ..targets import QTI_MARK
 from .graded import (
-    NONE_OPTION,
     asked_note,
     cells,
     credits_note,
     hand_answers,
+    hand_keys,
     hand_points,
     key_phrase,
     key_text,
+    mc_options,
     points_text,
 )
 from .htmltext import latex_to_html
@@ -269,11 +270,10 @@ def template_item(v: Variant, k: int, q: SolvedQuestion) -> tuple[str, bytes]:
     hand_parts: list[Part] = []
     if texts.intro is not None:
         body.append(xhtml(latex_to_html(texts.intro), f"{where} intro"))
-    inputs = cells(q)
+    inputs, hand = cells(q), hand_keys(q)
     for part in q.parts:
         _part_statement(body, texts, where, part)
-        keys += [(part, a, value) for p, a, value in q.graded()
-                 if p.name == part.name and a in (hand_answers(p) or ())]
+        keys += [(p, a, value) for p, a, value in hand if p.name == part.name]
         for c in inputs:
             if c.part.name != part.name:
                 continue
@@ -318,9 +318,8 @@ def mc_item(v: Variant, k: int, i: int, d: DrawnMcItem, credits: float) -> tuple
     identifier = f"{v.code}_P{k}{label}"
     where = f"MC item {d.item.id} of the '{d.item.topic}' pool ({v.code} P{k}{label})"
     item = _item_root(identifier, f"{v.code} P{k}{label} {d.item.id}")
-    options = [(f"C{j}", latex_to_html(o.text, inline=True), o.correct, o.why)
-               for j, o in enumerate(d.options, start=1)]
-    options.append(("NONE", NONE_OPTION, not d.correct_boxes, ""))
+    options = [(f"C{j}" if j <= len(d.options) else "NONE", text, ok, why)
+               for j, (text, ok, why) in enumerate(mc_options(d), start=1)]
     _response(item, "RESPONSE", "multiple", "identifier", [c for c, _, ok, _ in options if ok])
     _outcomes(item, credits)
     body = _sub(item, "itemBody")
