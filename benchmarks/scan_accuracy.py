@@ -39,6 +39,7 @@ from examgen.scan.classify import (  # noqa: E402
     mc_value,
     score_value,
 )
+from examgen.scan.layout import load_layouts  # noqa: E402
 from examgen.scan.pages import Reference, read_page  # noqa: E402
 
 
@@ -51,7 +52,7 @@ def build(folder: Path, booklets: int) -> Path:
 
 
 def run(build_dir: Path, pages: int, dpi: int, seed: int, blank: float = 0.0) -> dict[str, int]:
-    layouts, real = scansim.layouts_of(build_dir)
+    layouts = load_layouts(build_dir)
     reference = Reference(build_dir, layouts)
     per = max(len(lay.pages) for lay in layouts.values())
     rng = np.random.default_rng([seed, dpi])
@@ -66,7 +67,7 @@ def run(build_dir: Path, pages: int, dpi: int, seed: int, blank: float = 0.0) ->
     pending = []  # pages identified by their print: their booklet is decided over all pages (as examgen scan does)
     for start in range(0, len(truth), 8):  # a few booklets at a time: memory stays flat
         chunk = truth[start:start + 8]
-        printed = scansim.simulate(build_dir, layouts, chunk, dpi, rng, real)
+        printed = scansim.simulate(build_dir, layouts, chunk, dpi, rng)
         for img, (variant, _, page) in printed:
             if blank and rng.random() < blank:  # --blank-qr: the page must be identified by its print
                 scansim.blank_qr(img, layouts[variant].pages[page].qr, dpi)

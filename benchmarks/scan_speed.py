@@ -53,10 +53,10 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "examgen", "build", str(ROOT / "exams" / "quiz.yaml"), "-n", "2",
                             "--booklets", str(-(-args.pages // 4)), "-o", str(build)], check=True,
                            capture_output=True)
-        layouts, real = scansim.layouts_of(build)
+        layouts = load_layouts(build)
         rng = np.random.default_rng(6000)
         truth = scansim.random_truth(layouts, -(-args.pages // 4), rng)
-        pages = scansim.scan_pages(scansim.simulate(build, layouts, truth, 300, rng, real), 300, rng)
+        pages = scansim.scan_pages(scansim.simulate(build, layouts, truth, 300, rng), 300, rng)
         jpegs = [(str(build), scansim.jpeg(img, 60)) for img, _ in pages][:args.pages]
         _read(jpegs[0])  # warm-up: imports, layouts
         cpu = time.process_time()

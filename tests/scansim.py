@@ -5,27 +5,22 @@
     pages = simulate(build, layouts, truth, dpi, rng)     # [(image, (variant, booklet, page))]
     write_scans(pages, folder, rng)                        # shuffled PDFs / JPEGs / PNGs
 
-A page is rasterised from the variant's student.pdf with pdftoppm when the build has
-layout.json (the class prints discs and QR); with a hand-written layout (`hand_layout`,
-before the class exported one) the page is drawn from the layout alone: box frames,
-score grids, discs and the booklet QR."""
+A page is rasterised from the build's print file (booklets stamped with their codes) with
+pdftoppm; the layouts are the build's layout.json (examgen.scan.layout.load_layouts)."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
-import segno
 
-from examgen.scan.layout import Layout, load_layouts, parse
+from examgen.scan.layout import Layout
 
 STATES = ("empty", "crossed", "filled", "refilled")  # refilled: filled, then a cross in its recheck square
 
@@ -49,54 +44,6 @@ class Booklet:
                 v = v2 if v2 is not None else v1
                 out[col] = "" if v is None else (str(int(v)) if v == int(v) else str(v))
         return out
-
-
-def hand_layout(answers: dict[str, Any]) -> dict[str, Any]:
-    """A layout.json for one variant from its answers.json regions (MC boxes) with discs, a QR,
-    recheck squares and score grids where scan-notes §4 places them."""
-    pages: dict[int, dict[str, Any]] = {}
-    for p in range(1, int(answers["pages"]) + 1):
-        inner = 14 if p % 2 else 196
-        pages[p] = {"page": p, "marks": [{"x": 14, "y": 14, "d": 4}, {"x": 196, "y": 14, "d": 4},
-                                          {"x": inner, "y": 283, "d": 4}],
-                    "qr": {"x": 178 if p % 2 else 22, "y": 263, "w": 10, "h": 10},
-                    "mc_boxes": [], "score_boxes": [], "answer_regions": []}
-    for q in answers["questions"]:
-        k = q["problem"]
-        if q["type"] == "mc":
-            for it in q["items"]:
-                for o in it["options"]:
-                    r = o["region"]
-                    box = {"column": f"P{k}{it['label']}", "box": o["box"], "x": r["x"], "y": r["y"],
-                           "w": r["width"], "h": r["height"]}
-                    pages[r["page"]]["mc_boxes"] += [box, {**box, "kind": "recheck", "x": r["x"] - 6}]
-        else:
-            for part in q["parts"]:
-                r = part["region"]
-                page = pages[r["page"]]
-                gx = 183 if r["page"] % 2 else 5
-                rows = int(2 * part["credits"]) + 1
-                for row in range(rows):
-                    for c in (1, 2):
-                        page["score_boxes"].append({"column": f"P{k}{part['name']}", "value": row / 2,
-                                                    "corrector": c, "x": gx + 3.5 * (c - 1),
-                                                    "y": r["y"] - 8 + 3.5 * row, "w": 3.5, "h": 3.5})
-                page["answer_regions"].append({"column": f"P{k}{part['name']}", "x": r["x"], "y": r["y"],
-                                               "w": r["width"], "h": r["height"]})
-    return {"version": 1, "page_size_mm": [210, 297], "pages": list(pages.values())}
-
-
-def layouts_of(build: Path) -> tuple[dict[str, Layout], bool]:
-    """The build's layouts and whether they are the class's own (else hand-written ones,
-    also saved into the build so that examgen scan reads the same)."""
-    if list(build.glob("E*/layout.json")):
-        return load_layouts(build), True
-    out = {}
-    for f in sorted(build.glob("E[0-9][0-9][0-9][0-9]/answers.json")):
-        data = hand_layout(json.loads(f.read_text()))
-        (f.parent / "layout.json").write_text(json.dumps(data))
-        out[f.parent.name] = parse(data, f.parent.name)
-    return out, False
 
 
 def columns_of(layouts: dict[str, Layout]) -> dict[str, str]:
@@ -155,15 +102,6 @@ class Pen:
         pts = np.array([self._p(x, y), self._p(x + w, y), self._p(x + w, y + h), self._p(x, y + h)], np.int32)
         cv2.fillPoly(self.img, [pts], ink, cv2.LINE_AA, 4)
 
-    def qr(self, text: str, x: float, y: float, side: float) -> None:
-        """The symbol drawn whole (module by module anti-aliased polygons leave seams)."""
-        m = np.array(segno.make_qr(text, error="L", boost_error=True, mask=0).matrix, dtype=np.uint8)
-        px = int(round(side * self.s))
-        big = cv2.resize((1 - m) * 255, (px * 8, px * 8), interpolation=cv2.INTER_NEAREST)
-        sym = cv2.resize(big, (px, px), interpolation=cv2.INTER_AREA)
-        x0, y0 = int(round(x * self.s)), int(round(y * self.s))
-        self.img[y0:y0 + px, x0:x0 + px] = np.minimum(self.img[y0:y0 + px, x0:x0 + px], sym)
-
 
 def _cross(pen: Pen, rect: tuple[float, float, float, float], rng: np.random.Generator, ink: int) -> None:
     x, y, w, h = rect
@@ -181,10 +119,6 @@ def _filled(pen: Pen, rect: tuple[float, float, float, float], rng: np.random.Ge
     for _ in range(int(rng.integers(0, 3))):  # a few paper specks a quick scribble leaves
         cx, cy = x + rng.uniform(0.8, w - 0.8), y + rng.uniform(0.8, h - 0.8)
         pen.fill(cx, cy, 0.25, 0.25, 255)
-
-
-def _blank_page(dpi: int) -> np.ndarray:
-    return np.full((int(round(297 * dpi / 25.4)), int(round(210 * dpi / 25.4))), 255, np.uint8)
 
 
 def _printed_at(build: Path, layouts: dict[str, Layout], booklet: int) -> tuple[Path, int]:
@@ -207,27 +141,16 @@ def _pdf_pages(pdf: Path, first: int, dpi: int, count: int) -> list[np.ndarray]:
         return [cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]
 
 
-def qr_text(exam: str, variant: str, booklet: int, page: int) -> str:
-    return f"{exam}-{variant}-B{booklet:03d}-{page:02d}"
-
-
 def simulate(build: Path, layouts: dict[str, Layout], truth: list[Booklet], dpi: int, rng: np.random.Generator,
-             from_pdf: bool, exam: str = "EX") -> list[tuple[np.ndarray, tuple[str, int, int]]]:
+             ) -> list[tuple[np.ndarray, tuple[str, int, int]]]:
     """Every page of every booklet, filled and printed at dpi (not yet distorted)."""
     out = []
     for bk in truth:
         lay = layouts[bk.variant]
-        printed = _pdf_pages(*_printed_at(build, layouts, bk.number), dpi, max(lay.pages)) if from_pdf else []
+        printed = _pdf_pages(*_printed_at(build, layouts, bk.number), dpi, max(lay.pages))
         for n, page in sorted(lay.pages.items()):
-            img = printed[n - 1] if from_pdf else _blank_page(dpi)
+            img = printed[n - 1]
             pen = Pen(img, dpi)
-            if not from_pdf:  # what the class prints
-                for x, y, d in page.marks:
-                    pen.disc(x, y, d)
-                pen.qr(qr_text(exam, bk.variant, bk.number, n), *page.qr[:3])
-                for b in page.boxes:
-                    pen.rect(*b.rect, 0.21 if b.kind == "mc" else 0.15 if b.kind == "recheck" else 0.3,
-                             0 if b.kind != "recheck" else 120)
             ink = int(rng.integers(0, 70))  # one pen per booklet page
             for b in page.boxes:
                 if b.kind == "mc":

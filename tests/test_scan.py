@@ -24,14 +24,13 @@ from examgen.scan.pages import read_page
 @pytest.fixture(scope="module")
 def scanned(quiz_build: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Two booklets (both variants, all pages), filled, printed, distorted and saved as JPEG PDFs."""
-    layouts, real = scansim.layouts_of(quiz_build)
-    assert real, "the build writes E0001/layout.json"
+    layouts = load_layouts(quiz_build)
     rng = np.random.default_rng(16)
     truth = scansim.random_truth(layouts, 2, rng)
     cols = scansim.columns_of(layouts)
     out = {"build": quiz_build, "expected": {f"B{b.number:03d}": b.expected(cols) for b in truth}}
     for dpi in (150, 300):
-        pages = scansim.scan_pages(scansim.simulate(quiz_build, layouts, truth, dpi, rng, True), dpi, rng, 0.25)
+        pages = scansim.scan_pages(scansim.simulate(quiz_build, layouts, truth, dpi, rng), dpi, rng, 0.25)
         out[dpi] = scansim.write_scans(pages, tmp_path_factory.mktemp(f"scans{dpi}"), dpi, per_file=3)
     return out
 
@@ -127,12 +126,12 @@ def scans_without_qr(build: Path, booklets: int, blank: set[tuple[int, int]], fo
     """Every page of `booklets` booklets filled and scanned at 300 dpi, the QR codes of the
     (booklet, page)s in `blank` painted over (those pages turned upside down), those in `cut`
     cut at the outer edge; the files and the expected responses per booklet."""
-    layouts, _ = scansim.layouts_of(build)
+    layouts = load_layouts(build)
     rng = np.random.default_rng(seed)
     truth = scansim.random_truth(layouts, booklets, rng)
     cols = scansim.columns_of(layouts)
     pages = []
-    for img, (variant, booklet, page) in scansim.simulate(build, layouts, truth, 300, rng, True):
+    for img, (variant, booklet, page) in scansim.simulate(build, layouts, truth, 300, rng):
         if (booklet, page) in blank:
             scansim.blank_qr(img, layouts[variant].pages[page].qr, 300)
         if (booklet, page) in cut:

@@ -1,18 +1,17 @@
 """layout.json (written by `examgen build` into every variant folder): where each machine-read
 thing sits on each page, in mm from the page's top-left corner, y downwards.
 
-    {"version": 1, "page_size_mm": [210, 297],
+    {"version": 1, "page_size_mm": [210, 297], "exam_id": "IN2346",
      "pages": [{"page": 1,
                 "marks": [{"x": 14, "y": 14, "d": 4}, ...],          disc centres and diameters
                 "qr": {"x": ..., "y": ..., "w": ..., "h": ...},       the symbol's box
                 "mc_boxes": [{"column": "P1a", "box": 1, "x", "y", "w", "h"}, ...],
-                "score_boxes": [{"column": "P2a", "value": 0.5, "corrector": 1, "x", "y", "w", "h"}],
+                "recheck_boxes": [{"column": "P1a", "box": 1, "x", "y", "w", "h"}, ...],
+                "score_boxes": [{"column": "P2a", "value": 0.5, "correction": 1, "x", "y", "w", "h"}],
                 "answer_regions": [...]}]}
 
-A recheck square (TUM's "cross next to a filled box") is an mc_boxes entry with
-"kind": "recheck" (or a "recheck" rectangle inside the box's entry, or a page's
-"recheck_boxes" list); the scanner accepts all three. The correction column of a score
-cell is its "corrector" (or "correction") key, 1 when absent."""
+as examgen.writers.layoutjson writes it (the one format read here). A recheck square is
+TUM's "cross next to a filled box"; a score cell's "correction" is its grid column (1st/2nd)."""
 
 from __future__ import annotations
 
@@ -59,10 +58,8 @@ def _rect(d: dict[str, Any]) -> Rect:
 
 
 def _mark(d: dict[str, Any]) -> tuple[float, float, float]:
-    if "w" in d:  # a bounding box instead of a centre
-        x, y, w, h = _rect(d)
-        return x + w / 2, y + h / 2, (w + h) / 2
-    return float(d["x"]), float(d["y"]), float(d.get("d", 2 * float(d.get("r", 2))))
+    """A corner disc: its centre and diameter."""
+    return float(d["x"]), float(d["y"]), float(d["d"])
 
 
 def parse(data: dict[str, Any], variant: str) -> Layout:
@@ -70,15 +67,11 @@ def parse(data: dict[str, Any], variant: str) -> Layout:
     for p in data["pages"]:
         boxes: list[Box] = []
         for b in p.get("mc_boxes", []):
-            kind = "recheck" if b.get("kind") == "recheck" else "mc"
-            boxes.append(Box(kind, str(b["column"]), float(b["box"]), 0, _rect(b)))
-            if isinstance(b.get("recheck"), dict):
-                boxes.append(Box("recheck", str(b["column"]), float(b["box"]), 0, _rect(b["recheck"])))
+            boxes.append(Box("mc", str(b["column"]), float(b["box"]), 0, _rect(b)))
         for b in p.get("recheck_boxes", []):
             boxes.append(Box("recheck", str(b["column"]), float(b["box"]), 0, _rect(b)))
         for b in p.get("score_boxes", []):
-            corrector = int(b.get("corrector", b.get("correction", 1)))
-            boxes.append(Box("score", str(b["column"]), float(b["value"]), corrector, _rect(b)))
+            boxes.append(Box("score", str(b["column"]), float(b["value"]), int(b["correction"]), _rect(b)))
         pages[int(p["page"])] = PageLayout(int(p["page"]), tuple(_mark(m) for m in p.get("marks", [])),
                                            _rect(p["qr"]), tuple(boxes),
                                            tuple(_rect(r) for r in p.get("answer_regions", [])))
