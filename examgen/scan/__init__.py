@@ -51,7 +51,15 @@ CREATE TABLE IF NOT EXISTS overrides(booklet INTEGER NOT NULL, column_name TEXT 
     note TEXT, at TEXT, PRIMARY KEY(booklet, column_name));
 CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);
 CREATE TABLE IF NOT EXISTS thresholds(name TEXT PRIMARY KEY, value REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS students(registration TEXT PRIMARY KEY, last_name TEXT NOT NULL, first_name TEXT NOT NULL,
+    programme TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'registered', bonus INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS changes(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL,
+    booklet INTEGER, column_name TEXT, old TEXT, new TEXT, why TEXT);
 """
+# students: the class list (registration as TUMonline writes it, status registered | absent | withdrawn |
+# cheating, bonus 0/1); booklets.registration maps a scanned booklet to one of them.
+# changes: the term's audit trail (who, when, what, old -> new, why) of every manual change after the
+# scan: corrections, overrides, mappings, statuses, re-grading operations. Rows are only ever added.
 # columns added since the first version: (table, column, declaration); _open adds them to an older database
 ADDED = [("pages", "how", "TEXT"),  # 'qr' | 'content': which page it is, from its QR code or from its print
          ("pages", "candidates", "TEXT"),  # identified by its print: JSON [[variant, page], ...], best first
@@ -75,6 +83,18 @@ class Report:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def log_change(db: sqlite3.Connection, who: str, what: str, *, booklet: int | None = None, column: str | None = None,
+               old: str | None = None, new: str | None = None, why: str | None = None) -> None:
+    """Append one row to the audit trail (`changes`); the caller commits with the change itself."""
+    db.execute("INSERT INTO changes(at, who, what, booklet, column_name, old, new, why) VALUES (?,?,?,?,?,?,?,?)",
+               (_now(), who, what, booklet, column, old, new, why))
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    """The grading database at path, created or brought up to the current schema."""
+    return _open(path)
 
 
 def _open(path: Path) -> sqlite3.Connection:
