@@ -304,6 +304,27 @@ def scan(build_dir: Path, scans: tuple[Path, ...], out: Path | None, changes: tu
     return 1 if report.problems else 0
 
 
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--rooms", "rooms_file", required=True, type=click.Path(path_type=Path),
+              help="The room file (YAML): rooms, each a grid of seats (S seat, . free, | aisle); README: Seating.")
+@click.option("--count", type=click.IntRange(1), default=None,
+              help="Seat booklets 1..COUNT only (default: every printed booklet).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The seating folder (default: BUILD_DIR-seating).")
+def seat(build_dir: Path, rooms_file: Path, count: int | None, out: Path | None) -> None:
+    """Seat the numbered booklets in rooms so that no neighbour (left, right, front, back) shares a
+    variant: seating.csv and an attendance list per room (rooms/ROOM.pdf)."""
+    from . import seating
+
+    clock = Stopwatch()
+    target = out or Path(str(Path(build_dir)).rstrip("/") + "-seating")
+    rooms = seating.read_rooms(rooms_file)
+    with _compiler(False) as compiler, progress("Attendance lists", len(rooms)) as update:
+        files = seating.seat(build_dir, rooms_file, target, count, compiler, update)
+    click.echo(summary("seat", len(files), clock.seconds, target))
+
+
 @cli.group()
 def export() -> None:
     """Export variants to other systems (Moodle XML, IMS QTI 2.1)."""

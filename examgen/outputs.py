@@ -35,7 +35,7 @@ def sha256(path: Path) -> str:
 
 # ------------------------------------------------------------------ ownership
 MANIFEST = "manifest.json"
-KINDS = ("build", "grading", "diagnostics")
+KINDS = ("build", "grading", "diagnostics", "seating")
 
 
 def folder_manifest(root: Path, kind: str, **fields: Any) -> str:

@@ -121,7 +121,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code), booklets or n_variants)
             keycsv.write(exam, stage)
             # last: it lists every file with its sha256
-            manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None)
+            manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None,
+                           booklets)
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())

@@ -29,7 +29,7 @@ def test_outputs_exist_and_manifest_lists_them(exam: Built) -> None:
     codes = [v.dir.name for v in exam.variants]
     assert codes == ["E0001", "E0002"]
     manifest = json.loads((exam.out / "manifest.json").read_text())
-    assert manifest["variants"] == 2 and manifest["examgen"] == "0.1.0"
+    assert manifest["variants"] == 2 and manifest["booklets"] == 2 and manifest["examgen"] == "0.1.0"
     expected = {f"{c}/{f}" for c in codes for f in ("student.pdf", "solution.pdf", "answers.json", "layout.json")} | {
         "answer_key.csv", "print/all-students.pdf", "print/all-solutions.pdf"}
     assert set(manifest["files"]) == expected

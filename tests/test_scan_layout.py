@@ -270,6 +270,7 @@ def test_a_rebuild_with_other_booklets_is_no_noop(tmp_path: Path, capsys: pytest
     n = len(pages_text(tmp_path / "out" / "E0001" / "student.pdf"))
     assert decode(tmp_path / "out" / "print" / "all-students.pdf")[::n] == [
         f"IN2346-E0001-B{b:03d}-01" for b in (1, 2, 3)]
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text())["booklets"] == 3  # examgen seat reads it
     assert main([*args, "--booklets", "3"]) == 0
     assert "is up to date" in capsys.readouterr().out
 
