@@ -236,7 +236,6 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
           banks: tuple[Path, ...]) -> None:
     """Score a responses CSV against the build's keys: results, statistics and a report."""
     from . import grading
-
     from .regrade import scanned_booklets
 
     target = grading.grading_dir(build_dir, out)

@@ -137,7 +137,7 @@ def _cells(key: BuildKey, op: Operation) -> tuple[Cell, dict[str, str]]:
                            f"({', '.join(f'{c}: {i}' for c, i in items.items())}); name one: {col}@"
                            f"{next(iter(items))}")
     if op.op == "accept" and code is None and len({cell.options for cell in having.values()}) > 1:
-        raise GradingError(f"{where}: {col} prints its options in another order in another variant; name the "
+        raise GradingError(f"{where}: {col}'s options differ between variants (order or text); name the "
                            f"variant whose boxes you mean: {col}@{next(iter(having))}={op.argument}")
     return first, {c: cc.column for c, v in key.variants.items() for cc in v.cells.values() if cc.ref == first.ref
                    and cc.kind == "mc"}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_grading import header_of, keys, read, write_csv
 
 from examgen.analysis import Analysis, Anova, anova_oneway, betainc, cronbach_alpha, f_sf, pearson
 from examgen.grading import grade_build
-from test_grading import header_of, keys, read, write_csv
 
 
 def test_pearson_hand_worked() -> None:
