@@ -507,7 +507,7 @@ def _analysis_tex(analysis: Analysis, operations: Sequence[Operation]) -> str:
                     f"{_opt_tex(it.point_biserial, '.2f')} \\\\")
         if it.options:
             tally = "; ".join(f"{'*' if o.correct else ''}{j}: {o.crossed}" for j, o in enumerate(it.options, 1))
-            rows.append(f"& \\multicolumn{{6}}{{l}}{{\\scriptsize crossed (* correct) {tally}; "
+            rows.append(f"& \\multicolumn{{6}}{{l}}{{crossed (* correct) {tally}; "
                         f"none: {it.none_crossed}}} \\\\")
     return rf"""
 \newpage
