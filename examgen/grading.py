@@ -511,6 +511,7 @@ def _analysis_tex(analysis: Analysis, operations: Sequence[Operation]) -> str:
                         f"none: {it.none_crossed}}} \\\\")
     return rf"""
 \newpage
+\setlength{{\parindent}}{{0pt}}
 \section*{{Item analysis}}
 {replayed}Cronbach's $\alpha$ = {alpha} over the {analysis.alpha_items} items every student had.
 

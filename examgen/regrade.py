@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import GradingError
-from .grading import BuildKey, Cell, VariantKey, load_build
+from .grading import BuildKey, Cell, VariantKey, _parse_boxes, load_build
 from .outputs import MANIFEST, folder_manifest
 from .targets import carry_over, ensure_replaceable, is_mount, locked, staging
 
@@ -144,13 +144,12 @@ def _cells(key: BuildKey, op: Operation) -> tuple[Cell, dict[str, str]]:
 
 
 def _boxes(op: Operation, cell: Cell) -> frozenset[int]:
-    where = f"#{op.id} accept {op.target}" if op.id else f"--accept {op.target}"
-    tokens = [t for t in re.split(r"[;\s]+", op.argument or "") if t]
-    if not all(t.isascii() and t.isdigit() and 1 <= int(t) <= cell.n_options for t in tokens) \
-            or len(set(tokens)) != len(tokens):
-        raise GradingError(f"{where}={op.argument}: not a set of boxes 1-{cell.n_options} separated by ';' "
-                           f"(e.g. {op.target}=1;3; {op.target}= accepts nothing crossed)")
-    return frozenset(int(t) for t in tokens)
+    """The accepted boxes, by the responses sheet's rule for crossed boxes (1;3; empty: nothing crossed)."""
+    boxes = _parse_boxes(op.argument or "", cell)
+    if isinstance(boxes, str):
+        where = f"#{op.id} accept {op.target}" if op.id else f"--accept {op.target}"
+        raise GradingError(f"{where}={op.argument}: {boxes}")
+    return boxes
 
 
 def apply(key: BuildKey, ops: list[Operation]) -> BuildKey:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def keys_only(tmp: Path) -> None:
         shutil.copyfile(f, tmp / "build" / f.parent.name / "answers.json")
 
 
-def grading_folder(db: bytes | None = None, ops: list[tuple[str, str]] = ()) -> object:
+def grading_folder(db: bytes | None = None, ops: tuple[tuple[str, str], ...] = ()) -> Callable[[Path], None]:
     """A setup: keys_only, then tmp/g as examgen's grading folder with a grading.sqlite (these
     bytes, or a database holding these (op, target) rows of regrade)."""
 
@@ -72,10 +73,10 @@ ROWS = [
         setup=grading_folder(b"my marks, not a database\n" * 100), check=untouched),
     Row("grade-stored-op-unknown-column", "#1 cancel P9z: the build has no column P9z", 2,
         args=("grade", "{tmp}/build", "-r", "{tmp}/r.csv", "-o", "{tmp}/g"),
-        setup=grading_folder(ops=[("cancel", "P9z")]), check=untouched),
+        setup=grading_folder(ops=(("cancel", "P9z"),)), check=untouched),
     Row("grade-stored-op-unknown-kind", "#1: unknown re-grading operation 'drop'; examgen knows cancel, accept, "
         "full-marks, undo", 2, args=("grade", "{tmp}/build", "-r", "{tmp}/r.csv", "-o", "{tmp}/g"),
-        setup=grading_folder(ops=[("drop", "P1a")]), check=untouched),
+        setup=grading_folder(ops=(("drop", "P1a"),)), check=untouched),
 ]
 
 

@@ -128,7 +128,7 @@ def test_regrade_refusals_leave_nothing(quiz_build: Path, tmp_path: Path, capsys
         ([*base, "--accept", "P1a=1", "--why", "x"],
          "--accept P1a: P1a's options differ between variants (order or text); name the variant whose boxes you "
          "mean: P1a@E0001=1"),
-        ([*base, "--accept", "P1c@E0001=9", "--why", "x"], "--accept P1c@E0001=9: not a set of boxes 1-"),
+        ([*base, "--accept", "P1c@E0001=9", "--why", "x"], "--accept P1c@E0001=9: '9' is not a list of boxes 1-"),
         ([*base, "--full-marks", "P1c@E0009", "--why", "x"],
          "--full-marks P1c@E0009: the build has no variant E0009; it has E0001, E0002"),
         ([*base, "--undo", "1", "--why", "x"], "--undo 1: no such re-grading operation; the stored ones are none"),
