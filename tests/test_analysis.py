@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_grading import header_of, keys, read, write_csv
+from test_grading import header_of, keys, read, right_row, write_csv
 
-from examgen.analysis import Analysis, Anova, anova_oneway, betainc, cronbach_alpha, f_sf, pearson
-from examgen.grading import grade_build
+from examgen.analysis import Analysis, Anova, analyse, anova_oneway, betainc, cronbach_alpha, f_sf, pearson
+from examgen.grading import grade_build, load_build, read_responses, report_tex, score
+from examgen.model import GradingScale
 
 
 def test_pearson_hand_worked() -> None:
@@ -172,3 +173,18 @@ def test_report_has_item_analysis_and_histogram_marks(graded: Path) -> None:
     assert "Item analysis" in text and "Cronbach" in text and "rnn_relu_scalar" in text
     assert "pass" in text and "mean" in text and "+1 sd" in text and "point-biserial" in text
     assert "Warning" not in text
+
+
+def test_report_warns_when_variants_differ(quiz_build: Path, tmp_path: Path) -> None:
+    # E0001: 12 12 11.5 (every point but a half), E0002: 0 0.5 0 -> the ANOVA rejects equal means
+    k = keys(quiz_build)
+    rows = [right_row(s, k["E0001"]) for s in ("a", "b")] + [right_row("c", k["E0001"]) | {"P2c": "0.5"}]
+    rows += [{"registration": s, "variant": "E0002", "P1a": "1"} for s in ("d", "f")]
+    rows += [{"registration": "e", "variant": "E0002", "P1a": "1", "P2a": "0.5"}]
+    key = load_build(quiz_build)
+    responses = read_responses(write_csv(tmp_path / "r.csv", header_of(quiz_build), rows), key)
+    results = score(key, responses, GradingScale())
+    assert [r.total for r in results] == [12, 12, 11.5, 0, 0, 0.5]
+    tex = report_tex(key, results, GradingScale(), analyse(key, responses, results))
+    assert "Warning: the variants differ significantly (one{-}way ANOVA F(1, 4) = " in tex  # TeX source
+    assert "compare their means before fixing the grade boundaries." in tex
