@@ -236,9 +236,11 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
           banks: tuple[Path, ...]) -> None:
     """Score a responses CSV against the build's keys: results, statistics and a report."""
     from . import grading
+    from .regrade import scanned_booklets
 
     target = grading.grading_dir(build_dir, out)
-    scanned = (target / "grading.sqlite").is_file() and responses is None and template_out is None
+    # a database with booklets (examgen scan's); regrade and grade also keep one beside a CSV's grades
+    scanned = responses is None and template_out is None and scanned_booklets(target) > 0
     if (responses is None) == (template_out is None) and not scanned:
         raise click.UsageError("give either --responses FILE.csv (grade) or --template FILE.csv (empty sheet), "
                                "or run examgen scan first")
@@ -260,10 +262,51 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
             work = stack.enter_context(work_folder("examgen-grade-"))
             responses = responses_from(target / "grading.sqlite", grading.load_build(build_dir),
                                        work / "responses.csv")
+            source = "grading.sqlite"
+        else:
+            source = str(responses.resolve())
         with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
-            files = grading.grade_build(build_dir, responses, target, scale, update, compiler)
+            files = grading.grade_build(build_dir, responses, target, scale, update, compiler, source)
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
     click.echo(summary("grade", len(files), clock.seconds, target))
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--cancel", "cancel", metavar="P1c", default=None,
+              help="Take an MC item (or a part) out of the exam: nobody scores it, its credits leave the maximum.")
+@click.option("--full-marks", "full_marks", metavar="P4b", default=None,
+              help="Give everyone the credits of a part (or an MC item); the maximum stays.")
+@click.option("--accept", "accept", metavar="P1c=1;3", default=None,
+              help="Accept another set of boxes of an MC item (as printed; P1c@E0002=1;3 names the variant).")
+@click.option("--undo", "undo", metavar="ID", default=None, help="Undo the re-grading operation #ID.")
+@click.option("--why", default="", help="The reason (required; it goes into the audit trail).")
+@click.option("--who", default=None, help="Who decided (default: the login name).")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The grading folder (default: BUILD_DIR-grading); its grading.sqlite keeps the operations.")
+@click.option("--list", "list_", is_flag=True, help="List the stored operations.")
+def regrade(build_dir: Path, cancel: str | None, full_marks: str | None, accept: str | None, undo: str | None,
+            why: str, who: str | None, out: Path | None, list_: bool) -> None:
+    """Store a re-grading operation that every later `examgen grade` replays (nothing is ever deleted)."""
+    from . import regrade as ops
+    from .grading import grading_dir
+
+    target = grading_dir(build_dir, out)
+    given = [(name, value) for name, value in (("cancel", cancel), ("full-marks", full_marks), ("accept", accept),
+                                                ("undo", undo)) if value is not None]
+    if list_ and not given:
+        for op in ops.operations(target):
+            click.echo(op.describe())
+        return
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --cancel P1c, --full-marks P4b, --accept P1c=1;3, --undo ID "
+                               "(with --why \"...\"), or --list")
+    name, value = given[0]
+    tgt, _, argument = value.partition("=") if name == "accept" else (value.lstrip("#"), "", "")
+    if name == "accept" and "=" not in value:
+        raise click.UsageError(f"--accept {value}: give the boxes too, e.g. --accept {value}=1;3")
+    done = ops.record(build_dir, target, name, tgt.strip(), argument.strip() if name == "accept" else None, why, who)
+    click.echo(f"stored {done.describe()} in {target / ops.DB}; run examgen grade to apply it")
 
 
 @cli.command()

@@ -34,10 +34,10 @@ import re
 import shutil
 import statistics as stats
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import layouts
 from .compiler import Compiler
@@ -46,6 +46,10 @@ from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
 from .outputs import MANIFEST, csv_text, folder_manifest
 from .targets import carry_over, ensure_file_replaceable, ensure_replaceable, staging, work_folder, write_file
 from .texfmt import escape
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .regrade import Operation
 
 FIXED_COLUMNS = ("registration", "variant")
 _COLUMN = re.compile(r"^P(\d+)([a-z])$")
@@ -63,6 +67,9 @@ class Cell:
     ref: str  # the MC item's id or the template's id
     correct: frozenset[int] = frozenset()
     n_options: int = 0
+    options: tuple[str, ...] = ()  # the MC options' texts, box 1 first
+    accepted: frozenset[frozenset[int]] = frozenset()  # re-grading: other box sets that score too
+    given: bool = False  # re-grading: everyone gets the credits
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,8 @@ def load_build(build_dir: Path) -> BuildKey:
                     for it in q["items"]:
                         col = f"P{k}{it['label']}"
                         cells[col] = Cell(col, k, it["label"], "mc", float(it["credits"]), it["id"],
-                                          frozenset(it["correct_boxes"]), len(it["options"]))
+                                          frozenset(it["correct_boxes"]), len(it["options"]),
+                                          tuple(str(o["text"]) for o in it["options"]))
                 else:
                     for p in q["parts"]:
                         col = f"P{k}{p['name']}"
@@ -372,14 +380,20 @@ def read_responses(path: Path, key: BuildKey) -> list[Response]:
 
 
 def score(key: BuildKey, responses: Iterable[Response], scale: GradingScale) -> list[Result]:
-    """MC by the variant's key (all boxes right: the item's credits, else 0), points as given."""
+    """MC by the variant's key (all boxes right: the item's credits, else 0), points as given;
+    a re-graded key (regrade.apply) may accept other box sets or give a cell's credits to everyone."""
     results = []
     for r in responses:
         v = key.variants[r.variant]
         cells: dict[str, float] = {}
         for col, cell in v.cells.items():
             value = r.values[col]
-            cells[col] = (cell.credits if value == cell.correct else 0.0) if cell.kind == "mc" else float(value)
+            if cell.given:
+                cells[col] = cell.credits
+            elif cell.kind == "mc":
+                cells[col] = cell.credits if value == cell.correct or value in cell.accepted else 0.0
+            else:
+                cells[col] = float(value)
         problems = {k: sum(p for col, p in cells.items() if v.cells[col].problem == k) for k in v.problems}
         total = sum(problems.values())
         results.append(Result(r.registration, r.variant, cells, problems, total, v.credits,
@@ -425,14 +439,44 @@ def _groups(key: BuildKey, results: list[Result]) -> list[_Group]:
     return sorted(groups.values(), key=sort_key)
 
 
-def statistics_csv(key: BuildKey, results: list[Result]) -> str:
+def _opt(x: float | None) -> str:
+    return "" if x is None else _fmt(x)
+
+
+def statistics_csv(key: BuildKey, results: list[Result], analysis: Analysis | None = None) -> str:
     """One row per (scope, key, id): scope 'all' or a variant code; key total, P<k> or
-    P<k><x>; id the template or MC item id; mean points and the share of full marks."""
-    rows: list[list[object]] = [["scope", "key", "id", "kind", "credits", "n", "mean", "full_marks_share"]]
+    P<k><x>; id the template or MC item id; mean points, the share of full marks, the standard
+    deviation and the difficulty (mean / credits); with an analysis (analysis.py) the
+    discrimination (corrected item-total r) and point-biserial of the 'all' rows of parts and MC
+    items, then one 'option' row per MC option (n: how many crossed it; option: its text or
+    '(none)' for nothing crossed; correct: 1/0), an 'alpha' row (statistic: Cronbach's alpha of
+    n items) and an 'anova' row (the variants compared: statistic F, p, id 'F(df1,df2)')."""
+    rows: list[list[object]] = [["scope", "key", "id", "kind", "credits", "n", "mean", "full_marks_share", "sd",
+                                 "difficulty", "discrimination", "point_biserial", "option", "correct", "statistic",
+                                 "p"]]
+    items = {(s.key, s.ref, s.kind): s for s in analysis.items} if analysis else {}
     for g in _groups(key, results):
         full = sum(1 for x in g.values if x >= g.credits - 1e-9)
-        rows.append([g.scope, g.key, g.ref, g.kind, _fmt(g.credits), len(g.values), _fmt(stats.fmean(g.values)),
-                     _fmt(full / len(g.values))])
+        mean = stats.fmean(g.values)
+        item = items.get((g.key, g.ref, g.kind)) if g.scope == "all" else None
+        rows.append([g.scope, g.key, g.ref, g.kind, _fmt(g.credits), len(g.values), _fmt(mean),
+                     _fmt(full / len(g.values)), _opt(stats.stdev(g.values) if len(g.values) > 1 else None),
+                     _opt(mean / g.credits if g.credits else None), _opt(item.discrimination if item else None),
+                     _opt(item.point_biserial if item else None), "", "", "", ""])
+    if analysis is not None:
+        for s in analysis.items:
+            for o in s.options:
+                rows.append(["all", s.key, s.ref, "option", "", o.crossed, "", "", "", "", "", "", o.text,
+                             int(o.correct), "", ""])
+            if s.kind == "mc-item":
+                rows.append(["all", s.key, s.ref, "option", "", s.none_crossed, "", "", "", "", "", "", "(none)",
+                             "", "", ""])
+        rows.append(["all", "alpha", "", "alpha", "", analysis.alpha_items, "", "", "", "", "", "", "", "",
+                     _opt(analysis.alpha), ""])
+        a = analysis.anova
+        if a is not None:
+            rows.append(["all", "variants", f"F({a.df_between},{a.df_within})", "anova", "", len(results), "", "",
+                         "", "", "", "", "", "", _fmt(a.f), f"{a.p:.4g}"])
     return csv_text(rows)
 
 
@@ -443,9 +487,70 @@ def grade_counts(results: list[Result]) -> dict[float, int]:
     return counts
 
 
-def report_tex(key: BuildKey, results: list[Result], scale: GradingScale) -> str:
-    """A one-page LaTeX report: summary, histogram of totals, grade distribution,
-    boundaries and per-problem means (pgfplots, no images)."""
+def _analysis_tex(analysis: Analysis, operations: Sequence[Operation]) -> str:
+    """The report's second page: the re-grading replayed, Cronbach's alpha, the variants
+    compared and one row per part and MC item (with the MC options' tallies)."""
+    ops = "\n".join(f"\\item {escape(op.describe())}" for op in operations)
+    replayed = f"\\subsection*{{Re-grading replayed}}\n\\begin{{itemize}}\n{ops}\n\\end{{itemize}}\n" \
+        if operations else ""
+    alpha = "--" if analysis.alpha is None else f"{analysis.alpha:.3f}"
+    variants = "\n".join(f"{v.code} & {v.n} & {v.mean:.1f}\\,\\% & {_opt_tex(v.sd, '.1f')} \\\\"
+                          for v in analysis.variants)
+    a = analysis.anova
+    test = "one-way ANOVA: too few students per variant" if a is None else \
+        f"one-way ANOVA F({a.df_between}, {a.df_within}) = {a.f:.2f}, p = {a.p:.3g}"
+    warning = f"\n\n\\textbf{{Warning: {escape(analysis.warning)}.}}" if analysis.warning else ""
+    rows = []
+    for it in analysis.items:
+        rows.append(f"{escape(it.key)} & {escape(it.ref)} & {'MC' if it.kind == 'mc-item' else 'part'} & {it.n} & "
+                    f"{_opt_tex(it.difficulty, '.2f')} & {_opt_tex(it.discrimination, '.2f')} & "
+                    f"{_opt_tex(it.point_biserial, '.2f')} \\\\")
+        if it.options:
+            tally = "; ".join(f"{'*' if o.correct else ''}{j}: {o.crossed}" for j, o in enumerate(it.options, 1))
+            rows.append(f"& \\multicolumn{{6}}{{l}}{{crossed (* correct) {tally}; "
+                        f"none: {it.none_crossed}}} \\\\")
+    return rf"""
+\newpage
+\setlength{{\parindent}}{{0pt}}
+\section*{{Item analysis}}
+{replayed}Cronbach's $\alpha$ = {alpha} over the {analysis.alpha_items} items every student had.
+
+\begin{{tabular}}{{lrrr}}
+\toprule
+Variant & students & mean & sd \\
+\midrule
+{variants}
+\bottomrule
+\end{{tabular}}
+
+\smallskip
+{test}.{warning}
+
+\subsection*{{Items}}
+{{\footnotesize
+\begin{{tabular}}{{lllrrrr}}
+\toprule
+ & id & kind & n & difficulty & discrimination & point-biserial \\
+\midrule
+{chr(10).join(rows)}
+\bottomrule
+\end{{tabular}}}}
+
+\smallskip\footnotesize difficulty: mean points / credits; discrimination: corrected item--total correlation (the
+item against the total without it); point-biserial: right/wrong against the total. MC options are numbered in the
+order of the first variant that printed the item (options told apart by their text).
+"""
+
+
+def _opt_tex(x: float | None, spec: str) -> str:
+    return "--" if x is None else format(x, spec)
+
+
+def report_tex(key: BuildKey, results: list[Result], scale: GradingScale, analysis: Analysis | None = None,
+               operations: Sequence[Operation] = ()) -> str:
+    """A LaTeX report: summary, histogram of totals (pass line, mean and standard deviation),
+    grade distribution, boundaries and per-problem means (pgfplots, no images); with an
+    analysis a second page of item analysis."""
     n = len(results)
     totals = [r.total for r in results]
     top = max(v.credits for v in key.variants.values())
@@ -471,6 +576,20 @@ def report_tex(key: BuildKey, results: list[Result], scale: GradingScale) -> str
             problem_rows.append(f"{escape(g.key)} & {escape(g.ref)} & {_fmt(g.credits)} & "
                                 f"{_fmt(stats.fmean(g.values))} & {full:.1f}\\,\\% \\\\")
     median = stats.median(totals)
+    mean = stats.fmean(totals)
+    sdev = stats.stdev(totals) if n > 1 else 0.0
+    marks = [rf"\draw[red, thick] (axis cs:{_fmt(dict(scale.boundaries(c))[4.0])},0) -- "
+             rf"({{axis cs:{_fmt(dict(scale.boundaries(c))[4.0])},0}} |- {{rel axis cs:0,1}}) "
+             rf"node[below left, font=\footnotesize] {{pass{'' if len(credit_totals) == 1 else f' of {_fmt(c)}'}}};"
+             for c in credit_totals]
+    marks.append(rf"\draw[black, thick] (axis cs:{_fmt(mean)},0) -- ({{axis cs:{_fmt(mean)},0}} |- "
+                 rf"{{rel axis cs:0,1}}) node[below right, font=\footnotesize] {{mean}};")
+    if sdev > 0:
+        marks += [rf"\draw[black, dashed] (axis cs:{_fmt(x)},0) -- ({{axis cs:{_fmt(x)},0}} |- {{rel axis cs:0,0.85}})"
+                  rf" node[above, font=\footnotesize] {{{label}}};"
+                  for x, label in ((mean - sdev, r"$-1\,$sd"), (mean + sdev, r"$+1\,$sd")) if 0 <= x <= nbins * width]
+    hist_marks = "\n".join(marks)
+    page2 = _analysis_tex(analysis, operations) if analysis is not None else ""
 
     def ystep(most: int) -> int:  # whole students on the y axis, at most ~8 ticks
         return max(1, math.ceil(most / 8))
@@ -484,7 +603,7 @@ def report_tex(key: BuildKey, results: list[Result], scale: GradingScale) -> str
 \pagestyle{{empty}}
 \begin{{document}}
 \section*{{Grading report: {title}}}
-{n} students; mean total {_fmt(stats.fmean(totals))}, median {_fmt(median)}, of {" / ".join(map(_fmt, credit_totals))}
+{n} students; mean total {_fmt(mean)}, sd {_fmt(sdev)}, median {_fmt(median)}, of {" / ".join(map(_fmt, credit_totals))}
 credits; passed (4.0 or better): {passed} ({100 * passed / n:.1f}\,\%).
 
 \begin{{tikzpicture}}
@@ -493,6 +612,7 @@ credits; passed (4.0 or better): {passed} ({100 * passed / n:.1f}\,\%).
   x tick label as interval=false, xtick distance={_fmt(width * 2)},
   title={{Totals (bins of {_fmt(width)} credits)}}]
 \addplot[fill=blue!40] coordinates {{{hist}}};
+{hist_marks}
 \end{{axis}}
 \end{{tikzpicture}}
 
@@ -527,7 +647,7 @@ Grade & {" & ".join(f"of {_fmt(c)}" for c in credit_totals)} & share \\
 \bottomrule
 \end{{tabular}}
 \end{{minipage}}
-\end{{document}}
+{page2}\end{{document}}
 """
 
 
@@ -535,10 +655,16 @@ GRADE_STEPS = 3  # progress calls of grade_build: input read and scored, report 
 
 
 def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None,
-                progress: Callable[[int], None] | None = None, compiler: Compiler | None = None) -> list[Path]:
+                progress: Callable[[int], None] | None = None, compiler: Compiler | None = None,
+                source: str | None = None) -> list[Path]:
     """Score every student and write results.csv, statistics.csv and report.pdf into out
-    (atomically: any error leaves out untouched; the report typeset by `compiler`).
+    (atomically: any error leaves out untouched; the report typeset by `compiler`), with the
+    re-grading operations of out/grading.sqlite replayed (regrade.py) and the run kept in
+    out/runs/ (`source`: what was graded, for the grading_runs table; default the CSV's path).
     Returns the written files."""
+    from . import regrade
+    from .analysis import analyse
+
     step = progress or (lambda n: None)
     scale = scale or GradingScale()
     ensure_replaceable(Path(out), "grading")  # a build or a user's folder as --out: refused before any work
@@ -546,18 +672,24 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     responses = read_responses(responses_csv, key)  # bad input fails here, before any progress line
     if not responses:
         raise GradingError(f"{responses_csv}: no student rows; nothing was written")
+    ops = regrade.operations(Path(out))
+    key = regrade.apply(key, ops)
     results = score(key, responses, scale)
+    analysis = analyse(key, responses, results)
     step(1)
     with work_folder("examgen-grade-") as tmp:
-        tex = report_tex(key, results, scale)
+        tex = report_tex(key, results, scale, analysis, ops)
         pdf = (compiler or Compiler(None)).compile_once(tmp, "report", tex, "grading report",
                                                         (layouts.get(layouts.DEFAULT).fonts,))  # the exams' typography
         step(1)
         with staging(Path(out), "grading") as stage:
-            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST})  # scan's files
+            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST})  # scan's, runs/
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
-            (stage / "statistics.csv").write_text(statistics_csv(key, results), encoding="utf-8")
+            (stage / "statistics.csv").write_text(statistics_csv(key, results, analysis), encoding="utf-8")
             shutil.copyfile(pdf, stage / "report.pdf")
+            regrade.keep_run(stage, [stage / "results.csv", stage / "statistics.csv", stage / "report.pdf"],
+                             Path(responses_csv), ops, source or str(Path(responses_csv).resolve()), len(results),
+                             stats.fmean(r.total for r in results))
             (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name),
                                           encoding="utf-8")
     step(1)
