@@ -535,9 +535,11 @@ GRADE_STEPS = 3  # progress calls of grade_build: input read and scored, report 
 
 
 def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None,
-                progress: Callable[[int], None] | None = None, compiler: Compiler | None = None) -> list[Path]:
+                progress: Callable[[int], None] | None = None, compiler: Compiler | None = None,
+                records: Callable[[list[Result]], tuple[list[Result], dict[str, str]]] | None = None) -> list[Path]:
     """Score every student and write results.csv, statistics.csv and report.pdf into out
     (atomically: any error leaves out untouched; the report typeset by `compiler`).
+    `records` (records.hook: the class list) adjusts the results and adds files (tumonline.csv).
     Returns the written files."""
     step = progress or (lambda n: None)
     scale = scale or GradingScale()
@@ -547,6 +549,10 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     if not responses:
         raise GradingError(f"{responses_csv}: no student rows; nothing was written")
     results = score(key, responses, scale)
+    results, extra = records(results) if records is not None else (results, {})
+    if not results:
+        raise GradingError(f"{responses_csv}: no student left to grade (the class list marks every one absent or "
+                           "withdrawn); nothing was written")
     step(1)
     with work_folder("examgen-grade-") as tmp:
         tex = report_tex(key, results, scale)
@@ -554,15 +560,17 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
                                                         (layouts.get(layouts.DEFAULT).fonts,))  # the exams' typography
         step(1)
         with staging(Path(out), "grading") as stage:
-            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST})  # scan's files
+            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST, *extra})  # scan's
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
             (stage / "statistics.csv").write_text(statistics_csv(key, results), encoding="utf-8")
             shutil.copyfile(pdf, stage / "report.pdf")
+            for name, text in extra.items():
+                (stage / name).write_text(text, encoding="utf-8")
             (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name),
                                           encoding="utf-8")
     step(1)
     out = Path(out).resolve()
-    return [out / "results.csv", out / "statistics.csv", out / "report.pdf"]
+    return [out / "results.csv", out / "statistics.csv", out / "report.pdf", *(out / name for name in extra)]
 
 
 def summary(out: Path) -> str:
