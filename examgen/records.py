@@ -39,8 +39,8 @@ CODES = {"absent": "X", "cheating": "U", "withdrawn": ""}
 
 # header aliases, compared without case, spaces, '_', '-', '.' (see _norm); the first match wins
 ALIASES: dict[str, tuple[str, ...]] = {
-    "registration": ("registrationnumber", "matrikelnummer", "matrikelnr", "matrnr", "matriculationnumber",
-                     "studentid"),
+    "registration": ("registrationnumber", "registration", "matrikelnummer", "matrikelnr", "matrnr",
+                     "matriculationnumber", "studentid", "matrikel"),
     "last_name": ("familynameofstudent", "nachname", "familienname", "lastname", "familyname", "surname", "name"),
     "first_name": ("firstnameofstudent", "vorname", "firstname", "givenname"),
     "programme": ("studyprogramme", "studium", "degreeprogramme", "degreeprogram", "studyprogram", "studiengang",
@@ -253,10 +253,16 @@ def edit(folder: Path, work: Callable[[sqlite3.Connection], T]) -> T:
     return result
 
 
+def _has(db: sqlite3.Connection, table: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone() is not None
+
+
 def students_of(db: sqlite3.Connection) -> dict[str, Student]:
-    has_raw = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'student_rows'").fetchone()
+    """The class list of a grading database (empty for one older than the class list)."""
+    if not _has(db, "students"):
+        return {}
     raw = {r: (tuple(json.loads(h)), tuple(json.loads(w)))
-           for r, h, w in (db.execute("SELECT * FROM student_rows") if has_raw else [])}
+           for r, h, w in (db.execute("SELECT * FROM student_rows") if _has(db, "student_rows") else [])}
     return {r: Student(r, last, first, prog, status, int(bonus), *raw.get(r, ((), ())))
             for r, last, first, prog, status, bonus in db.execute(
                 "SELECT registration, last_name, first_name, programme, status, bonus FROM students "
@@ -470,7 +476,7 @@ class ClassList:
                 grade = CODES["cheating"]
             known = {"REGISTRATION_NUMBER": s.registration, "FAMILY_NAME_OF_STUDENT": s.last_name,
                      "FIRST_NAME_OF_STUDENT": s.first_name}
-            row = list(s.row) if s.header == header else [known.get(h, "") for h in header]
+            row: list[object] = list(s.row) if s.header == header else [known.get(h, "") for h in header]
             row[header.index("GRADE")] = grade
             rows.append(row)
         return csv_text(rows, delimiter=";")  # ';' like TUMonline's own export
@@ -484,8 +490,7 @@ def load(folder: Path) -> ClassList | None:
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            students = students_of(db) if db.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'students'").fetchone() else {}
+            students = students_of(db)
         finally:
             db.close()
     except sqlite3.DatabaseError as exc:

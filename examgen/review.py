@@ -12,6 +12,8 @@ atomically (a folder of kind "review")."""
 from __future__ import annotations
 
 import csv
+import json
+import math
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -38,6 +40,7 @@ class ScanPage:
     page: int  # the booklet page
     path: Path  # the scan file
     index: int  # 0-based page of the scan file
+    upside_down: bool = False  # scanned the wrong way round (its registration turns it by about 180 degrees)
 
 
 @dataclass(frozen=True)
@@ -85,11 +88,10 @@ def plan(build_dir: Path, grading: Path) -> Plan:
                 (work / "responses.csv").write_text(responses_text(db, key), encoding="utf-8")
                 results = {r.registration: r for r in score(key, read_responses(work / "responses.csv", key),
                                                              GradingScale())}
-            students = students_of(db) if db.execute(
-                "SELECT 1 FROM sqlite_master WHERE name = 'students'").fetchone() else {}
+            students = students_of(db)
             booklets = db.execute("SELECT booklet, variant, registration FROM booklets ORDER BY booklet").fetchall()
-            pages = db.execute("SELECT p.booklet, p.page, f.path, p.idx FROM pages p JOIN scan_files f ON f.id = "
-                               "p.file WHERE p.status = 'read' AND p.id = (SELECT max(id) FROM pages q WHERE "
+            pages = db.execute("SELECT p.booklet, p.page, f.path, p.idx, p.transform FROM pages p JOIN scan_files f "
+                               "ON f.id = p.file WHERE p.status = 'read' AND p.id = (SELECT max(id) FROM pages q WHERE "
                                "q.booklet = p.booklet AND q.page = p.page AND q.status = 'read') "
                                "ORDER BY p.booklet, p.page").fetchall()
         finally:
@@ -98,8 +100,8 @@ def plan(build_dir: Path, grading: Path) -> Plan:
         raise GradingError(f"{path}: not a grading database of examgen scan ({exc}); rerun examgen scan") from None
     grades = _grades(Path(grading))
     by_booklet: dict[int, list[ScanPage]] = {}
-    for booklet, page, scan, idx in pages:
-        by_booklet.setdefault(booklet, []).append(ScanPage(page, Path(scan), idx))
+    for booklet, page, scan, idx, transform in pages:
+        by_booklet.setdefault(booklet, []).append(ScanPage(page, Path(scan), idx, _upside_down(transform)))
     unmapped = [f"B{b:03d}" for b, _, reg in booklets if not reg]
     for booklet, variant, reg in booklets:
         s = students.get(reg) if reg else None
@@ -119,6 +121,17 @@ def plan(build_dir: Path, grading: Path) -> Plan:
                            "names are missing); run examgen review where you ran examgen scan, with the scans "
                            "in place")
     return out
+
+
+def _upside_down(transform: str | None) -> bool:
+    """Whether a page's homography (layout millimetres -> scan pixels) turns it by more than 90 degrees."""
+    if not transform:
+        return False
+    try:
+        h = json.loads(transform)
+        return bool(math.cos(math.atan2(h[1][0], h[0][0])) < 0)
+    except (ValueError, TypeError, IndexError):
+        return False
 
 
 def _extract(page: ScanPage, work: Path) -> str:
@@ -160,7 +173,8 @@ def document(key: BuildKey, sheet: Sheet, files: list[str]) -> str:
     exam = escape(f"{key.exam.get('code', '')} {key.exam.get('name', '')}".strip())
     stamp = escape(f"Einsicht {sheet.registration}")
     grade = f"grade {german(float(sheet.grade))}" if sheet.grade else "not graded yet (examgen grade)"
-    pages = "\n".join(f"\\includepdf[pages=1]{{{f}}}" for f in files)
+    pages = "\n".join(f"\\includepdf[pages=1{',angle=180' if p.upside_down else ''}]{{{f}}}"
+                      for p, f in zip(sheet.pages, files))
     return rf"""\documentclass[10pt,a4paper]{{article}}
 \usepackage{{examgenfonts}}
 \usepackage[margin=20mm]{{geometry}}

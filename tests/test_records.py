@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import error_lines
-from test_grading import header_of, keys, right_row, wrong_row, write_csv
+from test_grading import header_of, keys, right_row, write_csv, wrong_row
 
 from examgen.cli import main
 from examgen.records import better, parse_class_list
