@@ -395,10 +395,12 @@ def review(build_dir: Path, out: Path | None, grading_folder: Path | None) -> No
     subproblem and the variant's solution, every page stamped with the registration number."""
     from . import review as reviewing
     from .grading import grading_dir
+    from .targets import ensure_replaceable
 
     clock = Stopwatch()
     target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-review")
     source = grading_dir(build_dir, grading_folder)
+    ensure_replaceable(target, "review")  # before any work: a folder examgen did not write is refused
     with _compiler(False) as compiler:
         plan = reviewing.plan(build_dir, source)
         with progress(f"Typesetting {len(plan.students)} review PDFs", max(1, len(plan.students))) as update:

@@ -183,3 +183,44 @@ def test_grade_applies_class_list_and_writes_tumonline(quiz_build, tmp_path, cap
         "examgen: note: 1 graded booklet(s) not mapped to a student of the class list (B017): not in tumonline.csv; "
         "map them (examgen students BUILD --map FILE, or the correction app)"]
     assert "wrote results.csv, statistics.csv, report.pdf, tumonline.csv" in stdout
+
+
+def test_booklet_mapping_audited(quiz_build, tmp_path, capsys):
+    out = tmp_path / "grading"
+    db = out / "grading.sqlite"
+    cl = sheet(tmp_path, "cl.csv", "Matrikelnummer;Nachname;Vorname\n03700001;A;A\n03700002;B;B\n03700003;C;C\n")
+    assert run(["students", str(quiz_build), "--import", str(cl), "-o", str(out)], capsys)[0] == 0
+    con = sqlite3.connect(db)  # booklets as examgen scan stores them
+    con.executemany("INSERT INTO booklets(booklet, variant) VALUES (?, ?)", [(1, "E0001"), (2, "E0002"), (17, "E0001")])
+    con.commit()
+    con.close()
+    first = sheet(tmp_path, "map.csv", "booklet,registration\nB001,03700001\n2,03700002\n")
+    code, stdout, _ = run(["students", str(quiz_build), "--map", str(first), "-o", str(out), "--who", "tutor"], capsys)
+    assert code == 0 and "2 booklet(s) mapped" in stdout and "2 of 3 scanned booklets mapped" in stdout
+    # a typo fixed: B002 was 03700003's, B017 is 03700002's (one file swaps them)
+    fix = sheet(tmp_path, "fix.csv", "Heft;Matrikelnummer\n2;03700003\nB017;03700002\n")
+    code, stdout, err = run(["students", str(quiz_build), "--map", str(fix), "-o", str(out), "--who", "tutor",
+                             "--why", "sticker misread"], capsys)
+    assert code == 0, err
+    assert table(db, "SELECT booklet, registration FROM booklets ORDER BY 1") == [
+        (1, "03700001"), (2, "03700003"), (17, "03700002")]
+    assert table(db, "SELECT who, what, booklet, old, new, why FROM changes WHERE what = 'booklet mapped' "
+                     "ORDER BY id") == [
+        ("tutor", "booklet mapped", 1, None, "03700001", "mapping map.csv"),
+        ("tutor", "booklet mapped", 2, None, "03700002", "mapping map.csv"),
+        ("tutor", "booklet mapped", 2, "03700002", "03700003", "sticker misread"),
+        ("tutor", "booklet mapped", 17, None, "03700002", "sticker misread")]
+    bad = sheet(tmp_path, "bad.csv", "booklet,registration\n1,03799999\nB01x,03700001\n17,03700001\n")
+    code, _, err = run(["students", str(quiz_build), "--map", str(bad), "-o", str(out)], capsys)
+    assert code == 2 and error_lines(err) == [  # the file's own faults first
+        f"examgen: error: {bad}:3: booklet 'B01x' is not a booklet number (B017 or 17); fix the cell"]
+    twice = sheet(tmp_path, "twice.csv", "booklet,registration\n2,03799999\n17,03700001\n")
+    code, _, err = run(["students", str(quiz_build), "--map", str(twice), "-o", str(out)], capsys)
+    assert code == 2 and error_lines(err) == [
+        f"examgen: error: {twice}:2: registration 03799999 is not in the class list; import it first "
+        "(--import classlist.csv)",
+        f"examgen: error: {twice}:3: registration 03700001 is already mapped to booklet B001; map that booklet to "
+        "its student in the same file",
+        f"examgen: error: {twice}: 2 problem(s); nothing was written"]
+    assert table(db, "SELECT booklet, registration FROM booklets ORDER BY 1") == [
+        (1, "03700001"), (2, "03700003"), (17, "03700002")]
