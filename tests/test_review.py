@@ -4,6 +4,7 @@ every page; two simulated booklets scanned, mapped to students and graded first.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -37,6 +38,10 @@ def graded(quiz_build: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert main(["students", str(quiz_build), "-o", str(grading), "--import", str(tmp / "cl.csv"),
                  "--map", str(tmp / "map.csv")]) == 0
     assert main(["grade", str(quiz_build), "-o", str(grading)]) == 0
+    with open(grading / "results.csv", encoding="utf-8", newline="") as f:  # the mapped booklets' rows
+        assert sorted(r["registration"] for r in csv.DictReader(f)) == ["03700001", "03700002"]
+    with open(grading / "tumonline.csv", encoding="utf-8", newline="") as f:
+        assert [r["REGISTRATION_NUMBER"] for r in csv.DictReader(f, delimiter=";")] == ["03700001", "03700002"]
     return {"build": quiz_build, "grading": grading, "tmp": tmp,
             "expected": {STUDENTS[f"B{b.number:03d}"]: (b.variant, b.expected(cols)) for b in truth}}
 
