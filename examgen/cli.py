@@ -265,8 +265,14 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
             source = "grading.sqlite"
         else:
             source = str(responses.resolve())
+        from .records import hook
+
+        notes: list[str] = []  # the class list's (absent students, unmapped booklets)
+        records = hook(target, notes) if target.is_dir() else None
         with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
-            files = grading.grade_build(build_dir, responses, target, scale, update, compiler, source)
+            files = grading.grade_build(build_dir, responses, target, scale, update, compiler, source, records)
+    for note in notes:
+        click.echo(f"examgen: note: {note}", err=True)
     click.echo(f"{grading.summary(target)}; wrote {', '.join(f.name for f in files)} to {target}")
     click.echo(summary("grade", len(files), clock.seconds, target))
 
@@ -366,6 +372,85 @@ def seat(build_dir: Path, rooms_file: Path, count: int | None, out: Path | None)
     with _compiler(False) as compiler, progress("Attendance lists", len(rooms)) as update:
         files = seating.seat(build_dir, rooms_file, target, count, compiler, update)
     click.echo(summary("seat", len(files), clock.seconds, target))
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--import", "class_list", type=click.Path(path_type=Path), default=None,
+              help="TUMonline's registration export (CSV); a re-import merges (statuses and mappings kept).")
+@click.option("--status", "statuses", multiple=True, metavar="REG=STATUS",
+              help="Set a student's status (repeatable): registered, absent, withdrawn, cheating.")
+@click.option("--bonus", "bonus_file", type=click.Path(path_type=Path), default=None,
+              help="A CSV whose registration column lists the students with the grade bonus.")
+@click.option("--no-bonus", "no_bonus", multiple=True, metavar="REG", help="Take the bonus back (repeatable).")
+@click.option("--map", "mapping", type=click.Path(path_type=Path), default=None,
+              help="A CSV booklet,registration (typed from the covers) mapping scanned booklets to students.")
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The grading folder (default: BUILD_DIR-grading).")
+@click.option("--who", default=None, help="Your name in the audit trail (default: your login).")
+@click.option("--why", default=None, help="The reason, kept in the audit trail.")
+def students(build_dir: Path, class_list: Path | None, statuses: tuple[str, ...], bonus_file: Path | None,
+             no_bonus: tuple[str, ...], mapping: Path | None, out: Path | None, who: str | None,
+             why: str | None) -> None:
+    """The class list in BUILD_DIR-grading/grading.sqlite: import it, set statuses and the bonus,
+    map booklets to students; every change audited. Without options: a summary."""
+    import sqlite3
+
+    from . import records
+    from .errors import GradingError
+    from .grading import grading_dir, load_build
+
+    target = grading_dir(build_dir, out)
+    load_build(build_dir)  # a build folder, as scan and grade need
+    if not (class_list or statuses or bonus_file or no_bonus or mapping) and not (target / "grading.sqlite").is_file():
+        raise GradingError(f"{target}: no class list yet; import TUMonline's registration export with "
+                           f"examgen students {build_dir} --import classlist.csv")
+
+    def work(db: sqlite3.Connection) -> tuple[list[str], dict[str, records.Student], int, int]:
+        done = []
+        if class_list is not None:
+            done.append(records.import_class_list(db, class_list, who, why).summary())
+        if statuses:
+            done.append(f"{records.set_status(db, list(statuses), who, why)} status(es) changed")
+        if bonus_file is not None or no_bonus:
+            done.append(f"{records.set_bonus(db, bonus_file, no_bonus, who, why)} bonus change(s)")
+        if mapping is not None:
+            done.append(f"{records.map_booklets(db, mapping, who, why)} booklet(s) mapped")
+        mapped = db.execute("SELECT count(*) FROM booklets WHERE registration IS NOT NULL").fetchone()[0]
+        booklets = db.execute("SELECT count(*) FROM booklets").fetchone()[0]
+        return done, records.students_of(db), mapped, booklets
+
+    done, have, mapped, booklets = records.edit(target, work)  # all or nothing
+    counts = ", ".join(f"{sum(s.status == st for s in have.values())} {st}" for st in records.STATUSES)
+    click.echo(f"students: {'; '.join(done) + '; ' if done else ''}{len(have)} in the class list ({counts}; "
+               f"{sum(s.bonus for s in have.values())} with bonus); {mapped} of {booklets} scanned booklets mapped; "
+               f"{target / 'grading.sqlite'}")
+
+
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="Folder for the review PDFs (default: BUILD_DIR-review).")
+@click.option("--grading", "grading_folder", type=click.Path(path_type=Path), default=None,
+              help="The grading folder (default: BUILD_DIR-grading).")
+def review(build_dir: Path, out: Path | None, grading_folder: Path | None) -> None:
+    """Exam review (Einsicht): per student one PDF of the scanned pages, a cover with the points per
+    subproblem and the variant's solution, every page stamped with the registration number."""
+    from . import review as reviewing
+    from .grading import grading_dir
+    from .targets import ensure_replaceable
+
+    clock = Stopwatch()
+    target = out if out is not None else build_dir.resolve().with_name(build_dir.resolve().name + "-review")
+    source = grading_dir(build_dir, grading_folder)
+    ensure_replaceable(target, "review")  # before any work: a folder examgen did not write is refused
+    with _compiler(False) as compiler:
+        plan = reviewing.plan(build_dir, source)
+        with progress(f"Typesetting {len(plan.students)} review PDFs", max(1, len(plan.students))) as update:
+            files = reviewing.write(plan, target, compiler, update)
+    for note in plan.notes:
+        click.echo(f"examgen: note: {note}", err=True)
+    click.echo(summary("review", len(files), clock.seconds, target))
 
 
 @cli.group()

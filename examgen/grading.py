@@ -656,11 +656,13 @@ GRADE_STEPS = 3  # progress calls of grade_build: input read and scored, report 
 
 def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingScale | None = None,
                 progress: Callable[[int], None] | None = None, compiler: Compiler | None = None,
-                source: str | None = None) -> list[Path]:
+                source: str | None = None,
+                records: Callable[[list[Result]], tuple[list[Result], dict[str, str]]] | None = None) -> list[Path]:
     """Score every student and write results.csv, statistics.csv and report.pdf into out
     (atomically: any error leaves out untouched; the report typeset by `compiler`), with the
     re-grading operations of out/grading.sqlite replayed (regrade.py) and the run kept in
     out/runs/ (`source`: what was graded, for the grading_runs table; default the CSV's path).
+    `records` (records.hook: the class list) adjusts the results and adds files (tumonline.csv).
     Returns the written files."""
     from . import regrade
     from .analysis import analyse
@@ -675,7 +677,11 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     ops = regrade.operations(Path(out))
     key = regrade.apply(key, ops)
     results = score(key, responses, scale)
-    analysis = analyse(key, responses, results)
+    analysis = analyse(key, responses, results)  # of every booklet written, before the class list's statuses
+    results, extra = records(results) if records is not None else (results, {})
+    if not results:
+        raise GradingError(f"{responses_csv}: no student left to grade (the class list marks every one absent or "
+                           "withdrawn); nothing was written")
     step(1)
     with work_folder("examgen-grade-") as tmp:
         tex = report_tex(key, results, scale, analysis, ops)
@@ -683,18 +689,21 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
                                                         (layouts.get(layouts.DEFAULT).fonts,))  # the exams' typography
         step(1)
         with staging(Path(out), "grading") as stage:
-            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST})  # scan's, runs/
+            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST, *extra})
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
             (stage / "statistics.csv").write_text(statistics_csv(key, results, analysis), encoding="utf-8")
             shutil.copyfile(pdf, stage / "report.pdf")
-            regrade.keep_run(stage, [stage / "results.csv", stage / "statistics.csv", stage / "report.pdf"],
+            for name, text in extra.items():
+                (stage / name).write_text(text, encoding="utf-8")
+            regrade.keep_run(stage, [stage / "results.csv", stage / "statistics.csv", stage / "report.pdf",
+                                     *[stage / name for name in extra]],
                              Path(responses_csv), ops, source or str(Path(responses_csv).resolve()), len(results),
                              stats.fmean(r.total for r in results))
             (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name),
                                           encoding="utf-8")
     step(1)
     out = Path(out).resolve()
-    return [out / "results.csv", out / "statistics.csv", out / "report.pdf"]
+    return [out / "results.csv", out / "statistics.csv", out / "report.pdf", *(out / name for name in extra)]
 
 
 def summary(out: Path) -> str:

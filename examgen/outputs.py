@@ -18,11 +18,11 @@ from . import __version__
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def csv_text(rows: Iterable[Sequence[object]]) -> str:
+def csv_text(rows: Iterable[Sequence[object]], delimiter: str = ",") -> str:
     """Every CSV examgen writes: a text cell that a spreadsheet would run as a formula
     (starting with = + - @ TAB or CR) gets a leading ' (OWASP, CSV injection); numbers stay numbers."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, delimiter=delimiter, lineterminator="\n")
     w.writerows([f"'{c}" if isinstance(c, str) and c.startswith(FORMULA_START) else c for c in row] for row in rows)
     return buf.getvalue()
 
@@ -35,7 +35,7 @@ def sha256(path: Path) -> str:
 
 # ------------------------------------------------------------------ ownership
 MANIFEST = "manifest.json"
-KINDS = ("build", "grading", "diagnostics", "seating")
+KINDS = ("build", "grading", "diagnostics", "seating", "review")
 
 
 def folder_manifest(root: Path, kind: str, **fields: Any) -> str:
