@@ -11,8 +11,8 @@ from faults import Row, run_row
 
 ANSWERS = {"version": 2, "variant": "E0001", "exam": {"title": "t"}, "credits": 2.0, "pages": 2,
            "questions": [{"problem": 1, "type": "mc", "title": "MC", "credits": 2.0,
-                          "items": [{"label": "a", "id": "x", "credits": 2.0, "options": [{"text": "yes"}, {"text": "no"}],
-                                     "correct_boxes": [1]}]}]}
+                          "items": [{"label": "a", "id": "x", "credits": 2.0,
+                                     "options": [{"text": "yes"}, {"text": "no"}], "correct_boxes": [1]}]}]}
 LAYOUT = {"version": 1, "page_size_mm": [210, 297],
           "pages": [{"page": 1, "marks": [{"x": 14, "y": 14, "d": 3.5}], "qr": {"x": 188, "y": 275, "w": 10, "h": 10},
                      "mc_boxes": [{"column": "P1a", "box": 1, "x": 30, "y": 50, "w": 3.5, "h": 3.5}],
