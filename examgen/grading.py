@@ -43,7 +43,7 @@ from . import layouts
 from .compiler import Compiler
 from .errors import GradingError
 from .model import FAIL_GRADE, GERMAN_GRADES, GradingScale
-from .outputs import MANIFEST, csv_text, folder_manifest
+from .outputs import MANIFEST, csv_text
 from .targets import carry_over, ensure_file_replaceable, ensure_replaceable, staging, work_folder, write_file
 from .texfmt import escape
 
@@ -666,6 +666,7 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
     Returns the written files."""
     from . import regrade
     from .analysis import analyse
+    from .scan import LIVE, manifest_text
 
     step = progress or (lambda n: None)
     scale = scale or GradingScale()
@@ -688,8 +689,8 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
         pdf = (compiler or Compiler(None)).compile_once(tmp, "report", tex, "grading report",
                                                         (layouts.get(layouts.DEFAULT).fonts,))  # the exams' typography
         step(1)
-        with staging(Path(out), "grading") as stage:
-            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST, *extra})
+        with staging(Path(out), "grading", live=LIVE) as stage:
+            carry_over(Path(out), stage, {"results.csv", "statistics.csv", "report.pdf", MANIFEST, *extra, *LIVE})
             (stage / "results.csv").write_text(results_csv(key, results), encoding="utf-8")
             (stage / "statistics.csv").write_text(statistics_csv(key, results, analysis), encoding="utf-8")
             shutil.copyfile(pdf, stage / "report.pdf")
@@ -698,9 +699,8 @@ def grade_build(build_dir: Path, responses_csv: Path, out: Path, scale: GradingS
             regrade.keep_run(stage, [stage / "results.csv", stage / "statistics.csv", stage / "report.pdf",
                                      *[stage / name for name in extra]],
                              Path(responses_csv), ops, source or str(Path(responses_csv).resolve()), len(results),
-                             stats.fmean(r.total for r in results))
-            (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name),
-                                          encoding="utf-8")
+                             stats.fmean(r.total for r in results), Path(out))
+            (stage / MANIFEST).write_text(manifest_text(stage, Path(out), build=key.dir.name), encoding="utf-8")
     step(1)
     out = Path(out).resolve()
     return [out / "results.csv", out / "statistics.csv", out / "report.pdf", *(out / name for name in extra)]

@@ -38,9 +38,13 @@ MANIFEST = "manifest.json"
 KINDS = ("build", "grading", "diagnostics", "seating", "review")
 
 
-def folder_manifest(root: Path, kind: str, **fields: Any) -> str:
-    """manifest.json of a folder examgen writes: version, kind, the given fields, every file with its sha256."""
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST)
-    data = {"examgen": __version__, "kind": kind, **fields,
-            "files": {p.relative_to(root).as_posix(): sha256(p) for p in files}}
+def folder_manifest(root: Path, kind: str, live: tuple[str, ...] = (), **fields: Any) -> str:
+    """manifest.json of a folder examgen writes: version, kind, the given fields, every file with its
+    sha256; `live` files (a database updated in place, e.g. by the correction app) are listed as
+    "live", without a hash, whether or not they are in root yet (targets.staging moves them in)."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST
+                   and p.relative_to(root).as_posix() not in live)
+    listed = {p.relative_to(root).as_posix(): sha256(p) for p in files}
+    listed.update({name: "live" for name in live})
+    data = {"examgen": __version__, "kind": kind, **fields, "files": dict(sorted(listed.items()))}
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"

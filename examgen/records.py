@@ -23,9 +23,8 @@ from typing import TypeVar
 from .errors import GradingError
 from .grading import Result, _refuse
 from .model import FAIL_GRADE, GERMAN_GRADES
-from .outputs import MANIFEST, csv_text, folder_manifest
-from .scan import DB, log_change, open_db
-from .targets import carry_over, ensure_replaceable, staging
+from .outputs import csv_text
+from .scan import DB, log_change, transaction
 
 T = TypeVar("T")
 STATUSES = ("registered", "absent", "withdrawn", "cheating")
@@ -50,9 +49,6 @@ REQUIRED = ("registration", "last_name", "first_name")
 _DIGITS = re.compile(r"[0-9]{1,8}")
 REGISTRATION_DIGITS = 8  # TUM's registration numbers: 8 digits, leading zeros kept (03700001)
 
-# the raw row of each student as TUMonline exported it: the grade export hands it back with GRADE filled
-RAW_SCHEMA = "CREATE TABLE IF NOT EXISTS student_rows(registration TEXT PRIMARY KEY, header TEXT NOT NULL, " \
-             "row TEXT NOT NULL)"
 
 
 @dataclass(frozen=True)
@@ -227,30 +223,11 @@ def _db_path(folder: Path) -> Path:
 
 
 def edit(folder: Path, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run work on the grading folder's database in one transaction: in place when it exists (the
-    correction app may have it open), else in a new database staged with the folder (carrying over
-    what examgen grade wrote there). An error leaves the database and the folder as they were."""
-    folder = ensure_replaceable(Path(folder), "grading")
-    if _db_path(folder).is_file():
-        db = open_db(_db_path(folder))
-        try:
-            db.execute(RAW_SCHEMA)
-            result = work(db)
-            db.commit()
-            return result
-        finally:
-            db.close()  # without commit: rolled back
-    with staging(folder, "grading") as stage:
-        carry_over(folder, stage, {MANIFEST})
-        db = open_db(stage / DB)
-        try:
-            db.execute(RAW_SCHEMA)
-            result = work(db)
-            db.commit()
-        finally:
-            db.close()
-        (stage / MANIFEST).write_text(folder_manifest(stage, "grading"), encoding="utf-8")
-    return result
+    """Run work on the grading folder's database in one transaction (scan.transaction: in place
+    under the folder's lock, or a new database staged with the folder). An error leaves the
+    database and the folder as they were."""
+    with transaction(Path(folder)) as db:
+        return work(db)
 
 
 def _has(db: sqlite3.Connection, table: str) -> bool:

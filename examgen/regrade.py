@@ -33,18 +33,11 @@ from pathlib import Path
 
 from .errors import GradingError
 from .grading import BuildKey, Cell, VariantKey, _parse_boxes, load_build
-from .outputs import MANIFEST, folder_manifest
-from .targets import carry_over, ensure_replaceable, is_mount, locked, staging
+from .scan import DB, live_db, log_change, open_db, transaction
+from .targets import ensure_replaceable
 
-DB = "grading.sqlite"
 RUNS = "runs"
 OPS = ("cancel", "accept", "full-marks", "undo")
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS regrade(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, op TEXT NOT NULL,
-    target TEXT NOT NULL, argument TEXT, why TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS grading_runs(id INTEGER PRIMARY KEY, at TEXT NOT NULL, folder TEXT NOT NULL,
-    source TEXT NOT NULL, students INTEGER NOT NULL, operations TEXT NOT NULL, mean REAL NOT NULL);
-"""
 _TARGET = re.compile(r"^(P\d+[a-z])(?:@(E\d{4}))?$")
 
 
@@ -69,15 +62,6 @@ class Operation:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def open_db(path: Path) -> sqlite3.Connection:
-    """The grading database with the re-grading tables (scan's schema first)."""
-    from .scan import open_db as scan_open
-
-    db = scan_open(path)
-    db.executescript(SCHEMA)
-    return db
 
 
 def operations(folder: Path) -> list[Operation]:
@@ -216,58 +200,34 @@ def record(build_dir: Path, folder: Path, op: str, target: str, argument: str | 
     else:
         apply(key, [*stored, new])  # one clear line if it does not fit this build
 
-    def insert(db: sqlite3.Connection) -> Operation:
+    with transaction(folder, build=key.dir.name) as db:
         cur = db.execute("INSERT INTO regrade(at, who, op, target, argument, why) VALUES (?,?,?,?,?,?)",
                          (new.at, who, op, target, argument, new.why))
         done = dataclasses.replace(new, id=int(cur.lastrowid or 0))
-        from .scan import log_change
-
         log_change(db, who, f"regrade {op}", column=target, new=argument, why=f"#{done.id}: {new.why}")
-        db.commit()
-        return done
-
-    if (folder / DB).is_file():
-        with locked(folder, is_mount(folder)):
-            db = open_db(folder / DB)
-            try:
-                return insert(db)
-            finally:
-                db.close()
-    with staging(folder, "grading") as stage:
-        carry_over(folder, stage, {MANIFEST})
-        db = open_db(stage / DB)
-        try:
-            done = insert(db)
-        finally:
-            db.close()
-        (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name), encoding="utf-8")
     return done
 
 
 # ------------------------------------------------------------------ the history of grading runs
 def keep_run(stage: Path, files: list[Path], responses: Path, ops: list[Operation], source: str, students: int,
-             mean: float) -> Path:
+             mean: float, folder: Path) -> Path:
     """Copy a run's files into stage/runs/NNN-<time>/ (NNN one more than the last kept run) and
-    add its row to stage/grading.sqlite's grading_runs; inside grade's staging, so both appear
-    together or not at all."""
+    add its row to the grading database's grading_runs (scan.live_db: in place, under the lock
+    grade's staging of `folder` holds); the row is committed just before the swap."""
     runs = stage / RUNS
-    db = open_db(stage / DB)
+    db = open_db(live_db(folder, stage))
     try:
         last = max([int(p.name.split("-")[0]) for p in runs.glob("[0-9][0-9][0-9]*-*")] if runs.is_dir() else [],
                    default=0)
         last = max(last, db.execute("SELECT coalesce(max(id), 0) FROM grading_runs").fetchone()[0])
-    finally:
-        db.close()
-    at = time.strftime("%Y%m%dT%H%M%S")
-    run = runs / f"{last + 1:03d}-{at}"
-    run.mkdir(parents=True)
-    for f in files:
-        (run / f.name).write_bytes(f.read_bytes())
-    (run / "responses.csv").write_bytes(responses.read_bytes())
-    (run / "operations.json").write_text(json.dumps([o.record() for o in ops], indent=2, ensure_ascii=False) + "\n",
-                                         encoding="utf-8")
-    db = open_db(stage / DB)
-    try:
+        at = time.strftime("%Y%m%dT%H%M%S")
+        run = runs / f"{last + 1:03d}-{at}"
+        run.mkdir(parents=True)
+        for f in files:
+            (run / f.name).write_bytes(f.read_bytes())
+        (run / "responses.csv").write_bytes(responses.read_bytes())
+        (run / "operations.json").write_text(json.dumps([o.record() for o in ops], indent=2, ensure_ascii=False)
+                                             + "\n", encoding="utf-8")
         db.execute("INSERT INTO grading_runs(id, at, folder, source, students, operations, mean) "
                    "VALUES (?,?,?,?,?,?,?)", (last + 1, _now(), run.relative_to(stage).as_posix(), source, students,
                                               json.dumps([o.id for o in ops]), mean))

@@ -65,6 +65,11 @@ def _owns(folder: Path, kind: str) -> bool:
     return data is not None and data["kind"] == kind and _unlisted(folder, data, False) is None
 
 
+def _sidecar(path: str, listed: set[str]) -> bool:
+    """A live database's journal beside it (grading.sqlite-journal while the correction app writes)."""
+    return any(path.endswith(side) and path[:-len(side)] in listed for side in LIVE_SIDECARS)
+
+
 def _unlisted(folder: Path, data: dict[str, Any], mount: bool) -> str | None:
     """A file in an examgen folder that its manifest does not list (the user put it there), or None."""
     listed = data.get("files")
@@ -77,7 +82,7 @@ def _unlisted(folder: Path, data: dict[str, Any], mount: bool) -> str | None:
             files = [f for f in files if f in top]
         for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(here, d))]):
             path = (rel / name).as_posix()
-            if path not in listed and path != MANIFEST:
+            if path not in listed and path != MANIFEST and not _sidecar(path, listed):
                 return path
     return None
 
@@ -243,12 +248,33 @@ def _write_failed(target: Path, exc: OSError) -> OutputError:
 
 
 # ------------------------------------------------------------------ folders
+#: what a live database keeps beside itself (SQLite's rollback journal, WAL and shared memory)
+LIVE_SIDECARS = ("-journal", "-wal", "-shm")
+
+
+def _move_live(target: Path, tmp: Path, live: tuple[str, ...]) -> list[tuple[Path, Path]]:
+    """Move target's live files (and their sidecars) into the staging folder just before the
+    swap, unless the staging folder has its own: a live file is updated in place, never copied,
+    so that a write made while the staging folder was filled is not lost."""
+    moved = []
+    for name in live:
+        if (tmp / name).exists() or not (target / name).is_file():
+            continue
+        for side in ("", *LIVE_SIDECARS):
+            if (target / f"{name}{side}").is_file():
+                os.replace(target / f"{name}{side}", tmp / f"{name}{side}")
+                moved.append((target / f"{name}{side}", tmp / f"{name}{side}"))
+    return moved
+
+
 @contextmanager
-def staging(target: Path, kind: str = "build") -> Iterator[Path]:
+def staging(target: Path, kind: str = "build", live: tuple[str, ...] = ()) -> Iterator[Path]:
     """A temporary folder beside target (inside it on a mount point); on success it
     replaces target whole, under target's lock, with Ctrl-C and SIGTERM held back
     during the swap, so target is never missing or half-swapped. Any failure or
-    interrupt removes the staging folder: nothing was written."""
+    interrupt removes the staging folder: nothing was written. `live` names files of target
+    that are updated in place under the lock (a database): they are moved, not copied, into
+    the new folder at the swap, and back if the swap fails."""
     target = ensure_replaceable(target, kind)
     mount = is_mount(target)
     with locked(target, mount):
@@ -262,7 +288,14 @@ def staging(target: Path, kind: str = "build") -> Iterator[Path]:
         try:
             tmp.chmod(0o777 & ~_umask())  # mkdtemp's 0700 is for temporary folders, not outputs
             yield tmp
-            _swap(tmp, target, mount)
+            moved = _move_live(target, tmp, live)
+            try:
+                _swap(tmp, target, mount)
+            except BaseException:
+                for back, staged in reversed(moved):
+                    if staged.exists():  # the swap did not happen: the live files go home
+                        os.replace(staged, back)
+                raise
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
             raise _write_failed(target, exc) from None

@@ -17,19 +17,21 @@ import html
 import json
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import GradingError
 from ..grading import FIXED_COLUMNS, BuildKey, load_build
 from ..outputs import MANIFEST, csv_text, folder_manifest, sha256
-from ..targets import carry_over, ensure_replaceable, staging, work_folder
+from ..targets import carry_over, ensure_replaceable, is_mount, locked, staging, work_folder
 from .classify import DEFAULTS, Reading, assign_booklets, box_state, cell_crossed, mc_value, score_value
 from .layout import load_layouts
 from .pages import PageRead, Reference, load, read_page
 
 DB = "grading.sqlite"
+LIVE = (DB,)  # updated in place under the folder's lock, never copied (targets.staging)
 RESPONSES = "responses.csv"
 REVIEW = "review"
 MAX_LINES = 20  # problem lines printed; the rest are counted
@@ -55,11 +57,18 @@ CREATE TABLE IF NOT EXISTS students(registration TEXT PRIMARY KEY, last_name TEX
     programme TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'registered', bonus INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS changes(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL,
     booklet INTEGER, column_name TEXT, old TEXT, new TEXT, why TEXT);
+CREATE TABLE IF NOT EXISTS student_rows(registration TEXT PRIMARY KEY, header TEXT NOT NULL, row TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS regrade(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, op TEXT NOT NULL,
+    target TEXT NOT NULL, argument TEXT, why TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS grading_runs(id INTEGER PRIMARY KEY, at TEXT NOT NULL, folder TEXT NOT NULL,
+    source TEXT NOT NULL, students INTEGER NOT NULL, operations TEXT NOT NULL, mean REAL NOT NULL);
 """
 # students: the class list (registration as TUMonline writes it, status registered | absent | withdrawn |
 # cheating, bonus 0/1); booklets.registration maps a scanned booklet to one of them.
 # changes: the term's audit trail (who, when, what, old -> new, why) of every manual change after the
 # scan: corrections, overrides, mappings, statuses, re-grading operations. Rows are only ever added.
+# student_rows: each student's row as TUMonline exported it (records.py hands it back with the grade).
+# regrade: the re-grading operations `examgen grade` replays; grading_runs: one row per kept run (regrade.py).
 # columns added since the first version: (table, column, declaration); _open adds them to an older database
 ADDED = [("pages", "how", "TEXT"),  # 'qr' | 'content': which page it is, from its QR code or from its print
          ("pages", "candidates", "TEXT"),  # identified by its print: JSON [[variant, page], ...], best first
@@ -95,6 +104,47 @@ def log_change(db: sqlite3.Connection, who: str, what: str, *, booklet: int | No
 def open_db(path: Path) -> sqlite3.Connection:
     """The grading database at path, created or brought up to the current schema."""
     return _open(path)
+
+
+def live_db(folder: Path, stage: Path) -> Path:
+    """The grading database to write inside a staging of folder (targets.staging, under the folder's
+    lock): the live one in place when folder has one (the correction app may have it open, so it is
+    never copied), else a new one in the staging folder. staging(..., live=LIVE) moves it at the swap."""
+    return folder / DB if (folder / DB).is_file() else stage / DB
+
+
+def manifest_text(stage: Path, folder: Path, **fields: object) -> str:
+    """The grading folder's manifest.json, written into the staging folder: the database listed as live."""
+    has_db = (stage / DB).is_file() or (folder / DB).is_file()
+    return folder_manifest(stage, "grading", LIVE if has_db else (), **fields)
+
+
+@contextmanager
+def transaction(folder: Path, **fields: object) -> Iterator[sqlite3.Connection]:
+    """One write transaction on folder's grading database: in place, under the folder's lock (so that
+    scan, grade, regrade, the class list and the correction app never write at once and no write is
+    lost); committed when the block ends, rolled back on an error. Without a database, a new one is
+    created with the folder, staged: a failure leaves no folder behind (`fields`: its manifest's)."""
+    folder = ensure_replaceable(Path(folder), "grading")
+    if (folder / DB).is_file():
+        with locked(folder, is_mount(folder)):
+            if (folder / DB).is_file():
+                db = open_db(folder / DB)
+                try:
+                    yield db
+                    db.commit()
+                finally:
+                    db.close()  # without the commit: rolled back
+                return
+    with staging(folder, "grading", live=LIVE) as stage:
+        carry_over(folder, stage, {MANIFEST, *LIVE})
+        db = open_db(live_db(folder, stage))
+        try:
+            yield db
+            db.commit()
+        finally:
+            db.close()
+        (stage / MANIFEST).write_text(manifest_text(stage, folder, **fields), encoding="utf-8")
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -282,9 +332,9 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
             raise GradingError(f"{f}: no such scan file; give PDFs or images of the scanned pages")
     digests = [(Path(f), sha256(Path(f))) for f in files]
     report = Report()
-    with work_folder("examgen-scan-") as work, staging(Path(out), "grading") as stage:
-        carry_over(Path(out), stage, skip={MANIFEST, RESPONSES, REVIEW})
-        db = _open(stage / DB)
+    with work_folder("examgen-scan-") as work, staging(Path(out), "grading", live=LIVE) as stage:
+        carry_over(Path(out), stage, skip={MANIFEST, RESPONSES, REVIEW, *LIVE})
+        db = _open(live_db(Path(out), stage))
         try:
             t = _thresholds(db, changes or {})
             for path, digest in digests:
@@ -312,7 +362,7 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
             db.commit()
         finally:
             db.close()
-        (stage / MANIFEST).write_text(folder_manifest(stage, "grading", build=key.dir.name), encoding="utf-8")
+        (stage / MANIFEST).write_text(manifest_text(stage, Path(out), build=key.dir.name), encoding="utf-8")
     return report
 
 

@@ -17,7 +17,7 @@ from ..outputs import MANIFEST, folder_manifest
 def write(exam: Exam, folder: Path, inputs: dict[str, Any] | None = None, booklets: int | None = None) -> None:
     """`inputs` (uptodate.Inputs.record) lets an unchanged rebuild return at once; `booklets`: the
     numbered booklets printed (default one per variant; examgen seat reads it)."""
-    extra = {"inputs": inputs} if inputs is not None else {}
+    extra: dict[str, Any] = {"inputs": inputs} if inputs is not None else {}
     text = folder_manifest(folder, "build", spec=exam.spec.path.name, spec_sha256=exam.spec.sha256, seed=exam.seed,
                            variants=len(exam.variants), booklets=booklets or len(exam.variants), tex=tex_distribution(),
                            **extra)
