@@ -16,8 +16,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from oracle import float64  # noqa: F401  (float64: autouse fixture)
 from oracle import close as _close
+from oracle import float64  # noqa: F401  (float64: autouse fixture)
 from oracle import t as _t
 from torch import nn
 from torch.distributions import Normal, kl_divergence

@@ -15,7 +15,7 @@ from .recurrent import _dec
 
 
 def _probability(p: dict[str, Any], name: str) -> float:
-    v = p.get(name)
+    v: Any = p.get(name)
     if not is_number(v) or not 0 < float(v) < 1:
         raise ParamError(name, f"expected a probability strictly between 0 and 1, got {v!r}")
     return float(v)
@@ -59,7 +59,7 @@ def gan_fake_is_half(p: dict[str, Any], a: dict[str, Any]) -> bool:
 # ====================================================================== vae_kl
 def check_vae_kl(p: dict[str, Any]) -> None:
     for name in ("mu", "logvar", "eps"):
-        v = p.get(name)
+        v: Any = p.get(name)
         if not is_vector(v) or not 1 <= len(v) <= 6:
             raise ParamError(name, f"expected 1 to 6 numbers (one per latent dimension), got {v!r}")
         if max(abs(float(x)) for x in v) > 10:
@@ -105,7 +105,7 @@ GAN_STEP_NUMBERS = ("x", "z", "w_d", "b_d", "w_g", "b_g", "lr")
 
 def check_gan_update_step(p: dict[str, Any]) -> None:
     for name in GAN_STEP_NUMBERS:
-        v = p.get(name)
+        v: Any = p.get(name)
         if not is_number(v) or abs(float(v)) > 10:
             raise ParamError(name, f"expected a number of magnitude at most 10, got {v!r}")
     if not float(p["lr"]) > 0:
