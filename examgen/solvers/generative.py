@@ -17,7 +17,8 @@ from .recurrent import _dec
 def _probability(p: dict[str, Any], name: str) -> float:
     v: Any = p.get(name)
     if not is_number(v) or not 0 < float(v) < 1:
-        raise ParamError(name, f"expected a probability strictly between 0 and 1, got {v!r}")
+        raise ParamError(name, f"expected a probability strictly between 0 and 1, got {v!r}; "
+                               "give D's output, e.g. 0.3")
     return float(v)
 
 
