@@ -23,8 +23,8 @@ ROWS = [
     Row("gan-losses-probability-above-1", "template 'gan_losses', parameter 'd_fake': expected a probability "
         "strictly between 0 and 1, got 1.5; give D's output, e.g. 0.3", 2, args=_solve("gan_losses"),
         files={"p.yaml": "d_real: 0.5\nd_fake: 1.5\n"}),
-    Row("gan-losses-in-spec", "{spec}:15:5: problems[0]: variant E0001: template 'gan_losses', parameter 'd_real': expected a "
-        "probability strictly between 0 and 1, got 0", 2,
+    Row("gan-losses-in-spec", "{spec}:15:5: problems[0]: variant E0001: template 'gan_losses', parameter "
+        "'d_real': expected a probability strictly between 0 and 1, got 0", 2,
         spec=problems("  - template: gan_losses\n    params: {d_real: 0}\n")),
     Row("vae-kl-lengths-differ", "template 'vae_kl', parameter 'logvar': expected 2 entries (one per entry of mu), "
         "got 1", 2, args=_solve("vae_kl"), files={"p.yaml": "mu: [1, 2]\nlogvar: [0]\n"}),
