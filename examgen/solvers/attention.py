@@ -307,7 +307,7 @@ def word2vec_skipgram(p: Params) -> Params:
     sig_o, sig_k = float(elementary.sigmoid(s_o)), np.asarray(elementary.sigmoid(s_k), dtype=float).reshape(-1)
     loss_terms = [float(elementary.softplus(-s_o))] + [float(x) for x in
                                                        np.asarray(elementary.softplus(s_k)).reshape(-1)]
-    return {"n_pairs": len(pairs), "pairs": pairs, "center_word": words[i],
+    return {"n_pairs": len(pairs), "center_word": words[i],
             "center_pairs": [[words[i], words[j]] for j in range(max(0, i - c), min(len(words), i + c + 1))
                              if j != i],
             "s_o": s_o, "s_k": s_k, "sig_o": sig_o, "sig_k": sig_k, "loss_terms": loss_terms,
