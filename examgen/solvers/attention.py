@@ -113,9 +113,12 @@ def attention_uniform_row(p: Params, a: Params) -> bool:
 
 
 def attention_hand_sized(p: Params) -> bool:
-    """the scores of a row differ by at most 3 (the exp table stays short) and V is not all zero"""
+    """the scores of a row differ by at most 3 (the exp table stays short), some row by at least 1.5,
+    no two rows of weights are equal and V is not all zero"""
     a = attention_scores(p)
-    return bool(min(a["exp_args"], default=0) >= -3 and np.any(np.asarray(p["V"]) != 0))
+    rows = {tuple(r) for r in np.round(np.asarray(a["weights"]), 9).tolist()}
+    return bool(min(a["exp_args"], default=0) >= -3 and min(a["exp_args"], default=0) <= -1.5
+                and len(rows) == len(a["weights"]) and np.any(np.asarray(p["V"]) != 0))
 
 
 # ====================================================================== transformer_block_params
