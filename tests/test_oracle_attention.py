@@ -262,3 +262,15 @@ def test_word2vec_skipgram_refuses_mismatched_vectors():
     with pytest.raises(ParamError) as e:
         solve_one("word2vec_skipgram", 0, {"v_c": [1, 0], "u_o": [1, 0, 0]})
     assert "parameter 'u_o': expected a vector of 2 numbers, got [1, 0, 0]" in str(e.value)
+
+
+# ====================================================================== pinning
+@pytest.mark.parametrize("tid", ["attention_scores", "transformer_block_params", "mha_shapes",
+                                 "positional_encoding", "word2vec_skipgram"])
+def test_every_parameter_pins_by_name(tid):
+    """All of a draw's parameters pinned by name give the same problem and the same key."""
+    for n in (1, 2, 3):
+        q = solve_question(BANK.templates[tid], derive_seed(2026, n, tid))
+        pinned = _pinned(tid, dict(q.params))
+        assert pinned.params == q.params and pinned.answers == q.answers, (tid, n)
+        assert set(q.params) == {d.name for d in BANK.templates[tid].params}
