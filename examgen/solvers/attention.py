@@ -21,7 +21,7 @@ Params = dict[str, Any]
 
 
 def _int_param(p: Params, name: str, low: int, high: int) -> int:
-    v = p.get(name)
+    v: Any = p.get(name)
     if not is_int(v) or not low <= int(v) <= high:
         raise ParamError(name, f"expected an integer from {low} to {high}, got {v!r}")
     return int(v)
@@ -41,7 +41,7 @@ def _matrix(p: Params, name: str, rows: tuple[int, int], cols: tuple[int, int]) 
 
 
 def _vector(p: Params, name: str, length: int, bound: float = 20) -> np.ndarray:
-    v = p.get(name)
+    v: Any = p.get(name)
     if not is_vector(v) or len(v) != length:
         raise ParamError(name, f"expected a vector of {length} numbers, got {v!r}")
     a = np.asarray(v, dtype=float)
@@ -86,8 +86,8 @@ def attention_scores(p: Params) -> Params:
     e = np.where(allowed, elementary.exp(shifted), 0.0)
     sums = e.sum(axis=1)
     weights = e / sums[:, None]
-    return {"scores": scores, "sqrt_d": sqrt_d, "d": d, "T": t, "row_max": row_max, "exp_shifted": e, "exp_sums": sums, "weights": weights,
-            "output": weights @ v,
+    return {"scores": scores, "sqrt_d": sqrt_d, "d": d, "T": t, "row_max": row_max, "exp_shifted": e,
+            "exp_sums": sums, "weights": weights, "output": weights @ v,
             "exp_args": sorted({float(x) for x in shifted[allowed] if x != 0})}
 
 
@@ -212,7 +212,7 @@ def check_positional_encoding(p: Params) -> None:
     _vector(p, "k", 2)
     _int_param(p, "m", 0, 100)
     _int_param(p, "n", 0, 100)
-    theta = p.get("theta")
+    theta: Any = p.get("theta")
     if not is_number(theta) or not 0 < float(theta) <= 3.2:
         raise ParamError("theta", f"expected an angle in (0, 3.2] (radians), got {theta!r}")
 
@@ -282,7 +282,7 @@ def check_word2vec_skipgram(p: Params) -> None:
     if not 1 <= len(v) <= 4:
         raise ParamError("v_c", f"expected 1 to 4 entries, got {len(v)}")
     _vector(p, "u_o", len(v), 5)
-    u = p.get("u_neg")
+    u: Any = p.get("u_neg")
     if not is_matrix(u) or not 1 <= len(u) <= 5 or len(u[0]) != len(v):
         raise ParamError("u_neg", f"expected 1 to 5 rows of {len(v)} numbers (one per negative sample), got {u!r}")
     if np.max(np.abs(np.asarray(u, dtype=float))) > 5:
