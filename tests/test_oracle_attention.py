@@ -274,3 +274,34 @@ def test_every_parameter_pins_by_name(tid):
         pinned = _pinned(tid, dict(q.params))
         assert pinned.params == q.params and pinned.answers == q.answers, (tid, n)
         assert set(q.params) == {d.name for d in BANK.templates[tid].params}
+
+
+# ====================================================================== by hand (sin and cos tables)
+@pytest.mark.parametrize("tid, heads", [("attention_scores", ["e^{z}"]),
+                                        ("positional_encoding", [r"\sin z", r"\cos z"]),
+                                        ("word2vec_skipgram", [r"\sigma(s)", r"\mathrm{softplus}(s)"])])
+def test_tables_make_the_draws_solvable_by_hand(tid, heads):
+    """The statement prints its tables, and the key follows from the printed values alone."""
+    from examgen import handcalc
+    from examgen.layouts import STUDENT
+    from examgen.layouts.tum import render_question_body
+
+    for n in range(1, 31):
+        q = solve_question(BANK.templates[tid], derive_seed(2026, n, tid))
+        text = "".join(render_question_body(q, STUDENT))
+        if tid == "attention_scores" and not q.answers["exp_args"]:
+            continue
+        assert all(h in text for h in heads), (tid, n)
+        assert handcalc.failures(q) == [], (tid, n)
+
+
+def test_a_missing_sin_table_is_reported():
+    """handcalc knows sin and cos: with no table printed, every angle is 'used but not printed'."""
+    from examgen import handcalc
+
+    q = _pinned("positional_encoding", {"pos": 14, "d_model": 8, "q": [-2, -1], "k": [1, 0], "m": 4, "n": 6,
+                                        "theta": 0.3})
+    fails = handcalc.failures(q, {})
+    assert len(fails) == 1
+    assert fails[0].startswith(r"$\sin 14$, $\cos 14$, $\sin 1.4$, $\cos 1.4$, $\sin 0.14$"), fails
+    assert r"$\cos 0.6$, $\sin 0.6$ are used but not printed (calculator: tables;" in fails[0], fails
