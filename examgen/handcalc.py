@@ -28,7 +28,8 @@ from .tables import HEADS, Printed, recording
 from .texfmt import num
 
 ARG_SLACK = 0.005  # a student rounds an argument to two decimals to look it up
-EXACT_AT = {"sigmoid": {0.0: 0.5}, "exp": {0.0: 1.0}, "log": {1.0: 0.0}, "tanh": {0.0: 0.0}}
+EXACT_AT = {"sigmoid": {0.0: 0.5}, "exp": {0.0: 1.0}, "log": {1.0: 0.0}, "tanh": {0.0: 0.0},
+            "cos": {0.0: 1.0}}
 
 
 def _shown(function: str, x: float) -> str:

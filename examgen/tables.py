@@ -21,7 +21,7 @@ PER_ROW = 9  # arguments per row of the array; longer tables wrap
 #: how each function's row is headed, for an argument written @
 HEADS = {
     "sigmoid": r"\sigma(@)", "exp": r"e^{@}", "log": r"\ln @", "tanh": r"\tanh @", "sqrt": r"\sqrt{@}",
-    "softplus": r"\mathrm{softplus}(@)",
+    "softplus": r"\mathrm{softplus}(@)", "cos": r"\cos @",
 }
 
 Printed = dict[str, dict[float, float]]  # function -> printed argument -> printed value

@@ -1,4 +1,4 @@
-"""The elementary functions every solver uses (sigmoid, exp, log, tanh, sqrt, softplus),
+"""The elementary functions every solver uses (sigmoid, exp, log, tanh, sqrt, softplus, cos),
 in one place, so that `examgen check` can re-run a solver "by hand" (examgen.handcalc).
 
 Normally each function is the exact one (numpy, float64). Inside `by_hand(lookup)` every
@@ -23,6 +23,7 @@ EXACT: dict[str, Callable[[Any], Any]] = {
     "tanh": np.tanh,
     "sqrt": np.sqrt,
     "softplus": lambda x: np.logaddexp(0.0, x),
+    "cos": np.cos,  # radians (lr_schedule's cosine annealing)
 }
 
 Lookup = Callable[[str, float], float]
@@ -81,6 +82,10 @@ def sqrt(x: Any) -> Any:
 
 def softplus(x: Any) -> Any:
     return _call("softplus", x)
+
+
+def cos(x: Any) -> Any:
+    return _call("cos", x)
 
 
 def table_args(xs: Any, reach: int) -> list[float]:
