@@ -121,3 +121,53 @@ def test_bad_pinned_params_name_the_parameter(tid, params, message):
     with pytest.raises(ParamError) as exc:
         _pinned(tid, params)
     assert str(exc.value) == message
+
+
+# ====================================================================== lr_schedule
+def _torch_lrs(p: dict, epochs: int) -> list[float]:
+    """The lr a real SGD optimizer uses in epochs 0 .. epochs-1, its scheduler stepped after each epoch."""
+    w = nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([w], lr=p["lr"])
+    sched = {
+        "step": lambda: torch.optim.lr_scheduler.StepLR(opt, step_size=p["step_size"], gamma=p["gamma"]),
+        "exponential": lambda: torch.optim.lr_scheduler.ExponentialLR(opt, gamma=p["gamma"]),
+        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=p["t_max"]),
+    }[p["schedule"]]()
+    out = []
+    for _ in range(epochs):
+        out.append(opt.param_groups[0]["lr"])
+        w.grad = torch.ones(2)
+        opt.step()
+        sched.step()
+    return out
+
+
+def test_lr_schedule_matches_torch():
+    seen = set()
+    for n, q in _draws("lr_schedule"):
+        p, a = q.params, q.answers
+        seen.add(p["schedule"])
+        ctx = f"draw {n}, params {p}"
+        assert len(a["lrs"]) == p["epochs"], ctx
+        lrs = _torch_lrs(p, max(p["epochs"], a["later"] + 1))
+        _close(a["lrs"], lrs[: p["epochs"]], "lrs", ctx)
+        _close(a["lr_later"], lrs[a["later"]], f"lr of epoch {a['later']}", ctx)
+    assert seen == {"step", "exponential", "cosine"}
+
+
+@pytest.mark.parametrize(("params", "lrs", "later", "lr_later"), [
+    # StepLR(step_size=2, gamma=0.1) from 1: 1, 1, 0.1, 0.1, 0.01; epoch 5 + 2 = 7: floor(7/2) = 3 decays
+    ({"schedule": "step", "lr": 1, "epochs": 5, "step_size": 2, "gamma": 0.1}, [1, 1, 0.1, 0.1, 0.01], 7, 0.001),
+    # ExponentialLR(0.5) from 0.8: 0.8, 0.4, 0.2, 0.1; epoch 2 * 4 = 8: 0.8 / 256
+    ({"schedule": "exponential", "lr": 0.8, "epochs": 4, "gamma": 0.5}, [0.8, 0.4, 0.2, 0.1], 8, 0.003125),
+    # CosineAnnealingLR(T_max=4) from 0.4: 0.2 (1 + cos(pi t / 4)) = 0.4, 0.2 + 0.1 sqrt 2, 0.2, 0.2 - 0.1 sqrt 2, 0;
+    # epoch 2 * 4 - 1 = 7: cos(7 pi / 4) = cos(pi / 4), the rate is back at epoch 1's
+    ({"schedule": "cosine", "lr": 0.4, "epochs": 5, "t_max": 4},
+     [0.4, 0.2 + 0.1 * math.sqrt(2), 0.2, 0.2 - 0.1 * math.sqrt(2), 0.0], 7, 0.2 + 0.1 * math.sqrt(2)),
+])
+def test_lr_schedule_hand_worked(params, lrs, later, lr_later):
+    a = _pinned("lr_schedule", params).answers
+    _close(a["lrs"], lrs, "lrs", str(params))
+    assert a["later"] == later
+    _close(a["lr_later"], lr_later, "lr_later", str(params))
+    _close(a["lrs"], _torch_lrs(params, params["epochs"]), "lrs (torch)", str(params))

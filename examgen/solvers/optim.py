@@ -490,3 +490,112 @@ def l1_equals_l2(p: dict[str, Any], a: dict[str, Any]) -> bool:
 def zero_weight_or_input(p: dict[str, Any], a: dict[str, Any]) -> bool:
     """degenerate: w or x has a zero entry (that coordinate's update is trivial)"""
     return 0 in [float(v) for v in p["w"]] or 0 in [float(v) for v in p["x"]]
+
+
+# ------------------------------------------------------------------ lr_schedule (issue 15)
+SCHEDULES = ("step", "exponential", "cosine")  # torch.optim.lr_scheduler StepLR, ExponentialLR, CosineAnnealingLR
+MAX_EPOCHS = 12  # the epochs part a) lists
+
+
+def _int(p: dict[str, Any], name: str, low: int, high: int) -> int:
+    v = p.get(name)
+    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+        raise ParamError(name, f"expected an integer from {low} to {high}, got {v!r}")
+    return v
+
+
+def check_lr_schedule(p: dict[str, Any]) -> None:
+    if p.get("schedule") not in SCHEDULES:
+        raise ParamError("schedule", f"expected one of {', '.join(SCHEDULES)}, got {p.get('schedule')!r}")
+    if _num(p, "lr") <= 0:
+        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}")
+    _int(p, "epochs", 2, MAX_EPOCHS)
+    if p["schedule"] == "step":
+        _int(p, "step_size", 1, 1000)
+    if p["schedule"] in ("step", "exponential") and _num(p, "gamma") <= 0:
+        raise ParamError("gamma", f"expected a decay factor gamma > 0, got {p['gamma']!r}")
+    if p["schedule"] == "cosine":
+        _int(p, "t_max", 1, 1000)
+
+
+def _cos_pi(k: int, t_max: int) -> tuple[float, float]:
+    """cos(pi k / t_max) as a student finds it in a table of cos over [0, pi]: the angle reduced by
+    cos's period 2 pi and its symmetry cos(2 pi - a) = cos(a). Returns (the reduced angle, the cosine)."""
+    k = k % (2 * t_max)
+    angle = math.pi * min(k, 2 * t_max - k) / t_max
+    return angle, float(elementary.cos(angle))
+
+
+def lr_at(p: dict[str, Any], epoch: int) -> tuple[float, float | None]:
+    """The learning rate of epoch `epoch` (0-based) and, for cosine, the reduced angle it needs:
+    step lr gamma^floor(e / step_size); exponential lr gamma^e; cosine (eta_min = 0, PyTorch's curve,
+    which keeps following the cosine after t_max) lr (1 + cos(pi e / t_max)) / 2."""
+    lr = float(p["lr"])
+    if p["schedule"] == "step":
+        return lr * float(p["gamma"]) ** (epoch // int(p["step_size"])), None
+    if p["schedule"] == "exponential":
+        return lr * float(p["gamma"]) ** epoch, None
+    angle, c = _cos_pi(epoch, int(p["t_max"]))
+    return lr * (1.0 + c) / 2.0, angle
+
+
+def later_epoch(p: dict[str, Any]) -> int:
+    """Part b)'s epoch beyond the listed ones: step epochs + step_size (one more decay),
+    exponential 2 epochs, cosine 2 t_max - 1 (the curve has come back up to epoch 1's rate)."""
+    e = int(p["epochs"])
+    return {"step": e + int(p.get("step_size") or 1), "exponential": 2 * e,
+            "cosine": 2 * int(p.get("t_max") or 1) - 1}[p["schedule"]]
+
+
+def lr_schedule(p: dict[str, Any]) -> dict[str, Any]:
+    pairs = [lr_at(p, e) for e in range(int(p["epochs"]))]
+    later = later_epoch(p)
+    lr_later, later_angle = lr_at(p, later)
+    angles = [a for _, a in pairs if a] + ([later_angle] if later_angle else [])
+    out: dict[str, Any] = {"lrs": [v for v, _ in pairs], "later": later, "lr_later": lr_later,
+                           "cos_args": sorted(set(angles))}
+    if p["schedule"] == "step":
+        out["decays"] = [e // int(p["step_size"]) for e in range(int(p["epochs"]))]
+        out["later_decays"] = later // int(p["step_size"])
+    if p["schedule"] == "cosine":
+        out["cos_values"] = [2.0 * v / float(p["lr"]) - 1.0 for v, _ in pairs]
+        out["later_cos"] = 2.0 * lr_later / float(p["lr"]) - 1.0
+    return out
+
+
+def sample_lr_schedule(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Hand-friendly values: lr from 0.05 ... 1; step: gamma 0.1, 0.2 or 0.5 every 2-4 epochs, at least
+    one decay listed; exponential: gamma 0.5 ... 0.9 over 4-5 epochs; cosine: t_max 4, 6, 8 or 10 (the
+    statement prints cos(pi t / t_max)), epochs t_max/2 + 1 ... t_max + 1 (at most 9). The schedule is
+    drawn step 1/2, exponential 1/5, cosine 3/10, about in proportion to the values each one has.
+    Pinned step_size / t_max shape the drawn epochs."""
+    schedule = pinned.get("schedule") or str(rng.choice(SCHEDULES, p=[0.5, 0.2, 0.3]))  # ~ their value spaces
+    lrs = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
+    out: dict[str, Any] = {"schedule": schedule}
+    if schedule == "step":
+        s = pinned.get("step_size", int(rng.choice([2, 3, 4])))
+        s = s if isinstance(s, int) and not isinstance(s, bool) and s >= 1 else 2  # a bad pin: the checker says so
+        out.update(lr=float(rng.choice(lrs)), gamma=float(rng.choice([0.1, 0.2, 0.5])), step_size=s,
+                   epochs=int(rng.integers(min(s + 1, MAX_EPOCHS), min(3 * s, MAX_EPOCHS) + 1)))
+    elif schedule == "exponential":
+        out.update(lr=float(rng.choice(lrs)), gamma=float(rng.choice([0.5, 0.6, 0.8, 0.9])),
+                   epochs=int(rng.choice([4, 5])))
+    else:
+        t = pinned.get("t_max", int(rng.choice([4, 6, 8, 10])))
+        t = t if isinstance(t, int) and not isinstance(t, bool) and t >= 1 else 4
+        top = min(t + 1, 9)
+        out.update(lr=float(rng.choice(lrs)), t_max=t,
+                   epochs=int(rng.integers(min(top, t // 2 + 1), top + 1)))
+    return out
+
+
+def lr_schedule_nice(p: dict[str, Any]) -> bool:
+    """every asked learning rate is at least 0.001 (rounded to 4 decimals it keeps a digit),
+    step decays at least once within the listed epochs"""
+    a = lr_schedule(p)
+    return min(a["lrs"] + [a["lr_later"]]) >= 0.001 and not lr_constant(p, a)
+
+
+def lr_constant(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: the learning rate never changes in the listed epochs (nothing is scheduled)"""
+    return len({round(v, 12) for v in a["lrs"]}) == 1
