@@ -116,13 +116,6 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize(("tid", "params", "message"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
-def test_bad_pinned_params_name_the_parameter(tid, params, message):
-    with pytest.raises(ParamError) as exc:
-        _pinned(tid, params)
-    assert str(exc.value) == message
-
-
 # ====================================================================== lr_schedule
 def _torch_lrs(p: dict, epochs: int) -> list[float]:
     """The lr a real SGD optimizer uses in epochs 0 .. epochs-1, its scheduler stepped after each epoch."""
@@ -171,3 +164,74 @@ def test_lr_schedule_hand_worked(params, lrs, later, lr_later):
     assert a["later"] == later
     _close(a["lr_later"], lr_later, "lr_later", str(params))
     _close(a["lrs"], _torch_lrs(params, params["epochs"]), "lrs (torch)", str(params))
+
+
+# ====================================================================== grad_clipping
+def _torch_clip(g: list, max_norm: float, how: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The gradient split over two parameters (the norm is global), clipped by torch in place."""
+    k = max(1, len(g) // 2)
+    ps = [nn.Parameter(torch.zeros(k)), nn.Parameter(torch.zeros(len(g) - k))]
+    ps[0].grad, ps[1].grad = _t(g[:k]).clone(), _t(g[k:]).clone()
+    total = None
+    if how == "norm":
+        total = torch.nn.utils.clip_grad_norm_(ps, max_norm)
+    else:
+        torch.nn.utils.clip_grad_value_(ps, max_norm)
+    return torch.cat([p.grad for p in ps]), total
+
+
+def test_grad_clipping_matches_torch():
+    """clip_grad_norm_ scales by max_norm / (total_norm + 1e-6): its result is smaller than the exact
+    g * max_norm / ||g|| (the key, what the statement asks with 'ignore its tiny eps') by the relative
+    factor 1e-6 / (||g|| + 1e-6) < 1e-6 (||g|| >= 1 in draws), so the norm clip is compared with
+    rtol 1e-6; the global norm and the value clip are exact."""
+    kept = 0
+    for n, q in _draws("grad_clipping"):
+        p, a = q.params, q.answers
+        ctx = f"draw {n}, params {p}"
+        clipped, total = _torch_clip(p["g"], p["max_norm"], "norm")
+        _close(a["norm"], total, "global norm", ctx)
+        torch.testing.assert_close(_t(a["g_clipped"]), clipped, rtol=1e-6, atol=0, msg=lambda m: f"{ctx}: {m}")
+        assert a["norm"] >= 1 and a["clipped"] is True, ctx
+        _close(a["clip_coef"], _t(p["max_norm"]) / torch.linalg.vector_norm(_t(p["g"])), "factor", ctx)
+        # direction unchanged: cosine 1 with g, length max_norm
+        g = _t(p["g"])
+        _close(torch.nn.functional.cosine_similarity(clipped, g, dim=0), 1.0, "cosine", ctx, atol=1e-12)
+        _close(torch.linalg.vector_norm(_t(a["g_clipped"])), p["max_norm"], "clipped norm", ctx)
+        by_value, _ = _torch_clip(p["g"], p["max_norm"], "value")
+        _close(a["g_value_clipped"], by_value, "value clip", ctx)
+        same = bool(torch.nn.functional.cosine_similarity(by_value, g, dim=0) > 1 - 1e-12)
+        assert a["value_keeps_direction"] == ("yes" if same else "no"), ctx
+        kept += same
+    assert kept == 0  # draws are chosen so that clipping by value visibly turns the gradient
+
+
+def test_grad_clipping_hand_worked():
+    """g = (3, -4, 0, 12): ||g|| = sqrt(9 + 16 + 144) = 13; max_norm 6.5 halves it to (1.5, -2, 0, 6);
+    by value: (3, -4, 0, 6.5), not parallel to g. With max_norm 20 nothing is clipped (the degenerate case,
+    only when pinned)."""
+    a = _pinned("grad_clipping", {"g": [3, -4, 0, 12], "max_norm": 6.5}).answers
+    assert a["norm"] == 13 and a["clip_coef"] == 0.5
+    assert a["g_clipped"] == [1.5, -2, 0, 6]
+    assert a["g_value_clipped"] == [3, -4, 0, 6.5] and a["value_keeps_direction"] == "no"
+    b = _pinned("grad_clipping", {"g": [3, -4, 0, 12], "max_norm": 20}).answers
+    assert b["clip_coef"] == 1 and b["g_clipped"] == [3, -4, 0, 12] and b["clipped"] is False
+    clipped, _ = _torch_clip([3, -4, 0, 12], 20, "norm")
+    _close(b["g_clipped"], clipped, "unclipped")
+
+
+BAD += [
+    ("grad_clipping", {"g": [0, 0], "max_norm": 1},
+     "template 'grad_clipping', parameter 'g': expected a gradient with a non-zero entry, got [0, 0]"),
+    ("grad_clipping", {"g": [3, 4], "max_norm": 0},
+     "template 'grad_clipping', parameter 'max_norm': expected a threshold > 0, got 0"),
+]
+
+
+# ====================================================================== bad pinned parameters (BAD rows of every section)
+
+@pytest.mark.parametrize(("tid", "params", "message"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
+def test_bad_pinned_params_name_the_parameter(tid, params, message):
+    with pytest.raises(ParamError) as exc:
+        _pinned(tid, params)
+    assert str(exc.value) == message

@@ -599,3 +599,65 @@ def lr_schedule_nice(p: dict[str, Any]) -> bool:
 def lr_constant(p: dict[str, Any], a: dict[str, Any]) -> bool:
     """degenerate: the learning rate never changes in the listed epochs (nothing is scheduled)"""
     return len({round(v, 12) for v in a["lrs"]}) == 1
+
+
+# ------------------------------------------------------------------ grad_clipping (issue 15)
+#: integer vectors whose norm is an integer (Pythagorean triples and quadruples): ||g|| by hand
+PYTHAGOREAN = ((3, 4), (6, 8), (5, 12), (8, 15), (1, 2, 2), (2, 3, 6), (1, 4, 8), (4, 4, 7), (2, 6, 9),
+               (6, 6, 7), (3, 4, 12), (2, 5, 14), (1, 1, 1, 1), (1, 2, 2, 4), (2, 4, 5, 6), (1, 1, 3, 5))
+
+
+def check_grad_clipping(p: dict[str, Any]) -> None:
+    g = _vector(p, "g")
+    if g.size > 8:
+        raise ParamError("g", f"expected at most 8 entries, got {g.size}")
+    if not np.any(g != 0):
+        raise ParamError("g", f"expected a gradient with a non-zero entry, got {p['g']!r}")
+    if _num(p, "max_norm") <= 0:
+        raise ParamError("max_norm", f"expected a threshold > 0, got {p['max_norm']!r}")
+
+
+def grad_clipping(p: dict[str, Any]) -> dict[str, Any]:
+    """Clip by the global L2 norm (torch.nn.utils.clip_grad_norm_ without its eps: the exact
+    g * max_norm / ||g|| when ||g|| > max_norm, else g unchanged), and clip by value (each entry into
+    [-max_norm, max_norm], clip_grad_value_) for the contrast: only the former keeps the direction."""
+    g = np.asarray(p["g"], dtype=float)
+    c = float(p["max_norm"])
+    sq = float(g @ g)
+    norm = float(elementary.sqrt(sq))
+    coef = min(1.0, c / norm)
+    by_norm = g * coef
+    by_value = np.clip(g, -c, c)
+    # the value-clipped vector is parallel to g when it is a positive multiple of it
+    parallel = bool(np.allclose(by_value * norm, g * float(np.linalg.norm(by_value)), rtol=0, atol=1e-9))
+    return {"squared_norm": sq, "norm": norm, "clipped": bool(norm > c), "clip_coef": coef, "g_clipped": by_norm,
+            "clipped_norm": min(norm, c), "g_value_clipped": by_value,
+            "value_keeps_direction": "yes" if parallel else "no"}
+
+
+def sample_grad_clipping(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """g: a Pythagorean vector (integer norm), permuted, with random signs and scaled by 1, 0.5 or 2;
+    max_norm a multiple of 0.5 below ||g|| (of the pinned g when g is pinned), so the norm is clipped."""
+    base = np.array(PYTHAGOREAN[int(rng.integers(len(PYTHAGOREAN)))], dtype=float)
+    scale = float(rng.choice([1.0, 1.0, 0.5, 2.0]))
+    drawn = rng.permutation(base) * rng.choice([-1.0, 1.0], size=base.size) * scale
+    g = pinned.get("g", [int(v) if float(v).is_integer() else float(v) for v in drawn])
+    check_grad_clipping({"g": g, "max_norm": 1})  # a bad pinned g: the checker names it
+    norm = float(np.linalg.norm(np.asarray(g, dtype=float)))
+    c = float(rng.choice([k / 2 for k in range(1, max(2, int(np.ceil(2 * norm))))]))  # 0.5, 1, ... below ||g||
+    return {"g": g, "max_norm": int(c) if c.is_integer() else c}
+
+
+def clipping_nice(p: dict[str, Any]) -> bool:
+    """||g|| > max_norm (the norm clip acts), some |g_i| > max_norm and some |g_i| < max_norm (the value
+    clip acts and changes the direction), the clipped entries stay readable (|entries| >= 0.05)"""
+    a = grad_clipping(p)
+    g = np.abs(np.asarray(p["g"], dtype=float))
+    c = float(p["max_norm"])
+    return (a["clipped"] and bool(np.any(g > c)) and bool(np.any(g < c))
+            and bool(np.all(np.abs(a["g_clipped"])[g > 0] >= 0.05)))
+
+
+def nothing_clipped(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: ||g|| <= max_norm, clipping by norm leaves g unchanged"""
+    return not a["clipped"]
