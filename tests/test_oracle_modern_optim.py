@@ -228,6 +228,58 @@ BAD += [
 ]
 
 
+# ====================================================================== adamw_vs_adam_l2
+def _torch_first_step(p: dict, opt_cls) -> torch.Tensor:
+    """One step of a real torch optimizer (AdamW, or Adam whose weight_decay adds lam w to the gradient)."""
+    w = nn.Parameter(_t(p["w"]).clone())
+    opt = opt_cls([w], lr=p["lr"], betas=(p.get("beta1", 0.9), p.get("beta2", 0.999)), eps=p.get("eps", 1e-8),
+                  weight_decay=p["weight_decay"])
+    w.grad = _t(p["g"]).clone()
+    opt.step()
+    return w.detach()
+
+
+def test_adamw_vs_adam_l2_matches_torch():
+    flips = 0
+    for n, q in _draws("adamw_vs_adam_l2"):
+        p, a = q.params, q.answers
+        ctx = f"draw {n}, params {p}"
+        adamw = _torch_first_step(p, torch.optim.AdamW)
+        adam_l2 = _torch_first_step(p, torch.optim.Adam)
+        _close(a["w_adamw"], adamw, "AdamW", ctx)
+        _close(a["w_adam_l2"], adam_l2, "Adam(weight_decay=)", ctx)
+        _close(a["difference"], adamw - adam_l2, "difference", ctx)
+        # the L2 gradient torch adds, read back: (w - w_new) / lr = m_hat / (sqrt(v_hat) + eps) of d = g + lam w
+        d = _t(p["g"]) + p["weight_decay"] * _t(p["w"])
+        _close(a["g_l2"], d, "g + lam w", ctx)
+        _close(a["adam_step_l2"], (_t(p["w"]) - adam_l2) / p["lr"], "Adam's step direction", ctx)
+        flips += int(torch.any(torch.sign(d) != torch.sign(_t(p["g"]))))
+    assert flips == len(DRAWS)  # every draw shows the L2 term turning a step (the sampler's niceness)
+
+
+def test_adamw_vs_adam_l2_hand_worked():
+    """w = (2, -1), g = (0.1, 0.3), lr 0.1, lam 0.5. Step 1 of Adam moves each weight by lr sign(d) (up to eps).
+    AdamW: 0.95 w - 0.1 (1, 1) = (1.8, -1.05). Adam + L2: d = (0.1 + 1, 0.3 - 0.5) = (1.1, -0.2),
+    w - 0.1 (1, -1) = (1.9, -0.9). Difference (-0.1, -0.15): the L2 term flipped the second step."""
+    params = {"w": [2, -1], "g": [0.1, 0.3], "lr": 0.1, "weight_decay": 0.5}
+    a = _pinned("adamw_vs_adam_l2", params).answers
+    _close(a["w_adamw"], [1.8, -1.05], "AdamW", atol=1e-7)
+    _close(a["w_adam_l2"], [1.9, -0.9], "Adam + L2", atol=1e-7)
+    _close(a["difference"], [-0.1, -0.15], "difference", atol=1e-7)
+    _close(a["w_adamw"], _torch_first_step(params, torch.optim.AdamW), "AdamW (torch)")
+
+
+BAD += [
+    ("adamw_vs_adam_l2", {"w": [1, 2], "g": [0.1], "lr": 0.1, "weight_decay": 0.1},
+     "template 'adamw_vs_adam_l2', parameter 'g': expected 2 entries (one gradient entry per weight), got 1"),
+    ("adamw_vs_adam_l2", {"w": [1, 2], "g": [0.1, 0.2], "lr": 0.1, "weight_decay": 0.1, "eps": 0},
+     "template 'adamw_vs_adam_l2', parameter 'eps': expected eps > 0 (Adam divides by sqrt(v_hat) + eps), got 0"),
+    ("lr_schedule", {"schedule": "linear", "lr": 0.1, "epochs": 3},
+     "template 'lr_schedule', parameter 'schedule': expected one of step, exponential, cosine, got 'linear'"),
+    ("lr_schedule", {"schedule": "cosine", "lr": 0.1, "epochs": 3, "t_max": 0},
+     "template 'lr_schedule', parameter 't_max': expected an integer from 1 to 1000, got 0"),
+]
+
 # ====================================================================== bad pinned parameters (BAD rows of every section)
 
 @pytest.mark.parametrize(("tid", "params", "message"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])

@@ -661,3 +661,70 @@ def clipping_nice(p: dict[str, Any]) -> bool:
 def nothing_clipped(p: dict[str, Any], a: dict[str, Any]) -> bool:
     """degenerate: ||g|| <= max_norm, clipping by norm leaves g unchanged"""
     return not a["clipped"]
+
+
+# ------------------------------------------------------------------ adamw_vs_adam_l2 (issue 15)
+ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+
+
+def check_adamw_vs_adam_l2(p: dict[str, Any]) -> None:
+    w = _vector(p, "w")
+    if w.size > 6:
+        raise ParamError("w", f"expected at most 6 weights, got {w.size}")
+    _vector(p, "g", w.size, "one gradient entry per weight")
+    if _num(p, "lr") <= 0:
+        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}")
+    if _num(p, "weight_decay") <= 0:
+        raise ParamError("weight_decay", f"expected a weight decay > 0, got {p['weight_decay']!r}")
+    for name in ("beta1", "beta2"):
+        if p.get(name) is not None and not 0 <= _num(p, name) < 1:
+            raise ParamError(name, f"expected 0 <= {name} < 1, got {p[name]!r}")
+    if p.get("eps") is not None and _num(p, "eps") <= 0:
+        raise ParamError("eps", f"expected eps > 0 (Adam divides by sqrt(v_hat) + eps), got {p['eps']!r}")
+
+
+def _adam_first_step(grad: np.ndarray, h: dict[str, float]) -> np.ndarray:
+    """Adam's first step direction from m = v = 0: m_hat / (sqrt(v_hat) + eps)."""
+    b1, b2 = h["beta1"], h["beta2"]
+    m_hat = (1 - b1) * grad / (1 - b1)
+    v_hat = (1 - b2) * grad * grad / (1 - b2)
+    return np.asarray(m_hat / (elementary.sqrt(v_hat) + h["eps"]), dtype=float)
+
+
+def adamw_vs_adam_l2(p: dict[str, Any]) -> dict[str, Any]:
+    """The first step (t = 1, m = v = 0) of torch.optim.AdamW(weight_decay=lam): w <- (1 - lr lam) w
+    - lr m_hat / (sqrt(v_hat) + eps) with the data gradient g; and of torch.optim.Adam(weight_decay=lam),
+    which adds lam w to the gradient (L2): g' = g + lam w, w <- w - lr m_hat' / (sqrt(v_hat') + eps)."""
+    w, g = np.asarray(p["w"], dtype=float), np.asarray(p["g"], dtype=float)
+    lr, lam = float(p["lr"]), float(p["weight_decay"])
+    h = {k: float(p[k]) if p.get(k) is not None else v for k, v in ADAM_DEFAULTS.items()}
+    step = _adam_first_step(g, h)
+    w_adamw = (1 - lr * lam) * w - lr * step
+    g_l2 = g + lam * w
+    step_l2 = _adam_first_step(g_l2, h)
+    w_adam_l2 = w - lr * step_l2
+    return {"decay_factor": 1 - lr * lam, "adam_step": step, "w_adamw": w_adamw,
+            "g_l2": g_l2, "adam_step_l2": step_l2, "w_adam_l2": w_adam_l2, "difference": w_adamw - w_adam_l2,
+            "sign_flips": int(np.sum(np.sign(g_l2) != np.sign(g)))}
+
+
+def sample_adamw_vs_adam_l2(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """2 or 3 weights from +-{0.5, 1, 1.5, 2, 3}, gradients +-0.1 ... 0.9 (one decimal), lr 0.1, 0.05 or
+    0.01, weight decay 0.1, 0.2 or 0.5: lam w is as large as g, so the L2 term matters at step 1."""
+    d = len(pinned["w"]) if isinstance(pinned.get("w"), list) else int(rng.choice([2, 3]))
+    w = [float(v) for v in rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], size=d) * rng.choice([-1.0, 1.0], size=d)]
+    g = [round(float(v), 1) for v in rng.integers(1, 10, size=d) / 10 * rng.choice([-1.0, 1.0], size=d)]
+    return {"w": [int(v) if v.is_integer() else v for v in w], "g": g,
+            "lr": float(rng.choice([0.1, 0.05, 0.01])), "weight_decay": float(rng.choice([0.1, 0.2, 0.5]))}
+
+
+def adamw_nice(p: dict[str, Any]) -> bool:
+    """every |g_i + lam w_i| >= 0.05 (the L2 step is not 0/eps) and the L2 term flips the sign of at
+    least one gradient entry (the contrast with AdamW is visible at step 1)"""
+    a = adamw_vs_adam_l2(p)
+    return bool(np.all(np.abs(a["g_l2"]) >= 0.05)) and a["sign_flips"] >= 1
+
+
+def l2_gradient_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: g_i + lam w_i = 0 for some weight (Adam's L2 step divides 0 by eps)"""
+    return bool(np.any(np.abs(np.asarray(a["g_l2"], dtype=float)) < 1e-9))
