@@ -15,8 +15,8 @@ import math
 
 import pytest
 import torch
-from oracle import float64  # noqa: F401  (float64: autouse fixture)
 from oracle import close as _close
+from oracle import float64  # noqa: F401  (float64: autouse fixture)
 from oracle import t as _t
 from torch import nn
 
@@ -191,7 +191,8 @@ def test_grad_clipping_matches_torch():
         ctx = f"draw {n}, params {p}"
         clipped, total = _torch_clip(p["g"], p["max_norm"], "norm")
         _close(a["norm"], total, "global norm", ctx)
-        torch.testing.assert_close(_t(a["g_clipped"]), clipped, rtol=1e-6, atol=0, msg=lambda m: f"{ctx}: {m}")
+        torch.testing.assert_close(_t(a["g_clipped"]), clipped, rtol=1e-6, atol=0,
+                                   msg=lambda m, ctx=ctx: f"{ctx}: clip by norm differs from torch\n{m}")
         assert a["norm"] >= 1 and a["clipped"] is True, ctx
         _close(a["clip_coef"], _t(p["max_norm"]) / torch.linalg.vector_norm(_t(p["g"])), "factor", ctx)
         # direction unchanged: cosine 1 with g, length max_norm
@@ -280,7 +281,8 @@ BAD += [
      "template 'lr_schedule', parameter 't_max': expected an integer from 1 to 1000, got 0"),
 ]
 
-# ====================================================================== bad pinned parameters (BAD rows of every section)
+# ====================================================================== bad pinned parameters (every section's BAD)
+
 
 @pytest.mark.parametrize(("tid", "params", "message"), BAD, ids=[f"{b[0]}-{i}" for i, b in enumerate(BAD)])
 def test_bad_pinned_params_name_the_parameter(tid, params, message):
