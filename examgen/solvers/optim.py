@@ -711,7 +711,8 @@ def adamw_vs_adam_l2(p: dict[str, Any]) -> dict[str, Any]:
 def sample_adamw_vs_adam_l2(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
     """2 or 3 weights from +-{0.5, 1, 1.5, 2, 3}, gradients +-0.1 ... 0.9 (one decimal), lr 0.1, 0.05 or
     0.01, weight decay 0.1, 0.2 or 0.5: lam w is as large as g, so the L2 term matters at step 1."""
-    d = len(pinned["w"]) if isinstance(pinned.get("w"), list) else int(rng.choice([2, 3]))
+    sized = [pinned[k] for k in ("w", "g") if isinstance(pinned.get(k), list) and pinned[k]]
+    d = len(sized[0]) if sized else int(rng.choice([2, 3]))  # the pinned vector's length
     w = [float(v) for v in rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], size=d) * rng.choice([-1.0, 1.0], size=d)]
     g = [round(float(v), 1) for v in rng.integers(1, 10, size=d) / 10 * rng.choice([-1.0, 1.0], size=d)]
     return {"w": [int(v) if v.is_integer() else v for v in w], "g": g,
