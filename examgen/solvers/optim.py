@@ -490,3 +490,242 @@ def l1_equals_l2(p: dict[str, Any], a: dict[str, Any]) -> bool:
 def zero_weight_or_input(p: dict[str, Any], a: dict[str, Any]) -> bool:
     """degenerate: w or x has a zero entry (that coordinate's update is trivial)"""
     return 0 in [float(v) for v in p["w"]] or 0 in [float(v) for v in p["x"]]
+
+
+# ------------------------------------------------------------------ lr_schedule (issue 15)
+SCHEDULES = ("step", "exponential", "cosine")  # torch.optim.lr_scheduler StepLR, ExponentialLR, CosineAnnealingLR
+MAX_EPOCHS = 12  # the epochs part a) lists
+
+
+def _int(p: dict[str, Any], name: str, low: int, high: int) -> int:
+    v = p.get(name)
+    if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
+        raise ParamError(name, f"expected an integer from {low} to {high}, got {v!r}")
+    return v
+
+
+def check_lr_schedule(p: dict[str, Any]) -> None:
+    if p.get("schedule") not in SCHEDULES:
+        raise ParamError("schedule", f"expected one of {', '.join(SCHEDULES)}, got {p.get('schedule')!r}")
+    if _num(p, "lr") <= 0:
+        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}")
+    _int(p, "epochs", 2, MAX_EPOCHS)
+    if p["schedule"] == "step":
+        _int(p, "step_size", 1, 1000)
+    if p["schedule"] in ("step", "exponential") and _num(p, "gamma") <= 0:
+        raise ParamError("gamma", f"expected a decay factor gamma > 0, got {p['gamma']!r}")
+    if p["schedule"] == "cosine":
+        _int(p, "t_max", 1, 1000)
+
+
+def _cos_pi(k: int, t_max: int) -> tuple[float, float]:
+    """cos(pi k / t_max) as a student finds it in a table of cos over [0, pi]: the angle reduced by
+    cos's period 2 pi and its symmetry cos(2 pi - a) = cos(a). Returns (the reduced angle, the cosine)."""
+    k = k % (2 * t_max)
+    angle = math.pi * min(k, 2 * t_max - k) / t_max
+    return angle, float(elementary.cos(angle))
+
+
+def lr_at(p: dict[str, Any], epoch: int) -> tuple[float, float | None]:
+    """The learning rate of epoch `epoch` (0-based) and, for cosine, the reduced angle it needs:
+    step lr gamma^floor(e / step_size); exponential lr gamma^e; cosine (eta_min = 0, PyTorch's curve,
+    which keeps following the cosine after t_max) lr (1 + cos(pi e / t_max)) / 2."""
+    lr = float(p["lr"])
+    if p["schedule"] == "step":
+        return lr * float(p["gamma"]) ** (epoch // int(p["step_size"])), None
+    if p["schedule"] == "exponential":
+        return lr * float(p["gamma"]) ** epoch, None
+    angle, c = _cos_pi(epoch, int(p["t_max"]))
+    return lr * (1.0 + c) / 2.0, angle
+
+
+def later_epoch(p: dict[str, Any]) -> int:
+    """Part b)'s epoch beyond the listed ones: step epochs + step_size (one more decay),
+    exponential 2 epochs, cosine 2 t_max - 1 (the curve has come back up to epoch 1's rate)."""
+    e = int(p["epochs"])
+    return {"step": e + int(p.get("step_size") or 1), "exponential": 2 * e,
+            "cosine": 2 * int(p.get("t_max") or 1) - 1}[p["schedule"]]
+
+
+def lr_schedule(p: dict[str, Any]) -> dict[str, Any]:
+    pairs = [lr_at(p, e) for e in range(int(p["epochs"]))]
+    later = later_epoch(p)
+    lr_later, later_angle = lr_at(p, later)
+    angles = [a for _, a in pairs if a] + ([later_angle] if later_angle else [])
+    out: dict[str, Any] = {"lrs": [v for v, _ in pairs], "later": later, "lr_later": lr_later,
+                           "cos_args": sorted(set(angles))}
+    if p["schedule"] == "step":
+        out["decays"] = [e // int(p["step_size"]) for e in range(int(p["epochs"]))]
+        out["later_decays"] = later // int(p["step_size"])
+    if p["schedule"] == "cosine":
+        out["cos_values"] = [2.0 * v / float(p["lr"]) - 1.0 for v, _ in pairs]
+        out["later_cos"] = 2.0 * lr_later / float(p["lr"]) - 1.0
+    return out
+
+
+def sample_lr_schedule(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Hand-friendly values: lr from 0.05 ... 1; step: gamma 0.1, 0.2 or 0.5 every 2-4 epochs, at least
+    one decay listed; exponential: gamma 0.5 ... 0.9 over 4-5 epochs; cosine: t_max 4, 6, 8 or 10 (the
+    statement prints cos(pi t / t_max)), epochs t_max/2 + 1 ... t_max + 1 (at most 9). The schedule is
+    drawn step 1/2, exponential 1/5, cosine 3/10, about in proportion to the values each one has.
+    Pinned step_size / t_max shape the drawn epochs."""
+    schedule = pinned.get("schedule") or str(rng.choice(SCHEDULES, p=[0.5, 0.2, 0.3]))  # ~ their value spaces
+    lrs = [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0]
+    out: dict[str, Any] = {"schedule": schedule}
+    if schedule == "step":
+        s = pinned.get("step_size", int(rng.choice([2, 3, 4])))
+        s = s if isinstance(s, int) and not isinstance(s, bool) and s >= 1 else 2  # a bad pin: the checker says so
+        out.update(lr=float(rng.choice(lrs)), gamma=float(rng.choice([0.1, 0.2, 0.5])), step_size=s,
+                   epochs=int(rng.integers(min(s + 1, MAX_EPOCHS), min(3 * s, MAX_EPOCHS) + 1)))
+    elif schedule == "exponential":
+        out.update(lr=float(rng.choice(lrs)), gamma=float(rng.choice([0.5, 0.6, 0.8, 0.9])),
+                   epochs=int(rng.choice([4, 5])))
+    else:
+        t = pinned.get("t_max", int(rng.choice([4, 6, 8, 10])))
+        t = t if isinstance(t, int) and not isinstance(t, bool) and t >= 1 else 4
+        top = min(t + 1, 9)
+        out.update(lr=float(rng.choice(lrs)), t_max=t,
+                   epochs=int(rng.integers(min(top, t // 2 + 1), top + 1)))
+    return out
+
+
+def lr_schedule_nice(p: dict[str, Any]) -> bool:
+    """every asked learning rate is at least 0.001 (rounded to 4 decimals it keeps a digit),
+    step decays at least once within the listed epochs"""
+    a = lr_schedule(p)
+    return min(a["lrs"] + [a["lr_later"]]) >= 0.001 and not lr_constant(p, a)
+
+
+def lr_constant(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: the learning rate never changes in the listed epochs (nothing is scheduled)"""
+    return len({round(v, 12) for v in a["lrs"]}) == 1
+
+
+# ------------------------------------------------------------------ grad_clipping (issue 15)
+#: integer vectors whose norm is an integer (Pythagorean triples and quadruples): ||g|| by hand
+PYTHAGOREAN = ((3, 4), (6, 8), (5, 12), (8, 15), (1, 2, 2), (2, 3, 6), (1, 4, 8), (4, 4, 7), (2, 6, 9),
+               (6, 6, 7), (3, 4, 12), (2, 5, 14), (1, 1, 1, 1), (1, 2, 2, 4), (2, 4, 5, 6), (1, 1, 3, 5))
+
+
+def check_grad_clipping(p: dict[str, Any]) -> None:
+    g = _vector(p, "g")
+    if g.size > 8:
+        raise ParamError("g", f"expected at most 8 entries, got {g.size}")
+    if not np.any(g != 0):
+        raise ParamError("g", f"expected a gradient with a non-zero entry, got {p['g']!r}")
+    if _num(p, "max_norm") <= 0:
+        raise ParamError("max_norm", f"expected a threshold > 0, got {p['max_norm']!r}")
+
+
+def grad_clipping(p: dict[str, Any]) -> dict[str, Any]:
+    """Clip by the global L2 norm (torch.nn.utils.clip_grad_norm_ without its eps: the exact
+    g * max_norm / ||g|| when ||g|| > max_norm, else g unchanged), and clip by value (each entry into
+    [-max_norm, max_norm], clip_grad_value_) for the contrast: only the former keeps the direction."""
+    g = np.asarray(p["g"], dtype=float)
+    c = float(p["max_norm"])
+    sq = float(g @ g)
+    norm = float(elementary.sqrt(sq))
+    coef = min(1.0, c / norm)
+    by_norm = g * coef
+    by_value = np.clip(g, -c, c)
+    # the value-clipped vector is parallel to g when it is a positive multiple of it
+    parallel = bool(np.allclose(by_value * norm, g * float(np.linalg.norm(by_value)), rtol=0, atol=1e-9))
+    return {"squared_norm": sq, "norm": norm, "clipped": bool(norm > c), "clip_coef": coef, "g_clipped": by_norm,
+            "clipped_norm": min(norm, c), "g_value_clipped": by_value,
+            "value_keeps_direction": "yes" if parallel else "no"}
+
+
+def sample_grad_clipping(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """g: a Pythagorean vector (integer norm), permuted, with random signs and scaled by 1, 0.5 or 2;
+    max_norm a multiple of 0.5 below ||g|| (of the pinned g when g is pinned), so the norm is clipped."""
+    base = np.array(PYTHAGOREAN[int(rng.integers(len(PYTHAGOREAN)))], dtype=float)
+    scale = float(rng.choice([1.0, 1.0, 0.5, 2.0]))
+    drawn = rng.permutation(base) * rng.choice([-1.0, 1.0], size=base.size) * scale
+    g = pinned.get("g", [int(v) if float(v).is_integer() else float(v) for v in drawn])
+    check_grad_clipping({"g": g, "max_norm": 1})  # a bad pinned g: the checker names it
+    norm = float(np.linalg.norm(np.asarray(g, dtype=float)))
+    c = float(rng.choice([k / 2 for k in range(1, max(2, int(np.ceil(2 * norm))))]))  # 0.5, 1, ... below ||g||
+    return {"g": g, "max_norm": int(c) if c.is_integer() else c}
+
+
+def clipping_nice(p: dict[str, Any]) -> bool:
+    """||g|| > max_norm (the norm clip acts), some |g_i| > max_norm and some |g_i| < max_norm (the value
+    clip acts and changes the direction), the clipped entries stay readable (|entries| >= 0.05)"""
+    a = grad_clipping(p)
+    g = np.abs(np.asarray(p["g"], dtype=float))
+    c = float(p["max_norm"])
+    return (a["clipped"] and bool(np.any(g > c)) and bool(np.any(g < c))
+            and bool(np.all(np.abs(a["g_clipped"])[g > 0] >= 0.05)))
+
+
+def nothing_clipped(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: ||g|| <= max_norm, clipping by norm leaves g unchanged"""
+    return not a["clipped"]
+
+
+# ------------------------------------------------------------------ adamw_vs_adam_l2 (issue 15)
+ADAM_DEFAULTS = {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+
+
+def check_adamw_vs_adam_l2(p: dict[str, Any]) -> None:
+    w = _vector(p, "w")
+    if w.size > 6:
+        raise ParamError("w", f"expected at most 6 weights, got {w.size}")
+    _vector(p, "g", w.size, "one gradient entry per weight")
+    if _num(p, "lr") <= 0:
+        raise ParamError("lr", f"expected a learning rate > 0, got {p['lr']!r}")
+    if _num(p, "weight_decay") <= 0:
+        raise ParamError("weight_decay", f"expected a weight decay > 0, got {p['weight_decay']!r}")
+    for name in ("beta1", "beta2"):
+        if p.get(name) is not None and not 0 <= _num(p, name) < 1:
+            raise ParamError(name, f"expected 0 <= {name} < 1, got {p[name]!r}")
+    if p.get("eps") is not None and _num(p, "eps") <= 0:
+        raise ParamError("eps", f"expected eps > 0 (Adam divides by sqrt(v_hat) + eps), got {p['eps']!r}")
+
+
+def _adam_first_step(grad: np.ndarray, h: dict[str, float]) -> np.ndarray:
+    """Adam's first step direction from m = v = 0: m_hat / (sqrt(v_hat) + eps)."""
+    b1, b2 = h["beta1"], h["beta2"]
+    m_hat = (1 - b1) * grad / (1 - b1)
+    v_hat = (1 - b2) * grad * grad / (1 - b2)
+    return np.asarray(m_hat / (elementary.sqrt(v_hat) + h["eps"]), dtype=float)
+
+
+def adamw_vs_adam_l2(p: dict[str, Any]) -> dict[str, Any]:
+    """The first step (t = 1, m = v = 0) of torch.optim.AdamW(weight_decay=lam): w <- (1 - lr lam) w
+    - lr m_hat / (sqrt(v_hat) + eps) with the data gradient g; and of torch.optim.Adam(weight_decay=lam),
+    which adds lam w to the gradient (L2): g' = g + lam w, w <- w - lr m_hat' / (sqrt(v_hat') + eps)."""
+    w, g = np.asarray(p["w"], dtype=float), np.asarray(p["g"], dtype=float)
+    lr, lam = float(p["lr"]), float(p["weight_decay"])
+    h = {k: float(p[k]) if p.get(k) is not None else v for k, v in ADAM_DEFAULTS.items()}
+    step = _adam_first_step(g, h)
+    w_adamw = (1 - lr * lam) * w - lr * step
+    g_l2 = g + lam * w
+    step_l2 = _adam_first_step(g_l2, h)
+    w_adam_l2 = w - lr * step_l2
+    return {"decay_factor": 1 - lr * lam, "adam_step": step, "w_adamw": w_adamw,
+            "g_l2": g_l2, "adam_step_l2": step_l2, "w_adam_l2": w_adam_l2, "difference": w_adamw - w_adam_l2,
+            "sign_flips": int(np.sum(np.sign(g_l2) != np.sign(g)))}
+
+
+def sample_adamw_vs_adam_l2(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """2 or 3 weights from +-{0.5, 1, 1.5, 2, 3}, gradients +-0.1 ... 0.9 (one decimal), lr 0.1, 0.05 or
+    0.01, weight decay 0.1, 0.2 or 0.5: lam w is as large as g, so the L2 term matters at step 1."""
+    sized = [pinned[k] for k in ("w", "g") if isinstance(pinned.get(k), list) and pinned[k]]
+    d = len(sized[0]) if sized else int(rng.choice([2, 3]))  # the pinned vector's length
+    w = [float(v) for v in rng.choice([0.5, 1.0, 1.5, 2.0, 3.0], size=d) * rng.choice([-1.0, 1.0], size=d)]
+    g = [round(float(v), 1) for v in rng.integers(1, 10, size=d) / 10 * rng.choice([-1.0, 1.0], size=d)]
+    return {"w": [int(v) if v.is_integer() else v for v in w], "g": g,
+            "lr": float(rng.choice([0.1, 0.05, 0.01])), "weight_decay": float(rng.choice([0.1, 0.2, 0.5]))}
+
+
+def adamw_nice(p: dict[str, Any]) -> bool:
+    """every |g_i + lam w_i| >= 0.05 (the L2 step is not 0/eps) and the L2 term flips the sign of at
+    least one gradient entry (the contrast with AdamW is visible at step 1)"""
+    a = adamw_vs_adam_l2(p)
+    return bool(np.all(np.abs(a["g_l2"]) >= 0.05)) and a["sign_flips"] >= 1
+
+
+def l2_gradient_zero(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: g_i + lam w_i = 0 for some weight (Adam's L2 step divides 0 by eps)"""
+    return bool(np.any(np.abs(np.asarray(a["g_l2"], dtype=float)) < 1e-9))

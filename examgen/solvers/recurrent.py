@@ -448,3 +448,69 @@ def sample_lstm_gate_roles(rng: np.random.Generator, pinned: dict[str, Any]) -> 
     roles = list(ROLES if rng.random() < 0.5 else ROLES[:3])
     rng.shuffle(roles)
     return {"order": roles, "swap_terms": bool(rng.random() < 0.5)}
+
+
+# ====================================================================== gru_scalar_forward (issue 15)
+GRU_GATES = ("r", "z", "n")  # PyTorch's order in weight_ih / weight_hh
+GRU_WEIGHTS = tuple(f"{k}_{g}" for g in GRU_GATES for k in ("w", "u", "b"))
+
+
+def check_gru_scalar_forward(p: dict[str, Any]) -> None:
+    x = p.get("x")
+    if not isinstance(x, list) or not 2 <= len(x) <= 6 or not all(is_number(v) for v in x):
+        raise ParamError("x", f"expected a sequence of 2 to 6 numbers, got {x!r}")
+    for name in ("h0", *GRU_WEIGHTS, "bh_n"):
+        if not is_number(p.get(name)):
+            raise ParamError(name, f"expected a number, got {p.get(name)!r}")
+
+
+def gru_scalar_forward(p: dict[str, Any]) -> dict[str, Any]:
+    """torch.nn.GRU with one input and one hidden unit: r = sigma(w_r x + u_r h + b_r),
+    z = sigma(w_z x + u_z h + b_z), n = tanh(w_n x + b_n + r (u_n h + bh_n)),
+    h_t = (1 - z) n + z h_{t-1}. b_r and b_z are PyTorch's two biases of the gate added up
+    (b_ih + b_hh); the candidate's hidden-side bias bh_n stays inside the product with r."""
+    h = float(p["h0"])
+    out: dict[str, list[float]] = {k: [] for k in ("a_r", "a_z", "hn", "a_n", "r", "z", "n", "h")}
+    for x in (float(v) for v in p["x"]):
+        a_r = float(p["w_r"]) * x + float(p["u_r"]) * h + float(p["b_r"])
+        a_z = float(p["w_z"]) * x + float(p["u_z"]) * h + float(p["b_z"])
+        r, z = _sigmoid(a_r), _sigmoid(a_z)
+        hn = float(p["u_n"]) * h + float(p["bh_n"])  # the hidden side of the candidate, before r scales it
+        a_n = float(p["w_n"]) * x + float(p["b_n"]) + r * hn
+        n = float(elementary.tanh(a_n))
+        h = (1.0 - z) * n + z * h
+        for k, v in (("a_r", a_r), ("a_z", a_z), ("hn", hn), ("a_n", a_n), ("r", r), ("z", z), ("n", n), ("h", h)):
+            out[k].append(v)
+    first = {f"{k}_1": out[k][0] for k in ("r", "z", "n", "h")}  # part a) asks step 1
+    rest = {f"{k}_rest": out[k][1:] for k in ("r", "z", "n", "h")}  # part b) the later steps
+    return {**out, **first, **rest, "copy_gate": "z",  # part c): z_t = 1 gives h_t = h_{t-1}
+            "sigma_args": out["a_r"] + out["a_z"], "tanh_args": out["a_n"]}
+
+
+def sample_gru_scalar_forward(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Weights, biases and inputs with one decimal in [-1, 1] (as lstm_scalar_forward), 3 time
+    steps, h0 = 0 half of the time; input weights never 0 (the input must matter)."""
+    p: dict[str, Any] = {
+        "x": [_dec(rng, -1, 1, nonzero=True) for _ in range(3)],
+        "h0": 0 if rng.random() < 0.5 else _dec(rng, -0.5, 0.5, nonzero=True),
+        "bh_n": _dec(rng, -1, 1, nonzero=True),
+    }
+    for name in GRU_WEIGHTS:
+        p[name] = _dec(rng, -1, 1, nonzero=not name.startswith("b"))
+    return p
+
+
+def gru_not_degenerate(p: dict[str, Any]) -> bool:
+    """every |h_t| >= 0.05, h_t moves by at least 0.02 each step, 0.1 <= z_t <= 0.9 (neither
+    copy nor overwrite) and every pre-activation within [-3, 3]"""
+    a = gru_scalar_forward(p)
+    hs = [float(p["h0"])] + a["h"]
+    return (all(abs(v) >= 0.05 for v in a["h"]) and all(abs(b - c) >= 0.02 for b, c in zip(hs, hs[1:]))
+            and all(0.1 <= v <= 0.9 for v in a["z"])
+            and all(abs(v) <= 3 for k in ("a_r", "a_z", "a_n") for v in a[k]))
+
+
+def gru_state_repeats(p: dict[str, Any], a: dict[str, Any]) -> bool:
+    """degenerate: some h_t equals h_{t-1} to 3 decimals (the step changes nothing visible)"""
+    hs = [float(p["h0"])] + list(a["h"])
+    return any(round(b, 3) == round(c, 3) for b, c in zip(hs, hs[1:]))
