@@ -94,11 +94,11 @@ def test_ce_from_logits_matches_torch():
 
 
 def test_ce_from_logits_shift_is_needed_in_float32():
-    """The statement's reason for the shift holds for the drawn logits: e^z overflows float32
+    """The statement's reason for the shift holds for every drawn variant: e^z overflows float32
     (torch computes inf), the shifted sum does not."""
-    for ctx, p, _ in list(_draws("ce_from_logits"))[:20]:
+    for ctx, p, _ in _draws("ce_from_logits"):
         z = torch.tensor(p["logits"], dtype=torch.float32)
-        assert torch.isinf(torch.exp(z).sum()) or max(p["logits"]) < 89, ctx
+        assert torch.isinf(torch.exp(z).sum()), ctx
         assert torch.isfinite(torch.exp(z - z.max()).sum()), ctx
 
 

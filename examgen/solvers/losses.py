@@ -134,13 +134,13 @@ def ce_from_logits(p: Params) -> Params:
 
 
 def sample_ce_from_logits(rng: np.random.Generator, pinned: Params) -> Params:
-    """3 or 4 logits near a large base (40 to 120: e^z itself overflows a calculator's range
-    of thought), the largest a whole number, the others up to 3 below it (one decimal);
-    a binary logit with one decimal in [-3, 3]."""
+    """3 or 4 logits near a large base (90 to 200: e^z overflows float32, whose largest value is
+    about e^88.7), the largest a whole number, the others up to 3 below it (one decimal);
+    a binary logit with one decimal in [-3, 3], never 0."""
     if "logits" in pinned:
         z = pinned["logits"]
     else:
-        base = int(rng.integers(40, 121))
+        base = int(rng.integers(90, 201))
         k = int(rng.integers(3, 5))
         offs = [0] + _tenths(rng, k - 1, -30, -1)
         rng.shuffle(offs)
