@@ -12,8 +12,8 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from oracle import float64  # noqa: F401  (float64: autouse fixture)
 from oracle import close as _close
+from oracle import float64  # noqa: F401  (float64: autouse fixture)
 from oracle import t as _t
 from torch import nn
 

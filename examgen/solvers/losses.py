@@ -169,7 +169,8 @@ def _check_two_layer(p: Params) -> tuple[int, int]:
         raise ParamError("x", f"expected 1 to 4 inputs, got {p['x']!r}")
     d = len(p["x"])
     if not is_matrix(p["W"]) or not 1 <= len(p["W"]) <= 4 or len(p["W"][0]) != d + 1:
-        raise ParamError("W", f"expected 1 to 4 rows (hidden units) of {d + 1} entries (bias first, then one per input)")
+        raise ParamError("W", f"expected 1 to 4 rows (hidden units) of {d + 1} entries "
+                         "(bias first, then one per input)")
     h = len(p["W"])
     if not is_vector(p["v"]) or len(p["v"]) != h + 1:
         raise ParamError("v", f"expected {h + 1} entries (bias first, then one per hidden unit)")
@@ -392,7 +393,7 @@ def sample_output_layer_ce(rng: np.random.Generator, pinned: Params) -> Params:
 
 
 def output_logits_small(p: Params) -> bool:
-    """the logits are different whole numbers in [-3, 3] (e^z from a short table) and the target is not already certain"""
+    """the logits are different whole numbers in [-3, 3] (e^z from a short table)"""
     z = output_layer_ce(p)["logits"]
     return bool(len(set(z.tolist())) == len(z) and np.max(np.abs(z)) <= 3)
 
