@@ -221,3 +221,17 @@ def test_output_layer_ce_seed_001_p7a():
 def test_output_layer_ce_refuses_bad_pins():
     with pytest.raises(ParamError, match="parameter 'b': expected 3 biases"):
         _pinned("output_layer_ce", {"h": [1, 2], "W": [[1, 0], [0, 1], [1, 1]], "b": [0, 0]})
+
+
+# ====================================================================== pins that change a shape
+@pytest.mark.parametrize("tid, pins, oracle", [
+    ("l1_backprop", {"W": [[1, 2, 1, 1], [1, 1, 2, -1]]}, _l1_oracle),
+    ("xor_l2_step", {"X": [[1, 0], [0, 1], [1, 1]]}, _xor_oracle),
+    ("output_layer_ce", {"W": [[1, 0, 1], [0, 1, 1], [1, 1, 0]]}, _output_oracle),
+])
+def test_a_pinned_shape_draws_the_rest_to_fit(tid, pins, oracle):
+    """Pinning a matrix of another shape than the sampler's default: the other parameters are
+    drawn to fit it (no 'constraint not met in 1000 draws'), and the key still matches torch."""
+    q = solve_one(tid, 0, pins)[1]
+    for key, want in oracle(q.params).items():
+        _close(q.answers[key], want, key, f"{tid} pinned {pins}")

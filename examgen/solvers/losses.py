@@ -215,7 +215,8 @@ def sample_l1_backprop(rng: np.random.Generator, pinned: Params) -> Params:
     """2 inputs (no zero), 2 or 3 hidden units, non-zero integer weights in [-2, 2], integer
     biases and target, lam in {0.1, 0.2, 0.5, 1}."""
     nz = [-2, -1, 1, 2]
-    x = pinned.get("x") or rng.choice(nz, size=2).tolist()
+    d = len(pinned["W"][0]) - 1 if "W" in pinned else 2
+    x = pinned.get("x") or rng.choice(nz, size=d).tolist()
     h = len(pinned["W"]) if "W" in pinned else (len(pinned["v"]) - 1 if "v" in pinned else int(rng.integers(2, 4)))
     if "W" in pinned:
         W = pinned["W"]
@@ -310,8 +311,14 @@ def sample_xor_l2_step(rng: np.random.Generator, pinned: Params) -> Params:
     """the seed's XOR data (or its complement labels); small integer weights and biases;
     lr in {0.5, 1}, lam in {0.1, 0.2, 0.5}."""
     nz = [-2, -1, 1, 2]
-    return {"X": pinned.get("X") or [list(r) for r in XOR_X],
-            "y": pinned.get("y") or (list(XOR_Y) if rng.random() < 0.5 else [1 - t for t in XOR_Y]),
+    X = pinned.get("X") or [list(r) for r in XOR_X]
+    if "y" in pinned:
+        y = pinned["y"]
+    elif X == XOR_X:
+        y = list(XOR_Y) if rng.random() < 0.5 else [1 - t for t in XOR_Y]
+    else:  # the instructor's own inputs: labels of both classes
+        y = rng.permutation([i % 2 for i in range(len(X))]).tolist()
+    return {"X": X, "y": y,
             "W": pinned.get("W") or rng.choice(nz, size=(2, 2)).tolist(),
             "b": pinned.get("b") or rng.integers(-1, 2, size=2).tolist(),
             "v": pinned.get("v") or rng.choice(nz, size=2).tolist(),
@@ -383,7 +390,7 @@ def sample_output_layer_ce(rng: np.random.Generator, pinned: Params) -> Params:
     """the big network: 1000 classes on 4096 features (the seed's AlexNet-style net) or another
     common head; the toy head: 3 classes on 2 features, small integers, logits in [-2, 2]."""
     k, f = [(1000, 4096), (1000, 2048), (100, 512), (10, 512), (1000, 9216), (200, 1024)][int(rng.integers(0, 6))]
-    n = len(pinned["h"]) if "h" in pinned else 2
+    n = len(pinned["h"]) if "h" in pinned else (len(pinned["W"][0]) if "W" in pinned else 2)
     kk = len(pinned["W"]) if "W" in pinned else (len(pinned["b"]) if "b" in pinned else 3)
     return {"num_classes": pinned.get("num_classes", k), "features": pinned.get("features", f),
             "h": pinned.get("h") or rng.choice([-2, -1, 1, 2], size=n).tolist(),
