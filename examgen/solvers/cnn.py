@@ -872,7 +872,7 @@ def filter_design(p: dict[str, Any]) -> dict[str, Any]:
     k = 2 * pat - 1
     resp = _xcorr(img, k)
     (i, j), = _pattern_hits(pat, img)
-    return {"filter": k, "response": resp, "peak": [i + 1, j + 1], "peak_value": float(resp[i, j]),
+    return {"filter": k, "peak": [i + 1, j + 1], "peak_value": float(resp[i, j]),
             "n_white": int(pat.sum()), "filter_and_response": np.vstack([k, resp]),
             "black_cells": [[int(a) + 1, int(b) + 1] for a, b in zip(*np.nonzero(pat == 0))]}
 
