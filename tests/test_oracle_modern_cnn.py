@@ -201,7 +201,7 @@ def _torch_autoencoder(inp: list, layers: list) -> tuple[list, list]:
 
 
 def test_transposed_conv_shapes_match_torch():
-    restored = 0
+    restored = padded = 0
     for n, q in _draws("transposed_conv_shapes"):
         p, a = q.params, q.answers
         shapes, params = _torch_autoencoder(p["input"], p["layers"])
@@ -211,7 +211,9 @@ def test_transposed_conv_shapes_match_torch():
         assert a["total_params"] == sum(params), ctx
         assert any(x["type"] == "convtranspose" for x in p["layers"]), ctx
         restored += shapes[-1] == p["input"]
+        padded += any(x.get("output_padding", 0) for x in p["layers"])
     assert restored == 200  # the sampler's autoencoders give back their input's shape
+    assert padded >= 40, padded  # and many need an output_padding for it
 
 
 def test_transposed_conv_shapes_seed_001_p7e():
