@@ -663,9 +663,9 @@ def check_transposed_conv_shapes(p: dict[str, Any]) -> None:
             raise ParamError(where, f"expected a mapping with type conv or convtranspose, got {layer!r}")
         missing, extra = {"filters", "kernel"} - set(layer), set(layer) - TCONV_KEYS
         if missing or extra:
-            raise ParamError(where, f"a {layer['type']} layer needs keys filters and kernel (optional: stride default 1, "
-                             f"padding default 0, output_padding default 0); missing {sorted(missing)}, "
-                             f"unknown {sorted(extra)}")
+            raise ParamError(where, f"a {layer['type']} layer needs keys filters and kernel (optional: stride "
+                             "default 1, padding default 0, output_padding default 0); missing "
+                             f"{sorted(missing)}, unknown {sorted(extra)}")
         f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
         op = layer.get("output_padding", 0)
         if not (_pos_int(f) and _pos_int(s) and _pos_int(layer["filters"])):
@@ -743,7 +743,8 @@ def check_residual_block_shapes(p: dict[str, Any]) -> None:
     if not _pos_int(p["out_channels"]):
         raise ParamError("out_channels", f"expected a positive integer, got {p['out_channels']!r}")
     if p["block"] == "bottleneck" and not _pos_int(p.get("width")):
-        raise ParamError("width", f"a bottleneck block needs its inner width (a positive integer), got {p.get('width')!r}")
+        raise ParamError("width", "a bottleneck block needs its inner width (a positive integer), "
+                         f"got {p.get('width')!r}")
     if p["stride"] not in (1, 2) or not values.is_int(p["stride"]):
         raise ParamError("stride", f"expected 1 or 2, got {p['stride']!r}")
 
