@@ -53,10 +53,13 @@ def check_cnn_shapes(p: dict[str, Any]) -> None:
                 raise ParamError(where, "filters must be a positive integer")
             if not _pos_int(layer.get("dilation", 1)):
                 raise ParamError(where, f"dilation must be a positive integer (1: no gaps), got {layer['dilation']!r}")
-            f = _effective_kernel(layer)
-            h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
-            if h < 1 or w < 1:
-                raise ParamError(where, f"the kernel {f} does not fit the {h}x{w} input left at this layer")
+            fe = _effective_kernel(layer)
+            nh, nw = (h + 2 * pad - fe) // s + 1, (w + 2 * pad - fe) // s + 1
+            if nh < 1 or nw < 1:  # name the input the layer gets (not the negative side it would give)
+                span = f" with dilation {layer['dilation']} (spanning {fe} pixels)" if fe != f else ""
+                raise ParamError(where, f"the kernel {f}{span} does not fit the {h}x{w} input left at this layer"
+                                 f"{f' padded by {pad}' if pad else ''}")
+            h, w = nh, nw
     if not any(isinstance(x, dict) and x.get("type") == "conv" for x in p["layers"]):
         raise ParamError("layers", "needs at least one conv layer (part b asks for the parameters of each)")
     nc = p.get("num_classes")
@@ -639,6 +642,15 @@ def bce_hand_sized(p: dict[str, Any]) -> bool:
 
 
 # ====================================================================== transposed_conv_shapes (issue 15)
+def _check_input_shape(p: dict[str, Any]) -> list[int]:
+    """The parameter `input`: [H, W, C] of positive integers."""
+    inp = p["input"]
+    if not (isinstance(inp, list) and len(inp) == 3 and all(_pos_int(v) for v in inp)):
+        raise ParamError("input", f"expected [H, W, C] of positive integers, got {inp!r}")
+    return inp
+
+
+
 #: H_out = floor((n + 2p - f) / s) + 1 (conv);  (n - 1) s - 2p + f + output_padding (convtranspose)
 TCONV_KEYS = {"type", "filters", "kernel", "stride", "padding", "output_padding"}
 
@@ -651,9 +663,7 @@ def _tconv_side(layer: dict[str, Any], n: int) -> int:
 
 
 def check_transposed_conv_shapes(p: dict[str, Any]) -> None:
-    inp = p["input"]
-    if not (isinstance(inp, list) and len(inp) == 3 and all(_pos_int(v) for v in inp)):
-        raise ParamError("input", f"expected [H, W, C] of positive integers, got {inp!r}")
+    inp = _check_input_shape(p)
     if not isinstance(p["layers"], list) or not p["layers"]:
         raise ParamError("layers", "expected a non-empty list of layers")
     h, w = inp[0], inp[1]
@@ -735,9 +745,7 @@ def tconv_restores(p: dict[str, Any]) -> bool:
 
 # ====================================================================== residual_block_shapes (issue 15)
 def check_residual_block_shapes(p: dict[str, Any]) -> None:
-    inp = p["input"]
-    if not (isinstance(inp, list) and len(inp) == 3 and all(_pos_int(v) for v in inp)):
-        raise ParamError("input", f"expected [H, W, C] of positive integers, got {inp!r}")
+    _check_input_shape(p)
     if p["block"] not in ("basic", "bottleneck"):
         raise ParamError("block", f"expected basic or bottleneck, got {p['block']!r}")
     if not _pos_int(p["out_channels"]):
@@ -803,9 +811,7 @@ def sample_residual_block_shapes(rng: np.random.Generator, pinned: dict[str, Any
 
 # ====================================================================== conv_macs (issue 15)
 def check_conv_macs(p: dict[str, Any]) -> None:
-    inp = p["input"]
-    if not (isinstance(inp, list) and len(inp) == 3 and all(_pos_int(v) for v in inp)):
-        raise ParamError("input", f"expected [H, W, C_in] of positive integers, got {inp!r}")
+    _check_input_shape(p)
     for name in ("c_out", "kernel", "fc_in", "fc_out", "T", "d"):
         if not _pos_int(p[name]):
             raise ParamError(name, f"expected a positive integer, got {p[name]!r}")
