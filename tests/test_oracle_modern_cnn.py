@@ -378,7 +378,8 @@ def test_filter_design_matches_conv2d():
     """200 draws: the reference filter detects the pattern (against all 512 binary windows), its
     response map is F.conv2d's, the peak is where the pattern sits, and any other detector (random
     weights of the pattern's signs, drawn here) peaks there too and is accepted with its own map,
-    while a map of another filter, a zero weight and a flipped sign are refused."""
+    a map of another filter is refused, and a zero weight or a flipped sign is refused in part a
+    (but its own right map is accepted in part b)."""
     gen = torch.Generator().manual_seed(15)
     for n, q in _draws("filter_design"):
         p, a = q.params, q.answers
@@ -404,6 +405,9 @@ def test_filter_design_matches_conv2d():
                     other * torch.where(torch.arange(9).reshape(3, 3) == 4, -1.0, 1.0)):
             assert not _detects(p["pattern"], bad), ctx
             assert not cnn.check_filter(p, bad.tolist())[0], ctx
+            # part b grades the map of the student's own filter, right or wrong (a follow-up error counts once)
+            bad_resp = F.conv2d(img, bad.reshape(1, 1, 3, 3))[0, 0]
+            assert cnn.check_filter_response(p, torch.cat([bad, bad_resp]).tolist())[0], ctx
 
 
 def test_filter_design_seed_004_p5f():
