@@ -12,7 +12,7 @@ from ..errors import ParamError
 from . import elementary
 
 LAYER_KEYS = {
-    "conv": {"type", "filters", "kernel", "stride", "padding"},
+    "conv": {"type", "filters", "kernel", "stride", "padding", "dilation"},
     "maxpool": {"type", "kernel", "stride", "padding"},
     "avgpool": {"type", "kernel", "stride", "padding"},
     "relu": {"type"},
@@ -37,11 +37,12 @@ def check_cnn_shapes(p: dict[str, Any]) -> None:
         if not isinstance(layer, dict) or layer.get("type") not in LAYER_KEYS:
             raise ParamError(where, f"expected a mapping with type one of {', '.join(LAYER_KEYS)}, got {layer!r}")
         keys = LAYER_KEYS[layer["type"]]
-        required = keys - {"padding", "stride"}
+        required = keys - {"padding", "stride", "dilation"}
         missing, extra = required - set(layer), set(layer) - keys
         if missing or extra:
-            raise ParamError(where, f"{layer['type']} layer needs keys {sorted(keys)} (stride default 1, padding "
-                             f"default 0); missing {sorted(missing)}, unknown {sorted(extra)}")
+            raise ParamError(where, f"{layer['type']} layer needs keys {sorted(required)} (optional: stride default 1, "
+                             f"padding default 0{', dilation default 1' if 'dilation' in keys else ''}); "
+                             f"missing {sorted(missing)}, unknown {sorted(extra)}")
         if layer["type"] in ("conv", "maxpool", "avgpool"):
             f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
             if not (_pos_int(f) and _pos_int(s) and isinstance(pad, int) and pad >= 0):
@@ -50,9 +51,15 @@ def check_cnn_shapes(p: dict[str, Any]) -> None:
                 raise ParamError(where, f"pooling padding {pad} exceeds half the kernel {f}")
             if layer["type"] == "conv" and not _pos_int(layer["filters"]):
                 raise ParamError(where, "filters must be a positive integer")
-            h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
-            if h < 1 or w < 1:
-                raise ParamError(where, f"the kernel {f} does not fit the {h}x{w} input left at this layer")
+            if not _pos_int(layer.get("dilation", 1)):
+                raise ParamError(where, f"dilation must be a positive integer (1: no gaps), got {layer['dilation']!r}")
+            fe = _effective_kernel(layer)
+            nh, nw = (h + 2 * pad - fe) // s + 1, (w + 2 * pad - fe) // s + 1
+            if nh < 1 or nw < 1:  # name the input the layer gets (not the negative side it would give)
+                span = f" with dilation {layer['dilation']} (spanning {fe} pixels)" if fe != f else ""
+                raise ParamError(where, f"the kernel {f}{span} does not fit the {h}x{w} input left at this layer"
+                                 f"{f' padded by {pad}' if pad else ''}")
+            h, w = nh, nw
     if not any(isinstance(x, dict) and x.get("type") == "conv" for x in p["layers"]):
         raise ParamError("layers", "needs at least one conv layer (part b asks for the parameters of each)")
     nc = p.get("num_classes")
@@ -60,7 +67,16 @@ def check_cnn_shapes(p: dict[str, Any]) -> None:
         raise ParamError("num_classes", f"expected a positive integer, got {nc!r}")
 
 
+def _effective_kernel(layer: dict[str, Any]) -> int:
+    """The side a (dilated) kernel spans: d(f - 1) + 1 (a conv's optional `dilation`, default 1)."""
+    return int(layer.get("dilation", 1)) * (layer["kernel"] - 1) + 1
+
+
 def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
+    """Shapes, parameters and receptive fields layer by layer. A conv's optional `dilation` d
+    (pinned only: draws never dilate, so every seed keeps its network) spans d(f - 1) + 1
+    pixels; the answers then also hold `dilations` and `effective_kernels` (absent otherwise,
+    so undilated keys stay as they were)."""
     h, w, c = p["input"]
     shapes, params, conv_params, rf_list = [], [], [], []
     rf, jump = 1, 1
@@ -70,9 +86,10 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         n_params = 0
         if kind in ("conv", "maxpool", "avgpool"):
             f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
-            floored = floored or bool((h + 2 * pad - f) % s or (w + 2 * pad - f) % s)
-            h, w = (h + 2 * pad - f) // s + 1, (w + 2 * pad - f) // s + 1
-            rf += (f - 1) * jump
+            fe = _effective_kernel(layer)
+            floored = floored or bool((h + 2 * pad - fe) % s or (w + 2 * pad - fe) % s)
+            h, w = (h + 2 * pad - fe) // s + 1, (w + 2 * pad - fe) // s + 1
+            rf += (fe - 1) * jump
             jump *= s
             if kind == "conv":
                 n_params = (f * f * c + 1) * layer["filters"]
@@ -87,6 +104,9 @@ def cnn_shapes(p: dict[str, Any]) -> dict[str, Any]:
         "shapes": shapes, "output_shape": [h, w, c], "layer_params": params, "conv_params": conv_params,
         "receptive_field": rf_list, "floored": floored,
     }
+    if any(layer.get("dilation", 1) != 1 for layer in p["layers"]):
+        out["dilations"] = [layer.get("dilation", 1) if layer["type"] == "conv" else None for layer in p["layers"]]
+        out["effective_kernels"] = [_effective_kernel(x) if "kernel" in x else None for x in p["layers"]]
     nc = p.get("num_classes")
     if nc:
         out["fc_classifier_params"] = h * w * c * nc + nc
@@ -125,7 +145,7 @@ def exact_division(p: dict[str, Any]) -> bool:
     h = p["input"][0]
     for layer in p["layers"]:
         if layer["type"] in ("conv", "maxpool", "avgpool"):
-            f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+            f, s, pad = _effective_kernel(layer), layer.get("stride", 1), layer.get("padding", 0)
             if (h + 2 * pad - f) % s:
                 return False
             h = (h + 2 * pad - f) // s + 1
@@ -619,3 +639,310 @@ def bce_hand_sized(p: dict[str, Any]) -> bool:
     a = conv1x1_pool_bce(p)
     return bool(np.all(np.abs(x * 10 - np.round(x * 10)) < 1e-9) and np.all(np.abs(x) <= 2.5)
                 and (a["pool_ties"] == 0 or p["pool_padding"] > 0) and np.any(np.asarray(a["grad"]) != 0))
+
+
+# ====================================================================== transposed_conv_shapes (issue 15)
+def _check_input_shape(p: dict[str, Any]) -> list[int]:
+    """The parameter `input`: [H, W, C] of positive integers."""
+    inp = p["input"]
+    if not (isinstance(inp, list) and len(inp) == 3 and all(_pos_int(v) for v in inp)):
+        raise ParamError("input", f"expected [H, W, C] of positive integers, got {inp!r}")
+    return inp
+
+
+
+#: H_out = floor((n + 2p - f) / s) + 1 (conv);  (n - 1) s - 2p + f + output_padding (convtranspose)
+TCONV_KEYS = {"type", "filters", "kernel", "stride", "padding", "output_padding"}
+
+
+def _tconv_side(layer: dict[str, Any], n: int) -> int:
+    f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+    if layer["type"] == "conv":
+        return (n + 2 * pad - f) // s + 1
+    return (n - 1) * s - 2 * pad + f + layer.get("output_padding", 0)
+
+
+def check_transposed_conv_shapes(p: dict[str, Any]) -> None:
+    inp = _check_input_shape(p)
+    if not isinstance(p["layers"], list) or not p["layers"]:
+        raise ParamError("layers", "expected a non-empty list of layers")
+    h, w = inp[0], inp[1]
+    for i, layer in enumerate(p["layers"]):
+        where = f"layers[{i}]"
+        if not isinstance(layer, dict) or layer.get("type") not in ("conv", "convtranspose"):
+            raise ParamError(where, f"expected a mapping with type conv or convtranspose, got {layer!r}")
+        missing, extra = {"filters", "kernel"} - set(layer), set(layer) - TCONV_KEYS
+        if missing or extra:
+            raise ParamError(where, f"a {layer['type']} layer needs keys filters and kernel (optional: stride "
+                             "default 1, padding default 0, output_padding default 0); missing "
+                             f"{sorted(missing)}, unknown {sorted(extra)}")
+        f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+        op = layer.get("output_padding", 0)
+        if not (_pos_int(f) and _pos_int(s) and _pos_int(layer["filters"])):
+            raise ParamError(where, "filters, kernel and stride must be positive integers")
+        if not (values.is_int(pad) and pad >= 0 and values.is_int(op) and op >= 0):
+            raise ParamError(where, "padding and output_padding must be integers >= 0")
+        if layer["type"] == "conv" and op:
+            raise ParamError(where, "output_padding belongs to a convtranspose layer; a conv layer has none")
+        if op >= s:
+            raise ParamError(where, f"output_padding {op} must be smaller than the stride {s} (as in PyTorch)")
+        h, w = _tconv_side(layer, h), _tconv_side(layer, w)
+        if h < 1 or w < 1:
+            raise ParamError(where, f"the layer leaves no output ({h}x{w}): the kernel does not fit or the "
+                             "padding is too large")
+
+
+def transposed_conv_shapes(p: dict[str, Any]) -> dict[str, Any]:
+    """Output shape [H, W, C] and learnable parameters (every layer with a bias) after each layer
+    of an encoder (conv) and decoder (convtranspose): both have f*f*C_in*C_out weights and
+    C_out biases."""
+    h, w, c = p["input"]
+    shapes, params, floored = [], [], False
+    for layer in p["layers"]:
+        f, s, pad = layer["kernel"], layer.get("stride", 1), layer.get("padding", 0)
+        if layer["type"] == "conv":
+            floored = floored or bool((h + 2 * pad - f) % s or (w + 2 * pad - f) % s)
+        h, w = _tconv_side(layer, h), _tconv_side(layer, w)
+        params.append((f * f * c + 1) * layer["filters"])
+        c = layer["filters"]
+        shapes.append([h, w, c])
+    return {"shapes": shapes, "layer_params": params, "total_params": sum(params), "floored": floored,
+            "restores_input": [h, w, c] == list(p["input"])}
+
+
+def sample_transposed_conv_shapes(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """An autoencoder: 2-3 conv layers (kernel 3-5, stride 2 mostly, sometimes 1) down to a code,
+    then the mirrored convtranspose layers back up, with the output_padding that restores every
+    side (so an encoder layer that floors needs output_padding 1 in its mirror)."""
+    size = int(rng.choice([16, 20, 28, 32, 48, 64]))
+    inp = pinned.get("input") or [size, size, int(rng.choice([1, 3]))]
+    layers = pinned.get("layers")
+    if layers is None:
+        enc, sides, chans = [], [inp[0]], [inp[2]]
+        for i in range(int(rng.integers(2, 4))):
+            f = int(rng.choice([3, 4, 5]))
+            s = int(rng.choice([2, 2, 2, 1])) if i else 2
+            pad = int(rng.choice([0, 1, (f - 1) // 2]))
+            filt = int(rng.choice([8, 16, 32])) * 2 ** i
+            enc.append({"type": "conv", "filters": filt, "kernel": f, "stride": s, "padding": pad})
+            sides.append(_tconv_side(enc[-1], sides[-1]))
+            chans.append(filt)
+        layers = list(enc)
+        for i in reversed(range(len(enc))):
+            e = enc[i]
+            back = (sides[i + 1] - 1) * e["stride"] - 2 * e["padding"] + e["kernel"]
+            layers.append({"type": "convtranspose", "filters": chans[i], "kernel": e["kernel"], "stride": e["stride"],
+                           "padding": e["padding"], "output_padding": sides[i] - back})
+    return {"input": inp, "layers": layers}
+
+
+def tconv_restores(p: dict[str, Any]) -> bool:
+    """the decoder gives back the input's shape (output_padding in 0..stride-1), the code is at
+    least 2x2 and every layer has at most 10^5 parameters (hand-sized products)"""
+    a = transposed_conv_shapes(p)
+    return a["restores_input"] and min(s[0] for s in a["shapes"]) >= 2 and max(a["layer_params"]) <= 100_000
+
+
+# ====================================================================== residual_block_shapes (issue 15)
+def check_residual_block_shapes(p: dict[str, Any]) -> None:
+    _check_input_shape(p)
+    if p["block"] not in ("basic", "bottleneck"):
+        raise ParamError("block", f"expected basic or bottleneck, got {p['block']!r}")
+    if not _pos_int(p["out_channels"]):
+        raise ParamError("out_channels", f"expected a positive integer, got {p['out_channels']!r}")
+    if p["block"] == "bottleneck" and not _pos_int(p.get("width")):
+        raise ParamError("width", "a bottleneck block needs its inner width (a positive integer), "
+                         f"got {p.get('width')!r}")
+    if p["stride"] not in (1, 2) or not values.is_int(p["stride"]):
+        raise ParamError("stride", f"expected 1 or 2, got {p['stride']!r}")
+
+
+def _conv_bn(c_in: int, c_out: int, f: int) -> int:
+    """parameters of a bias-free f x f conv and its batch norm (gamma and beta per channel)"""
+    return f * f * c_in * c_out + 2 * c_out
+
+
+def residual_block_shapes(p: dict[str, Any]) -> dict[str, Any]:
+    """A ResNet block as torchvision builds it: bias-free convolutions each followed by batch
+    norm; the stride sits on the first 3x3 conv (basic) or on the 3x3 conv (bottleneck, v1.5).
+    The shortcut is a 1x1 conv with the block's stride + batch norm when the stride is not 1 or
+    the channels change, else the identity. 3x3 convs pad 1, 1x1 convs pad 0."""
+    h, w, c = p["input"]
+    s, c_out = p["stride"], p["out_channels"]
+    h2, w2 = (h - 1) // s + 1, (w - 1) // s + 1  # 3x3/pad 1 and 1x1/pad 0 with stride s alike
+    if p["block"] == "basic":
+        convs = [(3, c, c_out, s), (3, c_out, c_out, 1)]
+    else:
+        m = p["width"]
+        convs = [(1, c, m, 1), (3, m, m, s), (1, m, c_out, 1)]
+    shapes, main = [], []
+    hh, ww = h, w
+    for f, ci, co, st in convs:
+        hh, ww = (hh - 1) // st + 1, (ww - 1) // st + 1
+        shapes.append([hh, ww, co])
+        main.append(_conv_bn(ci, co, f))
+    projection = s != 1 or c != c_out
+    shortcut = _conv_bn(c, c_out, 1) if projection else 0
+    return {"shapes": shapes, "output_shape": [h2, w2, c_out], "conv_params": main,
+            "main_params": sum(main), "projection": "yes" if projection else "no", "shortcut_params": shortcut,
+            "block_params": sum(main) + shortcut}
+
+
+def sample_residual_block_shapes(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """A stage of a ResNet: basic (channels 16-256) or bottleneck (width 16-128, out = 4 width);
+    a third of the draws each keep shape and channels (identity shortcut), downsample (stride 2,
+    channels doubled) or widen (stride 1, more channels)."""
+    block = pinned.get("block", str(rng.choice(["basic", "bottleneck"])))
+    side = int(rng.choice([8, 14, 16, 28, 32, 56]))
+    how = rng.choice(["identity", "down", "widen"])
+    if block == "basic":
+        c_out = int(rng.choice([16, 32, 64, 128, 256]))
+        c_in = c_out if how == "identity" else c_out // 2
+        width = None
+    else:
+        width = int(rng.choice([16, 32, 64, 128]))
+        c_out = 4 * width
+        c_in = {"identity": c_out, "down": c_out // 2, "widen": width}[str(how)]
+    p = {"input": [side, side, c_in], "block": block, "out_channels": c_out, "stride": 2 if how == "down" else 1}
+    if width is not None:
+        p["width"] = width
+    return p
+
+
+# ====================================================================== conv_macs (issue 15)
+def check_conv_macs(p: dict[str, Any]) -> None:
+    _check_input_shape(p)
+    for name in ("c_out", "kernel", "fc_in", "fc_out", "T", "d"):
+        if not _pos_int(p[name]):
+            raise ParamError(name, f"expected a positive integer, got {p[name]!r}")
+    if p["kernel"] % 2 == 0:
+        raise ParamError("kernel", f"'same' padding needs an odd kernel, got {p['kernel']}")
+
+
+def conv_macs(p: dict[str, Any]) -> dict[str, Any]:
+    """Multiply-adds (one multiplication and one addition each; FLOPs = 2 MACs) of a k x k conv
+    with 'same' padding and stride 1 (H x W x C_in -> H x W x C_out; bias adds not counted),
+    its depthwise-separable version (depthwise k x k per channel, then 1x1 pointwise), a
+    fully-connected layer (fc_in -> fc_out) and one attention head (QK^T and AV: T^2 d each)."""
+    h, w, c = p["input"]
+    k, co = p["kernel"], p["c_out"]
+    standard = h * w * co * k * k * c
+    depthwise = h * w * c * k * k
+    pointwise = h * w * c * co
+    separable = depthwise + pointwise
+    qk = p["T"] * p["T"] * p["d"]
+    return {"standard": standard, "depthwise": depthwise, "pointwise": pointwise, "separable": separable,
+            "ratio": standard / separable, "fc": p["fc_in"] * p["fc_out"], "qk": qk, "av": qk,
+            "attention": 2 * qk, "per_pixel_standard": k * k * c * co, "per_pixel_separable": c * (k * k + co)}
+
+
+def sample_conv_macs(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """Small feature maps (4-16: products a student multiplies out by hand), channels 8-128,
+    kernel 3 or 5; an FC layer; T 8-64 tokens of head size 8-64."""
+    side = int(rng.choice([4, 7, 8, 14, 16]))
+    return {"input": [side, side, int(rng.choice([8, 16, 32, 64]))], "c_out": int(rng.choice([16, 32, 64, 128])),
+            "kernel": int(rng.choice([3, 3, 5])), "fc_in": int(rng.choice([128, 256, 512, 784, 1024])),
+            "fc_out": int(rng.choice([10, 64, 100, 128, 256])), "T": int(rng.choice([8, 16, 32, 50, 64])),
+            "d": int(rng.choice([8, 16, 32, 64]))}
+
+
+# ====================================================================== filter_design (seed 004 P5f)
+def _binary_matrix(x: Any) -> np.ndarray | None:
+    m = _matrix(x)
+    return m if m is not None and np.all((m == 0) | (m == 1)) else None
+
+
+def check_filter_design(p: dict[str, Any]) -> None:
+    pat, img = _binary_matrix(p["pattern"]), _binary_matrix(p["image"])
+    if pat is None or pat.shape != (3, 3) or pat.min() == pat.max():
+        raise ParamError("pattern", "expected a 3x3 matrix of pixel values 0 (black) and 1 (white), both present, "
+                         f"got {p['pattern']!r}")
+    if img is None or img.shape != (5, 5):
+        raise ParamError("image", f"expected a 5x5 matrix of pixel values 0 (black) and 1 (white), got {p['image']!r}")
+    hits = _pattern_hits(pat, img)
+    if len(hits) != 1:
+        raise ParamError("image", f"the pattern must appear in exactly one 3x3 window of the image, it appears in "
+                         f"{len(hits)}")
+
+
+def _pattern_hits(pat: np.ndarray, img: np.ndarray) -> list[tuple[int, int]]:
+    windows = np.lib.stride_tricks.sliding_window_view(img, (3, 3))
+    return [(int(i), int(j)) for i, j in zip(*np.nonzero(np.all(windows == pat, axis=(2, 3))))]
+
+
+def filter_design(p: dict[str, Any]) -> dict[str, Any]:
+    """The reference detector: +1 where the pattern is white, -1 where it is black. Its response
+    sum K * window is largest exactly on the pattern (every white pixel adds, no black pixel
+    subtracts); so is that of any filter with the same signs and no zero (check_filter)."""
+    pat = np.asarray(p["pattern"], dtype=float)
+    img = np.asarray(p["image"], dtype=float)
+    k = 2 * pat - 1
+    resp = _xcorr(img, k)
+    (i, j), = _pattern_hits(pat, img)
+    return {"filter": k, "peak": [i + 1, j + 1], "peak_value": float(resp[i, j]),
+            "n_white": int(pat.sum()), "filter_and_response": np.vstack([k, resp]),
+            "black_cells": [[int(a) + 1, int(b) + 1] for a, b in zip(*np.nonzero(pat == 0))]}
+
+
+def _filter_fault(pattern: Any, k: np.ndarray) -> str | None:
+    """Why a 3x3 filter does not respond most strongly to exactly the pattern (None: it does).
+    The response to a window x in [0, 1]^9 is sum K x; it is largest, and only there, on the
+    pattern iff K > 0 on its white pixels and K < 0 on its black ones."""
+    pat = np.asarray(pattern, dtype=float)
+    if k.shape != (3, 3):
+        return f"expected a 3x3 filter, got shape {k.shape[0]}x{k.shape[1] if k.ndim > 1 else 1}"
+    wrong = np.argwhere(((pat == 1) & (k <= 0)) | ((pat == 0) & (k >= 0)))
+    if len(wrong):
+        a, b = wrong[0]
+        return (f"entry ({a + 1}, {b + 1}) is {k[a, b]:g}: a white pixel needs a positive weight, a black one a "
+                "negative weight, else another window responds at least as strongly")
+    return None
+
+
+def check_filter(params: dict[str, Any], proposed: Any) -> tuple[bool, str]:
+    """Grade part a: any 3x3 filter whose response is uniquely largest on the pattern."""
+    k = _matrix(proposed)
+    if k is None:
+        return False, "expected a 3x3 matrix of numbers"
+    fault = _filter_fault(params["pattern"], k)
+    return (False, fault) if fault else (True, "correct")
+
+
+def check_filter_response(params: dict[str, Any], proposed: Any) -> tuple[bool, str]:
+    """Grade part b: the student's filter (rows 1-3, as in part a) and its response map on the
+    image (the rows below): the map must be that filter's valid cross-correlation with the
+    image. A filter that part a refused still earns this part with its own right map (a
+    follow-up error counts once, as the rubric says)."""
+    m = _matrix(proposed)
+    img = np.asarray(params["image"], dtype=float)
+    if m is None or m.shape != (6, 3):
+        return False, "expected the 3x3 filter stacked on the 3x3 response map (6 rows of 3)"
+    k, resp = m[:3], m[3:]
+    want = _xcorr(img, k)
+    if want.shape != resp.shape or not np.allclose(want, resp, atol=1e-9):
+        return False, f"the response of this filter is {want.tolist()}, not {resp.tolist()}"
+    return True, "correct"
+
+
+#: patterns a 3x3 detector is asked for (0 black, 1 white): crosses, lines, corners, a T, a dot, a ring
+FILTER_PATTERNS = [
+    [[0, 1, 0], [1, 0, 1], [0, 1, 0]], [[1, 0, 1], [0, 0, 0], [1, 0, 1]], [[1, 0, 1], [1, 0, 1], [1, 0, 1]],
+    [[1, 1, 1], [0, 0, 0], [1, 1, 1]], [[0, 1, 1], [1, 0, 1], [1, 1, 0]], [[1, 1, 0], [1, 0, 1], [0, 1, 1]],
+    [[0, 1, 1], [0, 1, 1], [0, 0, 0]], [[0, 0, 0], [1, 0, 1], [1, 0, 1]], [[1, 1, 1], [1, 0, 1], [1, 1, 1]],
+    [[0, 0, 0], [0, 1, 0], [0, 0, 0]], [[1, 1, 0], [1, 1, 0], [0, 0, 0]], [[0, 1, 0], [0, 1, 0], [0, 1, 0]],
+]
+
+
+def sample_filter_design(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
+    """A pattern of FILTER_PATTERNS and a 5x5 binary image with the pattern in one window (drawn
+    again until no other window shows it)."""
+    pat = np.asarray(pinned.get("pattern") or FILTER_PATTERNS[int(rng.integers(len(FILTER_PATTERNS)))])
+    if "image" in pinned or _binary_matrix(pat.tolist()) is None or pat.shape != (3, 3):
+        return {"pattern": pat.tolist(), "image": pinned.get("image", [[0] * 5] * 5)}  # the checker judges
+    for _ in range(200):
+        img = (rng.random((5, 5)) < 0.5).astype(int)
+        i, j = int(rng.integers(3)), int(rng.integers(3))
+        img[i:i + 3, j:j + 3] = pat
+        if len(_pattern_hits(pat, img)) == 1:
+            break
+    return {"pattern": pat.tolist(), "image": img.tolist()}
