@@ -169,9 +169,8 @@ def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = folder / "quiz.yaml"
     items = "conv2d_weight_count, init_symmetry_and_uniform_scale, underfitting_small_model, xor_with_step_units"
     text = (ROOT / "exams" / "quiz.yaml").read_text()
-    assert "  - mc: {count: 3, title: Multiple Choice}" in text
-    spec.write_text(text.replace("  - mc: {count: 3, title: Multiple Choice}",
-                                 f"  - mc: {{count: 3, title: Multiple Choice, items: [{items}]}}"))
+    mc = text[text.index("  - mc:"):text.index("\n", text.index("      topics:")) + 1]
+    spec.write_text(text.replace(mc, f"  - mc: {{count: 3, title: Multiple Choice, items: [{items}]}}\n"))
     out = folder / "quiz"
     build_exam(spec, None, 2, out)
     return out
