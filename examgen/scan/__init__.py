@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actio
 CREATE TABLE IF NOT EXISTS thresholds(name TEXT PRIMARY KEY, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS students(registration TEXT PRIMARY KEY, last_name TEXT NOT NULL, first_name TEXT NOT NULL,
     programme TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'registered', bonus INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS answer_crops(page INTEGER NOT NULL REFERENCES pages(id), column_name TEXT NOT NULL,
+    crop BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS changes(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL,
     booklet INTEGER, column_name TEXT, old TEXT, new TEXT, why TEXT);
 CREATE TABLE IF NOT EXISTS student_rows(registration TEXT PRIMARY KEY, header TEXT NOT NULL, row TEXT NOT NULL);
@@ -65,6 +67,7 @@ CREATE TABLE IF NOT EXISTS grading_runs(id INTEGER PRIMARY KEY, at TEXT NOT NULL
 """
 # students: the class list (registration as TUMonline writes it, status registered | absent | withdrawn |
 # cheating, bonus 0/1); booklets.registration maps a scanned booklet to one of them.
+# answer_crops: each read page's answer regions (grey PNG, ~100 dpi) for the tutors of `examgen correct`.
 # changes: the term's audit trail (who, when, what, old -> new, why) of every manual change after the
 # scan: corrections, overrides, mappings, statuses, re-grading operations. Rows are only ever added.
 # student_rows: each student's row as TUMonline exported it (records.py hands it back with the grade).
@@ -189,6 +192,8 @@ def _store(db: sqlite3.Connection, file_id: int, read: PageRead) -> None:
                    "paper_share, crop, candidate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    [(cur.lastrowid, m.box.kind, m.box.column, m.box.number, m.box.corrector, *m.box.rect, m.dark,
                      m.paper, m.share, m.crop, k) for k, boxes in measured for m in boxes])
+    db.executemany("INSERT INTO answer_crops(page, column_name, crop) VALUES (?,?,?)",
+                   [(cur.lastrowid, column, png) for column, png in read.answers])
 
 
 def _candidates_text(candidates: list[tuple[str, int]]) -> str:
