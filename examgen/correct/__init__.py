@@ -20,6 +20,7 @@ from ..grading import BuildKey, load_build
 from .data import Invalid, Stale, Store, booklet_name
 
 __all__ = ["create_app", "Store"]
+REVIEW_PAGE = 25  # flagged cells shown at once in the review queue
 
 
 def _answers(build: Path) -> dict[str, dict[str, Any]]:
@@ -69,6 +70,11 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     def having(column: str) -> set[str]:
         return {code for code, v in key.variants.items() if column in v.cells}
 
+    def counts(store: Store, columns: list[str]) -> list[tuple[str, int, int]]:
+        """(column, cells set by hand, booklets that have it) per column."""
+        done, booklets = store.set_per_column(), store.per_variant()
+        return [(col, done.get(col, 0), sum(booklets.get(v, 0) for v in having(col))) for col in columns]
+
     @app.before_request
     def _open() -> Response | None:
         g.store = Store(db_path)
@@ -109,20 +115,13 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     @app.get("/")
     def index() -> str:
         store: Store = g.store
-        done = store.set_per_column()
-        rows = []
-        for col in parts:
-            total = sum(1 for c in store.cells_of(col, having(col)))
-            rows.append((col, done.get(col, 0), total))
-        return render_template("index.html", rows=rows, flagged=len(store.flagged()),
+        return render_template("index.html", rows=counts(store, parts), flagged=len(store.flagged()),
                                consensus=len(store.consensus_queue()), second=store.second_problems())
 
     @app.get("/progress")
     def progress() -> str:
         store: Store = g.store
-        done = store.set_per_column()
-        rows = [(col, done.get(col, 0), len(store.cells_of(col, having(col)))) for col in key.columns]
-        return render_template("progress.html", rows=rows, tutors=store.saves_per_tutor())
+        return render_template("progress.html", rows=counts(store, key.columns), tutors=store.saves_per_tutor())
 
     @app.get("/part/<column>")
     def part(column: str) -> str:
@@ -187,9 +186,10 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     @app.get("/review")
     def review() -> str:
         store: Store = g.store
+        flagged = [s for s in store.flagged() if s.variant in key.variants]
         items = [(s, key.variants[s.variant].cells.get(s.column), store.box_crops(s.booklet, s.column))
-                 for s in store.flagged() if s.variant in key.variants]
-        return render_template("review.html", items=items, name=booklet_name)
+                 for s in flagged[:REVIEW_PAGE]]  # a page at a time: each set cell leaves the queue
+        return render_template("review.html", items=items, name=booklet_name, total=len(flagged))
 
     @app.post("/review/<int:booklet>/<column>")
     def resolve(booklet: int, column: str) -> Any:

@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS second_marks(booklet INTEGER NOT NULL, column_name TE
     value TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(booklet, column_name, tutor));
 CREATE TABLE IF NOT EXISTS app_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_booklet ON pages(booklet, page);
-CREATE INDEX IF NOT EXISTS measurements_page ON measurements(page);
+CREATE INDEX IF NOT EXISTS measurements_page ON measurements(page, column_name);
 CREATE INDEX IF NOT EXISTS answer_crops_page ON answer_crops(page);
 CREATE INDEX IF NOT EXISTS changes_who ON changes(who);
 """
@@ -145,6 +145,10 @@ class Store:
         """(booklet, variant, registration or '') of every scanned booklet."""
         return [(b, v, r or "") for b, v, r in
                 self.db.execute("SELECT booklet, variant, registration FROM booklets ORDER BY booklet")]
+
+    def per_variant(self) -> dict[str, int]:
+        """How many booklets each variant has."""
+        return dict(self.db.execute("SELECT variant, count(*) FROM booklets GROUP BY variant").fetchall())
 
     def cells_of(self, column: str, variants: set[str]) -> list[CellState]:
         """The column's cell of every booklet of these variants (the variants that have it)."""
