@@ -130,8 +130,9 @@ def test_mapping_booklets_to_students(room):
     finally:
         store.close()
     assert rows(room["db"], "SELECT registration FROM booklets WHERE booklet = 2") == [("03712345",)]
-    assert rows(room["db"], "SELECT who, what, booklet, column_name, old, new FROM changes WHERE what = 'mapping'") == \
-        [("Anna", "mapping", 2, "registration", None, "03712345")]
+    assert rows(room["db"], "SELECT who, what, booklet, column_name, old, new FROM changes "
+                            "WHERE what = 'booklet mapped'") == \
+        [("Anna", "booklet mapped", 2, "registration", None, "03712345")]
 
 
 @pytest.fixture

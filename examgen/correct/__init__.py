@@ -16,7 +16,7 @@ from typing import Any
 from flask import Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from ..grading import BuildKey, load_build
+from ..grading import BuildKey, Cell, load_build
 from .data import Invalid, Stale, Store, booklet_name
 
 __all__ = ["create_app", "Store"]
@@ -61,7 +61,7 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
                       WTF_CSRF_TIME_LIMIT=None, TEMPLATES_AUTO_RELOAD=False)
     parts = [c for c in key.columns if any(c in v.cells and v.cells[c].kind == "part" for v in key.variants.values())]
 
-    def cell_of(variant: str, column: str):  # noqa: ANN202 - grading.Cell
+    def cell_of(variant: str, column: str) -> Cell:
         v = key.variants.get(variant)
         if v is None or column not in v.cells:
             abort(404)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..grading import BuildKey, Cell, _parse_boxes, _parse_points
+from ..grading import Cell, _parse_boxes, _parse_points
 from ..scan import log_change, open_db
 
 SCHEMA = """
@@ -325,6 +325,6 @@ class Store:
             raise Invalid(f"registration {registration} is mapped to {booklet_name(taken[0])} already; "
                           "clear that one first")
         self.db.execute("UPDATE booklets SET registration = ? WHERE booklet = ?", (registration or None, booklet))
-        log_change(self.db, tutor, "mapping", booklet=booklet, column="registration", old=row[0],
+        log_change(self.db, tutor, "booklet mapped", booklet=booklet, column="registration", old=row[0],
                    new=registration or None, why="manual mapping in examgen correct")
         self.db.commit()
