@@ -501,9 +501,10 @@ def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: 
     try:
         srv = server(app, host, port)
     except OSError as exc:
-        raise GradingError(f"--host {host} --port {port}: cannot serve there ({exc.strerror}); "
+        raise GradingError(f"--host {host} --port {port}: cannot serve there "
+                           f"({os.strerror(exc.errno) if exc.errno else exc}); "
                            "give another --port") from None
-    click.echo(f"examgen correct: serving {db} on http://{host}:{srv.server_port}/ for "
+    click.echo(f"examgen correct: serving {db} on http://{host}:{srv.port}/ for "
                f"{len(tutors)} tutor(s); add one with --add-tutor NAME; Ctrl-C stops")
     try:
         srv.serve_forever()

@@ -47,7 +47,7 @@ def room(quiz_scanned: dict, tmp_path: Path) -> Iterator[dict]:
     srv = server(create_app(quiz_scanned["build"], grading / "grading.sqlite"), "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{srv.server_port}"
+    base = f"http://127.0.0.1:{srv.port}"
     end = time.monotonic() + DEADLINE
     while True:  # ready when the static CSS is served
         try:

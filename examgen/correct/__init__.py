@@ -262,8 +262,13 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
 
 
 def server(app: Flask, host: str, port: int) -> Any:
-    """A threaded WSGI server for the app on host:port (port 0: a free one; .server_port says
-    which); serve_forever() runs it, shutdown() stops it."""
+    """A threaded WSGI server for the app on host:port (port 0: a free one; .port says which);
+    serve_forever() runs it, shutdown() stops it. The socket is bound here, so that a port in
+    use is an OSError to report (werkzeug's own bind prints and exits)."""
+    import socket
+
     from werkzeug.serving import make_server
 
-    return make_server(host, port, app, threaded=True)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.create_server((host, port), family=family, backlog=128) as sock:
+        return make_server(host, sock.getsockname()[1], app, threaded=True, fd=sock.fileno())  # it keeps a dup
