@@ -188,3 +188,34 @@ def test_cli_add_tutor_and_errors(room, tmp_path, capsys):
     assert "--second P9: no such problem in this exam; give one of P1, P2" in capsys.readouterr().err
     assert main(["correct", str(room["build"]), "-o", str(room["grading"]), "--add-tutor", " "]) == 2
     assert "a tutor's name is 1-60 printable characters" in capsys.readouterr().err
+
+
+def test_second_correction_in_the_app(client):
+    c, token, room = client
+    store = Store(room["db"])
+    ben_token = store.add_tutor("Ben")
+    store.close()
+    c.get(f"/login/{token}")
+    home = c.get("/").get_data(as_text=True)
+    r = c.post("/settings/second", data={"problems": "P2", "csrf_token": csrf(home)}, follow_redirects=True)
+    assert "Second correction: P2." in r.get_data(as_text=True)
+    page = c.get("/part/P2b/3").get_data(as_text=True)
+    assert "grade independently" in page
+    r = c.post("/part/P2b/3", data={"points": "1", "version": "0", "csrf_token": csrf(page)}, follow_redirects=True)
+    assert "P2b of B003: your 1 is saved (waiting)." in r.get_data(as_text=True)
+    ben = c.application.test_client()
+    ben.get(f"/login/{ben_token}")
+    page = ben.get("/part/P2b/3").get_data(as_text=True)
+    assert 'value=""' in page.split('id="points"')[1].split(">")[0]  # Ben does not see Anna's value
+    r = ben.post("/part/P2b/3", data={"points": "1.5", "version": "0", "csrf_token": csrf(page)},
+                 follow_redirects=True)
+    assert "P2b of B003: your 1.5 is saved (differ)." in r.get_data(as_text=True)
+    queue = c.get("/consensus").get_data(as_text=True)
+    assert "Anna: <b>1</b> · Ben: <b>1.5</b>" in queue
+    assert rows(room["db"], "SELECT * FROM overrides") == []  # nothing grade uses before the consensus
+    r = c.post("/consensus/3/P2b", data={"points": "1.5", "csrf_token": csrf(queue)}, follow_redirects=True)
+    assert "Consensus: P2b of B003 = 1.5." in r.get_data(as_text=True)
+    assert "No differing corrections." in r.get_data(as_text=True)
+    assert rows(room["db"], "SELECT booklet, column_name, value FROM overrides") == [(3, "P2b", "1.5")]
+    r = c.post("/settings/second", data={"problems": "P7", "csrf_token": csrf(home)}, follow_redirects=True)
+    assert "No problem P7 in this exam (problems: P1, P2)." in r.get_data(as_text=True)

@@ -176,11 +176,11 @@ class Store:
     def answer_crops(self, booklet: int, column: str) -> list[int]:
         """Ids of the answer-region crops of a cell, from the latest reading of each page."""
         return [r[0] for r in self.db.execute(
-            "SELECT c.rowid FROM answer_crops c WHERE c.column_name = ? AND c.page IN "
+            "SELECT c.id FROM answer_crops c WHERE c.column_name = ? AND c.page IN "
             f"({LATEST_PAGES}) ORDER BY c.page", (column, booklet))]
 
     def answer_crop(self, crop_id: int) -> bytes | None:
-        row = self._one("SELECT crop FROM answer_crops WHERE rowid = ?", crop_id)
+        row = self._one("SELECT crop FROM answer_crops WHERE id = ?", crop_id)
         return bytes(row[0]) if row else None
 
     def box_crops(self, booklet: int, column: str) -> list[tuple[int, str, float, int]]:
