@@ -5,7 +5,8 @@
 
 The database is filled with synthetic rows the shape examgen scan writes: per booklet 20
 read pages, 40 measured boxes a page (8 per column, each with its ~0.3 kB crop), an answer-region crop
-(~6 kB) per part, an automatic value per column (5 % flagged). The build's answer keys
+(~6 kB) per part, an automatic value per column (5 % flagged), a class list of one student
+per booklet, half of them mapped. The build's answer keys
 (default: the quiz, built into a temporary folder) give the columns. Each page is requested
 through Flask's test client (server time, no network): median and worst of --repeat, after
 one warm-up request."""
@@ -70,6 +71,11 @@ def fill(db_path: Path, build: Path, booklets: int, pages: int) -> tuple[str, st
             flags = json.dumps(["box 2: darkness 0.16 near the mark threshold 0.15"]) if rng.random() < 0.05 else "[]"
             db.execute("INSERT INTO automatic VALUES (?, ?, ?, ?)",
                        (b, c, "1" if cells[c].kind == "part" else "2", flags))
+    # the class list: one student per booklet, half of the booklets mapped
+    db.executemany("INSERT INTO students(registration, last_name, first_name) VALUES (?, ?, ?)",
+                   [(f"037{b:05d}", f"Name{b}", f"First{b}") for b in range(1, booklets + 1)])
+    db.executemany("UPDATE booklets SET registration = ? WHERE booklet = ?",
+                   [(f"037{b:05d}", b) for b in range(1, booklets + 1, 2)])
     db.commit()
     db.close()
     part = next(c for c in key.columns if any(c in v.cells and v.cells[c].kind == "part"

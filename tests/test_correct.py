@@ -219,3 +219,22 @@ def test_second_correction_in_the_app(client):
     assert rows(room["db"], "SELECT booklet, column_name, value FROM overrides") == [(3, "P2b", "1.5")]
     r = c.post("/settings/second", data={"problems": "P7", "csrf_token": csrf(home)}, follow_redirects=True)
     assert "No problem P7 in this exam (problems: P1, P2)." in r.get_data(as_text=True)
+
+
+def test_mapping_page(client):
+    c, token, room = client
+    con = sqlite3.connect(room["db"])
+    con.execute("INSERT INTO students(registration, last_name, first_name) VALUES ('03712345', 'Muster', 'Eva')")
+    con.commit()
+    con.close()
+    c.get(f"/login/{token}")
+    page = c.get("/mapping").get_data(as_text=True)
+    assert '<option value="03712345">Muster, Eva</option>' in page
+    r = c.post("/mapping", data={"booklet": "4", "registration": "03712345", "csrf_token": csrf(page)},
+               follow_redirects=True)
+    assert "B004 -&gt; 03712345." in r.get_data(as_text=True) and "<td>Muster, Eva</td>" in r.get_data(as_text=True)
+    r = c.post("/mapping", data={"booklet": "3", "registration": "0999", "csrf_token": csrf(page)},
+               follow_redirects=True)
+    assert "no student with registration 0999 in the class list" in r.get_data(as_text=True)
+    assert rows(room["db"], "SELECT booklet, registration FROM booklets WHERE registration IS NOT NULL") == \
+        [(4, "03712345")]

@@ -251,8 +251,9 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
             except Invalid as exc:
                 flash(str(exc), "error")
             return redirect(url_for("mapping"))
-        return render_template("mapping.html", booklets=store.booklets(), students=store.students(),
-                               name=booklet_name)
+        students = store.students()
+        return render_template("mapping.html", booklets=store.booklets(), students=students, name=booklet_name,
+                               names={r: f"{last}, {first}" for r, last, first in students})
 
     @app.context_processor
     def _common() -> dict[str, Any]:
