@@ -498,6 +498,9 @@ def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: 
     finally:
         store.close()
     app = create_app(build_dir, db)
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log: it would print the tutors' links
     try:
         srv = server(app, host, port)
     except OSError as exc:

@@ -64,11 +64,11 @@ def room(quiz_scanned: dict, tmp_path: Path) -> Iterator[dict]:
 
 
 @pytest.fixture
-def browsers(tmp_path: Path) -> Iterator[list]:
+def browsers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
     """A factory of headless Chromium sessions (each its own profile: its own tutor's cookie)."""
     from selenium.webdriver.chrome.service import Service
 
-    os.environ["SE_OFFLINE"] = "true"  # selenium-manager: never fetch a browser or a driver
+    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager: never fetch a browser or a driver
     made: list = []
 
     def new() -> object:
