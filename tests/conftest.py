@@ -180,8 +180,9 @@ def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def quiz_scanned(quiz_build: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The pinned quiz's booklets filled (tests/scansim.py), with a few handwritten-looking words in
-    every answer region, scanned at 200 dpi and read by examgen scan into a grading folder; one
-    booklet's first part left without a score cross (a flagged cell for the review queue).
+    every answer region, scanned at 200 dpi and read by examgen scan into a grading folder; two
+    flagged cells for the review queue: B002's P2a has no score cross, B003's P1a a faint stroke
+    in box 1 (darkness near the mark threshold).
     Tests copy the folder (`grading`) before they write to it."""
     import cv2
     import scansim
@@ -201,6 +202,12 @@ def quiz_scanned(quiz_build: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     s = 200 / 25.4
     for img, (variant, booklet, n) in pages:
         page = layouts[variant].pages[n]
+        if booklet == 3:  # B003: a faint pencil stroke across P1a's empty boxes (near the mark threshold: flagged)
+            for b in page.boxes:
+                if b.kind == "mc" and b.column == "P1a" and truth[2].boxes[("P1a", int(b.number))] == "empty":
+                    x, y, w, h = b.rect
+                    cv2.line(img, (int((x + 0.5) * s), int((y + 0.5) * s)), (int((x + w - 0.5) * s),
+                             int((y + h - 0.5) * s)), 170, 4, cv2.LINE_AA)
         for col, (x, y, _, _) in zip(page.region_columns, page.regions):
             cv2.putText(img, f"{col}: answer of B{booklet:03d}", (int((x + 8) * s), int((y + 14) * s)),
                         cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3, cv2.LINE_AA)

@@ -11,6 +11,7 @@ import csv
 import os
 import re
 import shutil
+import sqlite3
 import threading
 import time
 import urllib.request
@@ -147,6 +148,15 @@ def test_tutors_grade_in_the_browser(room, browsers, tmp_path, capsys):
     form.find_element(By.TAG_NAME, "button").click()
     wait_text(anna, "Set P2a of B002 to 1.")
     assert not anna.find_elements(By.ID, "r-B002-P2a")
+    # B003's P1a: a faint stroke in box 1, read as not crossed; its boxes come ticked as read: one click confirms
+    form = anna.find_element(By.ID, "r-B003-P1a")
+    assert "box 1: darkness" in form.text and "near the mark threshold" in form.text
+    ticked = [b.get_attribute("value") for b in form.find_elements(By.NAME, "box") if b.is_selected()]
+    assert ticked == ["2", "3", "4"]
+    form.find_element(By.TAG_NAME, "button").click()
+    wait_text(anna, "Set P1a of B003 to 2;3;4.")
+    wait_text(anna, "Nothing to review.")
+    anna.save_screenshot(str(shots / "4b-review-done.png"))
 
     # two tutors, one cell: Anna opens it, Ben saves it, Anna's save is refused by name
     anna.get(f"{base}/part/P2c/1")
@@ -163,6 +173,11 @@ def test_tutors_grade_in_the_browser(room, browsers, tmp_path, capsys):
     for page in ("progress", "consensus", "mapping"):
         anna.get(f"{base}/{page}")
         anna.save_screenshot(str(shots / f"6-{page}.png"))
+
+    db = sqlite3.connect(room["grading"] / "grading.sqlite")
+    assert db.execute("SELECT who, booklet, column_name, old, new FROM changes WHERE what = 'review' ORDER BY id"
+                      ).fetchall() == [("Anna", 2, "P2a", "", "1"), ("Anna", 3, "P1a", "2;3;4", "2;3;4")]
+    db.close()
 
     # examgen grade reads the database: P2 = P2a + P2b + P2c of each booklet
     capsys.readouterr()
