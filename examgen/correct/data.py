@@ -1,13 +1,14 @@
 """The correction app's data layer: every read and write of grading.sqlite the app does, in
-plain SQL (DB-API, `?` parameters; no SQLite-only syntax beyond the connection itself and
-the script that creates the app's tables), so that a later deployment can point it at
+plain SQL (DB-API, `?` parameters; no SQLite-only syntax beyond the connection itself, its
+busy timeout and the schema script of examgen/scan), so that a later deployment can point it at
 PostgreSQL by swapping the connection.
 
 Tables of its own (beside the scan's): tutors (name, sha256 of the token; the token itself is
 only printed once), cell_versions (the version of every cell a tutor has set: a save names the
 version it saw, a stale one is refused), second_marks (the two independent values of a cell of
 a problem under second correction), app_settings (the session key, the problems under second
-correction). What `examgen grade` reads is the scan's `overrides` table: every save writes it
+correction); they are declared with the rest of the database in examgen/scan (one schema).
+What `examgen grade` reads is the scan's `overrides` table: every save writes it
 and one `changes` row (who, when, old -> new, why)."""
 
 from __future__ import annotations
@@ -23,21 +24,6 @@ from typing import Any
 
 from ..grading import Cell, _parse_boxes, _parse_points
 from ..scan import log_change, open_db
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tutors(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE,
-    added TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS cell_versions(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, version INTEGER NOT NULL,
-    tutor TEXT NOT NULL, value TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(booklet, column_name));
-CREATE TABLE IF NOT EXISTS second_marks(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, tutor TEXT NOT NULL,
-    value TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(booklet, column_name, tutor));
-CREATE TABLE IF NOT EXISTS app_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS pages_booklet ON pages(booklet, page);
-CREATE INDEX IF NOT EXISTS measurements_page ON measurements(page, column_name);
-CREATE INDEX IF NOT EXISTS answer_crops_page ON answer_crops(page);
-CREATE INDEX IF NOT EXISTS changes_who ON changes(who);
-"""
-
 
 # the latest reading of each page of a booklet (a rescan replaces the earlier one)
 LATEST_PAGES = "SELECT max(id) FROM pages WHERE booklet = ? AND status = 'read' GROUP BY page"
@@ -85,8 +71,8 @@ class Store:
 
     def __init__(self, path: Path):
         self.db = open_db(Path(path))
-        self.db.executescript(SCHEMA)
-        self.db.commit()
+        # a scan or grade writing the live database holds SQLite's lock for a moment: wait, not fail
+        self.db.execute("PRAGMA busy_timeout = 30000")
 
     def close(self) -> None:
         self.db.close()
