@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := texlive-latex-base texlive-latex-recommended texlive-latex-extra \
   texlive-fonts-recommended texlive-pictures lmodern poppler-utils qpdf zbar-tools
 # for the tests only: Moodle's cloze parser and tolerance rule run in PHP (tests/moodle/cloze.php)
-TEST_APT_PACKAGES := php-cli
+TEST_APT_PACKAGES := php-cli chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: exam test setup tex python test-deps clean apt-packages screenshots
@@ -43,7 +43,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 test-deps: $(VENV)/.test-installed
-	@if ! command -v php >/dev/null; then \
+	@if ! command -v php >/dev/null || ! command -v chromedriver >/dev/null; then \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(TEST_APT_PACKAGES); \
 	fi

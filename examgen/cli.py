@@ -453,6 +453,68 @@ def review(build_dir: Path, out: Path | None, grading_folder: Path | None) -> No
     click.echo(summary("review", len(files), clock.seconds, target))
 
 
+@cli.command()
+@click.argument("build_dir", type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=None,
+              help="The grading folder (default: BUILD_DIR-grading) whose grading.sqlite examgen scan wrote.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to serve on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--add-tutor", "add_tutor", default=None, metavar="NAME",
+              help="Add a tutor (or renew their token), print their link and exit.")
+@click.option("--second", "second", multiple=True, metavar="P3",
+              help="Problems under second correction (repeatable): two tutors grade independently, differing "
+              "values go to the consensus queue.")
+def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: str | None,
+            second: tuple[str, ...]) -> None:
+    """The correction room: a local web app where tutors grade the scans by subproblem beside each
+    variant's key (the points go into grading.sqlite, which examgen grade reads)."""
+    from .errors import GradingError
+    from .grading import grading_dir, load_build
+
+    db = grading_dir(build_dir, out) / "grading.sqlite"
+    key = load_build(build_dir)
+    if not db.is_file():
+        raise GradingError(f"{db}: no grading database; run examgen scan {build_dir} SCANS... first")
+    from .correct import Store, create_app, server
+
+    store = Store(db)
+    try:
+        if add_tutor is not None:
+            name = add_tutor.strip()
+            if not name or len(name) > 60 or not name.isprintable():
+                raise GradingError(f"--add-tutor {add_tutor!r}: a tutor's name is 1-60 printable characters; "
+                                   "e.g. --add-tutor Anna")
+            token = store.add_tutor(name)
+            click.echo(f"{name}: http://{host}:{port}/login/{token}")
+            return
+        if second:
+            known = {f"P{k}" for v in key.variants.values() for k in v.problems}
+            bad = [p for p in second if p not in known]
+            if bad:
+                raise GradingError(f"--second {bad[0]}: no such problem in this exam; give one of "
+                                   f"{', '.join(sorted(known))}")
+            store.set_setting("second", ",".join(sorted(set(second))), "examgen correct")
+        tutors = store.tutors()
+    finally:
+        store.close()
+    app = create_app(build_dir, db)
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log: it would print the tutors' links
+    try:
+        srv = server(app, host, port)
+    except OSError as exc:
+        raise GradingError(f"--host {host} --port {port}: cannot serve there "
+                           f"({os.strerror(exc.errno) if exc.errno else exc}); "
+                           "give another --port") from None
+    click.echo(f"examgen correct: serving {db} on http://{host}:{srv.port}/ for "
+               f"{len(tutors)} tutor(s); add one with --add-tutor NAME; Ctrl-C stops")
+    try:
+        srv.serve_forever()
+    finally:
+        srv.server_close()
+
+
 @cli.group()
 def export() -> None:
     """Export variants to other systems (Moodle XML, IMS QTI 2.1)."""

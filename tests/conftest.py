@@ -174,3 +174,44 @@ def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = folder / "quiz"
     build_exam(spec, None, 2, out)
     return out
+
+
+@pytest.fixture(scope="session")
+def quiz_scanned(quiz_build: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The pinned quiz's booklets filled (tests/scansim.py), with a few handwritten-looking words in
+    every answer region, scanned at 200 dpi and read by examgen scan into a grading folder; two
+    flagged cells for the review queue: B002's P2a has no score cross, B003's P1a a faint stroke
+    in box 1 (darkness near the mark threshold).
+    Tests copy the folder (`grading`) before they write to it."""
+    import cv2
+    import scansim
+
+    from examgen.cli import main
+    from examgen.scan.layout import load_layouts
+
+    folder = tmp_path_factory.mktemp("correct")
+    build = folder / "quiz"  # the pinned quiz again (its variants come from the compile cache), 4 booklets
+    build_exam(quiz_build.parent / "quiz.yaml", None, 2, build, booklets=4)
+    layouts = load_layouts(build)
+    rng = np.random.default_rng(17)
+    truth = scansim.random_truth(layouts, 4, rng)
+    part = sorted(c for c, k in scansim.columns_of(layouts).items() if k == "part")[0]
+    truth[1].scores[(part, 1)] = truth[1].scores[(part, 2)] = None  # B002: no cross in its grid
+    pages = scansim.simulate(build, layouts, truth, 200, rng)
+    s = 200 / 25.4
+    for img, (variant, booklet, n) in pages:
+        page = layouts[variant].pages[n]
+        if booklet == 3:  # B003: a faint pencil stroke across P1a's empty boxes (near the mark threshold: flagged)
+            for b in page.boxes:
+                if b.kind == "mc" and b.column == "P1a" and truth[2].boxes[("P1a", int(b.number))] == "empty":
+                    x, y, w, h = b.rect
+                    cv2.line(img, (int((x + 0.5) * s), int((y + 0.5) * s)), (int((x + w - 0.5) * s),
+                             int((y + h - 0.5) * s)), 170, 4, cv2.LINE_AA)
+        for col, (x, y, _, _) in zip(page.region_columns, page.regions):
+            cv2.putText(img, f"{col}: answer of B{booklet:03d}", (int((x + 8) * s), int((y + 14) * s)),
+                        cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 40, 3, cv2.LINE_AA)
+    files = scansim.write_scans(scansim.scan_pages(pages, 200, rng, 0.1), folder / "scans", 200, per_file=4)
+    grading = folder / "grading"
+    assert main(["scan", str(build), *map(str, files), "-o", str(grading)]) in (0, 1)
+    expected = {f"B{b.number:03d}": b.expected(scansim.columns_of(layouts)) for b in truth}
+    return {"build": build, "grading": grading, "expected": expected, "part": part}

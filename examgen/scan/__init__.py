@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY, at TEXT NOT NULL, actio
 CREATE TABLE IF NOT EXISTS thresholds(name TEXT PRIMARY KEY, value REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS students(registration TEXT PRIMARY KEY, last_name TEXT NOT NULL, first_name TEXT NOT NULL,
     programme TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT 'registered', bonus INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS answer_crops(id INTEGER PRIMARY KEY, page INTEGER NOT NULL REFERENCES pages(id),
+    column_name TEXT NOT NULL, crop BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS changes(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who TEXT NOT NULL, what TEXT NOT NULL,
     booklet INTEGER, column_name TEXT, old TEXT, new TEXT, why TEXT);
 CREATE TABLE IF NOT EXISTS student_rows(registration TEXT PRIMARY KEY, header TEXT NOT NULL, row TEXT NOT NULL);
@@ -62,13 +64,26 @@ CREATE TABLE IF NOT EXISTS regrade(id INTEGER PRIMARY KEY, at TEXT NOT NULL, who
     target TEXT NOT NULL, argument TEXT, why TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS grading_runs(id INTEGER PRIMARY KEY, at TEXT NOT NULL, folder TEXT NOT NULL,
     source TEXT NOT NULL, students INTEGER NOT NULL, operations TEXT NOT NULL, mean REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS tutors(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL UNIQUE,
+    added TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cell_versions(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, version INTEGER NOT NULL,
+    tutor TEXT NOT NULL, value TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(booklet, column_name));
+CREATE TABLE IF NOT EXISTS second_marks(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, tutor TEXT NOT NULL,
+    value TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(booklet, column_name, tutor));
+CREATE TABLE IF NOT EXISTS app_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS pages_booklet ON pages(booklet, page);
+CREATE INDEX IF NOT EXISTS measurements_page ON measurements(page, column_name);
+CREATE INDEX IF NOT EXISTS answer_crops_page ON answer_crops(page);
+CREATE INDEX IF NOT EXISTS changes_who ON changes(who);
 """
 # students: the class list (registration as TUMonline writes it, status registered | absent | withdrawn |
 # cheating, bonus 0/1); booklets.registration maps a scanned booklet to one of them.
+# answer_crops: each read page's answer regions (grey PNG, ~100 dpi) for the tutors of `examgen correct`.
 # changes: the term's audit trail (who, when, what, old -> new, why) of every manual change after the
 # scan: corrections, overrides, mappings, statuses, re-grading operations. Rows are only ever added.
 # student_rows: each student's row as TUMonline exported it (records.py hands it back with the grade).
 # regrade: the re-grading operations `examgen grade` replays; grading_runs: one row per kept run (regrade.py).
+# tutors, cell_versions, second_marks, app_settings: the correction app's (examgen/correct/data.py).
 # columns added since the first version: (table, column, declaration); _open adds them to an older database
 ADDED = [("pages", "how", "TEXT"),  # 'qr' | 'content': which page it is, from its QR code or from its print
          ("pages", "candidates", "TEXT"),  # identified by its print: JSON [[variant, page], ...], best first
@@ -189,6 +204,8 @@ def _store(db: sqlite3.Connection, file_id: int, read: PageRead) -> None:
                    "paper_share, crop, candidate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    [(cur.lastrowid, m.box.kind, m.box.column, m.box.number, m.box.corrector, *m.box.rect, m.dark,
                      m.paper, m.share, m.crop, k) for k, boxes in measured for m in boxes])
+    db.executemany("INSERT INTO answer_crops(page, column_name, crop) VALUES (?,?,?)",
+                   [(cur.lastrowid, column, png) for column, png in read.answers])
 
 
 def _candidates_text(candidates: list[tuple[str, int]]) -> str:

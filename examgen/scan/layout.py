@@ -43,6 +43,7 @@ class PageLayout:
     qr: Rect
     boxes: tuple[Box, ...]
     regions: tuple[Rect, ...] = ()  # the answer regions (handwriting)
+    region_columns: tuple[str, ...] = ()  # ... the part each is for (P2a), in the same order
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def parse(data: dict[str, Any], variant: str) -> Layout:
             boxes.append(Box("score", str(b["column"]), float(b["value"]), int(b["correction"]), _rect(b)))
         pages[int(p["page"])] = PageLayout(int(p["page"]), tuple(_mark(m) for m in p.get("marks", [])),
                                            _rect(p["qr"]), tuple(boxes),
-                                           tuple(_rect(r) for r in p.get("answer_regions", [])))
+                                           tuple(_rect(r) for r in p.get("answer_regions", [])),
+                                           tuple(str(r.get("column", "")) for r in p.get("answer_regions", [])))
     w, h = data.get("page_size_mm", [210, 297])
     return Layout(variant, (float(w), float(h)), pages, str(data.get("exam_id", "")))
 

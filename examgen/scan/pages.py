@@ -24,6 +24,7 @@ from .layout import Box, Layout, PageLayout
 PX_PER_MM = 8.0  # the canonical page every box is measured on (203 dpi)
 MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6}  # skip the printed frame (and registration error)
 CONTEXT_MM = 1.5  # around a box in its review crop
+ANSWER_PX_PER_MM = 4.0  # an answer region's crop for the correction app (grey PNG, 102 dpi)
 REACH_MM = 20.0  # how far from its place on the page a corner disc is searched when the QR code is unreadable
 QUIET_MM = 4.0  # white margin around the QR code when it is read again from its expected place
 QR_SHIFT_MM = 0.7  # how far from where the discs put it a cut QR code's module grid is searched
@@ -72,6 +73,7 @@ class PageRead:
     discs: int = 0  # corner discs found
     problem: str = ""  # why the page could not be read ('' = read)
     boxes: list[Measured] = field(default_factory=list)
+    answers: list[tuple[str, bytes]] = field(default_factory=list)  # (part column, grey PNG of its answer region)
 
 
 # ------------------------------------------------------------------ load
@@ -504,6 +506,24 @@ def _crop_png(dark: np.ndarray, rect: tuple[float, float, float, float]) -> byte
     return buf.tobytes() if ok else b""
 
 
+def answer_crops(dark: np.ndarray, page: PageLayout) -> list[tuple[str, bytes]]:
+    """Each answer region of a registered page as a grey PNG at ANSWER_PX_PER_MM, for the
+    tutors of `examgen correct` (kept small: a region of a few cm^2 is a few kB)."""
+    crops = []
+    f = ANSWER_PX_PER_MM / PX_PER_MM
+    for column, (x, y, w, h) in zip(page.region_columns, page.regions):
+        x0, y0 = max(0, int(x * PX_PER_MM)), max(0, int(y * PX_PER_MM))
+        part = dark[y0:int((y + h) * PX_PER_MM), x0:int((x + w) * PX_PER_MM)]
+        if part.size == 0:
+            continue
+        small = cv2.resize(part, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        small = np.where(small < 0.15, 0, np.round(small * 15) / 15)  # paper white, 16 greys: a few kB, not 60
+        ok, buf = cv2.imencode(".png", (255 - 255 * small).astype(np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+        if ok:
+            crops.append((column, buf.tobytes()))
+    return crops
+
+
 def measure(dark: np.ndarray, box: Box) -> Measured:
     x, y, w, h = box.rect
     m = MARGIN_MM[box.kind]
@@ -562,4 +582,5 @@ def read_page(img: np.ndarray, index: int, layouts: dict[str, Layout], reference
     read.transform = h.tolist()
     dark = canonical(img, h, layout.size)
     read.boxes = [measure(dark, b) for b in page.boxes]
+    read.answers = answer_crops(dark, page)
     return read
