@@ -46,6 +46,7 @@ def test_installs_the_makefiles_tex_packages(wf: dict) -> None:
     if shutil.which("make"):
         pkgs = subprocess.run(["make", "-s", "apt-packages"], cwd=ROOT, capture_output=True, text=True).stdout.split()
         assert {"texlive-latex-extra", "texlive-pictures", "poppler-utils"} <= set(pkgs)
+        assert "chromium" not in pkgs  # the browser is for the tests only (Ubuntu's chromium is a snap stub)
 
 
 def test_checks_builds_every_spec_and_uploads(wf: dict) -> None:
