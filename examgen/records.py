@@ -412,6 +412,8 @@ class ClassList:
         kept: list[Result] = []
         dropped: list[str] = []
         for r in results:
+            # a responses sheet a spreadsheet stripped of its leading zeros (3700001) names the same student
+            r = replace(r, registration=registration_of(r.registration) or r.registration)
             s = self.students.get(r.registration)
             if s is not None and s.status in NO_GRADE_ROW:
                 dropped.append(r.registration)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layouts
+from . import layouts, regrade
 from .compiler import Compiler
 from .compiler.qpdf import qpdf
 from .errors import GradingError
@@ -76,17 +76,18 @@ def _grades(folder: Path) -> dict[str, str]:
 
 def plan(build_dir: Path, grading: Path) -> Plan:
     """Who gets a review PDF, with which pages and points; checked before anything is typeset."""
-    key = load_build(build_dir)
+    built = load_build(build_dir)
     path = Path(grading) / DB
     if not path.is_file():
         raise GradingError(f"{grading}: no grading database ({DB}); run examgen scan first (or give --grading)")
+    key = regrade.apply(built, regrade.operations(Path(grading)))  # the points as examgen grade scores them
     out = Plan(key)
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             with work_folder("examgen-review-") as work:
-                (work / "responses.csv").write_text(responses_text(db, key), encoding="utf-8")
-                results = {r.registration: r for r in score(key, read_responses(work / "responses.csv", key),
+                (work / "responses.csv").write_text(responses_text(db, built), encoding="utf-8")
+                results = {r.registration: r for r in score(key, read_responses(work / "responses.csv", built),
                                                              GradingScale())}
             students = students_of(db)
             booklets = db.execute("SELECT booklet, variant, registration FROM booklets ORDER BY booklet").fetchall()

@@ -102,3 +102,25 @@ def test_a_failed_swap_leaves_the_live_database_in_place(tmp_path: Path, monkeyp
             (stage / "results.csv").write_text("x\n")
     assert _changes(out) == [("lead", "import")]
     assert not list(tmp_path.glob(".g.tmp-*"))
+
+
+def test_a_busy_database_is_named_busy_not_broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A writer that waits longer than BUSY_SECONDS for another's transaction (a scan holds one for its
+    whole run) is told so; it once read 'not a grading database ... move it away'."""
+    import examgen.scan as scan
+    from examgen.errors import GradingError
+
+    out = tmp_path / "g"
+    with transaction(out) as db:
+        log_change(db, "lead", "import")
+    other = sqlite3.connect(out / DB)
+    other.execute("BEGIN EXCLUSIVE")
+    monkeypatch.setattr(scan, "BUSY_SECONDS", 0.2)
+    try:
+        with pytest.raises(GradingError, match=r"grading.sqlite: busy for 0.2 s \(another examgen, e.g. a scan, is "
+                                               r"writing it\); try again when it has finished"):
+            scan.open_db(out / DB)
+    finally:
+        other.rollback()
+        other.close()
+    assert _changes(out) == [("lead", "import")]

@@ -154,7 +154,7 @@ def test_grade_applies_class_list_and_writes_tumonline(quiz_build, tmp_path, cap
                 "--status", "03700006=cheating", "--status", "03700007=absent", "--status", "03700008=withdrawn"],
                capsys)[0] == 0
     rows = [right_row("03700001", e1),                                  # 12: 1.0, no bonus
-            right_row("03700002", e1, wrong_box_in="P1b", points="1"),  # 7: 3.7, bonus 3.3
+            right_row("3700002", e1, wrong_box_in="P1b", points="1"),   # 7: 3.7, bonus 3.3 (zeros lost)
             right_row("03700003", e1, points="0"),                      # 6: 4.0, bonus 3.7
             right_row("03700004", e1),                                  # 12: 1.0, bonus stays 1.0
             wrong_row("03700005", e1),                                  # 0: 5.0, bonus stays 5.0

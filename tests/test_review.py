@@ -115,3 +115,27 @@ def test_missing_scan_file(graded, tmp_path, capsys):
         f"examgen: error: {graded['tmp'] / 'pdf' / 'scan000.pdf'}: scan file not found (1 of the scan files "
         "grading.sqlite names are missing); run examgen review where you ran examgen scan, with the scans in place"]
     assert not (tmp_path / "review").exists()
+
+
+def test_review_shows_the_points_after_regrading(graded, tmp_path, capsys):
+    """The cover's points are the ones grade gave: with `regrade --full-marks P2a` every student's
+    P2a is its credits (the cover once rescored without the operations and contradicted results.csv)."""
+    import shutil
+
+    grading = tmp_path / "grading"
+    shutil.copytree(graded["grading"], grading)
+    assert main(["regrade", str(graded["build"]), "-o", str(grading), "--full-marks", "P2a",
+                 "--why", "a) was ambiguous"]) == 0
+    assert main(["grade", str(graded["build"]), "-o", str(grading)]) == 0
+    out = tmp_path / "review"
+    assert main(["review", str(graded["build"]), "--grading", str(grading), "-o", str(out)]) == 0
+    with open(grading / "results.csv", encoding="utf-8", newline="") as f:
+        totals = {r["registration"]: float(r["total"]) for r in csv.DictReader(f)}
+    for reg, (variant, cells) in graded["expected"].items():
+        expect = points(graded["build"], variant, cells)
+        label, _, credits = expect["P2a"]
+        expect["P2a"] = (label, credits, credits)
+        cover = " ".join(pages_text(out / f"{reg}.pdf")[0].split())
+        assert f"{label}) {g(credits)}/{g(credits)}" in cover
+        total = sum(p for _, p, _ in expect.values())
+        assert totals[reg] == total and f"Total {g(total)} of 12 points" in cover

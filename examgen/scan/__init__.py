@@ -31,6 +31,7 @@ from .layout import load_layouts
 from .pages import PageRead, Reference, load, read_page
 
 DB = "grading.sqlite"
+BUSY_SECONDS = 30  # how long a writer waits for another's transaction (a scan holds one for its whole run)
 LIVE = (DB,)  # updated in place under the folder's lock, never copied (targets.staging)
 RESPONSES = "responses.csv"
 REVIEW = "review"
@@ -164,11 +165,16 @@ def transaction(folder: Path, **fields: object) -> Iterator[sqlite3.Connection]:
 
 def _open(path: Path) -> sqlite3.Connection:
     try:
-        db = sqlite3.connect(path)
+        db = sqlite3.connect(path, timeout=BUSY_SECONDS)
         db.executescript(SCHEMA)
         for table, column, decl in ADDED:
             if column not in [row[1] for row in db.execute(f"PRAGMA table_info({table})")]:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise GradingError(f"{path}: busy for {BUSY_SECONDS} s (another examgen, e.g. a scan, is writing it); "
+                               "try again when it has finished") from None
+        raise GradingError(f"{path}: not a grading database of examgen scan ({exc}); move it away") from None
     except sqlite3.DatabaseError as exc:
         raise GradingError(f"{path}: not a grading database of examgen scan ({exc}); move it away") from None
     return db
