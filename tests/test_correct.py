@@ -310,6 +310,12 @@ def test_enter_skips_graded_booklets_and_wraps(client):
     assert '<p class="flash message">P2a: all 4 booklets graded.</p>' in html
     assert '<small id="count">Anna graded 3 · 0 of 4 left</small>' in html
     assert 'id="start"' not in html
+    home = " ".join(c.get("/").get_data(as_text=True).split())
+    assert '<th class="n">Left</th><th class="n">Anna graded</th>' in home
+    assert ('<td class="n">4</td><td class="n">4</td><td class="n">0</td><td class="n">3</td> <td><progress max="4" '
+            'value="4"></progress></td>') in home
+    assert ('<td class="n">0</td><td class="n">4</td><td class="n">4</td><td class="n">0</td> <td><progress max="4" '
+            'value="0"></progress></td>') in home
     progress = " ".join(c.get("/progress").get_data(as_text=True).split())
     assert ('<th class="n" title="booklets Anna graded">Anna</th><th class="n" title="booklets Ben graded">Ben</th>'
             in progress)

@@ -111,7 +111,8 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     @app.get("/")
     def index() -> str:
         store: Store = g.store
-        return render_template("index.html", rows=counts(store, parts), flagged=len(store.flagged()),
+        return render_template("index.html", rows=counts(store, parts), graded=store.graded_per_tutor(),
+                               flagged=len(store.flagged()),
                                consensus=len(store.consensus_queue()), second=store.second_problems())
 
     @app.get("/progress")
