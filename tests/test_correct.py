@@ -4,6 +4,7 @@ test client over a real scan of the pinned quiz: conftest.quiz_scanned)."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -238,3 +239,165 @@ def test_mapping_page(client):
     assert "no student with registration 0999 in the class list" in r.get_data(as_text=True)
     assert rows(room["db"], "SELECT booklet, registration FROM booklets WHERE registration IS NOT NULL") == \
         [(4, "03712345")]
+
+
+# ---------------------------------------------------------------- polish (issue 17: correctpolish)
+def login(c, token: str) -> None:
+    assert c.get(f"/login/{token}").status_code == 302
+
+
+def test_key_and_rubric_read_as_text(client):
+    """The pinned quiz's E0001 (B001): labels and rubric lines as Unicode text, the LaTeX in a
+    title; a vector of the numbers and of the key as one aligned row of cells."""
+    c, token, room = client
+    login(c, token)
+    b = c.get("/part/P2b/1").get_data(as_text=True)
+    assert ('<td title="$\\partial h_T / \\partial u$ (last step $T$)">∂h_T / ∂u (last step T)</td>'
+            '<td class="value">4</td><td class="pt">1 pt</td>') in b
+    assert '<li><b>1</b> <span title="$\\partial h_3/\\partial u = 4$">∂h_3/∂u = 4</span></li>' in b
+    assert ('<tr><td>x</td><td><table class="matrix"><tr><td>1</td><td>-1</td><td>3</td></tr></table></td></tr>'
+            in b)
+    assert "[1, -1, 3]" not in b
+    cpage = c.get("/part/P2c/1").get_data(as_text=True)
+    assert ('<span title="$\\partial y_3/\\partial u = v \\cdot \\partial h_3/\\partial u = 8$">'
+            '∂y_3/∂u = v · ∂h_3/∂u = 8</span>') in cpage
+    a = c.get("/part/P2a/1").get_data(as_text=True)
+    assert ('<td title="$h_1, h_2, \\dots$">h_1, h_2, …</td><td class="value"><table class="matrix">'
+            '<tr><td>2</td><td>1</td><td>4</td></tr></table></td>') in a
+
+
+def test_matrices_and_inline_matrices(room, tmp_path):
+    """A matrix of the numbers as aligned rows; LaTeX matrices, fractions, norms and grouped
+    subscripts of a rubric line in one line of text (a copied build with edited numbers)."""
+    build = tmp_path / "quiz"
+    shutil.copytree(room["build"], build)
+    record = build / "E0001" / "answers.json"
+    data = json.loads(record.read_text(encoding="utf-8"))
+    p2 = next(q for q in data["questions"] if q["problem"] == 2)
+    p2["params"]["W"] = [[1, -2.5], [3.0, 4]]
+    p2["parts"][1]["rubric"].append(
+        {"points": 0.5, "text": "$W = \\begin{bmatrix} 1 & -2 \\\\ 3 & 4 \\end{bmatrix}$, "
+                                "$\\frac{\\partial h_t}{\\partial h_{t-1}} \\le \\|w\\|_1$ and $\\lambda < 1$"})
+    record.write_text(json.dumps(data), encoding="utf-8")
+    store = Store(room["db"])
+    token = store.add_tutor("Anna")
+    store.close()
+    c = create_app(build, room["db"]).test_client()
+    login(c, token)
+    page = c.get("/part/P2b/1").get_data(as_text=True)
+    assert ('<tr><td>W</td><td><table class="matrix"><tr><td>1</td><td>-2.5</td></tr>'
+            '<tr><td>3</td><td>4</td></tr></table></td></tr>') in page
+    assert ">W = [1 -2; 3 4], ∂h_t/∂h_(t-1) ≤ ‖w‖_1 and λ &lt; 1</span></li>" in page
+
+
+def test_enter_skips_graded_booklets_and_wraps(client):
+    c, token, room = client
+    store = Store(room["db"])
+    store.add_tutor("Ben")
+    store.save(2, "P2a", "1", 0, "Ben", "points")  # B002 is graded already
+    store.close()
+    login(c, token)
+    part = c.get("/part/P2a").get_data(as_text=True)
+    assert '<small id="count">Anna graded 0 · 3 of 4 left</small>' in part
+    page = c.get("/part/P2a/3").get_data(as_text=True)
+    r = c.post("/part/P2a/3", data={"points": "1", "version": "0", "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/part/P2a/4")
+    r = c.post("/part/P2a/4", data={"points": "0.5", "version": "0", "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/part/P2a/1")  # wraps, B002 skipped
+    r = c.post("/part/P2a/1", data={"points": "2", "version": "0", "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/part/P2a")  # the part's list
+    html = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert '<p class="flash message">P2a: all 4 booklets graded.</p>' in html
+    assert '<small id="count">Anna graded 3 · 0 of 4 left</small>' in html
+    assert 'id="start"' not in html
+    home = " ".join(c.get("/").get_data(as_text=True).split())
+    assert '<th class="n">Left</th><th class="n">Anna graded</th>' in home
+    assert ('<td class="n">4</td><td class="n">4</td><td class="n">0</td><td class="n">3</td> <td><progress max="4" '
+            'value="4"></progress></td>') in home
+    assert ('<td class="n">0</td><td class="n">4</td><td class="n">4</td><td class="n">0</td> <td><progress max="4" '
+            'value="0"></progress></td>') in home
+    progress = " ".join(c.get("/progress").get_data(as_text=True).split())
+    assert ('<th class="n" title="booklets Anna graded">Anna</th><th class="n" title="booklets Ben graded">Ben</th>'
+            in progress)
+    assert ('<tr><td>P2a</td><td class="n">4</td><td class="n">4</td><td class="n">0</td> '
+            '<td class="n">3</td><td class="n">1</td></tr>') in progress
+    assert ('<tr><td>P2b</td><td class="n">0</td><td class="n">4</td><td class="n">4</td> '
+            '<td class="n"></td><td class="n"></td></tr>') in progress
+
+
+def test_enter_under_second_correction_skips_my_booklets(client):
+    c, token, room = client
+    store = Store(room["db"])
+    store.set_setting("second", "P2", "Anna")
+    store.mark_second(2, "P2c", "1", "Anna")  # Anna has given B002 her value; nothing is set yet
+    store.close()
+    login(c, token)
+    page = c.get("/part/P2c/1").get_data(as_text=True)
+    r = c.post("/part/P2c/1", data={"points": "1", "version": "0", "csrf_token": csrf(page)})
+    assert r.status_code == 302 and r.headers["Location"].endswith("/part/P2c/3")
+    assert '<small id="count">Anna graded 2 · 2 of 4 left</small>' in c.get("/part/P2c").get_data(as_text=True)
+
+
+def snapshot_cells(db: Path) -> tuple:
+    return (rows(db, "SELECT * FROM overrides ORDER BY booklet, column_name"),
+            rows(db, "SELECT * FROM cell_versions ORDER BY booklet, column_name"),
+            rows(db, "SELECT * FROM changes ORDER BY id"))
+
+
+def test_a_failed_save_writes_nothing(room, monkeypatch):
+    """An error after the version and the override are written (the changes row fails): none of
+    the three tables keeps any of it, not even after a later save on the same connection commits."""
+    import examgen.correct.data as data
+
+    store = Store(room["db"])
+    try:
+        store.save(1, "P2a", "1", 0, "Anna", "points")
+        before = snapshot_cells(room["db"])
+
+        def broken(*args, **kw):
+            raise RuntimeError("audit trail unavailable")
+
+        monkeypatch.setattr(data, "log_change", broken)
+        with pytest.raises(RuntimeError, match="audit trail unavailable"):
+            store.save(1, "P2a", "2", 1, "Anna", "points")
+        with pytest.raises(RuntimeError, match="audit trail unavailable"):
+            store.save(2, "P2b", "1.5", 0, "Anna", "points")
+        assert snapshot_cells(room["db"]) == before
+        monkeypatch.undo()
+        store.save(4, "P2c", "0.5", 0, "Ben", "points")  # a later commit on the same connection
+        assert store.cell(1, "P2a").value == "1" and store.cell(2, "P2b").value is None
+        monkeypatch.setattr(data, "log_change", broken)  # a second correction's mark and its changes row
+        with pytest.raises(RuntimeError, match="audit trail unavailable"):
+            store.mark_second(3, "P2c", "1", "Anna")
+        monkeypatch.undo()
+        store.set_setting("second", "P2", "Anna")
+        assert store.second_marks(3, "P2c") == {}
+    finally:
+        store.close()
+    overrides, versions, changes = snapshot_cells(room["db"])
+    assert [r[:3] for r in overrides] == [(1, "P2a", "1"), (4, "P2c", "0.5")]
+    assert [r[:4] for r in versions] == [(1, "P2a", 1, "Anna"), (4, "P2c", 1, "Ben")]
+    assert [(r[2], r[3], r[4], r[5], r[7]) for r in changes] == [
+        ("Anna", "points", 1, "P2a", "1"), ("Ben", "points", 4, "P2c", "0.5"),
+        ("Anna", "setting second", None, None, "P2")]
+    assert rows(room["db"], "SELECT * FROM second_marks") == []
+
+
+def test_a_database_error_in_the_app_is_one_message(client, monkeypatch):
+    import examgen.correct.data as data
+
+    c, token, room = client
+    login(c, token)
+    before = snapshot_cells(room["db"])
+    page = c.get("/part/P2a/1").get_data(as_text=True)
+
+    def full(*args, **kw):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(data, "log_change", full)
+    r = c.post("/part/P2a/1", data={"points": "1.5", "version": "0", "csrf_token": csrf(page)})
+    assert r.status_code == 503
+    assert ('<p class="error" id="error">the database refused the write (database or disk is full); '
+            'yours was not saved, enter it again</p>') in r.get_data(as_text=True)
+    assert 'value="1.5"' in r.get_data(as_text=True)  # what the tutor typed stays in the field
+    assert snapshot_cells(room["db"]) == before

@@ -130,6 +130,7 @@ def test_tutors_grade_in_the_browser(room, browsers, tmp_path, capsys):
     anna.find_element(By.ID, "start").click()
     wait_url(anna, r"/part/P2b/1$")
     assert "Rubric (3 credits)" in anna.find_element(By.TAG_NAME, "body").text
+    assert "∂h_T / ∂u (last step T)" in anna.find_element(By.CSS_SELECTOR, ".answers").text  # not its LaTeX
     assert anna.find_elements(By.CSS_SELECTOR, ".scan img")  # the answer region's crop
     anna.save_screenshot(str(shots / "3-booklet.png"))
     for booklet, points in ((1, "1.5"), (2, "0.5"), (3, "1")):  # type, Enter: saved, the next booklet opens

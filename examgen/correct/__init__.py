@@ -10,6 +10,7 @@ every POST needs a tutor's session and a CSRF token (Flask-WTF's CSRFProtect).""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from flask import Flask, Response, abort, flash, g, redirect, render_template, r
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from ..grading import BuildKey, Cell, load_build
-from .data import Invalid, Stale, Store, booklet_name
+from .data import CellState, Invalid, Stale, Store, booklet_name
+from .show import number, readable, rows
 
 __all__ = ["create_app", "Store"]
 REVIEW_PAGE = 25  # flagged cells shown at once in the review queue
@@ -39,12 +41,6 @@ def _part(record: dict[str, Any], column: str) -> tuple[dict[str, Any], dict[str
             if f"P{q['problem']}{p['name']}" == column:
                 return q, p
     raise KeyError(column)
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))
-    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
 
 
 def create_app(build_dir: Path, db_path: Path) -> Flask:
@@ -115,26 +111,41 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     @app.get("/")
     def index() -> str:
         store: Store = g.store
-        return render_template("index.html", rows=counts(store, parts), flagged=len(store.flagged()),
+        return render_template("index.html", rows=counts(store, parts), graded=store.graded_per_tutor(),
+                               flagged=len(store.flagged()),
                                consensus=len(store.consensus_queue()), second=store.second_problems())
 
     @app.get("/progress")
     def progress() -> str:
         store: Store = g.store
-        return render_template("progress.html", rows=counts(store, key.columns), tutors=store.saves_per_tutor())
+        return render_template("progress.html", rows=counts(store, key.columns), tutors=store.saves_per_tutor(),
+                               graded=(graded := store.graded_per_tutor()), graders=sorted({t for t, _ in graded}),
+                               parts=set(parts))
+
+    def ungraded(column: str, cells: list[CellState]) -> list[int]:
+        """The booklets still to grade in this part: no points set yet (under second correction:
+        none yet from this tutor either)."""
+        problem = next(v.cells[column].problem for v in key.variants.values() if column in v.cells)
+        mine = g.store.marked_by(column, g.tutor) if f"P{problem}" in g.store.second_problems() else set()
+        return [c.booklet for c in cells if c.value is None and c.booklet not in mine]
 
     @app.get("/part/<column>")
     def part(column: str) -> str:
         if column not in parts:
             abort(404)
         cells = g.store.cells_of(column, having(column))
-        return render_template("part.html", column=column, cells=cells, name=booklet_name)
+        todo = ungraded(column, cells)
+        graded = g.store.graded_per_tutor().get((g.tutor, column), 0)
+        return render_template("part.html", column=column, cells=cells, name=booklet_name, todo=todo, graded=graded)
 
     def _next(column: str, booklet: int) -> Any:
-        later = [c.booklet for c in g.store.cells_of(column, having(column)) if c.booklet > booklet]
-        if later:
-            return redirect(url_for("booklet", column=column, booklet=later[0]))
-        flash(f"{column}: that was the last booklet.")
+        """Enter after a save: the next booklet without points in this part, wrapping around;
+        the part's list when every booklet is graded."""
+        cells = g.store.cells_of(column, having(column))
+        todo = [b for b in ungraded(column, cells) if b != booklet]
+        if todo:
+            return redirect(url_for("booklet", column=column, booklet=next((b for b in todo if b > booklet), todo[0])))
+        flash(f"{column}: all {len(cells)} booklets graded.")
         return redirect(url_for("part", column=column))
 
     @app.route("/part/<column>/<int:booklet>", methods=["GET", "POST"])
@@ -161,12 +172,16 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
             except (Invalid, Stale) as exc:
                 error = str(exc)
                 state = store.cell(booklet, column) or state
+            except sqlite3.Error as exc:  # rolled back (Store._atomic): nothing of it is in the database
+                error = f"the database refused the write ({exc}); yours was not saved, enter it again"
         question, p = _part(records[state.variant], column)
         return render_template(
-            "booklet.html", state=state, cell=cell, question=question, part=p, fmt=_fmt, error=error,
+            "booklet.html", state=state, cell=cell, question=question, part=p, fmt=number, tex=readable, rows=rows,
+            error=error,
             crops=store.answer_crops(booklet, column), boxes=store.box_crops(booklet, column), name=booklet_name,
             second=second, mine=store.second_marks(booklet, column).get(g.tutor, "") if second else "",
             entered=request.form.get("points", "") if error else ""), (409 if error.endswith("not saved") else
+                                                                      503 if error.endswith("enter it again") else
                                                                       400 if error else 200)
 
     @app.get("/crop/<int:crop>.png")

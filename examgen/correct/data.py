@@ -18,6 +18,8 @@ import json
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +78,17 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+    @contextmanager
+    def _atomic(self) -> Iterator[None]:
+        """One transaction: committed when the block ends, rolled back on any error in it (so
+        that no later commit on this connection can write half of it)."""
+        try:
+            yield
+            self.db.commit()
+        except BaseException:
+            self.db.rollback()
+            raise
 
     def _one(self, sql: str, *args: Any) -> Any:
         return self.db.execute(sql, args).fetchone()
@@ -208,7 +221,14 @@ class Store:
         before = self.cell(booklet, column)
         if before is None:
             raise Invalid(f"no booklet {booklet_name(booklet)} in the database")
-        at = _now()
+        with self._atomic():  # the version, the override and its changes row, or none of them
+            self._write(before, value, version, tutor, why)
+        after = self.cell(booklet, column)
+        assert after is not None
+        return after
+
+    def _write(self, before: CellState, value: str, version: int, tutor: str, why: str) -> None:
+        booklet, column, at = before.booklet, before.column, _now()
         cur = self.db.execute("UPDATE cell_versions SET version = version + 1, tutor = ?, value = ?, at = ? "
                               "WHERE booklet = ? AND column_name = ? AND version = ?",
                               (tutor, value, at, booklet, column, version))
@@ -230,10 +250,6 @@ class Store:
                             (booklet, column, value, f"{why} by {tutor}", at))
         log_change(self.db, tutor, why, booklet=booklet, column=column, old=before.current, new=value,
                    why=f"{why} in examgen correct")
-        self.db.commit()
-        after = self.cell(booklet, column)
-        assert after is not None
-        return after
 
     # ------------------------------------------------------------ second correction
     def second_problems(self) -> list[str]:
@@ -247,18 +263,18 @@ class Store:
         """One tutor's independent value of a cell under second correction: 'agreed' when the two
         values are equal (then the cell is set), 'waiting' for the other, 'differ' (consensus queue)."""
         marks = self.second_marks(booklet, column)
-        if tutor in marks:
-            self.db.execute("UPDATE second_marks SET value = ?, at = ? WHERE booklet = ? AND column_name = ? "
-                            "AND tutor = ?", (value, _now(), booklet, column, tutor))
-        elif len(marks) >= 2:
+        if tutor not in marks and len(marks) >= 2:
             raise Invalid(f"{column} of {booklet_name(booklet)} has its two corrections already "
                           f"({', '.join(sorted(marks))}); settle it in the consensus queue")
-        else:
-            self.db.execute("INSERT INTO second_marks(booklet, column_name, tutor, value, at) VALUES (?, ?, ?, ?, ?)",
-                            (booklet, column, tutor, value, _now()))
-        log_change(self.db, tutor, "second correction", booklet=booklet, column=column, old=marks.get(tutor),
-                   new=value, why="independent correction in examgen correct")
-        self.db.commit()
+        with self._atomic():  # the mark and its changes row
+            if tutor in marks:
+                self.db.execute("UPDATE second_marks SET value = ?, at = ? WHERE booklet = ? AND column_name = ? "
+                                "AND tutor = ?", (value, _now(), booklet, column, tutor))
+            else:
+                self.db.execute("INSERT INTO second_marks(booklet, column_name, tutor, value, at) "
+                                "VALUES (?, ?, ?, ?, ?)", (booklet, column, tutor, value, _now()))
+            log_change(self.db, tutor, "second correction", booklet=booklet, column=column, old=marks.get(tutor),
+                       new=value, why="independent correction in examgen correct")
         marks = self.second_marks(booklet, column)
         if len(marks) < 2:
             return "waiting"
@@ -289,6 +305,18 @@ class Store:
         return out
 
     # ------------------------------------------------------------ progress, mapping
+    def marked_by(self, column: str, tutor: str) -> set[int]:
+        """The booklets whose cell of this column the tutor has given a second-correction value."""
+        return {r[0] for r in self.db.execute("SELECT booklet FROM second_marks WHERE column_name = ? AND tutor = ?",
+                                              (column, tutor))}
+
+    def graded_per_tutor(self) -> dict[tuple[str, str], int]:
+        """{(tutor, column): booklets} the tutor graded: the cells they set last, and their values
+        under second correction."""
+        return {(t, c): n for t, c, n in self.db.execute(
+            "SELECT tutor, column_name, count(*) FROM (SELECT tutor, column_name, booklet FROM cell_versions "
+            "UNION SELECT tutor, column_name, booklet FROM second_marks) AS graded GROUP BY tutor, column_name")}
+
     def saves_per_tutor(self) -> list[tuple[str, int]]:
         return list(self.db.execute("SELECT tutor, count(*) FROM cell_versions GROUP BY tutor ORDER BY tutor"))
 
