@@ -76,7 +76,10 @@ def _grades(folder: Path) -> dict[str, str]:
 
 def plan(build_dir: Path, grading: Path) -> Plan:
     """Who gets a review PDF, with which pages and points; checked before anything is typeset."""
+    from . import regrade
+
     key = load_build(build_dir)
+    key = regrade.apply(key, regrade.operations(Path(grading)))  # the points grade gave: operations replayed
     path = Path(grading) / DB
     if not path.is_file():
         raise GradingError(f"{grading}: no grading database ({DB}); run examgen scan first (or give --grading)")
