@@ -119,7 +119,8 @@ def test_missing_scan_file(graded, tmp_path, capsys):
 
 def test_review_replays_regrading(graded, tmp_path, capsys):
     """The cover's points are those examgen grade gives: a cancelled MC item scores nothing and leaves
-    the maximum (the review scored the key without the re-grading operations: its totals disagreed with results.csv's)."""
+    the maximum (the review scored the key without the re-grading operations: its totals disagreed with
+    results.csv's)."""
     import shutil
 
     grading = tmp_path / "grading"
