@@ -29,6 +29,7 @@ from browser import enter_points, serving, shots_dir, wait_text, wait_url
 from conftest import error_lines, pages_text, pdfinfo
 from selenium.webdriver.common.by import By
 from test_records import TUMONLINE, tum_row
+from test_review import points
 
 from examgen.cli import main
 from examgen.scan.layout import load_layouts
@@ -111,20 +112,13 @@ def expected_grade(total: Fraction, credits: Fraction, bonus: bool) -> str:
     return "5.0"
 
 
-def expected_score(record: dict, cells: dict[str, str], cancelled: set[str]) -> tuple[Fraction, Fraction]:
-    """(total, credits) of one booklet: an MC item scores its credits when exactly its correct boxes are
-    crossed (a cancelled pool item scores nothing and leaves the maximum), a part the points it got."""
-    total = credits = Fraction(0)
-    for col, it in mc_items(record).items():
-        if it["id"] in cancelled:
-            continue
-        credits += Fraction(str(it["credits"]))
-        crossed = sorted(int(x) for x in cells[col].split(";") if x)
-        total += Fraction(str(it["credits"])) * (crossed == sorted(it["correct_boxes"]))
-    for col, p in parts(record).items():
-        credits += Fraction(str(p["credits"]))
-        total += Fraction(cells[col] or "0")
-    return total, credits
+def expected_score(build: Path, variant: str, cells: dict[str, str], cancelled: set[str]) -> tuple[Fraction, Fraction]:
+    """(total, credits) of one booklet (test_review.points: an MC item scores its credits when exactly its
+    correct boxes are crossed, a part the points it got); a cancelled pool item scores nothing and leaves
+    the maximum."""
+    gone = {col for col, it in mc_items(answers(build, variant)).items() if it["id"] in cancelled}
+    kept = [(pts, credits) for col, (_, pts, credits) in points(build, variant, cells).items() if col not in gone]
+    return Fraction(sum(p for p, _ in kept)), Fraction(sum(c for _, c in kept))
 
 
 def g(x: Fraction) -> str:
@@ -243,7 +237,7 @@ def test_the_term(quiz_build, browsers, tmp_path, capsys):
     assert main(["grade", str(build), "-o", str(grading)]) == 0, capsys.readouterr().err
     expected = {}
     for t in truth:
-        total, credits = expected_score(answers(build, t.variant), cells[t.number], cancelled)
+        total, credits = expected_score(build, t.variant, cells[t.number], cancelled)
         reg = STUDENTS[t.number]
         expected[reg] = (total, credits, expected_grade(total, credits, reg == BONUS))
     assert any(c < 12 for _, c, _ in expected.values())  # the cancelled item left a maximum
