@@ -120,6 +120,15 @@ def blue_pixels(pdf: Path, dpi: int = 40) -> int:
     return total
 
 
+@pytest.fixture
+def browsers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A factory of headless Chromium sessions (tests/browser.py; a test module using it imports browser,
+    which skips it when Chromium or selenium is missing)."""
+    from browser import chromium_sessions
+
+    yield from chromium_sessions(tmp_path, monkeypatch)
+
+
 @dataclass
 class BuiltVariant:
     dir: Path

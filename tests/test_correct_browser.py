@@ -8,33 +8,18 @@ results.csv has the points. Screenshots of every page go to a temporary folder
 from __future__ import annotations
 
 import csv
-import os
 import re
 import shutil
 import sqlite3
-import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import enter_points, serving, shots_dir, wait, wait_text, wait_url
+from selenium.webdriver.common.by import By
 
 from examgen.cli import main
-from examgen.correct import Store, create_app, server
-
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-CHROMIUM = next((p for p in (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium")) if p.exists()), None)
-webdriver = pytest.importorskip("selenium.webdriver")
-if not CHROMEDRIVER.exists() or CHROMIUM is None:
-    pytest.skip("chromium and chromium-driver are not installed (make test-deps)", allow_module_level=True)
-
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-DEADLINE = 120  # seconds: generous, CI is a loaded 2-core machine
+from examgen.correct import Store
 
 
 @pytest.fixture
@@ -45,74 +30,8 @@ def room(quiz_scanned: dict, tmp_path: Path) -> Iterator[dict]:
     store = Store(grading / "grading.sqlite")
     tokens = {name: store.add_tutor(name) for name in ("Anna", "Ben")}
     store.close()
-    srv = server(create_app(quiz_scanned["build"], grading / "grading.sqlite"), "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{srv.port}"
-    end = time.monotonic() + DEADLINE
-    while True:  # ready when the static CSS is served
-        try:
-            with urllib.request.urlopen(f"{base}/static/style.css", timeout=10) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            time.sleep(0.1)
-    yield {**quiz_scanned, "grading": grading, "base": base, "tokens": tokens}
-    srv.shutdown()
-    thread.join(DEADLINE)
-
-
-@pytest.fixture
-def browsers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list]:
-    """A factory of headless Chromium sessions (each its own profile: its own tutor's cookie)."""
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # selenium-manager: never fetch a browser or a driver
-    made: list = []
-
-    def new() -> object:
-        opts = webdriver.ChromeOptions()
-        opts.binary_location = str(CHROMIUM)
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                    f"--user-data-dir={tmp_path / f'profile{len(made)}'}", "--window-size=1280,900"):
-            opts.add_argument(arg)
-        d = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=opts)
-        d.set_page_load_timeout(DEADLINE)
-        made.append(d)
-        return d
-
-    yield new  # type: ignore[misc]
-    for d in made:
-        d.quit()
-
-
-def shots_dir(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("EXAMGEN_SHOTS", tmp_path / "shots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def wait(d) -> WebDriverWait:
-    """A wait that outlasts a page being replaced (an element of the old page is stale, the new one not there yet)."""
-    return WebDriverWait(d, DEADLINE, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
-
-
-def wait_url(d, pattern: str) -> None:
-    wait(d).until(lambda drv: re.search(pattern, drv.current_url))
-
-
-def wait_text(d, text: str) -> None:
-    wait(d).until(lambda drv: text in drv.find_element(By.TAG_NAME, "body").text)
-
-
-def enter_points(d, value: str) -> None:
-    field = wait(d).until(lambda drv: drv.find_element(By.ID, "points"))
-    assert field == d.switch_to.active_element  # keyboard first: the field has the focus
-    field.send_keys(Keys.CONTROL, "a")
-    field.send_keys(value, Keys.ENTER)
+    with serving(quiz_scanned["build"], grading / "grading.sqlite") as base:
+        yield {**quiz_scanned, "grading": grading, "base": base, "tokens": tokens}
 
 
 def test_tutors_grade_in_the_browser(room, browsers, tmp_path, capsys):

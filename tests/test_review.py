@@ -117,25 +117,25 @@ def test_missing_scan_file(graded, tmp_path, capsys):
     assert not (tmp_path / "review").exists()
 
 
-def test_review_shows_the_points_after_regrading(graded, tmp_path, capsys):
-    """The cover's points are the ones grade gave: with `regrade --full-marks P2a` every student's
-    P2a is its credits (the cover once rescored without the operations and contradicted results.csv)."""
+def test_review_replays_regrading(graded, tmp_path, capsys):
+    """The cover's points are those examgen grade gives: a cancelled MC item scores nothing and leaves
+    the maximum (the review scored the key without the re-grading operations: its totals disagreed with
+    results.csv's)."""
     import shutil
 
     grading = tmp_path / "grading"
     shutil.copytree(graded["grading"], grading)
-    assert main(["regrade", str(graded["build"]), "-o", str(grading), "--full-marks", "P2a",
-                 "--why", "a) was ambiguous"]) == 0
-    assert main(["grade", str(graded["build"]), "-o", str(grading)]) == 0
-    out = tmp_path / "review"
-    assert main(["review", str(graded["build"]), "--grading", str(grading), "-o", str(out)]) == 0
-    with open(grading / "results.csv", encoding="utf-8", newline="") as f:
-        totals = {r["registration"]: float(r["total"]) for r in csv.DictReader(f)}
+    assert main(["regrade", str(graded["build"]), "-o", str(grading), "--cancel", "P1a@E0001", "--why", "ambiguous",
+                 "--who", "lecturer"]) == 0
+    item = json.loads((graded["build"] / "E0001" / "answers.json").read_text())["questions"][0]["items"][0]["id"]
+    assert main(["review", str(graded["build"]), "--grading", str(grading), "-o", str(tmp_path / "review")]) == 0, \
+        capsys.readouterr().err
     for reg, (variant, cells) in graded["expected"].items():
-        expect = points(graded["build"], variant, cells)
-        label, _, credits = expect["P2a"]
-        expect["P2a"] = (label, credits, credits)
-        cover = " ".join(pages_text(out / f"{reg}.pdf")[0].split())
-        assert f"{label}) {g(credits)}/{g(credits)}" in cover
-        total = sum(p for _, p, _ in expect.values())
-        assert totals[reg] == total and f"Total {g(total)} of 12 points" in cover
+        answers = json.loads((graded["build"] / variant / "answers.json").read_text())
+        gone = {f"P{q['problem']}{it['label']}" for q in answers["questions"] if q["type"] == "mc"
+                for it in q["items"] if it["id"] == item}
+        kept = {col: v for col, v in points(graded["build"], variant, cells).items() if col not in gone}
+        assert gone and len(kept) == len(points(graded["build"], variant, cells)) - len(gone)
+        cover = " ".join(pages_text(tmp_path / "review" / f"{reg}.pdf")[0].split())
+        total, credits = sum(p for _, p, _ in kept.values()), sum(c for _, _, c in kept.values())
+        assert f"Total {g(total)} of {g(credits)} points" in cover, cover
