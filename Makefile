@@ -16,6 +16,7 @@ exam: setup
 	$(VENV)/bin/examgen build exams/in2346-endterm.yaml --variants 2 --out output/in2346-endterm
 	$(VENV)/bin/examgen build exams/in2346-2019.yaml --variants 2 --out output/in2346-2019
 	$(VENV)/bin/examgen build exams/quiz.yaml --variants 2 --out output/quiz
+	$(VENV)/bin/examgen build exams/modern-dl.yaml --variants 2 --out output/modern-dl
 	@echo "PDFs, answer keys and manifests are in output/; make test adds the test extras (pytest, torch) and runs the tests"
 
 test: setup test-deps

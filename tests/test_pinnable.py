@@ -148,7 +148,7 @@ def _questions(v):
     return items, [q.template for q in v.questions if not isinstance(q, SolvedMc)]
 
 
-@pytest.mark.parametrize("spec", ["in2346-endterm.yaml", "in2346-2019.yaml"])
+@pytest.mark.parametrize("spec", ["in2346-endterm.yaml", "in2346-2019.yaml", "modern-dl.yaml"])
 def test_no_variant_of_30_holds_a_giveaway(spec):
     """Issue 14: in 3 of 30 endterm variants (E0001, E0015, E0023 with seed 2021) the MC item
     xavier_init_variance printed the answer of P9 (init_variance)."""
