@@ -59,7 +59,8 @@ ROWS = [
         spec=GOOD.replace("institution: [", "institution: [Extra line, ")),
     Row("problems-empty", "{spec}:14:1: problems: found 0 entries, expected at least 1", 2,
         spec=HEAD.replace("problems:\n", "problems: []\n")),
-    Row("unknown-top-key", "{spec}:19:1: grades: unknown key 'grades'; did you mean 'grading'?", 2,
+    Row("unknown-top-key", f"{{spec}}:{GOOD.count(chr(10)) + 1}:1: grades: unknown key 'grades'; did you mean "
+        "'grading'?", 2,
         spec=GOOD + "grades: {pass_percent: 40}\n"),
     Row("unknown-problem-key", "problems[0].mc.titel: unknown key 'titel'; did you mean 'title'?", 2,
         spec=problems("  - mc: {count: 3, titel: MC}\n")),

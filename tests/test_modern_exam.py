@@ -151,6 +151,8 @@ def test_the_covers_say_what_the_exam_is(builds: dict[str, Path]) -> None:
                   "Aufgabe 1 Multiple Choice (10 Punkte)"):
         assert words in de, words
     assert "Working instructions" not in de
+    whole = " ".join(pdftotext(builds["de"] / "E0001" / "student.pdf").split())
+    assert "(5,5 Punkte)" in whole and "5.5 Punkte" not in whole  # layernorm_forward: a German decimal comma
 
 
 @pytest.mark.pdf

@@ -21,7 +21,8 @@ def _amount(x: float, unit: str, language: str) -> str:
     """'1 credit', '7.5 credits', '0.5 points', '1 Punkt' ..."""
     words = {"credit": ("Punkt", "Punkte"), "point": ("Punkt", "Punkte")}[unit] if language == "de" \
         else (unit, unit + "s")
-    return f"{credits(x)} {words[0] if x == 1 else words[1]}"
+    number = credits(x).replace(".", ",") if language == "de" else credits(x)  # German: 5,5 Punkte
+    return f"{number} {words[0] if x == 1 else words[1]}"
 
 
 def render_question_body(q: SolvedQuestion, version: str, language: str = "en") -> list[str]:
