@@ -181,6 +181,7 @@ class ExamInfo:
     institution: tuple[str, ...]
     language: str
     calculator: bool = False  # exam.calculator: may students use one? (False: `required` templates are refused)
+    registration_grid: bool = False  # exam.registration_grid: a registration-number grid on the cover (scan reads it)
     logo_type: str = ""  # png | jpg | pdf, decided by the content (none: "")
     logo_data: bytes = field(default=b"", repr=False)  # read once, at load
 

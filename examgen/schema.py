@@ -183,6 +183,7 @@ SPEC = {
             "properties": {
                 "course": _str, "code": _str, "name": _str, "date": _str, "time": _str,
                 "examiner": _str, "resources": _str, "calculator": {"type": "boolean"},
+                "registration_grid": {"type": "boolean"},
                 "instructions": {"type": "array", "items": _str},
                 "institution": {"type": "array", "items": _str, "maxItems": 3},
                 "logo": {"type": ["string", "null"]},

@@ -123,6 +123,7 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
         examiner=e["examiner"], resources=e.get("resources", "None"),
         instructions=tuple(e.get("instructions", [])), institution=tuple(e.get("institution", [])),
         language=e.get("language", "en"), calculator=e.get("calculator", calculator_allowed(e.get("resources", ""))),
+        registration_grid=e.get("registration_grid", False),
         logo_type=logo[0] if logo else "", logo_data=logo[1] if logo else b"",
     )
     problems: list[Any] = []
@@ -181,6 +182,9 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
         layouts.get(layout)
     except SpecError as exc:  # an unknown layout, named with the valid ones
         errors.append(f"{doc.where(('layout',))}: {exc}")
+    if info.registration_grid and layout != "tum":  # only the TUM cover has room for the grid
+        errors.append(f"{doc.where(('exam', 'registration_grid'))}: the {layout} layout has no registration grid "
+                      "(only layout: tum prints one); remove the key or use layout: tum")
     if errors:
         raise SpecError("\n".join(errors))
     return ExamSpec(path=path, sha256=hashlib.sha256(source).hexdigest(), info=info,

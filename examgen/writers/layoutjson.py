@@ -9,7 +9,8 @@ that `examgen scan` can register a page with its corner discs and measure its bo
        "mc_boxes": [{"column": "P1a", "box": 1, "x": ..., "y": ..., "w": ..., "h": ...}],
        "recheck_boxes": [{"kind": "recheck", "column": "P1a", "box": 1, "x": ..., ...}],
        "score_boxes": [{"column": "P2a", "value": 0.5, "correction": 1, "row": 1, "x": ..., ...}],
-       "answer_regions": [{"column": "P2a", "x": ..., "y": ..., "w": ..., "h": ...}]}, ...]}
+       "answer_regions": [{"column": "P2a", "x": ..., "y": ..., "w": ..., "h": ...}],
+       "registration_boxes": [{"digit": 1, "value": 0, "x": ..., ...}]}, ...]}
 
 Millimetres, origin at the page's top-left corner, y downwards; (x, y) is a box's top-left
 corner, except in `marks`, where (x, y) is a disc's centre and `d` its diameter.
@@ -22,6 +23,9 @@ corner, except in `marks`, where (x, y) is a disc's centre and `d` its diameter.
   points the cell means (row r from the top: r/2), `correction` 1 or 2 (the grid's left and
   right column: first and second correction);
 - answer_regions: the frame of a part's answer area;
+- registration_boxes (page 1, only with exam.registration_grid): the cover's grid, 8 columns
+  (`digit` 1..8, left to right: the registration number's digits) of 10 boxes (`value` 0..9),
+  each box's outer edge as in mc_boxes;
 - qr: the QR code's square (without its quiet zone); `qr_format` its content, a Python
   format string of the booklet and page numbers (examgen.qrcodes.text).
 The rule examples on the MC pages (crossed and filled boxes) are not listed."""
@@ -65,6 +69,9 @@ def layout_record(exam_id: str, code: str, pages: int, found: tuple[Region, ...]
             item, box = r.part.split(".")
             page["recheck_boxes"].append({"kind": "recheck", "column": f"P{r.problem}{item}", "box": int(box),
                                           **_box(r)})
+        elif r.kind == "registration":
+            digit, value = r.part.split(".")
+            page.setdefault("registration_boxes", []).append({"digit": int(digit), "value": int(value), **_box(r)})
         elif r.kind == "region" and "." in r.part:
             item, box = r.part.split(".")
             page["mc_boxes"].append({"column": f"P{r.problem}{item}", "box": int(box), **_box(r)})

@@ -101,6 +101,8 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserv
     body = [Command("egset", arguments=[key, NoEscape(value)]).dumps() + "%\n" for key, value in values.items()]
     items = "".join(f"\\item {escape(x, multiline=True)}" for x in info.instructions)
     body.append(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}%\n")
+    if info.registration_grid:  # (only then: a spec without the key typesets as before)
+        body.append("\\egset{reggrid}{1}%\n")
     body += ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
