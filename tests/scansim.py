@@ -31,6 +31,9 @@ class Booklet:
     variant: str
     boxes: dict[tuple[str, int], str]  # (column, box) -> state
     scores: dict[tuple[str, int], float | None]  # (column, corrector) -> crossed value (None: no cross)
+    # what the student crosses in the cover's registration grid (a cover with one): a digit per column,
+    # '?' a column left without a cross (unclear), '*' a column with two crosses (boxes 0 and 9)
+    registration: str = ""
 
     def expected(self, columns: dict[str, str]) -> dict[str, str]:
         """The responses.csv cells: MC columns '1;3', part columns the last corrector's points."""
@@ -51,7 +54,8 @@ def columns_of(layouts: dict[str, Layout]) -> dict[str, str]:
     for lay in layouts.values():
         for p in lay.pages.values():
             for b in p.boxes:
-                cols[b.column] = "mc" if b.kind in ("mc", "recheck") else "part"
+                if b.kind != "registration":  # the cover's grid: no responses column
+                    cols[b.column] = "mc" if b.kind in ("mc", "recheck") else "part"
     return cols
 
 
@@ -72,8 +76,20 @@ def random_truth(layouts: dict[str, Layout], booklets: int, rng: np.random.Gener
         for col, vals in values.items():
             scores[(col, 1)] = float(rng.choice(vals))
             scores[(col, 2)] = float(rng.choice(vals)) if rng.random() < 0.15 else None
-        out.append(Booklet(b, code, boxes, scores))
+        out.append(Booklet(b, code, boxes, scores, registration_of(b)))
     return out
+
+
+def registration_of(booklet: int) -> str:
+    """The registration number the student of a booklet crosses (from the number alone: no draw
+    from the generator, so the other fields of a truth stay as they were before the grid)."""
+    return f"{3700000 + 1013 * booklet:08d}"
+
+
+def _reg_crossed(registration: str, digit: int, value: int) -> bool:
+    """Does the student cross box `value` of the grid's column `digit` (1..8)?"""
+    c = registration[digit - 1] if len(registration) >= digit else "?"
+    return value in (0, 9) if c == "*" else c == str(value)
 
 
 # ------------------------------------------------------------------ drawing
@@ -163,6 +179,8 @@ def simulate(build: Path, layouts: dict[str, Layout], truth: list[Booklet], dpi:
                     _cross(pen, b.rect, rng, ink)
                 elif b.kind == "score" and bk.scores.get((b.column, b.corrector)) == b.number:
                     _cross(pen, b.rect, rng, int(rng.integers(0, 90)))
+                elif b.kind == "registration" and _reg_crossed(bk.registration, b.corrector, int(b.number)):
+                    _cross(pen, b.rect, rng, ink)
             out.append((img, (bk.variant, bk.number, n)))
     return out
 

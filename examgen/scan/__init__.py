@@ -26,7 +26,16 @@ from ..errors import GradingError
 from ..grading import FIXED_COLUMNS, BuildKey, load_build
 from ..outputs import MANIFEST, csv_text, folder_manifest, sha256
 from ..targets import carry_over, ensure_replaceable, is_mount, locked, staging, work_folder
-from .classify import DEFAULTS, Reading, assign_booklets, box_state, cell_crossed, mc_value, score_value
+from .classify import (
+    DEFAULTS,
+    Reading,
+    assign_booklets,
+    box_state,
+    cell_crossed,
+    mc_value,
+    registration_value,
+    score_value,
+)
 from .layout import load_layouts
 from .pages import PageRead, Reference, load, read_page
 
@@ -72,6 +81,7 @@ CREATE TABLE IF NOT EXISTS cell_versions(booklet INTEGER NOT NULL, column_name T
 CREATE TABLE IF NOT EXISTS second_marks(booklet INTEGER NOT NULL, column_name TEXT NOT NULL, tutor TEXT NOT NULL,
     value TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY(booklet, column_name, tutor));
 CREATE TABLE IF NOT EXISTS app_settings(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS registration_reads(booklet INTEGER PRIMARY KEY, value TEXT NOT NULL, flags TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS pages_booklet ON pages(booklet, page);
 CREATE INDEX IF NOT EXISTS measurements_page ON measurements(page, column_name);
 CREATE INDEX IF NOT EXISTS answer_crops_page ON answer_crops(page);
@@ -85,6 +95,8 @@ CREATE INDEX IF NOT EXISTS changes_who ON changes(who);
 # student_rows: each student's row as TUMonline exported it (records.py hands it back with the grade).
 # regrade: the re-grading operations `examgen grade` replays; grading_runs: one row per kept run (regrade.py).
 # tutors, cell_versions, second_marks, app_settings: the correction app's (examgen/correct/data.py).
+# registration_reads: each booklet's cover registration grid as the last scan read it ('0370?001', '?' an
+# unclear column) and its flags; map_registrations turns clean reads into booklets.registration.
 # columns added since the first version: (table, column, declaration); _open adds them to an older database
 ADDED = [("pages", "how", "TEXT"),  # 'qr' | 'content': which page it is, from its QR code or from its print
          ("pages", "candidates", "TEXT"),  # identified by its print: JSON [[variant, page], ...], best first
@@ -260,6 +272,7 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
                     f"({where})")
         problems.append(f"{path}: page {idx + 1}: {what}; rescan it, or enter its boxes by hand (overrides table)")
     db.execute("DELETE FROM automatic")
+    db.execute("DELETE FROM registration_reads")
     latest: dict[int, dict[int, tuple[int, float, int]]] = {}  # booklet -> page -> its latest reading
     for pid, booklet, page, residual, discs in db.execute(
             "SELECT id, booklet, page, residual, discs FROM pages WHERE status = 'read' ORDER BY id"):
@@ -274,6 +287,7 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
         page_flags: list[str] = []
         boxes: dict[str, dict[int, list[Reading | None]]] = {}
         cells: dict[str, dict[int, list[tuple[float, bool, str]]]] = {}
+        reg_grid: dict[int, dict[int, Reading]] = {}  # the cover's registration grid: digit column -> value -> box
         for p, (pid, residual, discs) in sorted(have.items()):
             if discs < 3:
                 page_flags.append(f"page {p}: {discs} of 3 corner discs found")
@@ -283,12 +297,17 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
                     "SELECT kind, column_name, number, corrector, dark, paper_share FROM measurements WHERE page = ? "
             "AND candidate = 0",
                     (pid,)):
-                if kind == "score":
+                if kind == "registration":
+                    reg_grid.setdefault(corrector, {})[int(number)] = box_state(dark, share, t)
+                elif kind == "score":
                     crossed, flag = cell_crossed(dark, t)
                     cells.setdefault(col, {}).setdefault(corrector, []).append((number, crossed, flag))
                 else:
                     slot = boxes.setdefault(col, {}).setdefault(int(number), [None, None])
                     slot[0 if kind == "mc" else 1] = box_state(dark, share, t)
+        if reg_grid:
+            reg, reg_flags = registration_value(reg_grid)
+            db.execute("INSERT INTO registration_reads VALUES (?,?,?)", (booklet, reg, json.dumps(reg_flags)))
         values: dict[str, tuple[str, list[str]]] = {}
         for col, items in boxes.items():
             values[col] = mc_value({n: (r[0], r[1]) for n, r in items.items() if r[0] is not None})
@@ -299,6 +318,51 @@ def classify_all(db: sqlite3.Connection, key: BuildKey, expected_pages: dict[str
             db.execute("INSERT INTO automatic VALUES (?,?,?,?)", (booklet, col, value, json.dumps(flags)))
             if flags and (booklet, col) not in overridden:
                 problems.append(f"{name} {col}: {'; '.join(flags)}")
+    return problems
+
+
+SCAN_WHO = "scan"  # the changes rows of the mappings the registration grid made
+MAP_BY_HAND = "map it on the mapping page of examgen correct or with examgen students --map"
+
+
+def map_registrations(db: sqlite3.Connection) -> list[str]:
+    """booklets.registration from the cover grids read (registration_reads), one problem line
+    per booklet left for a person. A booklet is mapped when its 8 digits read cleanly, no other
+    booklet has (or reads) the same number, and the number is in the class list or there is no
+    class list yet; each mapping it makes or takes back is a `changes` row of who='scan'. A
+    booklet whose mapping a person made or changed (a changes row of another who) is never
+    touched: the grid only maps what nobody mapped by hand."""
+    students = {r for (r,) in db.execute("SELECT registration FROM students")}
+    current: dict[int, str | None] = dict(db.execute("SELECT booklet, registration FROM booklets").fetchall())
+    last_who = dict(db.execute("SELECT booklet, who FROM changes WHERE column_name = 'registration' AND booklet "
+                               "IS NOT NULL ORDER BY id").fetchall())  # the last change of each booklet's mapping
+    by_hand = {b for b in current if last_who.get(b, SCAN_WHO) != SCAN_WHO or (current[b] and b not in last_who)}
+    reads = db.execute("SELECT booklet, value, flags FROM registration_reads WHERE booklet IN (SELECT booklet FROM "
+                       "booklets) ORDER BY booklet").fetchall()
+    taken = {current[b]: b for b in sorted(by_hand) if current[b]}
+    clean: dict[str, list[int]] = {}
+    for booklet, value, flags in reads:
+        if booklet not in by_hand and not json.loads(flags):
+            clean.setdefault(value, []).append(booklet)
+    problems: list[str] = []
+    for booklet, value, flags in reads:
+        if booklet in by_hand:
+            continue
+        why = "; ".join(json.loads(flags))
+        if not why and value in taken:
+            why = f"mapped to B{taken[value]:03d} already"
+        elif not why and len(clean[value]) > 1:
+            why = "also read on " + ", ".join(f"B{b:03d}" for b in clean[value] if b != booklet)
+        elif not why and students and value not in students:
+            why = "not in the class list"
+        want = None if why else value
+        if why:
+            problems.append(f"B{booklet:03d} registration read as {value}: {why}; {MAP_BY_HAND}")
+        if current[booklet] != want:
+            db.execute("UPDATE booklets SET registration = ? WHERE booklet = ?", (want, booklet))
+            log_change(db, SCAN_WHO, "booklet mapped" if want else "booklet unmapped", booklet=booklet,
+                       column="registration", old=current[booklet], new=want,
+                       why=f"registration grid read as {value}" + (f" ({why})" if why else ""))
     return problems
 
 
@@ -378,7 +442,7 @@ def scan(build_dir: Path, files: list[Path], out: Path, changes: dict[str, float
                 report.files_added += 1
                 step(1)
             resolve_content(db)
-            report.problems = classify_all(db, key, expected, t)
+            report.problems = classify_all(db, key, expected, t) + map_registrations(db)
             report.booklets = db.execute("SELECT count(*) FROM booklets").fetchone()[0]
             (stage / RESPONSES).write_text(responses_text(db, key), encoding="utf-8")
             _review(db, stage / REVIEW, report.problems)

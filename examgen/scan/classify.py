@@ -82,6 +82,23 @@ def score_value(cells: dict[int, list[tuple[float, bool, str]]]) -> tuple[str, l
     return (str(int(v)) if v == int(v) else str(v)), flags
 
 
+def registration_value(grid: dict[int, dict[int, Reading]]) -> tuple[str, list[str]]:
+    """The cover's registration grid, digit column (1..8) -> value (0..9) -> its box's reading,
+    as the number read ('0370?001': '?' for a column without exactly one crossed box) and a
+    flag per unclear column. A box near a threshold makes its column unclear; a filled box
+    counts as not crossed (TUM's rule for MC boxes)."""
+    digits, flags = [], []
+    for col, boxes in sorted(grid.items()):
+        crossed = sorted(v for v, r in boxes.items() if r.state == "crossed")
+        near = [f"box {v}: {r.flag}" for v, r in sorted(boxes.items()) if r.flag]
+        why = "no box crossed" if not crossed else f"{len(crossed)} boxes crossed ({', '.join(map(str, crossed))})" \
+            if len(crossed) > 1 else "; ".join(near)
+        digits.append(str(crossed[0]) if len(crossed) == 1 and not near else "?")
+        if digits[-1] == "?":
+            flags.append(f"column {col} unclear ({why})")
+    return "".join(digits), flags
+
+
 Slot = tuple[int, str, int]  # booklet, variant, page
 
 

@@ -8,7 +8,8 @@ thing sits on each page, in mm from the page's top-left corner, y downwards.
                 "mc_boxes": [{"column": "P1a", "box": 1, "x", "y", "w", "h"}, ...],
                 "recheck_boxes": [{"column": "P1a", "box": 1, "x", "y", "w", "h"}, ...],
                 "score_boxes": [{"column": "P2a", "value": 0.5, "correction": 1, "x", "y", "w", "h"}],
-                "answer_regions": [...]}]}
+                "answer_regions": [...],
+                "registration_boxes": [{"digit": 1, "value": 0, "x", "y", "w", "h"}, ...]}]}
 
 as examgen.writers.layoutjson writes it (the one format read here). A recheck square is
 TUM's "cross next to a filled box"; a score cell's "correction" is its grid column (1st/2nd)."""
@@ -23,16 +24,17 @@ from typing import Any
 from ..errors import GradingError
 
 Rect = tuple[float, float, float, float]  # x, y, w, h in mm (top-left corner)
+REGISTRATION = "registration"  # the column name of the cover's registration-grid boxes (no responses column)
 
 
 @dataclass(frozen=True)
 class Box:
     """One measured field: an MC box, its recheck square or a score-grid cell."""
 
-    kind: str  # "mc" | "recheck" | "score"
-    column: str
-    number: float  # the MC box number, or the points a score cell means
-    corrector: int  # score cells: 1st or 2nd correction; 0 otherwise
+    kind: str  # "mc" | "recheck" | "score" | "registration"
+    column: str  # registration boxes: REGISTRATION
+    number: float  # the MC box number, the points a score cell means, a registration box's digit value
+    corrector: int  # score cells: 1st or 2nd correction; registration boxes: the digit's column 1..8; 0 otherwise
     rect: Rect
 
 
@@ -73,6 +75,8 @@ def parse(data: dict[str, Any], variant: str) -> Layout:
             boxes.append(Box("recheck", str(b["column"]), float(b["box"]), 0, _rect(b)))
         for b in p.get("score_boxes", []):
             boxes.append(Box("score", str(b["column"]), float(b["value"]), int(b["correction"]), _rect(b)))
+        for b in p.get("registration_boxes", []):
+            boxes.append(Box("registration", REGISTRATION, float(b["value"]), int(b["digit"]), _rect(b)))
         pages[int(p["page"])] = PageLayout(int(p["page"]), tuple(_mark(m) for m in p.get("marks", [])),
                                            _rect(p["qr"]), tuple(boxes),
                                            tuple(_rect(r) for r in p.get("answer_regions", [])),

@@ -22,7 +22,7 @@ from ..errors import GradingError
 from .layout import Box, Layout, PageLayout
 
 PX_PER_MM = 8.0  # the canonical page every box is measured on (203 dpi)
-MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6}  # skip the printed frame (and registration error)
+MARGIN_MM = {"mc": 0.5, "recheck": 0.5, "score": 0.6, "registration": 0.5}  # skip the frame (and registration error)
 CONTEXT_MM = 1.5  # around a box in its review crop
 ANSWER_PX_PER_MM = 4.0  # an answer region's crop for the correction app (grey PNG, 102 dpi)
 REACH_MM = 20.0  # how far from its place on the page a corner disc is searched when the QR code is unreadable
