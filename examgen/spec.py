@@ -183,8 +183,8 @@ def load_spec(path: Path, bank: Bank) -> ExamSpec:
     except SpecError as exc:  # an unknown layout, named with the valid ones
         errors.append(f"{doc.where(('layout',))}: {exc}")
     if info.registration_grid and layout != "tum":  # only the TUM cover has room for the grid
-        errors.append(f"{doc.where(('exam', 'registration_grid'))}: the {layout} layout has no registration grid "
-                      "(only layout: tum prints one); remove the key or use layout: tum")
+        errors.append(f"{doc.where(('exam', 'registration_grid'))}: exam.registration_grid: the {layout} layout has no "
+                      "registration grid (only layout: tum prints one); remove the key or use layout: tum")
     if errors:
         raise SpecError("\n".join(errors))
     return ExamSpec(path=path, sha256=hashlib.sha256(source).hexdigest(), info=info,

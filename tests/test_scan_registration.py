@@ -145,8 +145,8 @@ def test_human_mapping_kept(grid, tmp_path, capsys):
     out = tmp_path / "grading"
     build = str(grid["build"])
     scan(grid, out, capsys)
-    assert main(["students", build, "-o", str(out), "--import",
-                 str(class_list(tmp_path / "c.csv", ["03701013", "03702026", "03703039", "03704052", "03709999"]))]) == 0
+    everyone = ["03701013", "03702026", "03703039", "03704052", "03709999"]
+    assert main(["students", build, "-o", str(out), "--import", str(class_list(tmp_path / "c.csv", everyone))]) == 0
     # a person maps B003 (unclear on the cover) and re-maps B001 to another student
     (tmp_path / "map.csv").write_text("booklet,registration\nB003,03703039\nB001,03709999\n")
     assert main(["students", build, "-o", str(out), "--map", str(tmp_path / "map.csv"), "--who", "alice"]) == 0
@@ -175,3 +175,30 @@ def test_double_cross_flagged(grid, tmp_path, capsys):
 def test_shipped_modern_exams_have_the_grid():
     for name in ("modern-dl.yaml", "modern-dl-de.yaml"):
         assert "registration_grid: true" in (ROOT / "exams" / name).read_text()
+
+
+def test_cover_that_cannot_hold_the_grid_fails_the_build(grid, tmp_path, capsys):
+    """60 problems (five grading tables) leave no room for the grid: one line, exit 1, no output;
+    48 still fit on the one cover page."""
+    head = (grid["folder"] / "quiz.yaml").read_text().split("problems:")[0] + "problems:\n"
+    (tmp_path / "many.yaml").write_text(head + "  - mc: {count: 1}\n" * 60)
+    code = main(["build", str(tmp_path / "many.yaml"), "-o", str(tmp_path / "out"), "--variants", "1"])
+    lines = [x for x in capsys.readouterr().err.splitlines() if x.startswith("examgen: error:")]
+    assert code == 1 and len(lines) == 1, lines
+    assert ("Class examgentum Error: the cover with the registration grid does not fit one page (60 problems and "
+            "the instructions); remove registration_grid from exam: or shorten the instructions") in lines[0]
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "fits.yaml").write_text(head + "  - mc: {count: 1}\n" * 48)
+    assert main(["build", str(tmp_path / "fits.yaml"), "-o", str(tmp_path / "fits"), "--variants", "1"]) == 0
+    cover = " ".join(pdftotext(tmp_path / "fits" / "E0001" / "student.pdf", "-f", "1", "-l", "1").split())
+    assert INSTRUCTION in cover and "Early submission" in cover and "P 48" in cover
+
+
+def test_plain_layout_refuses_the_grid(grid, tmp_path, capsys):
+    (tmp_path / "plain.yaml").write_text("layout: plain\n" + (grid["folder"] / "quiz.yaml").read_text())
+    code = main(["build", str(tmp_path / "plain.yaml"), "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and not (tmp_path / "out").exists()
+    assert err.count("examgen: error:") == 1
+    assert ("plain.yaml:14:3: exam.registration_grid: the plain layout has no registration grid (only layout: tum "
+            "prints one); remove the key or use layout: tum") in err, err
