@@ -178,7 +178,7 @@ def quiz_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = folder / "quiz.yaml"
     items = "conv2d_weight_count, init_symmetry_and_uniform_scale, underfitting_small_model, xor_with_step_units"
     text = (ROOT / "exams" / "quiz.yaml").read_text()
-    mc = text[text.index("  - mc:"):text.index("\n", text.index("      topics:")) + 1]
+    mc = text[text.index("  - mc:"):text.index("\n", text.index("  - mc:")) + 1]
     spec.write_text(text.replace(mc, f"  - mc: {{count: 3, title: Multiple Choice, items: [{items}]}}\n"))
     out = folder / "quiz"
     build_exam(spec, None, 2, out)

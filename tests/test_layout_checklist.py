@@ -22,7 +22,7 @@ TEXTS = {
         "sticker": "Place student sticker here", "note": "Note:", "note_a": "During the attendance check",
         "exam": "Exam:", "date": "Date:", "examiner": "Examiner:", "time": "Time:",
         "left": "Left room from", "early": "Early submission at", "page": "Page", "problem": "Problem",
-        "credits": r"credits?", "legend": "How to Check a Box Using Pen and Paper:",
+        "credits": r"credits?", "decimal": r"\.", "legend": "How to Check a Box Using Pen and Paper:",
         "additional": "Additional space for solutions", "watermark": "SampleSolution",
         "consists": r"This exam consists of (\d+) pages with a total of (\d+) problems",
         "total": r"total amount of achievable credits in this exam is (\d+(?:\.5)?) credits",
@@ -32,7 +32,7 @@ TEXTS = {
         "note_a": "Ihre Prüfung wird bei der Anwesenheitskontrolle",
         "exam": "Prüfung:", "date": "Datum:", "examiner": "Prüfer:", "time": "Uhrzeit:",
         "left": "Hörsaal verlassen von", "early": "Vorzeitige Abgabe um", "page": "Seite", "problem": "Aufgabe",
-        "credits": r"Punkte?", "legend": "So kreuzen Sie ein Kästchen an:",
+        "credits": r"Punkte?", "decimal": ",", "legend": "So kreuzen Sie ein Kästchen an:",
         "additional": "Zusätzlicher Platz für Lösungen", "watermark": "Lösungsvorschlag",
         "consists": r"Diese Prüfung umfasst (\d+) Seiten mit insgesamt (\d+) Aufgaben",
         "total": r"Die Gesamtpunktzahl in dieser Prüfung beträgt (\d+(?:\.5)?) Punkte",
@@ -59,7 +59,7 @@ def case(request: pytest.FixtureRequest, built: dict[str, Built], german: Built)
 
 
 def heading_re(t: dict[str, str]) -> re.Pattern[str]:
-    return re.compile(rf"^{t['problem']} (\d+) (.+?) \((\d+(?:\.5)?) {t['credits']}\)$", re.M)
+    return re.compile(rf"^{t['problem']} (\d+) (.+?) \((\d+(?:{t['decimal']}5)?) {t['credits']}\)$", re.M)
 
 
 def versions(v: BuiltVariant) -> list[tuple[str, Path, list[str]]]:
@@ -104,7 +104,7 @@ def test_05_grading_table_and_06_computed_numbers_and_09_headings(case) -> None:
             n, problems = map(int, re.search(t["consists"], cover).groups())  # 6
             assert n == int(pdfinfo(pdf)["Pages"]) == len(pages) and problems == k
             total = float(re.search(t["total"], cover).group(1))
-            assert total == sum(float(h[2]) for h in headings) == v.answers["credits"]
+            assert total == sum(float(h[2].replace(",", ".")) for h in headings) == v.answers["credits"]
 
 
 def test_08_footer_on_every_page(case) -> None:
