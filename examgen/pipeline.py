@@ -93,11 +93,13 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
 
     with work_folder() as tmp:
         logo = _stage_logo(spec, Path(tmp))
+        # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX)
+        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped")
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
                                           [_batch(spec, [], v, logo) for v in (layouts.STUDENT, layouts.SOLUTION)],
-                                          remember=str(spec.path.resolve()))
+                                          remember=str(spec.path.resolve()), finish=stamper)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise
@@ -114,7 +116,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
-            pdf.write(exam, stage, booklets)  # E????/student.pdf, solution.pdf and print/
+            pdf.write(exam, stage, booklets, stamper.stamped)  # E????/student.pdf, solution.pdf and print/
             answers.write(exam, stage)
             layoutjson.write(exam, stage, booklets)
             if keep_tex:

@@ -10,12 +10,15 @@ b = the variant's number), so with the default N = V they are exactly the bookle
 
 from __future__ import annotations
 
+import shutil
+import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import qrcodes
-from ..compiler import concatenate
-from ..layouts import SOLUTION, STUDENT
+from ..compiler import Built, concatenate
+from ..layouts import SOLUTION, STUDENT, Region
 from ..model import Exam
 
 VERSIONS = (STUDENT, SOLUTION)
@@ -26,26 +29,63 @@ def booklet_variants(n_variants: int, booklets: int) -> list[int]:
     return [(b - 1) % n_variants for b in range(1, booklets + 1)]
 
 
-def _codes(exam: Exam, index: int, booklet: int, booklets: int) -> list[tuple[float, float, str]]:
+def variant_codes(exam_id: str, code: str, pages: int, regions: Iterable[Region], booklet: int,
+                  booklets: int) -> qrcodes.Codes:
+    """Per page of variant `code` (`pages` pages), where its QR square sits (its logged `regions`
+    of kind qr, mm) and booklet `booklet`'s text (of `booklets`)."""
+    where = {r.page: r for r in regions if r.kind == "qr"}
+    return [(where[p].x_mm, where[p].y_mm, qrcodes.text(exam_id, code, booklet, p, booklets))
+            if p in where else (0.0, 0.0, "")
+            for p in range(1, pages + 1)]
+
+
+def _codes(exam: Exam, index: int, booklet: int, booklets: int) -> qrcodes.Codes:
     """Per page of variant `index`, where its QR square sits (layout, mm) and booklet `booklet`'s text."""
     v = exam.variants[index]
-    exam_id = qrcodes.exam_id(exam.spec.info.code)
-    where = {r.page: r for r in exam.boxes.get(v.code, ()) if r.kind == "qr"}
-    return [(where[p].x_mm, where[p].y_mm, qrcodes.text(exam_id, v.code, booklet, p, booklets))
-            if p in where else (0.0, 0.0, "")
-            for p in range(1, exam.pages[v.code] + 1)]
+    return variant_codes(qrcodes.exam_id(exam.spec.info.code), v.code, exam.pages[v.code],
+                         exam.boxes.get(v.code, ()), booklet, booklets)
 
 
-def write(exam: Exam, folder: Path, booklets: int | None = None) -> None:
+class Stamper:
+    """compile_exam's `finish`: each compiled batch's variants stamped with the codes of their
+    first booklet (of `booklets`) into folder/E????/<version>.pdf as soon as the batch is
+    built, in the compiler's pool, so that the stamping overlaps the next TeX runs
+    (one qpdf run per batch: qrcodes.stamp_each). `stamped` maps (code, version) to the file."""
+
+    def __init__(self, exam_code: str, booklets: int, folder: Path):
+        self.exam_id, self.booklets, self.folder = qrcodes.exam_id(exam_code), booklets, folder
+        self.stamped: dict[tuple[str, str], Path] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, version: str, built: dict[str, Built]) -> None:
+        outs = {code: self.folder / code / f"{version}.pdf" for code in built}
+        for out in outs.values():
+            out.parent.mkdir(parents=True, exist_ok=True)
+        qrcodes.stamp_each([b.pdf for b in built.values()],
+                           [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
+                                          self.booklets) for code, b in built.items()],
+                           list(outs.values()))
+        with self.lock:
+            self.stamped.update({(code, version): out for code, out in outs.items()})
+
+
+def write(exam: Exam, folder: Path, booklets: int | None = None,
+          stamped: dict[tuple[str, str], Path] | None = None) -> None:
     """folder/E????/{student,solution}.pdf from the compiled PDFs with the codes of the
-    variant's first booklet, then the print files (`booklets` booklets; default one per variant)."""
+    variant's first booklet (copied from `stamped` (Stamper.stamped) where they are already
+    stamped), then the print files (`booklets` booklets; default one per variant)."""
     n = booklets or len(exam.variants)
+    stamped = stamped or {}
     jobs = []
     for i, v in enumerate(exam.variants):
         vdir = folder / v.code
         vdir.mkdir()
-        codes = _codes(exam, i, qrcodes.first_booklet(v.code), n)
-        jobs += [([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf") for version in VERSIONS]
+        for version in VERSIONS:
+            if (v.code, version) in stamped:
+                shutil.copyfile(stamped[(v.code, version)], vdir / f"{version}.pdf")
+            else:
+                codes = _codes(exam, i, qrcodes.first_booklet(v.code), n)
+                jobs.append(([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: qrcodes.stamp(*job), jobs))
     print_files(folder, [v.code for v in exam.variants],
@@ -65,7 +105,7 @@ def print_parts(codes: list[str]) -> list[tuple[str, list[str]]]:
     return [(f"-{run[0]}-{run[-1]}", run) for run in runs]
 
 
-Booklet = tuple[Path, list[tuple[float, float, str]]]  # the compiled student PDF and its codes (qrcodes.stamp)
+Booklet = tuple[Path, qrcodes.Codes]  # the compiled student PDF and its codes (qrcodes.stamp)
 
 
 def print_files(stage: Path, codes: list[str], booklets: list[Booklet]) -> None:
