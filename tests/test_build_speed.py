@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ from examgen import BANK_DIR, ROOT, bank, qrcodes
 from examgen.cli import main
 from examgen.compiler import Built
 from examgen.compiler import qpdf as qpdf_module
+from examgen.compiler import tex
 from examgen.compiler.cache import Cache, key
 from examgen.spec import load_spec
 from examgen.writers import pdf
@@ -160,3 +163,39 @@ def test_stamping_while_compiling_gives_the_bytes_of_stamping_at_the_end(tmp_pat
     late = _outputs(tmp_path / "late")
     assert len([name for name in late if name.endswith(".pdf")]) == 3 * 2 + 2
     assert _outputs(tmp_path / "early") == late == _outputs(tmp_path / "cached")
+
+
+def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:
+    """TeX slots go to the longest waiting run (a solution batch before a student batch),
+    runs without a cost (formats, drafts) before all; equal costs in the order they came."""
+    slots = tex._Slots(1)
+    order: list[str] = []
+    held = []  # each thread keeps its slot (a dropped context manager would give it back)
+
+    def take(name: str, cost: int | None) -> None:
+        held.append(slots.taken(cost))
+        held[-1].__enter__()
+        order.append(name)
+
+    with slots.taken(None):  # the only slot is busy while the others line up
+        threads = []
+        for name, cost in (("student", 100), ("solution", 250), ("draft", None), ("student2", 100)):
+            t = threading.Thread(target=take, args=(name, cost))
+            t.start()
+            threads.append(t)
+            deadline = time.monotonic() + 60
+            while len(slots.waiting) < len(threads) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(slots.waiting) == len(threads)
+    for k in range(1, len(threads) + 1):  # free one more slot once the last one is taken
+        deadline = time.monotonic() + 60
+        while len(order) < k and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(order) == k
+        if k < len(threads):
+            with slots.cond:
+                slots.free += 1
+                slots.cond.notify_all()
+    for t in threads:
+        t.join(60)
+    assert order == ["draft", "solution", "student", "student2"]

@@ -212,7 +212,7 @@ class Compiler:
             return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
-        log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex)
+        log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex, cost=len(tex))  # longest first
         ranges = _ranges(log, batch)
         actual = {code: n for code, (_, n) in ranges.items()}
         if guessed and any(actual[p.code] != pages[p.code] for p in batch.pieces):
