@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -116,12 +117,16 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
-            pdf.write(exam, stage, booklets, stamper.stamped)  # E????/student.pdf, solution.pdf and print/
-            answers.write(exam, stage)
-            layoutjson.write(exam, stage, booklets)
-            if keep_tex:
-                _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code), booklets or n_variants)
-            keycsv.write(exam, stage)
+            pdf.write(exam, stage, booklets, stamper.stamped)  # E????/student.pdf, solution.pdf
+            with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
+                printing = joins.submit(pdf.write_print, exam, stage, booklets)
+                answers.write(exam, stage)
+                layoutjson.write(exam, stage, booklets)
+                if keep_tex:
+                    _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code),
+                              booklets or n_variants)
+                keycsv.write(exam, stage)
+                printing.result()
             # last: it lists every file with its sha256
             manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None,
                            booklets)

@@ -24,12 +24,9 @@ from contextlib import contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
 
-import segno
-
 from .compiler.qpdf import concatenate, equal_runs, qpdf, split_pages
 from .errors import ExamgenError
 
-VERSION = f"segno {segno.__version__}"
 SIDE_BP = 28.3465  # 10 mm
 MASK = 0
 ID_LENGTH = 6
@@ -58,6 +55,8 @@ def operators(content: str) -> str:
     """PDF operators drawing the symbol, 10 mm wide, from the current point upwards.
     The mask is fixed (any of the eight is a valid symbol): letting segno score all
     eight costs 1 ms a code, five times the rest; every page's code is decoded in the tests."""
+    import segno  # here, not at import: segno (and its writers' urllib) would delay the first TeX process
+
     qr = segno.make_qr(content, version=1, error="L", boost_error=True, mask=MASK)
     rows = [bytes(row) for row in qr.matrix]
     n = len(rows)

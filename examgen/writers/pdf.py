@@ -4,9 +4,11 @@ order; each already padded to a multiple of 4 pages, for one duplex print job).
 
 Booklets: `--booklets N` prints N numbered booklets over the V variants, booklet b of
 variant ((b - 1) mod V) + 1. Every page's QR code names its booklet (examgen.qrcodes), so
-the codes are stamped onto the compiled pages here, one qpdf run per file, never typeset.
-A variant's own student.pdf and solution.pdf carry the codes of its first booklet (booklet
-b = the variant's number), so with the default N = V they are exactly the booklets."""
+the codes are stamped onto the compiled pages here, never typeset. A variant's own
+student.pdf and solution.pdf carry the codes of its first booklet (booklet b = the
+variant's number), so with the default N = V they are exactly the booklets; the build
+stamps them while it compiles (Stamper: one qpdf run per batch, as the batch is built),
+and joins print/ (write_print) while it writes the exam's records."""
 
 from __future__ import annotations
 
@@ -72,8 +74,8 @@ class Stamper:
 def write(exam: Exam, folder: Path, booklets: int | None = None,
           stamped: dict[tuple[str, str], Path] | None = None) -> None:
     """folder/E????/{student,solution}.pdf from the compiled PDFs with the codes of the
-    variant's first booklet (copied from `stamped` (Stamper.stamped) where they are already
-    stamped), then the print files (`booklets` booklets; default one per variant)."""
+    variant's first booklet (of `booklets`; default one per variant), copied from `stamped`
+    (Stamper.stamped) where they are already stamped. The print files: write_print."""
     n = booklets or len(exam.variants)
     stamped = stamped or {}
     jobs = []
@@ -88,6 +90,12 @@ def write(exam: Exam, folder: Path, booklets: int | None = None,
                 jobs.append(([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: qrcodes.stamp(*job), jobs))
+
+
+def write_print(exam: Exam, folder: Path, booklets: int | None = None) -> None:
+    """folder/print/: `booklets` booklets (default one per variant) and the solutions
+    (print_files), after `write` (the solutions are joined from folder/E????/solution.pdf)."""
+    n = booklets or len(exam.variants)
     print_files(folder, [v.code for v in exam.variants],
                 [(exam.pdfs[(exam.variants[i].code, STUDENT)], _codes(exam, i, b, n))
                  for b, i in enumerate(booklet_variants(len(exam.variants), n), start=1)])
