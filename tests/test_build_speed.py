@@ -16,9 +16,8 @@ import pytest
 
 from examgen import BANK_DIR, ROOT, bank, qrcodes
 from examgen.cli import main
-from examgen.compiler import Built
+from examgen.compiler import Built, tex
 from examgen.compiler import qpdf as qpdf_module
-from examgen.compiler import tex
 from examgen.compiler.cache import Cache, key
 from examgen.spec import load_spec
 from examgen.writers import pdf
@@ -127,8 +126,8 @@ def test_stamp_each_gives_the_bytes_of_one_stamp_per_file(tmp_path: Path, monkey
     codes = [[(20.0 + k, 250.0, f"X-E{k:04d}-B001-{p:02d}") for p in range(1, n + 1)] for k, n in enumerate(sizes)]
     codes[3:] = [[(0.0, 0.0, "")] * 2] * 3  # the 2-page run: nothing to stamp
     alone = []
-    for k, (pdf, per) in enumerate(zip(pdfs, codes)):
-        qrcodes.stamp([pdf], [per], tmp_path / f"alone{k}.pdf")
+    for k, (source, per) in enumerate(zip(pdfs, codes)):
+        qrcodes.stamp([source], [per], tmp_path / f"alone{k}.pdf")
         alone.append((tmp_path / f"alone{k}.pdf").read_bytes())
     runs: list[list[str]] = []
     real = qpdf_module.qpdf
