@@ -95,7 +95,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     with work_folder() as tmp:
         logo = _stage_logo(spec, Path(tmp))
         # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX)
-        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped")
+        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped", n_variants)
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
@@ -119,7 +119,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         with staging(out, "build") as stage:
             pdf.write(exam, stage, booklets, stamper.stamped)  # E????/student.pdf, solution.pdf
             with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
-                printing = joins.submit(pdf.write_print, exam, stage, booklets)
+                printing = joins.submit(pdf.write_print, exam, stage, booklets, stamper.joined)
                 answers.write(exam, stage)
                 layoutjson.write(exam, stage, booklets)
                 if keep_tex:

@@ -144,10 +144,16 @@ def test_stamp_each_gives_the_bytes_of_one_stamp_per_file(tmp_path: Path, monkey
 def test_stamping_while_compiling_gives_the_bytes_of_stamping_at_the_end(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """The variants' own PDFs are stamped as their batch is built (compile_exam's finish),
-    the same bytes as pdf.write stamping them all after compiling; from the cache too."""
+    and the solutions joined into print/ once all are stamped, the same bytes as pdf.write
+    stamping and joining them all after compiling; from the cache too."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     args = ["build", str(QUIZ), "-n", "3", "--booklets", "4"]
+    joins: list[tuple[list[str], str]] = []
+    real_join = pdf.join_solutions
+    monkeypatch.setattr(pdf, "join_solutions", lambda pdfs, codes, folder: joins.append(
+        (codes, f"{folder.parent.name}/{folder.name}")) or real_join(pdfs, codes, folder))
     assert main([*args, "-o", str(tmp_path / "early")]) == 0
+    assert joins == [(["E0001", "E0002", "E0003"], "stamped/print")]  # while compiling, in the work folder
     assert main([*args, "-o", str(tmp_path / "cached")]) == 0  # every batch from the cache, stamped as it comes
     called: list[str] = []
 
