@@ -99,7 +99,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
-                                          [_batch(spec, [], v, logo) for v in (layouts.STUDENT, layouts.SOLUTION)],
+                                          # the longer document's format first: its batches go first
+                                          [_batch(spec, [], v, logo) for v in (layouts.SOLUTION, layouts.STUDENT)],
                                           remember=str(spec.path.resolve()), finish=stamper)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
