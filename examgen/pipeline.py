@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,14 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
 
     with work_folder() as tmp:
         logo = _stage_logo(spec, Path(tmp))
+        # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX)
+        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped", n_variants)
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
-                                          [_batch(spec, [], v, logo) for v in (layouts.STUDENT, layouts.SOLUTION)],
-                                          remember=str(spec.path.resolve()))
+                                          # the longer document's format first: its batches go first
+                                          [_batch(spec, [], v, logo) for v in (layouts.SOLUTION, layouts.STUDENT)],
+                                          remember=str(spec.path.resolve()), finish=stamper)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise
@@ -114,12 +118,16 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
-            pdf.write(exam, stage, booklets)  # E????/student.pdf, solution.pdf and print/
-            answers.write(exam, stage)
-            layoutjson.write(exam, stage, booklets)
-            if keep_tex:
-                _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code), booklets or n_variants)
-            keycsv.write(exam, stage)
+            pdf.write(exam, stage, booklets, stamper.stamped)  # E????/student.pdf, solution.pdf
+            with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
+                printing = joins.submit(pdf.write_print, exam, stage, booklets, stamper.joined)
+                answers.write(exam, stage)
+                layoutjson.write(exam, stage, booklets)
+                if keep_tex:
+                    _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code),
+                              booklets or n_variants)
+                keycsv.write(exam, stage)
+                printing.result()
             # last: it lists every file with its sha256
             manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None,
                            booklets)

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import re
 import zlib
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import lru_cache, partial
 from pathlib import Path
 
-import segno
-
-from .compiler.qpdf import concatenate, qpdf
+from .compiler.qpdf import concatenate, equal_runs, qpdf, split_pages
 from .errors import ExamgenError
 
-VERSION = f"segno {segno.__version__}"
 SIDE_BP = 28.3465  # 10 mm
 MASK = 0
 ID_LENGTH = 6
@@ -56,6 +55,8 @@ def operators(content: str) -> str:
     """PDF operators drawing the symbol, 10 mm wide, from the current point upwards.
     The mask is fixed (any of the eight is a valid symbol): letting segno score all
     eight costs 1 ms a code, five times the rest; every page's code is decoded in the tests."""
+    import segno  # here, not at import: segno (and its writers' urllib) would delay the first TeX process
+
     qr = segno.make_qr(content, version=1, error="L", boost_error=True, mask=MASK)
     rows = [bytes(row) for row in qr.matrix]
     n = len(rows)
@@ -103,21 +104,57 @@ def stamp_pdf(pages: list[tuple[float, float, str]], out: Path, size_bp: tuple[f
     out.write_bytes(bytes(body))
 
 
-def stamp(pdfs: list[Path], codes: list[list[tuple[float, float, str]]], out: Path) -> None:
+Codes = list[tuple[float, float, str]]  # per page: the code square's top-left corner (mm) and content
+
+
+def stamp(pdfs: list[Path], codes: list[Codes], out: Path) -> None:
     """out = the pages of `pdfs` in order (A4), each with its QR code drawn on top:
     codes[i] lists, per page of pdfs[i], (x, y, content) with (x, y) the code square's
     top-left corner in mm from the page's top-left corner (as layout.json gives it). One qpdf run."""
     if not any(content for per in codes for _, _, content in per):  # nothing to stamp
         concatenate(pdfs, out)
         return
+    with _sheet(codes, out) as sheet:
+        _overlaid(["--empty", "--pages", *map(str, pdfs), "--", "--overlay", str(sheet), "--", str(out)], out)
+
+
+def stamp_each(pdfs: list[Path], codes: list[Codes], outs: list[Path]) -> None:
+    """outs[i] = stamp([pdfs[i]], [codes[i]], outs[i]), the same bytes, but one qpdf run per
+    run of PDFs with equal page counts (overlaid together, then cut with --split-pages): a
+    batch of variants costs one qpdf start and one reading of its fonts instead of one each."""
+    for run in equal_runs(list(range(len(pdfs))), [len(per) for per in codes]):
+        if len(run) == 1:
+            stamp([pdfs[run[0]]], [codes[run[0]]], outs[run[0]])
+            continue
+        first, part, targets = outs[run[0]], [codes[i] for i in run], [outs[i] for i in run]
+        tmp = first.with_name(first.name + ".split")
+        tmp.mkdir()
+        args = ["--empty", "--pages", *(str(pdfs[i]) for i in run), "--"]
+        cut = partial(split_pages, size=len(part[0]), outs=targets, tmp=tmp, name=first.name)
+        if not any(content for per in part for _, _, content in per):  # nothing to stamp
+            cut(args)
+            continue
+        with _sheet(part, first) as sheet:
+            _overlaid([*args, "--overlay", str(sheet), "--"], first, cut)
+
+
+@contextmanager
+def _sheet(codes: list[Codes], out: Path) -> Iterator[Path]:
+    """The stamp PDF of these pages' codes beside `out`, removed afterwards."""
     side_mm = SIDE_BP / MM_TO_BP
     pages = [(x * MM_TO_BP, (297 - y - side_mm) * MM_TO_BP, content) for per in codes for x, y, content in per]
     sheet = out.with_name(out.name + ".stamp.pdf")
     stamp_pdf(pages, sheet, (210 * MM_TO_BP, 297 * MM_TO_BP))
     try:
-        qpdf(["--empty", "--pages", *map(str, pdfs), "--", "--overlay", str(sheet), "--", str(out)])
-    except ExamgenError as exc:  # the only qpdf run of a build that overlays: name what it was making
-        raise ExamgenError(f"{out.parent.name}/{out.name}: stamping the scan codes failed ({exc}); "
-                           "check that qpdf works (qpdf --version)") from None
+        yield sheet
     finally:
         sheet.unlink(missing_ok=True)
+
+
+def _overlaid(args: list[str], out: Path, run: Callable[[list[str]], object] = qpdf) -> None:
+    """The qpdf run that overlays (the only ones of a build): a failure names what it was making."""
+    try:
+        run(args)
+    except ExamgenError as exc:
+        raise ExamgenError(f"{out.parent.name}/{out.name}: stamping the scan codes failed ({exc}); "
+                           "check that qpdf works (qpdf --version)") from None

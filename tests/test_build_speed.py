@@ -1,20 +1,26 @@
 """The ways a build got faster (issue 18) keep their promises: the bank loads only the
 templates a spec names yet still finds every template, and a page total remembered from
-an earlier build skips the draft pass but is verified (a wrong one gives the right PDFs)."""
+an earlier build skips the draft pass but is verified (a wrong one gives the right PDFs);
+the scan codes stamped per batch while compiling give the bytes of stamping each file alone."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
-from examgen import BANK_DIR, ROOT, bank
+from examgen import BANK_DIR, ROOT, bank, qrcodes
 from examgen.cli import main
+from examgen.compiler import Built, tex
+from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.spec import load_spec
+from examgen.writers import pdf
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
 
@@ -104,3 +110,97 @@ def test_a_remembered_page_total_is_used_and_verified(wrong: bool, tmp_path: Pat
     assert len(runs) == (4 if wrong else 2), runs
     assert _outputs(tmp_path / "second") == first  # the same bytes either way
     assert json.loads((_remembered(cache) / "total.json").read_text()) == total  # corrected for the next build
+
+
+def _base(path: Path, pages: int, k: int) -> Path:
+    """A PDF of `pages` A4 pages, each with a mark of its own (a QR code at another place)."""
+    qrcodes.stamp_pdf([(100.0 + 10 * k, 400.0, f"BASE{k}-{p}") for p in range(pages)], path, (595.2756, 841.8898))
+    return path
+
+
+def test_stamp_each_gives_the_bytes_of_one_stamp_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Variants of equal page counts are stamped in one qpdf run (overlaid together, then cut),
+    yet every file has exactly the bytes of stamping it alone; a run with nothing to stamp too."""
+    sizes = [3, 3, 3, 2, 2, 2]
+    pdfs = [_base(tmp_path / f"in{k}.pdf", n, k) for k, n in enumerate(sizes)]
+    codes = [[(20.0 + k, 250.0, f"X-E{k:04d}-B001-{p:02d}") for p in range(1, n + 1)] for k, n in enumerate(sizes)]
+    codes[3:] = [[(0.0, 0.0, "")] * 2] * 3  # the 2-page run: nothing to stamp
+    alone = []
+    for k, (source, per) in enumerate(zip(pdfs, codes)):
+        qrcodes.stamp([source], [per], tmp_path / f"alone{k}.pdf")
+        alone.append((tmp_path / f"alone{k}.pdf").read_bytes())
+    runs: list[list[str]] = []
+    real = qpdf_module.qpdf
+    monkeypatch.setattr(qpdf_module, "qpdf", lambda args: runs.append(args) or real(args))
+    monkeypatch.setattr(qrcodes, "qpdf", qpdf_module.qpdf)
+    outs = [tmp_path / "out" / f"E{k:04d}.pdf" for k in range(len(sizes))]
+    outs[0].parent.mkdir()
+    qrcodes.stamp_each(pdfs, codes, outs)
+    assert [out.read_bytes() for out in outs] == alone
+    assert len(runs) == 2 and ["--overlay" in r for r in runs] == [True, False]  # one qpdf run per page count
+    assert sorted(p.name for p in outs[0].parent.iterdir()) == [o.name for o in outs]  # no leftovers
+
+
+def test_stamping_while_compiling_gives_the_bytes_of_stamping_at_the_end(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The variants' own PDFs are stamped as their batch is built (compile_exam's finish),
+    and the solutions joined into print/ once all are stamped, the same bytes as pdf.write
+    stamping and joining them all after compiling; from the cache too."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    args = ["build", str(QUIZ), "-n", "3", "--booklets", "4"]
+    joins: list[tuple[list[str], str]] = []
+    real_join = pdf.join_solutions
+    monkeypatch.setattr(pdf, "join_solutions", lambda pdfs, codes, folder: joins.append(
+        (codes, f"{folder.parent.name}/{folder.name}")) or real_join(pdfs, codes, folder))
+    assert main([*args, "-o", str(tmp_path / "early")]) == 0
+    assert joins == [(["E0001", "E0002", "E0003"], "stamped/print")]  # while compiling, in the work folder
+    assert main([*args, "-o", str(tmp_path / "cached")]) == 0  # every batch from the cache, stamped as it comes
+    called: list[str] = []
+
+    class Late(pdf.Stamper):  # stamps nothing while compiling: pdf.write stamps everything at the end
+        def __call__(self, version: str, built: dict[str, Built]) -> None:
+            called.append(version)
+
+    monkeypatch.setattr(pdf, "Stamper", Late)
+    shutil.rmtree(tmp_path / "cache")
+    assert main([*args, "-o", str(tmp_path / "late")]) == 0
+    assert sorted(called) == ["solution", "student"]
+    late = _outputs(tmp_path / "late")
+    assert len([name for name in late if name.endswith(".pdf")]) == 3 * 2 + 2
+    assert _outputs(tmp_path / "early") == late == _outputs(tmp_path / "cached")
+
+
+def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:
+    """TeX slots go to the longest waiting run (a solution batch before a student batch),
+    runs without a cost (formats, drafts) before all; equal costs in the order they came."""
+    slots = tex._Slots(1)
+    order: list[str] = []
+    held = []  # each thread keeps its slot (a dropped context manager would give it back)
+
+    def take(name: str, cost: int | None) -> None:
+        held.append(slots.taken(cost))
+        held[-1].__enter__()
+        order.append(name)
+
+    with slots.taken(None):  # the only slot is busy while the others line up
+        threads = []
+        for name, cost in (("student", 100), ("solution", 250), ("draft", None), ("student2", 100)):
+            t = threading.Thread(target=take, args=(name, cost))
+            t.start()
+            threads.append(t)
+            deadline = time.monotonic() + 60
+            while len(slots.waiting) < len(threads) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert len(slots.waiting) == len(threads)
+    for k in range(1, len(threads) + 1):  # free one more slot once the last one is taken
+        deadline = time.monotonic() + 60
+        while len(order) < k and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(order) == k
+        if k < len(threads):
+            with slots.cond:
+                slots.free += 1
+                slots.cond.notify_all()
+    for t in threads:
+        t.join(60)
+    assert order == ["draft", "solution", "student", "student2"]

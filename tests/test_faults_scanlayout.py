@@ -25,7 +25,7 @@ def _qpdf_fails_to_overlay(tmp: Path) -> None:
 
 
 ROWS = [
-    Row("stamping the codes fails: nothing written", "E0001/student.pdf: stamping the scan codes failed "
+    Row("stamping the codes fails: nothing written", "E0001/solution.pdf: stamping the scan codes failed "
         "(qpdf failed: qpdf: disk on fire); check that qpdf works (qpdf --version)", 1, out="untouched",
         args=("build", str(QUIZ), "-o", "{out}", "--booklets", "3"), setup=_qpdf_fails_to_overlay,
         env={"PATH": f"{{tmp}}/bin:{os.environ.get('PATH', '')}"}),

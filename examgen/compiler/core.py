@@ -212,7 +212,7 @@ class Compiler:
             return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
-        log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex)
+        log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex, cost=len(tex))  # longest first
         ranges = _ranges(log, batch)
         actual = {code: n for code, (_, n) in ranges.items()}
         if guessed and any(actual[p.code] != pages[p.code] for p in batch.pieces):
@@ -281,7 +281,8 @@ class Compiler:
     # -------------------------------------------------------------- many batches
     def compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
                      progress: Callable[[int], None] | None = None,
-                     formats: Iterable[Batch] = (), remember: str | None = None) -> dict[tuple[str, str], Built]:
+                     formats: Iterable[Batch] = (), remember: str | None = None,
+                     finish: Callable[[str, dict[str, Built]], None] | None = None) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
@@ -293,12 +294,15 @@ class Compiler:
         first pair is rendered. `remember` names the documents (e.g. the spec's path)
         whose usual page total the cache keeps: the next compile_exam of that name
         typesets with it at once instead of a draft pass first; the final pass verifies
-        it (a variant that comes out otherwise gets a second pass)."""
+        it (a variant that comes out otherwise gets a second pass). `finish(version, built)`
+        runs on each batch's variants as soon as they are built (typeset or from the cache),
+        in the compiler's pool, so that work on them (e.g. stamping) overlaps the next TeX runs;
+        its failure ends the build like a worker's."""
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
-                return _Stream(self, pool, workroot, progress, cache, remember).run(pairs, formats)
+                return _Stream(self, pool, workroot, progress, cache, remember, finish).run(pairs, formats)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
                 pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
                 raise
@@ -342,8 +346,10 @@ class _Stream:
     the usual page total learnt from the first batch, failures collected."""
 
     def __init__(self, compiler: Compiler, pool: ThreadPoolExecutor, workroot: Path,
-                 progress: Callable[[int], None] | None, cache: Cache | None, remember: str | None = None):
+                 progress: Callable[[int], None] | None, cache: Cache | None, remember: str | None = None,
+                 finish: Callable[[str, dict[str, Built]], None] | None = None):
         self.c, self.pool, self.workroot, self.progress, self.cache = compiler, pool, workroot, progress, cache
+        self.finish = finish
         # where the usual page total of these documents is remembered (a guess, verified by every final pass)
         self.total_entry = cache.entry("totals", key(remember)) if cache is not None and remember else None
         self.fmts: dict[str, Path] = {}
@@ -414,7 +420,11 @@ class _Stream:
 
     def run_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
         try:
-            return self.typeset_batch(batch)
+            done = self.typeset_batch(batch)
+            if self.finish is not None:
+                finish = self.finish
+                self.stage(batch, lambda b: finish(b.version, done[1]))
+            return done
         except TexTimeout as exc:  # the first timeout ends the build
             with self.guard:
                 self.fatal.append(exc)

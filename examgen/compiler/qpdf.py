@@ -5,21 +5,30 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import ExamgenError
+
+T = TypeVar("T")
+
+
+def equal_runs(items: list[T], sizes: list[int]) -> list[list[T]]:
+    """items in runs of consecutive equal sizes (page counts), in order: each run is one qpdf
+    --split-pages."""
+    runs: list[list[T]] = []
+    for i, item in enumerate(items):
+        if runs and sizes[i] == sizes[i - 1]:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
 
 
 def split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
     """Cut a batch PDF into folder/<code>.pdf; parts are (code, first page, pages) in order.
     Variants with the same page count in a row (usually all of them) are cut by
     one qpdf run (--split-pages) instead of reading the whole batch once per variant."""
-    runs: list[list[tuple[str, int, int]]] = []
-    for part in parts:
-        if runs and runs[-1][-1][2] == part[2]:
-            runs[-1].append(part)
-        else:
-            runs.append([part])
-    for k, run in enumerate(runs):
+    for k, run in enumerate(equal_runs(parts, [size for _, _, size in parts])):
         first, size = run[0][1], run[0][2]
         if len(run) == 1:
             qpdf(["--empty", "--pages", str(pdf), f"{first}-{first + size - 1}", "--",
@@ -31,13 +40,19 @@ def split(pdf: Path, parts: list[tuple[str, int, int]], folder: Path) -> None:
         if len(run) != len(parts):  # this run only
             source = tmp / "run.pdf"
             qpdf(["--empty", "--pages", str(pdf), f"{first}-{first + size * len(run) - 1}", "--", str(source)])
-        qpdf([str(source), f"--split-pages={size}", str(tmp / "part.pdf")])
-        pieces = sorted(f for f in tmp.iterdir() if f.name.startswith("part"))  # zero-padded: sorted = in order
-        if len(pieces) != len(run):
-            raise ExamgenError(f"qpdf split {pdf.name} into {len(pieces)} files, expected {len(run)}")
-        for (code, _, _), f in zip(run, pieces):
-            f.replace(folder / f"{code}.pdf")
-        shutil.rmtree(tmp)
+        split_pages([str(source)], size, [folder / f"{code}.pdf" for code, _, _ in run], tmp, pdf.name)
+
+
+def split_pages(args: list[str], size: int, outs: list[Path], tmp: Path, name: str) -> None:
+    """One qpdf run: the document of `args` (input and options) cut every `size` pages into
+    outs, in order; `tmp` (an empty folder, removed) holds the pieces meanwhile."""
+    qpdf([*args, f"--split-pages={size}", str(tmp / "part.pdf")])
+    pieces = sorted(f for f in tmp.iterdir() if f.name.startswith("part"))  # zero-padded: sorted = in order
+    if len(pieces) != len(outs):
+        raise ExamgenError(f"qpdf split {name} into {len(pieces)} files, expected {len(outs)}")
+    for out, f in zip(outs, pieces):
+        f.replace(out)
+    shutil.rmtree(tmp)
 
 
 def concatenate(pdfs: list[Path], out: Path) -> None:

@@ -6,11 +6,15 @@ them all (with everything they started) and refuses new ones."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import re
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import ExamgenError, LatexError
@@ -95,16 +99,46 @@ def _signal_name(returncode: int) -> str:
         return f"signal {-returncode}"
 
 
+class _Slots:
+    """`n` slots; a waiting run with a larger `cost` gets the next free one first (runs without
+    a cost before all, then in the order they came): the longest jobs first keeps every core
+    busy to the end (a student batch costs about half its solution batch; taken in arrival
+    order, the last solution batch ran alone)."""
+
+    def __init__(self, n: int):
+        self.free = n
+        self.waiting: list[tuple[int, int, int]] = []
+        self.cond = threading.Condition()
+        self.seq = itertools.count()
+
+    @contextmanager
+    def taken(self, cost: int | None) -> Iterator[None]:
+        me = (0, 0, next(self.seq)) if cost is None else (1, -cost, next(self.seq))
+        with self.cond:
+            heapq.heappush(self.waiting, me)
+            while not (self.free and self.waiting[0] == me):
+                self.cond.wait()
+            heapq.heappop(self.waiting)
+            self.free -= 1
+            self.cond.notify_all()  # the next waiter may take another free slot
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.free += 1
+                self.cond.notify_all()
+
+
 class TexRunner:
     """The TeX processes of one compiler: `pdflatex` is the program run for documents,
     `timeout` the seconds a run may take, `slots` how many run at once (None: no bound;
-    a caller's threads beyond it wait, so that they can split and store earlier results
-    while TeX keeps every core busy)."""
+    a caller's threads beyond it wait, the costliest first, so that they can split and store
+    earlier results while TeX keeps every core busy)."""
 
     def __init__(self, pdflatex: str = PDFLATEX, timeout: float = TIMEOUT, slots: int | None = None):
         self.pdflatex = pdflatex
         self.timeout = timeout
-        self._slots = threading.BoundedSemaphore(slots) if slots else None
+        self._slots = _Slots(slots) if slots else None
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
@@ -119,13 +153,16 @@ class TexRunner:
         with self._lock:
             return len(self._procs)
 
-    def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT) -> subprocess.CompletedProcess:
+    def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT,
+              cost: int | None = None) -> subprocess.CompletedProcess:
         """Run a TeX process in its own process group, registered so that cancel() can kill
         it; no new process starts once cancelled. The group stays in examgen's session
-        (an interrupted examgen can still be seen with its TeX runs). Waits for a free slot."""
+        (an interrupted examgen can still be seen with its TeX runs). Waits for a free slot
+        (`cost`: how long the run is expected to take, e.g. its source's length; None: it
+        goes before the others, as a format or a draft pass that the others wait for)."""
         if self._slots is None:
             return self._spawn(cmd, cwd, label, hint)
-        with self._slots:
+        with self._slots.taken(cost):
             return self._spawn(cmd, cwd, label, hint)
 
     def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str) -> subprocess.CompletedProcess:
@@ -164,15 +201,16 @@ class TexRunner:
             except subprocess.TimeoutExpired:
                 pass
 
-    def run(self, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str) -> str:
-        """pdflatex over workdir/name.tex (with a format, in draft mode); its log."""
+    def run(self, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str,
+            cost: int | None = None) -> str:
+        """pdflatex over workdir/name.tex (with a format, in draft mode; `cost`: see spawn); its log."""
         cmd = [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={name}"]
         if fmt:
             cmd.append(f"-fmt={fmt}")
         if draft:
             cmd.append("-draftmode")
         cmd.append(f"{name}.tex")
-        proc = self.spawn(cmd, workdir, label)
+        proc = self.spawn(cmd, workdir, label, cost=cost)
         logfile = workdir / f"{name}.log"
         log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
         if proc.returncode < 0 and self.cancelled:  # killed by our own cancel(): cancellation, not LaTeX

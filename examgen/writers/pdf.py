@@ -4,18 +4,23 @@ order; each already padded to a multiple of 4 pages, for one duplex print job).
 
 Booklets: `--booklets N` prints N numbered booklets over the V variants, booklet b of
 variant ((b - 1) mod V) + 1. Every page's QR code names its booklet (examgen.qrcodes), so
-the codes are stamped onto the compiled pages here, one qpdf run per file, never typeset.
-A variant's own student.pdf and solution.pdf carry the codes of its first booklet (booklet
-b = the variant's number), so with the default N = V they are exactly the booklets."""
+the codes are stamped onto the compiled pages here, never typeset. A variant's own
+student.pdf and solution.pdf carry the codes of its first booklet (booklet b = the
+variant's number), so with the default N = V they are exactly the booklets; the build
+stamps them while it compiles (Stamper: one qpdf run per batch, as the batch is built),
+and joins print/ (write_print) while it writes the exam's records."""
 
 from __future__ import annotations
 
+import shutil
+import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import qrcodes
-from ..compiler import concatenate
-from ..layouts import SOLUTION, STUDENT
+from ..compiler import Built, concatenate
+from ..layouts import SOLUTION, STUDENT, Region
 from ..model import Exam
 
 VERSIONS = (STUDENT, SOLUTION)
@@ -26,31 +31,85 @@ def booklet_variants(n_variants: int, booklets: int) -> list[int]:
     return [(b - 1) % n_variants for b in range(1, booklets + 1)]
 
 
-def _codes(exam: Exam, index: int, booklet: int, booklets: int) -> list[tuple[float, float, str]]:
+def variant_codes(exam_id: str, code: str, pages: int, regions: Iterable[Region], booklet: int,
+                  booklets: int) -> qrcodes.Codes:
+    """Per page of variant `code` (`pages` pages), where its QR square sits (its logged `regions`
+    of kind qr, mm) and booklet `booklet`'s text (of `booklets`)."""
+    where = {r.page: r for r in regions if r.kind == "qr"}
+    return [(where[p].x_mm, where[p].y_mm, qrcodes.text(exam_id, code, booklet, p, booklets))
+            if p in where else (0.0, 0.0, "")
+            for p in range(1, pages + 1)]
+
+
+def _codes(exam: Exam, index: int, booklet: int, booklets: int) -> qrcodes.Codes:
     """Per page of variant `index`, where its QR square sits (layout, mm) and booklet `booklet`'s text."""
     v = exam.variants[index]
-    exam_id = qrcodes.exam_id(exam.spec.info.code)
-    where = {r.page: r for r in exam.boxes.get(v.code, ()) if r.kind == "qr"}
-    return [(where[p].x_mm, where[p].y_mm, qrcodes.text(exam_id, v.code, booklet, p, booklets))
-            if p in where else (0.0, 0.0, "")
-            for p in range(1, exam.pages[v.code] + 1)]
+    return variant_codes(qrcodes.exam_id(exam.spec.info.code), v.code, exam.pages[v.code],
+                         exam.boxes.get(v.code, ()), booklet, booklets)
 
 
-def write(exam: Exam, folder: Path, booklets: int | None = None) -> None:
+class Stamper:
+    """compile_exam's `finish`: each compiled batch's variants stamped with the codes of their
+    first booklet (of `booklets`) into folder/E????/<version>.pdf as soon as the batch is
+    built, in the compiler's pool, so that the stamping overlaps the next TeX runs
+    (one qpdf run per batch: qrcodes.stamp_each). `stamped` maps (code, version) to the file.
+    Once the solutions of all `variants` are stamped (usually before the last student batch
+    is typeset: the longest runs go first), they are joined into folder/print/ at once;
+    `joined` maps those print files' names to them (print_files copies them)."""
+
+    def __init__(self, exam_code: str, booklets: int, folder: Path, variants: int):
+        self.exam_id, self.booklets, self.folder, self.variants = qrcodes.exam_id(exam_code), booklets, folder, variants
+        self.stamped: dict[tuple[str, str], Path] = {}
+        self.joined: dict[str, Path] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, version: str, built: dict[str, Built]) -> None:
+        outs = {code: self.folder / code / f"{version}.pdf" for code in built}
+        for out in outs.values():
+            out.parent.mkdir(parents=True, exist_ok=True)
+        qrcodes.stamp_each([b.pdf for b in built.values()],
+                           [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
+                                          self.booklets) for code, b in built.items()],
+                           list(outs.values()))
+        with self.lock:
+            self.stamped.update({(code, version): out for code, out in outs.items()})
+            solutions = sorted((c for c, v in self.stamped if v == SOLUTION), key=qrcodes.first_booklet)
+        if version == SOLUTION and len(solutions) == self.variants:  # this batch completed them: one thread here
+            (self.folder / "print").mkdir()
+            self.joined = {name: self.folder / "print" / name for name in
+                           join_solutions([self.stamped[(c, SOLUTION)] for c in solutions], solutions,
+                                          self.folder / "print")}
+
+
+def write(exam: Exam, folder: Path, booklets: int | None = None,
+          stamped: dict[tuple[str, str], Path] | None = None) -> None:
     """folder/E????/{student,solution}.pdf from the compiled PDFs with the codes of the
-    variant's first booklet, then the print files (`booklets` booklets; default one per variant)."""
+    variant's first booklet (of `booklets`; default one per variant), copied from `stamped`
+    (Stamper.stamped) where they are already stamped. The print files: write_print."""
     n = booklets or len(exam.variants)
+    stamped = stamped or {}
     jobs = []
     for i, v in enumerate(exam.variants):
         vdir = folder / v.code
         vdir.mkdir()
-        codes = _codes(exam, i, qrcodes.first_booklet(v.code), n)
-        jobs += [([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf") for version in VERSIONS]
+        for version in VERSIONS:
+            if (v.code, version) in stamped:
+                shutil.copyfile(stamped[(v.code, version)], vdir / f"{version}.pdf")
+            else:
+                codes = _codes(exam, i, qrcodes.first_booklet(v.code), n)
+                jobs.append(([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: qrcodes.stamp(*job), jobs))
+
+
+def write_print(exam: Exam, folder: Path, booklets: int | None = None, joined: dict[str, Path] | None = None) -> None:
+    """folder/print/: `booklets` booklets (default one per variant) and the solutions
+    (print_files), after `write` (the solutions are joined from folder/E????/solution.pdf
+    unless `joined` (Stamper.joined) has them already)."""
+    n = booklets or len(exam.variants)
     print_files(folder, [v.code for v in exam.variants],
                 [(exam.pdfs[(exam.variants[i].code, STUDENT)], _codes(exam, i, b, n))
-                 for b, i in enumerate(booklet_variants(len(exam.variants), n), start=1)])
+                 for b, i in enumerate(booklet_variants(len(exam.variants), n), start=1)], joined)
 
 
 PRINT_PART = 100  # variants per print file: qpdf's memory grows with its output (about 150 MB per 100 endterms)
@@ -65,15 +124,30 @@ def print_parts(codes: list[str]) -> list[tuple[str, list[str]]]:
     return [(f"-{run[0]}-{run[-1]}", run) for run in runs]
 
 
-Booklet = tuple[Path, list[tuple[float, float, str]]]  # the compiled student PDF and its codes (qrcodes.stamp)
+Booklet = tuple[Path, qrcodes.Codes]  # the compiled student PDF and its codes (qrcodes.stamp)
 
 
-def print_files(stage: Path, codes: list[str], booklets: list[Booklet]) -> None:
+def join_solutions(pdfs: list[Path], codes: list[str], folder: Path) -> list[str]:
+    """folder/all-solutions*.pdf: the solution PDFs `pdfs` of the variants `codes`, in
+    order, in parts of PRINT_PART (print_parts); the files' names."""
+    where = dict(zip(codes, pdfs))
+    names = []
+    for suffix, run in print_parts(codes):
+        names.append(SOLUTIONS.format(suffix))
+        concatenate([where[c] for c in run], folder / names[-1])
+    return names
+
+
+SOLUTIONS = "all-solutions{}.pdf"  # print/'s solutions, with print_parts' suffix
+
+
+def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: dict[str, Path] | None = None) -> None:
     """print/all-students.pdf (every booklet in order, stamped with its codes) and
     print/all-solutions.pdf (the variants `codes` in order), each variant already padded to
     a multiple of 4 pages, for one duplex A3 print job. Beyond PRINT_PART booklets (variants),
     one print job per PRINT_PART (all-students-B001-B100.pdf, all-solutions-E0001-E0100.pdf,
-    ...), so that memory stays flat for 1,000 variants (qpdf holds its whole output)."""
+    ...), so that memory stays flat for 1,000 variants (qpdf holds its whole output).
+    `joined`: print files joined already (Stamper.joined), copied."""
     (stage / "print").mkdir()
     width = max(3, len(str(len(booklets))))
     numbers = [f"B{b:0{width}d}" for b in range(1, len(booklets) + 1)]
@@ -83,9 +157,11 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet]) -> None:
         qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / f"all-students{suffix}.pdf")
 
     def solution_job(suffix: str, run: list[str]) -> None:
-        concatenate([stage / c / f"{SOLUTION}.pdf" for c in run], stage / "print" / f"all-solutions{suffix}.pdf")
+        concatenate([stage / c / f"{SOLUTION}.pdf" for c in run], stage / "print" / SOLUTIONS.format(suffix))
 
+    for name, path in (joined or {}).items():
+        shutil.copyfile(path, stage / "print" / name)
     jobs = [(student_job, suffix, run) for suffix, run in print_parts(numbers)]
-    jobs += [(solution_job, suffix, run) for suffix, run in print_parts(codes)]
+    jobs += [] if joined else [(solution_job, suffix, run) for suffix, run in print_parts(codes)]
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: job[0](job[1], job[2]), jobs))

@@ -1,0 +1,51 @@
+"""Issue 18, "The last factor of two" (helper speed2): faults of the stamping and joining
+that now overlap other work (the stamping runs in the compiler's pool as each batch is
+built; print/ is joined while the records are written)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from faults import Row, run_row
+
+from examgen import ROOT
+
+QUIZ = ROOT / "exams" / "quiz.yaml"
+REAL_QPDF = shutil.which("qpdf") or "qpdf"
+
+
+def _qpdf_fails_on(pattern: str):
+    def setup(tmp: Path) -> None:
+        """A qpdf on PATH that fails the runs whose arguments match `pattern` and runs every other one."""
+        fake = tmp / "bin" / "qpdf"
+        fake.parent.mkdir()
+        fake.write_text(f'#!/bin/sh\ncase "$*" in {pattern}) echo "qpdf: disk on fire" >&2; exit 2;; esac\n'
+                        f'exec {REAL_QPDF} "$@"\n')
+        fake.chmod(0o755)
+    return setup
+
+
+ENV = {"PATH": f"{{tmp}}/bin:{os.environ.get('PATH', '')}"}
+ROWS = [
+    Row("joining the booklets fails while the records are written: nothing written",
+        "print/all-students.pdf: stamping the scan codes failed (qpdf failed: qpdf: disk on fire); "
+        "check that qpdf works (qpdf --version)", 1, out="untouched",
+        args=("build", str(QUIZ), "-n", "2", "-o", "{out}", "--booklets", "3"),
+        setup=_qpdf_fails_on("*all-students*"), env=ENV),
+    Row("joining the solutions fails: nothing written", "qpdf failed: qpdf: disk on fire", 1, out="untouched",
+        args=("build", str(QUIZ), "-n", "2", "-o", "{out}"), setup=_qpdf_fails_on("*all-solutions*"), env=ENV),
+    Row("stamping a batch of variants fails while compiling: nothing written",
+        "E0001/solution.pdf: stamping the scan codes failed (qpdf failed: qpdf: disk on fire); "
+        "check that qpdf works (qpdf --version)", 1, out="untouched",
+        args=("build", str(QUIZ), "-n", "2", "-o", "{out}"), setup=_qpdf_fails_on("*--overlay*--split-pages*"),
+        env=ENV),
+]
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
+def test_fault(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    run_row(row, tmp_path, capsys, monkeypatch)
