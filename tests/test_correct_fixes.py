@@ -86,6 +86,7 @@ def test_review_refuses_unflagged_cells_and_second_correction(client):
     assert flashes(r.get_data(as_text=True)) == [
         "P2a of B002: P2 is under second correction: two tutors grade it on the page of P2a; nothing set"]
     assert 'id="r-B002-P2a"' not in c.get("/review").get_data(as_text=True)  # graded twice, not here
+    assert "Review queue</a>: 1 flagged box(es)" in c.get("/").get_data(as_text=True)  # B003's P1a
     assert 'id="r-B003-P1a"' in c.get("/review").get_data(as_text=True)  # MC items stay in the queue
     assert rows(room["db"], "SELECT * FROM overrides") == []
 

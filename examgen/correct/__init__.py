@@ -191,7 +191,7 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     def index() -> str:
         store: Store = g.store
         return render_template("index.html", rows=counts(store, parts), graded=store.graded_per_tutor(),
-                               flagged=len(store.flagged()),
+                               flagged=len(reviewable(store)),
                                consensus=len(store.consensus_queue()), second=store.second_problems())
 
     @app.get("/progress")
@@ -279,13 +279,18 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     def under_second(cell: Cell, store: Store) -> bool:
         return cell.kind == "part" and f"P{cell.problem}" in store.second_problems()
 
+    def reviewable(store: Store) -> list[CellState]:
+        """The review queue: the flagged cells no one has set, but not those under second correction
+        (graded twice on their part's page, never set here by one tutor)."""
+        second = set(store.second_problems())
+        return [s for s in store.flagged() if s.variant in key.variants and not (
+            (cell := key.variants[s.variant].cells.get(s.column)) and cell.kind == "part"
+            and f"P{cell.problem}" in second)]
+
     @app.get("/review")
     def review() -> str:
         store: Store = g.store
-        flagged = [s for s in store.flagged() if s.variant in key.variants]
-        # a cell under second correction is graded twice on its part's page, not set here by one tutor
-        flagged = [s for s in flagged if not (s.column in key.variants[s.variant].cells and
-                                              under_second(key.variants[s.variant].cells[s.column], store))]
+        flagged = reviewable(store)
         items = [(s, key.variants[s.variant].cells.get(s.column), store.box_crops(s.booklet, s.column))
                  for s in flagged[:REVIEW_PAGE]]  # a page at a time: each set cell leaves the queue
         return render_template("review.html", items=items, name=booklet_name, total=len(flagged))
