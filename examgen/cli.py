@@ -254,20 +254,22 @@ def grade(build_dir: Path, responses: Path | None, template_out: str | None, out
         from .spec import load_spec
 
         scale = load_spec(spec, load_bank(banks)).grading
+    notes: list[str] = []  # second correction not settled; the class list's (absent students, unmapped booklets)
     with ExitStack() as stack:
         if responses is None:  # examgen scan's database (its overrides applied)
+            from .correct.data import unsettled_notes
             from .scan import responses_from
             from .targets import work_folder
 
             work = stack.enter_context(work_folder("examgen-grade-"))
-            responses = responses_from(target / "grading.sqlite", grading.load_build(build_dir),
-                                       work / "responses.csv")
+            key = grading.load_build(build_dir)
+            responses = responses_from(target / "grading.sqlite", key, work / "responses.csv")
+            notes += unsettled_notes(target / "grading.sqlite", key)  # graded without their second correction
             source = "grading.sqlite"
         else:
             source = str(responses.resolve())
         from .records import hook
 
-        notes: list[str] = []  # the class list's (absent students, unmapped booklets)
         records = hook(target, notes) if target.is_dir() else None
         with _compiler(False) as compiler, progress("Grading", grading.GRADE_STEPS) as update:
             files = grading.grade_build(build_dir, responses, target, scale, update, compiler, source, records)
@@ -460,12 +462,15 @@ def review(build_dir: Path, out: Path | None, grading_folder: Path | None) -> No
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to serve on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--add-tutor", "add_tutor", default=None, metavar="NAME",
-              help="Add a tutor (or renew their token), print their link and exit.")
+              help="Add a tutor (or renew their token: the old link and its sessions stop working), print their "
+              "link and exit.")
+@click.option("--remove-tutor", "remove_tutor", default=None, metavar="NAME",
+              help="Take a tutor's link away (their open sessions end; what they set stays) and exit.")
 @click.option("--second", "second", multiple=True, metavar="P3",
               help="Problems under second correction (repeatable): two tutors grade independently, differing "
               "values go to the consensus queue.")
 def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: str | None,
-            second: tuple[str, ...]) -> None:
+            remove_tutor: str | None, second: tuple[str, ...]) -> None:
     """The correction room: a local web app where tutors grade the scans by subproblem beside each
     variant's key (the points go into grading.sqlite, which examgen grade reads)."""
     from .errors import GradingError
@@ -475,10 +480,20 @@ def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: 
     key = load_build(build_dir)
     if not db.is_file():
         raise GradingError(f"{db}: no grading database; run examgen scan {build_dir} SCANS... first")
-    from .correct import Store, create_app, server
+    from .correct import Store, create_app, second_refusal, server
+    from .correct.data import Invalid
 
+    if add_tutor is not None and remove_tutor is not None:
+        raise click.UsageError("give --add-tutor NAME or --remove-tutor NAME, not both")
     store = Store(db)
     try:
+        if remove_tutor is not None:
+            try:
+                store.remove_tutor(remove_tutor.strip())
+            except Invalid as exc:
+                raise GradingError(f"--remove-tutor {remove_tutor}: {exc}") from None
+            click.echo(f"{remove_tutor.strip()}: removed; their link and open sessions no longer work")
+            return
         if add_tutor is not None:
             name = add_tutor.strip()
             if not name or len(name) > 60 or not name.isprintable():
@@ -488,11 +503,14 @@ def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: 
             click.echo(f"{name}: http://{host}:{port}/login/{token}")
             return
         if second:
-            known = {f"P{k}" for v in key.variants.values() for k in v.problems}
-            bad = [p for p in second if p not in known]
+            bad, mc_only, graded = second_refusal(key, list(second))
+            hint = f"give one of {', '.join(graded)} (the problems with hand-graded parts)" if graded else \
+                "this exam has no hand-graded parts to correct twice"
             if bad:
-                raise GradingError(f"--second {bad[0]}: no such problem in this exam; give one of "
-                                   f"{', '.join(sorted(known))}")
+                raise GradingError(f"--second {bad[0]}: no such problem in this exam; {hint}")
+            if mc_only:
+                raise GradingError(f"--second {mc_only[0]}: multiple choice only, nothing to grade twice by hand; "
+                                   f"{hint}")
             store.set_setting("second", ",".join(sorted(set(second))), "examgen correct")
         tutors = store.tutors()
     finally:
@@ -501,6 +519,10 @@ def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: 
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no request log: it would print the tutors' links
+    if not _loopback(host):
+        click.echo(f"examgen: warning: --host {host} is not a loopback address: tutor links, session cookies and "
+                   "points travel over plain HTTP; serve it behind a TLS reverse proxy (e.g. nginx or Caddy with "
+                   "https) or on 127.0.0.1", err=True)
     try:
         srv = server(app, host, port)
     except OSError as exc:
@@ -513,6 +535,18 @@ def correct(build_dir: Path, out: Path | None, host: str, port: int, add_tutor: 
         srv.serve_forever()
     finally:
         srv.server_close()
+
+
+def _loopback(host: str) -> bool:
+    """Whether serving on host stays on this machine (127.0.0.1, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @cli.group()

@@ -186,7 +186,8 @@ def test_cli_add_tutor_and_errors(room, tmp_path, capsys):
     assert error_lines(err) == [f"examgen: error: {tmp_path / 'nothing' / 'grading.sqlite'}: no grading database; "
                                 f"run examgen scan {room['build']} SCANS... first"]
     assert main(["correct", str(room["build"]), "-o", str(room["grading"]), "--second", "P9"]) == 2
-    assert "--second P9: no such problem in this exam; give one of P1, P2" in capsys.readouterr().err
+    assert "--second P9: no such problem in this exam; give one of P2 (the problems with hand-graded parts)" in \
+        capsys.readouterr().err
     assert main(["correct", str(room["build"]), "-o", str(room["grading"]), "--add-tutor", " "]) == 2
     assert "a tutor's name is 1-60 printable characters" in capsys.readouterr().err
 

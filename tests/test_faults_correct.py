@@ -1,6 +1,7 @@
 """Fault rows of `examgen correct` (issue 17, the correction room): no grading database yet, a
-grading.sqlite that is no database, a --second problem the exam lacks, an empty tutor name, and
-a port already taken. One line each, exit 2, the database left as it was."""
+grading.sqlite that is no database, a --second problem the exam lacks, an unknown tutor to
+remove, an empty tutor name, and a port already taken. One line each, exit 2, the database left
+as it was."""
 
 from __future__ import annotations
 
@@ -41,8 +42,11 @@ ROWS = [
         args=("correct", "{tmp}/build", "-o", "{out}"), setup=lambda tmp: build(tmp)),
     Row("not-a-database", "{tmp}/g/grading.sqlite: not a grading database of examgen scan (file is not a database); "
         "move it away", 2, args=CORRECT, setup=with_db(GARBAGE), check=unchanged(GARBAGE)),
-    Row("second-unknown-problem", "--second P9: no such problem in this exam; give one of P1", 2,
+    Row("second-unknown-problem", "--second P9: no such problem in this exam; this exam has no hand-graded parts to "
+        "correct twice", 2,
         args=(*CORRECT, "--second", "P9"), setup=with_db()),
+    Row("remove-unknown-tutor", "--remove-tutor Bob: no such tutor; none has been added", 2,
+        args=(*CORRECT, "--remove-tutor", "Bob"), setup=with_db()),
     Row("tutor-name-empty", "--add-tutor ' ': a tutor's name is 1-60 printable characters; e.g. --add-tutor Anna", 2,
         args=(*CORRECT, "--add-tutor", " "), setup=with_db()),
 ]

@@ -10,19 +10,77 @@ every POST needs a tutor's session and a CSRF token (Flask-WTF's CSRFProtect).""
 from __future__ import annotations
 
 import json
+import logging
+import re
+import secrets
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import IntegerConverter
 
 from ..grading import BuildKey, Cell, load_build
-from .data import CellState, Invalid, Stale, Store, booklet_name
+from .data import CellState, Invalid, Stale, Store, booklet_name, hand_graded
 from .show import number, readable, rows
 
 __all__ = ["create_app", "Store"]
 REVIEW_PAGE = 25  # flagged cells shown at once in the review queue
+LARGEST = 2**63 - 1  # SQLite's largest integer: a booklet, crop or version number beyond it is no number of ours
+TOKEN_IN_PATH = re.compile(r"/login/[^\s/?#'\"\]]+")
+
+
+class Number(IntegerConverter):
+    """The app's <int:...> in an address: a number beyond SQLite's integers is a bad request (400)
+    with what is wrong, not an overflow deep in the database driver (500)."""
+
+    def to_python(self, value: str) -> int:
+        number = int(super().to_python(value))
+        if number > LARGEST:
+            raise BadRequest(f"{value[:30]}{'...' if len(value) > 30 else ''} in the address is too large for a "
+                             "booklet, crop or box number; open the page from the app's links")
+        return number
+
+
+def form_number(field: str, default: str = "") -> int:
+    """A whole number the app's own forms send (a hidden version, a booklet): anything else is a
+    crafted or mangled request, refused with 400 and what is wrong."""
+    raw = request.form.get(field, default).strip()
+    if not re.fullmatch(r"\d{1,18}", raw):
+        abort(400, description=f"{field} {raw[:30]!r} is not a {field} number of this app; reload the page and "
+                               "enter it again")
+    return int(raw)
+
+
+class NoTokens(logging.Filter):
+    """Keeps tutors' tokens out of every log line: a /login/<token> path in a message or in the
+    traceback of an exception (Flask logs 'Exception on <path>') is written as /login/..."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if TOKEN_IN_PATH.search(message):
+            record.msg, record.args = TOKEN_IN_PATH.sub("/login/...", message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = TOKEN_IN_PATH.sub("/login/...", record.exc_text)
+        return True
+
+
+def hide_tokens(*loggers: logging.Logger) -> None:
+    for logger in loggers:
+        if not any(isinstance(f, NoTokens) for f in logger.filters):
+            logger.addFilter(NoTokens())
+
+
+def second_refusal(key: BuildKey, chosen: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(problems the exam lacks, problems without hand-graded parts, the problems with them) of a
+    choice of problems for second correction."""
+    known = {f"P{k}" for v in key.variants.values() for k in v.problems}
+    graded = hand_graded(key)
+    return ([p for p in chosen if p not in known], [p for p in chosen if p in known and p not in graded], graded)
 
 
 def _answers(build: Path) -> dict[str, dict[str, Any]]:
@@ -53,6 +111,8 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     finally:
         setup.close()
     app = Flask(__name__)
+    app.url_map.converters["int"] = Number
+    hide_tokens(app.logger, logging.getLogger("werkzeug"))
     app.config.update(SECRET_KEY=secret, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
                       WTF_CSRF_TIME_LIMIT=None, TEMPLATES_AUTO_RELOAD=False)
     parts = [c for c in key.columns if any(c in v.cells and v.cells[c].kind == "part" for v in key.variants.values())]
@@ -75,9 +135,11 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     def _open() -> Response | None:
         g.store = Store(db_path)
         g.tutor = session.get("tutor")
-        if g.tutor is not None and not g.store.tutor_exists(g.tutor):
-            session.clear()
-            g.tutor = None
+        if g.tutor is not None:  # a renewed token or a removed tutor ends the sessions opened with the old one
+            now = g.store.token_generation(g.tutor)
+            if now is None or not secrets.compare_digest(now, str(session.get("generation", ""))):
+                session.clear()
+                g.tutor = None
         if request.endpoint in ("login", "static") or g.tutor is not None:
             return None
         return Response(render_template("message.html", title="Open your tutor link",
@@ -91,6 +153,15 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
         store = g.pop("store", None)
         if store is not None:
             store.close()
+
+    @app.after_request
+    def _no_referrer(response: Response) -> Response:
+        response.headers["Referrer-Policy"] = "no-referrer"  # a page opened from a tutor link names no link
+        return response
+
+    @app.errorhandler(BadRequest)
+    def _bad(e: BadRequest) -> tuple[str, int]:
+        return render_template("message.html", title="Bad request", message=f"Bad request: {e.description}"), 400
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> tuple[str, int]:
@@ -106,13 +177,21 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
                                    message="This tutor link is not (or no longer) valid; ask for a new one."), 403
         session.clear()
         session["tutor"] = name
-        return redirect(url_for("index"))
+        session["generation"] = g.store.token_generation(name)
+        return redirect(url_for("index"))  # the address bar (and history) without the token
+
+    @app.post("/logout")
+    def logout() -> Any:
+        session.clear()
+        g.tutor = None
+        return render_template("message.html", title="Logged out",
+                               message="You are logged out; your tutor link logs you in again.")
 
     @app.get("/")
     def index() -> str:
         store: Store = g.store
         return render_template("index.html", rows=counts(store, parts), graded=store.graded_per_tutor(),
-                               flagged=len(store.flagged()),
+                               flagged=len(reviewable(store)),
                                consensus=len(store.consensus_queue()), second=store.second_problems())
 
     @app.get("/progress")
@@ -165,8 +244,7 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
                     flash(f"{column} of {booklet_name(booklet)}: your {value} is saved "
                           f"({'both agree' if outcome == 'agreed' else outcome}).")
                 else:
-                    store.save(booklet, column, value, int(request.form.get("version", "0") or 0), g.tutor,
-                               "points")
+                    store.save(booklet, column, value, form_number("version", "0"), g.tutor, "points")
                     flash(f"Saved: {column} of {booklet_name(booklet)} = {value}.")
                 return _next(column, booklet)
             except (Invalid, Stale) as exc:
@@ -198,10 +276,21 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
             abort(404)
         return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
+    def under_second(cell: Cell, store: Store) -> bool:
+        return cell.kind == "part" and f"P{cell.problem}" in store.second_problems()
+
+    def reviewable(store: Store) -> list[CellState]:
+        """The review queue: the flagged cells no one has set, but not those under second correction
+        (graded twice on their part's page, never set here by one tutor)."""
+        second = set(store.second_problems())
+        return [s for s in store.flagged() if s.variant in key.variants and not (
+            (cell := key.variants[s.variant].cells.get(s.column)) and cell.kind == "part"
+            and f"P{cell.problem}" in second)]
+
     @app.get("/review")
     def review() -> str:
         store: Store = g.store
-        flagged = [s for s in store.flagged() if s.variant in key.variants]
+        flagged = reviewable(store)
         items = [(s, key.variants[s.variant].cells.get(s.column), store.box_crops(s.booklet, s.column))
                  for s in flagged[:REVIEW_PAGE]]  # a page at a time: each set cell leaves the queue
         return render_template("review.html", items=items, name=booklet_name, total=len(flagged))
@@ -213,18 +302,27 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
         if state is None:
             abort(404)
         cell = cell_of(state.variant, column)
+        version = form_number("version", "0")
+        where = f"{column} of {booklet_name(booklet)}"
+        if not state.flags:
+            flash(f"{where}: not in the review queue (the scan did not flag it); nothing set", "error")
+            return review(), 409
+        if under_second(cell, store):
+            flash(f"{where}: P{cell.problem} is under second correction: two tutors grade it on the page of "
+                  f"{column}; nothing set", "error")
+            return review(), 409
         raw = ";".join(request.form.getlist("box")) if cell.kind == "mc" else request.form.get("points", "")
         try:
             value = store.parse(cell, raw)
-            store.save(booklet, column, value, int(request.form.get("version", "0") or 0), g.tutor, "review")
-            flash(f"Set {column} of {booklet_name(booklet)} to {value or '(none)'}.")
+            store.save(booklet, column, value, version, g.tutor, "review")
+            flash(f"Set {where} to {value or '(none)'}.")
         except (Invalid, Stale) as exc:
-            flash(f"{column} of {booklet_name(booklet)}: {exc}", "error")
+            flash(f"{where}: {exc}", "error")
         return redirect(url_for("review"))
 
     @app.get("/consensus")
     def consensus() -> str:
-        return render_template("consensus.html", items=g.store.consensus_queue(), name=booklet_name)
+        return render_template("consensus.html", items=g.store.consensus_items(), name=booklet_name)
 
     @app.post("/consensus/<int:booklet>/<column>")
     def settle(booklet: int, column: str) -> Any:
@@ -232,9 +330,15 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
         state = store.cell(booklet, column)
         if state is None:
             abort(404)
+        cell = cell_of(state.variant, column)
+        version = form_number("version", "0")
+        if not store.in_consensus(booklet, column):
+            flash(f"{column} of {booklet_name(booklet)}: not in the consensus queue (it has no two differing "
+                  "corrections waiting for a consensus); nothing set", "error")
+            return consensus(), 409
         try:
-            value = store.parse(cell_of(state.variant, column), request.form.get("points", ""))
-            store.save(booklet, column, value, int(request.form.get("version", "0") or 0), g.tutor, "consensus")
+            value = store.parse(cell, request.form.get("points", ""))
+            store.save(booklet, column, value, version, g.tutor, "consensus")
             flash(f"Consensus: {column} of {booklet_name(booklet)} = {value}.")
         except (Invalid, Stale) as exc:
             flash(f"{column} of {booklet_name(booklet)}: {exc}", "error")
@@ -244,10 +348,14 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
     def second() -> Any:
         chosen = sorted({p.strip() for p in request.form.get("problems", "").replace(" ", ",").split(",")
                          if p.strip()})
-        known = {f"P{k}" for v in key.variants.values() for k in v.problems}
-        bad = [p for p in chosen if p not in known]
+        bad, mc_only, graded = second_refusal(key, chosen)
         if bad:
+            known = {f"P{k}" for v in key.variants.values() for k in v.problems}
             flash(f"No problem {', '.join(bad)} in this exam (problems: {', '.join(sorted(known))}).", "error")
+        elif mc_only:
+            flash(f"{', '.join(mc_only)}: multiple choice only, nothing to grade twice by hand; second correction "
+                  f"is for the problems with hand-graded parts: {', '.join(graded) or 'none in this exam'}.",
+                  "error")
         else:
             g.store.set_setting("second", ",".join(chosen), g.tutor)
             flash(f"Second correction: {', '.join(chosen) or 'none'}.")
@@ -259,6 +367,8 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
         if request.method == "POST":
             try:
                 b = int(request.form.get("booklet", ""))
+                if b > LARGEST:
+                    raise Invalid(f"no booklet {b} in the database")
                 store.map_booklet(b, request.form.get("registration", "").strip(), g.tutor)
                 flash(f"{booklet_name(b)} -> {request.form.get('registration') or '(none)'}.")
             except ValueError:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..grading import Cell, _parse_boxes, _parse_points
+from ..grading import BuildKey, Cell, _parse_boxes, _parse_points
 from ..scan import log_change, open_db
 
 # the latest reading of each page of a booklet (a rescan replaces the earlier one)
@@ -135,6 +135,20 @@ class Store:
 
     def tutor_exists(self, name: str) -> bool:
         return self._one("SELECT 1 FROM tutors WHERE name = ?", name) is not None
+
+    def token_generation(self, name: str) -> str | None:
+        """What a session keeps of its tutor's token (a prefix of its hash): a renewed token or a
+        removed tutor no longer matches, so their open sessions end. None: no such tutor."""
+        row = self._one("SELECT token_hash FROM tutors WHERE name = ?", name)
+        return str(row[0])[:16] if row else None
+
+    def remove_tutor(self, name: str) -> None:
+        """Take a tutor's link away (their sessions end with it); what they set stays theirs."""
+        if self.db.execute("DELETE FROM tutors WHERE name = ?", (name,)).rowcount == 0:
+            known = ", ".join(self.tutors())
+            raise Invalid(f"no such tutor; the tutors are {known}" if known else "no such tutor; none has been added")
+        log_change(self.db, "examgen correct", "tutor removed", old=name)
+        self.db.commit()
 
     def tutors(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT name FROM tutors ORDER BY name")]
@@ -267,12 +281,14 @@ class Store:
             raise Invalid(f"{column} of {booklet_name(booklet)} has its two corrections already "
                           f"({', '.join(sorted(marks))}); settle it in the consensus queue")
         with self._atomic():  # the mark and its changes row
+            seen = self.cell(booklet, column)  # the cell's version now: a later save settles this mark
+            version = seen.version if seen else 0
             if tutor in marks:
-                self.db.execute("UPDATE second_marks SET value = ?, at = ? WHERE booklet = ? AND column_name = ? "
-                                "AND tutor = ?", (value, _now(), booklet, column, tutor))
+                self.db.execute("UPDATE second_marks SET value = ?, at = ?, version = ? WHERE booklet = ? AND "
+                                "column_name = ? AND tutor = ?", (value, _now(), version, booklet, column, tutor))
             else:
-                self.db.execute("INSERT INTO second_marks(booklet, column_name, tutor, value, at) "
-                                "VALUES (?, ?, ?, ?, ?)", (booklet, column, tutor, value, _now()))
+                self.db.execute("INSERT INTO second_marks(booklet, column_name, tutor, value, at, version) "
+                                "VALUES (?, ?, ?, ?, ?, ?)", (booklet, column, tutor, value, _now(), version))
             log_change(self.db, tutor, "second correction", booklet=booklet, column=column, old=marks.get(tutor),
                        new=value, why="independent correction in examgen correct")
         marks = self.second_marks(booklet, column)
@@ -286,22 +302,45 @@ class Store:
             self.save(booklet, column, value, state.version, tutor, "both corrections agree")
         return "agreed"
 
+    def open_marks(self) -> list[tuple[int, str, dict[str, str], int, bool]]:
+        """(booklet, column, {tutor: value}, the cell's version, set by hand) of every cell with
+        second-correction marks that nobody has set since the later of them: each mark keeps the
+        cell's version it was given at, and a save (consensus, agreement) counts the version up."""
+        rows = self.db.execute(
+            "SELECT m.booklet, m.column_name, m.tutor, m.value, m.version, c.version, o.value FROM second_marks m "
+            "LEFT JOIN cell_versions c ON c.booklet = m.booklet AND c.column_name = m.column_name "
+            "LEFT JOIN overrides o ON o.booklet = m.booklet AND o.column_name = m.column_name "
+            "ORDER BY m.booklet, m.column_name, m.tutor").fetchall()
+        marks: dict[tuple[int, str], dict[str, str]] = {}
+        seen: dict[tuple[int, str], int] = {}
+        cell: dict[tuple[int, str], tuple[int, bool]] = {}
+        for b, c, t, v, saw, version, value in rows:
+            marks.setdefault((b, c), {})[t] = v
+            seen[(b, c)] = max(seen.get((b, c), 0), saw)
+            cell[(b, c)] = (version or 0, value is not None)
+        return [(b, c, m, *cell[(b, c)]) for (b, c), m in marks.items() if cell[(b, c)][0] <= seen[(b, c)]]
+
+    def consensus_items(self) -> list[tuple[int, str, dict[str, str], int]]:
+        """(booklet, column, {tutor: value}, the cell's version) of the cells whose two corrections
+        differ and no consensus has been set since."""
+        return [(b, c, m, version) for b, c, m, version, _ in self.open_marks()
+                if len(m) == 2 and len(set(m.values())) > 1]
+
     def consensus_queue(self) -> list[tuple[int, str, dict[str, str]]]:
-        """(booklet, column, {tutor: value}) of the cells whose two corrections differ and no
-        consensus has been set since."""
-        rows = self.db.execute("SELECT booklet, column_name, tutor, value, at FROM second_marks "
-                               "ORDER BY booklet, column_name, tutor").fetchall()
-        found: dict[tuple[int, str], dict[str, str]] = {}
-        latest: dict[tuple[int, str], str] = {}
-        for b, c, t, v, at in rows:
-            found.setdefault((b, c), {})[t] = v
-            latest[(b, c)] = max(latest.get((b, c), ""), at)
-        out = []
-        for (b, c), marks in found.items():
-            if len(marks) == 2 and len(set(marks.values())) > 1:
-                state = self.cell(b, c)
-                if state is None or state.version == 0 or state.at < latest[(b, c)]:
-                    out.append((b, c, marks))
+        """(booklet, column, {tutor: value}) of the consensus queue (consensus_items)."""
+        return [(b, c, m) for b, c, m, _ in self.consensus_items()]
+
+    def in_consensus(self, booklet: int, column: str) -> bool:
+        return any((b, c) == (booklet, column) for b, c, _ in self.consensus_queue())
+
+    def unsettled(self, columns: set[str]) -> dict[str, list[tuple[int, str, bool]]]:
+        """The cells of these columns (those under second correction) that grade would take from the
+        score crosses or an earlier value: {'waiting': one mark so far, 'differing': in the consensus
+        queue} -> [(booklet, column, set by hand before)]."""
+        out: dict[str, list[tuple[int, str, bool]]] = {"differing": [], "waiting": []}
+        for b, c, m, _, set_before in self.open_marks():
+            if c in columns and (len(m) == 1 or len(set(m.values())) > 1):
+                out["waiting" if len(m) == 1 else "differing"].append((b, c, set_before))
         return out
 
     # ------------------------------------------------------------ progress, mapping
@@ -342,3 +381,41 @@ class Store:
         log_change(self.db, tutor, "booklet mapped", booklet=booklet, column="registration", old=row[0],
                    new=registration or None, why="manual mapping in examgen correct")
         self.db.commit()
+
+
+def hand_graded(key: BuildKey) -> list[str]:
+    """The problems (P2, ...) that have parts graded by hand: the only ones second correction is for."""
+    return sorted({f"P{c.problem}" for v in key.variants.values() for c in v.cells.values() if c.kind == "part"},
+                  key=lambda p: int(p[1:]))
+
+
+FEW = 4  # cells a note names before '...'
+
+
+def unsettled_notes(db_path: Path, key: BuildKey) -> list[str]:
+    """`examgen grade`'s notes on the cells under second correction that are not settled (one line
+    per kind: waiting for the second mark, differing marks): grade takes them from the score
+    crosses (or the value set before), as if nobody had corrected them twice."""
+    store = Store(db_path)
+    try:
+        problems = set(store.second_problems())
+        columns = {c for v in key.variants.values() for c, cell in v.cells.items()
+                   if cell.kind == "part" and f"P{cell.problem}" in problems}
+        found = store.unsettled(columns) if columns else {}
+    finally:
+        store.close()
+    notes = []
+    for kind, cells in found.items():
+        if not cells:
+            continue
+        one = len(cells) == 1
+        named = ", ".join(f"{booklet_name(b)} {c}" for b, c, _ in cells[:FEW]) + (", ..." if len(cells) > FEW else "")
+        state = "has differing marks" if kind == "differing" and one else "have differing marks" \
+            if kind == "differing" else "is waiting for its second mark" if one else "are waiting for their second mark"
+        source = "the score crosses" + (" or the value set before" if any(s for _, _, s in cells) else "")
+        it = "it" if one else "them"
+        todo = f"settle {it} in examgen correct's consensus queue" if kind == "differing" \
+            else f"give {it} the second mark in examgen correct"
+        notes.append(f"{len(cells)} {'cell' if one else 'cells'} under second correction {state} ({named}): "
+                     f"graded from {source}; {todo}")
+    return notes

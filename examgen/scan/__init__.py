@@ -100,7 +100,8 @@ CREATE INDEX IF NOT EXISTS changes_who ON changes(who);
 # columns added since the first version: (table, column, declaration); _open adds them to an older database
 ADDED = [("pages", "how", "TEXT"),  # 'qr' | 'content': which page it is, from its QR code or from its print
          ("pages", "candidates", "TEXT"),  # identified by its print: JSON [[variant, page], ...], best first
-         ("measurements", "candidate", "INTEGER NOT NULL DEFAULT 0")]  # ... measured as that candidate
+         ("measurements", "candidate", "INTEGER NOT NULL DEFAULT 0"),  # ... measured as that candidate
+         ("second_marks", "version", "INTEGER NOT NULL DEFAULT 0")]  # the cell's version the mark was given at
 
 
 @dataclass
