@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from oracle import ATOL, float64  # noqa: F401  (float64: autouse fixture)
 from oracle import close as _close
+from oracle import draws as _draws
+from oracle import pinned as _pinned
 from oracle import t as _t
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
@@ -30,17 +32,6 @@ from examgen.questions import solve_question
 from examgen.sampling import derive_seed
 
 BANK = load_bank()
-DRAWS = range(1, 201)
-
-
-def _draws(tid: str):
-    t = BANK.templates[tid]
-    for n in DRAWS:
-        yield n, solve_question(t, derive_seed(2026, n, tid))
-
-
-def _pinned(tid: str, params: dict):
-    return solve_one(tid, 0, params)[1]
 
 
 # ====================================================================== attention_scores

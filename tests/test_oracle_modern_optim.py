@@ -15,29 +15,20 @@ import math
 
 import pytest
 import torch
+from oracle import (
+    DRAWS,
+    float64,  # noqa: F401  (float64: autouse fixture)
+)
 from oracle import close as _close
-from oracle import float64  # noqa: F401  (float64: autouse fixture)
+from oracle import draws as _draws
+from oracle import pinned as _pinned
 from oracle import t as _t
 from torch import nn
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
-from examgen.pipeline import solve_one
-from examgen.questions import solve_question
-from examgen.sampling import derive_seed
 
 BANK = load_bank()
-DRAWS = range(1, 201)
-
-
-def _draws(tid: str):
-    t = BANK.templates[tid]
-    for n in DRAWS:
-        yield n, solve_question(t, derive_seed(2026, n, tid))
-
-
-def _pinned(tid: str, params: dict):
-    return solve_one(tid, 0, params)[1]
 
 
 # ====================================================================== gru_scalar_forward

@@ -16,6 +16,8 @@ import pytest
 import torch
 from oracle import ATOL, float64  # noqa: F401  (float64: autouse fixture)
 from oracle import close as _close
+from oracle import draws as _draws
+from oracle import pinned as _pinned
 from oracle import t as _t
 from torch import nn
 
@@ -23,22 +25,8 @@ from examgen.bank import load_bank
 from examgen.errors import ParamError
 from examgen.layouts import STUDENT
 from examgen.layouts.tum import render_question_body
-from examgen.pipeline import solve_one
-from examgen.questions import solve_question
-from examgen.sampling import derive_seed
 
 BANK = load_bank()
-DRAWS = range(1, 201)
-
-
-def _draws(tid: str):
-    t = BANK.templates[tid]
-    for n in DRAWS:
-        yield n, solve_question(t, derive_seed(2026, n, tid))
-
-
-def _pinned(tid: str, params: dict):
-    return solve_one(tid, 0, params)[1]
 
 
 # ====================================================================== rnn_param_count

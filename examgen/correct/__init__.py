@@ -295,14 +295,28 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
                  for s in flagged[:REVIEW_PAGE]]  # a page at a time: each set cell leaves the queue
         return render_template("review.html", items=items, name=booklet_name, total=len(flagged))
 
-    @app.post("/review/<int:booklet>/<column>")
-    def resolve(booklet: int, column: str) -> Any:
+    def posted(booklet: int, column: str) -> tuple[Store, CellState, Cell, int]:
+        """The cell a review or consensus form posts to (404 when unknown) and the version it saw."""
         store: Store = g.store
         state = store.cell(booklet, column)
         if state is None:
             abort(404)
-        cell = cell_of(state.variant, column)
-        version = form_number("version", "0")
+        return store, state, cell_of(state.variant, column), form_number("version", "0")
+
+    def set_posted(store: Store, booklet: int, column: str, cell: Cell, raw: str, version: int, why: str,
+                   done: str, page: str) -> Any:
+        """Parse and save a posted value (audited as `why`); `done` flashed with {value}; back to `page`."""
+        try:
+            value = store.parse(cell, raw)
+            store.save(booklet, column, value, version, g.tutor, why)
+            flash(done.format(value=value or "(none)"))
+        except (Invalid, Stale) as exc:
+            flash(f"{column} of {booklet_name(booklet)}: {exc}", "error")
+        return redirect(url_for(page))
+
+    @app.post("/review/<int:booklet>/<column>")
+    def resolve(booklet: int, column: str) -> Any:
+        store, state, cell, version = posted(booklet, column)
         where = f"{column} of {booklet_name(booklet)}"
         if not state.flags:
             flash(f"{where}: not in the review queue (the scan did not flag it); nothing set", "error")
@@ -312,13 +326,7 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
                   f"{column}; nothing set", "error")
             return review(), 409
         raw = ";".join(request.form.getlist("box")) if cell.kind == "mc" else request.form.get("points", "")
-        try:
-            value = store.parse(cell, raw)
-            store.save(booklet, column, value, version, g.tutor, "review")
-            flash(f"Set {where} to {value or '(none)'}.")
-        except (Invalid, Stale) as exc:
-            flash(f"{where}: {exc}", "error")
-        return redirect(url_for("review"))
+        return set_posted(store, booklet, column, cell, raw, version, "review", f"Set {where} to {{value}}.", "review")
 
     @app.get("/consensus")
     def consensus() -> str:
@@ -326,23 +334,13 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
 
     @app.post("/consensus/<int:booklet>/<column>")
     def settle(booklet: int, column: str) -> Any:
-        store: Store = g.store
-        state = store.cell(booklet, column)
-        if state is None:
-            abort(404)
-        cell = cell_of(state.variant, column)
-        version = form_number("version", "0")
+        store, _, cell, version = posted(booklet, column)
         if not store.in_consensus(booklet, column):
             flash(f"{column} of {booklet_name(booklet)}: not in the consensus queue (it has no two differing "
                   "corrections waiting for a consensus); nothing set", "error")
             return consensus(), 409
-        try:
-            value = store.parse(cell, request.form.get("points", ""))
-            store.save(booklet, column, value, version, g.tutor, "consensus")
-            flash(f"Consensus: {column} of {booklet_name(booklet)} = {value}.")
-        except (Invalid, Stale) as exc:
-            flash(f"{column} of {booklet_name(booklet)}: {exc}", "error")
-        return redirect(url_for("consensus"))
+        return set_posted(store, booklet, column, cell, request.form.get("points", ""), version, "consensus",
+                          f"Consensus: {column} of {booklet_name(booklet)} = {{value}}.", "consensus")
 
     @app.post("/settings/second")
     def second() -> Any:
