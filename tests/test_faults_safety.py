@@ -37,7 +37,7 @@ from faults import (
     snapshot,
 )
 
-from examgen import ROOT, outputs, qrcodes, targets
+from examgen import ROOT, outputs, targets
 from examgen.cli import main
 from examgen.errors import OutputError
 
@@ -452,10 +452,14 @@ def test_no_space_while_writing_a_build(tmp_path: Path, monkeypatch: pytest.Monk
     out = tmp_path / "out"
     before = previous_build(out)
 
-    def full(pages: object, dst: object, size: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+    copyfile = shutil.copyfile
 
-    monkeypatch.setattr(qrcodes, "stamp_pdf", full)  # writing the PDFs into the stage (stamped with their codes)
+    def full(src: object, dst: object, *args: object, **kwargs: object) -> object:
+        if ".out.tmp-" in str(dst):  # the disk fills up while the stamped PDFs are written into the stage
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        return copyfile(src, dst, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "copyfile", full)
     assert main(["build", str(QUIZ), "-o", str(out)]) == 2
     assert _one_error(capsys) == (f"examgen: error: {out}: cannot write the output there (no space left on device); "
                                   "free space there or choose another --out")
