@@ -167,3 +167,17 @@ def run_row(row: Row, tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert not any(f.exists() for f in PWNED), "a template ran a command"
     if row.check:
         row.check(tmp_path)
+
+
+def qpdf_fails_on(pattern: str) -> Callable[[Path], None]:
+    """A setup: a qpdf on tmp/bin (put it on PATH with the row's env) that fails the runs whose
+    arguments match the shell `case` pattern and runs every other one with the real qpdf."""
+    real = shutil.which("qpdf") or "qpdf"
+
+    def setup(tmp: Path) -> None:
+        fake = tmp / "bin" / "qpdf"
+        fake.parent.mkdir()
+        fake.write_text(f'#!/bin/sh\ncase "$*" in {pattern}) echo "qpdf: disk on fire" >&2; exit 2;; esac\n'
+                        f'exec {real} "$@"\n')
+        fake.chmod(0o755)
+    return setup

@@ -5,27 +5,14 @@ built; print/ is joined while the records are written)."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
-from faults import Row, run_row
+from faults import Row, qpdf_fails_on, run_row
 
 from examgen import ROOT
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
-REAL_QPDF = shutil.which("qpdf") or "qpdf"
-
-
-def _qpdf_fails_on(pattern: str):
-    def setup(tmp: Path) -> None:
-        """A qpdf on PATH that fails the runs whose arguments match `pattern` and runs every other one."""
-        fake = tmp / "bin" / "qpdf"
-        fake.parent.mkdir()
-        fake.write_text(f'#!/bin/sh\ncase "$*" in {pattern}) echo "qpdf: disk on fire" >&2; exit 2;; esac\n'
-                        f'exec {REAL_QPDF} "$@"\n')
-        fake.chmod(0o755)
-    return setup
 
 
 ENV = {"PATH": f"{{tmp}}/bin:{os.environ.get('PATH', '')}"}
@@ -34,13 +21,13 @@ ROWS = [
         "print/all-students.pdf: stamping the scan codes failed (qpdf failed: qpdf: disk on fire); "
         "check that qpdf works (qpdf --version)", 1, out="untouched",
         args=("build", str(QUIZ), "-n", "2", "-o", "{out}", "--booklets", "3"),
-        setup=_qpdf_fails_on("*all-students*"), env=ENV),
+        setup=qpdf_fails_on("*all-students*"), env=ENV),
     Row("joining the solutions fails: nothing written", "qpdf failed: qpdf: disk on fire", 1, out="untouched",
-        args=("build", str(QUIZ), "-n", "2", "-o", "{out}"), setup=_qpdf_fails_on("*all-solutions*"), env=ENV),
+        args=("build", str(QUIZ), "-n", "2", "-o", "{out}"), setup=qpdf_fails_on("*all-solutions*"), env=ENV),
     Row("stamping a batch of variants fails while compiling: nothing written",
         "E0001/solution.pdf: stamping the scan codes failed (qpdf failed: qpdf: disk on fire); "
         "check that qpdf works (qpdf --version)", 1, out="untouched",
-        args=("build", str(QUIZ), "-n", "2", "-o", "{out}"), setup=_qpdf_fails_on("*--overlay*--split-pages*"),
+        args=("build", str(QUIZ), "-n", "2", "-o", "{out}"), setup=qpdf_fails_on("*--overlay*--split-pages*"),
         env=ENV),
 ]
 
