@@ -370,9 +370,9 @@ def seat(build_dir: Path, rooms_file: Path, count: int | None, out: Path | None)
 
     clock = Stopwatch()
     target = out or Path(str(Path(build_dir)).rstrip("/") + "-seating")
-    rooms = seating.read_rooms(rooms_file)
+    rooms, reach = seating.read_rooms(rooms_file)
     with _compiler(False) as compiler, progress("Attendance lists", len(rooms)) as update:
-        files = seating.seat(build_dir, rooms_file, target, count, compiler, update)
+        files = seating.seat(build_dir, rooms_file, rooms, reach, target, count, compiler, update)
     click.echo(summary("seat", len(files), clock.seconds, target))
 
 

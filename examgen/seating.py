@@ -65,8 +65,9 @@ class Placement:
     variant: str
 
 
-def read_rooms(path: Path) -> list[Room]:
-    """The rooms of a room file, each checked; one clear line naming file:line on a fault."""
+def read_rooms(path: Path) -> tuple[list[Room], int]:
+    """The rooms of a room file, each checked, and its `reach`; one clear line naming file:line
+    on a fault."""
     doc = load_yaml(path, SpecError)
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("rooms"), list) or not data["rooms"]:
@@ -98,15 +99,10 @@ def read_rooms(path: Path) -> list[Room]:
         if not any(SEAT in line for line in rows):
             raise SpecError(f"{doc.where(('rooms', i, 'seats'))}: room '{name}' has no seat (S)")
         rooms.append(Room(name, tuple(line.replace(" ", "") for line in rows), at))
-    return rooms
-
-
-def reach_of(path: Path) -> int:
-    doc = load_yaml(path, SpecError)
-    reach = doc.data.get("reach", 2) if isinstance(doc.data, dict) else 2
+    reach = data.get("reach", 2)
     if not isinstance(reach, int) or isinstance(reach, bool) or not 1 <= reach <= 5:
         raise SpecError(f"{doc.where(('reach',))}: `reach` must be a whole number of cells from 1 to 5")
-    return reach
+    return rooms, reach
 
 
 def seats_of(room: Room) -> list[Seat]:
@@ -304,15 +300,14 @@ def _file_name(room: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", room).strip("-") or "room"
 
 
-def seat(build_dir: Path, rooms_file: Path, out: Path, count: int | None, compiler: Compiler,
-         progress: Callable[[int], None] | None = None) -> list[Path]:
-    """Assign, check, typeset and write BUILD-seating/ (seating.csv, rooms/*.pdf). Returns the files."""
+def seat(build_dir: Path, rooms_file: Path, rooms: list[Room], reach: int, out: Path, count: int | None,
+         compiler: Compiler, progress: Callable[[int], None] | None = None) -> list[Path]:
+    """Assign, check, typeset and write BUILD-seating/ (seating.csv, rooms/*.pdf) for the rooms
+    read_rooms read from rooms_file. Returns the files."""
     from .layouts import DEFAULT
     from .layouts import get as get_layout
 
     step = progress or (lambda n: None)
-    rooms = read_rooms(rooms_file)
-    reach = reach_of(rooms_file)
     variants = booklets_of(build_dir)
     if count is not None and count > len(variants):
         raise GradingError(f"--count {count}: the build has {len(variants)} booklets; "

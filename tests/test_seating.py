@@ -193,6 +193,7 @@ def test_seat_never_replaces_a_users_folder(tmp_path, capsys):
 
 def test_read_rooms_keeps_the_grid(tmp_path):
     (tmp_path / "rooms.yaml").write_text(ROOMS)
-    rooms = read_rooms(tmp_path / "rooms.yaml")
+    rooms, reach = read_rooms(tmp_path / "rooms.yaml")
+    assert reach == 2
     assert [r.name for r in rooms] == ["MW 2001", "Interims 1"]
     assert rooms[0].rows == ("S.S.S|S.S", ".........", "S.S.S|S.S")
