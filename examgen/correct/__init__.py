@@ -262,19 +262,19 @@ def create_app(build_dir: Path, db_path: Path) -> Flask:
                                                                       503 if error.endswith("enter it again") else
                                                                       400 if error else 200)
 
+    def png(data: bytes | None) -> Response:
+        """A stored crop (404 when there is none), cached by the tutor's browser only."""
+        if data is None:
+            abort(404)
+        return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
     @app.get("/crop/<int:crop>.png")
     def crop(crop: int) -> Response:
-        png = g.store.answer_crop(crop)
-        if png is None:
-            abort(404)
-        return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return png(g.store.answer_crop(crop))
 
     @app.get("/box/<int:measurement>.png")
     def box(measurement: int) -> Response:
-        png = g.store.box_crop(measurement)
-        if png is None:
-            abort(404)
-        return Response(png, mimetype="image/png", headers={"Cache-Control": "private, max-age=3600"})
+        return png(g.store.box_crop(measurement))
 
     def under_second(cell: Cell, store: Store) -> bool:
         return cell.kind == "part" and f"P{cell.problem}" in store.second_problems()
