@@ -10,6 +10,7 @@ answers, and its student answers are not used as regression values."""
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import numpy as np
@@ -262,3 +263,29 @@ def test_pinned_params_validated(tid, params, message):
     with pytest.raises(ParamError) as exc:
         pinned(tid, params)
     assert str(exc.value) == f"template '{tid}', {message}"
+
+
+_BLUE = re.compile(r"\\draw\[thick,blue\] ((?:\([^)]*\)(?: -- )?)+);")
+
+
+@pytest.mark.parametrize("tid", ["regression_sketch_and_kernel", "training_short_questions"])
+def test_regression_sketches_lie_on_the_models(tid):
+    """The solution's drawn models (issue 18: precomputed in the template, no pgfmath in TeX):
+    the blue line runs on the least-squares line (numpy's polyfit), the blue polyline on
+    1/(1+exp(-3(x-c))) with c midway between the classes, flat outside c +- 2.5, over x = -0.5..10.5."""
+    for q in draws(tid, 40):
+        p = q.params
+        slope, intercept = regression_oracle(p["x0"], p["x1"])
+        c = (max(p["x0"]) + min(p["x1"])) / 2
+        paths = [[tuple(map(float, pt.split(","))) for pt in re.findall(r"\(([^)]*)\)", m.group(1))]
+                 for m in _BLUE.finditer(body(q))]
+        line, curve = paths[-2:]  # (training_short_questions draws a ReLU before them)
+        assert len(paths) == (2 if tid == "regression_sketch_and_kernel" else 3), paths
+        assert [x for x, _ in line] == [-0.5, 10.5]
+        assert all(y == pytest.approx(slope * x + intercept, abs=1e-6) for x, y in line)
+        assert curve[0][0] == -0.5 and curve[-1][0] == 10.5 and len(curve) == 43
+        xs = [x for x, _ in curve[1:-1]]
+        assert xs[0] == pytest.approx(c - 2.5, abs=1e-3) and xs[-1] == pytest.approx(c + 2.5, abs=1e-3)
+        assert all(b - a == pytest.approx(0.125, abs=2e-3) for a, b in zip(xs, xs[1:]))
+        assert all(y == pytest.approx(1 / (1 + math.exp(-3 * (x - c))), abs=2e-4) for x, y in curve[1:-1])
+        assert curve[0][1] < 1e-3 and curve[-1][1] > 1 - 1e-3

@@ -5,6 +5,9 @@ versions: the student version simply receives no solution text."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+
 from pylatex import Command, NoEscape
 
 from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
@@ -25,18 +28,36 @@ def _amount(x: float, unit: str, language: str) -> str:
     return f"{number} {words[0] if x == 1 else words[1]}"
 
 
+_PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
+
+
+def _once(picture: re.Match[str]) -> str:
+    """A TikZ picture as \\egpicture{key}{picture}: typeset once per font, then copied
+    (examgentum.cls). Not one that reads examgen's own macros (\\egfill, ...: a value that
+    differs between variants under the same source), marks page positions or nests pictures."""
+    text = picture.group(0)
+    if "\\eg" in text or "remember picture" in text or "overlay" in text or text.count("{tikzpicture}") != 2:
+        return text
+    return f"\\egpicture{{{hashlib.sha256(text.encode()).hexdigest()[:20]}}}{{{text}}}"
+
+
+def pictures_once(latex: str) -> str:
+    """Every TikZ picture of a question's text wrapped in \\egpicture (see _once)."""
+    return _PICTURE.sub(_once, latex) if "tikzpicture" in latex else latex
+
+
 def render_question_body(q: SolvedQuestion, version: str, language: str = "en") -> list[str]:
     """The intro and one \\egsubproblem per part; the solution text (and its
     grading notes) only in the solution version."""
     rendered = texts(q, solutions=version == SOLUTION)
     out = []
     if rendered.intro is not None:
-        out.append(rendered.intro + "\n\\par\\smallskip\n")
+        out.append(pictures_once(rendered.intro) + "\n\\par\\smallskip\n")
     for part in q.parts:
-        text = rendered.statements[part.name]
+        text = pictures_once(rendered.statements[part.name])
         solution = ""
         if version == SOLUTION:
-            body = rendered.solutions[part.name]
+            body = pictures_once(rendered.solutions[part.name])
             notes = "".join(
                 f"\\egrubricitem{{{_amount(r['points'], 'point', language)}}}{{{r['text']}}}"
                 for r in q.rubric if r["part"] == part.name
