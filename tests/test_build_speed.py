@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import pages_text
 
 from examgen import BANK_DIR, ROOT, bank, qrcodes
 from examgen.cli import main
@@ -168,6 +169,38 @@ def test_stamping_while_compiling_gives_the_bytes_of_stamping_at_the_end(tmp_pat
     late = _outputs(tmp_path / "late")
     assert len([name for name in late if name.endswith(".pdf")]) == 3 * 2 + 2
     assert _outputs(tmp_path / "early") == late == _outputs(tmp_path / "cached")
+
+
+def test_with_one_booklet_per_variant_the_booklets_are_joined_while_compiling(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """One booklet per variant (the default): booklet b is variant b with the codes it was
+    stamped with, so print/all-students.pdf is joined from the stamped variants as soon as the
+    last student batch is stamped (no second stamping after compiling), the bytes of joining
+    them at the end, from the cache too; its pages are the variants' student pages in order."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    args = ["build", str(QUIZ), "-n", "3"]
+    joins: list[tuple[int, str]] = []
+    stamps: list[str] = []
+    real_join, real_stamp = pdf.join_booklets, qrcodes.stamp
+    monkeypatch.setattr(pdf, "join_booklets", lambda pdfs, folder: joins.append(
+        (len(pdfs), f"{folder.parent.name}/{folder.name}")) or real_join(pdfs, folder))
+    monkeypatch.setattr(qrcodes, "stamp",
+                        lambda pdfs, codes, out: stamps.append(out.name) or real_stamp(pdfs, codes, out))
+    assert main([*args, "-o", str(tmp_path / "early")]) == 0
+    assert joins == [(3, "stamped/print")] and stamps == []  # while compiling, in the work folder; no stamping after
+    assert main([*args, "-o", str(tmp_path / "cached")]) == 0
+
+    class Late(pdf.Stamper):  # stamps nothing while compiling: pdf.write stamps, print_files joins at the end
+        def __call__(self, version: str, built: dict[str, Built]) -> None:
+            pass
+
+    monkeypatch.setattr(pdf, "Stamper", Late)
+    shutil.rmtree(tmp_path / "cache")
+    assert main([*args, "-o", str(tmp_path / "late")]) == 0
+    assert _outputs(tmp_path / "early") == _outputs(tmp_path / "late") == _outputs(tmp_path / "cached")
+    students = [tmp_path / "early" / f"E000{k}" / "student.pdf" for k in (1, 2, 3)]
+    assert pages_text(tmp_path / "early" / "print" / "all-students.pdf") == [
+        page for s in students for page in pages_text(s)]
 
 
 def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:

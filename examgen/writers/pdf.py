@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from .. import qrcodes
@@ -54,7 +55,9 @@ class Stamper:
     built, in the compiler's pool, so that the stamping overlaps the next TeX runs
     (one qpdf run per batch: qrcodes.stamp_each). `stamped` maps (code, version) to the file.
     Once the solutions of all `variants` are stamped (usually before the last student batch
-    is typeset: the longest runs go first), they are joined into folder/print/ at once;
+    is typeset: the longest runs go first), they are joined into folder/print/ at once; so are
+    the student versions when there is one booklet per variant (booklet b is then variant b
+    with exactly these codes: joining them gives the booklets without stamping them again).
     `joined` maps those print files' names to them (print_files copies them)."""
 
     def __init__(self, exam_code: str, booklets: int, folder: Path, variants: int):
@@ -73,12 +76,16 @@ class Stamper:
                            list(outs.values()))
         with self.lock:
             self.stamped.update({(code, version): out for code, out in outs.items()})
-            solutions = sorted((c for c, v in self.stamped if v == SOLUTION), key=qrcodes.first_booklet)
-        if version == SOLUTION and len(solutions) == self.variants:  # this batch completed them: one thread here
-            (self.folder / "print").mkdir()
-            self.joined = {name: self.folder / "print" / name for name in
-                           join_solutions([self.stamped[(c, SOLUTION)] for c in solutions], solutions,
-                                          self.folder / "print")}
+            done = sorted((c for c, v in self.stamped if v == version), key=qrcodes.first_booklet)
+        if len(done) < self.variants or (version == STUDENT and self.booklets != self.variants):
+            return
+        # this batch completed the version's variants (one thread here): its print files
+        (self.folder / "print").mkdir(exist_ok=True)
+        pdfs = [self.stamped[(c, version)] for c in done]
+        names = join_solutions(pdfs, done, self.folder / "print") if version == SOLUTION \
+            else join_booklets(pdfs, self.folder / "print")
+        with self.lock:
+            self.joined.update({name: self.folder / "print" / name for name in names})
 
 
 def write(exam: Exam, folder: Path, booklets: int | None = None,
@@ -139,6 +146,23 @@ def join_solutions(pdfs: list[Path], codes: list[str], folder: Path) -> list[str
 
 
 SOLUTIONS = "all-solutions{}.pdf"  # print/'s solutions, with print_parts' suffix
+STUDENTS = "all-students{}.pdf"  # print/'s booklets, with print_parts' suffix
+
+
+def booklet_numbers(booklets: int) -> list[str]:
+    """B001, B002, ... (at least three digits): the booklets' names in print_parts."""
+    width = max(3, len(str(booklets)))
+    return [f"B{b:0{width}d}" for b in range(1, booklets + 1)]
+
+
+def join_booklets(pdfs: list[Path], folder: Path) -> list[str]:
+    """folder/all-students*.pdf from `pdfs`, booklets 1, 2, ... already stamped with their
+    codes, in parts of PRINT_PART (print_parts); the files' names."""
+    names = []
+    for suffix, run in print_parts(booklet_numbers(len(pdfs))):
+        names.append(STUDENTS.format(suffix))
+        concatenate([pdfs[int(b[1:]) - 1] for b in run], folder / names[-1])
+    return names
 
 
 def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: dict[str, Path] | None = None) -> None:
@@ -149,19 +173,22 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: 
     ...), so that memory stays flat for 1,000 variants (qpdf holds its whole output).
     `joined`: print files joined already (Stamper.joined), copied."""
     (stage / "print").mkdir()
-    width = max(3, len(str(len(booklets))))
-    numbers = [f"B{b:0{width}d}" for b in range(1, len(booklets) + 1)]
+    numbers = booklet_numbers(len(booklets))
 
-    def student_job(suffix: str, run: list[str]) -> None:
+    def stamped_job(suffix: str, run: list[str]) -> None:
         chosen = [booklets[int(b[1:]) - 1] for b in run]
-        qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / f"all-students{suffix}.pdf")
+        qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / STUDENTS.format(suffix))
 
-    def solution_job(suffix: str, run: list[str]) -> None:
-        concatenate([stage / c / f"{SOLUTION}.pdf" for c in run], stage / "print" / SOLUTIONS.format(suffix))
-
-    for name, path in (joined or {}).items():
+    joined = joined or {}
+    for name, path in joined.items():
         shutil.copyfile(path, stage / "print" / name)
-    jobs = [(student_job, suffix, run) for suffix, run in print_parts(numbers)]
-    jobs += [] if joined else [(solution_job, suffix, run) for suffix, run in print_parts(codes)]
+    jobs: list[Callable[[], object]] = []
+    if STUDENTS.format(print_parts(numbers)[0][0]) not in joined:
+        if len(booklets) == len(codes):  # booklet b is variant b, stamped with its codes already (as Stamper joins)
+            jobs.append(partial(join_booklets, [stage / c / f"{STUDENT}.pdf" for c in codes], stage / "print"))
+        else:
+            jobs += [partial(stamped_job, suffix, run) for suffix, run in print_parts(numbers)]
+    if SOLUTIONS.format(print_parts(codes)[0][0]) not in joined:
+        jobs.append(partial(join_solutions, [stage / c / f"{SOLUTION}.pdf" for c in codes], codes, stage / "print"))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(lambda job: job[0](job[1], job[2]), jobs))
+        list(pool.map(lambda job: job(), jobs))
