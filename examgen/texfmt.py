@@ -54,22 +54,36 @@ TYPESETTABLE: tuple[tuple[int, int], ...] = (
 )
 
 
+_REFUSED_CATEGORIES = ("Cc", "Cs", "Co", "Cn", "Cf")  # control, surrogate, private, unassigned, format
+# every character `untypesettable` lets pass, as one regular expression: a text of them is
+# accepted at once (the bank's MC pools alone hold 40,000 strings, checked at every load)
+_ACCEPTED = re.compile("[\n\t" + "".join(
+    re.escape(chr(c)) for lo, hi in TYPESETTABLE for c in range(lo, hi + 1)
+    if unicodedata.category(chr(c)) not in _REFUSED_CATEGORIES) + "]*")
+
+
 def untypesettable(text: str) -> str | None:
     """Why `text` cannot be typeset by pdflatex (its first offending character), or None.
     Newline and tab are allowed (a line break or space); other control characters,
     invisible format characters (zero-width, bidi controls, soft hyphen) and everything
     outside TYPESETTABLE are not."""
-    for ch in text:
-        c = ord(ch)
-        if ch in "\n\t":
-            continue
-        name = unicodedata.name(ch, "")
-        if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
-            return f"control character U+{c:04X}{f' ({name})' if name else ''} is not allowed; remove it"
-        if unicodedata.category(ch) == "Cf":
-            return f"invisible format character U+{c:04X} ({name}) is not allowed; remove it"
-        if not any(lo <= c <= hi for lo, hi in TYPESETTABLE):
-            return f"character U+{c:04X} ({ch}) cannot be typeset by pdflatex; remove it"
+    if _ACCEPTED.fullmatch(text):
+        return None
+    return next((why for why in map(refusal, text) if why), None)
+
+
+def refusal(ch: str) -> str | None:
+    """Why the one character `ch` cannot be typeset by pdflatex, or None (see untypesettable)."""
+    c = ord(ch)
+    if ch in "\n\t":
+        return None
+    name = unicodedata.name(ch, "")
+    if unicodedata.category(ch) in ("Cc", "Cs", "Co", "Cn"):
+        return f"control character U+{c:04X}{f' ({name})' if name else ''} is not allowed; remove it"
+    if unicodedata.category(ch) == "Cf":
+        return f"invisible format character U+{c:04X} ({name}) is not allowed; remove it"
+    if not any(lo <= c <= hi for lo, hi in TYPESETTABLE):
+        return f"character U+{c:04X} ({ch}) cannot be typeset by pdflatex; remove it"
     return None
 
 
