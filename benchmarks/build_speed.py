@@ -10,8 +10,13 @@ Each build is `examgen build SPEC -n N` in a subprocess, timed from its start
   plain pass      the baseline: the same variant bodies (kept with --keep-tex, not
                   timed), one plain `pdflatex` pass per kept student.tex and
                   solution.tex, one after another, each in a copy of its folder.
+  pdfTeX limit    what pdfTeX itself needs for the same bodies (issue 18's measure): the kept
+                  bodies batched as examgen batches them (12 variants at most), one pass each
+                  on a format of their preamble (mylatexformat, built before, not timed), two
+                  at a time (longest first), each cut into one PDF per variant with qpdf.
 Both are compared per page (examgen's time / its pages against the plain passes'
-time / theirs: the same pages). Also "Python before the first TeX process": TeX
+time / theirs: the same pages); examgen is also compared with the limit (1.0x: no overhead
+beyond pdfTeX's own typesetting). Also "Python before the first TeX process": TeX
 programs (pdftex, pdflatex) are wrapped by a script on PATH that logs the time it
 starts; the first typesetting run (not `--version`) against the build's start.
 Also the seconds after the last TeX process ended (the tail: stamping, joining,
@@ -61,6 +66,19 @@ def wrappers(folder: Path) -> Path:
     return bindir
 
 
+def bytecode(folder: Path, spec: Path) -> dict[str, str]:
+    """Python's compiled modules for the builds, as an installed Python and examgen have them:
+    written into folder/pycache by one untimed build of one variant (with a cache of its own);
+    a machine with PYTHONDONTWRITEBYTECODE would otherwise compile every module in every build."""
+    env = {"PYTHONPYCACHEPREFIX": str(folder / "pycache")}
+    if not (folder / "pycache").exists():
+        run = dict(os.environ, PYTHONPATH=str(ROOT), EXAMGEN_CACHE=str(folder / "warm-cache"), **env)
+        run.pop("PYTHONDONTWRITEBYTECODE", None)
+        subprocess.run([sys.executable, "-m", "examgen", "build", str(spec), "-n", "1", "-o", str(folder / "warm")],
+                       check=True, env=run, capture_output=True)
+    return env
+
+
 def cpu() -> float:
     """CPU seconds (user + system) of the finished child processes so far (theirs included)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -73,7 +91,8 @@ def build(spec: Path, n: int, out: Path, cache: Path, bindir: Path,
     seconds after the last TeX run ended, CPU seconds of the whole process tree)."""
     log = out.parent / f"{out.name}.tex-starts"
     env = dict(os.environ, EXAMGEN_CACHE=str(cache), PYTHONPATH=str(ROOT), EXAMGEN_BENCH_LOG=str(log),
-               PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}")
+               PATH=f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}", **bytecode(bindir.parent, spec))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cmd = [sys.executable, "-m", "examgen", "build", str(spec), "-n", str(n), "-o", str(out)]
     shutil.rmtree(out, ignore_errors=True)
     log.unlink(missing_ok=True)
@@ -118,6 +137,53 @@ def plain(kept: Path) -> tuple[float, int, float]:
     return total, count, used
 
 
+def limit(kept: Path, n: int, work: Path) -> float:
+    """The pdfTeX limit (see the module's text): seconds from the first batch's start to the
+    last one's split, two batches at a time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from examgen.compiler.batching import BATCH_SIZE
+
+    work.mkdir()
+    for f in (kept / "E0001").glob("*.cls"):
+        shutil.copyfile(f, work / f.name)
+    for f in (kept / "E0001").glob("*.sty"):
+        shutil.copyfile(f, work / f.name)
+    k = -(-n // BATCH_SIZE)  # examgen's balanced batches (compiler.batching.batches)
+    bounds = [round(i * n / k) for i in range(k + 1)]
+    docs = []
+    for version in ("student", "solution"):
+        texs = [(kept / f"E{i + 1:04d}" / f"{version}.tex").read_text() for i in range(n)]
+        preamble = texs[0][:texs[0].index("\\begin{document}") + len("\\begin{document}")] + "\n"
+        (work / f"fmt-{version}.tex").write_text(preamble + "\\end{document}\n")
+        subprocess.run(["pdftex", "-ini", "-interaction=nonstopmode", f"-jobname=fmt-{version}", "&pdflatex",
+                        "mylatexformat.ltx", f"fmt-{version}.tex"], cwd=work, check=True, capture_output=True)
+        for b in range(k):
+            bodies = [t[t.index("\\begin{document}") + len("\\begin{document}"):t.rindex("\\end{document}")]
+                      for t in texs[bounds[b]:bounds[b + 1]]]
+            name = f"{version}-{b}"
+            (work / f"{name}.tex").write_text(preamble + "".join(bodies) + "\\end{document}\n")
+            docs.append((name, version, sum(map(len, bodies))))
+    docs.sort(key=lambda d: -d[2])  # longest first, as examgen's slots
+
+    def run(doc: tuple[str, str, int]) -> None:
+        name, version, _ = doc
+        subprocess.run(["pdflatex", f"-fmt=fmt-{version}", "-interaction=batchmode", f"{name}.tex"], cwd=work,
+                       check=True, capture_output=True, env=dict(os.environ, SOURCE_DATE_EPOCH="0"))
+        log = (work / f"{name}.log").read_text(errors="replace")
+        sizes = {int(line.split()[3]) for line in log.splitlines() if line.startswith("EXAMGEN-VARIANT: ")}
+        if len(sizes) != 1:
+            sys.exit(f"build_speed: {name}.tex: variants of unequal page counts {sorted(sizes)}")
+        (work / name).mkdir()
+        subprocess.run(["qpdf", f"{name}.pdf", f"--split-pages={sizes.pop()}", f"{name}/part.pdf"], cwd=work,
+                       check=True, capture_output=True)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(run, docs))
+    return time.perf_counter() - start
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--spec", type=Path, default=ROOT / "exams" / "in2346-endterm.yaml")
@@ -144,12 +210,16 @@ def main() -> None:
         per_plain = plain_s / plain_pages
         print(f"plain pdflatex, one pass per kept .tex, sequential: {plain_s:6.2f} s for {plain_pages} pages = "
               f"{1000 * per_plain:.1f} ms per page; CPU {plain_cpu:.2f} s")
+        limit_s = statistics.median(limit(tmp_path / "kept", n, tmp_path / f"limit-{r}") for r in range(args.runs))
+        print(f"pdfTeX limit, the bodies batched on a format, two at a time, split: {limit_s:6.2f} s = "
+              f"{limit_s / total / per_plain:.3f}x plain")
         for (name, runs), target in zip(kinds.items(), (0.20, 0.16)):
             s, first, tail, used = (statistics.median(r[k] for r in runs) for k in range(4))
             print(f"examgen build -n {n} {name:>14}: {s:6.2f} s for {total} pages = {1000 * s / total:.1f} ms per "
                   f"page = {s / total / per_plain:.3f}x plain (target <= {target:.2f}x); Python before the first "
                   f"TeX process {first:.2f} s (target <= 0.3 s); after the last TeX process {tail:.2f} s; "
-                  f"CPU {used:.2f} s = {used / plain_cpu:.3f}x the plain passes' CPU")
+                  f"CPU {used:.2f} s = {used / plain_cpu:.3f}x the plain passes' CPU; "
+                  f"{s / limit_s:.2f}x the pdfTeX limit")
 
 if __name__ == "__main__":
     main()
