@@ -6,6 +6,8 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +48,12 @@ def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant]
     return Batch(version, layout.preamble(version, info.language), pieces, files, layout.classes)
 
 
-def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None) -> Batch:
-    """One batch document of these variants in one version (`logo`: the logo under its fixed name)."""
-    return document(layouts.get(spec.layout), spec.info, variants, version, (logo,) if logo else ())
+def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None,
+           marks: Callable[[list[tuple[str, int]]], str] | None = None) -> Batch:
+    """One batch document of these variants in one version (`logo`: the logo under its fixed name;
+    `marks`: the scan codes typeset with the pages, Batch.marks)."""
+    return replace(document(layouts.get(spec.layout), spec.info, variants, version, (logo,) if logo else ()),
+                   marks=marks)
 
 
 def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:
@@ -80,6 +85,10 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     variants: list[Variant] = []
     kept: list[Batch] = []
 
+    # one booklet per variant (the default): the booklets are the variants' own PDFs, so TeX typesets
+    # their scan codes with the pages; otherwise the codes are stamped on (pdf.Stamper)
+    marks = partial(qrcodes.definitions, exam=qrcodes.exam_id(spec.info.code), booklets=n_variants) \
+        if (booklets or n_variants) == n_variants else None
     def pairs() -> Iterator[tuple[Batch, Batch]]:
         """Batch by batch, so that sampling and rendering overlap the compiling of earlier batches."""
         for r in batches(n_variants):
@@ -87,7 +96,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             vs = [build_variant(spec, bank, exam_seed, i + 1) for i in r]
             variants.extend(vs)
             # driver: render -- student and solution from the same draws
-            pair = (_batch(spec, vs, layouts.STUDENT, logo), _batch(spec, vs, layouts.SOLUTION, logo))
+            pair = (_batch(spec, vs, layouts.STUDENT, logo, marks), _batch(spec, vs, layouts.SOLUTION, logo, marks))
             if keep_tex:
                 kept.extend(pair)
             yield pair
@@ -95,7 +104,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     with work_folder() as tmp:
         logo = _stage_logo(spec, Path(tmp))
         # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX)
-        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped", n_variants)
+        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped", n_variants,
+                              marked=marks is not None)
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
@@ -118,7 +128,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
-            pdf.write(exam, stage, booklets, stamper.stamped)  # E????/student.pdf, solution.pdf
+            # E????/student.pdf, solution.pdf (typeset with their codes, or stamped)
+            pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped)
             with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
                 printing = joins.submit(pdf.write_print, exam, stage, booklets, stamper.joined)
                 answers.write(exam, stage)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import pages_text
+from test_layout_checklist import _decode
 
 from examgen import BANK_DIR, ROOT, bank, qrcodes
 from examgen.cli import main
@@ -201,6 +202,30 @@ def test_with_one_booklet_per_variant_the_booklets_are_joined_while_compiling(tm
     students = [tmp_path / "early" / f"E000{k}" / "student.pdf" for k in (1, 2, 3)]
     assert pages_text(tmp_path / "early" / "print" / "all-students.pdf") == [
         page for s in students for page in pages_text(s)]
+
+
+@pytest.mark.parametrize("booklets", [None, 3])
+def test_with_one_booklet_per_variant_tex_typesets_the_codes(booklets: int | None, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """One booklet per variant (the default): the final pass typesets each page's scan code
+    (the batch's final-qr.tex), so the build runs no qpdf overlay at all (stamping a batch
+    cost more CPU than pdfTeX's own pages beside it); with more booklets than variants the
+    codes are stamped on as before. Either way every page carries its booklet's code."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    runs: list[list[str]] = []
+    real = qpdf_module.qpdf
+    monkeypatch.setattr(qpdf_module, "qpdf", lambda args: runs.append(args) or real(args))
+    monkeypatch.setattr(qrcodes, "qpdf", qpdf_module.qpdf)
+    out = tmp_path / "out"
+    more = ["--booklets", str(booklets)] if booklets else []
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(out), *more]) == 0
+    overlays = [r for r in runs if "--overlay" in r]
+    assert (overlays == []) == (booklets is None), overlays
+    n = booklets or 2
+    expected = [f"IN2346-E{b:04d}-B{b:03d}-{p:02d}" for b in (1, 2) for p in (1, 2, 3, 4)]
+    assert _decode(out / "E0001" / "student.pdf") + _decode(out / "E0002" / "solution.pdf") == expected
+    assert _decode(out / "print" / "all-students.pdf") == [
+        f"IN2346-E{(b - 1) % 2 + 1:04d}-B{b:03d}-{p:02d}" for b in range(1, n + 1) for p in (1, 2, 3, 4)]
 
 
 def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:

@@ -566,8 +566,10 @@ def test_signal_at_every_moment_writes_nothing(moment: str, tool: str, pattern: 
     before = previous_build(out) if sig == signal.SIGINT else None  # a previous build must survive
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "EXAMGEN_TEST_FIFO": str(fifo),
            "EXAMGEN_TEST_MARK": str(mark), "TMPDIR": str(tmp_path)}
+    # at the write stage: four booklets of three variants are stamped there (one per variant: joined while compiling)
+    booklets = ["--booklets", "4"] if moment == "write stage" else []
     proc = subprocess.Popen([sys.executable, "-m", "examgen", "build", str(QUIZ), "-n", "3", "-o", str(out),
-                             "--no-cache", "-j", "2"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             "--no-cache", "-j", "2", *booklets], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -673,7 +675,9 @@ def test_kill_9_leftovers_are_cleaned_by_the_next_run(tmp_path: Path) -> None:
     before = previous_build(out)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "EXAMGEN_TEST_FIFO": str(fifo),
            "EXAMGEN_TEST_MARK": str(mark), "TMPDIR": str(tmpdir)}
-    args = [sys.executable, "-m", "examgen", "build", str(QUIZ), "-n", "2", "-o", str(out), "--no-cache"]
+    # three booklets of two variants: the booklets are stamped at the write stage (one per variant: joined earlier)
+    args = [sys.executable, "-m", "examgen", "build", str(QUIZ), "-n", "2", "-o", str(out), "--no-cache",
+            "--booklets", "3"]
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:

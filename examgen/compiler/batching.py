@@ -5,6 +5,7 @@ never depend on the number of cores or the cache)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -31,6 +32,9 @@ class Batch:
     pieces: tuple[Piece, ...]
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
     classes: tuple[Path, ...] = ()  # the layout's class files the preamble loads (layouts.Layout.classes)
+    # the scan codes typeset with the pages: (variant code, pages) pairs -> the <jobname>-qr.tex the
+    # class reads (examgen.qrcodes.definitions); None: no codes, stamped afterwards if at all
+    marks: Callable[[list[tuple[str, int]]], str] | None = None
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
         head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble

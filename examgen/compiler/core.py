@@ -198,9 +198,9 @@ class Compiler:
         otherwise that is a LayoutError (student and solution must paginate alike)."""
         tex = batch.source(pages)
         codes = [(p.code, pages[p.code]) for p in batch.pieces]
-        # fmt.name carries the hash of the class, the preamble and the TeX installation; the scan codes are
-        # stamped onto the PDFs afterwards (examgen.qrcodes), not typeset
-        digest = key(tex, repr(codes), fmt.name, *(f.read_bytes() for f in batch.files))
+        marks = batch.marks(codes) if batch.marks is not None else ""  # the scan codes, typeset (final-qr.tex)
+        # fmt.name carries the hash of the class, the preamble and the TeX installation
+        digest = key(tex, repr(codes), fmt.name, marks, *(f.read_bytes() for f in batch.files))
         names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
         entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
             if cache else None
@@ -212,6 +212,8 @@ class Compiler:
             return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
+        if marks:
+            (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
         log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex, cost=len(tex))  # longest first
         ranges = _ranges(log, batch)
         actual = {code: n for code, (_, n) in ranges.items()}

@@ -32,9 +32,11 @@ The protocol between every layout's class and the compiler (examgen/compiler/):
   (pages even, a multiple of 4 for the TUM booklets); the compiler splits the document with it;
 - \\egdraftpass is defined in the page-counting pass (no PDF, no scan marks);
 - the scan marks: the class draws three corner discs on every page and reserves the QR
-  code's square (examgen stamps the codes onto the compiled PDFs, one set per booklet:
-  examgen.qrcodes); a kept .tex reads \\jobname-qr.tex, lines \\egqr{<code>-<page>}{<PDF operators>},
-  and the class draws each on its page;
+  code's square; the class draws the codes that \\jobname-qr.tex defines, lines
+  \\egqr{<code>-<page>}{<PDF operators>}, each on its page: the compiler writes that file for a
+  batch with Batch.marks (one booklet per variant: the codes are typeset with the pages), a kept
+  .tex has one beside it; otherwise examgen stamps the codes onto the compiled PDFs, one set per
+  booklet (examgen.qrcodes);
 - answer regions (what scanning reads): for every answer area of a template part and every
   multiple-choice box, two deferred \\write-1 lines at shipout, after a \\pdfsavepos at the
   area's top-left (tl) and bottom-right (br) corners:

@@ -5,7 +5,7 @@ a writer never samples or solves the exam again. The online exports take each qu
 statement and solution texts from the render stage (questions.texts, the one renderer),
 once per question.
 
-* pdf       -- E????/student.pdf and solution.pdf (the compiled PDFs, scan codes stamped), print/ (the booklets)
+* pdf       -- E????/student.pdf and solution.pdf (the compiled PDFs with their scan codes), print/ (the booklets)
 * answers   -- E????/answers.json, version 2 (schema: examgen/schemas/answers-v2.schema.json)
 * layoutjson -- E????/layout.json: where a scanner finds discs, QR, MC boxes, score cells, answer areas
 * keycsv    -- answer_key.csv, one row per graded answer

@@ -60,27 +60,31 @@ class Stamper:
     with exactly these codes: joining them gives the booklets without stamping them again).
     `joined` maps those print files' names to them (print_files copies them)."""
 
-    def __init__(self, exam_code: str, booklets: int, folder: Path, variants: int):
+    def __init__(self, exam_code: str, booklets: int, folder: Path, variants: int, marked: bool = False):
         self.exam_id, self.booklets, self.folder, self.variants = qrcodes.exam_id(exam_code), booklets, folder, variants
+        self.marked = marked  # the compiled PDFs carry their codes already (typeset: Batch.marks), nothing to stamp
         self.stamped: dict[tuple[str, str], Path] = {}
         self.joined: dict[str, Path] = {}
         self.lock = threading.Lock()
 
     def __call__(self, version: str, built: dict[str, Built]) -> None:
-        outs = {code: self.folder / code / f"{version}.pdf" for code in built}
-        for out in outs.values():
-            out.parent.mkdir(parents=True, exist_ok=True)
-        qrcodes.stamp_each([b.pdf for b in built.values()],
-                           [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
-                                          self.booklets) for code, b in built.items()],
-                           list(outs.values()))
+        if self.marked:
+            outs = {code: b.pdf for code, b in built.items()}
+        else:
+            outs = {code: self.folder / code / f"{version}.pdf" for code in built}
+            for out in outs.values():
+                out.parent.mkdir(parents=True, exist_ok=True)
+            qrcodes.stamp_each([b.pdf for b in built.values()],
+                               [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
+                                              self.booklets) for code, b in built.items()],
+                               list(outs.values()))
         with self.lock:
             self.stamped.update({(code, version): out for code, out in outs.items()})
             done = sorted((c for c, v in self.stamped if v == version), key=qrcodes.first_booklet)
         if len(done) < self.variants or (version == STUDENT and self.booklets != self.variants):
             return
         # this batch completed the version's variants (one thread here): its print files
-        (self.folder / "print").mkdir(exist_ok=True)
+        (self.folder / "print").mkdir(parents=True, exist_ok=True)
         pdfs = [self.stamped[(c, version)] for c in done]
         names = join_solutions(pdfs, done, self.folder / "print") if version == SOLUTION \
             else join_booklets(pdfs, self.folder / "print")
