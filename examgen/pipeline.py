@@ -101,11 +101,11 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 kept.extend(pair)
             yield pair
 
-    with work_folder() as tmp:
+    # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX), and
+    # the print files are joined as soon as their variants are (overlapping TeX or the records)
+    with work_folder() as tmp, pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped",
+                                           n_variants, marked=marks is not None) as stamper:
         logo = _stage_logo(spec, Path(tmp))
-        # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX)
-        stamper = pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped", n_variants,
-                              marked=marks is not None)
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
@@ -131,7 +131,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             # E????/student.pdf, solution.pdf (typeset with their codes, or stamped)
             pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped)
             with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
-                printing = joins.submit(pdf.write_print, exam, stage, booklets, stamper.joined)
+                printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished()))
                 answers.write(exam, stage)
                 layoutjson.write(exam, stage, booklets)
                 if keep_tex:

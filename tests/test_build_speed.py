@@ -22,6 +22,7 @@ from examgen.compiler import Built, tex
 from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.spec import load_spec
+from examgen.writers import answers as answers_writer
 from examgen.writers import pdf
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
@@ -226,6 +227,28 @@ def test_with_one_booklet_per_variant_tex_typesets_the_codes(booklets: int | Non
     assert _decode(out / "E0001" / "student.pdf") + _decode(out / "E0002" / "solution.pdf") == expected
     assert _decode(out / "print" / "all-students.pdf") == [
         f"IN2346-E{(b - 1) % 2 + 1:04d}-B{b:03d}-{p:02d}" for b in range(1, n + 1) for p in (1, 2, 3, 4)]
+
+
+def test_the_last_print_join_overlaps_the_writing_of_the_records(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The print files are joined in the Stamper's own threads: the last join runs while the
+    build writes answers.json and layout.json (before, compile_exam waited for it). Shown
+    without timing: the solutions' join waits until answers.json is being written, which only
+    happens if the build does not wait for the join first (else the join gives up after 120 s)."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    writing, waited = threading.Event(), []
+    real_join, real_answers = pdf.join_solutions, answers_writer.write
+
+    def join(pdfs: list[Path], codes: list[str], folder: Path) -> list[str]:
+        waited.append(writing.wait(timeout=120))
+        return real_join(pdfs, codes, folder)
+
+    monkeypatch.setattr(pdf, "join_solutions", join)
+    monkeypatch.setattr(answers_writer, "write", lambda exam, stage: writing.set() or real_answers(exam, stage))
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "out")]) == 0
+    assert waited == [True]
+    assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
+        page for k in (1, 2) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]
 
 
 def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -58,7 +58,9 @@ class Stamper:
     is typeset: the longest runs go first), they are joined into folder/print/ at once; so are
     the student versions when there is one booklet per variant (booklet b is then variant b
     with exactly these codes: joining them gives the booklets without stamping them again).
-    `joined` maps those print files' names to them (print_files copies them)."""
+    The joins run in the Stamper's own threads (the last ones overlap the writing of the
+    records); `finished()` waits for them and maps the print files' names to them (print_files
+    copies them). A `with` block ends them before the work folder goes."""
 
     def __init__(self, exam_code: str, booklets: int, folder: Path, variants: int, marked: bool = False):
         self.exam_id, self.booklets, self.folder, self.variants = qrcodes.exam_id(exam_code), booklets, folder, variants
@@ -66,6 +68,27 @@ class Stamper:
         self.stamped: dict[tuple[str, str], Path] = {}
         self.joined: dict[str, Path] = {}
         self.lock = threading.Lock()
+        self.joins = ThreadPoolExecutor(max_workers=2)
+        self.pending: list[Future[None]] = []
+
+    def __enter__(self) -> Stamper:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.joins.shutdown(wait=True, cancel_futures=True)  # no qpdf still writing into the work folder
+
+    def finished(self) -> dict[str, Path]:
+        """The print files joined while compiling (name -> file), once all are joined; a failed
+        join raises its error here."""
+        for f in self.pending:
+            f.result()
+        return self.joined
+
+    def _join(self, version: str, pdfs: list[Path], codes: list[str]) -> None:
+        names = join_solutions(pdfs, codes, self.folder / "print") if version == SOLUTION \
+            else join_booklets(pdfs, self.folder / "print")
+        with self.lock:
+            self.joined.update({name: self.folder / "print" / name for name in names})
 
     def __call__(self, version: str, built: dict[str, Built]) -> None:
         if self.marked:
@@ -85,11 +108,9 @@ class Stamper:
             return
         # this batch completed the version's variants (one thread here): its print files
         (self.folder / "print").mkdir(parents=True, exist_ok=True)
-        pdfs = [self.stamped[(c, version)] for c in done]
-        names = join_solutions(pdfs, done, self.folder / "print") if version == SOLUTION \
-            else join_booklets(pdfs, self.folder / "print")
         with self.lock:
-            self.joined.update({name: self.folder / "print" / name for name in names})
+            self.pending.append(self.joins.submit(self._join, version, [self.stamped[(c, version)] for c in done],
+                                                  done))
 
 
 def write(exam: Exam, folder: Path, booklets: int | None = None,
