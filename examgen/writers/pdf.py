@@ -3,12 +3,13 @@
 order; each already padded to a multiple of 4 pages, for one duplex print job).
 
 Booklets: `--booklets N` prints N numbered booklets over the V variants, booklet b of
-variant ((b - 1) mod V) + 1. Every page's QR code names its booklet (examgen.qrcodes), so
-the codes are stamped onto the compiled pages here, never typeset. A variant's own
-student.pdf and solution.pdf carry the codes of its first booklet (booklet b = the
-variant's number), so with the default N = V they are exactly the booklets; the build
-stamps them while it compiles (Stamper: one qpdf run per batch, as the batch is built),
-and joins print/ (write_print) while it writes the exam's records."""
+variant ((b - 1) mod V) + 1. Every page's QR code names its booklet (examgen.qrcodes). A
+variant's own student.pdf and solution.pdf carry the codes of its first booklet (booklet b =
+the variant's number), so with the default N = V they are exactly the booklets: then pdfTeX
+typesets the codes with the pages (the pipeline gives the batches their marks) and the
+booklets are joined from them. Otherwise the compiled pages carry no codes and they are
+stamped on here: each variant's own as its batch is built (Stamper: one qpdf run per batch),
+the booklets of print/ while the build writes the exam's records (write_print)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ class Stamper:
     """compile_exam's `finish`: each compiled batch's variants stamped with the codes of their
     first booklet (of `booklets`) into folder/E????/<version>.pdf as soon as the batch is
     built, in the compiler's pool, so that the stamping overlaps the next TeX runs
-    (one qpdf run per batch: qrcodes.stamp_each). `stamped` maps (code, version) to the file.
+    (one qpdf run per batch: qrcodes.stamp_each), unless they are `marked` (typeset with their
+    codes: then they are taken as they are). `stamped` maps (code, version) to the file.
     Once the solutions of all `variants` are stamped (usually before the last student batch
     is typeset: the longest runs go first), they are joined into folder/print/ at once; so are
     the student versions when there is one booklet per variant (booklet b is then variant b
