@@ -45,7 +45,7 @@ def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant]
     """The render stage's document: these variants in one version and layout, as one batch
     for the compiler (`label` names a variant in errors)."""
     pieces = tuple(Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version)) for v in variants)
-    return Batch(version, layout.preamble(version, info.language), pieces, files, layout.classes)
+    return Batch(version, layout.preamble(info.language), pieces, files, layout.classes)
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None,
@@ -109,8 +109,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
-                                          # the longer document's format first: its batches go first
-                                          [_batch(spec, [], v, logo) for v in (layouts.SOLUTION, layouts.STUDENT)],
+                                          # the format (one: both versions share the preamble)
+                                          [_batch(spec, [], layouts.SOLUTION, logo)],
                                           remember=str(spec.path.resolve()), finish=stamper)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
@@ -155,7 +155,7 @@ def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compile
     texts = sorted({t for v in variants for t in layout.reserved(v)})
     reserve: layouts.Reserve = {}
     if texts:
-        preamble = layout.preamble(layouts.STUDENT, spec.info.language)
+        preamble = layout.preamble(spec.info.language)
         log = compiler.log_of(tmp / "measure", "measure", preamble + layout.measure_body(texts) + "\\end{document}\n",
                               "the multiple-choice reasons (measured for --keep-tex)", layout.classes)
         found = layouts.sizes(log)

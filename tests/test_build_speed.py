@@ -251,6 +251,38 @@ def test_the_last_print_join_overlaps_the_writing_of_the_records(tmp_path: Path,
         page for k in (1, 2) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]
 
 
+def test_student_and_solution_share_one_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both versions have one preamble (the version is \\egversion after \\begin{document}), so a
+    cold build makes one precompiled format, not two, and each version still comes out as itself."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "out"
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(out)]) == 0
+    assert len([e for e in (tmp_path / "cache" / "formats").iterdir() if not e.name.startswith(".")]) == 1
+    student, solution = (pages_text(out / "E0001" / f"{v}.pdf") for v in ("student", "solution"))
+    assert "Eexam" in student[0] and "Esolution" in solution[0]
+    assert not any("Grading notes" in p for p in student) and any("Grading notes" in p for p in solution)
+
+
+def test_the_draft_pass_counts_the_pages_of_the_student_version(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a remembered page total, one -draftmode pass over the first variant gives the usual
+    total; it typesets the student version (half the TeX time of the solution, the same pages,
+    which every final pass verifies), whichever batch asks first."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    drafts: list[str] = []
+    real = tex.TexRunner.run
+
+    def run(self: tex.TexRunner, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, source: str,
+            cost: int | None = None) -> str:
+        if draft:
+            drafts.append(label)
+        return real(self, workdir, name, fmt, draft, label, source, cost)
+
+    monkeypatch.setattr(tex.TexRunner, "run", run)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0
+    assert drafts == ["variant E0001 (student)"]
+
+
 def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:
     """TeX slots go to the longest waiting run (a solution batch before a student batch),
     runs without a cost (formats, drafts) before all; equal costs in the order they came."""

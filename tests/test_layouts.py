@@ -46,7 +46,7 @@ def test_layouts_are_the_folders_with_their_classes() -> None:
     for lay in (tum, plain):
         assert lay.name == lay.classes[0].parent.name
         assert all(f.is_file() and f.parent.parent == ROOT / "examgen" / "layouts" for f in lay.classes)
-    assert plain.preamble("solution", "de") == "\\documentclass[solution,de]{examgenplain}\n\\begin{document}\n"
+    assert plain.preamble("de") == "\\documentclass[de]{examgenplain}\n\\begin{document}\n"
     assert not (ROOT / "templates").exists()  # the class lives in its layout's folder only
 
 

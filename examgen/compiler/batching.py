@@ -37,7 +37,8 @@ class Batch:
     marks: Callable[[list[tuple[str, int]]], str] | None = None
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
-        head = "\\def\\egdraftpass{}%\n" if draft else ""  # after \\begin{document}: the format skips the preamble
+        # after \\begin{document}: the format skips the preamble (both versions share it, and the format)
+        head = f"\\egversion{{{self.version}}}%\n" + ("\\def\\egdraftpass{}%\n" if draft else "")
         return self.preamble + head + "".join(
             f"% examgen: variant {p.code}\n\\egbeginvariant{{{p.code}}}{{{(pages or {}).get(p.code, 0)}}}\n{p.body}"
             for p in self.pieces) + "\\end{document}\n"

@@ -106,13 +106,18 @@ def _read_regions(path: Path, batch: Batch) -> Regions | None:
 
 def _first_failures(errors: list[LatexError]) -> LatexError:
     """All failures in one error, without a variant's solution failure when its student
-    version failed too (the same template text breaks both: one line is enough)."""
+    version failed too (the same template text breaks both: one line is enough), and each
+    variant's version once (the draft pass typesets a student variant for whichever batch
+    asks first: a failing one fails for both)."""
     student = {code for e in errors for code, version, _ in e.failures if version == "student"}
-    lines = [line for e in errors for code, version, line in e.failures
-             if version == "student" or code not in student]
-    lines += [str(e) for e in errors if not e.failures]
+    first: dict[tuple[str, str], str] = {}
+    for e in errors:
+        for code, version, line in e.failures:
+            if version == "student" or code not in student:
+                first.setdefault((code, version), line)
+    lines = [*first.values(), *(str(e) for e in errors if not e.failures)]
     err = LatexError("\n".join(lines))
-    err.files = tuple(f for e in errors for f in e.files)
+    err.files = tuple(dict.fromkeys(f for e in errors for f in e.files))
     return err
 
 
@@ -361,6 +366,7 @@ class _Stream:
         self.fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
         self.typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
         self.sampling = threading.Lock()
+        self.students: dict[str, Batch] = {}  # first variant's code -> its student batch (the draft pass's document)
 
     def fmt_for(self, batch: Batch) -> Path:
         with self.guard:
@@ -415,7 +421,9 @@ class _Stream:
             if not self.typical:
                 n = self.remembered()
                 if n is None:
-                    one = batch.only(batch.pieces[:1])
+                    # in the student version: half the TeX time of the solution's, the same pages (verified)
+                    source = self.students.get(batch.pieces[0].code, batch)
+                    one = source.only(source.pieces[:1])
                     (n,) = self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt)).values()
                 self.typical[n] = 0
             return max(self.typical, key=lambda k: self.typical[k])
@@ -499,6 +507,8 @@ class _Stream:
 
         # student and solution batches are independent jobs (both paginate alike; checked below)
         for student, solution in pairs:
+            if student.pieces:
+                self.students[student.pieces[0].code] = student
             for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
                 running.append(self.pool.submit(self.run_batch, batch))
             while len(running) >= 2 * self.c.workers or (running and self.fatal):

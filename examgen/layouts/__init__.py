@@ -4,7 +4,7 @@ defines `LAYOUT`, a `Layout`:
 
 - `name`: the folder's name, what an exam spec selects with `layout: <name>`;
 - `classes`: the class files the document needs, the document class first (its stem is
-  the class name: \\documentclass[<version>,<language>]{<stem>}), and the packages they
+  the class name: \\documentclass[<language>]{<stem>}), and the packages they
   load; they are copied beside the precompiled format, a kept .tex and a failure's
   diagnostics. One of them is the layout's typography, `fonts` (examgenfonts.sty: the
   fonts and the smallest sizes), which the grading report loads too;
@@ -19,9 +19,10 @@ defines `LAYOUT`, a `Layout`:
   sizes (text -> (height, depth)) writes the student version with spaces of those sizes
   instead of the texts, and no correct box.
 
-`preamble(version, language)` is the same for every layout: the \\documentclass line and
-\\begin{document}, nothing per variant, so it can be dumped into a format. `version` is
-STUDENT or SOLUTION; both versions must paginate identically.
+`preamble(language)` is the same for every layout: the \\documentclass line and
+\\begin{document}, nothing per variant or version, so it can be dumped into one format for
+both versions; the compiler writes \\egversion{student|solution} right after it (the class
+must define it). Both versions must paginate identically.
 
 The protocol between every layout's class and the compiler (examgen/compiler/):
 
@@ -141,13 +142,14 @@ class Layout:
         (sty,) = [f for f in self.classes if f.name == "examgenfonts.sty"]
         return sty
 
-    def preamble(self, version: str, language: str) -> str:
+    def preamble(self, language: str) -> str:
         """The document up to and including \\begin{document}: the same for every
-        variant (and every exam) of a version and language, so it is dumped once
-        into a format. Everything else comes after \\begin{document}."""
+        variant (and every exam) of a language, student and solution alike, so it is dumped
+        once into a format. Everything else comes after \\begin{document}, the version first
+        (\\egversion{student|solution}, which the compiler writes: Batch.source)."""
         # written out, not with pylatex's Document: its '%'-terminated lines defeat
         # mylatexformat's line scanner, which looks for a line holding \\begin{document}
-        return f"\\documentclass[{version},{language}]{{{self.classes[0].stem}}}\n\\begin{{document}}\n"
+        return f"\\documentclass[{language}]{{{self.classes[0].stem}}}\n\\begin{{document}}\n"
 
 
 def sizes(log: str) -> dict[int, tuple[str, str]]:
