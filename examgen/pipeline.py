@@ -7,7 +7,6 @@ import shutil
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +48,7 @@ def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant]
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None,
-           marks: Callable[[list[tuple[str, int]]], str] | None = None) -> Batch:
+           marks: qrcodes.Typeset | None = None) -> Batch:
     """One batch document of these variants in one version (`logo`: the logo under its fixed name;
     `marks`: the scan codes typeset with the pages, Batch.marks)."""
     return replace(document(layouts.get(spec.layout), spec.info, variants, version, (logo,) if logo else ()),
@@ -87,8 +86,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
 
     # one booklet per variant (the default): the booklets are the variants' own PDFs, so TeX typesets
     # their scan codes with the pages; otherwise the codes are stamped on (pdf.Stamper)
-    marks = partial(qrcodes.definitions, exam=qrcodes.exam_id(spec.info.code), booklets=n_variants) \
-        if (booklets or n_variants) == n_variants else None
+    marks = qrcodes.Typeset(qrcodes.exam_id(spec.info.code), n_variants) if (booklets or n_variants) == n_variants \
+        else None
     def pairs() -> Iterator[tuple[Batch, Batch]]:
         """Batch by batch, so that sampling and rendering overlap the compiling of earlier batches."""
         for r in batches(n_variants):

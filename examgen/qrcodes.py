@@ -17,10 +17,13 @@ draws its codes itself: \\egqr{<variant>-<page>}{<operators>} lines in <jobname>
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache, partial
 from pathlib import Path
 
@@ -71,9 +74,43 @@ def first_booklet(code: str) -> int:
     return int(code[1:])
 
 
+@dataclass(frozen=True)
+class Typeset:
+    """The codes of the variants' first booklets (of `booklets`), typeset with their pages
+    (compiler.Batch.marks): one booklet per variant, so the variants' PDFs are the booklets."""
+
+    exam: str  # the exam id (exam_id)
+    booklets: int
+
+    @property
+    def key(self) -> str:
+        """The cache key part: the exam id, the booklet count and this module's code (which
+        draws the symbols; segno encodes them as the QR standard fixes them for a given mask)."""
+        return f"qr {self.exam} {self.booklets} {_source_digest()}"
+
+    def __call__(self, variants: list[tuple[str, int]]) -> str:
+        return definitions(variants, self.exam, self.booklets)
+
+
+@lru_cache(maxsize=1)
+def _source_digest() -> str:
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+
+
 def definitions(variants: list[tuple[str, int]], exam: str, booklets: int) -> str:
     """The <jobname>-qr.tex text for these (variant code, page count) pairs: the codes of
-    the variant's first booklet of `booklets`."""
+    the variant's first booklet of `booklets`. A batch's student and solution documents ask
+    for the same text at the same moment, just before their TeX runs: the first computes it,
+    the other waits for it (computing it twice at once took each three times as long)."""
+    with _DEFINING:
+        return _definitions(tuple(variants), exam, booklets)
+
+
+_DEFINING = threading.Lock()
+
+
+@lru_cache(maxsize=8)
+def _definitions(variants: tuple[tuple[str, int], ...], exam: str, booklets: int) -> str:
     return "".join(f"\\egqr{{{code}-{p}}}{{{operators(text(exam, code, first_booklet(code), p, booklets))}}}%\n"
                    for code, pages in variants for p in range(1, pages + 1))
 

@@ -283,6 +283,27 @@ def test_the_draft_pass_counts_the_pages_of_the_student_version(tmp_path: Path,
     assert drafts == ["variant E0001 (student)"]
 
 
+def test_typeset_codes_are_encoded_once_then_taken_from_the_cache(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codes a batch typesets are encoded once for its student and solution documents (which
+    ask at the same moment) and kept in the cache: a rebuild after an edit (every PDF typeset
+    anew) encodes none, and its PDFs are the bytes of the first build."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    encoded: list[str] = []
+    real = qrcodes.operators.__wrapped__
+    monkeypatch.setattr(qrcodes, "operators", lambda content: encoded.append(content) or real(content))
+    qrcodes._definitions.cache_clear()
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first")]) == 0
+    assert sorted(encoded) == [f"IN2346-E{b:04d}-B{b:03d}-{p:02d}" for b in (1, 2) for p in (1, 2, 3, 4)]
+    encoded.clear()
+    qrcodes._definitions.cache_clear()
+    for sub in ("pdf", "pages"):
+        shutil.rmtree(tmp_path / "cache" / sub)
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "again")]) == 0
+    assert encoded == []
+    assert _outputs(tmp_path / "first") == _outputs(tmp_path / "again")
+
+
 def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:
     """TeX slots go to the longest waiting run (a solution batch before a student batch),
     runs without a cost (formats, drafts) before all; equal costs in the order they came."""

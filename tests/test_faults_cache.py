@@ -74,12 +74,30 @@ def _entries(cache: Path, kind: str) -> list[Path]:
 
 def _all_verified(cache: Path) -> None:
     """Every entry of the cache holds exactly the files its entry.json names, with those hashes."""
-    for kind in ("pdf", "pages", "formats"):
+    for kind in ("pdf", "pages", "formats", "marks"):
         for entry in _entries(cache, kind):
             files = json.loads((entry / "entry.json").read_text())["files"]
             assert sorted(os.listdir(entry)) == sorted([*files, "entry.json"])
             for name, digest in files.items():
                 assert hashlib.sha256((entry / name).read_bytes()).hexdigest() == digest
+
+
+def test_damaged_scan_codes_are_encoded_anew_not_typeset(tmp_path: Path, clean: dict[str, str]) -> None:
+    """The scan codes a batch typesets are cached (encoding them delays its TeX run); an entry
+    whose codes were changed (E0001's filed as E0002's) is refused and the codes encoded anew:
+    the PDFs are those of a clean build, and every page's code names its own variant."""
+    cache = tmp_path / "cache"
+    _ok(_build(tmp_path / "o1", cache), 0, 2)
+    (entry,) = _entries(cache, "marks")  # the student and the solution batch share their codes
+    qr = entry / "qr.tex"
+    text = qr.read_text()
+    assert "\\egqr{E0001-1}" in text and "\\egqr{E0002-1}" in text
+    qr.write_text(text.replace("E0001-", "EXXXX-").replace("E0002-", "E0001-").replace("EXXXX-", "E0002-"))
+    shutil.rmtree(cache / "pdf")  # the batches are typeset again, with the codes from the cache
+    proc = _build(tmp_path / "o2", cache)
+    _ok(proc, 0, 2)
+    assert _pdfs(tmp_path / "o2") == _clean_pdfs(clean)
+    _all_verified(cache)
 
 
 def test_swapped_pdfs_are_rebuilt_not_shipped(tmp_path: Path, clean: dict[str, str]) -> None:

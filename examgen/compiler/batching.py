@@ -5,15 +5,28 @@ never depend on the number of cores or the cache)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 from ..layouts import Region
 
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 #: The class's log protocol: one line per variant with its first page and page count.
 VARIANT_LINE = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
+
+
+class Marks(Protocol):
+    """The scan codes a batch typesets with its pages (examgen.qrcodes.Typeset)."""
+
+    @property
+    def key(self) -> str:
+        """What the text depends on besides the variants and their pages (part of its cache key)."""
+        ...
+
+    def __call__(self, variants: list[tuple[str, int]]) -> str:
+        """The <jobname>-qr.tex the class reads, for these (variant code, pages) pairs."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -32,9 +45,7 @@ class Batch:
     pieces: tuple[Piece, ...]
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
     classes: tuple[Path, ...] = ()  # the layout's class files the preamble loads (layouts.Layout.classes)
-    # the scan codes typeset with the pages: (variant code, pages) pairs -> the <jobname>-qr.tex the
-    # class reads (examgen.qrcodes.definitions); None: no codes, stamped afterwards if at all
-    marks: Callable[[list[tuple[str, int]]], str] | None = None
+    marks: Marks | None = None  # the scan codes typeset with the pages; None: none, stamped afterwards if at all
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
         # after \\begin{document}: the format skips the preamble (both versions share it, and the format)

@@ -47,6 +47,7 @@ T = TypeVar("T")
 Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
 REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [Region as a dict, ...]}
 TOTAL = "total.json"  # in a totals cache entry: the usual page total of a compile_exam's documents
+MARKS = "qr.tex"  # in a marks cache entry: the scan codes' definitions of a batch (Batch.marks)
 
 
 class Mispaginated(Exception):
@@ -203,7 +204,7 @@ class Compiler:
         otherwise that is a LayoutError (student and solution must paginate alike)."""
         tex = batch.source(pages)
         codes = [(p.code, pages[p.code]) for p in batch.pieces]
-        marks = batch.marks(codes) if batch.marks is not None else ""  # the scan codes, typeset (final-qr.tex)
+        marks = self._marks(batch, codes, cache)  # the scan codes, typeset (final-qr.tex)
         # fmt.name carries the hash of the class, the preamble and the TeX installation
         digest = key(tex, repr(codes), fmt.name, marks, *(f.read_bytes() for f in batch.files))
         names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
@@ -239,6 +240,22 @@ class Compiler:
                                         sort_keys=True).encode()
             cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
         return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, found  # the build's own copies
+
+    @staticmethod
+    def _marks(batch: Batch, codes: list[tuple[str, int]], cache: Cache | None) -> str:
+        """The scan codes' definitions of a batch (Batch.marks), from the cache if possible:
+        encoding a batch's 240 codes costs about 0.1 s of Python (more beside other threads),
+        all of it before its TeX run can start."""
+        if batch.marks is None:
+            return ""
+        entry = cache.entry("marks", key(batch.marks.key, repr(codes))) if cache is not None else None
+        found = cache.verified(entry, [MARKS]) if cache is not None and entry is not None else None
+        if found is not None:
+            return (found / MARKS).read_text(encoding="utf-8")
+        text = batch.marks(codes)
+        if cache is not None and entry is not None:
+            cache.store(entry, {MARKS: text.encode("utf-8")})
+        return text
 
     def _isolate(self, batch: Batch, exc: LatexError, run: Callable[[Batch], object]) -> LatexError:
         """A batch failed: compile its variants alone and report the ones that fail. Their
