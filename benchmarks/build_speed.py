@@ -143,33 +143,30 @@ def limit(kept: Path, n: int, work: Path) -> tuple[float, float]:
     last one's split, two batches at a time, and the CPU seconds of those runs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from examgen.compiler.batching import BATCH_SIZE
+    from examgen.compiler.batching import batches
 
     work.mkdir()
-    for f in (kept / "E0001").glob("*.cls"):
+    for f in [*(kept / "E0001").glob("*.cls"), *(kept / "E0001").glob("*.sty")]:
         shutil.copyfile(f, work / f.name)
-    for f in (kept / "E0001").glob("*.sty"):
-        shutil.copyfile(f, work / f.name)
-    k = -(-n // BATCH_SIZE)  # examgen's balanced batches (compiler.batching.batches)
-    bounds = [round(i * n / k) for i in range(k + 1)]
+    begin = "\\begin{document}"
     docs = []
     for version in ("student", "solution"):
         texs = [(kept / f"E{i + 1:04d}" / f"{version}.tex").read_text() for i in range(n)]
-        preamble = texs[0][:texs[0].index("\\begin{document}") + len("\\begin{document}")] + "\n"
-        (work / f"fmt-{version}.tex").write_text(preamble + "\\end{document}\n")
-        subprocess.run(["pdftex", "-ini", "-interaction=nonstopmode", f"-jobname=fmt-{version}", "&pdflatex",
-                        "mylatexformat.ltx", f"fmt-{version}.tex"], cwd=work, check=True, capture_output=True)
-        for b in range(k):
-            bodies = [t[t.index("\\begin{document}") + len("\\begin{document}"):t.rindex("\\end{document}")]
-                      for t in texs[bounds[b]:bounds[b + 1]]]
+        preamble = texs[0][:texs[0].index(begin) + len(begin)] + "\n"  # the same for both versions: one format
+        if not (work / "fmt.fmt").exists():
+            (work / "fmt.tex").write_text(preamble + "\\end{document}\n")
+            subprocess.run(["pdftex", "-ini", "-interaction=nonstopmode", "-jobname=fmt", "&pdflatex",
+                            "mylatexformat.ltx", "fmt.tex"], cwd=work, check=True, capture_output=True)
+        for b, r in enumerate(batches(n)):  # examgen's batches
+            bodies = [t[t.index(begin) + len(begin):t.rindex("\\end{document}")] for t in texs[r.start:r.stop]]
             name = f"{version}-{b}"
             (work / f"{name}.tex").write_text(preamble + "".join(bodies) + "\\end{document}\n")
-            docs.append((name, version, sum(map(len, bodies))))
-    docs.sort(key=lambda d: -d[2])  # longest first, as examgen's slots
+            docs.append((name, sum(map(len, bodies))))
+    docs.sort(key=lambda d: -d[1])  # longest first, as examgen's slots
 
-    def run(doc: tuple[str, str, int]) -> None:
-        name, version, _ = doc
-        subprocess.run(["pdflatex", f"-fmt=fmt-{version}", "-interaction=batchmode", f"{name}.tex"], cwd=work,
+    def run(doc: tuple[str, int]) -> None:
+        name = doc[0]
+        subprocess.run(["pdflatex", "-fmt=fmt", "-interaction=batchmode", f"{name}.tex"], cwd=work,
                        check=True, capture_output=True, env=dict(os.environ, SOURCE_DATE_EPOCH="0"))
         log = (work / f"{name}.log").read_text(errors="replace")
         sizes = {int(line.split()[3]) for line in log.splitlines() if line.startswith("EXAMGEN-VARIANT: ")}
