@@ -164,12 +164,7 @@ Booklet = tuple[Path, qrcodes.Codes]  # the compiled student PDF and its codes (
 def join_solutions(pdfs: list[Path], codes: list[str], folder: Path) -> list[str]:
     """folder/all-solutions*.pdf: the solution PDFs `pdfs` of the variants `codes`, in
     order, in parts of PRINT_PART (print_parts); the files' names."""
-    where = dict(zip(codes, pdfs))
-    names = []
-    for suffix, run in print_parts(codes):
-        names.append(SOLUTIONS.format(suffix))
-        concatenate([where[c] for c in run], folder / names[-1])
-    return names
+    return _join(pdfs, codes, SOLUTIONS, folder)
 
 
 SOLUTIONS = "all-solutions{}.pdf"  # print/'s solutions, with print_parts' suffix
@@ -185,11 +180,18 @@ def booklet_numbers(booklets: int) -> list[str]:
 def join_booklets(pdfs: list[Path], folder: Path) -> list[str]:
     """folder/all-students*.pdf from `pdfs`, booklets 1, 2, ... already stamped with their
     codes, in parts of PRINT_PART (print_parts); the files' names."""
-    names = []
-    for suffix, run in print_parts(booklet_numbers(len(pdfs))):
-        names.append(STUDENTS.format(suffix))
-        concatenate([pdfs[int(b[1:]) - 1] for b in run], folder / names[-1])
-    return names
+    return _join(pdfs, booklet_numbers(len(pdfs)), STUDENTS, folder)
+
+
+def _join(pdfs: list[Path], names: list[str], file: str, folder: Path) -> list[str]:
+    """folder/<file with print_parts' suffix>: `pdfs` (named `names`, in order) joined in parts
+    of PRINT_PART; the files' names."""
+    where = dict(zip(names, pdfs))
+    files = []
+    for suffix, run in print_parts(names):
+        files.append(file.format(suffix))
+        concatenate([where[name] for name in run], folder / files[-1])
+    return files
 
 
 def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: dict[str, Path] | None = None) -> None:
