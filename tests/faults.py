@@ -48,6 +48,18 @@ def problems(text: str) -> str:
     return HEAD + text
 
 
+def pinned(id: str, template: str, params: str, parameter: str, why: str) -> Row:
+    """A row: a spec whose only problem pins `params` (YAML flow mapping) on `template`,
+    refused with one line naming the spec's place, the template and the parameter (exit 2)."""
+    return Row(id, f"{{spec}}:15:5: problems[0]: variant E0001: template '{template}', parameter '{parameter}': "
+               f"{why}", 2, spec=problems(f"  - template: {template}\n    params: {params}\n"))
+
+
+def solved(template: str, params: str) -> dict[str, object]:
+    """A row's arguments for `examgen solve TEMPLATE --params p.yaml` with this p.yaml."""
+    return {"args": ("solve", template, "--params", "{tmp}/p.yaml"), "files": {"p.yaml": params}}
+
+
 def bank_template(new_id: str, statement: Callable[[str], str] = lambda s: s,
                   question: Callable[[str], str] = lambda s: s) -> Callable[[Path], None]:
     """A setup: the shipped class_imbalance copied into tmp/bank as new_id, then edited."""
