@@ -115,6 +115,15 @@ def test_a_remembered_page_total_is_used_and_verified(wrong: bool, tmp_path: Pat
     assert json.loads((_remembered(cache) / "total.json").read_text()) == total  # corrected for the next build
 
 
+def qpdf_runs(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The arguments of every qpdf run from now on (the real qpdf still runs)."""
+    runs: list[list[str]] = []
+    real = qpdf_module.qpdf
+    monkeypatch.setattr(qpdf_module, "qpdf", lambda args: runs.append(args) or real(args))
+    monkeypatch.setattr(qrcodes, "qpdf", qpdf_module.qpdf)
+    return runs
+
+
 def _base(path: Path, pages: int, k: int) -> Path:
     """A PDF of `pages` A4 pages, each with a mark of its own (a QR code at another place)."""
     qrcodes.stamp_pdf([(100.0 + 10 * k, 400.0, f"BASE{k}-{p}") for p in range(pages)], path, (595.2756, 841.8898))
@@ -132,10 +141,7 @@ def test_stamp_each_gives_the_bytes_of_one_stamp_per_file(tmp_path: Path, monkey
     for k, (source, per) in enumerate(zip(pdfs, codes)):
         qrcodes.stamp([source], [per], tmp_path / f"alone{k}.pdf")
         alone.append((tmp_path / f"alone{k}.pdf").read_bytes())
-    runs: list[list[str]] = []
-    real = qpdf_module.qpdf
-    monkeypatch.setattr(qpdf_module, "qpdf", lambda args: runs.append(args) or real(args))
-    monkeypatch.setattr(qrcodes, "qpdf", qpdf_module.qpdf)
+    runs = qpdf_runs(monkeypatch)
     outs = [tmp_path / "out" / f"E{k:04d}.pdf" for k in range(len(sizes))]
     outs[0].parent.mkdir()
     qrcodes.stamp_each(pdfs, codes, outs)
@@ -213,10 +219,7 @@ def test_with_one_booklet_per_variant_tex_typesets_the_codes(booklets: int | Non
     cost more CPU than pdfTeX's own pages beside it); with more booklets than variants the
     codes are stamped on as before. Either way every page carries its booklet's code."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    runs: list[list[str]] = []
-    real = qpdf_module.qpdf
-    monkeypatch.setattr(qpdf_module, "qpdf", lambda args: runs.append(args) or real(args))
-    monkeypatch.setattr(qrcodes, "qpdf", qpdf_module.qpdf)
+    runs = qpdf_runs(monkeypatch)
     out = tmp_path / "out"
     more = ["--booklets", str(booklets)] if booklets else []
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(out), *more]) == 0
