@@ -10,13 +10,20 @@ hook in the log), and that the PDF is byte for byte the one the old class typese
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
+from conftest import grey_pages
 
-from examgen.layouts.tum import CLASS_FILE, FONTS_FILE, pictures_once
+from examgen.bank import load_bank
+from examgen.layouts import SOLUTION, STUDENT
+from examgen.layouts.tum import CLASS_FILE, FONTS_FILE, pictures_once, render_question_body
+from examgen.questions import solve_question
+from examgen.sampling import derive_seed
 
 PIC = "\\begin{tikzpicture}\\draw (0,0) -- (1,1) node[right]{$x$};\\end{tikzpicture}"
 
@@ -57,16 +64,16 @@ DOC = """\\documentclass[solution,en]{examgentum}
 \\end{document}
 """
 # the class as it was before: every picture typeset where it stands, the solution measured alone
-OLD = """\\makeatletter\\renewcommand{\\egpicture}[2]{#2}
+OLD = """\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\renewcommand{\\egdrawing}[2]{#2}
 \\renewcommand{\\eg@firsttry}[1]{\\sbox{\\eg@measure}{\\parbox{\\linewidth}{#1}}}\\makeatother"""
 
 
-def typeset(folder: Path, name: str, old: bool) -> tuple[bytes, list[str]]:
+def typeset(folder: Path, name: str, old: bool, pic: str = PIC) -> tuple[bytes, list[str]]:
     folder.mkdir()
     for f in (CLASS_FILE, FONTS_FILE):
         shutil.copyfile(f, folder / f.name)
-    sol = PIC.replace("(1,1)", "(3,1)")
-    (folder / f"{name}.tex").write_text(DOC % {"old": OLD if old else "", "st": pictures_once(PIC),
+    sol = pic.replace("(1,1)", "(3,1)")
+    (folder / f"{name}.tex").write_text(DOC % {"old": OLD if old else "", "st": pictures_once(pic),
                                                "so": pictures_once(sol), "long": LONG})
     subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", f"{name}.tex"], cwd=folder,
                    check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
@@ -85,3 +92,139 @@ def test_each_picture_is_typeset_once_per_font_and_the_pdf_is_unchanged(tmp_path
     # now: the statement's picture once, the solution's once per size tried
     assert sorted(new_runs) == ["10", "10", "8", "9"]
     assert new_pdf == old_pdf
+
+
+DRAWING = "\\begin{tikzpicture}\\fill (0,0) circle (2.5pt);\\draw[thick,blue] (0,0) -- (1,1);\\end{tikzpicture}"
+
+
+@pytest.mark.parametrize("picture", [
+    PIC,  # a node's text
+    "\\begin{tikzpicture}\\draw (0,0) -- (1,1) node[midway,above]{$a$};\\end{tikzpicture}",
+    "\\begin{tikzpicture}\\draw[label=right:$x$] (0,0) circle (1pt);\\end{tikzpicture}",
+    "\\begin{tikzpicture}\\draw[line width=0.1em] (0,0) -- (1,1);\\end{tikzpicture}",  # font-relative unit
+    "\\begin{tikzpicture}\\draw (0,0) -- (2 ex,1);\\end{tikzpicture}",
+    "\\begin{tikzpicture}\\pgftext{$x$}\\end{tikzpicture}",
+    "\\begin{tikzpicture}\\matrix {\\draw (0,0) circle (1pt);\\\\};\\end{tikzpicture}",
+])
+def test_pictures_with_text_are_keyed_by_the_font(picture: str) -> None:
+    assert pictures_once(picture) == f"\\egpicture{{{key(picture)}}}{{{picture}}}"
+
+
+def test_pictures_without_text_are_drawings_set_once_whatever_the_font() -> None:
+    arrows = ("\\begin{tikzpicture}[x=0.5cm]\\draw[->] (0,0) -- (1,0);"
+              "\\fill[pattern=dots] (0,0) rectangle (1,1);\\end{tikzpicture}")
+    for picture in (DRAWING, arrows):
+        assert pictures_once(picture) == f"\\egdrawing{{{key(picture)}}}{{{picture}}}"
+
+
+@pytest.mark.pdf
+def test_a_drawing_is_typeset_once_for_all_sizes_tried_and_the_pdf_is_unchanged(tmp_path: Path) -> None:
+    new_pdf, new_runs = typeset(tmp_path / "new", "doc", old=False, pic=DRAWING)
+    old_pdf, old_runs = typeset(tmp_path / "old", "doc", old=True, pic=DRAWING)
+    assert sorted(old_runs) == ["10", "10", "10", "10", "8", "9"]
+    # the statement's drawing once, the solution's once (at its first try, 10 pt), not once per size
+    assert sorted(new_runs) == ["10", "10"]
+    assert new_pdf == old_pdf
+
+
+# ------------------------------------------------- the regression sketches, drawn in layers
+SKETCHES = ["regression_sketch_and_kernel", "training_short_questions"]
+_WRAPPED = re.compile(r"\\(egpicture|egdrawing)\{([0-9a-f]{20})\}\{(\\begin\{tikzpicture\}.*?\\end\{tikzpicture\})\}",
+                      re.S)
+
+
+def wrapped(q, version: str) -> list[tuple[str, str, str]]:
+    """(macro, key, picture) of every wrapped picture of the sketch's part, in order."""
+    text = "".join(render_question_body(q, version))
+    return [m.groups() for m in _WRAPPED.finditer(text) if "y=2cm" in m.group(3)]
+
+
+@pytest.mark.parametrize("tid", SKETCHES)
+def test_sketch_axes_are_one_picture_for_all_variants_and_the_points_shared_with_the_solution(tid: str) -> None:
+    """Per panel the axes (with text: \\egpicture, the same source in every variant, so a batch typesets
+    them once per font), the variant's points (\\egdrawing, the statement's source again in the
+    solution) and, in the solution, the model (\\egdrawing)."""
+    t = load_bank().templates[tid]
+    axes: set[str] = set()
+    points: set[str] = set()
+    for i in range(1, 41):
+        q = solve_question(t, derive_seed(5, i, tid))
+        st, so = wrapped(q, STUDENT), wrapped(q, SOLUTION)
+        assert [m for m, _, _ in st] == ["egpicture", "egdrawing"] * 2
+        assert so[:4] == st  # the statement, then the solution's panels
+        so = so[4:]
+        assert [m for m, _, _ in so] == ["egpicture", "egdrawing", "egdrawing"] * 2
+        assert [k for _, k, _ in so[0:2] + so[3:5]] == [k for _, k, _ in st]  # axes and points as in the statement
+        assert st[1][1] == st[3][1]  # both panels: the same points
+        axes.update(k for _, k, _ in st[0::2])
+        points.add(st[1][1])
+        assert "node" not in st[1][2] and "circle (2.5pt)" in st[1][2]
+    assert len(axes) == 2  # linear and logistic: one source each over all 40 variants
+    assert len(points) > 10  # the points differ between variants
+
+
+def merged(layers: list[str]) -> str:
+    """The layers' pictures as the one picture they replaced (same bounding box, same order)."""
+    bodies = [p.split("\n", 1)[1].rsplit("\\end{tikzpicture}", 1)[0] for p in layers]
+    bbox = bodies[0].split("\n", 1)[0]
+    assert all(b.startswith(bbox + "\n") for b in bodies)
+    return "\\begin{tikzpicture}[x=0.5cm,y=2cm]\n" + bbox + "\n" + "".join(
+        b.split("\n", 1)[1] for b in bodies) + "\\end{tikzpicture}"
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("tid", SKETCHES)
+def test_sketch_layers_lie_exactly_on_one_another(tid: str, tmp_path: Path) -> None:
+    """The solution's panels typeset as layers (\\rlap'ed pictures) and as the one picture they
+    stand for render to the same pixels at 300 dpi: the layers share one origin (a layer shifted
+    by its line width would not)."""
+    q = solve_question(load_bank().templates[tid], derive_seed(5, 3, tid))
+    so = wrapped(q, SOLUTION)[4:]
+    axes, points, model = (pictures_once(p) for _, _, p in so[3:6])  # the logistic panel
+    layered = f"\\leavevmode\\rlap{{{axes}}}\\rlap{{{points}}}{model}"
+    docs = {"layered": layered, "merged": merged([p for _, _, p in so[3:6]])}
+    for name, body in docs.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in (CLASS_FILE, FONTS_FILE):
+            shutil.copyfile(f, folder / f.name)
+        (folder / "doc.tex").write_text("\\documentclass[en]{examgentum}\\begin{document}\\egversion{student}"
+                                        "\\pagestyle{empty}\n" + body + "\n\\end{document}\n")
+        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                       check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
+    a, b = (grey_pages(tmp_path / n / "doc.pdf", 300)[0] for n in docs)
+    assert (a < 128).sum() > 2000  # the panel is drawn
+    assert np.array_equal(a, b)
+
+
+COVERS = """\\documentclass[en]{examgentum}
+\\makeatletter\\AddToHook{env/tikzpicture/begin}{\\typeout{EG-TIKZ \\f@size}}\\makeatother
+%(old)s
+\\begin{document}
+\\egversion{%(version)s}
+""" + "".join(f"""\\egbeginvariant{{E000{i}}}{{4}}
+\\egset{{problems}}{{1}}\\egset{{credits}}{{2}}
+\\egcover{{\\eggradingtable{{1}}{{1}}{{12.2mm}}{{8mm}}}}
+\\egadditionalspace
+""" for i in (1, 2, 3)) + "\\end{document}\n"
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("version", ["student", "solution"])
+def test_the_cover_sticker_is_typeset_once_per_document(tmp_path: Path, version: str) -> None:
+    runs, pdfs = {}, {}
+    for name, old in (("new", ""), ("old", "\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\makeatother")):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in (CLASS_FILE, FONTS_FILE):
+            shutil.copyfile(f, folder / f.name)
+        (folder / "doc.tex").write_text(COVERS % {"old": old, "version": version})
+        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                       check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
+        runs[name] = (folder / "doc.log").read_text(errors="replace").count("EG-TIKZ ")
+        pdfs[name] = (folder / "doc.pdf").read_bytes()
+    assert runs == {"new": 1, "old": 3}
+    assert pdfs["new"] == pdfs["old"]
+    text = subprocess.run(["pdftotext", str(tmp_path / "new" / "doc.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert text.count("Esolution" if version == "solution" else "Eexam") == 3

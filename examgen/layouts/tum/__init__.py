@@ -31,14 +31,20 @@ def _amount(x: float, unit: str, language: str) -> str:
 _PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 
 
+# what makes a picture depend on the font: text (nodes and what makes them), font-relative units
+_FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\pgf|\\f@|baselineskip|\d\s*e[mx]\b")
+
+
 def _once(picture: re.Match[str]) -> str:
     """A TikZ picture as \\egpicture{key}{picture}: typeset once per font, then copied
-    (examgentum.cls). Not one that reads examgen's own macros (\\egfill, ...: a value that
+    (examgentum.cls); one without text or font-relative units as \\egdrawing{key}{picture}, once
+    whatever the font. Not one that reads examgen's own macros (\\egfill, ...: a value that
     differs between variants under the same source), marks page positions or nests pictures."""
     text = picture.group(0)
     if "\\eg" in text or "remember picture" in text or "overlay" in text or text.count("{tikzpicture}") != 2:
         return text
-    return f"\\egpicture{{{hashlib.sha256(text.encode()).hexdigest()[:20]}}}{{{text}}}"
+    macro = "egpicture" if _FONTED.search(text) else "egdrawing"
+    return f"\\{macro}{{{hashlib.sha256(text.encode()).hexdigest()[:20]}}}{{{text}}}"
 
 
 def pictures_once(latex: str) -> str:
