@@ -105,6 +105,7 @@ DRAWING = "\\begin{tikzpicture}\\fill (0,0) circle (2.5pt);\\draw[thick,blue] (0
     "\\begin{tikzpicture}\\draw (0,0) -- (2 ex,1);\\end{tikzpicture}",
     "\\begin{tikzpicture}\\pgftext{$x$}\\end{tikzpicture}",
     "\\begin{tikzpicture}\\matrix {\\draw (0,0) circle (1pt);\\\\};\\end{tikzpicture}",
+    "\\begin{tikzpicture}\\draw (0,0) -- (0.5\\linewidth,0);\\end{tikzpicture}",  # the line width
 ])
 def test_pictures_with_text_are_keyed_by_the_font(picture: str) -> None:
     assert pictures_once(picture) == f"\\egpicture{{{key(picture)}}}{{{picture}}}"
@@ -127,6 +128,27 @@ def test_a_drawing_is_typeset_once_for_all_sizes_tried_and_the_pdf_is_unchanged(
     assert new_pdf == old_pdf
 
 
+@pytest.mark.pdf
+def test_a_drawing_is_copied_at_another_line_width_but_not_into_another_colour(tmp_path: Path) -> None:
+    """The statement holds the drawing twice (the second in a 5 cm parbox), the solution (blue) once:
+    typeset once in black for both widths, once in blue; the same PDF as the old class's."""
+    runs, pdfs = {}, {}
+    for name in ("new", "old"):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in (CLASS_FILE, FONTS_FILE):
+            shutil.copyfile(f, folder / f.name)
+        st = pictures_once(f"{DRAWING} \\parbox{{5cm}}{{{DRAWING}}}")
+        (folder / "doc.tex").write_text(DOC % {"old": OLD if name == "old" else "", "st": st,
+                                               "so": pictures_once(DRAWING), "long": LONG})
+        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
+                       check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
+        runs[name] = (folder / "doc.log").read_text(errors="replace").count("EG-TIKZ ")
+        pdfs[name] = (folder / "doc.pdf").read_bytes()
+    assert runs == {"new": 2, "old": 8}
+    assert pdfs["new"] == pdfs["old"]
+
+
 # ------------------------------------------------- the regression sketches, drawn in layers
 SKETCHES = ["regression_sketch_and_kernel", "training_short_questions"]
 _WRAPPED = re.compile(r"\\(egpicture|egdrawing)\{([0-9a-f]{20})\}\{(\\begin\{tikzpicture\}.*?\\end\{tikzpicture\})\}",
@@ -140,10 +162,9 @@ def wrapped(q, version: str) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("tid", SKETCHES)
-def test_sketch_axes_are_one_picture_for_all_variants_and_the_points_shared_with_the_solution(tid: str) -> None:
+def test_sketch_axes_are_one_picture_for_all_variants(tid: str) -> None:
     """Per panel the axes (with text: \\egpicture, the same source in every variant, so a batch typesets
-    them once per font), the variant's points (\\egdrawing, the statement's source again in the
-    solution) and, in the solution, the model (\\egdrawing)."""
+    them once per font and colour) and the variant's points (\\egdrawing; in the solution with the model)."""
     t = load_bank().templates[tid]
     axes: set[str] = set()
     points: set[str] = set()
@@ -153,9 +174,10 @@ def test_sketch_axes_are_one_picture_for_all_variants_and_the_points_shared_with
         assert [m for m, _, _ in st] == ["egpicture", "egdrawing"] * 2
         assert so[:4] == st  # the statement, then the solution's panels
         so = so[4:]
-        assert [m for m, _, _ in so] == ["egpicture", "egdrawing", "egdrawing"] * 2
-        assert [k for _, k, _ in so[0:2] + so[3:5]] == [k for _, k, _ in st]  # axes and points as in the statement
+        assert [m for m, _, _ in so] == ["egpicture", "egdrawing"] * 2
+        assert [k for _, k, _ in so[0::2]] == [k for _, k, _ in st[0::2]]  # the statement's axes
         assert st[1][1] == st[3][1]  # both panels: the same points
+        assert all("thick,blue" in p for _, _, p in so[1::2])
         axes.update(k for _, k, _ in st[0::2])
         points.add(st[1][1])
         assert "node" not in st[1][2] and "circle (2.5pt)" in st[1][2]
@@ -180,9 +202,8 @@ def test_sketch_layers_lie_exactly_on_one_another(tid: str, tmp_path: Path) -> N
     by its line width would not)."""
     q = solve_question(load_bank().templates[tid], derive_seed(5, 3, tid))
     so = wrapped(q, SOLUTION)[4:]
-    axes, points, model = (pictures_once(p) for _, _, p in so[3:6])  # the logistic panel
-    layered = f"\\leavevmode\\rlap{{{axes}}}\\rlap{{{points}}}{model}"
-    docs = {"layered": layered, "merged": merged([p for _, _, p in so[3:6]])}
+    axes, model = (pictures_once(p) for _, _, p in so[2:4])  # the logistic panel
+    docs = {"layered": f"\\leavevmode\\rlap{{{axes}}}{model}", "merged": merged([p for _, _, p in so[2:4]])}
     for name, body in docs.items():
         folder = tmp_path / name
         folder.mkdir()

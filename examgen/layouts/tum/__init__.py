@@ -32,14 +32,16 @@ _PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 
 
 # what makes a picture depend on the font: text (nodes and what makes them), font-relative units
-_FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\pgf|\\f@|baselineskip|\d\s*e[mx]\b")
+_FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\pgf|\\f@|baselineskip|\d\s*e[mx]\b"
+                     r"|\\(?:line|text|column|paper)width|\\hsize")  # (and the line width: keyed by it too)
 
 
 def _once(picture: re.Match[str]) -> str:
-    """A TikZ picture as \\egpicture{key}{picture}: typeset once per font, then copied
-    (examgentum.cls); one without text or font-relative units as \\egdrawing{key}{picture}, once
-    whatever the font. Not one that reads examgen's own macros (\\egfill, ...: a value that
-    differs between variants under the same source), marks page positions or nests pictures."""
+    """A TikZ picture as \\egpicture{key}{picture}: typeset once per font, line width and colour,
+    then copied (examgentum.cls); one without text, font-relative units or widths as
+    \\egdrawing{key}{picture}, once per colour wherever it stands (at each size a solution tries).
+    Not one that reads examgen's own macros (\\egfill, ...: a value that differs between variants
+    under the same source), marks page positions or nests pictures."""
     text = picture.group(0)
     if "\\eg" in text or "remember picture" in text or "overlay" in text or text.count("{tikzpicture}") != 2:
         return text
