@@ -68,24 +68,30 @@ OLD = """\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\renewcommand{\\egdraw
 \\renewcommand{\\eg@firsttry}[1]{\\sbox{\\eg@measure}{\\parbox{\\linewidth}{#1}}}\\makeatother"""
 
 
-def typeset(folder: Path, name: str, old: bool, pic: str = PIC) -> tuple[bytes, list[str]]:
+def compile_tex(folder: Path, tex: str) -> tuple[bytes, list[str]]:
+    """doc.tex compiled with the class in a folder of its own: the PDF and the font sizes at which
+    TikZ pictures were typeset (EG-TIKZ lines)."""
     folder.mkdir()
     for f in (CLASS_FILE, FONTS_FILE):
         shutil.copyfile(f, folder / f.name)
-    sol = pic.replace("(1,1)", "(3,1)")
-    (folder / f"{name}.tex").write_text(DOC % {"old": OLD if old else "", "st": pictures_once(pic),
-                                               "so": pictures_once(sol), "long": LONG})
-    subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", f"{name}.tex"], cwd=folder,
+    (folder / "doc.tex").write_text(tex)
+    subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
                    check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
-    log = (folder / f"{name}.log").read_text(errors="replace")
-    return (folder / f"{name}.pdf").read_bytes(), [line.split()[1] for line in log.splitlines()
-                                                   if line.startswith("EG-TIKZ ")]
+    log = (folder / "doc.log").read_text(errors="replace")
+    return (folder / "doc.pdf").read_bytes(), [line.split()[1] for line in log.splitlines()
+                                               if line.startswith("EG-TIKZ ")]
+
+
+def typeset(folder: Path, old: bool, pic: str = PIC) -> tuple[bytes, list[str]]:
+    sol = pic.replace("(1,1)", "(3,1)")
+    return compile_tex(folder, DOC % {"old": OLD if old else "", "st": pictures_once(pic),
+                                      "so": pictures_once(sol), "long": LONG})
 
 
 @pytest.mark.pdf
 def test_each_picture_is_typeset_once_per_font_and_the_pdf_is_unchanged(tmp_path: Path) -> None:
-    new_pdf, new_runs = typeset(tmp_path / "new", "doc", old=False)
-    old_pdf, old_runs = typeset(tmp_path / "old", "doc", old=True)
+    new_pdf, new_runs = typeset(tmp_path / "new", old=False)
+    old_pdf, old_runs = typeset(tmp_path / "old", old=True)
     # before: the statement's picture twice (measured, placed), the solution's four times
     # (measured, then at 10, 9 and 8 pt)
     assert sorted(old_runs) == ["10", "10", "10", "10", "8", "9"]
@@ -120,8 +126,8 @@ def test_pictures_without_text_are_drawings_set_once_whatever_the_font() -> None
 
 @pytest.mark.pdf
 def test_a_drawing_is_typeset_once_for_all_sizes_tried_and_the_pdf_is_unchanged(tmp_path: Path) -> None:
-    new_pdf, new_runs = typeset(tmp_path / "new", "doc", old=False, pic=DRAWING)
-    old_pdf, old_runs = typeset(tmp_path / "old", "doc", old=True, pic=DRAWING)
+    new_pdf, new_runs = typeset(tmp_path / "new", old=False, pic=DRAWING)
+    old_pdf, old_runs = typeset(tmp_path / "old", old=True, pic=DRAWING)
     assert sorted(old_runs) == ["10", "10", "10", "10", "8", "9"]
     # the statement's drawing once, the solution's once (at its first try, 10 pt), not once per size
     assert sorted(new_runs) == ["10", "10"]
@@ -132,19 +138,12 @@ def test_a_drawing_is_typeset_once_for_all_sizes_tried_and_the_pdf_is_unchanged(
 def test_a_drawing_is_copied_at_another_line_width_but_not_into_another_colour(tmp_path: Path) -> None:
     """The statement holds the drawing twice (the second in a 5 cm parbox), the solution (blue) once:
     typeset once in black for both widths, once in blue; the same PDF as the old class's."""
+    st = pictures_once(f"{DRAWING} \\parbox{{5cm}}{{{DRAWING}}}")
     runs, pdfs = {}, {}
     for name in ("new", "old"):
-        folder = tmp_path / name
-        folder.mkdir()
-        for f in (CLASS_FILE, FONTS_FILE):
-            shutil.copyfile(f, folder / f.name)
-        st = pictures_once(f"{DRAWING} \\parbox{{5cm}}{{{DRAWING}}}")
-        (folder / "doc.tex").write_text(DOC % {"old": OLD if name == "old" else "", "st": st,
-                                               "so": pictures_once(DRAWING), "long": LONG})
-        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
-                       check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
-        runs[name] = (folder / "doc.log").read_text(errors="replace").count("EG-TIKZ ")
-        pdfs[name] = (folder / "doc.pdf").read_bytes()
+        pdfs[name], sizes = compile_tex(tmp_path / name, DOC % {"old": OLD if name == "old" else "", "st": st,
+                                                                 "so": pictures_once(DRAWING), "long": LONG})
+        runs[name] = len(sizes)
     assert runs == {"new": 2, "old": 8}
     assert pdfs["new"] == pdfs["old"]
 
@@ -205,14 +204,8 @@ def test_sketch_layers_lie_exactly_on_one_another(tid: str, tmp_path: Path) -> N
     axes, model = (pictures_once(p) for _, _, p in so[2:4])  # the logistic panel
     docs = {"layered": f"\\leavevmode\\rlap{{{axes}}}{model}", "merged": merged([p for _, _, p in so[2:4]])}
     for name, body in docs.items():
-        folder = tmp_path / name
-        folder.mkdir()
-        for f in (CLASS_FILE, FONTS_FILE):
-            shutil.copyfile(f, folder / f.name)
-        (folder / "doc.tex").write_text("\\documentclass[en]{examgentum}\\begin{document}\\egversion{student}"
-                                        "\\pagestyle{empty}\n" + body + "\n\\end{document}\n")
-        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
-                       check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
+        compile_tex(tmp_path / name, "\\documentclass[en]{examgentum}\\begin{document}\\egversion{student}"
+                    "\\pagestyle{empty}\n" + body + "\n\\end{document}\n")
     a, b = (grey_pages(tmp_path / n / "doc.pdf", 300)[0] for n in docs)
     assert (a < 128).sum() > 2000  # the panel is drawn
     assert np.array_equal(a, b)
@@ -235,15 +228,8 @@ COVERS = """\\documentclass[en]{examgentum}
 def test_the_cover_sticker_is_typeset_once_per_document(tmp_path: Path, version: str) -> None:
     runs, pdfs = {}, {}
     for name, old in (("new", ""), ("old", "\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\makeatother")):
-        folder = tmp_path / name
-        folder.mkdir()
-        for f in (CLASS_FILE, FONTS_FILE):
-            shutil.copyfile(f, folder / f.name)
-        (folder / "doc.tex").write_text(COVERS % {"old": old, "version": version})
-        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
-                       check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
-        runs[name] = (folder / "doc.log").read_text(errors="replace").count("EG-TIKZ ")
-        pdfs[name] = (folder / "doc.pdf").read_bytes()
+        pdfs[name], sizes = compile_tex(tmp_path / name, COVERS % {"old": old, "version": version})
+        runs[name] = len(sizes)
     assert runs == {"new": 1, "old": 3}
     assert pdfs["new"] == pdfs["old"]
     text = subprocess.run(["pdftotext", str(tmp_path / "new" / "doc.pdf"), "-"], capture_output=True,
