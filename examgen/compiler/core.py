@@ -30,7 +30,6 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -236,7 +235,8 @@ class Compiler:
         found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
         if cache is not None:
             files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
-            files[REGIONS] = json.dumps({c: [asdict(r) for r in rs] for c, rs in found.items()},
+            # vars(): the fields as they are (asdict deep-copies each value: 60 ms per batch of 10, in the tail)
+            files[REGIONS] = json.dumps({c: [vars(r) for r in rs] for c, rs in found.items()},
                                         sort_keys=True).encode()
             cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
         return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, found  # the build's own copies
