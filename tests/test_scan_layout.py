@@ -86,6 +86,29 @@ def test_boxes_from_a_log() -> None:
                                       Region(2, "a/2/3", 3, 187.0, 93.61, 3.5, 3.39, "score")]}
 
 
+def test_score_grid_from_one_log_line() -> None:
+    """EXAMGEN-GRID: one line per score grid; its cells, row by row, where the line stands."""
+    mm = 65536 * 72.27 / 25.4  # sp per mm
+    height = round(297 * mm)
+    cell, first, row, pitch, column = round(3.5 * mm), round(3.08 * mm), round(3.39 * mm), round(3.5 * mm), \
+        round(3.6 * mm)
+    log = "\n".join([
+        f"EXAMGEN-BOX: E0001 disc 0 top-left 1 {round(12.25 * mm)} {round(281.25 * mm)} {cell} {cell} {height}",
+        f"EXAMGEN-GRID: E0001 2 b 3 {round(187 * mm)} {round(200 * mm)} 3 {cell} {first} {row} {pitch} {column} "
+        f"{height}",
+        f"EXAMGEN-BOX: E0001 recheck 3 a.1 3 {round(20 * mm)} {round(100 * mm)} {cell} {cell} {height}",
+    ])
+    # cell (c, r): left 187 + (c-1) * 3.6 mm; bottom 200 - r * 3.5 mm above the paper's foot; top = 297 - bottom - h
+    expected = [Region(0, "top-left", 1, 12.25, 12.25, 3.5, 3.5, "disc")]
+    for r in range(3):
+        h = 3.08 if r == 0 else 3.39
+        for c in (1, 2):
+            expected.append(Region(2, f"b/{c}/{r}", 3, round(187 + (c - 1) * 3.6, 2), round(97 + 3.5 * r - h, 2),
+                                   3.5, h, "score"))
+    expected.append(Region(3, "a.1", 3, 20.0, 193.5, 3.5, 3.5, "recheck"))
+    assert regions(log) == {"E0001": expected}
+
+
 # ---------------------------------------------------------------- layout.json
 @pytest.mark.pdf
 def test_layout_json_shape_and_columns(builds: Builds) -> None:

@@ -50,7 +50,12 @@ The protocol between every layout's class and the compiler (examgen/compiler/):
   re-check square beside an MC box (kind `recheck`, label "<item>.<option>"), one deferred
   \\write-1 line at shipout, after a \\pdfsavepos at the box's bottom-left corner:
   `EXAMGEN-BOX: <code> <kind> <problem> <label> <page in variant> <x sp> <y sp> <width sp> <height sp>
-  <paper height sp>` (one line).
+  <paper height sp>` (one line). A score grid logs one line for all its cells instead, at its first
+  cell's bottom-left corner: `EXAMGEN-GRID: <code> <problem> <part> <page in variant> <x sp> <y sp>
+  <rows> <cell width sp> <first row's height sp> <row height sp> <row pitch sp> <column pitch sp>
+  <paper height sp>`: cell (correction c = 1, 2; row r from 0) has its bottom-left corner at
+  (x + (c-1) * column pitch, y - r * row pitch), the first row's height or the row height, and
+  stands for the box `score` "<part>/<c>/<r>", in that order (row by row) where the line stands.
   `regions(log)` turns both kinds of lines into Region values (mm from the page's top-left);
   a region's `kind` is "region" for the tl/br pairs, else the box's kind.
 """
@@ -74,7 +79,9 @@ MM_PER_SP = 25.4 / 72.27 / 65536  # a TeX point is 1/72.27 inch, a scaled point 
 _WHY = re.compile(r"^EXAMGEN-WHY: (\d+) (\S+) (\S+)$", re.MULTILINE)
 Reserve = dict[str, tuple[str, str]]  # a reserved text -> its (height, depth) as TeX printed them ("12.3pt")
 _REGION = re.compile(r"^EXAMGEN-REGION: (\S+) (\d+) (\S+) (tl|br) (\d+) (-?\d+) (-?\d+) (\d+)$", re.MULTILINE)
-_BOX = re.compile(r"^EXAMGEN-BOX: (\S+) (\S+) (\d+) (\S+) (\d+) (-?\d+) (-?\d+) (\d+) (\d+) (\d+)$", re.MULTILINE)
+_BOX = re.compile(r"^EXAMGEN-BOX: (\S+) (\S+) (\d+) (\S+) (\d+) (-?\d+) (-?\d+) (\d+) (\d+) (\d+)$"
+                  r"|^EXAMGEN-GRID: (\S+) (\d+) (\S+) (\d+) (-?\d+) (-?\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$",
+                  re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -115,12 +122,23 @@ def regions(log: str) -> dict[str, list[Region]]:
             int(problem), part, tl[0], round(x0 * MM_PER_SP, 2), round((int(height) - top) * MM_PER_SP, 2),
             round((x1 - x0) * MM_PER_SP, 2), round((top - bottom) * MM_PER_SP, 2)))
     for m in _BOX.finditer(log):
-        code, kind, problem, label, page, x, y, w, h, height = m.groups()
-        out.setdefault(code, []).append(Region(
-            int(problem), label, int(page), round(int(x) * MM_PER_SP, 2),
-            round((int(height) - int(y) - int(h)) * MM_PER_SP, 2), round(int(w) * MM_PER_SP, 2),
-            round(int(h) * MM_PER_SP, 2), kind))
+        if m.group(1) is None:  # a score grid: its cells, row by row
+            code, problem, part, page, x, y, rows, w, first, h, pitch, column, height = m.groups()[10:]
+            for r in range(int(rows)):
+                for c in (1, 2):
+                    out.setdefault(code, []).append(_box(
+                        "score", problem, f"{part}/{c}/{r}", page, int(x) + (c - 1) * int(column),
+                        int(y) - r * int(pitch), int(w), int(first if r == 0 else h), int(height)))
+            continue
+        code, kind, problem, label, page, x, y, w, h, height = m.groups()[:10]
+        out.setdefault(code, []).append(_box(kind, problem, label, page, int(x), int(y), int(w), int(h), int(height)))
     return out
+
+
+def _box(kind: str, problem: str, label: str, page: str, x: int, y: int, w: int, h: int, height: int) -> Region:
+    """A box from its bottom-left corner and size in sp (y from the page's bottom): mm from the top-left."""
+    return Region(int(problem), label, int(page), round(x * MM_PER_SP, 2), round((height - y - h) * MM_PER_SP, 2),
+                  round(w * MM_PER_SP, 2), round(h * MM_PER_SP, 2), kind)
 
 
 @dataclass(frozen=True)
