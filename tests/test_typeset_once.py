@@ -219,6 +219,7 @@ def test_sketch_layers_lie_exactly_on_one_another(tid: str, tmp_path: Path) -> N
 
 COVERS = """\\documentclass[en]{examgentum}
 \\makeatletter\\AddToHook{env/tikzpicture/begin}{\\typeout{EG-TIKZ \\f@size}}\\makeatother
+\\AddToHook{env/tabular/begin}{\\typeout{EG-TABULAR}}
 %(old)s
 \\begin{document}
 \\egversion{%(version)s}
@@ -231,12 +232,15 @@ COVERS = """\\documentclass[en]{examgentum}
 
 @pytest.mark.pdf
 @pytest.mark.parametrize("version", ["student", "solution"])
-def test_the_cover_sticker_is_typeset_once_per_document(tmp_path: Path, version: str) -> None:
-    runs, pdfs = {}, {}
-    for name, old in (("new", ""), ("old", "\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\makeatother")):
+def test_the_cover_sticker_and_grading_tables_are_typeset_once_per_document(tmp_path: Path, version: str) -> None:
+    runs, tables, pdfs = {}, {}, {}
+    for name, old in (("new", ""), ("old", "\\makeatletter\\renewcommand{\\egpicture}[2]{#2}"
+                                           "\\renewcommand{\\eggradingtable}{\\eg@gradingtable}\\makeatother")):
         pdfs[name], sizes = compile_tex(tmp_path / name, COVERS % {"old": old, "version": version})
         runs[name] = len(sizes)
+        tables[name] = (tmp_path / name / "doc.log").read_text(errors="replace").count("EG-TABULAR")
     assert runs == {"new": 1, "old": 3}
+    assert tables == {"new": 1 + 3, "old": 3 + 3}  # (+ each cover's exam/date tabular)
     assert pdfs["new"] == pdfs["old"]
     text = subprocess.run(["pdftotext", str(tmp_path / "new" / "doc.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
