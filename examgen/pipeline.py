@@ -12,7 +12,7 @@ from typing import Any
 
 from . import layouts, qrcodes
 from .bank import Bank, load_bank
-from .compiler import Batch, Compiler, Piece, batches
+from .compiler import Batch, Built, Compiler, Piece, batches
 from .errors import LatexError
 from .model import Exam, ExamInfo, ExamSpec, SeedInfo, SolvedQuestion, Variant
 from .questions import build_variant, solve_question
@@ -88,12 +88,27 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     # their scan codes with the pages; otherwise the codes are stamped on (pdf.Stamper)
     marks = qrcodes.Typeset(qrcodes.exam_id(spec.info.code), n_variants) if (booklets or n_variants) == n_variants \
         else None
+    by_code: dict[str, Variant] = {}
+    records: dict[str, tuple[str, str]] = {}  # code -> its answers.json and layout.json, made ahead
+
+    def finish(version: str, done: dict[str, Built]) -> None:
+        """A batch's variants are built (in the compiler's pool, beside the next TeX runs): stamp
+        them and, once the student version's pages and regions are known, make their records, so
+        that the last batch's solution TeX run is not followed by the whole exam's records."""
+        stamper(version, done)
+        if version == layouts.STUDENT:
+            for code, b in done.items():
+                made = _made_ahead(spec, exam_seed, by_code[code], b, booklets or n_variants)
+                if made is not None:
+                    records[code] = made
+
     def pairs() -> Iterator[tuple[Batch, Batch]]:
         """Batch by batch, so that sampling and rendering overlap the compiling of earlier batches."""
         for r in batches(n_variants):
             # driver: pick + sample + solve -- the batch's questions, answers and rubric
             vs = [build_variant(spec, bank, exam_seed, i + 1) for i in r]
             variants.extend(vs)
+            by_code.update((v.code, v) for v in vs)  # (before the batch is compiled: finish reads it)
             # driver: render -- student and solution from the same draws
             pair = (_batch(spec, vs, layouts.STUDENT, logo, marks), _batch(spec, vs, layouts.SOLUTION, logo, marks))
             if keep_tex:
@@ -110,7 +125,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             built = compiler.compile_exam(pairs(), tmp, progress,
                                           # the format (one: both versions share the preamble)
                                           [_batch(spec, [], layouts.SOLUTION, logo)],
-                                          remember=str(spec.path.resolve()), finish=stamper)
+                                          remember=str(spec.path.resolve()), finish=finish)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise
@@ -131,8 +146,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped)
             with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
                 printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished()))
-                answers.write(exam, stage)
-                layoutjson.write(exam, stage, booklets)
+                answers.write(exam, stage, {c: r[0] for c, r in records.items()})
+                layoutjson.write(exam, stage, booklets, {c: r[1] for c, r in records.items()})
                 if keep_tex:
                     _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code),
                               booklets or n_variants)
@@ -144,6 +159,13 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
+
+
+def _made_ahead(spec: ExamSpec, seed: int, v: Variant, student: Built, booklets: int) -> tuple[str, str] | None:
+    """A variant's answers.json and layout.json, from its student version's pages and regions
+    (what the writers make of the whole exam's record: neither reads another variant)."""
+    one = Exam(spec, seed, (v,), {v.code: student.pages}, {}, {v.code: student.regions})
+    return answers.answers_json(one, v), layoutjson.layout_json(one, v, booklets)
 
 
 def _keyless_students(spec: ExamSpec, variants: list[Variant], compiler: Compiler, tmp: Path) -> dict[str, str]:

@@ -11,12 +11,13 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import pages_text
 from test_layout_checklist import _decode
 
-from examgen import BANK_DIR, ROOT, bank, qrcodes
+from examgen import BANK_DIR, ROOT, bank, pipeline, qrcodes
 from examgen.cli import main
 from examgen.compiler import Built, tex
 from examgen.compiler import qpdf as qpdf_module
@@ -247,11 +248,37 @@ def test_the_last_print_join_overlaps_the_writing_of_the_records(tmp_path: Path,
         return real_join(pdfs, codes, folder)
 
     monkeypatch.setattr(pdf, "join_solutions", join)
-    monkeypatch.setattr(answers_writer, "write", lambda exam, stage: writing.set() or real_answers(exam, stage))
+    monkeypatch.setattr(answers_writer, "write", lambda *a: writing.set() or real_answers(*a))
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "out")]) == 0
     assert waited == [True]
     assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
         page for k in (1, 2) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]
+
+
+@pytest.mark.parametrize("booklets", [None, 5])
+def test_records_are_made_as_each_student_batch_is_built(booklets: int | None, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """answers.json and layout.json of a variant are made in the compiler's pool as soon as its
+    student version is built (beside the TeX runs still going), not all after the last one: the
+    same bytes as made from the whole exam's record at the end."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    more = ["--booklets", str(booklets)] if booklets else []
+    in_main: list[bool] = []
+    real = pipeline._made_ahead
+
+    def spy(*args: Any) -> tuple[str, str] | None:
+        in_main.append(threading.current_thread() is threading.main_thread())
+        return real(*args)
+
+    monkeypatch.setattr(pipeline, "_made_ahead", spy)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "ahead"), *more]) == 0
+    assert in_main == [False, False, False]
+    monkeypatch.setattr(pipeline, "_made_ahead", lambda *args: None)  # all made at the end from the Exam
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "end"), *more]) == 0
+    for code in ("E0001", "E0002", "E0003"):
+        for name in ("answers.json", "layout.json"):
+            ahead, end = ((tmp_path / d / code / name).read_bytes() for d in ("ahead", "end"))
+            assert ahead == end, (code, name)
 
 
 def test_student_and_solution_share_one_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -96,10 +96,13 @@ def answers_json(exam: Exam, v: Variant) -> str:
     return json.dumps(variant_record(exam, v), indent=2, ensure_ascii=False) + "\n"
 
 
-def write(exam: Exam, folder: Path) -> None:
-    """folder/E????/answers.json for every variant (the variant folders exist)."""
+def write(exam: Exam, folder: Path, made: dict[str, str] | None = None) -> None:
+    """folder/E????/answers.json for every variant (the variant folders exist); `made` holds
+    texts made ahead (answers_json of an exam of that variant alone, with its pages and regions)."""
+    made = made or {}
     for v in exam.variants:
-        (folder / v.code / "answers.json").write_text(answers_json(exam, v), encoding="utf-8")
+        text = made[v.code] if v.code in made else answers_json(exam, v)
+        (folder / v.code / "answers.json").write_text(text, encoding="utf-8")
 
 
 def _where(found: Iterable[Region]) -> dict[int, dict[str, dict[str, float]]]:

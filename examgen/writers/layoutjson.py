@@ -38,7 +38,7 @@ from typing import Any
 
 from .. import qrcodes
 from ..layouts import Region
-from ..model import Exam
+from ..model import Exam, Variant
 
 VERSION = 1
 PAGE_SIZE_MM = [210, 297]  # A4: both layouts
@@ -83,10 +83,18 @@ def layout_record(exam_id: str, code: str, pages: int, found: tuple[Region, ...]
             "qr_format": qrcodes.pattern(exam_id, code, booklets), "pages": record}
 
 
-def write(exam: Exam, folder: Path, booklets: int | None = None) -> None:
-    """folder/E????/layout.json for every variant (the variant folders exist)."""
-    exam_id = qrcodes.exam_id(exam.spec.info.code)
+def layout_json(exam: Exam, v: Variant, booklets: int) -> str:
+    """A variant's layout.json (of `booklets` booklets)."""
+    data = layout_record(qrcodes.exam_id(exam.spec.info.code), v.code, exam.pages[v.code],
+                         tuple(exam.boxes.get(v.code, ())), booklets)
+    return json.dumps(data, indent=1) + "\n"
+
+
+def write(exam: Exam, folder: Path, booklets: int | None = None, made: dict[str, str] | None = None) -> None:
+    """folder/E????/layout.json for every variant (the variant folders exist); `made` holds
+    texts made ahead (layout_json with the same booklets)."""
     n = booklets or len(exam.variants)
+    made = made or {}
     for v in exam.variants:
-        data = layout_record(exam_id, v.code, exam.pages[v.code], tuple(exam.boxes.get(v.code, ())), n)
-        (folder / v.code / "layout.json").write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        text = made[v.code] if v.code in made else layout_json(exam, v, n)
+        (folder / v.code / "layout.json").write_text(text, encoding="utf-8")
