@@ -102,11 +102,21 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 if made is not None:
                     records[code] = made
 
+    drawn: dict[int, Variant] = {}  # variant 1, drawn for first() before pairs() gets to it
+
+    def variant(number: int) -> Variant:
+        return drawn.pop(number) if number in drawn else build_variant(spec, bank, exam_seed, number)
+
+    def first() -> Batch:
+        """Variant 1's student version alone: a cold build's draft pass starts with it (compile_exam)."""
+        drawn[1] = build_variant(spec, bank, exam_seed, 1)
+        return _batch(spec, [drawn[1]], layouts.STUDENT, logo, marks)
+
     def pairs() -> Iterator[tuple[Batch, Batch]]:
         """Batch by batch, so that sampling and rendering overlap the compiling of earlier batches."""
         for r in batches(n_variants):
             # driver: pick + sample + solve -- the batch's questions, answers and rubric
-            vs = [build_variant(spec, bank, exam_seed, i + 1) for i in r]
+            vs = [variant(i + 1) for i in r]
             variants.extend(vs)
             by_code.update((v.code, v) for v in vs)  # (before the batch is compiled: finish reads it)
             # driver: render -- student and solution from the same draws
@@ -125,7 +135,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             built = compiler.compile_exam(pairs(), tmp, progress,
                                           # the format (one: both versions share the preamble)
                                           [_batch(spec, [], layouts.SOLUTION, logo)],
-                                          remember=str(spec.path.resolve()), finish=finish)
+                                          remember=str(spec.path.resolve()), finish=finish, first=first)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise

@@ -297,20 +297,29 @@ def test_the_draft_pass_counts_the_pages_of_the_student_version(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a remembered page total, one -draftmode pass over the first variant gives the usual
     total; it typesets the student version (half the TeX time of the solution, the same pages,
-    which every final pass verifies), whichever batch asks first."""
+    which every final pass verifies), whichever batch asks first. In a cold build it runs without
+    the format, beside the format's build (it would wait for it); with the format in the cache, on it."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    drafts: list[str] = []
+    drafts: list[tuple[str, bool]] = []
     real = tex.TexRunner.run
 
     def run(self: tex.TexRunner, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, source: str,
             cost: int | None = None) -> str:
         if draft:
-            drafts.append(label)
+            drafts.append((label, fmt is not None))
         return real(self, workdir, name, fmt, draft, label, source, cost)
 
     monkeypatch.setattr(tex.TexRunner, "run", run)
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0
-    assert drafts == ["variant E0001 (student)"]
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "cold")]) == 0
+    assert drafts == [("variant E0001 (student)", False)]
+    for kind in ("totals", "pdf", "pages"):  # the format stays
+        shutil.rmtree(tmp_path / "cache" / kind)
+    drafts.clear()
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "warm")]) == 0
+    assert drafts == [("variant E0001 (student)", True)]
+    for code in ("E0001", "E0002", "E0003"):  # the same pages, and the same PDFs, either way
+        for name in ("student.pdf", "solution.pdf", "layout.json"):
+            assert (tmp_path / "cold" / code / name).read_bytes() == (tmp_path / "warm" / code / name).read_bytes()
 
 
 def test_typeset_codes_are_encoded_once_then_taken_from_the_cache(tmp_path: Path,

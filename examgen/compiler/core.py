@@ -160,14 +160,22 @@ class Compiler:
         return Cache(root) if root is not None else None
 
     # -------------------------------------------------------------- formats
-    def format_file(self, preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Cache | None) -> Path:
-        """The preamble (with the class files it loads) dumped into a pdfTeX format
-        (mylatexformat), from the cache if possible."""
+    @staticmethod
+    def cached_format(preamble: str, classes: tuple[Path, ...], cache: Cache | None) -> Path | None:
+        """The format of this preamble from the cache (verified), or None."""
         digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity())
         name = f"eg-{digest[:16]}"
         entry = cache.verified(cache.entry("formats", digest), [f"{name}.fmt"]) if cache else None
-        if entry is not None:
-            return entry / f"{name}.fmt"
+        return entry / f"{name}.fmt" if entry is not None else None
+
+    def format_file(self, preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Cache | None) -> Path:
+        """The preamble (with the class files it loads) dumped into a pdfTeX format
+        (mylatexformat), from the cache if possible."""
+        found = self.cached_format(preamble, classes, cache)
+        if found is not None:
+            return found
+        digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity())
+        name = f"eg-{digest[:16]}"
         folder = workroot / "formats" / digest  # made in the build's own folder, then stored in the cache
         folder.mkdir(parents=True, exist_ok=True)
         for f in classes:
@@ -186,12 +194,18 @@ class Compiler:
         return fmt
 
     # -------------------------------------------------------------- one batch
-    def count_pages(self, batch: Batch, workdir: Path, fmt: Path) -> dict[str, int]:
-        """The draft pass: page count of every variant of the batch."""
-        _prepare(workdir, batch, fmt)
+    def count_pages(self, batch: Batch, workdir: Path, fmt: Path | None) -> dict[str, int]:
+        """The draft pass: page count of every variant of the batch (without a format, `fmt`
+        None: TeX reads the preamble and the class files, copied beside the document)."""
+        if fmt is None:
+            workdir.mkdir(parents=True, exist_ok=True)
+            for f in (*batch.classes, *batch.files):
+                shutil.copyfile(f, workdir / f.name)
+        else:
+            _prepare(workdir, batch, fmt)
         tex = batch.source(draft=True)
         (workdir / "draft.tex").write_text(tex, encoding="utf-8")
-        log = self.tex.run(workdir, "draft", fmt.stem, True, batch.label, tex)
+        log = self.tex.run(workdir, "draft", fmt.stem if fmt is not None else None, True, batch.label, tex)
         return {code: n for code, (_, n) in _ranges(log, batch).items()}
 
     def typeset(self, batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
@@ -306,7 +320,8 @@ class Compiler:
     def compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
                      progress: Callable[[int], None] | None = None,
                      formats: Iterable[Batch] = (), remember: str | None = None,
-                     finish: Callable[[str, dict[str, Built]], None] | None = None) -> dict[tuple[str, str], Built]:
+                     finish: Callable[[str, dict[str, Built]], None] | None = None,
+                     first: Callable[[], Batch] | None = None) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
@@ -321,12 +336,13 @@ class Compiler:
         it (a variant that comes out otherwise gets a second pass). `finish(version, built)`
         runs on each batch's variants as soon as they are built (typeset or from the cache),
         in the compiler's pool, so that work on them (e.g. stamping) overlaps the next TeX runs;
-        its failure ends the build like a worker's."""
+        its failure ends the build like a worker's. `first()` gives the first variant's student
+        version alone, before the first pair is rendered: a cold build's draft pass starts with it."""
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
-                return _Stream(self, pool, workroot, progress, cache, remember, finish).run(pairs, formats)
+                return _Stream(self, pool, workroot, progress, cache, remember, finish).run(pairs, formats, first)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
                 pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
                 raise
@@ -445,6 +461,35 @@ class _Stream:
                 self.typical[n] = 0
             return max(self.typical, key=lambda k: self.typical[k])
 
+    def early_guess(self, student: Batch) -> None:
+        """A cold build (no page total remembered, the format still building): the draft pass over
+        the first student variant (`student`: its batch of one) without the format, beside the
+        format's build, so that the final passes can start as soon as the format is there (on it,
+        the draft would wait for it). The same pages as on the format. A failure is left to
+        guess_for, which tries again on the format and reports it; a timeout ends the build."""
+        try:
+            with self.sampling:
+                if self.typical or student.preamble in self.fmts or self.remembered() is not None \
+                        or self.c.cached_format(student.preamble, student.classes, self.cache) is not None:
+                    return  # (guess_for runs the draft on the format, there already)
+                (n,) = self.c.count_pages(student, self.wd(), None).values()
+                self.typical[n] = 0
+        except TexTimeout as exc:
+            with self.guard:
+                self.fatal.append(exc)
+            self.c.cancel()
+        except ExamgenError:
+            pass
+
+    def early_marks(self, student: Batch) -> None:
+        """The first batch's scan codes for the usual total, encoded (and cached) as soon as the total
+        is known: in a cold build while the format is still building, off the final passes' path."""
+        with self.sampling:
+            if not self.typical:
+                return  # no draft yet: the batch's final pass encodes them as before
+            n = max(self.typical, key=lambda k: self.typical[k])
+        self.c._marks(student, [(p.code, n) for p in student.pieces], self.cache)
+
     def run_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
         try:
             done = self.typeset_batch(batch)
@@ -504,7 +549,8 @@ class _Stream:
         except ExamgenError:
             pass
 
-    def run(self, pairs: Iterable[tuple[Batch, Batch]], formats: Iterable[Batch] = ()) -> dict[tuple[str, str], Built]:
+    def run(self, pairs: Iterable[tuple[Batch, Batch]], formats: Iterable[Batch] = (),
+            first: Callable[[], Batch] | None = None) -> dict[tuple[str, str], Built]:
         for document in formats:  # TeX first: the formats build while Python renders the first pair
             self.pool.submit(self.early_format, document)
         built: dict[tuple[str, str], Built] = {}
@@ -523,8 +569,12 @@ class _Stream:
                 errors.append(exc)  # the other batches still finish; all failures are reported together
 
         # student and solution batches are independent jobs (both paginate alike; checked below)
+        if first is not None:  # the draft pass need not wait for the format, nor for the first batch
+            self.pool.submit(self.early_guess, first())
         for student, solution in pairs:
             if student.pieces:
+                if not self.students and first is not None:
+                    self.pool.submit(self.early_marks, student)
                 self.students[student.pieces[0].code] = student
             for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
                 running.append(self.pool.submit(self.run_batch, batch))
