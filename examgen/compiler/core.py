@@ -28,8 +28,9 @@ import os
 import shutil
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -467,19 +468,12 @@ class _Stream:
         format's build, so that the final passes can start as soon as the format is there (on it,
         the draft would wait for it). The same pages as on the format. A failure is left to
         guess_for, which tries again on the format and reports it; a timeout ends the build."""
-        try:
-            with self.sampling:
-                if self.typical or student.preamble in self.fmts or self.remembered() is not None \
-                        or self.c.cached_format(student.preamble, student.classes, self.cache) is not None:
-                    return  # (guess_for runs the draft on the format, there already)
-                (n,) = self.c.count_pages(student, self.wd(), None).values()
-                self.typical[n] = 0
-        except TexTimeout as exc:
-            with self.guard:
-                self.fatal.append(exc)
-            self.c.cancel()
-        except ExamgenError:
-            pass
+        with self.ahead(), self.sampling:
+            if self.typical or student.preamble in self.fmts or self.remembered() is not None \
+                    or self.c.cached_format(student.preamble, student.classes, self.cache) is not None:
+                return  # (guess_for runs the draft on the format, there already)
+            (n,) = self.c.count_pages(student, self.wd(), None).values()
+            self.typical[n] = 0
 
     def early_marks(self, student: Batch) -> None:
         """The first batch's scan codes for the usual total, encoded (and cached) as soon as the total
@@ -488,7 +482,8 @@ class _Stream:
             if not self.typical:
                 return  # no draft yet: the batch's final pass encodes them as before
             n = max(self.typical, key=lambda k: self.typical[k])
-        self.c._marks(student, [(p.code, n) for p in student.pieces], self.cache)
+        with self.ahead():
+            self.c._marks(student, [(p.code, n) for p in student.pieces], self.cache)
 
     def run_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
         try:
@@ -540,8 +535,15 @@ class _Stream:
     def early_format(self, batch: Batch) -> None:
         """Build a format ahead of the batches that need it; a failure is theirs to report
         (they build it again), except a timeout, which ends the build."""
-        try:
+        with self.ahead():
             self.fmt_for(batch)
+
+    @contextmanager
+    def ahead(self) -> Iterator[None]:
+        """Work done ahead of the batches that need it: a failure is theirs to report (they do the
+        work again), except a timeout, which ends the build."""
+        try:
+            yield
         except TexTimeout as exc:
             with self.guard:
                 self.fatal.append(exc)
