@@ -463,16 +463,17 @@ class _Stream:
             return max(self.typical, key=lambda k: self.typical[k])
 
     def early_guess(self, student: Batch) -> None:
-        """A cold build (no page total remembered, the format still building): the draft pass over
-        the first student variant (`student`: its batch of one) without the format, beside the
-        format's build, so that the final passes can start as soon as the format is there (on it,
-        the draft would wait for it). The same pages as on the format. A failure is left to
-        guess_for, which tries again on the format and reports it; a timeout ends the build."""
+        """No page total remembered: the draft pass over the first student variant (`student`: its
+        batch of one) while Python still draws the rest of the first batch; on the format if it is
+        there (cached), else without it, beside the format's build (on it, the draft would wait
+        for it). The same pages either way. A failure is left to guess_for, which tries again on
+        the format and reports it; a timeout ends the build."""
         with self.ahead(), self.sampling:
-            if self.typical or student.preamble in self.fmts or self.remembered() is not None \
-                    or self.c.cached_format(student.preamble, student.classes, self.cache) is not None:
-                return  # (guess_for runs the draft on the format, there already)
-            (n,) = self.c.count_pages(student, self.wd(), None).values()
+            if self.typical or self.remembered() is not None:
+                return
+            fmt = self.fmts.get(student.preamble) or self.c.cached_format(student.preamble, student.classes,
+                                                                          self.cache)
+            (n,) = self.c.count_pages(student, self.wd(), fmt).values()
             self.typical[n] = 0
 
     def early_marks(self, student: Batch) -> None:
