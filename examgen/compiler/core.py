@@ -195,9 +195,11 @@ class Compiler:
         return fmt
 
     # -------------------------------------------------------------- one batch
-    def count_pages(self, batch: Batch, workdir: Path, fmt: Path | None) -> dict[str, int]:
+    def count_pages(self, batch: Batch, workdir: Path, fmt: Path | None,
+                    ready: Callable[[], None] | None = None) -> dict[str, int]:
         """The draft pass: page count of every variant of the batch (without a format, `fmt`
-        None: TeX reads the preamble and the class files, copied beside the document)."""
+        None: TeX reads the preamble and the class files, copied beside the document);
+        `ready()` is called just before the TeX run."""
         if fmt is None:
             workdir.mkdir(parents=True, exist_ok=True)
             for f in (*batch.classes, *batch.files):
@@ -206,6 +208,8 @@ class Compiler:
             _prepare(workdir, batch, fmt)
         tex = batch.source(draft=True)
         (workdir / "draft.tex").write_text(tex, encoding="utf-8")
+        if ready is not None:
+            ready()
         log = self.tex.run(workdir, "draft", fmt.stem if fmt is not None else None, True, batch.label, tex)
         return {code: n for code, (_, n) in _ranges(log, batch).items()}
 
@@ -462,19 +466,24 @@ class _Stream:
                 self.typical[n] = 0
             return max(self.typical, key=lambda k: self.typical[k])
 
-    def early_guess(self, student: Batch) -> None:
+    def early_guess(self, student: Batch, started: threading.Event) -> None:
         """No page total remembered: the draft pass over the first student variant (`student`: its
         batch of one) while Python still draws the rest of the first batch; on the format if it is
         there (cached), else without it, beside the format's build (on it, the draft would wait
         for it). The same pages either way. A failure is left to guess_for, which tries again on
-        the format and reports it; a timeout ends the build."""
-        with self.ahead(), self.sampling:
-            if self.typical or self.remembered() is not None:
-                return
-            fmt = self.fmts.get(student.preamble) or self.c.cached_format(student.preamble, student.classes,
-                                                                          self.cache)
-            (n,) = self.c.count_pages(student, self.wd(), fmt).values()
-            self.typical[n] = 0
+        the format and reports it; a timeout ends the build. `started` is set once nothing is left
+        to do before the TeX run (the caller waits for it: the draft is on the first batch's path,
+        and its Python work would otherwise share the interpreter with the drawing of the rest)."""
+        try:
+            with self.ahead(), self.sampling:
+                if self.typical or self.remembered() is not None:
+                    return
+                fmt = self.fmts.get(student.preamble) or self.c.cached_format(student.preamble, student.classes,
+                                                                              self.cache)
+                (n,) = self.c.count_pages(student, self.wd(), fmt, ready=started.set).values()
+                self.typical[n] = 0
+        finally:
+            started.set()
 
     def early_marks(self, student: Batch) -> None:
         """The first batch's scan codes for the usual total, encoded (and cached) as soon as the total
@@ -573,7 +582,9 @@ class _Stream:
 
         # student and solution batches are independent jobs (both paginate alike; checked below)
         if first is not None:  # the draft pass need not wait for the format, nor for the first batch
-            self.pool.submit(self.early_guess, first())
+            started = threading.Event()
+            self.pool.submit(self.early_guess, first(), started)
+            started.wait()  # (a few milliseconds: then the draft runs beside the drawing of the rest)
         for student, solution in pairs:
             if student.pieces:
                 if not self.students and first is not None:
