@@ -98,9 +98,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         stamper(version, done)
         if version == layouts.STUDENT:
             for code, b in done.items():
-                made = _made_ahead(spec, exam_seed, by_code[code], b, booklets or n_variants)
-                if made is not None:
-                    records[code] = made
+                records[code] = _made_ahead(spec, exam_seed, by_code[code], b, booklets or n_variants)
 
     drawn: dict[int, Variant] = {}  # variant 1, drawn for first() before pairs() gets to it
 
@@ -108,7 +106,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         return drawn.pop(number) if number in drawn else build_variant(spec, bank, exam_seed, number)
 
     def first() -> Batch:
-        """Variant 1's student version alone: a cold build's draft pass starts with it (compile_exam)."""
+        """Variant 1's student version alone: without a remembered page total, the draft pass starts
+        with it (compile_exam)."""
         drawn[1] = build_variant(spec, bank, exam_seed, 1)
         return _batch(spec, [drawn[1]], layouts.STUDENT, logo, marks)
 
@@ -171,7 +170,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     return sorted(p for p in out.rglob("*") if p.is_file())
 
 
-def _made_ahead(spec: ExamSpec, seed: int, v: Variant, student: Built, booklets: int) -> tuple[str, str] | None:
+def _made_ahead(spec: ExamSpec, seed: int, v: Variant, student: Built, booklets: int) -> tuple[str, str]:
     """A variant's answers.json and layout.json, from its student version's pages and regions
     (what the writers make of the whole exam's record: neither reads another variant)."""
     one = Exam(spec, seed, (v,), {v.code: student.pages}, {}, {v.code: student.regions})

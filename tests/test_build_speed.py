@@ -24,6 +24,7 @@ from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.spec import load_spec
 from examgen.writers import answers as answers_writer
+from examgen.writers import layoutjson as layout_writer
 from examgen.writers import pdf
 
 QUIZ = ROOT / "exams" / "quiz.yaml"
@@ -266,14 +267,18 @@ def test_records_are_made_as_each_student_batch_is_built(booklets: int | None, t
     in_main: list[bool] = []
     real = pipeline._made_ahead
 
-    def spy(*args: Any) -> tuple[str, str] | None:
+    def spy(*args: Any) -> tuple[str, str]:
         in_main.append(threading.current_thread() is threading.main_thread())
         return real(*args)
 
     monkeypatch.setattr(pipeline, "_made_ahead", spy)
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "ahead"), *more]) == 0
     assert in_main == [False, False, False]
-    monkeypatch.setattr(pipeline, "_made_ahead", lambda *args: None)  # all made at the end from the Exam
+    # all made at the end from the whole exam's record: the writers are given none made ahead
+    real_answers, real_layout = answers_writer.write, layout_writer.write
+    monkeypatch.setattr(answers_writer, "write", lambda exam, folder, made=None: real_answers(exam, folder))
+    monkeypatch.setattr(layout_writer, "write", lambda exam, folder, booklets=None, made=None:
+                        real_layout(exam, folder, booklets))
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "end"), *more]) == 0
     for code in ("E0001", "E0002", "E0003"):
         for name in ("answers.json", "layout.json"):
