@@ -67,18 +67,26 @@ def _ranges(log: str, batch: Batch) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _prepare(workdir: Path, batch: Batch, fmt: Path) -> None:
+def _prepare(workdir: Path, batch: Batch, fmt: Path | None) -> None:
     """The format and the files the document reads (a logo). The class is not among
-    them: it is in the format, and the format skips the preamble."""
+    them: it is in the format, and the format skips the preamble. Without a format (`fmt`
+    None) TeX reads the preamble: the class files instead."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for f in batch.files:
+    for f in (*batch.files, *(batch.classes if fmt is None else ())):
         shutil.copyfile(f, workdir / f.name)
+    if fmt is None:
+        return
     target = workdir / fmt.name
     if not target.exists():
         try:
             os.link(fmt, target)
         except OSError:
             shutil.copyfile(fmt, target)
+
+
+def _cached_format(cache: Cache | None, digest: str, name: str) -> Path | None:
+    entry = cache.verified(cache.entry("formats", digest), [f"{name}.fmt"]) if cache else None
+    return entry / f"{name}.fmt" if entry is not None else None
 
 
 def _read_per_variant(path: Path, batch: Batch) -> dict[str, Any] | None:
@@ -162,21 +170,23 @@ class Compiler:
 
     # -------------------------------------------------------------- formats
     @staticmethod
-    def cached_format(preamble: str, classes: tuple[Path, ...], cache: Cache | None) -> Path | None:
-        """The format of this preamble from the cache (verified), or None."""
+    def _format_key(preamble: str, classes: tuple[Path, ...]) -> tuple[str, str]:
+        """The format's cache key (the class files, the preamble, the TeX installation) and its name."""
         digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity())
-        name = f"eg-{digest[:16]}"
-        entry = cache.verified(cache.entry("formats", digest), [f"{name}.fmt"]) if cache else None
-        return entry / f"{name}.fmt" if entry is not None else None
+        return digest, f"eg-{digest[:16]}"
+
+    @classmethod
+    def cached_format(cls, preamble: str, classes: tuple[Path, ...], cache: Cache | None) -> Path | None:
+        """The format of this preamble from the cache (verified), or None."""
+        return _cached_format(cache, *cls._format_key(preamble, classes))
 
     def format_file(self, preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Cache | None) -> Path:
         """The preamble (with the class files it loads) dumped into a pdfTeX format
         (mylatexformat), from the cache if possible."""
-        found = self.cached_format(preamble, classes, cache)
+        digest, name = self._format_key(preamble, classes)
+        found = _cached_format(cache, digest, name)
         if found is not None:
             return found
-        digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity())
-        name = f"eg-{digest[:16]}"
         folder = workroot / "formats" / digest  # made in the build's own folder, then stored in the cache
         folder.mkdir(parents=True, exist_ok=True)
         for f in classes:
@@ -200,12 +210,7 @@ class Compiler:
         """The draft pass: page count of every variant of the batch (without a format, `fmt`
         None: TeX reads the preamble and the class files, copied beside the document);
         `ready()` is called just before the TeX run."""
-        if fmt is None:
-            workdir.mkdir(parents=True, exist_ok=True)
-            for f in (*batch.classes, *batch.files):
-                shutil.copyfile(f, workdir / f.name)
-        else:
-            _prepare(workdir, batch, fmt)
+        _prepare(workdir, batch, fmt)
         tex = batch.source(draft=True)
         (workdir / "draft.tex").write_text(tex, encoding="utf-8")
         if ready is not None:
