@@ -454,22 +454,30 @@ class _Stream:
         """Keep the usual page total of this compile for the next one (if it changed)."""
         if self.cache is None or self.total_entry is None or not self.typical:
             return
-        usual = max(self.typical, key=lambda k: self.typical[k])
+        usual = self.usual()
         if self.remembered() != usual:
             self.cache.discard(self.total_entry)
             self.cache.store(self.total_entry, {TOTAL: json.dumps(usual).encode()})
 
+    def usual(self) -> int:
+        """The page count most variants have had so far (self.typical is not empty)."""
+        return max(self.typical, key=lambda k: self.typical[k])
+
+    def learn_total(self, draft: Callable[[], int]) -> None:
+        """(Under self.sampling.) Before any batch has been typeset: the remembered total, else the
+        page count `draft()` finds, as the guess for the final passes."""
+        if not self.typical:
+            n = self.remembered()
+            self.typical[n if n is not None else draft()] = 0
+
     def guess_for(self, batch: Batch, fmt: Path) -> int:
+        # in the student version: half the TeX time of the solution's, the same pages (verified)
+        source = self.students.get(batch.pieces[0].code, batch)
+        one = source.only(source.pieces[:1])
         with self.sampling:  # the first batch: the remembered total, else a -draftmode pass over its first variant
-            if not self.typical:
-                n = self.remembered()
-                if n is None:
-                    # in the student version: half the TeX time of the solution's, the same pages (verified)
-                    source = self.students.get(batch.pieces[0].code, batch)
-                    one = source.only(source.pieces[:1])
-                    (n,) = self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt)).values()
-                self.typical[n] = 0
-            return max(self.typical, key=lambda k: self.typical[k])
+            self.learn_total(lambda: self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt))
+                             [one.pieces[0].code])
+            return self.usual()
 
     def early_guess(self, student: Batch, started: threading.Event) -> None:
         """No page total remembered: the draft pass over the first student variant (`student`: its
@@ -479,14 +487,14 @@ class _Stream:
         the format and reports it; a timeout ends the build. `started` is set once nothing is left
         to do before the TeX run (the caller waits for it: the draft is on the first batch's path,
         and its Python work would otherwise share the interpreter with the drawing of the rest)."""
+        def draft() -> int:
+            fmt = self.fmts.get(student.preamble) or self.c.cached_format(student.preamble, student.classes,
+                                                                          self.cache)
+            return self.c.count_pages(student, self.wd(), fmt, ready=started.set)[student.pieces[0].code]
+
         try:
             with self.ahead(), self.sampling:
-                if self.typical or self.remembered() is not None:
-                    return
-                fmt = self.fmts.get(student.preamble) or self.c.cached_format(student.preamble, student.classes,
-                                                                              self.cache)
-                (n,) = self.c.count_pages(student, self.wd(), fmt, ready=started.set).values()
-                self.typical[n] = 0
+                self.learn_total(draft)
         finally:
             started.set()
 
@@ -495,8 +503,8 @@ class _Stream:
         is known: in a cold build while the format is still building, off the final passes' path."""
         with self.sampling:
             if not self.typical:
-                return  # no draft yet: the batch's final pass encodes them as before
-            n = max(self.typical, key=lambda k: self.typical[k])
+                return  # no total yet (the early draft failed): the batch's final pass encodes them as before
+            n = self.usual()
         with self.ahead():
             self.c._marks(student, [(p.code, n) for p in student.pieces], self.cache)
 
