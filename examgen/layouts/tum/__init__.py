@@ -132,7 +132,7 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserv
     body.append(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}%\n")
     if info.registration_grid:  # (only then: a spec without the key typesets as before)
         body.append("\\egset{reggrid}{1}%\n")
-    body += ["\\pagestyle{fancy}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
+    body += ["\\pagestyle{examgen}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
         body.append(f"% examgen: problem {k} ({origin})\n")
