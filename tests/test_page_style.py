@@ -5,7 +5,8 @@ not keep LaTeX's marks (expl3 structures updated at every page, as much work as 
 output routine; no exam page reads a mark). Checked against the class as it was (fancyhdr's
 `fancy` style with the same foot, LaTeX's mark updates restored): the same PDF bytes, odd and even
 pages, the cover, student and solution, in both layouts' classes; and the foot's text is on the
-pages (pdftotext)."""
+pages (pdftotext). The solution's watermark is typeset once and copied to every page (it was
+typeset on each): the same bytes."""
 
 from __future__ import annotations
 
@@ -25,10 +26,15 @@ OLD = """\\makeatletter\\let\\@expl@@@mark@update@singlecol@structures@@\\egkept
 \\usepackage{fancyhdr}\\pagestyle{fancy}\\fancyhf{}\\renewcommand{\\headrulewidth}{0pt}
 \\fancyfoot[C]{\\small -- \\eg@t@page\\ \\thepage\\ / \\egget{pages} --}
 \\fancyfoot[RO,LE]{\\footnotesize\\egget{variant}}\\fancypagestyle{plain}{}\\fancypagestyle{examgen}{}
+\\ClearShipoutPictureBG\\AddToShipoutPictureBG{\\ifeg@solution
+  \\AtPageCenter{\\makebox(0,0){\\rotatebox{55}{\\color{egwatermark}\\fontsize{70}{70}\\selectfont\\bfseries
+  \\eg@t@sample}}}\\fi}
 \\makeatother
 """
+# the watermark's text, logged each time it is typeset
+COUNT = "\\makeatletter\\let\\egsample\\eg@t@sample\\def\\eg@t@sample{\\typeout{EG-WATERMARK}\\egsample}\\makeatother\n"
 DOC = """%(keep)s\\documentclass[%(version)s,en]{%(cls)s}
-%(old)s\\begin{document}
+%(old)s%(count)s\\begin{document}
 \\egversion{%(version)s}
 \\egbeginvariant{E0007}{8}
 \\pagestyle{examgen}
@@ -49,7 +55,7 @@ def compile_doc(folder: Path, cls: Path, version: str, old: bool) -> Path:
     for f in (CLASS_FILE, FONTS_FILE, PLAIN_CLASS):
         shutil.copyfile(f, folder / f.name)
     (folder / "doc.tex").write_text(DOC % {"keep": KEEP_MARKS if old else "", "old": OLD if old else "",
-                                           "version": version, "cls": cls.stem})
+                                           "version": version, "cls": cls.stem, "count": COUNT})
     subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
                    check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", "SOURCE_DATE_EPOCH": "0"})
     return folder / "doc.pdf"
@@ -67,3 +73,5 @@ def test_the_foot_is_where_fancyhdr_set_it(tmp_path: Path, cls: Path, version: s
     for n, page in enumerate(pages, start=1):
         assert f"– Page {n} / 8 –" in page and "E0007" in page, page
     assert new.read_bytes() == old.read_bytes()
+    typeset = [(f.parent / "doc.log").read_text(errors="replace").count("EG-WATERMARK") for f in (new, old)]
+    assert typeset == ([1, 8] if version == "solution" else [0, 0])
