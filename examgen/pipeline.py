@@ -154,7 +154,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             # E????/student.pdf, solution.pdf (typeset with their codes, or stamped)
             pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped)
             with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
-                printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished()))
+                # (typeset with their codes, the print files are joined from the batch PDFs' pages)
+                sources = {k: b.source for k, b in built.items()} if marks is not None else None
+                printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished(), sources))
                 answers.write(exam, stage, {c: r[0] for c, r in records.items()})
                 layoutjson.write(exam, stage, booklets, {c: r[1] for c, r in records.items()})
                 if keep_tex:

@@ -213,6 +213,30 @@ def test_with_one_booklet_per_variant_the_booklets_are_joined_while_compiling(tm
         page for s in students for page in pages_text(s)]
 
 
+def fonts(pdf: Path) -> list[str]:
+    """The fonts a PDF embeds, one line per font object (pdffonts)."""
+    out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return [line.split()[0] for line in out.splitlines()[2:]]
+
+
+def test_the_print_files_are_joined_from_the_batch_pdfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typeset with their codes, the print files are joined from the pages of the batch PDFs the
+    variants were cut from: each batch's fonts once (each variant's PDF carries the batch's subsets
+    of the fonts it uses: joined from those, a print file held them once per variant, two to three
+    times the bytes), the same pages in order, and the same bytes from the cache."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    for out in ("fresh", "cached"):
+        assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / out)]) == 0  # one batch
+    for version, name in (("student", "all-students.pdf"), ("solution", "all-solutions.pdf")):
+        joined = tmp_path / "fresh" / "print" / name
+        variants = [tmp_path / "fresh" / f"E000{k}" / f"{version}.pdf" for k in (1, 2, 3)]
+        each = [font for v in variants for font in fonts(v)]  # a font per variant that uses it
+        assert len(each) > len(set(each))  # (variants share fonts: joined from them, the file held copies)
+        assert sorted(fonts(joined)) == sorted(set(each))  # each font once
+        assert pages_text(joined) == [page for v in variants for page in pages_text(v)]
+        assert joined.read_bytes() == (tmp_path / "cached" / "print" / name).read_bytes()
+
+
 @pytest.mark.parametrize("booklets", [None, 3])
 def test_with_one_booklet_per_variant_tex_typesets_the_codes(booklets: int | None, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:

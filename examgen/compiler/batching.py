@@ -75,6 +75,15 @@ class Built:
     pdf: Path
     pages: int
     regions: tuple[Region, ...] = ()  # the answer regions the class logged (layouts.regions)
+    # the batch PDF the variant was cut from and its first page there: print files are joined from
+    # these (one copy of the batch's fonts instead of one per variant: a third of the bytes and of qpdf's work)
+    batch: Path | None = None
+    first: int = 1
+
+    @property
+    def source(self) -> Path | tuple[Path, int, int]:
+        """Its pages as qpdf.concatenate takes them: the batch PDF's page range, else its own PDF."""
+        return (self.batch, self.first, self.first + self.pages - 1) if self.batch is not None else self.pdf
 
 
 def batches(n: int, size: int = BATCH_SIZE) -> list[range]:

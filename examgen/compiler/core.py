@@ -46,6 +46,7 @@ from .tex import PDFLATEX, TIMEOUT, TexRunner, TexTimeout, excerpt
 T = TypeVar("T")
 Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
 REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [Region as a dict, ...]}
+BATCH = "batch.pdf"  # in a PDF cache entry: the batch's PDF (the print files are joined from it)
 TOTAL = "total.json"  # in a totals cache entry: the usual page total of a compile_exam's documents
 MARKS = "qr.tex"  # in a marks cache entry: the scan codes' definitions of a batch (Batch.marks)
 
@@ -111,6 +112,20 @@ def _read_regions(path: Path, batch: Batch) -> Regions | None:
         return None if data is None else {code: tuple(Region(**r) for r in rs) for code, rs in data.items()}
     except (TypeError, AttributeError):
         return None
+
+
+def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
+    """Each variant's first page in the batch PDF: the variants follow each other, from page 1."""
+    firsts, n = {}, 1
+    for p in batch.pieces:
+        firsts[p.code], n = n, n + pages[p.code]
+    return firsts
+
+
+def _built(batch: Batch, pdfs: dict[str, Path], pages: dict[str, int], found: Regions, whole: Path) -> dict[str, Built]:
+    """The batch's variants: their PDFs, page counts, regions and pages in the batch PDF `whole`."""
+    firsts = _firsts(batch, pages)
+    return {p.code: Built(pdfs[p.code], pages[p.code], found[p.code], whole, firsts[p.code]) for p in batch.pieces}
 
 
 def _first_failures(errors: list[LatexError]) -> LatexError:
@@ -219,9 +234,10 @@ class Compiler:
         return {code: n for code, (_, n) in _ranges(log, batch).items()}
 
     def typeset(self, batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
-                guessed: bool = False) -> tuple[dict[str, Path], Regions]:
-        """The final pass, then one PDF per variant (split with qpdf) and the answer regions
-        from the log; cached by source (the regions as regions.json in the entry).
+                guessed: bool = False) -> dict[str, Built]:
+        """The final pass, then one PDF per variant (split with qpdf), the answer regions from
+        the log and the variants' pages in the batch PDF; cached by source (the regions as
+        regions.json in the entry, the batch PDF as batch.pdf).
         With `guessed` totals, a variant that comes out with another page count raises
         Mispaginated with the real counts (the caller runs the pass again with them);
         otherwise that is a LayoutError (student and solution must paginate alike)."""
@@ -230,7 +246,7 @@ class Compiler:
         marks = self._marks(batch, codes, cache)  # the scan codes, typeset (final-qr.tex)
         # fmt.name carries the hash of the class, the preamble and the TeX installation
         digest = key(tex, repr(codes), fmt.name, marks, *(f.read_bytes() for f in batch.files))
-        names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS]
+        names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS, BATCH]
         entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
             if cache else None
         found = _read_regions(entry / REGIONS, batch) if entry is not None else None
@@ -238,7 +254,7 @@ class Compiler:
             cache.discard(entry)
         self.stats.count(found is not None)
         if entry is not None and found is not None:
-            return {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, found
+            return _built(batch, {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, pages, found, entry / BATCH)
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
         if marks:
@@ -252,6 +268,8 @@ class Compiler:
             if ranges[p.code][1] != pages[p.code]:
                 raise LayoutError(f"{p.label}: the {batch.version} has {ranges[p.code][1]} pages, "
                                   f"the student version {pages[p.code]}; both must paginate identically")
+        if [ranges[p.code][0] for p in batch.pieces] != list(_firsts(batch, pages).values()):
+            raise LayoutError(f"{batch.label}: the class logged the variants' pages out of order (EXAMGEN-VARIANT)")
         split = workdir / "split"
         split.mkdir(exist_ok=True)
         qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
@@ -262,8 +280,11 @@ class Compiler:
             # vars(): the fields as they are (asdict deep-copies each value: 60 ms per batch of 10, in the tail)
             files[REGIONS] = json.dumps({c: [vars(r) for r in rs] for c, rs in found.items()},
                                         sort_keys=True).encode()
+            files[BATCH] = workdir / "final.pdf"
             cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
-        return {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, found  # the build's own copies
+        # the build's own copies
+        return _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
+                      workdir / "final.pdf")
 
     @staticmethod
     def _marks(batch: Batch, codes: list[tuple[str, int]], cache: Cache | None) -> str:
@@ -367,8 +388,7 @@ class Compiler:
         cache = self._cache()
         fmt = self.format_file(batch.preamble, batch.classes, workroot, cache)
         pages = self.count_pages(batch, workroot / "draft", fmt)
-        pdfs, found = self.typeset(batch, pages, workroot / "final", fmt, cache)
-        return Built(pdfs[code], pages[code], found[code])
+        return self.typeset(batch, pages, workroot / "final", fmt, cache)[code]
 
     def log_of(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...] = ()) -> str:
         """One draft-mode pdflatex pass (no PDF) of a document with these class files
@@ -530,7 +550,7 @@ class _Stream:
         known = c._cached_counts(counts_entry, batch, cache)
         cached = known is not None
 
-        def final(b: Batch) -> tuple[dict[str, Path], Regions]:
+        def final(b: Batch) -> dict[str, Built]:
             nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
                 return c.typeset(b, known, self.wd(), fmt, cache)
@@ -543,7 +563,7 @@ class _Stream:
                 known = exc.pages
                 return c.typeset(b, known, self.wd(), fmt, cache)
 
-        pdfs, found = self.stage(batch, final)
+        built = self.stage(batch, final)
         assert known is not None
         pages: dict[str, int] = known
         if cache is not None and counts_entry is not None and not cached:  # remember what this run found out
@@ -553,7 +573,7 @@ class _Stream:
                 self.typical[n] = self.typical.get(n, 0) + 1
         if self.progress:
             self.progress(len(batch.pieces))
-        return batch, {code: Built(pdf, pages[code], found[code]) for code, pdf in pdfs.items()}
+        return batch, built
 
     def early_format(self, batch: Batch) -> None:
         """Build a format ahead of the batches that need it; a failure is theirs to report

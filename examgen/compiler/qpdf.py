@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ..errors import ExamgenError
 
@@ -55,10 +56,23 @@ def split_pages(args: list[str], size: int, outs: list[Path], tmp: Path, name: s
     shutil.rmtree(tmp)
 
 
-def concatenate(pdfs: list[Path], out: Path) -> None:
-    """One PDF of all pages of `pdfs`, in order (qpdf). qpdf holds every object of its
-    output (about 1.4 MB per endterm variant): callers keep the list short (PRINT_PART)."""
-    qpdf(["--empty", "--pages", *map(str, pdfs), "--", str(out)])
+Pages = Path | tuple[Path, int, int]  # a whole PDF, or a PDF's pages first..last
+
+
+def concatenate(parts: Sequence[Pages], out: Path) -> None:
+    """One PDF of `parts` in order (qpdf): whole PDFs, or page ranges (consecutive ranges of one
+    PDF are taken as one, so that its shared objects are read and written once). qpdf holds
+    every object of its output (about 1.4 MB per endterm variant): callers keep it short (PRINT_PART)."""
+    runs: list[list[Any]] = []  # [pdf] or [pdf, first page, last page]
+    for part in parts:
+        if not isinstance(part, tuple):
+            runs.append([part])
+        elif runs and len(runs[-1]) == 3 and runs[-1][0] == part[0] and runs[-1][2] + 1 == part[1]:
+            runs[-1][2] = part[2]
+        else:
+            runs.append(list(part))
+    args = [a for run in runs for a in (str(run[0]), *([f"{run[1]}-{run[2]}"] if len(run) == 3 else []))]
+    qpdf(["--empty", "--pages", *args, "--", str(out)])
 
 
 def qpdf(args: list[str]) -> str:

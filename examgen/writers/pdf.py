@@ -7,7 +7,9 @@ variant ((b - 1) mod V) + 1. Every page's QR code names its booklet (examgen.qrc
 variant's own student.pdf and solution.pdf carry the codes of its first booklet (booklet b =
 the variant's number), so with the default N = V they are exactly the booklets: then pdfTeX
 typesets the codes with the pages (the pipeline gives the batches their marks) and the
-booklets are joined from them. Otherwise the compiled pages carry no codes and they are
+booklets are joined from them: from the pages of the batch PDFs they were cut from (Built.source),
+so that a print file holds one copy of each batch's fonts, not one per variant (a third of the
+bytes; qpdf's work halves). Otherwise the compiled pages carry no codes and they are
 stamped on here: each variant's own as its batch is built (Stamper: one qpdf run per batch),
 the booklets of print/ while the build writes the exam's records (write_print)."""
 
@@ -15,13 +17,14 @@ from __future__ import annotations
 
 import shutil
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
 from .. import qrcodes
 from ..compiler import Built, concatenate
+from ..compiler.qpdf import Pages
 from ..layouts import SOLUTION, STUDENT, Region
 from ..model import Exam
 
@@ -60,6 +63,7 @@ class Stamper:
     is typeset: the longest runs go first), they are joined into folder/print/ at once; so are
     the student versions when there is one booklet per variant (booklet b is then variant b
     with exactly these codes: joining them gives the booklets without stamping them again).
+    Typeset with their codes (`marked`), they are joined from the batch PDFs' pages (`sources`).
     The joins run in the Stamper's own threads (the last ones overlap the writing of the
     records); `finished()` waits for them and maps the print files' names to them (print_files
     copies them). A `with` block ends them before the work folder goes."""
@@ -68,6 +72,7 @@ class Stamper:
         self.exam_id, self.booklets, self.folder, self.variants = qrcodes.exam_id(exam_code), booklets, folder, variants
         self.marked = marked  # the compiled PDFs carry their codes already (typeset: Batch.marks), nothing to stamp
         self.stamped: dict[tuple[str, str], Path] = {}
+        self.sources: dict[tuple[str, str], Pages] = {}  # what the print files are joined from
         self.joined: dict[str, Path] = {}
         self.lock = threading.Lock()
         self.joins = ThreadPoolExecutor(max_workers=2)
@@ -86,15 +91,16 @@ class Stamper:
             f.result()
         return self.joined
 
-    def _join(self, version: str, pdfs: list[Path], codes: list[str]) -> None:
+    def _join(self, version: str, pdfs: list[Pages], codes: list[str]) -> None:
         names = join_solutions(pdfs, codes, self.folder / "print") if version == SOLUTION \
             else join_booklets(pdfs, self.folder / "print")
         with self.lock:
             self.joined.update({name: self.folder / "print" / name for name in names})
 
     def __call__(self, version: str, built: dict[str, Built]) -> None:
-        if self.marked:
+        if self.marked:  # the print files from the batch PDFs' pages (Built.source: one copy of their fonts)
             outs = {code: b.pdf for code, b in built.items()}
+            sources: dict[str, Pages] = {code: b.source for code, b in built.items()}
         else:
             outs = {code: self.folder / code / f"{version}.pdf" for code in built}
             for out in outs.values():
@@ -103,15 +109,17 @@ class Stamper:
                                [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
                                               self.booklets) for code, b in built.items()],
                                list(outs.values()))
+            sources = dict(outs)
         with self.lock:
             self.stamped.update({(code, version): out for code, out in outs.items()})
+            self.sources.update({(code, version): src for code, src in sources.items()})
             done = sorted((c for c, v in self.stamped if v == version), key=qrcodes.first_booklet)
         if len(done) < self.variants or (version == STUDENT and self.booklets != self.variants):
             return
         # this batch completed the version's variants (one thread here): its print files
         (self.folder / "print").mkdir(parents=True, exist_ok=True)
         with self.lock:
-            self.pending.append(self.joins.submit(self._join, version, [self.stamped[(c, version)] for c in done],
+            self.pending.append(self.joins.submit(self._join, version, [self.sources[(c, version)] for c in done],
                                                   done))
 
 
@@ -136,14 +144,16 @@ def write(exam: Exam, folder: Path, booklets: int | None = None,
         list(pool.map(lambda job: qrcodes.stamp(*job), jobs))
 
 
-def write_print(exam: Exam, folder: Path, booklets: int | None = None, joined: dict[str, Path] | None = None) -> None:
+def write_print(exam: Exam, folder: Path, booklets: int | None = None, joined: dict[str, Path] | None = None,
+                sources: dict[tuple[str, str], Pages] | None = None) -> None:
     """folder/print/: `booklets` booklets (default one per variant) and the solutions
-    (print_files), after `write` (the solutions are joined from folder/E????/solution.pdf
+    (print_files), after `write` (the solutions are joined from `sources` ((code, version) ->
+    the variant's pages in its batch PDF, Built.source), else from folder/E????/solution.pdf,
     unless `joined` (Stamper.joined) has them already)."""
     n = booklets or len(exam.variants)
     print_files(folder, [v.code for v in exam.variants],
                 [(exam.pdfs[(exam.variants[i].code, STUDENT)], _codes(exam, i, b, n))
-                 for b, i in enumerate(booklet_variants(len(exam.variants), n), start=1)], joined)
+                 for b, i in enumerate(booklet_variants(len(exam.variants), n), start=1)], joined, sources)
 
 
 PRINT_PART = 100  # variants per print file: qpdf's memory grows with its output (about 150 MB per 100 endterms)
@@ -161,7 +171,7 @@ def print_parts(codes: list[str]) -> list[tuple[str, list[str]]]:
 Booklet = tuple[Path, qrcodes.Codes]  # the compiled student PDF and its codes (qrcodes.stamp)
 
 
-def join_solutions(pdfs: list[Path], codes: list[str], folder: Path) -> list[str]:
+def join_solutions(pdfs: Sequence[Pages], codes: list[str], folder: Path) -> list[str]:
     """folder/all-solutions*.pdf: the solution PDFs `pdfs` of the variants `codes`, in
     order, in parts of PRINT_PART (print_parts); the files' names."""
     return _join(pdfs, codes, SOLUTIONS, folder)
@@ -177,13 +187,13 @@ def booklet_numbers(booklets: int) -> list[str]:
     return [f"B{b:0{width}d}" for b in range(1, booklets + 1)]
 
 
-def join_booklets(pdfs: list[Path], folder: Path) -> list[str]:
+def join_booklets(pdfs: Sequence[Pages], folder: Path) -> list[str]:
     """folder/all-students*.pdf from `pdfs`, booklets 1, 2, ... already stamped with their
     codes, in parts of PRINT_PART (print_parts); the files' names."""
     return _join(pdfs, booklet_numbers(len(pdfs)), STUDENTS, folder)
 
 
-def _join(pdfs: list[Path], names: list[str], file: str, folder: Path) -> list[str]:
+def _join(pdfs: Sequence[Pages], names: list[str], file: str, folder: Path) -> list[str]:
     """folder/<file with print_parts' suffix>: `pdfs` (named `names`, in order) joined in parts
     of PRINT_PART; the files' names."""
     where = dict(zip(names, pdfs))
@@ -194,13 +204,15 @@ def _join(pdfs: list[Path], names: list[str], file: str, folder: Path) -> list[s
     return files
 
 
-def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: dict[str, Path] | None = None) -> None:
+def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: dict[str, Path] | None = None,
+                sources: dict[tuple[str, str], Pages] | None = None) -> None:
     """print/all-students.pdf (every booklet in order, stamped with its codes) and
     print/all-solutions.pdf (the variants `codes` in order), each variant already padded to
     a multiple of 4 pages, for one duplex A3 print job. Beyond PRINT_PART booklets (variants),
     one print job per PRINT_PART (all-students-B001-B100.pdf, all-solutions-E0001-E0100.pdf,
     ...), so that memory stays flat for 1,000 variants (qpdf holds its whole output).
-    `joined`: print files joined already (Stamper.joined), copied."""
+    `joined`: print files joined already (Stamper.joined), copied; `sources`: what the variants'
+    versions are joined from where stage/E????/<version>.pdf is not taken (write_print)."""
     (stage / "print").mkdir()
     numbers = booklet_numbers(len(booklets))
 
@@ -208,16 +220,20 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: 
         chosen = [booklets[int(b[1:]) - 1] for b in run]
         qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / STUDENTS.format(suffix))
 
-    joined = joined or {}
+    joined, sources = joined or {}, sources or {}
+
+    def pages(code: str, version: str) -> Pages:
+        return sources.get((code, version), stage / code / f"{version}.pdf")
+
     for name, path in joined.items():
         shutil.copyfile(path, stage / "print" / name)
     jobs: list[Callable[[], object]] = []
     if STUDENTS.format(print_parts(numbers)[0][0]) not in joined:
         if len(booklets) == len(codes):  # booklet b is variant b, stamped with its codes already (as Stamper joins)
-            jobs.append(partial(join_booklets, [stage / c / f"{STUDENT}.pdf" for c in codes], stage / "print"))
+            jobs.append(partial(join_booklets, [pages(c, STUDENT) for c in codes], stage / "print"))
         else:
             jobs += [partial(stamped_job, suffix, run) for suffix, run in print_parts(numbers)]
     if SOLUTIONS.format(print_parts(codes)[0][0]) not in joined:
-        jobs.append(partial(join_solutions, [stage / c / f"{SOLUTION}.pdf" for c in codes], codes, stage / "print"))
+        jobs.append(partial(join_solutions, [pages(c, SOLUTION) for c in codes], codes, stage / "print"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: job(), jobs))
