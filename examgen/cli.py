@@ -80,24 +80,47 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
         click.echo(f"build: {out} is up to date ({done} variant{'' if done == 1 else 's'}, unchanged inputs) "
                    f"in {clock.seconds:.1f} s")
         return
-    from .bank import load_bank
-    from .cachedir import record_seed, seed_used_by_other_exam, state_dir
-    from .pipeline import build_exam, exam_seed_of
-    from .spec import load_spec
+    with _compiler(not no_cache, jobs) as compiler:
+        _early_format(compiler, spec)  # TeX first: the format builds while Python imports and loads the bank
+        from .bank import load_bank
+        from .cachedir import record_seed, seed_used_by_other_exam, state_dir
+        from .pipeline import build_exam, exam_seed_of
+        from .spec import load_spec
 
-    bank = load_bank(banks)
-    loaded = load_spec(spec, bank)  # read once, validated before any output
-    exam_seed, exam, seeds = exam_seed_of(loaded, seed), _exam_identity(loaded, spec), state_dir()
-    other = seed_used_by_other_exam(seeds, exam_seed, exam)
-    if other:  # a copied spec for the retake repeats the first exam's numbers
-        click.echo(f"examgen: warning: seed {exam_seed} was used to build another exam, {other.get('course')} "
-                   f"{other.get('name')} ({other.get('date')}, {other.get('spec')}): this build repeats its "
-                   "questions and numbers; give this exam its own exam.seed in the spec (or --seed)", err=True)
-    with _compiler(not no_cache, jobs) as compiler, progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
-        files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs, bank, booklets)
+        bank = load_bank(banks)
+        loaded = load_spec(spec, bank)  # read once, validated before any output
+        exam_seed, exam, seeds = exam_seed_of(loaded, seed), _exam_identity(loaded, spec), state_dir()
+        other = seed_used_by_other_exam(seeds, exam_seed, exam)
+        if other:  # a copied spec for the retake repeats the first exam's numbers
+            click.echo(f"examgen: warning: seed {exam_seed} was used to build another exam, {other.get('course')} "
+                       f"{other.get('name')} ({other.get('date')}, {other.get('spec')}): this build repeats its "
+                       "questions and numbers; give this exam its own exam.seed in the spec (or --seed)", err=True)
+        with progress(f"Compiling {2 * variants} PDFs", 2 * variants) as update:
+            files = build_exam(loaded, seed, variants, out, banks, compiler, update, keep_tex, inputs, bank, booklets)
     record_seed(seeds, exam_seed, exam)
     stats = compiler.stats
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
+
+
+def _early_format(compiler: Compiler, spec: Path) -> None:
+    """Start the format of the spec's preamble (it depends on the layout and the language alone:
+    Layout.preamble), read from those two keys of the spec file without validating it: load_spec
+    validates it next, and a guess that turns out wrong only costs a format made for nothing
+    (the build makes the one it needs). Only a regular file is read ahead (a pipe reads once)."""
+    import yaml
+
+    from .layouts import DEFAULT, get
+
+    try:
+        if not spec.is_file():
+            return
+        data = yaml.load(spec.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        layout = get(data.get("layout", DEFAULT))
+        language = data["exam"].get("language", "en")
+    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ExamgenError):
+        return
+    if isinstance(language, str):
+        compiler.start_format(layout.preamble(language), layout.classes)
 
 
 def _exam_identity(loaded: ExamSpec, spec: Path) -> dict[str, str]:

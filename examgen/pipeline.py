@@ -43,7 +43,8 @@ def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant]
              files: tuple[Path, ...] = (), label: str = "variant {code}") -> Batch:
     """The render stage's document: these variants in one version and layout, as one batch
     for the compiler (`label` names a variant in errors)."""
-    pieces = tuple(Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version)) for v in variants)
+    pieces = tuple(Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version),
+                         layout.pages_at_least(v)) for v in variants)
     return Batch(version, layout.preamble(info.language), pieces, files, layout.classes)
 
 

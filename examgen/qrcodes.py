@@ -101,12 +101,20 @@ def definitions(variants: list[tuple[str, int]], exam: str, booklets: int) -> st
     """The <jobname>-qr.tex text for these (variant code, page count) pairs: the codes of
     the variant's first booklet of `booklets`. A batch's student and solution documents ask
     for the same text at the same moment, just before their TeX runs: the first computes it,
-    the other waits for it (computing it twice at once took each three times as long)."""
+    the other waits for it (computing it twice at once took each three times as long); another
+    batch's codes do not wait (a batch whose codes are ready does not wait for the next's)."""
+    args = (tuple(variants), exam, booklets)
     with _DEFINING:
-        return _definitions(tuple(variants), exam, booklets)
+        lock = _LOCKS.setdefault(args, threading.Lock())
+    with lock:
+        text = _definitions(*args)
+    with _DEFINING:  # (a later call finds the text in _definitions' cache)
+        _LOCKS.pop(args, None)
+    return text
 
 
 _DEFINING = threading.Lock()
+_LOCKS: dict[tuple[tuple[tuple[str, int], ...], str, int], threading.Lock] = {}  # one per batch's codes
 
 
 @lru_cache(maxsize=8)

@@ -5,6 +5,7 @@ the scan codes stamped per batch while compiling give the bytes of stamping each
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from test_layout_checklist import _decode
 
 from examgen import BANK_DIR, ROOT, bank, pipeline, qrcodes
 from examgen.cli import main
-from examgen.compiler import Built, Compiler, tex
+from examgen.compiler import Built, Compiler, core, tex
 from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.spec import load_spec
@@ -387,8 +388,9 @@ def test_typeset_codes_are_encoded_once_then_taken_from_the_cache(tmp_path: Path
     anew) encodes none, and its PDFs are the bytes of the first build."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     encoded: list[str] = []
-    real = qrcodes.operators.__wrapped__
-    monkeypatch.setattr(qrcodes, "operators", lambda content: encoded.append(content) or real(content))
+    real = qrcodes.operators.__wrapped__  # what encodes a code, kept as qrcodes keeps it (lru_cache)
+    monkeypatch.setattr(qrcodes, "operators", functools.lru_cache(maxsize=1024)(
+        lambda content: encoded.append(content) or real(content)))
     qrcodes._definitions.cache_clear()
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first")]) == 0
     assert sorted(encoded) == [f"IN2346-E{b:04d}-B{b:03d}-{p:02d}" for b in (1, 2) for p in (1, 2, 3, 4)]
@@ -435,3 +437,89 @@ def test_waiting_tex_runs_take_a_free_slot_costliest_first() -> None:
     for t in threads:
         t.join(60)
     assert order == ["draft", "solution", "student", "student2"]
+
+
+@pytest.mark.parametrize("spec, option", [(QUIZ, "en"), (ROOT / "exams" / "modern-dl-de.yaml", "de")])
+def test_the_format_is_started_before_the_bank_is_loaded(spec: Path, option: str, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build starts making its format (its longest TeX step; the preamble depends on the
+    spec's layout and language only) before Python imports and loads the bank (0.3 s), shown by
+    the order of the calls; the build then uses that format (one in the cache) and writes the
+    bytes of a build that does not start it ahead."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    order: list[str] = []
+    real_start, real_load = Compiler.start_format, bank.load_bank
+    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes: order.append(
+        preamble.splitlines()[0]) or real_start(self, preamble, classes))
+    monkeypatch.setattr(bank, "load_bank", lambda *args: order.append("bank") or real_load(*args))
+    assert main(["build", str(spec), "-n", "1", "-o", str(tmp_path / "early")]) == 0
+    assert order == [f"\\documentclass[{option}]{{examgentum}}", "bank"]
+    assert len(list((tmp_path / "cache" / "formats").iterdir())) == 1
+    shutil.rmtree(tmp_path / "cache")
+    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes: None)
+    assert main(["build", str(spec), "-n", "1", "-o", str(tmp_path / "late")]) == 0
+    assert _outputs(tmp_path / "early") == _outputs(tmp_path / "late")
+
+
+def test_scan_codes_are_encoded_while_the_draft_pass_counts_pages(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no page total known (a cold build), the codes of the pages every variant certainly has
+    (the cover and a page per problem: 3 of the quiz's 4) are encoded while the draft pass counts
+    the pages, and the rest once the total is known; each code once (and none a variant lacks).
+    Shown without timing: the draft pass is held until that encoding is done."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    encoded: list[str] = []
+    real = qrcodes.operators.__wrapped__
+    monkeypatch.setattr(qrcodes, "operators", functools.lru_cache(maxsize=1024)(
+        lambda content: encoded.append(content) or real(content)))
+    qrcodes._definitions.cache_clear()
+    warmed = threading.Event()
+    during: list[str] = []
+    real_warm, real_count = core._Stream.warm_marks, Compiler.count_pages
+
+    def warm(self: Any, student: Any) -> None:
+        real_warm(self, student)
+        warmed.set()
+
+    def count_pages(self: Compiler, *args: Any, **kwargs: Any) -> dict[str, int]:
+        counts = real_count(self, *args, **kwargs)
+        assert warmed.wait(60)  # (the encoding runs beside the draft pass; held here until it is done)
+        during.extend(encoded)
+        return counts
+
+    monkeypatch.setattr(core._Stream, "warm_marks", warm)
+    monkeypatch.setattr(Compiler, "count_pages", count_pages)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0
+    code = "IN2346-E{0:04d}-B{0:03d}-{1:02d}".format
+    assert sorted(during) == [code(b, p) for b in (1, 2, 3) for p in (1, 2, 3)]
+    assert sorted(encoded) == [code(b, p) for b in (1, 2, 3) for p in (1, 2, 3, 4)]
+    assert _decode(tmp_path / "out" / "E0002" / "student.pdf") == [code(2, p) for p in (1, 2, 3, 4)]
+
+
+def test_a_batchs_codes_do_not_wait_for_another_batchs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The codes of a batch are encoded once however many documents ask at once, but a batch
+    does not wait while another batch's codes are encoded (the first final passes waited for the
+    second batch's codes, 0.1 s). Shown with a second batch whose encoding is held."""
+    qrcodes._definitions.cache_clear()
+    held, release = threading.Event(), threading.Event()
+    real = qrcodes.operators.__wrapped__
+
+    def operators(content: str) -> str:
+        if "E0002" in content:
+            held.set()
+            assert release.wait(60)
+        return real(content)
+
+    monkeypatch.setattr(qrcodes, "operators", operators)
+    other = threading.Thread(target=qrcodes.definitions, args=([("E0002", 1)], "IN2346", 2))
+    other.start()
+    try:
+        assert held.wait(60)
+        done: list[str] = []
+        mine = threading.Thread(target=lambda: done.append(qrcodes.definitions([("E0001", 1)], "IN2346", 2)))
+        mine.start()
+        mine.join(60)  # (returns at once; with one lock for all batches it waited for `other`)
+        assert done and done[0].startswith("\\egqr{E0001-1}")
+    finally:
+        release.set()
+        other.join(60)

@@ -25,7 +25,8 @@ class Marks(Protocol):
         ...
 
     def __call__(self, variants: list[tuple[str, int]]) -> str:
-        """The <jobname>-qr.tex the class reads, for these (variant code, pages) pairs."""
+        """The <jobname>-qr.tex the class reads, for these (variant code, pages) pairs. A code depends
+        on its variant and page only: after a call for more pages, one for fewer encodes nothing again."""
         ...
 
 
@@ -36,6 +37,7 @@ class Piece:
     code: str
     label: str  # names it in errors, e.g. 'variant E0003'
     body: str
+    pages_at_least: int = 1  # what the layout knows of its page count before TeX (Layout.pages_at_least)
 
 
 @dataclass(frozen=True)

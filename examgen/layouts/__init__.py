@@ -160,6 +160,12 @@ class Layout:
         (sty,) = [f for f in self.classes if f.name == "examgenfonts.sty"]
         return sty
 
+    @staticmethod
+    def pages_at_least(variant: Variant) -> int:
+        """A lower bound of a variant's page count, known before TeX: the cover and a page per
+        problem (the class starts each problem on a page of its own: \\egproblem)."""
+        return 1 + len(variant.questions)
+
     def preamble(self, language: str) -> str:
         """The document up to and including \\begin{document}: the same for every
         variant (and every exam) of a language, student and solution alike, so it is dumped

@@ -11,7 +11,6 @@ import re
 from pylatex import Command, NoEscape
 
 from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
-from ...questions import texts
 from ...resources import package_file
 from ...texfmt import Latex, credits, escape
 from .. import SOLUTION, Layout, Reserve
@@ -57,6 +56,8 @@ def pictures_once(latex: str) -> str:
 def render_question_body(q: SolvedQuestion, version: str, language: str = "en") -> list[str]:
     """The intro and one \\egsubproblem per part; the solution text (and its
     grading notes) only in the solution version."""
+    from ...questions import texts  # here: importing the layout (for its preamble, before the bank) stays cheap
+
     rendered = texts(q, solutions=version == SOLUTION)
     out = []
     if rendered.intro is not None:
