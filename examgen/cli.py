@@ -80,8 +80,8 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
         click.echo(f"build: {out} is up to date ({done} variant{'' if done == 1 else 's'}, unchanged inputs) "
                    f"in {clock.seconds:.1f} s")
         return
-    with _compiler(not no_cache, jobs) as compiler:
-        _early_format(compiler, spec)  # TeX first: the format builds while Python imports and loads the bank
+    with ExitStack() as early, _compiler(not no_cache, jobs) as compiler:  # (the compiler ends first)
+        _early_format(compiler, spec, early)  # TeX first: the format builds while Python imports and loads the bank
         from .bank import load_bank
         from .cachedir import record_seed, seed_used_by_other_exam, state_dir
         from .pipeline import build_exam, exam_seed_of
@@ -102,14 +102,17 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
     click.echo(summary("build", len(files), clock.seconds, out, cache_note(stats.hits, stats.misses)))
 
 
-def _early_format(compiler: Compiler, spec: Path) -> None:
+def _early_format(compiler: Compiler, spec: Path, stack: ExitStack) -> None:
     """Start the format of the spec's preamble (it depends on the layout and the language alone:
     Layout.preamble), read from those two keys of the spec file without validating it: load_spec
     validates it next, and a guess that turns out wrong only costs a format made for nothing
-    (the build makes the one it needs). Only a regular file is read ahead (a pipe reads once)."""
+    (the build makes the one it needs). Only a regular file is read ahead (a pipe reads once).
+    It is made in a work folder of its own (targets.work_folder: a killed build's is removed by
+    the next), which `stack` removes; if there is none, the build makes its format as before."""
     import yaml
 
     from .layouts import DEFAULT, get
+    from .targets import work_folder
 
     try:
         if not spec.is_file():
@@ -119,8 +122,13 @@ def _early_format(compiler: Compiler, spec: Path) -> None:
         language = data["exam"].get("language", "en")
     except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ExamgenError):
         return
-    if isinstance(language, str):
-        compiler.start_format(layout.preamble(language), layout.classes)
+    if not isinstance(language, str):
+        return
+    try:
+        folder = stack.enter_context(work_folder())
+    except ExamgenError:  # (a TMPDIR the build reports itself)
+        return
+    compiler.start_format(layout.preamble(language), layout.classes, folder)
 
 
 def _exam_identity(loaded: ExamSpec, spec: Path) -> dict[str, str]:

@@ -26,12 +26,12 @@ import itertools
 import json
 import os
 import shutil
-import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -163,7 +163,6 @@ class Compiler:
         self.stats = CacheStats()
         self._started: dict[str, Future[Path]] = {}  # preamble -> its format, started ahead (start_format)
         self._starting: ThreadPoolExecutor | None = None
-        self._early: list[tempfile.TemporaryDirectory[str]] = []  # where formats started ahead are built
 
     @classmethod
     def default(cls, use_cache: bool = True, workers: int | None = None, pdflatex: str = PDFLATEX,
@@ -177,10 +176,8 @@ class Compiler:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None:
             self.cancel()
-        if self._starting is not None:
+        if self._starting is not None:  # (before the caller removes the folder a format is started in)
             self._starting.shutdown(wait=True, cancel_futures=True)
-        for folder in self._early:
-            folder.cleanup()
 
     def cancel(self) -> None:
         """Stop: kill the running TeX processes (with their process groups) and start no new one."""
@@ -203,20 +200,17 @@ class Compiler:
         """The format of this preamble from the cache (verified), or None."""
         return _cached_format(cache, *cls._format_key(preamble, classes))
 
-    def start_format(self, preamble: str, classes: tuple[Path, ...]) -> None:
-        """Make the format of this preamble now, in a thread of its own (built, or found in the
-        cache and verified): a build starts it before it imports and loads the bank (0.3 s), since
-        the format is a cold build's longest TeX step and needs nothing but the preamble.
+    def start_format(self, preamble: str, classes: tuple[Path, ...], folder: Path) -> None:
+        """Make the format of this preamble now, in a thread of its own (built in `folder`, or found
+        in the cache and verified): a build starts it before it imports and loads the bank (0.3 s),
+        since the format is a cold build's longest TeX step and needs nothing but the preamble.
         format_file takes it from there (or, if it failed, makes it again and reports the error).
-        Its folder lives as long as the compiler (used as a context manager)."""
+        `folder` must outlive the compiler's `with` block, which ends the thread."""
         if preamble in self._started:
             return
-        folder = tempfile.TemporaryDirectory(prefix="examgen-format-")
-        self._early.append(folder)
         if self._starting is None:
             self._starting = ThreadPoolExecutor(max_workers=1)
-        self._started[preamble] = self._starting.submit(self._made_format, preamble, classes, Path(folder.name),
-                                                        self._cache())
+        self._started[preamble] = self._starting.submit(self._made_format, preamble, classes, folder, self._cache())
 
     def format_file(self, preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Cache | None) -> Path:
         """The preamble (with the class files it loads) dumped into a pdfTeX format
@@ -266,10 +260,12 @@ class Compiler:
         return {code: n for code, (_, n) in _ranges(log, batch).items()}
 
     def typeset(self, batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
-                guessed: bool = False) -> dict[str, Built]:
+                guessed: bool = False, paged: Callable[[dict[str, Built]], None] | None = None) -> dict[str, Built]:
         """The final pass, then one PDF per variant (split with qpdf), the answer regions from
         the log and the variants' pages in the batch PDF; cached by source (the regions as
-        regions.json in the entry, the batch PDF as batch.pdf).
+        regions.json in the entry, the batch PDF as batch.pdf). `paged` gets the variants as soon
+        as their pages and regions are known, before they are cut (Built.source is there already:
+        a print file joined from the batch PDF need not wait for the cutting).
         With `guessed` totals, a variant that comes out with another page count raises
         Mispaginated with the real counts (the caller runs the pass again with them);
         otherwise that is a LayoutError (student and solution must paginate alike)."""
@@ -286,7 +282,10 @@ class Compiler:
             cache.discard(entry)
         self.stats.count(found is not None)
         if entry is not None and found is not None:
-            return _built(batch, {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, pages, found, entry / BATCH)
+            built = _built(batch, {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, pages, found, entry / BATCH)
+            if paged is not None:
+                paged(built)
+            return built
         _prepare(workdir, batch, fmt)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
         if marks:
@@ -302,11 +301,15 @@ class Compiler:
                                   f"the student version {pages[p.code]}; both must paginate identically")
         if [ranges[p.code][0] for p in batch.pieces] != list(_firsts(batch, pages).values()):
             raise LayoutError(f"{batch.label}: the class logged the variants' pages out of order (EXAMGEN-VARIANT)")
-        split = workdir / "split"
-        split.mkdir(exist_ok=True)
-        qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
         logged = regions(log)
         found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
+        split = workdir / "split"  # the build's own copies
+        built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
+                       workdir / "final.pdf")
+        if paged is not None:
+            paged(built)
+        split.mkdir(exist_ok=True)
+        qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
         if cache is not None:
             files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
             # vars(): the fields as they are (asdict deep-copies each value: 60 ms per batch of 10, in the tail)
@@ -314,9 +317,7 @@ class Compiler:
                                         sort_keys=True).encode()
             files[BATCH] = workdir / "final.pdf"
             cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
-        # the build's own copies
-        return _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
-                      workdir / "final.pdf")
+        return built
 
     @staticmethod
     def _marks(batch: Batch, codes: list[tuple[str, int]], cache: Cache | None) -> str:
@@ -384,7 +385,8 @@ class Compiler:
                      progress: Callable[[int], None] | None = None,
                      formats: Iterable[Batch] = (), remember: str | None = None,
                      finish: Callable[[str, dict[str, Built]], None] | None = None,
-                     first: Callable[[], Batch] | None = None) -> dict[tuple[str, str], Built]:
+                     first: Callable[[], Batch] | None = None,
+                     paged: Callable[[str, dict[str, Built]], None] | None = None) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
@@ -399,13 +401,16 @@ class Compiler:
         it (a variant that comes out otherwise gets a second pass). `finish(version, built)`
         runs on each batch's variants as soon as they are built (typeset or from the cache),
         in the compiler's pool, so that work on them (e.g. stamping) overlaps the next TeX runs;
-        its failure ends the build like a worker's. `first()` gives the first variant's student
-        version alone, before the first pair is rendered: a cold build's draft pass starts with it."""
+        its failure ends the build like a worker's; `paged(version, built)` earlier, as soon as their
+        pages and regions are known, before the batch PDF is cut (Compiler.typeset). `first()` gives
+        the first variant's student version alone, before the first pair is rendered: a cold build's
+        draft pass starts with it."""
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
-                return _Stream(self, pool, workroot, progress, cache, remember, finish).run(pairs, formats, first)
+                return _Stream(self, pool, workroot, progress, cache, remember, finish, paged).run(pairs, formats,
+                                                                                                   first)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
                 pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
                 raise
@@ -449,9 +454,10 @@ class _Stream:
 
     def __init__(self, compiler: Compiler, pool: ThreadPoolExecutor, workroot: Path,
                  progress: Callable[[int], None] | None, cache: Cache | None, remember: str | None = None,
-                 finish: Callable[[str, dict[str, Built]], None] | None = None):
+                 finish: Callable[[str, dict[str, Built]], None] | None = None,
+                 paged: Callable[[str, dict[str, Built]], None] | None = None):
         self.c, self.pool, self.workroot, self.progress, self.cache = compiler, pool, workroot, progress, cache
-        self.finish = finish
+        self.finish, self.paged = finish, paged
         # where the usual page total of these documents is remembered (a guess, verified by every final pass)
         self.total_entry = cache.entry("totals", key(remember)) if cache is not None and remember else None
         self.fmts: dict[str, Path] = {}
@@ -593,18 +599,20 @@ class _Stream:
         known = c._cached_counts(counts_entry, batch, cache)
         cached = known is not None
 
+        paged = partial(self.paged, batch.version) if self.paged is not None else None
+
         def final(b: Batch) -> dict[str, Built]:
             nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
-                return c.typeset(b, known, self.wd(), fmt, cache)
+                return c.typeset(b, known, self.wd(), fmt, cache, paged=paged)
             usual = {p.code: self.guess_for(b, fmt) for p in b.pieces}
             try:
-                out = c.typeset(b, usual, self.wd(), fmt, cache, guessed=True)
+                out = c.typeset(b, usual, self.wd(), fmt, cache, guessed=True, paged=paged)
                 known = usual
                 return out
             except Mispaginated as exc:
                 known = exc.pages
-                return c.typeset(b, known, self.wd(), fmt, cache)
+                return c.typeset(b, known, self.wd(), fmt, cache, paged=paged)
 
         built = self.stage(batch, final)
         assert known is not None
