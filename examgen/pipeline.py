@@ -135,7 +135,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             built = compiler.compile_exam(pairs(), tmp, progress,
                                           # the format (one: both versions share the preamble)
                                           [_batch(spec, [], layouts.SOLUTION, logo)],
-                                          remember=str(spec.path.resolve()), finish=finish, first=first)
+                                          remember=str(spec.path.resolve()), finish=finish, first=first,
+                                          paged=stamper.paged if marks is not None else None)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise

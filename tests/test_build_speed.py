@@ -449,14 +449,14 @@ def test_the_format_is_started_before_the_bank_is_loaded(spec: Path, option: str
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     order: list[str] = []
     real_start, real_load = Compiler.start_format, bank.load_bank
-    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes: order.append(
-        preamble.splitlines()[0]) or real_start(self, preamble, classes))
+    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes, folder: order.append(
+        preamble.splitlines()[0]) or real_start(self, preamble, classes, folder))
     monkeypatch.setattr(bank, "load_bank", lambda *args: order.append("bank") or real_load(*args))
     assert main(["build", str(spec), "-n", "1", "-o", str(tmp_path / "early")]) == 0
     assert order == [f"\\documentclass[{option}]{{examgentum}}", "bank"]
     assert len(list((tmp_path / "cache" / "formats").iterdir())) == 1
     shutil.rmtree(tmp_path / "cache")
-    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes: None)
+    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes, folder: None)
     assert main(["build", str(spec), "-n", "1", "-o", str(tmp_path / "late")]) == 0
     assert _outputs(tmp_path / "early") == _outputs(tmp_path / "late")
 
@@ -523,3 +523,28 @@ def test_a_batchs_codes_do_not_wait_for_another_batchs(monkeypatch: pytest.Monke
     finally:
         release.set()
         other.join(60)
+
+
+def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Typeset with their codes, a version's print file is joined from the batch PDFs as soon as the
+    last batch is typeset (its pages known), beside the cutting of that batch into the variants'
+    PDFs, not after it (the cutting, the regions and the cache entry came first, 0.1-0.15 s of the
+    build's tail). Shown without timing: cutting a batch waits until its version's join has begun."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    joining = {"student": threading.Event(), "solution": threading.Event()}
+    real_concatenate, real_split = pdf.concatenate, qpdf_module.split
+
+    def concatenate(parts: Any, out: Path) -> None:
+        joining["student" if out.name.startswith("all-students") else "solution"].set()
+        real_concatenate(parts, out)
+
+    def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
+        version = "solution" if "egversion{solution}" in (batch_pdf.parent / "final.tex").read_text() else "student"
+        assert joining[version].wait(60), f"the {version} print file was not being joined while its batch was cut"
+        real_split(batch_pdf, parts, folder)
+
+    monkeypatch.setattr(pdf, "concatenate", concatenate)
+    monkeypatch.setattr(qpdf_module, "split", split)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
+    assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
+        page for k in (1, 2, 3) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]

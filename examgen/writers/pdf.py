@@ -63,7 +63,8 @@ class Stamper:
     is typeset: the longest runs go first), they are joined into folder/print/ at once; so are
     the student versions when there is one booklet per variant (booklet b is then variant b
     with exactly these codes: joining them gives the booklets without stamping them again).
-    Typeset with their codes (`marked`), they are joined from the batch PDFs' pages (`sources`).
+    Typeset with their codes (`marked`), they are joined from the batch PDFs' pages (`sources`),
+    as soon as the compiler knows them (`paged`: before the last batch is cut).
     The joins run in the Stamper's own threads (the last ones overlap the writing of the
     records); `finished()` waits for them and maps the print files' names to them (print_files
     copies them). A `with` block ends them before the work folder goes."""
@@ -73,6 +74,7 @@ class Stamper:
         self.marked = marked  # the compiled PDFs carry their codes already (typeset: Batch.marks), nothing to stamp
         self.stamped: dict[tuple[str, str], Path] = {}
         self.sources: dict[tuple[str, str], Pages] = {}  # what the print files are joined from
+        self.joining: set[str] = set()  # the versions whose print files are joined (or being joined)
         self.joined: dict[str, Path] = {}
         self.lock = threading.Lock()
         self.joins = ThreadPoolExecutor(max_workers=2)
@@ -97,28 +99,41 @@ class Stamper:
         with self.lock:
             self.joined.update({name: self.folder / "print" / name for name in names})
 
+    def paged(self, version: str, built: dict[str, Built]) -> None:
+        """compile_exam's `paged`, when the variants are typeset with their codes (`marked`): their
+        pages in the batch PDFs are known (Built.source) before the batch is cut, so a version's
+        print file is joined from them as soon as its last batch is typeset, beside the cutting."""
+        with self.lock:
+            self.sources.update({(code, version): b.source for code, b in built.items()})
+        self._join_when_done(version)
+
     def __call__(self, version: str, built: dict[str, Built]) -> None:
-        if self.marked:  # the print files from the batch PDFs' pages (Built.source: one copy of their fonts)
-            outs = {code: b.pdf for code, b in built.items()}
-            sources: dict[str, Pages] = {code: b.source for code, b in built.items()}
-        else:
-            outs = {code: self.folder / code / f"{version}.pdf" for code in built}
-            for out in outs.values():
-                out.parent.mkdir(parents=True, exist_ok=True)
-            qrcodes.stamp_each([b.pdf for b in built.values()],
-                               [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
-                                              self.booklets) for code, b in built.items()],
-                               list(outs.values()))
-            sources = dict(outs)
+        if self.marked:  # typeset with their codes: nothing to stamp (joined from the batch PDFs: paged)
+            with self.lock:
+                self.stamped.update({(code, version): b.pdf for code, b in built.items()})
+            return
+        outs = {code: self.folder / code / f"{version}.pdf" for code in built}
+        for out in outs.values():
+            out.parent.mkdir(parents=True, exist_ok=True)
+        qrcodes.stamp_each([b.pdf for b in built.values()],
+                           [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
+                                          self.booklets) for code, b in built.items()],
+                           list(outs.values()))
         with self.lock:
             self.stamped.update({(code, version): out for code, out in outs.items()})
-            self.sources.update({(code, version): src for code, src in sources.items()})
-            done = sorted((c for c, v in self.stamped if v == version), key=qrcodes.first_booklet)
-        if len(done) < self.variants or (version == STUDENT and self.booklets != self.variants):
-            return
-        # this batch completed the version's variants (one thread here): its print files
-        (self.folder / "print").mkdir(parents=True, exist_ok=True)
+            self.sources.update({(code, version): out for code, out in outs.items()})
+        self._join_when_done(version)
+
+    def _join_when_done(self, version: str) -> None:
+        """Once this version's variants are all there (`sources`), its print files, joined in the
+        Stamper's own threads (each version once: the call that completes it joins)."""
         with self.lock:
+            done = sorted((c for c, v in self.sources if v == version), key=qrcodes.first_booklet)
+            if len(done) < self.variants or (version == STUDENT and self.booklets != self.variants) \
+                    or version in self.joining:
+                return
+            self.joining.add(version)
+            (self.folder / "print").mkdir(parents=True, exist_ok=True)
             self.pending.append(self.joins.submit(self._join, version, [self.sources[(c, version)] for c in done],
                                                   done))
 
