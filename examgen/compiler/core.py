@@ -12,7 +12,10 @@
   whether every variant came out with that many pages (else a second pass).
   The solution paginates identically by construction and is checked.
 - **Cache.** A batch whose source, format and scan codes are unchanged is not
-  compiled again: its per-variant PDFs come from the verified cache (cache.py).
+  compiled again: its per-variant PDFs (and the batch PDF, which the print files are
+  joined from) come from the verified cache (cache.py).
+- **TeX first.** A build may start its format before Python loads the bank
+  (start_format: it depends on the layout and language only).
 - **Processes.** A Compiler owns its TeX processes (tex.py): cancel() stops
   them all; a timeout ends the build.
 - **Failures.** When a batch fails, its variants are compiled alone to name the
