@@ -472,7 +472,8 @@ class _Stream:
         self.fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
         self.typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
         self.sampling = threading.Lock()
-        self.students: dict[str, Batch] = {}  # first variant's code -> its student batch (the draft pass's document)
+        # first variant's code -> its student batch (the draft pass's document), while no total is known
+        self.students: dict[str, Batch] = {}
 
     def fmt_for(self, batch: Batch) -> Path:
         with self.guard:
@@ -675,14 +676,15 @@ class _Stream:
             started = threading.Event()
             self.pool.submit(self.early_guess, first(), started)
             started.wait()  # (a few milliseconds: then the draft runs beside the drawing of the rest)
-        for student, solution in pairs:
+        for k, (student, solution) in enumerate(pairs):
             if student.pieces:
-                if not self.typical and student.marks is not None:  # (no total yet: the draft pass is counting)
-                    warming.append(threading.Thread(target=self.warm_marks, args=(student,), daemon=True))
-                    warming[-1].start()
-                if not self.students and first is not None:
+                if not self.typical:  # no total yet (a draft pass may count it): its document, its codes ahead
+                    self.students[student.pieces[0].code] = student  # (only then: a large build holds no more)
+                    if student.marks is not None:
+                        warming.append(threading.Thread(target=self.warm_marks, args=(student,), daemon=True))
+                        warming[-1].start()
+                if k == 0 and first is not None:
                     self.pool.submit(self.early_marks, student)
-                self.students[student.pieces[0].code] = student
             for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
                 running.append(self.pool.submit(self.run_batch, batch))
             while len(running) >= 2 * self.c.workers or (running and self.fatal):

@@ -6,7 +6,7 @@ against it. Grading, scanning and correction read this file, nothing else."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,7 @@ def answers_json(exam: Exam, v: Variant) -> str:
     return json.dumps(variant_record(exam, v), indent=2, ensure_ascii=False) + "\n"
 
 
-def write(exam: Exam, folder: Path, made: dict[str, str] | None = None) -> None:
+def write(exam: Exam, folder: Path, made: Mapping[str, str] | None = None) -> None:
     """folder/E????/answers.json for every variant (the variant folders exist); `made` holds
     texts made ahead (answers_json of an exam of that variant alone, with its pages and regions)."""
     made = made or {}

@@ -33,6 +33,7 @@ The rule examples on the MC pages (crossed and filled boxes) are not listed."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def layout_json(exam: Exam, v: Variant, booklets: int) -> str:
     return json.dumps(data, indent=1) + "\n"
 
 
-def write(exam: Exam, folder: Path, booklets: int | None = None, made: dict[str, str] | None = None) -> None:
+def write(exam: Exam, folder: Path, booklets: int | None = None, made: Mapping[str, str] | None = None) -> None:
     """folder/E????/layout.json for every variant (the variant folders exist); `made` holds
     texts made ahead (layout_json with the same booklets)."""
     n = booklets or len(exam.variants)
