@@ -4,7 +4,7 @@ spec -> pick -> sample -> solve -> render -> compile -> write."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -90,8 +90,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     marks = qrcodes.Typeset(qrcodes.exam_id(spec.info.code), n_variants) if (booklets or n_variants) == n_variants \
         else None
     by_code: dict[str, Variant] = {}
-    records: dict[str, tuple[Path, Path]] = {}  # code -> its answers.json and layout.json, made ahead (on disk)
-    waiting: list[Path] = []  # once there, the folder where the records wait (a large build holds none in memory)
+    # code -> its answers.json and layout.json, made ahead into the work folder (a large build holds none in memory)
+    records: dict[str, tuple[Path, Path]] = {}
 
     def finish(version: str, done: dict[str, Built]) -> None:
         """A batch's variants are built (in the compiler's pool, beside the next TeX runs): stamp
@@ -101,7 +101,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         if version == layouts.STUDENT:
             for code, b in done.items():
                 texts = _made_ahead(spec, exam_seed, by_code[code], b, booklets or n_variants)
-                files = (waiting[0] / f"{code}.answers.json", waiting[0] / f"{code}.layout.json")
+                files = (made / f"{code}.answers.json", made / f"{code}.layout.json")
                 for f, text in zip(files, texts):
                     f.write_text(text, encoding="utf-8")
                 records[code] = files
@@ -135,8 +135,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     with work_folder() as tmp, pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped",
                                            n_variants, marked=marks is not None) as stamper:
         logo = _stage_logo(spec, Path(tmp))
-        waiting.append(Path(tmp) / "records")
-        waiting[0].mkdir()
+        made = Path(tmp) / "records"  # (finish writes the records made ahead here)
+        made.mkdir()
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
@@ -166,8 +166,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 # (typeset with their codes, the print files are joined from the batch PDFs' pages)
                 sources = {k: b.source for k, b in built.items()} if marks is not None else None
                 printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished(), sources))
-                answers.write(exam, stage, _OnDisk({c: r[0] for c, r in records.items()}))
-                layoutjson.write(exam, stage, booklets, _OnDisk({c: r[1] for c, r in records.items()}))
+                answers.write(exam, stage, {c: r[0] for c, r in records.items()})
+                layoutjson.write(exam, stage, booklets, {c: r[1] for c, r in records.items()})
                 if keep_tex:
                     _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code),
                               booklets or n_variants)
@@ -179,25 +179,6 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
-
-
-class _OnDisk(Mapping[str, str]):
-    """Texts made ahead, read from their files when asked for (the writers take one at a time)."""
-
-    def __init__(self, files: dict[str, Path]):
-        self.files = files
-
-    def __getitem__(self, code: str) -> str:
-        return self.files[code].read_text(encoding="utf-8")
-
-    def __contains__(self, code: object) -> bool:
-        return code in self.files
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.files)
-
-    def __len__(self) -> int:
-        return len(self.files)
 
 
 def _made_ahead(spec: ExamSpec, seed: int, v: Variant, student: Built, booklets: int) -> tuple[str, str]:

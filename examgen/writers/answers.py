@@ -6,6 +6,7 @@ against it. Grading, scanning and correction read this file, nothing else."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -96,13 +97,15 @@ def answers_json(exam: Exam, v: Variant) -> str:
     return json.dumps(variant_record(exam, v), indent=2, ensure_ascii=False) + "\n"
 
 
-def write(exam: Exam, folder: Path, made: Mapping[str, str] | None = None) -> None:
+def write(exam: Exam, folder: Path, made: Mapping[str, Path] | None = None) -> None:
     """folder/E????/answers.json for every variant (the variant folders exist); `made` holds
-    texts made ahead (answers_json of an exam of that variant alone, with its pages and regions)."""
+    files made ahead (answers_json of an exam of that variant alone, with its pages and regions), copied."""
     made = made or {}
     for v in exam.variants:
-        text = made[v.code] if v.code in made else answers_json(exam, v)
-        (folder / v.code / "answers.json").write_text(text, encoding="utf-8")
+        if v.code in made:
+            shutil.copyfile(made[v.code], folder / v.code / "answers.json")
+        else:
+            (folder / v.code / "answers.json").write_text(answers_json(exam, v), encoding="utf-8")
 
 
 def _where(found: Iterable[Region]) -> dict[int, dict[str, dict[str, float]]]:

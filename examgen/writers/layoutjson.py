@@ -33,6 +33,7 @@ The rule examples on the MC pages (crossed and filled boxes) are not listed."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -91,11 +92,13 @@ def layout_json(exam: Exam, v: Variant, booklets: int) -> str:
     return json.dumps(data, indent=1) + "\n"
 
 
-def write(exam: Exam, folder: Path, booklets: int | None = None, made: Mapping[str, str] | None = None) -> None:
+def write(exam: Exam, folder: Path, booklets: int | None = None, made: Mapping[str, Path] | None = None) -> None:
     """folder/E????/layout.json for every variant (the variant folders exist); `made` holds
-    texts made ahead (layout_json with the same booklets)."""
+    files made ahead (layout_json with the same booklets), copied."""
     n = booklets or len(exam.variants)
     made = made or {}
     for v in exam.variants:
-        text = made[v.code] if v.code in made else layout_json(exam, v, n)
-        (folder / v.code / "layout.json").write_text(text, encoding="utf-8")
+        if v.code in made:
+            shutil.copyfile(made[v.code], folder / v.code / "layout.json")
+        else:
+            (folder / v.code / "layout.json").write_text(layout_json(exam, v, n), encoding="utf-8")
