@@ -109,18 +109,17 @@ def _early_format(compiler: Compiler, spec: Path, stack: ExitStack) -> None:
     (the build makes the one it needs). Only a regular file is read ahead (a pipe reads once).
     It is made in a work folder of its own (targets.work_folder: a killed build's is removed by
     the next), which `stack` removes; if there is none, the build makes its format as before."""
-    import yaml
-
     from .layouts import DEFAULT, get
     from .targets import work_folder
+    from .yamlfile import load_yaml  # (as load_spec reads it: a YAML alias bomb is refused, not expanded)
 
+    if not spec.is_file():
+        return
     try:
-        if not spec.is_file():
-            return
-        data = yaml.load(spec.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        data = load_yaml(spec, SpecError).data
         layout = get(data.get("layout", DEFAULT))
         language = data["exam"].get("language", "en")
-    except (OSError, yaml.YAMLError, AttributeError, KeyError, TypeError, ExamgenError):
+    except (AttributeError, KeyError, TypeError, ExamgenError):  # (load_spec reports what is wrong)
         return
     if not isinstance(language, str):
         return

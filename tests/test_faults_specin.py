@@ -180,6 +180,24 @@ def test_alias_bomb_refused_fast_and_small(tmp_path: Path) -> None:
                                      "100000 values (a YAML alias bomb?); write the values out or use fewer aliases"]
 
 
+def test_an_alias_bomb_starts_no_tex(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A build reads the spec's layout and language ahead, to start its format before the bank
+    loads (cli._early_format): it reads the spec as load_spec does, so a bomb is refused there too
+    (no format started for it) and reported once, by load_spec."""
+    from examgen.compiler import Compiler
+
+    started: list[str] = []
+    monkeypatch.setattr(Compiler, "start_format", lambda self, *args: started.append("format"))
+    spec = tmp_path / "exam.yaml"
+    spec.write_text(BOMB)
+    assert main(["build", str(spec), "-o", str(tmp_path / "out")]) == 2
+    assert started == []
+    assert error_lines(capsys.readouterr().err) == [
+        f"examgen: error: {spec}:25:10: the alias '*e' expands the document past 100000 values (a YAML alias "
+        "bomb?); write the values out or use fewer aliases"]
+
+
 def test_a_few_aliases_still_work(tmp_path: Path) -> None:
     from examgen.bank import load_bank
     from examgen.spec import load_spec
