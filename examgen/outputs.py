@@ -8,12 +8,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, jsontext
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,4 +46,4 @@ def folder_manifest(root: Path, kind: str, live: tuple[str, ...] = (), **fields:
     listed = {p.relative_to(root).as_posix(): sha256(p) for p in files}
     listed.update({name: "live" for name in live})
     data = {"examgen": __version__, "kind": kind, **fields, "files": dict(sorted(listed.items()))}
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -5,13 +5,12 @@ against it. Grading, scanning and correction read this file, nothing else."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import values
+from .. import jsontext, values
 from ..layouts import Region
 from ..model import Exam, GradedAnswer, SolvedMc, SolvedQuestion, Variant, item_label
 from ..resources import package_file
@@ -94,7 +93,7 @@ def variant_record(exam: Exam, v: Variant) -> dict[str, Any]:
 
 
 def answers_json(exam: Exam, v: Variant) -> str:
-    return json.dumps(variant_record(exam, v), indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(variant_record(exam, v), indent=2, ensure_ascii=False) + "\n"
 
 
 def write(exam: Exam, folder: Path, made: Mapping[str, Path] | None = None) -> None:

@@ -32,13 +32,12 @@ The rule examples on the MC pages (crossed and filled boxes) are not listed."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .. import qrcodes
+from .. import jsontext, qrcodes
 from ..layouts import Region
 from ..model import Exam, Variant
 
@@ -89,7 +88,7 @@ def layout_json(exam: Exam, v: Variant, booklets: int) -> str:
     """A variant's layout.json (of `booklets` booklets)."""
     data = layout_record(qrcodes.exam_id(exam.spec.info.code), v.code, exam.pages[v.code],
                          tuple(exam.boxes.get(v.code, ())), booklets)
-    return json.dumps(data, indent=1) + "\n"
+    return jsontext.dumps(data, indent=1) + "\n"
 
 
 def write(exam: Exam, folder: Path, booklets: int | None = None, made: Mapping[str, Path] | None = None) -> None:
