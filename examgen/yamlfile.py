@@ -45,13 +45,16 @@ class DuplicateKey(Exception):
 class _Builder:
     def __init__(self) -> None:
         self.marks: dict[Path_, tuple[int, int]] = {}
+        # PyYAML's safe constructor, one per document (a Loader made per value cost a tenth of a second
+        # for the bank's 7,000 values: its reader, scanner and parser are never used here)
+        self.constructor = yaml.constructor.SafeConstructor()
 
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for knode, vnode in node.value:
-                key = _construct(knode)
+                key = self.construct(knode)
                 if key in out:
                     raise DuplicateKey(key, knode.start_mark, self.marks[path + (str(key),)])
                 out[key] = self.build(vnode, path + (str(key),))
@@ -60,20 +63,15 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(v, path + (i,)) for i, v in enumerate(node.value)]
-        return _construct(node)
+        return self.construct(node)
+
+    def construct(self, node: yaml.Node) -> Any:
+        """PyYAML's safe constructor for one node (scalars, and keys)."""
+        return self.constructor.construct_object(node, deep=True)
 
 
 # libyaml's parser when pyyaml has it (10x faster; same nodes and marks)
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _construct(node: yaml.Node) -> Any:
-    """PyYAML's safe constructor for one node (scalars, and keys)."""
-    loader = yaml.SafeLoader("")
-    try:
-        return loader.construct_object(node, deep=True)
-    finally:
-        loader.dispose()
 
 
 #: How many values a document may expand to through aliases (*name) before it is refused:
