@@ -5,13 +5,18 @@ pool question_bank/mc/*.yaml, plus any --bank folders of an instructor's own."""
 from __future__ import annotations
 
 import difflib
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import BANK_DIR, conflicts, rendering, schema, solvers, variety
+from . import BANK_DIR, __version__, cachedir, conflicts, rendering, schema, solvers, variety
 from .errors import ExamgenError, TemplateError
 from .model import (
     NUMERIC_KINDS,
@@ -35,9 +40,10 @@ class Templates(Mapping[str, Template]):
     that a build loads only the templates its spec names. The ids are the folder names
     (a template's id must equal its folder's name: checked when it is loaded)."""
 
-    def __init__(self, files: dict[str, Path], mc: dict[str, McItem]):
+    def __init__(self, files: dict[str, Path], mc: dict[str, McItem], stored: _Stored | None = None):
         self._files = files  # id -> question.yaml
         self._mc = mc
+        self._stored = stored  # where loaded templates are kept between runs (None: nowhere)
         self._loaded: dict[str, Template] = {}
         self._validated = False  # conflicts.validate ran over the whole bank
         self._lock = threading.RLock()
@@ -46,7 +52,7 @@ class Templates(Mapping[str, Template]):
         qfile = self._files[template_id]  # KeyError: not a template of the bank
         with self._lock:
             if template_id not in self._loaded:
-                t = _load_template(qfile)
+                t = self._load(template_id, qfile)
                 self.check_conflicts([t])
                 self._loaded[template_id] = t
             return self._loaded[template_id]
@@ -64,11 +70,20 @@ class Templates(Mapping[str, Template]):
                 for q in questions:
                     if isinstance(q, Template):
                         self._loaded.setdefault(q.id, q)
-                every = {tid: self._loaded[tid] if tid in self._loaded else _load_template(f)
+                every = {tid: self._loaded[tid] if tid in self._loaded else self._load(tid, f)
                          for tid, f in self._files.items()}
                 conflicts.validate(every, self._mc)
                 self._loaded.update(every)
                 self._validated = True
+
+    def _load(self, template_id: str, qfile: Path) -> Template:
+        """A template as _load_template reads it, from the stored bank if it holds it (then kept there)."""
+        t = self._stored.get(f"template-{template_id}") if self._stored is not None else None
+        if not isinstance(t, Template):
+            t = _load_template(qfile)
+            if self._stored is not None:
+                self._stored.put(f"template-{template_id}", t)
+        return t
 
     def __contains__(self, template_id: object) -> bool:
         return template_id in self._files
@@ -248,14 +263,72 @@ def _fingerprint(roots: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
                  for r in roots if r.is_dir() for f in sorted(r.rglob("*")) if f.is_file())
 
 
-def load_bank(extra: Iterable[Path] = ()) -> Bank:
+class _Stored:
+    """A loaded bank kept in the user's cache (cachedir) between runs: the template files and the
+    multiple-choice pool as load_bank found them, and each template once it is loaded (pickled),
+    under one folder per `tree` (uptodate.tree_digest: the sha256 of every file of examgen and of
+    the banks, by content), the banks' places and Python's version. A build whose files are all
+    unchanged reads them there instead of parsing and validating the YAML again (a quarter of a
+    second before its first TeX run); any changed file (a template, a pool, examgen itself) is
+    another folder, loaded and validated as usual. Only what loaded without error is kept; a record
+    that cannot be read is a miss (loaded again, written again); a cache that cannot be written
+    costs nothing but the time. The cache holds what examgen wrote there (as the jinja2 bytecode
+    beside it): only its owner can write it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @classmethod
+    def at(cls, tree: str | None, roots: tuple[Path, ...]) -> _Stored | None:
+        root = cachedir.usable_cache(cachedir.cache_dir()) if tree is not None else None
+        if tree is None or root is None:
+            return None
+        name = hashlib.sha256("\0".join([tree, __version__, sys.version, *map(str, roots)]).encode()).hexdigest()
+        return cls(root / "bank" / name)
+
+    def get(self, name: str) -> object:
+        try:
+            return pickle.loads((self.folder / f"{name}.pickle").read_bytes())
+        except Exception:  # noqa: BLE001 - missing, truncated or foreign: a miss, whatever unpickling raises
+            return None
+
+    def put(self, name: str, value: object) -> None:
+        """Written whole or not at all (a temporary file renamed)."""
+        tmp = None
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.folder / f"{name}.pickle")
+        except (OSError, pickle.PicklingError) as exc:
+            if isinstance(exc, OSError):
+                cachedir.unusable(self.folder.parent.parent, exc)
+            if tmp is not None:
+                try:
+                    os.remove(tmp)
+                except OSError:
+                    pass
+
+
+def load_bank(extra: Iterable[Path] = (), tree: str | None = None) -> Bank:
+    """The shipped bank and the `extra` folders. `tree`, when the caller has it (the CLI takes it
+    for its up-to-date check), is uptodate.tree_digest of examgen and these folders: the bank is
+    then kept in the user's cache and read from there while no file changes (_Stored)."""
     # --bank question_bank names the shipped bank, which is always loaded: not twice
     roots = tuple(dict.fromkeys(r for r in (Path(p).resolve() for p in extra) if r != BANK_DIR))
-    return _load_bank(roots, _fingerprint((BANK_DIR, *roots)))
+    return _load_bank(roots, _fingerprint((BANK_DIR, *roots)), tree)
 
 
 @lru_cache(maxsize=8)
-def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int], ...]) -> Bank:
+def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int], ...],
+               tree: str | None = None) -> Bank:
+    stored = _Stored.at(tree, (BANK_DIR, *extra))
+    found = stored.get("bank") if stored is not None else None
+    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], dict) and isinstance(found[1], dict):
+        templates = Templates(found[0], found[1], stored)
+        templates.check_conflicts(list(found[1].values()))
+        return Bank(templates, found[1])
     files: dict[str, Path] = {}  # template id (its folder's name) -> question.yaml; loaded when used
     mc: dict[str, McItem] = {}
     for root in (BANK_DIR, *extra):
@@ -272,6 +345,8 @@ def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int],
                 if item.id in mc:
                     raise TemplateError(f"{pfile}: multiple-choice id '{item.id}' is defined twice")
                 mc[item.id] = item
-    templates = Templates(files, mc)
+    templates = Templates(files, mc, stored)
     templates.check_conflicts(list(mc.values()))
+    if stored is not None:
+        stored.put("bank", (files, mc))
     return Bank(templates, mc)

@@ -87,7 +87,7 @@ def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | No
         from .pipeline import build_exam, exam_seed_of
         from .spec import load_spec
 
-        bank = load_bank(banks)
+        bank = load_bank(banks, inputs.tree if inputs is not None else None)  # (kept in the cache by its files)
         loaded = load_spec(spec, bank)  # read once, validated before any output
         exam_seed, exam, seeds = exam_seed_of(loaded, seed), _exam_identity(loaded, spec), state_dir()
         other = seed_used_by_other_exam(seeds, exam_seed, exam)
