@@ -27,10 +27,30 @@ def _kind(q: Question) -> str:
     return "template" if isinstance(q, Template) else "multiple-choice item"
 
 
+_SETS: dict[int, tuple[Question, frozenset[str], frozenset[str], frozenset[str], bool]] = {}
+
+
+def _sets(q: Question) -> tuple[Question, frozenset[str], frozenset[str], frozenset[str], bool]:
+    """(q, its conflicts_with:, names(q), its asks: (a template) or tags: (an item), whether it is an
+    item), made once per question object: a variant's draw asks `why` about 900 pairs."""
+    found = _SETS.get(id(q))
+    if found is None or found[0] is not q:
+        own = q.asks if isinstance(q, Template) else q.tags
+        if len(_SETS) > 50_000:  # (questions of many banks in one process: start over)
+            _SETS.clear()
+        found = _SETS[id(q)] = (q, frozenset(q.conflicts_with), frozenset((q.id, *own)), frozenset(own),
+                                isinstance(q, McItem))
+    return found
+
+
 def why(a: Question, b: Question) -> str | None:
     """Why a and b must not share a variant (None: they may)."""
     if a is b:
         return None
+    _, wants_a, names_a, own_a, item_a = _sets(a)
+    _, wants_b, names_b, own_b, item_b = _sets(b)
+    if not (wants_a & names_b or wants_b & names_a or (item_a != item_b and own_a & own_b)):
+        return None  # (the three reasons below, as sets: most pairs have none)
     for x, y in ((a, b), (b, a)):
         hit = sorted(set(x.conflicts_with) & names(y))
         if hit:
