@@ -20,6 +20,7 @@ from conftest import both_layouts, pages_text, pdfinfo
 from examgen import ROOT, layouts
 from examgen.bank import load_bank
 from examgen.compiler import Built, Compiler
+from examgen.compiler.core import REGION_FIELDS
 from examgen.errors import SpecError
 from examgen.layouts import Region, regions
 from examgen.pipeline import _batch
@@ -245,7 +246,7 @@ def test_regions_lie_where_the_pdf_has_their_text(compiled: dict[tuple[str, str]
 
 
 @pytest.mark.pdf
-@pytest.mark.parametrize("damage", ["wrong shape", "other variants"])
+@pytest.mark.parametrize("damage", ["wrong shape", "other variants", "rows as dicts"])
 def test_a_damaged_regions_record_in_the_cache_is_typeset_anew(damage: str, tmp_path: Path) -> None:
     """regions.json whose hash entry.json agrees with but that is not the batch's regions:
     the entry is discarded (a miss) and the regions are the typeset ones again."""
@@ -259,6 +260,9 @@ def test_a_damaged_regions_record_in_the_cache_is_typeset_anew(damage: str, tmp_
     assert len(entries) == 2
     for e in entries:
         bad = {"E0001": [{"page": "two"}]} if damage == "wrong shape" else {"E0009": []}
+        if damage == "rows as dicts":  # the right values in the shape an older examgen wrote: not read as regions
+            rows = json.loads((e / "regions.json").read_text())
+            bad = {code: [dict(zip(REGION_FIELDS, row)) for row in rs] for code, rs in rows.items()}
         (e / "regions.json").write_text(json.dumps(bad))
         record = json.loads((e / "entry.json").read_text())
         record["files"]["regions.json"] = hashlib.sha256((e / "regions.json").read_bytes()).hexdigest()
