@@ -311,6 +311,33 @@ def test_records_are_made_as_each_student_batch_is_built(booklets: int | None, t
             assert ahead == end, (code, name)
 
 
+def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A student batch's records (answers.json, layout.json) are made as soon as its pages and
+    regions are known, beside qpdf's cutting of the batch, not after it (the last batch's records
+    followed its cutting in the build's tail). Shown without timing: cutting a student batch waits
+    until the records of its variants are being made."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    making: dict[str, threading.Event] = {f"E000{k}": threading.Event() for k in (1, 2, 3)}
+    real_made, real_split = pipeline._made_ahead, qpdf_module.split
+
+    def made(spec: Any, seed: int, v: Any, *rest: Any) -> tuple[str, str]:
+        making[v.code].set()
+        return real_made(spec, seed, v, *rest)
+
+    def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
+        if "egversion{solution}" not in (batch_pdf.parent / "final.tex").read_text():
+            for code, _, _ in parts:
+                assert making[code].wait(60), f"the records of {code} were not being made while its batch was cut"
+        real_split(batch_pdf, parts, folder)
+
+    monkeypatch.setattr(pipeline, "_made_ahead", made)
+    monkeypatch.setattr(qpdf_module, "split", split)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
+    for code in making:
+        record = json.loads((tmp_path / "out" / code / "answers.json").read_text())
+        assert record["variant"] == code
+
+
 def test_student_and_solution_share_one_format(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Both versions have one preamble (the version is \\egversion after \\begin{document}), so a
     cold build makes one precompiled format, not two, and each version still comes out as itself."""
