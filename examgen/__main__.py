@@ -1,5 +1,5 @@
 """`python -m examgen` runs the command line (the same as the `examgen` script)."""
 
-from examgen.cli import main
+from examgen.cli import run
 
-raise SystemExit(main())
+run()
