@@ -5,18 +5,17 @@ pool question_bank/mc/*.yaml, plus any --bank folders of an instructor's own."""
 from __future__ import annotations
 
 import difflib
-import hashlib
-import os
 import pickle
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 from . import BANK_DIR, __version__, cachedir, conflicts, rendering, schema, solvers, variety
+from .compiler.cache import Cache, key
 from .errors import ExamgenError, TemplateError
 from .model import (
     NUMERIC_KINDS,
@@ -264,51 +263,42 @@ def _fingerprint(roots: tuple[Path, ...]) -> tuple[tuple[str, int, int], ...]:
 
 
 class _Stored:
-    """A loaded bank kept in the user's cache (cachedir) between runs: the template files and the
-    multiple-choice pool as load_bank found them, and each template once it is loaded (pickled),
-    under one folder per `tree` (uptodate.tree_digest: the sha256 of every file of examgen and of
-    the banks, by content), the banks' places and Python's version. A build whose files are all
-    unchanged reads them there instead of parsing and validating the YAML again (a quarter of a
-    second before its first TeX run); any changed file (a template, a pool, examgen itself) is
-    another folder, loaded and validated as usual. Only what loaded without error is kept; a record
-    that cannot be read is a miss (loaded again, written again); a cache that cannot be written
-    costs nothing but the time. The cache holds what examgen wrote there (as the jinja2 bytecode
-    beside it): only its owner can write it."""
+    """A loaded bank kept in the user's cache between runs: the template files and the multiple-choice
+    pool as load_bank found them, and each template once it is loaded (pickled), each an entry of the
+    verified compile cache (compiler.cache: its sha256 recorded, stored atomically, a damaged one
+    discarded), kind "bank", keyed by `tree` (uptodate.tree_digest: the sha256 of every file of
+    examgen and of the banks, by content), examgen's and Python's versions and the banks' places. A
+    build whose files are all unchanged reads them there instead of parsing and validating the YAML
+    again (a quarter of a second before its first TeX run); any changed file (a template, a pool,
+    examgen itself) is another key, loaded and validated as usual. Only what loaded without error
+    is kept; a record that cannot be read is a miss (loaded again, stored again). The cache holds
+    what examgen wrote there (as the jinja2 bytecode beside it): only its owner can write it."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, cache: Cache, tree_key: str):
+        self.cache, self.tree_key = cache, tree_key
 
     @classmethod
     def at(cls, tree: str | None, roots: tuple[Path, ...]) -> _Stored | None:
         root = cachedir.usable_cache(cachedir.cache_dir()) if tree is not None else None
         if tree is None or root is None:
             return None
-        name = hashlib.sha256("\0".join([tree, __version__, sys.version, *map(str, roots)]).encode()).hexdigest()
-        return cls(root / "bank" / name)
+        return cls(Cache(root), key(tree, __version__, sys.version, *map(str, roots)))
+
+    def _entry(self, name: str) -> Path:
+        return self.cache.entry("bank", key(self.tree_key, name))
 
     def get(self, name: str) -> object:
+        found = self.cache.verified(self._entry(name), [f"{name}.pickle"])
+        if found is None:
+            return None
         try:
-            return pickle.loads((self.folder / f"{name}.pickle").read_bytes())
-        except Exception:  # noqa: BLE001 - missing, truncated or foreign: a miss, whatever unpickling raises
+            return pickle.loads((found / f"{name}.pickle").read_bytes())
+        except Exception:  # noqa: BLE001 - well hashed but not what examgen pickled: a miss, whatever it raises
+            self.cache.discard(found)
             return None
 
     def put(self, name: str, value: object) -> None:
-        """Written whole or not at all (a temporary file renamed)."""
-        tmp = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.folder)
-            with os.fdopen(fd, "wb") as f:
-                pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.folder / f"{name}.pickle")
-        except (OSError, pickle.PicklingError) as exc:
-            if isinstance(exc, OSError):
-                cachedir.unusable(self.folder.parent.parent, exc)
-            if tmp is not None:
-                try:
-                    os.remove(tmp)
-                except OSError:
-                    pass
+        self.cache.store(self._entry(name), {f"{name}.pickle": pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)})
 
 
 def load_bank(extra: Iterable[Path] = (), tree: str | None = None) -> Bank:
@@ -325,10 +315,17 @@ def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int],
                tree: str | None = None) -> Bank:
     stored = _Stored.at(tree, (BANK_DIR, *extra))
     found = stored.get("bank") if stored is not None else None
-    if isinstance(found, tuple) and len(found) == 2 and isinstance(found[0], dict) and isinstance(found[1], dict):
-        templates = Templates(found[0], found[1], stored)
-        templates.check_conflicts(list(found[1].values()))
-        return Bank(templates, found[1])
+    fresh = not (isinstance(found, tuple) and len(found) == 2 and all(isinstance(x, dict) for x in found))
+    files, mc = _discover(extra) if fresh else cast(tuple[dict[str, Path], dict[str, McItem]], found)
+    templates = Templates(files, mc, stored)
+    templates.check_conflicts(list(mc.values()))
+    if fresh and stored is not None:
+        stored.put("bank", (files, mc))
+    return Bank(templates, mc)
+
+
+def _discover(extra: tuple[Path, ...]) -> tuple[dict[str, Path], dict[str, McItem]]:
+    """The banks' template files by id (each read when first used) and their multiple-choice pool, read."""
     files: dict[str, Path] = {}  # template id (its folder's name) -> question.yaml; loaded when used
     mc: dict[str, McItem] = {}
     for root in (BANK_DIR, *extra):
@@ -345,8 +342,4 @@ def _load_bank(extra: tuple[Path, ...], fingerprint: tuple[tuple[str, int, int],
                 if item.id in mc:
                     raise TemplateError(f"{pfile}: multiple-choice id '{item.id}' is defined twice")
                 mc[item.id] = item
-    templates = Templates(files, mc, stored)
-    templates.check_conflicts(list(mc.values()))
-    if stored is not None:
-        stored.put("bank", (files, mc))
-    return Bank(templates, mc)
+    return files, mc

@@ -81,7 +81,8 @@ def test_a_damaged_record_is_loaded_again_and_written_again(cache: Path, monkeyp
     (record,) = (cache / "bank").glob("*/template-bce_loss.pickle")
     whole = record.read_bytes()
     record.write_bytes(whole[: len(whole) // 2])  # a truncated pickle
-    (cache / "bank").joinpath(record.parent.name, "bank.pickle").write_bytes(b"not a pickle")
+    (pool,) = (cache / "bank").glob("*/bank.pickle")
+    pool.write_bytes(b"not a pickle")
     bank._load_bank.cache_clear()
     loaded: list[str] = []
     real = bank._load_template
