@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from typing import NamedTuple
 
 from .errors import TemplateError
 from .model import McItem, Template
@@ -27,19 +28,27 @@ def _kind(q: Question) -> str:
     return "template" if isinstance(q, Template) else "multiple-choice item"
 
 
-_SETS: dict[int, tuple[Question, frozenset[str], frozenset[str], frozenset[str], bool]] = {}
+class _Sets(NamedTuple):
+    """What the rule reads of one question, as sets (made once per question object: a variant's draw
+    asks `why` about 900 pairs)."""
+
+    question: Question  # (kept: the id of a question in _SETS is not reused while it is there)
+    wants: frozenset[str]  # its conflicts_with:
+    names: frozenset[str]  # names(question)
+    own: frozenset[str]  # its asks: (a template) or tags: (an item)
+    item: bool  # a multiple-choice item
 
 
-def _sets(q: Question) -> tuple[Question, frozenset[str], frozenset[str], frozenset[str], bool]:
-    """(q, its conflicts_with:, names(q), its asks: (a template) or tags: (an item), whether it is an
-    item), made once per question object: a variant's draw asks `why` about 900 pairs."""
+_SETS: dict[int, _Sets] = {}
+
+
+def _sets(q: Question) -> _Sets:
     found = _SETS.get(id(q))
-    if found is None or found[0] is not q:
-        own = q.asks if isinstance(q, Template) else q.tags
+    if found is None or found.question is not q:
         if len(_SETS) > 50_000:  # (questions of many banks in one process: start over)
             _SETS.clear()
-        found = _SETS[id(q)] = (q, frozenset(q.conflicts_with), frozenset((q.id, *own)), frozenset(own),
-                                isinstance(q, McItem))
+        found = _SETS[id(q)] = _Sets(q, frozenset(q.conflicts_with), frozenset(names(q)),
+                                     frozenset(q.asks if isinstance(q, Template) else q.tags), isinstance(q, McItem))
     return found
 
 
@@ -47,19 +56,17 @@ def why(a: Question, b: Question) -> str | None:
     """Why a and b must not share a variant (None: they may)."""
     if a is b:
         return None
-    _, wants_a, names_a, own_a, item_a = _sets(a)
-    _, wants_b, names_b, own_b, item_b = _sets(b)
-    if not (wants_a & names_b or wants_b & names_a or (item_a != item_b and own_a & own_b)):
-        return None  # (the three reasons below, as sets: most pairs have none)
-    for x, y in ((a, b), (b, a)):
-        hit = sorted(set(x.conflicts_with) & names(y))
+    sa, sb = _sets(a), _sets(b)
+    for x, y in ((sa, sb), (sb, sa)):
+        hit = x.wants & y.names
         if hit:
-            return f"{_kind(x)} '{x.id}' declares conflicts_with: {hit[0]} ({_kind(y)} '{y.id}')"
-    for item, t in ((a, b), (b, a)):
-        if isinstance(item, McItem) and isinstance(t, Template):
-            shared = sorted(set(item.tags) & set(t.asks))
-            if shared:
-                return f"multiple-choice item '{item.id}' is tagged '{shared[0]}', which template '{t.id}' asks"
+            return (f"{_kind(x.question)} '{x.question.id}' declares conflicts_with: {min(hit)} "
+                    f"({_kind(y.question)} '{y.question.id}')")
+    for item, t in ((sa, sb), (sb, sa)):
+        shared = item.own & t.own if item.item and not t.item else None
+        if shared:
+            return (f"multiple-choice item '{item.question.id}' is tagged '{min(shared)}', which template "
+                    f"'{t.question.id}' asks")
     return None
 
 
