@@ -195,15 +195,14 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
 
 @contextmanager
 def _thread() -> Iterator[ThreadPoolExecutor]:
-    """A thread for work done beside the compiler's; on leaving, its work has ended (what had not
-    begun when the build failed or was interrupted is cancelled)."""
+    """A thread for work done beside the compiler's; on leaving, its work has ended (a build that
+    succeeds has waited for all of it; one that failed or was interrupted cancels what had not begun,
+    as the Stamper's joins do)."""
     pool = ThreadPoolExecutor(max_workers=1)
     try:
         yield pool
-    except BaseException:
+    finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
 
 
 def _made_ahead(spec: ExamSpec, seed: int, v: Variant, student: Built, booklets: int) -> tuple[str, str]:
