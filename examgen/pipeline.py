@@ -13,10 +13,10 @@ from typing import Any
 
 from . import layouts, qrcodes
 from .bank import Bank, load_bank
-from .compiler import Batch, Built, Compiler, Piece, batches
+from .compiler import Batch, Built, Compiler, Opening, Piece, batches
 from .errors import LatexError
 from .model import Exam, ExamInfo, ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .questions import build_variant, solve_question
+from .questions import build_variant, solve_question, variant_code
 from .sampling import derive_seed
 from .spec import load_spec
 from .targets import (
@@ -44,9 +44,13 @@ def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant]
              files: tuple[Path, ...] = (), label: str = "variant {code}") -> Batch:
     """The render stage's document: these variants in one version and layout, as one batch
     for the compiler (`label` names a variant in errors)."""
-    pieces = tuple(Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version),
-                         layout.pages_at_least(v)) for v in variants)
+    pieces = tuple(_piece(layout, info, v, version, label) for v in variants)
     return Batch(version, layout.preamble(info.language), pieces, files, layout.classes)
+
+
+def _piece(layout: layouts.Layout, info: ExamInfo, v: Variant, version: str, label: str = "variant {code}") -> Piece:
+    """A variant's part of a batch document in one version."""
+    return Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version), layout.pages_at_least(v))
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None,
@@ -128,18 +132,42 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         drawn[1] = build_variant(spec, bank, exam_seed, 1)
         return _batch(spec, [drawn[1]], layouts.STUDENT, logo, marks)
 
+    def drawn_batch(r: Iterable[int]) -> list[Variant]:
+        # driver: pick + sample + solve -- the batch's questions, answers and rubric
+        vs = [variant(i + 1) for i in r]
+        variants.extend(vs)
+        by_code.update((v.code, v) for v in vs)  # (before the batch is compiled: finish reads it)
+        return vs
+
     def pairs() -> Iterator[tuple[Batch, Batch]]:
-        """Batch by batch, so that sampling and rendering overlap the compiling of earlier batches."""
-        for r in batches(n_variants):
-            # driver: pick + sample + solve -- the batch's questions, answers and rubric
-            vs = [variant(i + 1) for i in r]
-            variants.extend(vs)
-            by_code.update((v.code, v) for v in vs)  # (before the batch is compiled: finish reads it)
+        """Batch by batch after the first, so that sampling and rendering overlap the compiling of earlier
+        batches."""
+        for r in batches(n_variants)[1:]:
+            vs = drawn_batch(r)
             # driver: render -- student and solution from the same draws
             pair = (_batch(spec, vs, layouts.STUDENT, logo, marks), _batch(spec, vs, layouts.SOLUTION, logo, marks))
             if keep_tex:
                 kept.extend(pair)
             yield pair
+
+    def opening() -> Opening:
+        """The first batch, variant by variant: its TeX runs may start before it is drawn (compile_exam)."""
+        r = batches(n_variants)[0]
+        shells = _batch(spec, [], layouts.STUDENT, logo, marks), _batch(spec, [], layouts.SOLUTION, logo, marks)
+        layout = layouts.get(spec.layout)
+
+        def pieces() -> Iterator[tuple[Piece, Piece]]:
+            got = []
+            for i in r:
+                (v,) = drawn_batch([i])
+                # driver: render -- student and solution from the same draws
+                got.append((_piece(layout, spec.info, v, layouts.STUDENT), _piece(layout, spec.info, v,
+                                                                                   layouts.SOLUTION)))
+                yield got[-1]
+            if keep_tex:
+                kept.extend(shell.only(tuple(p[k] for p in got)) for k, shell in enumerate(shells))
+
+        return Opening(*shells, tuple(variant_code(i + 1) for i in r), pieces())
 
     # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX), and
     # the print files are joined as soon as their variants are (overlapping TeX or the records)
@@ -154,7 +182,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                                           # the format (one: both versions share the preamble)
                                           [_batch(spec, [], layouts.SOLUTION, logo)],
                                           remember=str(spec.path.resolve()), finish=finish, first=first,
-                                          paged=paged)
+                                          paged=paged, opening=opening())
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise

@@ -6,9 +6,9 @@
     qpdf.py      splitting batch PDFs and concatenating PDFs
 """
 
-from .batching import Batch, Built, Piece, batches
+from .batching import Batch, Built, Opening, Piece, batches
 from .core import Compiler
 from .qpdf import concatenate
 from .tex import BuildCancelled
 
-__all__ = ["Batch", "BuildCancelled", "Built", "Compiler", "Piece", "batches", "concatenate"]
+__all__ = ["Batch", "BuildCancelled", "Built", "Compiler", "Opening", "Piece", "batches", "concatenate"]

@@ -5,6 +5,7 @@ never depend on the number of cores or the cache)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -14,6 +15,7 @@ from ..layouts import Region
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 #: The class's log protocol: one line per variant with its first page and page count.
 VARIANT_LINE = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
+END = "\\end{document}\n"  # a batch's source ends so
 
 
 class Marks(Protocol):
@@ -50,11 +52,17 @@ class Batch:
     marks: Marks | None = None  # the scan codes typeset with the pages; None: none, stamped afterwards if at all
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
+        return self.head(draft) + "".join(self.text(p, pages) for p in self.pieces) + END
+
+    def head(self, draft: bool = False) -> str:
+        """The source up to the first variant (a streamed run writes it first, Opening)."""
         # after \\begin{document}: the format skips the preamble (both versions share it, and the format)
-        head = f"\\egversion{{{self.version}}}%\n" + ("\\def\\egdraftpass{}%\n" if draft else "")
-        return self.preamble + head + "".join(
-            f"% examgen: variant {p.code}\n\\egbeginvariant{{{p.code}}}{{{(pages or {}).get(p.code, 0)}}}\n{p.body}"
-            for p in self.pieces) + "\\end{document}\n"
+        return self.preamble + f"\\egversion{{{self.version}}}%\n" + ("\\def\\egdraftpass{}%\n" if draft else "")
+
+    @staticmethod
+    def text(p: Piece, pages: dict[str, int] | None = None) -> str:
+        """One variant's part of the source (with its page total from `pages`, else 0)."""
+        return f"% examgen: variant {p.code}\n\\egbeginvariant{{{p.code}}}{{{(pages or {}).get(p.code, 0)}}}\n{p.body}"
 
     def only(self, pieces: tuple[Piece, ...]) -> Batch:
         """The same document with only these variants."""
@@ -93,3 +101,23 @@ def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
     k = max(1, -(-n // size))
     bounds = [round(i * n / k) for i in range(k + 1)]
     return [range(bounds[i], bounds[i + 1]) for i in range(k) if bounds[i] < bounds[i + 1]]
+
+
+@dataclass(frozen=True)
+class Opening:
+    """An exam's first pair of batches, variant by variant (compile_exam's `opening`): both versions'
+    documents without variants (`student`, `solution`), the codes of the variants they will hold, in
+    order, and an iterator of the (student, solution) pieces, each pair as its variant is drawn. With the
+    format and the usual page total at hand, the compiler starts both TeX runs at once and writes each
+    variant into them as it comes (TexRunner.stream): the drawing of the first batch, otherwise all
+    Python before any typesetting, then overlaps TeX. Otherwise it takes the whole pair (`pair`)."""
+
+    student: Batch
+    solution: Batch
+    codes: tuple[str, ...]
+    pieces: Iterator[tuple[Piece, Piece]]
+
+    def pair(self) -> tuple[Batch, Batch]:
+        """The whole pair, once every variant is drawn."""
+        got = list(self.pieces)
+        return self.student.only(tuple(s for s, _ in got)), self.solution.only(tuple(t for _, t in got))

@@ -15,7 +15,10 @@
   compiled again: its per-variant PDFs (and the batch PDF, which the print files are
   joined from) come from the verified cache (cache.py).
 - **TeX first.** A build may start its format before Python loads the bank
-  (start_format: it depends on the layout and language only).
+  (start_format: it depends on the layout and language only). With the format and
+  the usual page total known (an exam built before), the first pair's TeX runs start
+  before its variants are drawn and typeset each as it comes (Opening, streamed into
+  a FIFO: TexRunner.stream); the cache is looked up once its source is complete.
 - **Processes.** A Compiler owns its TeX processes (tex.py): cancel() stops
   them all; a timeout ends the build.
 - **Failures.** When a batch fails, its variants are compiled alone to name the
@@ -45,7 +48,7 @@ from .. import cachedir
 from ..errors import ExamgenError, LatexError, LayoutError
 from ..layouts import Region, regions
 from . import qpdf
-from .batching import VARIANT_LINE, Batch, Built
+from .batching import END, VARIANT_LINE, Batch, Built, Opening, Piece
 from .cache import Cache, CacheStats, key, tex_identity
 from .tex import PDFLATEX, TIMEOUT, TexRunner, TexTimeout, excerpt
 
@@ -57,6 +60,72 @@ REGION_FIELDS = tuple(f.name for f in fields(Region))
 _ROW = operator.attrgetter(*REGION_FIELDS)  # a Region's fields as a row of regions.json
 TOTAL = "total.json"  # in a totals cache entry: the usual page total of a compile_exam's documents
 MARKS = "qr.tex"  # in a marks cache entry: the scan codes' definitions of a batch (Batch.marks)
+
+
+class Cached(Exception):
+    """A streamed batch's first variant is that of a batch in the cache: the run is given up (the
+    whole batch is likely there; Compiler.typeset looks it up once it is complete)."""
+
+
+class Abandoned(Exception):
+    """A streamed batch will not be complete: the drawing of its variants failed (the build ends)."""
+
+
+class Feed:
+    """A streamed batch's variants as they are drawn (Opening): put by the thread that draws them,
+    read by the thread whose TeX run they are written into (Compiler.typeset_streamed)."""
+
+    def __init__(self, shell: Batch, codes: tuple[str, ...]):
+        self.shell, self.codes = shell, codes  # the document without variants; the codes it will hold
+        self._got: list[Piece] = []
+        self._complete: bool | None = None  # None: more may come; True: all came; False: given up
+        self._cond = threading.Condition()
+
+    @property
+    def label(self) -> str:
+        """The batch in messages, as Batch.label names it once complete."""
+        first, last = self.codes[0], self.codes[-1]
+        return f"variant {first} ({self.shell.version})" if len(self.codes) == 1 else \
+            f"variants {first}-{last} ({self.shell.version})"
+
+    def put(self, piece: Piece) -> None:
+        with self._cond:
+            self._got.append(piece)
+            self._cond.notify_all()
+
+    def close(self, complete: bool) -> None:
+        """No more variants: all came (`complete`), or the drawing failed."""
+        with self._cond:
+            self._complete = complete
+            self._cond.notify_all()
+
+    def __iter__(self) -> Iterator[Piece]:
+        """The variants as they come; Abandoned if the drawing failed."""
+        i = 0
+        while True:
+            with self._cond:
+                while i >= len(self._got) and self._complete is None:
+                    self._cond.wait()
+                if i < len(self._got):
+                    piece = self._got[i]
+                elif self._complete:
+                    return
+                else:
+                    raise Abandoned()
+            yield piece
+            i += 1
+
+    def batch(self) -> Batch:
+        """The whole batch, once every variant came (Abandoned if the drawing failed)."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._complete is not None)
+            if not self._complete:
+                raise Abandoned()
+            pieces = tuple(self._got)
+        if tuple(p.code for p in pieces) != self.codes:
+            raise ExamgenError(f"{self.label}: the variants came as {', '.join(p.code for p in pieces)} "
+                               "(a bug in examgen; please report it)")
+        return self.shell.only(pieces)
 
 
 class Mispaginated(Exception):
@@ -127,6 +196,27 @@ def _region(row: Any) -> Region:
     if type(row) is not list or len(row) != len(REGION_FIELDS):
         raise TypeError(f"not a region: {row!r}")
     return Region(*row)
+
+
+def _pdf_key(batch: Batch, tex: str, codes: list[tuple[str, int]], fmt: Path, marks: str) -> str:
+    """A final pass's PDF cache key: its source, its variants' totals, the format, the scan codes, the
+    regions' fields and the files it reads (fmt.name carries the hash of the class, the preamble and
+    the TeX installation)."""
+    return key(tex, repr(codes), fmt.name, marks, " ".join(REGION_FIELDS), *(f.read_bytes() for f in batch.files))
+
+
+def _head_key(head: str, first: str, fmt: Path) -> str:
+    """Where the cache notes which PDF entry a batch with this head and first variant went to."""
+    return key(head, first, fmt.name)
+
+
+def _seen(cache: Cache, head: str) -> bool:
+    """Whether a batch with this _head_key is in the cache (a hint: its other variants may differ)."""
+    entry = cache.verified(cache.entry("heads", head), ["pdf"])
+    try:
+        return entry is not None and cache.entry("pdf", (entry / "pdf").read_text()).is_dir()
+    except (OSError, ValueError):
+        return False
 
 
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
@@ -286,8 +376,7 @@ class Compiler:
         tex = batch.source(pages)
         codes = [(p.code, pages[p.code]) for p in batch.pieces]
         marks = self._marks(batch, codes, cache)  # the scan codes, typeset (final-qr.tex)
-        # fmt.name carries the hash of the class, the preamble and the TeX installation
-        digest = key(tex, repr(codes), fmt.name, marks, " ".join(REGION_FIELDS), *(f.read_bytes() for f in batch.files))
+        digest = _pdf_key(batch, tex, codes, fmt, marks)
         names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS, BATCH]
         entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
             if cache else None
@@ -305,6 +394,42 @@ class Compiler:
         if marks:
             (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
         log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex, cost=len(tex))  # longest first
+        return self._typeset_from(batch, pages, workdir, log, cache, fmt, digest, guessed, paged)
+
+    def typeset_streamed(self, feed: Feed, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
+                         paged: Callable[[dict[str, Built]], None] | None = None) -> tuple[Batch, dict[str, Built]]:
+        """typeset with guessed totals (`pages`: each code of the feed), its TeX run started at once and
+        the variants written into it as the feed gets them (TexRunner.stream): the same source, the same
+        PDF. Its cache entry can only be looked up once the source is complete; the run is given up
+        (Cached) as soon as its first variant is that of a batch in the cache (`_seen`). The whole batch
+        and its variants; Mispaginated, LatexError and LayoutError as typeset raises them."""
+        shell = feed.shell
+        codes = [(c, pages[c]) for c in feed.codes]
+        marks = self._marks(shell, codes, cache)  # (a batch's codes depend on its variants' codes and pages)
+        _prepare(workdir, shell, fmt)
+        if marks:
+            (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
+
+        def chunks() -> Iterator[str]:
+            head = shell.head()
+            yield head
+            for i, piece in enumerate(feed):
+                text = Batch.text(piece, pages)
+                if i == 0 and cache is not None and _seen(cache, _head_key(head, text, fmt)):
+                    raise Cached()
+                yield text
+            yield END
+
+        log, tex = self.tex.stream(workdir, "final", fmt.stem, feed.label, chunks())
+        batch = feed.batch()
+        self.stats.count(False)
+        return batch, self._typeset_from(batch, pages, workdir, log, cache, fmt,
+                                         _pdf_key(batch, tex, codes, fmt, marks), True, paged)
+
+    def _typeset_from(self, batch: Batch, pages: dict[str, int], workdir: Path, log: str, cache: Cache | None,
+                      fmt: Path, digest: str, guessed: bool,
+                      paged: Callable[[dict[str, Built]], None] | None) -> dict[str, Built]:
+        """The rest of typeset once the final pass ran in workdir (`log`): checked, cut and stored as `digest`."""
         ranges = _ranges(log, batch)
         actual = {code: n for code, (_, n) in ranges.items()}
         if guessed and any(actual[p.code] != pages[p.code] for p in batch.pieces):
@@ -331,6 +456,9 @@ class Compiler:
                                         sort_keys=True).encode()
             files[BATCH] = workdir / "final.pdf"
             cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
+            # where a streamed run of the same batch finds, from its first variant, that it is likely stored
+            cache.store(cache.entry("heads", _head_key(batch.head(), Batch.text(batch.pieces[0], pages), fmt)),
+                        {"pdf": digest.encode()})
         return built
 
     @staticmethod
@@ -400,7 +528,8 @@ class Compiler:
                      formats: Iterable[Batch] = (), remember: str | None = None,
                      finish: Callable[[str, dict[str, Built]], None] | None = None,
                      first: Callable[[], Batch] | None = None,
-                     paged: Callable[[str, dict[str, Built]], None] | None = None) -> dict[tuple[str, str], Built]:
+                     paged: Callable[[str, dict[str, Built]], None] | None = None,
+                     opening: Opening | None = None) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
@@ -418,13 +547,15 @@ class Compiler:
         its failure ends the build like a worker's; `paged(version, built)` earlier, as soon as their
         pages and regions are known, before the batch PDF is cut (Compiler.typeset). `first()` gives
         the first variant's student version alone, before the first pair is rendered: a cold build's
-        draft pass starts with it."""
+        draft pass starts with it. `opening` is the first pair variant by variant (before `pairs`): with
+        the format and the usual total at hand, both its TeX runs start at once and typeset each variant
+        as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole."""
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
                 return _Stream(self, pool, workroot, progress, cache, remember, finish, paged).run(pairs, formats,
-                                                                                                   first)
+                                                                                                   first, opening)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
                 pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
                 raise
@@ -592,12 +723,12 @@ class _Stream:
         with self.ahead():
             self.c._marks(student, [(p.code, n) for p in student.pieces], self.cache)
 
-    def run_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
+    def run_batch(self, batch: Batch | Feed) -> tuple[Batch, dict[str, Built]]:
         try:
-            done = self.typeset_batch(batch)
+            done = self.typeset_streamed(batch) if isinstance(batch, Feed) else self.typeset_batch(batch)
             if self.finish is not None:
                 finish = self.finish
-                self.stage(batch, lambda b: finish(b.version, done[1]))
+                self.stage(done[0], lambda b: finish(b.version, done[1]))
             return done
         except TexTimeout as exc:  # the first timeout ends the build
             with self.guard:
@@ -605,14 +736,15 @@ class _Stream:
             self.c.cancel()  # the other TeX runs, and no new one starts
             raise
 
-    def typeset_batch(self, batch: Batch) -> tuple[Batch, dict[str, Built]]:
-        """One final pass, with the page totals from the cache, else with the usual total
+    def typeset_batch(self, batch: Batch, known: dict[str, int] | None = None) -> tuple[Batch, dict[str, Built]]:
+        """One final pass, with the page totals `known`, else from the cache, else with the usual total
         (verified against the log; a variant that differs gets a second pass)."""
         c, cache = self.c, self.cache
         fmt = self.fmt_for(batch)
         counts_entry = c._counts_entry(batch, fmt, cache) if cache is not None else None  # hashed once per batch
-        known = c._cached_counts(counts_entry, batch, cache)
-        cached = known is not None
+        found = c._cached_counts(counts_entry, batch, cache) if known is None else None
+        cached = found is not None
+        known = known or found
 
         paged = partial(self.paged, batch.version) if self.paged is not None else None
 
@@ -631,15 +763,75 @@ class _Stream:
 
         built = self.stage(batch, final)
         assert known is not None
-        pages: dict[str, int] = known
-        if cache is not None and counts_entry is not None and not cached:  # remember what this run found out
-            cache.store(counts_entry, {"pages.json": json.dumps(pages, sort_keys=True).encode()})
+        self.typeset_done(batch, known, counts_entry if not cached else None)
+        return batch, built
+
+    def typeset_done(self, batch: Batch, pages: dict[str, int], counts_entry: Path | None) -> None:
+        """A batch typeset with these page counts: remembered (in `counts_entry`, if given), counted."""
+        if self.cache is not None and counts_entry is not None:  # remember what this run found out
+            self.cache.store(counts_entry, {"pages.json": json.dumps(pages, sort_keys=True).encode()})
         with self.guard:
             for n in pages.values():
                 self.typical[n] = self.typical.get(n, 0) + 1
         if self.progress:
             self.progress(len(batch.pieces))
+
+    def typeset_streamed(self, feed: Feed) -> tuple[Batch, dict[str, Built]]:
+        """An opening batch typeset as its variants come (Compiler.typeset_streamed) with the usual total;
+        anything else (a failure, other page counts, a batch likely in the cache) goes the usual way
+        (typeset_batch: its failure isolated, its pages counted again) once the batch is complete."""
+        c, cache = self.c, self.cache
+        fmt = self.fmt_for(feed.shell)
+        with self.sampling:
+            pages = dict.fromkeys(feed.codes, self.usual())
+        paged = partial(self.paged, feed.shell.version) if self.paged is not None else None
+        try:
+            batch, built = c.typeset_streamed(feed, pages, self.wd(), fmt, cache, paged)
+        except TexTimeout:  # (it would cost the timeout again)
+            raise
+        except Mispaginated as exc:
+            return self.typeset_batch(feed.batch(), exc.pages)
+        except (Cached, LatexError):
+            return self.typeset_batch(feed.batch())
+        except (ExamgenError, Abandoned):
+            raise
+        except Exception as exc:  # a bug: name the batch, stop the build (as stage does)
+            raise ExamgenError(f"{feed.label}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
+                               "please report it)") from exc
+        self.typeset_done(batch, pages, c._counts_entry(batch, fmt, cache) if cache is not None else None)
         return batch, built
+
+    def streamable(self, opening: Opening) -> bool:
+        """Whether the opening can be typeset as it comes: a page total remembered (now the usual one)
+        and the format in the cache (or built), on a system with FIFOs."""
+        shell = opening.student
+        if self.cache is None or not opening.codes or not hasattr(os, "mkfifo") or (
+                shell.preamble not in self.fmts and self.c.cached_format(shell.preamble, shell.classes,
+                                                                         self.cache) is None):
+            return False
+        n = self.remembered()
+        if n is None:
+            return False
+        with self.sampling:
+            if not self.typical:
+                self.typical[n] = 0
+        return True
+
+    def stream(self, opening: Opening, running: deque[Future[tuple[Batch, dict[str, Built]]]]) -> None:
+        """Start the opening's two runs, then hand them its variants as they are drawn (here, in the
+        caller's thread); if the drawing fails, they are given up (Abandoned) and the failure goes on."""
+        feeds = Feed(opening.student, opening.codes), Feed(opening.solution, opening.codes)
+        for feed in reversed(feeds):  # the longer job first (as run)
+            running.append(self.pool.submit(self.run_batch, feed))
+        complete = False
+        try:
+            for student, solution in opening.pieces:
+                feeds[0].put(student)
+                feeds[1].put(solution)
+            complete = True
+        finally:
+            for feed in feeds:
+                feed.close(complete)
 
     def early_format(self, batch: Batch) -> None:
         """Build a format ahead of the batches that need it; a failure is theirs to report
@@ -661,12 +853,17 @@ class _Stream:
             pass
 
     def run(self, pairs: Iterable[tuple[Batch, Batch]], formats: Iterable[Batch] = (),
-            first: Callable[[], Batch] | None = None) -> dict[tuple[str, str], Built]:
+            first: Callable[[], Batch] | None = None, opening: Opening | None = None) -> dict[tuple[str, str], Built]:
         for document in formats:  # TeX first: the formats build while Python renders the first pair
             self.pool.submit(self.early_format, document)
         built: dict[tuple[str, str], Built] = {}
         errors: list[LatexError] = []
         running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
+        if opening is not None and self.streamable(opening):
+            self.stream(opening, running)
+            first = None  # (the total is known: no draft pass)
+        elif opening is not None:  # the first pair, drawn whole when the loop below asks for it
+            pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
         warming: list[threading.Thread] = []  # encoding scan codes while the draft pass counts pages
 
         def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:

@@ -6,14 +6,17 @@ them all (with everything they started) and refuses new ones."""
 
 from __future__ import annotations
 
+import errno
 import heapq
 import itertools
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -154,37 +157,56 @@ class TexRunner:
             return len(self._procs)
 
     def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT,
-              cost: int | None = None) -> subprocess.CompletedProcess:
+              cost: int | None = None, feed: Callable[[subprocess.Popen], None] | None = None,
+              output: Path | None = None) -> subprocess.CompletedProcess:
         """Run a TeX process in its own process group, registered so that cancel() can kill
         it; no new process starts once cancelled. The group stays in examgen's session
         (an interrupted examgen can still be seen with its TeX runs). Waits for a free slot
         (`cost`: how long the run is expected to take, e.g. its source's length; None: it
-        goes before the others, as a format or a draft pass that the others wait for)."""
+        goes before the others, as a format or a draft pass that the others wait for).
+        `feed(process)` runs once the process started, before it is waited for (stream: it writes
+        the source); its stdout and stderr then go to the file `output` (a pipe nobody reads while
+        the feed writes would stop TeX once full). Whatever `feed` raises kills the run."""
         if self._slots is None:
-            return self._spawn(cmd, cwd, label, hint)
+            return self._spawn(cmd, cwd, label, hint, feed, output)
         with self._slots.taken(cost):
-            return self._spawn(cmd, cwd, label, hint)
+            return self._spawn(cmd, cwd, label, hint, feed, output)
 
-    def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str) -> subprocess.CompletedProcess:
+    def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str,
+               feed: Callable[[subprocess.Popen], None] | None = None,
+               output: Path | None = None) -> subprocess.CompletedProcess:
         with self._lock:
             if self._cancelled.is_set():
                 raise BuildCancelled(f"{label}: build cancelled")
+            sink = open(output, "wb") if output is not None else None  # noqa: SIM115 (closed below)
             try:
-                proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, process_group=0)
+                proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL,
+                                        stdout=sink or subprocess.PIPE,
+                                        stderr=subprocess.STDOUT if sink else subprocess.PIPE, process_group=0)
             except FileNotFoundError:
                 raise ExamgenError(f"{cmd[0]} not found: install TeX Live (see README: 'make exam')") from None
+            finally:
+                if sink is not None:
+                    sink.close()  # (the child has its own)
             self._procs.add(proc)
         try:
+            if feed is not None:
+                feed(proc)
             out, err = proc.communicate(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             _reap(proc)
             raise TexTimeout(f"{label}: pdflatex did not finish within {self.timeout:g} s (killed); build stopped; "
                              f"{hint}") from None
+        except BaseException:  # the feed failed or was given up: the run is of no use
+            _kill_group(proc)
+            _reap(proc)
+            raise
         finally:
             with self._lock:
                 self._procs.discard(proc)
+        if output is not None:
+            out, err = output.read_bytes(), b""
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
     def cancel(self) -> None:
@@ -210,7 +232,42 @@ class TexRunner:
         if draft:
             cmd.append("-draftmode")
         cmd.append(f"{name}.tex")
-        proc = self.spawn(cmd, workdir, label, cost=cost)
+        return self._log(self.spawn(cmd, workdir, label, cost=cost), workdir, name, label, tex)
+
+    def stream(self, workdir: Path, name: str, fmt: str, label: str, chunks: Iterable[str],
+               cost: int | None = None) -> tuple[str, str]:
+        """pdflatex over workdir/name.tex written while it runs: the run starts before its source is
+        complete (it loads its format meanwhile, then typesets what has come while the rest is being
+        made), reading it from a FIFO that `chunks` are written into as they come; its log and the whole
+        source. The same TeX run on the same characters as `run` (the same bytes out); `-no-parse-first-line`
+        keeps TeX from reading the first line ahead to look for a %& format line (a FIFO is read once).
+        If TeX stops early (an error), the rest of `chunks` is still taken (the caller gets the whole source)
+        and not written. The timeout bounds each write and the run after the last one: the time TeX spends
+        waiting for its source is not its own. Whatever `chunks` raises ends the run (killed)."""
+        fifo = workdir / f"{name}.tex"
+        os.mkfifo(fifo)
+        cmd = [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+               "-no-parse-first-line", f"-jobname={name}", f"-fmt={fmt}", f"{name}.tex"]
+        written: list[str] = []
+
+        def feed(proc: subprocess.Popen) -> None:
+            fd = _writer(fifo, proc, self.timeout)
+            try:
+                for chunk in chunks:
+                    written.append(chunk)
+                    if fd is not None and not _write(fd, chunk.encode("utf-8"), self.timeout):
+                        os.close(fd)  # TeX stopped reading (it failed): its log says why
+                        fd = None
+            finally:
+                if fd is not None:
+                    os.close(fd)  # end of file: TeX finishes (the source ends with \\end{document})
+
+        proc = self.spawn(cmd, workdir, label, cost=cost, feed=feed, output=workdir / f"{name}.out")
+        tex = "".join(written)
+        return self._log(proc, workdir, name, label, tex), tex
+
+    def _log(self, proc: subprocess.CompletedProcess, workdir: Path, name: str, label: str, tex: str) -> str:
+        """A finished run's log, or its failure as a LatexError (BuildCancelled if cancel() killed it)."""
         logfile = workdir / f"{name}.log"
         log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
         if proc.returncode < 0 and self.cancelled:  # killed by our own cancel(): cancellation, not LaTeX
@@ -225,3 +282,38 @@ class TexRunner:
             err.log = log
             raise err
         return log
+
+
+def _writer(fifo: Path, proc: subprocess.Popen, timeout: float) -> int | None:
+    """The FIFO's writing end, opened once TeX opened it for reading (a non-blocking open fails until
+    then: it is tried again every 2 ms); None if TeX ended first (its log tells why)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:  # (no reader yet)
+                raise
+        if proc.poll() is not None:
+            return None
+        if time.monotonic() > deadline:
+            raise subprocess.TimeoutExpired(proc.args, timeout)
+        time.sleep(0.002)
+
+
+def _write(fd: int, data: bytes, timeout: float) -> bool:
+    """All of `data` into the FIFO (non-blocking: waits up to `timeout` s for TeX to read);
+    False if TeX closed it (it stopped)."""
+    poll = select.poll()
+    poll.register(fd, select.POLLOUT)
+    view = memoryview(data)
+    while view:
+        if not poll.poll(timeout * 1000):
+            raise subprocess.TimeoutExpired("pdflatex", timeout)
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
+        except BrokenPipeError:
+            return False
+    return True

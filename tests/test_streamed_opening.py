@@ -1,0 +1,193 @@
+"""Issue 18: with the format and the page total known (an exam built before), the first batch's
+TeX runs start before its variants are drawn and typeset each variant as it comes (Opening,
+Compiler.typeset_streamed, TexRunner.stream): the same bytes as a build that waits for the whole
+batch; a LaTeX failure, a wrong total, a batch already in the cache and a drawing that fails each
+end as they do without it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_build_speed import _logging_pdflatex, _outputs
+
+from examgen import ROOT, pipeline
+from examgen.cli import main
+from examgen.compiler import core, tex
+
+pytestmark = pytest.mark.pdf
+
+QUIZ = ROOT / "exams" / "quiz.yaml"
+STREAMED = "-no-parse-first-line"  # on the command line of a streamed run only (TexRunner.stream)
+
+
+def _runs(log: Path) -> list[str]:
+    return log.read_text().splitlines() if log.exists() else []
+
+
+def _built_before(spec: Path, tmp: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> Path:
+    """Build `spec` once into tmp/first with a cache of its own, then drop its PDFs and page counts
+    from the cache (as after an instructor's edit): the format and the page total stay."""
+    cache = tmp / "cache"
+    monkeypatch.setenv("EXAMGEN_CACHE", str(cache))
+    assert main(["build", str(spec), "-n", "2", "-o", str(tmp / "first"), *args]) == 0
+    for sub in ("pdf", "pages"):
+        shutil.rmtree(cache / sub)
+    return cache
+
+
+def _wait_for_streamed_runs(log: Path, count: int = 2) -> None:
+    deadline = time.monotonic() + 60
+    while sum(STREAMED in r for r in _runs(log)) < count:
+        assert time.monotonic() < deadline, f"no streamed TeX run started while the batch was drawn: {_runs(log)}"
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("booklets", [None, "1"], ids=["codes typeset", "codes stamped"])
+def test_the_first_batch_is_typeset_while_it_is_drawn(booklets: str | None, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ("--booklets", booklets) if booklets else ()
+    _built_before(QUIZ, tmp_path, monkeypatch, *args)
+    fake, log = _logging_pdflatex(tmp_path)
+    real = pipeline.build_variant
+
+    def drawing(spec: object, bank: object, seed: int, number: int) -> object:
+        if number == 2:  # the batch's second variant is drawn only once both its TeX runs have started
+            _wait_for_streamed_runs(log)
+        return real(spec, bank, seed, number)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "build_variant", drawing)
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second"), *args], pdflatex=str(fake)) == 0
+    runs = _runs(log)
+    assert len(runs) == 2 and all(STREAMED in r for r in runs), runs  # student and solution, once each
+    assert _outputs(tmp_path / "second") == _outputs(tmp_path / "first")  # the same bytes
+
+
+def test_a_batch_in_the_cache_is_not_typeset_while_it_is_drawn(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache is looked up once a batch is complete; a streamed run whose first variant is that of a
+    batch in the cache is given up before any variant is written into it."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("EXAMGEN_CACHE", str(cache))
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first")]) == 0
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second")]) == 0  # (the total is now known)
+    written: list[str] = []
+    real = tex.TexRunner.stream
+
+    def recording(self: tex.TexRunner, workdir: Path, name: str, fmt: str, label: str, chunks: object,
+                  cost: int | None = None) -> tuple[str, str]:
+        def kept() -> object:
+            for chunk in chunks:  # type: ignore[attr-defined]
+                written.append(chunk)
+                yield chunk
+        return real(self, workdir, name, fmt, label, kept(), cost)
+
+    monkeypatch.setattr(tex.TexRunner, "stream", recording)
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "third")]) == 0
+    assert written and not [c for c in written if "\\egbeginvariant" in c]  # only the documents' heads
+    assert _outputs(tmp_path / "third") == _outputs(tmp_path / "first")
+    # the same build after its PDFs left the cache: both runs streamed, every variant written
+    written.clear()
+    shutil.rmtree(cache / "pdf")
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "fourth")]) == 0
+    assert sum("\\egbeginvariant" in c for c in written) == 4
+    assert _outputs(tmp_path / "fourth") == _outputs(tmp_path / "first")
+
+
+def _broken_spec(tmp: Path) -> tuple[Path, Path]:
+    """quiz.yaml with an extra template of its own, and that template's statement."""
+    bank = tmp / "bank" / "data" / "broken_question"
+    shutil.copytree(ROOT / "question_bank" / "data" / "class_imbalance", bank)
+    q = bank / "question.yaml"
+    q.write_text(q.read_text().replace("id: class_imbalance", "id: broken_question"))
+    spec = tmp / "s.yaml"
+    spec.write_text(QUIZ.read_text().replace("  - choose:", "  - template: broken_question\n  - choose:", 1))
+    return spec, bank / "statement.tex.j2"
+
+
+def test_a_latex_failure_in_a_streamed_batch_is_reported_as_without_streaming(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    spec, statement = _broken_spec(tmp_path)
+    bank = ("--bank", str(tmp_path / "bank"))
+    cache = _built_before(spec, tmp_path, monkeypatch, *bank)
+    statement.write_text(statement.read_text().replace("Name two possible solutions.",
+                                                       r"Name two \nosuchmacro solutions."))
+    capsys.readouterr()
+    fake, log = _logging_pdflatex(tmp_path)
+    found = {}
+    for streamed in (True, False):
+        if not streamed:
+            monkeypatch.setattr(core._Stream, "streamable", lambda self, opening: False)
+        out = tmp_path / f"out-{streamed}"
+        assert main(["build", str(spec), "-n", "2", "-o", str(out), *bank], pdflatex=str(fake)) == 1
+        assert (STREAMED in log.read_text()) is streamed
+        log.unlink()
+        err = capsys.readouterr().err
+        kept = out.parent / f"{out.name}-diagnostics"
+        found[streamed] = (err.replace(str(out), "OUT"),
+                           {p.relative_to(kept).as_posix(): p.read_bytes() for p in kept.rglob("*")
+                            if p.is_file() and p.name != "manifest.json"})
+        assert not (cache / "pdf").exists() or not list((cache / "pdf").iterdir())  # no failure was stored
+    err, files = found[True]
+    assert err.startswith("examgen: error: variant E0001 (student): LaTeX error: Undefined control sequence.")
+    assert "variant E0002 (student)" in err and "Traceback" not in err
+    assert "E0001/student.tex" in " ".join(files) and "E0001/student.log" in " ".join(files)
+    assert found[True] == found[False]  # the same lines, the same diagnostics
+
+
+DRAWING_FAILS = """
+import sys, time
+from pathlib import Path
+from examgen import pipeline
+from examgen.cli import main
+from examgen.errors import SpecError
+log, fake, args = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+real = pipeline.build_variant
+
+def drawing(spec, bank, seed, number):
+    if number == 2:  # once both TeX runs of the batch have started
+        while sum("-no-parse-first-line" in r for r in (log.read_text().splitlines() if log.exists() else [])) < 2:
+            time.sleep(0.01)
+        raise SpecError("s.yaml:3:4: variant E0002: no value fits")
+    return real(spec, bank, seed, number)
+
+pipeline.build_variant = drawing
+sys.exit(main(args, pdflatex=fake))
+"""
+
+
+def test_a_drawing_that_fails_ends_the_streamed_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """(In a process of its own: a build that hung would hold the test run's threads.)"""
+    _built_before(QUIZ, tmp_path, monkeypatch)
+    fake, log = _logging_pdflatex(tmp_path)
+    work = tmp_path / "tmp"
+    work.mkdir()
+    env = dict(os.environ, TMPDIR=str(work))
+    proc = subprocess.Popen([sys.executable, "-c", DRAWING_FAILS, str(log), str(fake), "build", str(QUIZ), "-n", "2",
+                             "-o", str(tmp_path / "second")], env=env, stderr=subprocess.PIPE, text=True,
+                            process_group=0)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("the build hung after its drawing failed")
+    assert proc.returncode == 2, err
+    assert err.strip().splitlines()[-1] == "examgen: error: s.yaml:3:4: variant E0002: no value fits"
+    assert sum(STREAMED in r for r in _runs(log)) == 2  # (the runs had started)
+    assert not (tmp_path / "second").exists() and not list(work.iterdir())  # nothing half-written, no work folder
+    # no TeX process of the build is left (each ran in a work folder under TMPDIR)
+    left = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and os.readlink(p / "cwd").startswith(str(work)):
+                left.append(p.name)
+        except OSError:
+            continue
+    assert not left
