@@ -191,3 +191,42 @@ def test_a_drawing_that_fails_ends_the_streamed_runs(tmp_path: Path, monkeypatch
         except OSError:
             continue
     assert not left
+
+
+def test_a_streamed_run_that_never_reads_is_timed_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    _built_before(QUIZ, tmp_path, monkeypatch)
+    fake = tmp_path / "pdflatex"
+    fake.write_text("#!/bin/sh\nexec sleep 60\n")  # never opens its input
+    fake.chmod(0o755)
+    start = time.monotonic()
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second")], pdflatex=str(fake),
+                tex_timeout=1) == 1
+    err = capsys.readouterr().err
+    assert "variants E0001-E0002 (solution): pdflatex did not finish within 1 s (killed); build stopped" in err \
+        or "variants E0001-E0002 (student): pdflatex did not finish within 1 s (killed); build stopped" in err, err
+    assert "Traceback" not in err and time.monotonic() - start < 30
+    assert not (tmp_path / "second").exists()
+
+
+def test_writing_into_a_fifo_waits_for_its_reader_within_the_timeout(tmp_path: Path) -> None:
+    fifo = tmp_path / "final.tex"
+    os.mkfifo(fifo)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:  # nobody opens it for reading: given up after the timeout
+        with pytest.raises(subprocess.TimeoutExpired):
+            tex._writer(fifo, sleeper, 0.3)
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+        fd = tex._writer(fifo, sleeper, 0.3)
+        assert fd is not None
+        with pytest.raises(subprocess.TimeoutExpired):  # a reader that does not read: a full pipe, then the timeout
+            tex._write(fd, b"x" * 2**20, 0.3)
+        os.close(reader)  # the reader is gone (TeX stopped): False, no exception
+        assert tex._write(fd, b"y" * 2**20, 0.3) is False
+        os.close(fd)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    ended = subprocess.Popen(["true"])
+    ended.wait()
+    assert tex._writer(fifo, ended, 5) is None  # the process ended without opening it: no writer, at once
