@@ -129,7 +129,8 @@ def _early_format(compiler: Compiler, spec: Path, stack: ExitStack) -> None:
         folder = stack.enter_context(work_folder())
     except ExamgenError:  # (a TMPDIR the build reports itself)
         return
-    compiler.start_format(layout.preamble(language), layout.classes, folder)
+    # (the name under which build_exam has the compiler remember the spec's page total)
+    compiler.start_format(layout.preamble(language), layout.classes, folder, remember=str(spec.resolve()))
 
 
 def _exam_identity(loaded: ExamSpec, spec: Path) -> dict[str, str]:

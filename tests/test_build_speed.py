@@ -476,14 +476,14 @@ def test_the_format_is_started_before_the_bank_is_loaded(spec: Path, option: str
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     order: list[str] = []
     real_start, real_load = Compiler.start_format, bank.load_bank
-    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes, folder: order.append(
-        preamble.splitlines()[0]) or real_start(self, preamble, classes, folder))
+    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes, folder, **kw: order.append(
+        preamble.splitlines()[0]) or real_start(self, preamble, classes, folder, **kw))
     monkeypatch.setattr(bank, "load_bank", lambda *args: order.append("bank") or real_load(*args))
     assert main(["build", str(spec), "-n", "1", "-o", str(tmp_path / "early")]) == 0
     assert order == [f"\\documentclass[{option}]{{examgentum}}", "bank"]
     assert len(list((tmp_path / "cache" / "formats").iterdir())) == 1
     shutil.rmtree(tmp_path / "cache")
-    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes, folder: None)
+    monkeypatch.setattr(Compiler, "start_format", lambda self, preamble, classes, folder, **kw: None)
     assert main(["build", str(spec), "-n", "1", "-o", str(tmp_path / "late")]) == 0
     assert _outputs(tmp_path / "early") == _outputs(tmp_path / "late")
 

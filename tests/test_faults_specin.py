@@ -188,7 +188,7 @@ def test_an_alias_bomb_starts_no_tex(tmp_path: Path, monkeypatch: pytest.MonkeyP
     from examgen.compiler import Compiler
 
     started: list[str] = []
-    monkeypatch.setattr(Compiler, "start_format", lambda self, *args: started.append("format"))
+    monkeypatch.setattr(Compiler, "start_format", lambda self, *args, **kw: started.append("format"))
     spec = tmp_path / "exam.yaml"
     spec.write_text(BOMB)
     assert main(["build", str(spec), "-o", str(tmp_path / "out")]) == 2

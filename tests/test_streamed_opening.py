@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from test_build_speed import _logging_pdflatex, _outputs
 
-from examgen import ROOT, pipeline
+from examgen import ROOT, bank, layouts, pipeline
 from examgen.cli import main
-from examgen.compiler import core, tex
+from examgen.compiler import Compiler, core, tex
 
 pytestmark = pytest.mark.pdf
 
@@ -81,12 +81,12 @@ def test_a_batch_in_the_cache_is_not_typeset_while_it_is_drawn(tmp_path: Path,
     real = tex.TexRunner.stream
 
     def recording(self: tex.TexRunner, workdir: Path, name: str, fmt: str, label: str, chunks: object,
-                  cost: int | None = None) -> tuple[str, str]:
+                  **kw: object) -> tuple[str, str]:
         def kept() -> object:
             for chunk in chunks:  # type: ignore[attr-defined]
                 written.append(chunk)
                 yield chunk
-        return real(self, workdir, name, fmt, label, kept(), cost)
+        return real(self, workdir, name, fmt, label, kept(), **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tex.TexRunner, "stream", recording)
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "third")]) == 0
@@ -122,8 +122,14 @@ def test_a_latex_failure_in_a_streamed_batch_is_reported_as_without_streaming(
     fake, log = _logging_pdflatex(tmp_path)
     found = {}
     for streamed in (True, False):
-        if not streamed:
+        if not streamed:  # no run streamed, none started ahead
             monkeypatch.setattr(core._Stream, "streamable", lambda self, opening: False)
+            real_start = core.Compiler.start_format
+
+            def not_ahead(self: core.Compiler, *a: object, real: object = real_start, **kw: object) -> None:
+                real(self, *a)  # type: ignore[operator]  # (without the name whose total it would look up)
+
+            monkeypatch.setattr(core.Compiler, "start_format", not_ahead)
         out = tmp_path / f"out-{streamed}"
         assert main(["build", str(spec), "-n", "2", "-o", str(out), *bank], pdflatex=str(fake)) == 1
         assert (STREAMED in log.read_text()) is streamed
@@ -182,15 +188,7 @@ def test_a_drawing_that_fails_ends_the_streamed_runs(tmp_path: Path, monkeypatch
     assert err.strip().splitlines()[-1] == "examgen: error: s.yaml:3:4: variant E0002: no value fits"
     assert sum(STREAMED in r for r in _runs(log)) == 2  # (the runs had started)
     assert not (tmp_path / "second").exists() and not list(work.iterdir())  # nothing half-written, no work folder
-    # no TeX process of the build is left (each ran in a work folder under TMPDIR)
-    left = []
-    for p in Path("/proc").iterdir():
-        try:
-            if p.name.isdigit() and os.readlink(p / "cwd").startswith(str(work)):
-                left.append(p.name)
-        except OSError:
-            continue
-    assert not left
+    assert not _tex_left(work)  # no TeX process of the build is left
 
 
 def test_a_streamed_run_that_never_reads_is_timed_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -230,3 +228,74 @@ def test_writing_into_a_fifo_waits_for_its_reader_within_the_timeout(tmp_path: P
     ended = subprocess.Popen(["true"])
     ended.wait()
     assert tex._writer(fifo, ended, 5) is None  # the process ended without opening it: no writer, at once
+
+
+def _tex_left(work: Path) -> list[str]:
+    """The processes running in a folder under `work` (a build's TeX runs: each in a work folder under TMPDIR)."""
+    left = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and os.readlink(p / "cwd").startswith(str(work)):
+                left.append(p.name)
+        except OSError:
+            continue
+    return left
+
+
+def test_the_first_batchs_tex_runs_start_with_the_format(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the format in the cache and the spec's page total remembered, the build starts the first
+    pair's two TeX runs with its format (cli._early_format -> Compiler.start_format -> TexRunner.standby),
+    in the thread that finds the format, which is started before Python imports and loads the bank
+    (test_build_speed); the streamed runs take them; the same bytes."""
+    _built_before(QUIZ, tmp_path, monkeypatch)
+    order: list[str] = []
+    taken: list[bool] = []
+    real_standby, real_stream, real_load = tex.TexRunner.standby, tex.TexRunner.stream, bank.load_bank
+    monkeypatch.setattr(tex.TexRunner, "standby", lambda self, *a: order.append("standby") or real_standby(self, *a))
+    monkeypatch.setattr(bank, "load_bank", lambda *a: order.append("bank") or real_load(*a))
+
+    def stream(self: tex.TexRunner, *a: object, standby: object = None, **kw: object) -> tuple[str, str]:
+        taken.append(standby is not None)
+        return real_stream(self, *a, standby=standby, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tex.TexRunner, "stream", stream)
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second")]) == 0
+    assert sorted(order) == ["bank", "standby", "standby"] and taken == [True, True]
+    assert _outputs(tmp_path / "second") == _outputs(tmp_path / "first")
+
+
+def test_tex_runs_started_ahead_end_with_a_build_that_fails_before_compiling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(QUIZ.read_text())
+    _built_before(spec, tmp_path, monkeypatch)
+    spec.write_text(QUIZ.read_text().replace("from: [batchnorm_forward, rnn_relu_scalar]",
+                                             "from: [batchnorm_forward, no_such_template]"))
+    work = tmp_path / "tmp"
+    work.mkdir()
+    monkeypatch.setenv("TMPDIR", str(work))
+    started: list[str] = []
+    real_standby = tex.TexRunner.standby
+    monkeypatch.setattr(tex.TexRunner, "standby", lambda self, *a: started.append("standby") or real_standby(self, *a))
+    assert main(["build", str(spec), "-n", "2", "-o", str(tmp_path / "second")]) == 2
+    assert "no_such_template" in capsys.readouterr().err
+    assert started == ["standby", "standby"]  # (the spec's layout and language were read ahead)
+    assert not _tex_left(work) and not list(work.iterdir())
+
+
+def test_tex_runs_started_ahead_and_not_taken_end_with_the_compiler(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = _built_before(QUIZ, tmp_path, monkeypatch)
+    layout = layouts.get("tum")
+    folder = tmp_path / "early"
+    folder.mkdir()
+    with Compiler(cache) as compiler:
+        compiler.start_format(layout.preamble("en"), layout.classes, folder, remember=str(QUIZ.resolve()))
+        compiler.format_file(layout.preamble("en"), layout.classes, folder, None)  # (waits for the start)
+        assert compiler.tex.running == 2
+    assert compiler.tex.running == 0 and not _tex_left(folder)
+    with Compiler(cache) as compiler:  # nothing remembered under another name: nothing started ahead
+        compiler.start_format(layout.preamble("en"), layout.classes, folder, remember="another exam")
+        compiler.format_file(layout.preamble("en"), layout.classes, folder, None)
+        assert compiler.tex.running == 0

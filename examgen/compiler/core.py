@@ -50,7 +50,7 @@ from ..layouts import Region, regions
 from . import qpdf
 from .batching import END, VARIANT_LINE, Batch, Built, Opening, Piece
 from .cache import Cache, CacheStats, key, tex_identity
-from .tex import PDFLATEX, TIMEOUT, TexRunner, TexTimeout, excerpt
+from .tex import PDFLATEX, TIMEOUT, Standby, TexRunner, TexTimeout, excerpt
 
 T = TypeVar("T")
 Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
@@ -219,6 +219,24 @@ def _seen(cache: Cache, head: str) -> bool:
         return False
 
 
+def _total_entry(cache: Cache, remember: str) -> Path:
+    """Where the usual page total of the documents named `remember` is kept (compile_exam)."""
+    return cache.entry("totals", key(remember))
+
+
+def _remembered(cache: Cache, entry: Path) -> int | None:
+    """The page total kept in `entry`, if any (a record of the wrong shape is discarded)."""
+    found = cache.verified(entry, [TOTAL])
+    try:
+        n = json.loads((found / TOTAL).read_text()) if found is not None else None
+    except (OSError, ValueError):
+        n = None
+    if found is not None and not (type(n) is int and n > 0):  # a well-hashed record of the wrong shape
+        cache.discard(found)
+        return None
+    return n
+
+
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
     """Each variant's first page in the batch PDF: the variants follow each other, from page 1."""
     firsts, n = {}, 1
@@ -267,6 +285,8 @@ class Compiler:
         self.stats = CacheStats()
         self._started: dict[str, Future[Path]] = {}  # preamble -> its format, started ahead (start_format)
         self._starting: ThreadPoolExecutor | None = None
+        self._standby: dict[str, list[Standby]] = {}  # format name -> TeX runs started on it ahead (start_format)
+        self._standby_lock = threading.Lock()
 
     @classmethod
     def default(cls, use_cache: bool = True, workers: int | None = None, pdflatex: str = PDFLATEX,
@@ -282,6 +302,7 @@ class Compiler:
             self.cancel()
         if self._starting is not None:  # (before the caller removes the folder a format is started in)
             self._starting.shutdown(wait=True, cancel_futures=True)
+        self.dismiss_standby()
 
     def cancel(self) -> None:
         """Stop: kill the running TeX processes (with their process groups) and start no new one."""
@@ -304,17 +325,52 @@ class Compiler:
         """The format of this preamble from the cache (verified), or None."""
         return _cached_format(cache, *cls._format_key(preamble, classes))
 
-    def start_format(self, preamble: str, classes: tuple[Path, ...], folder: Path) -> None:
+    def start_format(self, preamble: str, classes: tuple[Path, ...], folder: Path, remember: str | None = None) -> None:
         """Make the format of this preamble now, in a thread of its own (built in `folder`, or found
         in the cache and verified): a build starts it before it imports and loads the bank (0.3 s),
         since the format is a cold build's longest TeX step and needs nothing but the preamble.
         format_file takes it from there (or, if it failed, makes it again and reports the error).
-        `folder` must outlive the compiler's `with` block, which ends the thread."""
+        `remember`: compile_exam's name of the documents to come; if the format is in the cache and their
+        page total is remembered, their first pair will be streamed (Opening): its two TeX runs start
+        now on the format (TexRunner.standby) and load it while Python loads the bank and draws.
+        `folder` must outlive the compiler's `with` block, which ends the thread and the runs not taken."""
         if preamble in self._started:
             return
         if self._starting is None:
             self._starting = ThreadPoolExecutor(max_workers=1)
-        self._started[preamble] = self._starting.submit(self._made_format, preamble, classes, folder, self._cache())
+        self._started[preamble] = self._starting.submit(self._early_format, preamble, classes, folder, self._cache(),
+                                                        remember)
+
+    def _early_format(self, preamble: str, classes: tuple[Path, ...], folder: Path, cache: Cache | None,
+                      remember: str | None) -> Path:
+        fmt = self.cached_format(preamble, classes, cache)
+        if fmt is None:
+            return self._made_format(preamble, classes, folder, cache)
+        if cache is not None and remember is not None and _remembered(cache, _total_entry(cache, remember)):
+            runs = []
+            for k in range(min(2, self.workers)):  # (an opening: a student and a solution batch)
+                _prepare(folder / f"standby-{k}", Batch("", "", ()), fmt)
+                try:
+                    runs.append(self.tex.standby(folder / f"standby-{k}", "final", fmt.stem))
+                except ExamgenError:  # (cancelled, or no pdflatex: the build reports it)
+                    break
+            with self._standby_lock:
+                self._standby.setdefault(fmt.stem, []).extend(runs)
+        return fmt
+
+    def _take_standby(self, fmt: Path) -> Standby | None:
+        """A TeX run started ahead on this format (start_format), if one is left."""
+        with self._standby_lock:
+            runs = self._standby.get(fmt.stem)
+            return runs.pop(0) if runs else None
+
+    def dismiss_standby(self) -> None:
+        """End the TeX runs started ahead that were not taken."""
+        with self._standby_lock:
+            runs = [r for rs in self._standby.values() for r in rs]
+            self._standby.clear()
+        for run in runs:
+            self.tex.dismiss(run.proc)
 
     def format_file(self, preamble: str, classes: tuple[Path, ...], workroot: Path, cache: Cache | None) -> Path:
         """The preamble (with the class files it loads) dumped into a pdfTeX format
@@ -406,6 +462,8 @@ class Compiler:
         shell = feed.shell
         codes = [(c, pages[c]) for c in feed.codes]
         marks = self._marks(shell, codes, cache)  # (a batch's codes depend on its variants' codes and pages)
+        standby = self._take_standby(fmt)  # (started ahead in a folder of its own)
+        workdir = standby.workdir if standby is not None else workdir
         _prepare(workdir, shell, fmt)
         if marks:
             (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
@@ -420,7 +478,7 @@ class Compiler:
                 yield text
             yield END
 
-        log, tex = self.tex.stream(workdir, "final", fmt.stem, feed.label, chunks())
+        log, tex = self.tex.stream(workdir, "final", fmt.stem, feed.label, chunks(), standby=standby)
         batch = feed.batch()
         self.stats.count(False)
         return batch, self._typeset_from(batch, pages, workdir, log, cache, fmt,
@@ -552,7 +610,7 @@ class Compiler:
         as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole."""
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
-        with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
+        with ThreadPoolExecutor(max_workers=2 * self.workers) as pool, self._no_standby_left():
             try:
                 return _Stream(self, pool, workroot, progress, cache, remember, finish, paged).run(pairs, formats,
                                                                                                    first, opening)
@@ -563,6 +621,15 @@ class Compiler:
                 pool.shutdown(wait=False, cancel_futures=True)
                 self.cancel()
                 raise
+
+    @contextmanager
+    def _no_standby_left(self) -> Iterator[None]:
+        """(compile_exam: a run started ahead for it and not taken, e.g. its total was not the one
+        remembered when it started, ends with it.)"""
+        try:
+            yield
+        finally:
+            self.dismiss_standby()
 
     def compile_one(self, batch: Batch, workroot: Path) -> Built:
         """A one-variant document (preview, check): its own draft pass, then the final one."""
@@ -604,7 +671,7 @@ class _Stream:
         self.c, self.pool, self.workroot, self.progress, self.cache = compiler, pool, workroot, progress, cache
         self.finish, self.paged = finish, paged
         # where the usual page total of these documents is remembered (a guess, verified by every final pass)
-        self.total_entry = cache.entry("totals", key(remember)) if cache is not None and remember else None
+        self.total_entry = _total_entry(cache, remember) if cache is not None and remember else None
         self.fmts: dict[str, Path] = {}
         self.locks: dict[str, threading.Lock] = {}
         self.guard = threading.Lock()
@@ -644,15 +711,7 @@ class _Stream:
         """The page total remembered from an earlier compile of these documents, if any."""
         if self.cache is None or self.total_entry is None:
             return None
-        found = self.cache.verified(self.total_entry, [TOTAL])
-        try:
-            n = json.loads((found / TOTAL).read_text()) if found is not None else None
-        except (OSError, ValueError):
-            n = None
-        if found is not None and not (type(n) is int and n > 0):  # a well-hashed record of the wrong shape
-            self.cache.discard(found)
-            return None
-        return n
+        return _remembered(self.cache, self.total_entry)
 
     def remember(self) -> None:
         """Keep the usual page total of this compile for the next one (if it changed)."""

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import ExamgenError, LatexError
 
@@ -26,6 +27,14 @@ PDFLATEX = "pdflatex"
 TIMEOUT = 600.0  # seconds per pdflatex run
 REAP = 10  # seconds to wait for a killed TeX process group to go away
 LOOP_HINT = "look for an endless loop in the LaTeX of these variants' templates"
+
+
+class Standby(NamedTuple):
+    """A TeX run started ahead (TexRunner.standby): its process, its folder and its command."""
+
+    proc: subprocess.Popen
+    workdir: Path
+    cmd: list[str]
 
 
 class TexTimeout(LatexError):
@@ -158,7 +167,7 @@ class TexRunner:
 
     def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT,
               cost: int | None = None, feed: Callable[[subprocess.Popen], None] | None = None,
-              output: Path | None = None) -> subprocess.CompletedProcess:
+              output: Path | None = None, started: subprocess.Popen | None = None) -> subprocess.CompletedProcess:
         """Run a TeX process in its own process group, registered so that cancel() can kill
         it; no new process starts once cancelled. The group stays in examgen's session
         (an interrupted examgen can still be seen with its TeX runs). Waits for a free slot
@@ -166,15 +175,14 @@ class TexRunner:
         goes before the others, as a format or a draft pass that the others wait for).
         `feed(process)` runs once the process started, before it is waited for (stream: it writes
         the source); its stdout and stderr then go to the file `output` (a pipe nobody reads while
-        the feed writes would stop TeX once full). Whatever `feed` raises kills the run."""
+        the feed writes would stop TeX once full). Whatever `feed` raises kills the run.
+        `started`: the process of this command, already running (a standby's), taken instead of a new one."""
         if self._slots is None:
-            return self._spawn(cmd, cwd, label, hint, feed, output)
+            return self._spawn(cmd, cwd, label, hint, feed, output, started)
         with self._slots.taken(cost):
-            return self._spawn(cmd, cwd, label, hint, feed, output)
+            return self._spawn(cmd, cwd, label, hint, feed, output, started)
 
-    def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str,
-               feed: Callable[[subprocess.Popen], None] | None = None,
-               output: Path | None = None) -> subprocess.CompletedProcess:
+    def _start(self, cmd: list[str], cwd: Path, label: str, output: Path | None) -> subprocess.Popen:
         with self._lock:
             if self._cancelled.is_set():
                 raise BuildCancelled(f"{label}: build cancelled")
@@ -189,6 +197,15 @@ class TexRunner:
                 if sink is not None:
                     sink.close()  # (the child has its own)
             self._procs.add(proc)
+        return proc
+
+    def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str,
+               feed: Callable[[subprocess.Popen], None] | None = None, output: Path | None = None,
+               started: subprocess.Popen | None = None) -> subprocess.CompletedProcess:
+        if started is not None and self._cancelled.is_set():  # (cancel() killed it)
+            self.dismiss(started)
+            raise BuildCancelled(f"{label}: build cancelled")
+        proc = started or self._start(cmd, cwd, label, output)
         try:
             if feed is not None:
                 feed(proc)
@@ -208,6 +225,13 @@ class TexRunner:
         if output is not None:
             out, err = output.read_bytes(), b""
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    def dismiss(self, proc: subprocess.Popen) -> None:
+        """Kill a process of this runner that is of no use (a standby not taken) and collect it."""
+        _kill_group(proc)
+        _reap(proc)
+        with self._lock:
+            self._procs.discard(proc)
 
     def cancel(self) -> None:
         """Stop: start no new TeX process and kill the running ones, each with its
@@ -234,8 +258,21 @@ class TexRunner:
         cmd.append(f"{name}.tex")
         return self._log(self.spawn(cmd, workdir, label, cost=cost), workdir, name, label, tex)
 
+    def standby(self, workdir: Path, name: str, fmt: str) -> Standby:
+        """A TeX run of workdir/name.tex (a FIFO) started now, before anything is known of its document
+        but its format, which it loads meanwhile; `stream(..., standby=)` gives it its source (no slot is
+        taken until then: loaded, it waits without using the processor). dismiss() what is not taken."""
+        workdir.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(workdir / f"{name}.tex")
+        cmd = self._streamed(name, fmt)
+        return Standby(self._start(cmd, workdir, "a TeX run started ahead", workdir / f"{name}.out"), workdir, cmd)
+
+    def _streamed(self, name: str, fmt: str) -> list[str]:
+        return [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                "-no-parse-first-line", f"-jobname={name}", f"-fmt={fmt}", f"{name}.tex"]
+
     def stream(self, workdir: Path, name: str, fmt: str, label: str, chunks: Iterable[str],
-               cost: int | None = None) -> tuple[str, str]:
+               cost: int | None = None, standby: Standby | None = None) -> tuple[str, str]:
         """pdflatex over workdir/name.tex written while it runs: the run starts before its source is
         complete (it loads its format meanwhile, then typesets what has come while the rest is being
         made), reading it from a FIFO that `chunks` are written into as they come; its log and the whole
@@ -243,11 +280,12 @@ class TexRunner:
         keeps TeX from reading the first line ahead to look for a %& format line (a FIFO is read once).
         If TeX stops early (an error), the rest of `chunks` is still taken (the caller gets the whole source)
         and not written. The timeout bounds each write and the run after the last one: the time TeX spends
-        waiting for its source is not its own. Whatever `chunks` raises ends the run (killed)."""
+        waiting for its source is not its own. Whatever `chunks` raises ends the run (killed). `standby`:
+        the run started ahead in workdir (TexRunner.standby of the same name and format)."""
         fifo = workdir / f"{name}.tex"
-        os.mkfifo(fifo)
-        cmd = [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-               "-no-parse-first-line", f"-jobname={name}", f"-fmt={fmt}", f"{name}.tex"]
+        if standby is None:
+            os.mkfifo(fifo)
+        cmd = self._streamed(name, fmt)
         written: list[str] = []
 
         def feed(proc: subprocess.Popen) -> None:
@@ -262,7 +300,8 @@ class TexRunner:
                 if fd is not None:
                     os.close(fd)  # end of file: TeX finishes (the source ends with \\end{document})
 
-        proc = self.spawn(cmd, workdir, label, cost=cost, feed=feed, output=workdir / f"{name}.out")
+        proc = self.spawn(cmd, workdir, label, cost=cost, feed=feed, output=workdir / f"{name}.out",
+                          started=standby.proc if standby is not None else None)
         tex = "".join(written)
         return self._log(proc, workdir, name, label, tex), tex
 
