@@ -152,8 +152,12 @@ def _prepare(workdir: Path, batch: Batch, fmt: Path | None) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     for f in (*batch.files, *(batch.classes if fmt is None else ())):
         shutil.copyfile(f, workdir / f.name)
-    if fmt is None:
-        return
+    if fmt is not None:
+        _link_format(workdir, fmt)
+
+
+def _link_format(workdir: Path, fmt: Path) -> None:
+    """The format beside a document (a hard link if possible: 7 MB)."""
     target = workdir / fmt.name
     if not target.exists():
         try:
@@ -333,7 +337,8 @@ class Compiler:
         `remember`: compile_exam's name of the documents to come; if the format is in the cache and their
         page total is remembered, their first pair will be streamed (Opening): its two TeX runs start
         now on the format (TexRunner.standby) and load it while Python loads the bank and draws.
-        `folder` must outlive the compiler's `with` block, which ends the thread and the runs not taken."""
+        `folder` must outlive the compiler's `with` block, which ends the thread and the runs not taken
+        (an exception cancels them with every other run)."""
         if preamble in self._started:
             return
         if self._starting is None:
@@ -349,7 +354,8 @@ class Compiler:
         if cache is not None and remember is not None and _remembered(cache, _total_entry(cache, remember)):
             runs = []
             for k in range(min(2, self.workers)):  # (an opening: a student and a solution batch)
-                _prepare(folder / f"standby-{k}", Batch("", "", ()), fmt)
+                (folder / f"standby-{k}").mkdir(parents=True, exist_ok=True)
+                _link_format(folder / f"standby-{k}", fmt)
                 try:
                     runs.append(self.tex.standby(folder / f"standby-{k}", "final", fmt.stem))
                 except ExamgenError:  # (cancelled, or no pdflatex: the build reports it)
@@ -610,7 +616,7 @@ class Compiler:
         as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole."""
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
-        with ThreadPoolExecutor(max_workers=2 * self.workers) as pool, self._no_standby_left():
+        with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
                 return _Stream(self, pool, workroot, progress, cache, remember, finish, paged).run(pairs, formats,
                                                                                                    first, opening)
@@ -621,15 +627,6 @@ class Compiler:
                 pool.shutdown(wait=False, cancel_futures=True)
                 self.cancel()
                 raise
-
-    @contextmanager
-    def _no_standby_left(self) -> Iterator[None]:
-        """(compile_exam: a run started ahead for it and not taken, e.g. its total was not the one
-        remembered when it started, ends with it.)"""
-        try:
-            yield
-        finally:
-            self.dismiss_standby()
 
     def compile_one(self, batch: Batch, workroot: Path) -> Built:
         """A one-variant document (preview, check): its own draft pass, then the final one."""
