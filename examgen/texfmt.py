@@ -11,7 +11,6 @@ import re
 import unicodedata
 from typing import Any
 
-import numpy as np
 from pylatex.utils import escape_latex
 
 
@@ -102,6 +101,8 @@ def untypesettable_at(text: str) -> tuple[int, int, str] | None:
 def num(x: Any, digits: int = 4) -> Latex:
     """A number as LaTeX: integers without a point, others rounded to `digits`
     decimals with trailing zeros stripped; -0 prints as 0; bools as 0/1."""
+    import numpy as np  # (where used: the CLI imports a layout, and this module, before it imports numpy)
+
     if isinstance(x, (bool, np.bool_)):
         return Latex(str(int(x)))
     v = float(x)
@@ -123,6 +124,8 @@ def paren(x: Any, digits: int = 4) -> Latex:
 
 def vec(v: Any, digits: int = 4, column: bool = False) -> Latex:
     """A vector as a bmatrix row (or column)."""
+    import numpy as np
+
     a = np.asarray(v, dtype=float).reshape(-1)
     sep = r" \\ " if column else " & "
     return Latex(r"\begin{bmatrix} " + sep.join(num(x, digits) for x in a) + r" \end{bmatrix}")
@@ -130,6 +133,8 @@ def vec(v: Any, digits: int = 4, column: bool = False) -> Latex:
 
 def mat(m: Any, digits: int = 4) -> Latex:
     """A matrix (nested list or 2-D array) as a bmatrix, rows separated by \\\\."""
+    import numpy as np
+
     a = np.asarray(m, dtype=float)
     if a.ndim == 1:
         a = a.reshape(1, -1)
@@ -141,6 +146,8 @@ def mat(m: Any, digits: int = 4) -> Latex:
 
 def seq(v: Any, digits: int = 4) -> Latex:
     """A sequence as a comma-separated list: 1, -2, 0.5."""
+    import numpy as np
+
     return Latex(", ".join(num(x, digits) for x in np.asarray(v, dtype=float).reshape(-1)))
 
 
@@ -153,6 +160,8 @@ def to_tex(value: Any) -> Latex:
     """The one filter every template value passes through (jinja2 `finalize`)."""
     if isinstance(value, Latex):
         return value
+    import numpy as np
+
     if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
         return num(value)
     if isinstance(value, (np.ndarray, list, tuple)) and len(value):

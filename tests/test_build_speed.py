@@ -9,6 +9,7 @@ import functools
 import json
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -575,3 +576,14 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
     assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
         page for k in (1, 2, 3) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]
+
+
+def test_the_early_format_needs_no_numpy() -> None:
+    """The CLI reads the spec's layout and language and starts the format (and, with a total remembered,
+    the first batch's TeX runs) before it imports numpy (0.1 s): the layout module that gives the preamble
+    must not import numpy (texfmt imports it where it formats numbers)."""
+    probe = ("import sys; import examgen.cli, examgen.compiler; from examgen import layouts; "
+             "[layouts.get(n).preamble(l) for n in ('tum', 'plain') for l in ('en', 'de')]; "
+             "print(sorted(m for m in ('numpy', 'jinja2', 'jsonschema') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
