@@ -18,6 +18,7 @@ import pytest
 from test_build_speed import _logging_pdflatex, _outputs
 
 from examgen import ROOT, bank, layouts, pipeline
+from examgen import spec as spec_module
 from examgen.cli import main
 from examgen.compiler import Compiler, core, tex
 
@@ -276,8 +277,16 @@ def test_tex_runs_started_ahead_end_with_a_build_that_fails_before_compiling(
     work.mkdir()
     monkeypatch.setenv("TMPDIR", str(work))
     started: list[str] = []
-    real_standby = tex.TexRunner.standby
+    real_standby, real_load = tex.TexRunner.standby, spec_module.load_spec
     monkeypatch.setattr(tex.TexRunner, "standby", lambda self, *a: started.append("standby") or real_standby(self, *a))
+
+    def loading(*a: object) -> object:  # the spec is refused once both runs ahead have started (in their thread)
+        deadline = time.monotonic() + 60
+        while len(started) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return real_load(*a)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(spec_module, "load_spec", loading)
     assert main(["build", str(spec), "-n", "2", "-o", str(tmp_path / "second")]) == 2
     assert "no_such_template" in capsys.readouterr().err
     assert started == ["standby", "standby"]  # (the spec's layout and language were read ahead)
