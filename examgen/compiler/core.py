@@ -241,6 +241,12 @@ def _remembered(cache: Cache, entry: Path) -> int | None:
     return n
 
 
+def _crashed(label: str, exc: Exception) -> ExamgenError:
+    """A worker's unexpected exception (a bug) as the one error line that names its batch."""
+    return ExamgenError(f"{label}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
+                        "please report it)")
+
+
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
     """Each variant's first page in the batch PDF: the variants follow each other, from page 1."""
     firsts, n = {}, 1
@@ -701,8 +707,7 @@ class _Stream:
         except ExamgenError:
             raise
         except Exception as exc:  # a bug in a worker: name the batch, stop the build (compile_exam cancels)
-            raise ExamgenError(f"{batch.label}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
-                               "please report it)") from exc
+            raise _crashed(batch.label, exc) from exc
 
     def remembered(self) -> int | None:
         """The page total remembered from an earlier compile of these documents, if any."""
@@ -852,8 +857,7 @@ class _Stream:
         except (ExamgenError, Abandoned):
             raise
         except Exception as exc:  # a bug: name the batch, stop the build (as stage does)
-            raise ExamgenError(f"{feed.label}: compiling crashed: {type(exc).__name__}: {exc} (a bug in examgen; "
-                               "please report it)") from exc
+            raise _crashed(feed.label, exc) from exc
         self.typeset_done(batch, pages, c._counts_entry(batch, fmt, cache) if cache is not None else None)
         return batch, built
 
