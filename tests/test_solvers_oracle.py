@@ -71,6 +71,25 @@ def test_batchnorm_forward_matches_torch(seed):
         assert not bad, f"{ctx}: {key} entries {bad} have more than two decimals"
 
 
+def test_batchnorm_deviations_are_the_full_search():
+    """The sampler's columns (mu + d): every integer d within +-2 sigma with sum 0 and population
+    std sigma, in the order of the full search over all b entries (the draw indexes into it, so the
+    order is part of every seed's numbers)."""
+    from itertools import product
+
+    import numpy as np
+
+    from examgen.solvers.normalization import SIGMAS, _deviations
+
+    for b in (2, 3, 4):
+        for sigma in SIGMAS:
+            full = tuple(d for d in product(range(-2 * sigma, 2 * sigma + 1), repeat=b)
+                         if sum(d) == 0 and sum(x * x for x in d) == b * sigma * sigma)
+            assert _deviations(b, sigma) == full, (b, sigma)
+            assert all(abs(np.std(d) - sigma) < 1e-12 for d in full)
+    assert [len(_deviations(4, s)) for s in SIGMAS] == [6, 6, 6, 30]
+
+
 # ============================================================== CNN shapes
 def _layer_params_answer(a: dict) -> list:
     """Per-layer parameter counts. The answer key was renamed from 'params' to

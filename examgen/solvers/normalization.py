@@ -45,10 +45,18 @@ def batchnorm_forward(p: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def _deviations(b: int, sigma: int) -> tuple[tuple[int, ...], ...]:
-    """Integer vectors d (length b) with sum 0 and population std sigma, not all equal in magnitude."""
+    """Integer vectors d (length b, entries within +-2 sigma) with sum 0 and population std sigma,
+    in lexicographic order (the draw indexes into it). The last entry is the one that makes the sum
+    0, so only the first b - 1 are enumerated: 21^3 candidates instead of 21^4 for sigma = 5 (the
+    full search cost 65 ms of the first variant's draw, before its TeX run could start)."""
     rng = range(-2 * sigma, 2 * sigma + 1)
     target = b * sigma * sigma
-    return tuple(d for d in product(rng, repeat=b) if sum(d) == 0 and sum(x * x for x in d) == target)
+    out = []
+    for head in product(rng, repeat=b - 1):
+        last = -sum(head)
+        if -2 * sigma <= last <= 2 * sigma and sum(x * x for x in head) + last * last == target:
+            out.append((*head, last))
+    return tuple(out)
 
 
 def sample_batchnorm(rng: np.random.Generator, pinned: dict[str, Any]) -> dict[str, Any]:
