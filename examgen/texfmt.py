@@ -11,8 +11,6 @@ import re
 import unicodedata
 from typing import Any
 
-from pylatex.utils import escape_latex
-
 
 class Latex(str):
     """A string that is already LaTeX and must not be escaped again."""
@@ -26,6 +24,9 @@ def escape(text: Any, multiline: bool = False) -> Latex:
     ('' `` << >> ,, !` ?`) are broken with {} so that they print as typed. A newline
     (a YAML `|` block) is a line break where the field has room for several lines
     (`multiline`) and a space elsewhere; leading and trailing newlines are dropped."""
+    # (imported where used, as numpy below: pylatex's import is not on the CLI's early path)
+    from pylatex.utils import escape_latex
+
     lines = str(text).strip("\n").split("\n")
     return Latex(("\\newline " if multiline else " ").join(_LIGATURE.sub("{}", escape_latex(line)) for line in lines))
 

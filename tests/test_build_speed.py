@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -581,9 +582,24 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
 def test_the_early_format_needs_no_numpy() -> None:
     """The CLI reads the spec's layout and language and starts the format (and, with a total remembered,
     the first batch's TeX runs) before it imports numpy (0.1 s): the layout module that gives the preamble
-    must not import numpy (texfmt imports it where it formats numbers)."""
+    must not import numpy (texfmt imports it where it formats numbers), nor pylatex (16 ms: texfmt and the
+    layout import it where they escape text and write commands)."""
     probe = ("import sys; import examgen.cli, examgen.compiler; from examgen import layouts; "
              "[layouts.get(n).preamble(l) for n in ('tum', 'plain') for l in ('en', 'de')]; "
-             "print(sorted(m for m in ('numpy', 'jinja2', 'jsonschema') if m in sys.modules))")
+             "print(sorted(m for m in ('numpy', 'jinja2', 'jsonschema', 'pylatex') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
+def test_the_cli_runs_numpy_without_blas_threads(given: str | None, seen: str) -> None:
+    """`examgen` (cli.run) sets OPENBLAS_NUM_THREADS=1 before numpy is imported (its matrices are a few
+    numbers: BLAS threads would only compete with TeX), unless the user set it."""
+    probe = ("import os, examgen.cli as c; "
+             "c.main = lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in __import__('sys').modules) "
+             "or 0; c.run()")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == [seen, "False"]

@@ -8,8 +8,6 @@ from __future__ import annotations
 import hashlib
 import re
 
-from pylatex import Command, NoEscape
-
 from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
 from ...resources import package_file
 from ...texfmt import Latex, credits, escape
@@ -118,6 +116,9 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserv
     """One variant, from its settings to the last additional-space page; it
     follows \\egbeginvariant{code}{pages} (the compiler adds that line). With `reserve`
     (the student version of a kept .tex), the MC reasons are only spaces of their size."""
+    # (imported here: the CLI's early path reads this module's preamble, and pylatex's import takes 16 ms)
+    from pylatex import Command, NoEscape
+
     inst = list(info.institution) + [""] * (3 - len(info.institution))
     values = {
         "course": escape(info.course), "examcode": escape(info.code), "examname": escape(info.name),
