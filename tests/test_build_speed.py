@@ -583,10 +583,13 @@ def test_the_early_format_needs_no_numpy() -> None:
     """The CLI reads the spec's layout and language and starts the format (and, with a total remembered,
     the first batch's TeX runs) before it imports numpy (0.1 s): the layout module that gives the preamble
     must not import numpy (texfmt imports it where it formats numbers), nor pylatex (16 ms: texfmt and the
-    layout import it where they escape text and write commands)."""
-    probe = ("import sys; import examgen.cli, examgen.compiler; from examgen import layouts; "
+    layout import it where they escape text and write commands), nor examgen's data model (31 ms of
+    dataclasses: the layouts import it for type checking and where they read a variant)."""
+    probe = ("import sys; import examgen.cli, examgen.compiler, examgen.uptodate, examgen.targets, examgen.yamlfile; "
+             "from examgen import layouts; "
              "[layouts.get(n).preamble(l) for n in ('tum', 'plain') for l in ('en', 'de')]; "
-             "print(sorted(m for m in ('numpy', 'jinja2', 'jsonschema', 'pylatex') if m in sys.modules))")
+             "print(sorted(m for m in ('numpy', 'jinja2', 'jsonschema', 'pylatex', 'examgen.model') "
+             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -69,9 +69,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SpecError
-from ..model import SolvedQuestion, Variant
+
+if TYPE_CHECKING:  # (the CLI's early path reads a layout's preamble before examgen's data model is imported)
+    from ..model import SolvedQuestion, Variant
 
 STUDENT, SOLUTION = "student", "solution"
 DEFAULT = "tum"

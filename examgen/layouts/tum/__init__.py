@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
-from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant, item_label
 from ...resources import package_file
 from ...texfmt import Latex, credits, escape
 from .. import SOLUTION, Layout, Reserve
+
+if TYPE_CHECKING:  # (imported where used: the CLI's early path reads this module's preamble)
+    from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant
 
 CLASS_FILE = package_file(__name__, "examgentum.cls")
 FONTS_FILE = package_file(__name__, "examgenfonts.sty")  # the typography, loaded by the class (and the grading report)
@@ -82,6 +85,8 @@ def render_mc_body(q: SolvedMc, version: str = SOLUTION, reserve: Reserve | None
     """The MC rules and items. The student version reserves each reason's space (same
     pagination), so its source holds the reasons, unless `reserve` gives each reason's
     measured size: then it holds neither a reason nor which box is correct (a kept .tex)."""
+    from ...model import item_label
+
     out = ["\\egmcrules\n"]
     for i, drawn in enumerate(q.items):
         if reserve is not None and version != SOLUTION:
@@ -116,8 +121,10 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserv
     """One variant, from its settings to the last additional-space page; it
     follows \\egbeginvariant{code}{pages} (the compiler adds that line). With `reserve`
     (the student version of a kept .tex), the MC reasons are only spaces of their size."""
-    # (imported here: the CLI's early path reads this module's preamble, and pylatex's import takes 16 ms)
+    # (imported here: the CLI's early path reads this module's preamble; pylatex's import takes 16 ms)
     from pylatex import Command, NoEscape
+
+    from ...model import SolvedMc
 
     inst = list(info.institution) + [""] * (3 - len(info.institution))
     values = {
@@ -147,6 +154,8 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserv
 
 def reserved(variant: Variant) -> list[str]:
     """The texts the student version reserves space for without printing: the MC reasons."""
+    from ...model import SolvedMc
+
     return [o.why for q in variant.questions if isinstance(q, SolvedMc) for d in q.items for o in d.options]
 
 
