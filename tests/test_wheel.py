@@ -149,3 +149,31 @@ def test_check_from_an_unrelated_folder(installed: Path, elsewhere: Path, tmp_pa
     templates = len(list((ROOT / "question_bank").rglob("question.yaml")))
     assert f"checked {templates} templates x 5 draws" in res.stdout and "all passed" in res.stdout, res.stdout
     assert list(elsewhere.iterdir()) == []  # check writes nothing
+
+
+def test_package_files_are_those_importlib_resources_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """resources.package_file and BANK_DIR take a plain package folder's files directly (importlib.resources
+    is not imported on the CLI's early path); they are the files importlib.resources gives, and a zipped
+    package still has its files extracted through it."""
+    import importlib
+    from importlib.resources import files
+
+    from examgen import BANK_DIR, resources
+
+    for package, name in [("examgen.layouts.tum", "examgentum.cls"), ("examgen.layouts.tum", "examgenfonts.sty"),
+                          ("examgen.layouts.plain", "examgenplain.cls"), ("examgen", "schemas/answers-v2.schema.json")]:
+        importlib.import_module(package)
+        expected = Path(str(files(package) / name)).resolve()
+        assert resources.package_file(package, name) == expected and expected.is_file()
+    assert BANK_DIR == (ROOT / "question_bank").resolve() and (BANK_DIR / "mc").is_dir()
+    zipped = tmp_path / "zipped.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("zippedpkg/__init__.py", "")
+        z.writestr("zippedpkg/data.txt", "inside the zip\n")
+    monkeypatch.syspath_prepend(str(zipped))
+    importlib.import_module("zippedpkg")
+    try:
+        extracted = resources.package_file("zippedpkg", "data.txt")
+        assert extracted.read_text() == "inside the zip\n" and zipped not in extracted.parents
+    finally:
+        sys.modules.pop("zippedpkg", None)
