@@ -606,3 +606,28 @@ def test_the_cli_runs_numpy_without_blas_threads(given: str | None, seen: str) -
         env["OPENBLAS_NUM_THREADS"] = given
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env).stdout
     assert out.split() == [seen, "False"]
+
+
+def test_the_tex_identity_is_the_installation_s() -> None:
+    """The cache keys' TeX identity and the manifest's distribution (one kpsewhich run for the font map and
+    the format, beside pdftex --version) are what the three commands give one by one."""
+    import hashlib
+
+    from examgen import __version__
+    from examgen.compiler import cache
+
+    def run(*cmd: str) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    version = run("pdftex", "--version").splitlines()[0]
+    font_map = run("kpsewhich", "-engine=pdftex", "pdftex.map").strip()
+    fmt = run("kpsewhich", "-engine=pdftex", "pdflatex.fmt").strip()
+    digest = hashlib.sha256(Path(font_map).read_bytes()).hexdigest()
+    for f in (cache._tex_installation, cache.tex_distribution, cache.tex_identity):
+        f.cache_clear()
+    try:
+        assert cache.tex_distribution() == {"pdftex": version, "font_map_sha256": digest}
+        assert cache.tex_identity() == f"{version}|{digest}|{fmt}:{os.stat(fmt).st_mtime_ns}|examgen {__version__}"
+    finally:
+        for f in (cache._tex_installation, cache.tex_distribution, cache.tex_identity):
+            f.cache_clear()
