@@ -654,8 +654,8 @@ def run() -> None:
     Python imported (numpy, jinja2, sympy, ...: 0.17 s of a 6 s build on the 2-core machine, after
     its output was complete); other commands (a database, a server) end as Python ends. (click
     flushes each line it prints; the flush here is for anything else written to the streams.)"""
-    # examgen's matrices are a few numbers: BLAS threads only compete with TeX for the cores (and
-    # starting them is 15-20 ms of numpy's import); a user's own setting is kept
+    # examgen's matrices are a few numbers: a BLAS thread pool is not needed (starting it is 15-20 ms
+    # of numpy's import, before the first variant reaches TeX); a user's own setting is kept
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     if _EXIT_AT_ONCE:

@@ -597,7 +597,8 @@ def test_the_early_format_needs_no_numpy() -> None:
 @pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("3", "3")])
 def test_the_cli_runs_numpy_without_blas_threads(given: str | None, seen: str) -> None:
     """`examgen` (cli.run) sets OPENBLAS_NUM_THREADS=1 before numpy is imported (its matrices are a few
-    numbers: BLAS threads would only compete with TeX), unless the user set it."""
+    numbers: no BLAS thread pool is needed, and starting one is 15-20 ms of numpy's import), unless the
+    user set it."""
     probe = ("import os, examgen.cli as c; "
              "c.main = lambda: print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in __import__('sys').modules) "
              "or 0; c.run()")
