@@ -250,26 +250,23 @@ class TexRunner:
     def run(self, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str,
             cost: int | None = None) -> str:
         """pdflatex over workdir/name.tex (with a format, in draft mode; `cost`: see spawn); its log."""
-        cmd = [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape", f"-jobname={name}"]
-        if fmt:
-            cmd.append(f"-fmt={fmt}")
-        if draft:
-            cmd.append("-draftmode")
-        cmd.append(f"{name}.tex")
-        return self._log(self.spawn(cmd, workdir, label, cost=cost), workdir, name, label, tex)
+        return self._log(self.spawn(self._command(name, fmt, draft), workdir, label, cost=cost), workdir, name,
+                         label, tex)
 
     def standby(self, workdir: Path, name: str, fmt: str) -> Standby:
-        """A TeX run of workdir/name.tex (a FIFO) started now, before anything is known of its document
-        but its format, which it loads meanwhile; `stream(..., standby=)` gives it its source (no slot is
-        taken until then: loaded, it waits without using the processor). dismiss() what is not taken."""
-        workdir.mkdir(parents=True, exist_ok=True)
+        """A TeX run of workdir/name.tex (a FIFO, made here; the folder exists) started now, before
+        anything is known of its document but its format, which it loads meanwhile; `stream(..., standby=)`
+        gives it its source (no slot is taken until then: loaded, it waits without using the processor).
+        dismiss() what is not taken."""
         os.mkfifo(workdir / f"{name}.tex")
-        cmd = self._streamed(name, fmt)
+        cmd = self._command(name, fmt, streamed=True)
         return Standby(self._start(cmd, workdir, "a TeX run started ahead", workdir / f"{name}.out"), workdir, cmd)
 
-    def _streamed(self, name: str, fmt: str) -> list[str]:
+    def _command(self, name: str, fmt: str | None, draft: bool = False, streamed: bool = False) -> list[str]:
+        """pdflatex over name.tex (on a format, in draft mode; `streamed`: from a FIFO, see stream)."""
         return [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-                "-no-parse-first-line", f"-jobname={name}", f"-fmt={fmt}", f"{name}.tex"]
+                *(["-no-parse-first-line"] if streamed else []), f"-jobname={name}",
+                *([f"-fmt={fmt}"] if fmt else []), *(["-draftmode"] if draft else []), f"{name}.tex"]
 
     def stream(self, workdir: Path, name: str, fmt: str, label: str, chunks: Iterable[str],
                cost: int | None = None, standby: Standby | None = None) -> tuple[str, str]:
@@ -285,7 +282,7 @@ class TexRunner:
         fifo = workdir / f"{name}.tex"
         if standby is None:
             os.mkfifo(fifo)
-        cmd = self._streamed(name, fmt)
+        cmd = self._command(name, fmt, streamed=True)
         written: list[str] = []
 
         def feed(proc: subprocess.Popen) -> None:
