@@ -145,15 +145,17 @@ def _ranges(log: str, batch: Batch) -> dict[str, tuple[int, int]]:
     return found
 
 
-def _prepare(workdir: Path, batch: Batch, fmt: Path | None) -> None:
-    """The format and the files the document reads (a logo). The class is not among
-    them: it is in the format, and the format skips the preamble. Without a format (`fmt`
-    None) TeX reads the preamble: the class files instead."""
+def _prepare(workdir: Path, batch: Batch, fmt: Path | None, marks: str = "") -> None:
+    """The format and the files the document reads (a logo; the scan codes `marks` of a final
+    pass, as final-qr.tex). The class is not among them: it is in the format, and the format
+    skips the preamble. Without a format (`fmt` None) TeX reads the preamble: the class files instead."""
     workdir.mkdir(parents=True, exist_ok=True)
     for f in (*batch.files, *(batch.classes if fmt is None else ())):
         shutil.copyfile(f, workdir / f.name)
     if fmt is not None:
         _link_format(workdir, fmt)
+    if marks:
+        (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
 
 
 def _link_format(workdir: Path, fmt: Path) -> None:
@@ -457,10 +459,8 @@ class Compiler:
             if paged is not None:
                 paged(built)
             return built
-        _prepare(workdir, batch, fmt)
+        _prepare(workdir, batch, fmt, marks)
         (workdir / "final.tex").write_text(tex, encoding="utf-8")
-        if marks:
-            (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
         log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex, cost=len(tex))  # longest first
         return self._typeset_from(batch, pages, workdir, log, cache, fmt, digest, guessed, paged)
 
@@ -476,9 +476,7 @@ class Compiler:
         marks = self._marks(shell, codes, cache)  # (a batch's codes depend on its variants' codes and pages)
         standby = self._take_standby(fmt)  # (started ahead in a folder of its own)
         workdir = standby.workdir if standby is not None else workdir
-        _prepare(workdir, shell, fmt)
-        if marks:
-            (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
+        _prepare(workdir, shell, fmt, marks)
 
         def chunks() -> Iterator[str]:
             head = shell.head()
