@@ -23,10 +23,12 @@ _EXTRACTED = ExitStack()  # only a zipped install extracts anything; removed at 
 atexit.register(_EXTRACTED.close)
 
 
-def real(resource: Traversable) -> Path:
+def real(resource: Traversable | Path) -> Path:
     """A real path for a packaged file or folder. pdflatex, the bank loader and the solver
     imports need real files, so a package that is not a plain folder is extracted once
-    (as_file) and kept until the process exits."""
+    (as_file) and kept until the process exits; a file of a plain folder is its own."""
+    if isinstance(resource, Path):
+        return resource.resolve()
     from importlib.resources import as_file
 
     return _EXTRACTED.enter_context(as_file(resource)).resolve()
@@ -37,7 +39,7 @@ def _folder(package: str) -> Path | None:
     one): its files are then its folder's, as importlib.resources would give them, without
     importing importlib.resources (20 ms, on the CLI's path to its first TeX run)."""
     init = getattr(sys.modules.get(package), "__file__", None)
-    folder = Path(init).resolve().parent if init else None
+    folder = Path(init).parent if init else None
     return folder if folder is not None and folder.is_dir() else None
 
 
@@ -53,14 +55,14 @@ def shipped(name: str) -> Path:
     folder = _folder(package)
     inside = folder / name if folder is not None else _files(package) / name
     if inside.is_dir():  # a wheel install
-        return inside.resolve() if isinstance(inside, Path) else real(inside)
+        return real(inside)
     return Path(__file__).resolve().parent.parent / name  # the repository: editable or PYTHONPATH
 
 
 def package_file(package: str, name: str) -> Path:
     """The real path of file `name` inside `package` (e.g. a layout's class file)."""
     folder = _folder(package)
-    return (folder / name).resolve() if folder is not None else real(_files(package) / name)
+    return real(folder / name if folder is not None else _files(package) / name)
 
 
 BANK_DIR = shipped("question_bank")
