@@ -265,7 +265,24 @@ def test_pinned_params_validated(tid, params, message):
     assert str(exc.value) == f"template '{tid}', {message}"
 
 
-_BLUE = re.compile(r"\\draw\[thick,blue\] ((?:\([^)]*\)(?: -- )?)+);")
+# a blue model: TikZ's \draw[thick,blue] (a ReLU), or the sketches' pgf path of the same line width and colour
+_BLUE = re.compile(r"\\draw\[thick,blue\] ((?:\([^)]*\)(?: -- )?)+);"
+                   r"|\\pgfsetlinewidth\{0\.8pt\}\\pgfsetstrokecolor\{blue\}\n((?:\\pgfpath(?:moveto|lineto)"
+                   r"\{\\pgfpointxy\{[^}]*\}\{[^}]*\}\})+)\n\\pgfusepath\{stroke\}")
+_PGF_POINT = re.compile(r"\\pgfpath(moveto|lineto)\{\\pgfpointxy\{([^}]*)\}\{([^}]*)\}\}")
+
+
+def blue_paths(text: str) -> list[list[tuple[float, float]]]:
+    """Each blue model's points, in order (a pgf path: one moveto, then linetos)."""
+    paths = []
+    for m in _BLUE.finditer(text):
+        if m.group(1) is not None:
+            paths.append([tuple(map(float, pt.split(","))) for pt in re.findall(r"\(([^)]*)\)", m.group(1))])
+        else:
+            ops = _PGF_POINT.findall(m.group(2))
+            assert [op for op, _, _ in ops] == ["moveto"] + ["lineto"] * (len(ops) - 1)
+            paths.append([(float(x), float(y)) for _, x, y in ops])
+    return paths
 
 
 @pytest.mark.parametrize("tid", ["regression_sketch_and_kernel", "training_short_questions"])
@@ -277,8 +294,7 @@ def test_regression_sketches_lie_on_the_models(tid):
         p = q.params
         slope, intercept = regression_oracle(p["x0"], p["x1"])
         c = (max(p["x0"]) + min(p["x1"])) / 2
-        paths = [[tuple(map(float, pt.split(","))) for pt in re.findall(r"\(([^)]*)\)", m.group(1))]
-                 for m in _BLUE.finditer(body(q))]
+        paths = blue_paths(body(q))
         line, curve = paths[-2:]  # (training_short_questions draws a ReLU before them)
         assert len(paths) == (2 if tid == "regression_sketch_and_kernel" else 3), paths
         assert [x for x, _ in line] == [-0.5, 10.5]

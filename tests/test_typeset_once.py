@@ -10,6 +10,7 @@ hook in the log), and that the pages are those the old class typesets, to the pi
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import shutil
 import subprocess
@@ -118,6 +119,9 @@ DRAWING = "\\begin{tikzpicture}\\fill (0,0) circle (2.5pt);\\draw[thick,blue] (0
     "\\begin{tikzpicture}\\pgftext{$x$}\\end{tikzpicture}",
     "\\begin{tikzpicture}\\matrix {\\draw (0,0) circle (1pt);\\\\};\\end{tikzpicture}",
     "\\begin{tikzpicture}\\draw (0,0) -- (0.5\\linewidth,0);\\end{tikzpicture}",  # the line width
+    "\\begin{tikzpicture}\\pgfnode{circle}{center}{$a$}{a}{\\pgfusepath{stroke}}\\end{tikzpicture}",  # pgf's node
+    "\\begin{tikzpicture}\\pgfpathcircle{\\pgfpointxy{0}{0}}{1em}\\pgfusepath{fill}\\end{tikzpicture}",  # 1em
+    "\\begin{tikzpicture}\\pgfpathcircle{\\pgfpoint{0pt}{\\baselineskip}}{1pt}\\pgfusepath{fill}\\end{tikzpicture}",
 ])
 def test_pictures_with_text_are_keyed_by_the_font(picture: str) -> None:
     assert pictures_once(picture) == f"\\egpicture{{{key(picture)}}}{{{picture}}}"
@@ -126,7 +130,10 @@ def test_pictures_with_text_are_keyed_by_the_font(picture: str) -> None:
 def test_pictures_without_text_are_drawings_set_once_whatever_the_font() -> None:
     arrows = ("\\begin{tikzpicture}[x=0.5cm]\\draw[->] (0,0) -- (1,0);"
               "\\fill[pattern=dots] (0,0) rectangle (1,1);\\end{tikzpicture}")
-    for picture in (DRAWING, arrows):
+    basic = ("\\begin{tikzpicture}[x=0.5cm]\\pgfpathcircle{\\pgfpointxy{1}{0}}{2.5pt}\\pgfusepath{fill}"
+             "\\pgfsetlinewidth{0.8pt}\\pgfsetstrokecolor{blue}\\pgfpathmoveto{\\pgfpointxy{0}{0}}"
+             "\\pgfpathlineto{\\pgfpointxy{1}{1}}\\pgfusepath{stroke}\\end{tikzpicture}")  # pgf's basic layer
+    for picture in (DRAWING, arrows, basic):
         assert pictures_once(picture) == f"\\egdrawing{{{key(picture)}}}{{{picture}}}"
 
 
@@ -182,12 +189,59 @@ def test_sketch_axes_are_one_picture_for_all_variants(tid: str) -> None:
         assert [m for m, _, _ in so] == ["egpicture", "egdrawing"] * 2
         assert [k for _, k, _ in so[0::2]] == [k for _, k, _ in st[0::2]]  # the statement's axes
         assert st[1][1] == st[3][1]  # both panels: the same points
-        assert all("thick,blue" in p for _, _, p in so[1::2])
+        assert all("\\pgfsetlinewidth{0.8pt}\\pgfsetstrokecolor{blue}" in p for _, _, p in so[1::2])
         axes.update(k for _, k, _ in st[0::2])
         points.add(st[1][1])
-        assert "node" not in st[1][2] and "circle (2.5pt)" in st[1][2]
+        assert "node" not in st[1][2] and "}{2.5pt}" in st[1][2] and "\\pgfpathcircle{" in st[1][2]
     assert len(axes) == 2  # linear and logistic: one source each over all 40 variants
     assert len(points) > 10  # the points differ between variants
+
+
+def tikz_sketch(q, panel: str, solution: bool) -> tuple[str, str]:
+    """The panel's axes and points (and model) as the templates drew them with TikZ nodes, \\fill and \\draw
+    before issue 18 (the same coordinates): what the pgf drawing of the bank must look like."""
+    p, a = q.params, q.answers
+    bbox = "\\begin{tikzpicture}[x=0.5cm,y=2cm]\n\\useasboundingbox (-0.8762,-0.30352) rectangle (11.661,1.67463);\n"
+    axes = bbox + ("\\draw[->] (-0.5,0) -- (10.8,0) node[right]{$x$};\n"
+                   "\\draw[->] (0,-0.3) -- (0,1.45) node[above]{$y$};\n"
+                   "\\draw (0.12,1) -- (-0.12,1) node[left]{\\footnotesize 1};\n") + "".join(
+        f"\\draw ({t},0.05) -- ({t},-0.05) node[below]{{\\footnotesize {t}}};\n" for t in range(0, 11, 2)) + \
+        f"\\node at (5,1.4) {{\\small {panel} regression}};\n\\end{{tikzpicture}}"
+    model = bbox + "".join(f"\\fill ({x},0) circle (2.5pt);\n" for x in p["x0"]) + "".join(
+        f"\\fill ({x},1) circle (2.5pt);\n" for x in p["x1"])
+    if solution:
+        slope, intercept = a["ls_slope"], a["ls_intercept"]
+        if panel == "linear":
+            line = f"(-0.5,{intercept - 0.5 * slope:.6f}) -- (10.5,{intercept + 10.5 * slope:.6f})"
+        else:  # 1/(1+exp(-3u)) at u = -2.5, -2.375, ..., 2.5, to 4 decimals
+            us = [-2.5 + 0.125 * i for i in range(41)]
+            line = "(-0.5,0.0006) -- " + " -- ".join(
+                f"({a['logistic_center'] + u:.3f},{1 / (1 + math.exp(-3 * u)):.4f})" for u in us) + " -- (10.5,0.9994)"
+        model += (f"\\begin{{scope}}\n\\clip (-0.5,-0.3) rectangle (10.8,1.3);\n\\draw[thick,blue] {line};\n"
+                  "\\end{scope}\n")
+    return axes, model + "\\end{tikzpicture}"
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("tid", SKETCHES)
+def test_sketches_look_as_their_tikz_nodes_and_paths_did(tid: str, tmp_path: Path) -> None:
+    """The sketches' axes (pgf's \\pgftext and paths, a third of the TeX time of TikZ's nodes) and points
+    and models (\\pgfpathcircle, \\pgfpathlineto) render to the pixels of the TikZ pictures they replace,
+    written out here from the variant's draws and the solver's model: both panels, in the statement
+    and in the solution, at the three sizes a solution is tried at, in black and in blue, at 300 dpi."""
+    q = solve_question(load_bank().templates[tid], derive_seed(5, 7, tid))
+    st, so = wrapped(q, STUDENT), wrapped(q, SOLUTION)[4:]
+    pictures = {"bank": [(st[i][2], st[i + 1][2]) for i in (0, 2)] + [(so[i][2], so[i + 1][2]) for i in (0, 2)],
+                "tikz": [tikz_sketch(q, panel, sol) for sol in (False, True) for panel in ("linear", "logistic")]}
+    for name, pairs in pictures.items():
+        body = "".join(f"{{{size}\\color{{{colour}}}\\noindent\\rlap{{{axes}}}{model}\\par}}\\vspace{{2mm}}\n"
+                       for size in ("\\normalsize", "\\small", "\\footnotesize") for colour in ("black", "blue")
+                       for axes, model in pairs)
+        compile_tex(tmp_path / name, "\\documentclass[en]{examgentum}\\begin{document}\\egversion{student}"
+                    "\\pagestyle{empty}\n" + body + "\\end{document}\n")
+    bank, tikz = (grey_pages(tmp_path / n / "doc.pdf", 300) for n in pictures)
+    assert len(bank) == len(tikz) >= 2 and sum(int((page < 128).sum()) for page in bank) > 50000  # drawn
+    assert all(np.array_equal(a, b) for a, b in zip(bank, tikz))
 
 
 def merged(layers: list[str]) -> str:

@@ -31,8 +31,11 @@ def _amount(x: float, unit: str, language: str) -> str:
 _PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 
 
-# what makes a picture depend on the font: text (nodes and what makes them), font-relative units
-_FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\pgf|\\f@|baselineskip|\d\s*e[mx]\b"
+# what makes a picture depend on the font: text (nodes and what makes them), font-relative units;
+# any pgf command but the basic layer's paths, points and line settings (a regression sketch's points
+# and model are drawn with these: fewer TeX instructions than TikZ's \fill ... circle and \draw, the same pixels)
+_FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\f@|baselineskip|\d\s*e[mx]\b"
+                     r"|\\pgf(?!(?:path(?:moveto|lineto|circle)|usepath|pointxy|set(?:linewidth|strokecolor))\{)"
                      r"|\\(?:line|text|column|paper)width|\\hsize")  # (and the line width: keyed by it too)
 
 
