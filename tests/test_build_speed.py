@@ -320,20 +320,26 @@ def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeyp
     until the records of its variants are being made."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     making: dict[str, threading.Event] = {f"E000{k}": threading.Event() for k in (1, 2, 3)}
-    real_made, real_split = pipeline._made_ahead, qpdf_module.split
+    real_made, real_split, real_from = pipeline._made_ahead, qpdf_module.split, Compiler._typeset_from
+    cutting = threading.local()  # the version of the batch this thread cuts (its final.tex may be a FIFO)
 
     def made(spec: Any, seed: int, v: Any, *rest: Any) -> tuple[str, str]:
         making[v.code].set()
         return real_made(spec, seed, v, *rest)
 
+    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
+        cutting.version = batch.version
+        return real_from(self, batch, *rest)
+
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
-        if "egversion{solution}" not in (batch_pdf.parent / "final.tex").read_text():
+        if cutting.version == "student":
             for code, _, _ in parts:
                 assert making[code].wait(60), f"the records of {code} were not being made while its batch was cut"
         real_split(batch_pdf, parts, folder)
 
     monkeypatch.setattr(pipeline, "_made_ahead", made)
     monkeypatch.setattr(qpdf_module, "split", split)
+    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
     for code in making:
         record = json.loads((tmp_path / "out" / code / "answers.json").read_text())
@@ -506,8 +512,8 @@ def test_scan_codes_are_encoded_while_the_draft_pass_counts_pages(tmp_path: Path
     during: list[str] = []
     real_warm, real_count = core._Stream.warm_marks, Compiler.count_pages
 
-    def warm(self: Any, student: Any) -> None:
-        real_warm(self, student)
+    def warm(self: Any, student: Any, codes: Any) -> None:
+        real_warm(self, student, codes)
         warmed.set()
 
     def count_pages(self: Compiler, *args: Any, **kwargs: Any) -> dict[str, int]:
@@ -561,19 +567,25 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
     build's tail). Shown without timing: cutting a batch waits until its version's join has begun."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     joining = {"student": threading.Event(), "solution": threading.Event()}
-    real_concatenate, real_split = pdf.concatenate, qpdf_module.split
+    real_concatenate, real_split, real_from = pdf.concatenate, qpdf_module.split, Compiler._typeset_from
+    cutting = threading.local()  # the version of the batch this thread cuts (its final.tex may be a FIFO)
 
     def concatenate(parts: Any, out: Path) -> None:
         joining["student" if out.name.startswith("all-students") else "solution"].set()
         real_concatenate(parts, out)
 
+    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
+        cutting.version = batch.version
+        return real_from(self, batch, *rest)
+
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
-        version = "solution" if "egversion{solution}" in (batch_pdf.parent / "final.tex").read_text() else "student"
+        version = cutting.version
         assert joining[version].wait(60), f"the {version} print file was not being joined while its batch was cut"
         real_split(batch_pdf, parts, folder)
 
     monkeypatch.setattr(pdf, "concatenate", concatenate)
     monkeypatch.setattr(qpdf_module, "split", split)
+    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
     assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
         page for k in (1, 2, 3) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]

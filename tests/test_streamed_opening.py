@@ -112,19 +112,28 @@ def _broken_spec(tmp: Path) -> tuple[Path, Path]:
     return spec, bank / "statement.tex.j2"
 
 
+@pytest.mark.parametrize("cold", [False, True], ids=["total remembered", "cold: the draft pass fails"])
 def test_a_latex_failure_in_a_streamed_batch_is_reported_as_without_streaming(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        cold: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """Cold, the draft pass over the first variant fails first: the streamed runs, which wait for its total,
+    go the usual way (counting again on the format), which reports it."""
     spec, statement = _broken_spec(tmp_path)
     bank = ("--bank", str(tmp_path / "bank"))
-    cache = _built_before(spec, tmp_path, monkeypatch, *bank)
+    cache = tmp_path / "cache"
+    if cold:
+        monkeypatch.setenv("EXAMGEN_CACHE", str(cache))
+    else:
+        _built_before(spec, tmp_path, monkeypatch, *bank)
     statement.write_text(statement.read_text().replace("Name two possible solutions.",
                                                        r"Name two \nosuchmacro solutions."))
     capsys.readouterr()
     fake, log = _logging_pdflatex(tmp_path)
     found = {}
     for streamed in (True, False):
+        if cold:
+            shutil.rmtree(cache, ignore_errors=True)
         if not streamed:  # no run streamed, none started ahead
-            monkeypatch.setattr(core._Stream, "streamable", lambda self, opening: False)
+            monkeypatch.setattr(core._Stream, "streams", staticmethod(lambda opening: False))
             real_start = core.Compiler.start_format
 
             def not_ahead(self: core.Compiler, *a: object, real: object = real_start, **kw: object) -> None:
@@ -133,7 +142,8 @@ def test_a_latex_failure_in_a_streamed_batch_is_reported_as_without_streaming(
             monkeypatch.setattr(core.Compiler, "start_format", not_ahead)
         out = tmp_path / f"out-{streamed}"
         assert main(["build", str(spec), "-n", "2", "-o", str(out), *bank], pdflatex=str(fake)) == 1
-        assert (STREAMED in log.read_text()) is streamed
+        # (cold: the streamed runs never start, their total failed)
+        assert (STREAMED in log.read_text()) is (streamed and not cold)
         log.unlink()
         err = capsys.readouterr().err
         kept = out.parent / f"{out.name}-diagnostics"
@@ -143,9 +153,32 @@ def test_a_latex_failure_in_a_streamed_batch_is_reported_as_without_streaming(
         assert not (cache / "pdf").exists() or not list((cache / "pdf").iterdir())  # no failure was stored
     err, files = found[True]
     assert err.startswith("examgen: error: variant E0001 (student): LaTeX error: Undefined control sequence.")
-    assert "variant E0002 (student)" in err and "Traceback" not in err
+    # (cold: the draft pass over the first variant fails before the batch is typeset, as without streaming)
+    assert ("variant E0002 (student)" in err) is not cold and "Traceback" not in err
     assert "E0001/student.tex" in " ".join(files) and "E0001/student.log" in " ".join(files)
     assert found[True] == found[False]  # the same lines, the same diagnostics
+
+
+def test_a_cold_build_streams_its_first_batch_once_the_draft_pass_counted_its_pages(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No format, no page total (an empty cache): the draft pass over the first variant counts the pages
+    while the batch is drawn; then both runs of the first batch start (before the second batch's, which
+    waited for the same total) and typeset each variant as it comes: the same bytes as without streaming."""
+    fake, log = _logging_pdflatex(tmp_path)
+    outs = {}
+    for streamed in (True, False):
+        monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / f"cache-{streamed}"))
+        if not streamed:
+            monkeypatch.setattr(core._Stream, "streams", staticmethod(lambda opening: False))
+        outs[streamed] = tmp_path / f"out-{streamed}"
+        assert main(["build", str(QUIZ), "-n", "13", "-o", str(outs[streamed])], pdflatex=str(fake)) == 0
+        runs = _runs(log)
+        log.unlink()
+        assert "-draftmode" in runs[0] and all("-draftmode" not in r for r in runs[1:])  # one draft pass, first
+        # batches(13): variants 1-7, then 8-13; each batch in both versions: four final passes
+        assert len(runs) == 5
+        assert [STREAMED in r for r in runs[1:]] == ([True, True, False, False] if streamed else [False] * 4)
+    assert _outputs(outs[True]) == _outputs(outs[False])  # the same bytes
 
 
 DRAWING_FAILS = """

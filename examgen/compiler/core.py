@@ -80,6 +80,9 @@ class Feed:
         self._got: list[Piece] = []
         self._complete: bool | None = None  # None: more may come; True: all came; False: given up
         self._cond = threading.Condition()
+        # set once its TeX run holds a TeX slot and reads its source (or it will not: it failed, it was
+        # given up, it goes the usual way): the next batches' runs wait for it (_Stream.run)
+        self.started = threading.Event()
 
     @property
     def label(self) -> str:
@@ -480,6 +483,7 @@ class Compiler:
 
         def chunks() -> Iterator[str]:
             head = shell.head()
+            feed.started.set()  # (its TeX run has its slot: it asks for its source)
             yield head
             for i, piece in enumerate(feed):
                 text = Batch.text(piece, pages)
@@ -761,16 +765,16 @@ class _Stream:
         finally:
             started.set()
 
-    def warm_marks(self, student: Batch) -> None:
+    def warm_marks(self, student: Batch, codes: list[tuple[str, int]]) -> None:
         """While no page total is known (a cold build's draft pass is counting the pages), the codes
-        of the pages a batch's variants certainly have (Piece.pages_at_least), encoded meanwhile in a
-        thread of its own (the pool's threads wait for the total): what a code encodes depends on its
+        of the pages a batch's variants certainly have (`codes`: (code, Piece.pages_at_least)), encoded
+        meanwhile in a thread of its own (the pool's threads wait for the total): what a code encodes depends on its
         variant and page, not on the total (Batch.marks of more pages encodes those of fewer), so that
         once the total is known most of the batch's codes are encoded (they took 0.1 s a batch
         between the draft pass and the final passes), and none for nothing."""
         if student.marks is not None and not self.typical:
             with self.ahead():
-                student.marks([(p.code, p.pages_at_least) for p in student.pieces])
+                student.marks(codes)
 
     def early_marks(self, student: Batch) -> None:
         """The first batch's scan codes for the usual total, encoded (and cached) as soon as the total
@@ -839,10 +843,19 @@ class _Stream:
         """An opening batch typeset as its variants come (Compiler.typeset_streamed) with the usual total;
         anything else (a failure, other page counts, a batch likely in the cache) goes the usual way
         (typeset_batch: its failure isolated, its pages counted again) once the batch is complete."""
+        try:
+            return self._typeset_streamed(feed)
+        finally:
+            feed.started.set()  # (if its run did not get so far)
+
+    def _typeset_streamed(self, feed: Feed) -> tuple[Batch, dict[str, Built]]:
         c, cache = self.c, self.cache
         fmt = self.fmt_for(feed.shell)
-        with self.sampling:
-            pages = dict.fromkeys(feed.codes, self.usual())
+        with self.sampling:  # (a cold build: once the draft pass over the first variant has counted it)
+            total = self.usual() if self.typical else None
+        if total is None:  # that draft pass failed: the usual way counts again on the format, and reports it
+            return self.typeset_batch(feed.batch())
+        pages = dict.fromkeys(feed.codes, total)
         paged = partial(self.paged, feed.shell.version) if self.paged is not None else None
         try:
             batch, built = c.typeset_streamed(feed, pages, self.wd(), fmt, cache, paged)
@@ -863,7 +876,7 @@ class _Stream:
         """Whether the opening can be typeset as it comes: a page total remembered (now the usual one)
         and the format in the cache (or built), on a system with FIFOs."""
         shell = opening.student
-        if self.cache is None or not opening.codes or not hasattr(os, "mkfifo") or (
+        if self.cache is None or not self.streams(opening) or (
                 shell.preamble not in self.fmts and self.c.cached_format(shell.preamble, shell.classes,
                                                                          self.cache) is None):
             return False
@@ -875,21 +888,40 @@ class _Stream:
                 self.typical[n] = 0
         return True
 
-    def stream(self, opening: Opening, running: deque[Future[tuple[Batch, dict[str, Built]]]]) -> None:
+    @staticmethod
+    def streams(opening: Opening) -> bool:
+        """Whether the opening can be typeset as it comes at all: it has variants, the system has FIFOs."""
+        return bool(opening.codes) and hasattr(os, "mkfifo")
+
+    def stream(self, opening: Opening, running: deque[Future[tuple[Batch, dict[str, Built]]]]) -> tuple[Feed, Feed]:
         """Start the opening's two runs, then hand them its variants as they are drawn (here, in the
-        caller's thread); if the drawing fails, they are given up (Abandoned) and the failure goes on."""
+        caller's thread); if the drawing fails, they are given up (Abandoned) and the failure goes on.
+        Its feeds (student, solution)."""
         feeds = Feed(opening.student, opening.codes), Feed(opening.solution, opening.codes)
         for feed in reversed(feeds):  # the longer job first (as run)
             running.append(self.pool.submit(self.run_batch, feed))
         complete = False
+        got: list[Piece] = []
         try:
             for student, solution in opening.pieces:
                 feeds[0].put(student)
                 feeds[1].put(solution)
+                got.append(student)
             complete = True
+            if not self.typical:  # (cold: no total yet) the student batch is its draft document, as in run's loop
+                self.students[got[0].code] = opening.student.only(tuple(got))
         finally:
             for feed in feeds:
                 feed.close(complete)
+        return feeds
+
+    def draft_ahead(self, student: Batch) -> None:
+        """Start the draft pass over the first variant (`student`, its batch of one: early_guess) and
+        return once its TeX run is about to start (a few milliseconds: then it runs beside the drawing
+        of the rest, which waits for its total only where it needs it)."""
+        started = threading.Event()
+        self.pool.submit(self.early_guess, student, started)
+        started.wait()
 
     def early_format(self, batch: Batch) -> None:
         """Build a format ahead of the batches that need it; a failure is theirs to report
@@ -917,12 +949,25 @@ class _Stream:
         built: dict[tuple[str, str], Built] = {}
         errors: list[LatexError] = []
         running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
+        feeds: tuple[Feed, ...] = ()
+        warming: list[threading.Thread] = []  # encoding scan codes while the draft pass counts pages
         if opening is not None and self.streamable(opening):
-            self.stream(opening, running)
+            feeds = self.stream(opening, running)
             first = None  # (the total is known: no draft pass)
+        elif opening is not None and first is not None and self.streams(opening):
+            # no total remembered (a cold build): the draft pass over the first variant counts it while the
+            # next ones are drawn; the opening's runs start as soon as it has (and the format is built) and
+            # typeset each variant as it comes, instead of waiting for the whole first pair to be drawn
+            draft = first()
+            self.draft_ahead(draft)
+            first = None
+            # (its variants' lower bound is the first's: every variant of an exam has the same problems)
+            warming.append(threading.Thread(target=self.warm_marks, daemon=True, args=(
+                opening.student, [(c, draft.pieces[0].pages_at_least) for c in opening.codes])))
+            warming[-1].start()
+            feeds = self.stream(opening, running)
         elif opening is not None:  # the first pair, drawn whole when the loop below asks for it
             pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
-        warming: list[threading.Thread] = []  # encoding scan codes while the draft pass counts pages
 
         def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
             try:
@@ -937,15 +982,19 @@ class _Stream:
 
         # student and solution batches are independent jobs (both paginate alike; checked below)
         if first is not None:  # the draft pass need not wait for the format, nor for the first batch
-            started = threading.Event()
-            self.pool.submit(self.early_guess, first(), started)
-            started.wait()  # (a few milliseconds: then the draft runs beside the drawing of the rest)
+            self.draft_ahead(first())
         for k, (student, solution) in enumerate(pairs):
+            for feed in feeds if k == 0 else ():
+                # the opening's runs take their TeX slots first: after a cold build's draft pass, they
+                # and the next pair's runs all wait for its total, and a streamed run that lost the race
+                # would wait a whole batch with its source drawn
+                feed.started.wait()
             if student.pieces:
                 if not self.typical:  # no total yet (a draft pass may count it): its document, its codes ahead
                     self.students[student.pieces[0].code] = student  # (only then: a large build holds no more)
                     if student.marks is not None:
-                        warming.append(threading.Thread(target=self.warm_marks, args=(student,), daemon=True))
+                        warming.append(threading.Thread(target=self.warm_marks, daemon=True, args=(
+                            student, [(p.code, p.pages_at_least) for p in student.pieces])))
                         warming[-1].start()
                 if k == 0 and first is not None:
                     self.pool.submit(self.early_marks, student)
