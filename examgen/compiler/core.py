@@ -28,12 +28,14 @@
 
 from __future__ import annotations
 
+import gzip
 import itertools
 import json
 import operator
 import os
 import shutil
 import threading
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -161,8 +163,27 @@ def _prepare(workdir: Path, batch: Batch, fmt: Path | None, marks: str = "") -> 
         (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
 
 
+# what the formats are (part of their cache key): made uncompressed once dumped (_uncompress)
+FORMAT_KIND = "uncompressed"
+
+
+def _uncompress(fmt: Path) -> None:
+    """A format as pdfTeX reads it fastest: pdfTeX dumps it gzip-compressed (7 MB, 19 MB inflated) and reads
+    it through zlib's gzread, which reads a file that is not compressed as it is. Inflating it took two thirds
+    of the instructions of loading it, in every TeX run of a build (callgrind: 0.72 -> 0.23 G instructions
+    for an empty document, 0.11 -> 0.05 s); here it is inflated once, when it is made (0.08 s). The same PDFs."""
+    plain = fmt.with_name(fmt.name + ".plain")
+    try:
+        data = fmt.read_bytes()
+        if data[:2] == b"\x1f\x8b":  # (gzip's magic number)
+            plain.write_bytes(gzip.decompress(data))
+            plain.replace(fmt)
+    except (OSError, EOFError, zlib.error):  # (a full disk): the compressed format serves as well
+        plain.unlink(missing_ok=True)
+
+
 def _link_format(workdir: Path, fmt: Path) -> None:
-    """The format beside a document (a hard link if possible: 7 MB)."""
+    """The format beside a document (a hard link if possible: 19 MB)."""
     target = workdir / fmt.name
     if not target.exists():
         try:
@@ -332,7 +353,7 @@ class Compiler:
     @staticmethod
     def _format_key(preamble: str, classes: tuple[Path, ...]) -> tuple[str, str]:
         """The format's cache key (the class files, the preamble, the TeX installation) and its name."""
-        digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity())
+        digest = key(*(f.read_bytes() for f in classes), preamble, tex_identity(), FORMAT_KIND)
         return digest, f"eg-{digest[:16]}"
 
     @classmethod
@@ -418,6 +439,7 @@ class Compiler:
         if proc.returncode != 0 or not fmt.exists():
             log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
             raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
+        _uncompress(fmt)
         if cache is not None:
             cache.store(cache.entry("formats", digest), {fmt.name: fmt})
         return fmt
