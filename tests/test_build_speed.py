@@ -314,6 +314,20 @@ def test_records_are_made_as_each_student_batch_is_built(booklets: int | None, t
             assert ahead == end, (code, name)
 
 
+def _versions_cut(monkeypatch: pytest.MonkeyPatch) -> threading.local:
+    """Its `version`: that of the batch the current thread is typesetting and cutting (a streamed batch's
+    final.tex is a FIFO: it cannot be read to learn it)."""
+    cutting = threading.local()
+    real = Compiler._typeset_from
+
+    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
+        cutting.version = batch.version
+        return real(self, batch, *rest)
+
+    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
+    return cutting
+
+
 def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A student batch's records (answers.json, layout.json) are made as soon as its pages and
     regions are known, beside qpdf's cutting of the batch, not after it (the last batch's records
@@ -321,16 +335,12 @@ def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeyp
     until the records of its variants are being made."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     making: dict[str, threading.Event] = {f"E000{k}": threading.Event() for k in (1, 2, 3)}
-    real_made, real_split, real_from = pipeline._made_ahead, qpdf_module.split, Compiler._typeset_from
-    cutting = threading.local()  # the version of the batch this thread cuts (its final.tex may be a FIFO)
+    real_made, real_split = pipeline._made_ahead, qpdf_module.split
+    cutting = _versions_cut(monkeypatch)
 
     def made(spec: Any, seed: int, v: Any, *rest: Any) -> tuple[str, str]:
         making[v.code].set()
         return real_made(spec, seed, v, *rest)
-
-    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
-        cutting.version = batch.version
-        return real_from(self, batch, *rest)
 
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
         if cutting.version == "student":
@@ -340,7 +350,6 @@ def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeyp
 
     monkeypatch.setattr(pipeline, "_made_ahead", made)
     monkeypatch.setattr(qpdf_module, "split", split)
-    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
     for code in making:
         record = json.loads((tmp_path / "out" / code / "answers.json").read_text())
@@ -592,16 +601,12 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
     build's tail). Shown without timing: cutting a batch waits until its version's join has begun."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     joining = {"student": threading.Event(), "solution": threading.Event()}
-    real_concatenate, real_split, real_from = pdf.concatenate, qpdf_module.split, Compiler._typeset_from
-    cutting = threading.local()  # the version of the batch this thread cuts (its final.tex may be a FIFO)
+    real_concatenate, real_split = pdf.concatenate, qpdf_module.split
+    cutting = _versions_cut(monkeypatch)
 
     def concatenate(parts: Any, out: Path) -> None:
         joining["student" if out.name.startswith("all-students") else "solution"].set()
         real_concatenate(parts, out)
-
-    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
-        cutting.version = batch.version
-        return real_from(self, batch, *rest)
 
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
         version = cutting.version
@@ -610,7 +615,6 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
 
     monkeypatch.setattr(pdf, "concatenate", concatenate)
     monkeypatch.setattr(qpdf_module, "split", split)
-    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
     assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
         page for k in (1, 2, 3) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]

@@ -798,6 +798,12 @@ class _Stream:
             with self.ahead():
                 student.marks(codes)
 
+    def warm(self, warming: list[threading.Thread], student: Batch, codes: list[tuple[str, int]]) -> None:
+        """warm_marks in a thread of its own (added to `warming`), if the batch carries scan codes."""
+        if student.marks is not None:
+            warming.append(threading.Thread(target=self.warm_marks, args=(student, codes), daemon=True))
+            warming[-1].start()
+
     def early_marks(self, student: Batch) -> None:
         """The first batch's scan codes for the usual total, encoded (and cached) as soon as the total
         is known: in a cold build while the format is still building, off the final passes' path."""
@@ -976,20 +982,21 @@ class _Stream:
         if opening is not None and self.streamable(opening):
             feeds = self.stream(opening, running)
             first = None  # (the total is known: no draft pass)
-        elif opening is not None and first is not None and self.streams(opening):
-            # no total remembered (a cold build): the draft pass over the first variant counts it while the
-            # next ones are drawn; the opening's runs start as soon as it has (and the format is built) and
-            # typeset each variant as it comes, instead of waiting for the whole first pair to be drawn
-            draft = first()
+        # the draft pass need not wait for the format, nor for the first batch
+        draft = first() if first is not None else None
+        if draft is not None:
             self.draft_ahead(draft)
-            first = None
-            # (its variants' lower bound is the first's: every variant of an exam has the same problems)
-            warming.append(threading.Thread(target=self.warm_marks, daemon=True, args=(
-                opening.student, [(c, draft.pieces[0].pages_at_least) for c in opening.codes])))
-            warming[-1].start()
-            feeds = self.stream(opening, running)
-        elif opening is not None:  # the first pair, drawn whole when the loop below asks for it
-            pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
+        if opening is not None and not feeds:
+            if draft is not None and self.streams(opening):
+                # no total remembered (a cold build): the opening's runs start as soon as the draft pass has
+                # counted it (and the format is built) and typeset each variant as it comes, instead of
+                # waiting for the whole first pair to be drawn; its codes' lower bound is the first variant's
+                # (every variant of an exam has the same problems)
+                self.warm(warming, opening.student, [(c, draft.pieces[0].pages_at_least) for c in opening.codes])
+                feeds = self.stream(opening, running)
+            else:  # the first pair, drawn whole when the loop below asks for it (a cold one: its codes early)
+                pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
+        early = draft is not None and not feeds
 
         def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
             try:
@@ -1003,8 +1010,6 @@ class _Stream:
                 errors.append(exc)  # the other batches still finish; all failures are reported together
 
         # student and solution batches are independent jobs (both paginate alike; checked below)
-        if first is not None:  # the draft pass need not wait for the format, nor for the first batch
-            self.draft_ahead(first())
         for k, (student, solution) in enumerate(pairs):
             for feed in feeds if k == 0 else ():
                 # the opening's runs take their TeX slots first: after a cold build's draft pass, they
@@ -1014,11 +1019,8 @@ class _Stream:
             if student.pieces:
                 if not self.typical:  # no total yet (a draft pass may count it): its document, its codes ahead
                     self.students[student.pieces[0].code] = student  # (only then: a large build holds no more)
-                    if student.marks is not None:
-                        warming.append(threading.Thread(target=self.warm_marks, daemon=True, args=(
-                            student, [(p.code, p.pages_at_least) for p in student.pieces])))
-                        warming[-1].start()
-                if k == 0 and first is not None:
+                    self.warm(warming, student, [(p.code, p.pages_at_least) for p in student.pieces])
+                if k == 0 and early:
                     self.pool.submit(self.early_marks, student)
             for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
                 running.append(self.pool.submit(self.run_batch, batch))
