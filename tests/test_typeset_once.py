@@ -301,6 +301,58 @@ def test_the_cover_sticker_and_grading_tables_are_typeset_once_per_document(tmp_
     assert text.count("Esolution" if version == "solution" else "Eexam") == 3
 
 
+# the same covers, each variant's with the key examgen gives it; variant E0002 with another page total
+SHARED = COVERS.replace("\\egcover{", "\\egcover[k1]{").replace("\\egbeginvariant{E0002}{4}",
+                                                                "\\egbeginvariant{E0002}{5}")
+
+
+@pytest.mark.pdf
+@pytest.mark.parametrize("version", ["student", "solution"])
+def test_a_keyed_cover_is_typeset_once_per_page_total_and_copied_as_typesetting_it_gives(
+        tmp_path: Path, version: str) -> None:
+    """\\egcover[key]: the cover is typeset once per key, page total and version, and its lines
+    copied (\\unvcopy) into the other variants' first pages: the same PDF, to the byte, as the same
+    document without a key (each cover typeset on its page; copying the lines alone left \\prevdepth,
+    which \\newpage reads, at 0 instead of the last line's depth: the bottom box moved up 5 pt)."""
+    tabulars, pdfs = {}, {}
+    for name, doc in (("keyed", SHARED), ("each", SHARED.replace("\\egcover[k1]{", "\\egcover{"))):
+        pdfs[name], _ = compile_tex(tmp_path / name, doc % {"old": "", "version": version})
+        tabulars[name] = (tmp_path / name / "doc.log").read_text(errors="replace").count("EG-TABULAR")
+    # the grading table once (\egpicture), each cover's exam/date table per cover typeset:
+    # keyed, one for the total 4 (E0001, E0003) and one for 5 (E0002)
+    assert tabulars == {"keyed": 1 + 2, "each": 1 + 3}
+    assert pdfs["keyed"] == pdfs["each"]
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "keyed" / "doc.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    covers = [page for page in text.split("\f") if "This exam consists of" in page]
+    assert [re.search(r"consists of (\d+) pages", " ".join(c.split())).group(1) for c in covers] == ["4", "5", "4"]
+
+
+def test_the_cover_key_names_what_the_cover_shows() -> None:
+    """variant_body keys the cover by the lines that set what it shows and its grading tables:
+    two variants of one exam share it; another course, instruction or number of problems does not."""
+    from dataclasses import replace
+
+    from examgen.layouts.tum import variant_body
+    from examgen.model import ExamInfo, Variant
+
+    info = ExamInfo(course="Deep Learning", code="IN2346", name="Endterm", date="1 May", time="8:00",
+                    examiner="X", resources="None", instructions=("No phones.",), institution=("TUM",), language="en")
+
+    def cover_key(i: ExamInfo, questions: int = 0) -> str:
+        q = solve_question(load_bank().templates["bce_loss"], derive_seed(5, 1, "bce_loss"))
+        body = variant_body(i, Variant(number=1, code="E0001", questions=(q,) * questions), STUDENT)
+        found = re.findall(r"\\egcover\[([0-9a-f]{16})\]", body)
+        assert len(found) == 1
+        return found[0]
+
+    same = cover_key(info, 2)
+    assert cover_key(info, 2) == same
+    assert cover_key(replace(info, course="Machine Learning"), 2) != same
+    assert cover_key(replace(info, instructions=("No phones.", "No notes.")), 2) != same
+    assert cover_key(info, 3) != same
+
+
 # ------------------------------------------------------------------ statements set once
 # the class's \egsubproblem before: the statement measured alone (a \parbox), then set again as paragraphs
 OLD_SUBPROBLEM = r"""\makeatletter\renewcommand{\egsubproblem}[6]{\par

@@ -144,7 +144,11 @@ def variant_body(info: ExamInfo, variant: Variant, version: str, reserve: Reserv
     body.append(f"\\renewcommand{{\\egextrainstructions}}{{{items}}}%\n")
     if info.registration_grid:  # (only then: a spec without the key typesets as before)
         body.append("\\egset{reggrid}{1}%\n")
-    body += ["\\pagestyle{examgen}\n", f"\\egcover{{{grading_table(len(variant.questions))}}}\n"]
+    # the cover's key: what it shows (the lines above set it; its grading tables): the class typesets one
+    # cover per key, page total and version, and copies it into the document's other variants
+    cover = grading_table(len(variant.questions))
+    key = hashlib.sha256("".join([*body, cover]).encode("utf-8")).hexdigest()[:16]
+    body += ["\\pagestyle{examgen}\n", f"\\egcover[{key}]{{{cover}}}\n"]
     for k, q in enumerate(variant.questions, start=1):
         origin = "multiple choice" if isinstance(q, SolvedMc) else f"template {q.template.id}"
         body.append(f"% examgen: problem {k} ({origin})\n")
