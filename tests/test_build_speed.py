@@ -673,3 +673,21 @@ def test_the_tex_identity_is_the_installation_s() -> None:
     finally:
         for f in (cache._tex_installation, cache.tex_distribution, cache.tex_identity):
             f.cache_clear()
+
+
+# rubric lines (render_string): literal ones, and ones whose only jinja2 is a comment, a variable, a block
+RUBRIC_LINES = ["", "  Full credit for 0.5 (either sign).  ", "line one\nline two\n",
+                "\\textbf{1 point} $a_{i}$ & \\\\",
+                "100%> of the >> arrows #> stay, as {{ x }} and {% raw %} do", "% a TeX comment\n", "a < b > c, a<b",
+                "keep <# a jinja2 comment #>out", "x is << x >>", "<% if x %>one<% endif %> point"]
+
+
+@pytest.mark.parametrize("source", RUBRIC_LINES)
+def test_a_rubric_line_renders_as_jinja2_renders_it(source: str) -> None:
+    """render_string gives a line without jinja2 syntax as it is, without compiling it: the text
+    jinja2 itself gives for it (examgen's environment, stripped), for lines with and without syntax."""
+    from examgen import rendering, texfmt
+
+    got = rendering.render_string(source, {"x": 1}, "a test's rubric")
+    assert type(got) is texfmt.Latex
+    assert got == rendering.environment().from_string(source).render(x=1).strip()
