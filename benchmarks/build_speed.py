@@ -26,7 +26,9 @@ writing) and the CPU seconds of the whole process tree against the plain passes'
 Prints the figures and the ratios (targets of issue 18: formats cached <= 0.16x,
 cold <= 0.20x, Python before the first TeX process <= 0.3 s). The machine is noisy:
 compare the ratios of one run, not absolute seconds across runs; --runs R takes
-each build's median of R runs."""
+each build's median of R runs, and the plain passes are then timed in R parts, one after each run's
+builds and limit (a shared machine has slower and faster spells of tens of seconds: a plain pass timed
+in one spell and the builds in another moved the ratios by a quarter)."""
 
 from __future__ import annotations
 
@@ -117,10 +119,10 @@ def pages(out: Path) -> int:
     return sum(pages_of(pdf) for pdf in sorted(out.glob("E*/student.pdf")) + sorted(out.glob("E*/solution.pdf")))
 
 
-def plain(kept: Path) -> tuple[float, int, float]:
-    """One plain pdflatex pass per kept .tex, sequential, each in a copy of its folder:
-    (seconds, pages, CPU seconds)."""
-    texs = sorted(kept.glob("E*/student.tex")) + sorted(kept.glob("E*/solution.tex"))
+def plain(kept: Path, part: int = 0, parts: int = 1) -> tuple[float, int, float]:
+    """One plain pdflatex pass per kept .tex (every `parts`-th of them, from the `part`-th), sequential,
+    each in a copy of its folder: (seconds, pages, CPU seconds)."""
+    texs = (sorted(kept.glob("E*/student.tex")) + sorted(kept.glob("E*/solution.tex")))[part::parts]
     total, count, used = 0.0, 0, 0.0
     with tempfile.TemporaryDirectory() as tmp:
         for tex in texs:
@@ -194,21 +196,27 @@ def main() -> None:
         tmp_path = Path(tmp)
         bindir = wrappers(tmp_path)
         kinds: dict[str, list[tuple[float, float, float, float]]] = {"cold": [], "formats cached": []}
+        build(args.spec, n, tmp_path / "kept", tmp_path / "cache-kept", bindir, keep_tex=True)  # not timed
+        # the plain passes in `runs` parts, one after each run's builds: the machine's slower and faster
+        # spells (a shared machine's) then weigh on the builds and on the plain passes alike
+        plain_s = plain_cpu = 0.0
+        plain_pages = 0
+        limits = []
         for r in range(args.runs):
             cache = tmp_path / f"cache-{r}"
             kinds["cold"].append(build(args.spec, n, tmp_path / "cold", cache, bindir))
             for sub in ("pdf", "pages"):  # as after editing the exam: the formats stay, every PDF is new
                 shutil.rmtree(cache / sub, ignore_errors=True)
             kinds["formats cached"].append(build(args.spec, n, tmp_path / "cached", cache, bindir))
+            part = plain(tmp_path / "kept", r, args.runs)
+            plain_s, plain_pages, plain_cpu = plain_s + part[0], plain_pages + part[1], plain_cpu + part[2]
+            limits.append(limit(tmp_path / "kept", n, tmp_path / f"limit-{r}"))
         total = pages(tmp_path / "cold")
-        build(args.spec, n, tmp_path / "kept", tmp_path / "cache-0", bindir, keep_tex=True)  # not timed
-        plain_s, plain_pages, plain_cpu = plain(tmp_path / "kept")
         if plain_pages != total:
             sys.exit(f"build_speed: the kept .tex files typeset to {plain_pages} pages, the build has {total}")
         per_plain = plain_s / plain_pages
         print(f"plain pdflatex, one pass per kept .tex, sequential: {plain_s:6.2f} s for {plain_pages} pages = "
               f"{1000 * per_plain:.1f} ms per page; CPU {plain_cpu:.2f} s")
-        limits = [limit(tmp_path / "kept", n, tmp_path / f"limit-{r}") for r in range(args.runs)]
         limit_s, limit_cpu = (statistics.median(x[k] for x in limits) for k in range(2))
         print(f"pdfTeX limit, the bodies batched on a format, two at a time, split: {limit_s:6.2f} s = "
               f"{limit_s / total / per_plain:.3f}x plain; CPU {limit_cpu:.2f} s")
