@@ -22,6 +22,7 @@ from conftest import grey_pages
 
 from examgen.bank import load_bank
 from examgen.layouts import SOLUTION, STUDENT
+from examgen.layouts.plain import CLASS_FILE as PLAIN_CLASS
 from examgen.layouts.tum import CLASS_FILE, FONTS_FILE, pictures_once, render_question_body
 from examgen.questions import solve_question
 from examgen.sampling import derive_seed
@@ -69,11 +70,11 @@ OLD = """\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\renewcommand{\\egdraw
 \\renewcommand{\\eg@firsttry}[1]{\\sbox{\\eg@measure}{\\parbox{\\linewidth}{#1}}}\\makeatother"""
 
 
-def compile_tex(folder: Path, tex: str) -> tuple[bytes, list[str]]:
-    """doc.tex compiled with the class in a folder of its own: the PDF and the font sizes at which
-    TikZ pictures were typeset (EG-TIKZ lines)."""
+def compile_tex(folder: Path, tex: str, classes: tuple[Path, ...] = ()) -> tuple[bytes, list[str]]:
+    """doc.tex compiled with the class (and `classes`) in a folder of its own: the PDF and the font
+    sizes at which TikZ pictures were typeset (EG-TIKZ lines)."""
     folder.mkdir()
-    for f in (CLASS_FILE, FONTS_FILE):
+    for f in (CLASS_FILE, FONTS_FILE, *classes):
         shutil.copyfile(f, folder / f.name)
     (folder / "doc.tex").write_text(tex)
     subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
@@ -308,19 +309,22 @@ SHARED = COVERS.replace("\\egcover{", "\\egcover[k1]{").replace("\\egbeginvarian
 
 @pytest.mark.pdf
 @pytest.mark.parametrize("version", ["student", "solution"])
+@pytest.mark.parametrize("layout", ["examgentum", "examgenplain"])
 def test_a_keyed_cover_is_typeset_once_per_page_total_and_copied_as_typesetting_it_gives(
-        tmp_path: Path, version: str) -> None:
+        tmp_path: Path, version: str, layout: str) -> None:
     """\\egcover[key]: the cover is typeset once per key, page total and version, and its lines
     copied (\\unvcopy) into the other variants' first pages: the same PDF, to the byte, as the same
     document without a key (each cover typeset on its page; copying the lines alone left \\prevdepth,
     which \\newpage reads, at 0 instead of the last line's depth: the bottom box moved up 5 pt)."""
-    tabulars, pdfs = {}, {}
-    for name, doc in (("keyed", SHARED), ("each", SHARED.replace("\\egcover[k1]{", "\\egcover{"))):
-        pdfs[name], _ = compile_tex(tmp_path / name, doc % {"old": "", "version": version})
-        tabulars[name] = (tmp_path / name / "doc.log").read_text(errors="replace").count("EG-TABULAR")
-    # the grading table once (\egpicture), each cover's exam/date table per cover typeset:
-    # keyed, one for the total 4 (E0001, E0003) and one for 5 (E0002)
-    assert tabulars == {"keyed": 1 + 2, "each": 1 + 3}
+    lists, pdfs = {}, {}
+    shared = SHARED.replace("{examgentum}", f"{{{layout}}}").replace(
+        "\\AddToHook{env/tabular/begin}{\\typeout{EG-TABULAR}}", "\\AddToHook{env/itemize/begin}{\\typeout{EG-LIST}}")
+    for name, doc in (("keyed", shared), ("each", shared.replace("\\egcover[k1]{", "\\egcover{"))):
+        pdfs[name], _ = compile_tex(tmp_path / name, doc % {"old": "", "version": version}, (PLAIN_CLASS,))
+        lists[name] = (tmp_path / name / "doc.log").read_text(errors="replace").count("EG-LIST")
+    # the cover's lists (instructions; the TUM cover's sticker notes) for each cover typeset: keyed, one
+    # for the total 4 (E0001, E0003) and one for 5 (E0002)
+    assert lists["each"] % 3 == 0 and lists["keyed"] == lists["each"] // 3 * 2 > 0
     assert pdfs["keyed"] == pdfs["each"]
     text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "keyed" / "doc.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
