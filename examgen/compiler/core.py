@@ -273,20 +273,6 @@ def _crashed(label: str, exc: Exception) -> ExamgenError:
                         "please report it)")
 
 
-# the threads qpdf's cuttings run in, made once (a thread started per batch instead: a loaded build then
-# lost the SIGTERM or SIGINT sent to it about once in five, tests/test_interrupt.py; the cause not found)
-_CUTTERS: list[ThreadPoolExecutor] = []
-_CUTTERS_LOCK = threading.Lock()
-
-
-def _in_thread(fn: Callable[..., None], *args: Any) -> Future[None]:
-    """fn(*args) run at once in a thread of the cutting pool; its outcome."""
-    with _CUTTERS_LOCK:
-        if not _CUTTERS:
-            _CUTTERS.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="examgen-qpdf"))
-    return _CUTTERS[0].submit(fn, *args)
-
-
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
     """Each variant's first page in the batch PDF: the variants follow each other, from page 1."""
     firsts, n = {}, 1
@@ -548,22 +534,15 @@ class Compiler:
                                   f"the student version {pages[p.code]}; both must paginate identically")
         if [ranges[p.code][0] for p in batch.pieces] != list(_firsts(batch, pages).values()):
             raise LayoutError(f"{batch.label}: the class logged the variants' pages out of order (EXAMGEN-VARIANT)")
+        logged = regions(log)
+        found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
         split = workdir / "split"  # the build's own copies
+        built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
+                       workdir / "final.pdf")
+        if paged is not None:
+            paged(built)
         split.mkdir(exist_ok=True)
-        # qpdf cuts the batch (a process of its own) while Python reads the regions from the log and
-        # hands the variants on (`paged`): the last batch's cutting waited for that (30-70 ms)
-        cutting = _in_thread(qpdf.split, workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces],
-                             split)
-        try:
-            logged = regions(log)
-            found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
-            built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
-                           workdir / "final.pdf")
-            if paged is not None:
-                paged(built)
-        finally:
-            cutting.exception()  # (waits: no qpdf run outlives its batch's folder)
-        cutting.result()
+        qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
         if cache is not None:
             files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
             # rows of the fields (a dict per region, its keys sorted: 0.1 s of Python per batch of 10)
