@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import __version__
+from . import __version__, interrupts
 from .errors import ExamgenError, SpecError
 from .progress import Stopwatch, cache_note, progress, summary
 
@@ -669,7 +669,13 @@ def run() -> None:
 
 
 def _on_sigterm(signum: int, frame: object) -> None:
+    interrupts.record(Terminated)  # (raised again by interrupts.check if C code swallows it)
     raise Terminated()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    interrupts.record(KeyboardInterrupt)
+    raise KeyboardInterrupt()
 
 
 def main(argv: list[str] | None = None, *, pdflatex: str | None = None, tex_timeout: float | None = None) -> int:
@@ -682,15 +688,18 @@ def main(argv: list[str] | None = None, *, pdflatex: str | None = None, tex_time
         tex["pdflatex"] = pdflatex
     if tex_timeout is not None:
         tex["timeout"] = tex_timeout
+    interrupts.reset()
     try:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous_int = signal.signal(signal.SIGINT, _on_sigint)
     except ValueError:  # not the main thread (embedded use): leave signals alone
-        previous = None
+        previous = previous_int = None
     try:
         return _main(argv, tex)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def _interrupted(exc: BaseException | None) -> int:

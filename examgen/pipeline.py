@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import layouts, qrcodes
+from . import interrupts, layouts, qrcodes
 from .bank import Bank, load_bank
 from .compiler import Batch, Built, Compiler, Opening, Piece, batches
 from .errors import LatexError
@@ -124,7 +124,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     drawn: dict[int, Variant] = {}  # variant 1, drawn for first() before pairs() gets to it
 
     def variant(number: int) -> Variant:
-        return drawn.pop(number) if number in drawn else build_variant(spec, bank, exam_seed, number)
+        v = drawn.pop(number) if number in drawn else build_variant(spec, bank, exam_seed, number)
+        interrupts.check()  # (a signal whose exception numpy swallowed while the variant was drawn)
+        return v
 
     def first() -> Batch:
         """Variant 1's student version alone: without a remembered page total, the draft pass starts
@@ -189,6 +191,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             err = LatexError(f"{exc}{write_diagnostics(out, exc.files)}")
             err.failures = exc.failures
             raise err from None
+        interrupts.check()
         # the exam record: what every writer reads
         student = {v.code: built[(v.code, layouts.STUDENT)] for v in variants}
         exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},
