@@ -356,6 +356,30 @@ def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeyp
         assert record["variant"] == code
 
 
+@pytest.mark.parametrize("stamped", [False, True], ids=["codes typeset", "codes stamped"])
+def test_a_solution_typeset_with_its_codes_has_its_boxes_left_unread(stamped: bool, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The boxes a batch logs (6,000 lines a batch of 10 endterms) are read for the student version
+    (layout.json) and, when the codes are stamped afterwards, for the solution too (where its codes
+    go); a solution typeset with its codes has nothing that reads them, and its batch is not read."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    cutting = _versions_cut(monkeypatch)
+    read: list[str] = []
+    real_regions = core.regions
+
+    def regions(log: str) -> Any:
+        read.append(cutting.version)
+        return real_regions(log)
+
+    monkeypatch.setattr(core, "regions", regions)
+    more = ["--booklets", "6"] if stamped else []  # (2 booklets a variant: stamped on, pdf.Stamper)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out"), *more]) == 0
+    assert sorted(read) == (["solution", "student"] if stamped else ["student"])
+    layout = json.loads((tmp_path / "out" / "E0002" / "layout.json").read_text())
+    assert len(layout["pages"]) == len(pages_text(tmp_path / "out" / "E0002" / "student.pdf"))
+    assert sum(len(p["answer_regions"]) for p in layout["pages"]) > 0
+
+
 def test_the_format_is_kept_inflated_and_typesets_what_pdftex_s_own_does(tmp_path: Path,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     """pdfTeX dumps a format gzip-compressed; examgen keeps it inflated (pdfTeX reads it as it is: inflating

@@ -230,9 +230,10 @@ def _region(row: Any) -> Region:
 
 def _pdf_key(batch: Batch, tex: str, codes: list[tuple[str, int]], fmt: Path, marks: str) -> str:
     """A final pass's PDF cache key: its source, its variants' totals, the format, the scan codes, the
-    regions' fields and the files it reads (fmt.name carries the hash of the class, the preamble and
-    the TeX installation)."""
-    return key(tex, repr(codes), fmt.name, marks, " ".join(REGION_FIELDS), *(f.read_bytes() for f in batch.files))
+    regions' fields (and whether they are read) and the files it reads (fmt.name carries the hash of the
+    class, the preamble and the TeX installation)."""
+    return key(tex, repr(codes), fmt.name, marks, " ".join(REGION_FIELDS), "regions" if batch.regions else "none",
+               *(f.read_bytes() for f in batch.files))
 
 
 def _head_key(head: str, first: str, fmt: Path) -> str:
@@ -534,7 +535,7 @@ class Compiler:
                                   f"the student version {pages[p.code]}; both must paginate identically")
         if [ranges[p.code][0] for p in batch.pieces] != list(_firsts(batch, pages).values()):
             raise LayoutError(f"{batch.label}: the class logged the variants' pages out of order (EXAMGEN-VARIANT)")
-        logged = regions(log)
+        logged = regions(log) if batch.regions else {}
         found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
         split = workdir / "split"  # the build's own copies
         built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
