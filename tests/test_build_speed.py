@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from examgen.cli import main
 from examgen.compiler import Built, Compiler, core, tex
 from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
+from examgen.errors import ExamgenError
 from examgen.spec import load_spec
 from examgen.writers import answers as answers_writer
 from examgen.writers import layoutjson as layout_writer
@@ -314,18 +316,48 @@ def test_records_are_made_as_each_student_batch_is_built(booklets: int | None, t
             assert ahead == end, (code, name)
 
 
-def _versions_cut(monkeypatch: pytest.MonkeyPatch) -> threading.local:
-    """Its `version`: that of the batch the current thread is typesetting and cutting (a streamed batch's
-    final.tex is a FIFO: it cannot be read to learn it)."""
-    cutting = threading.local()
+def _versions_cut(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], str]:
+    """The version of the batch whose PDF (workdir/final.pdf) is cut, learnt as its final pass ran in
+    workdir (a streamed batch's final.tex is a FIFO: it cannot be read to learn it; qpdf cuts the
+    batch in a thread of its own)."""
+    versions: dict[Path, str] = {}
     real = Compiler._typeset_from
 
-    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
-        cutting.version = batch.version
-        return real(self, batch, *rest)
+    def typeset_from(self: Compiler, batch: Any, pages: Any, workdir: Path, *rest: Any) -> Any:
+        versions[workdir] = batch.version
+        return real(self, batch, pages, workdir, *rest)
 
     monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
-    return cutting
+    return lambda batch_pdf: versions[batch_pdf.parent]
+
+
+def test_a_batch_is_stored_in_the_cache_while_the_records_are_written(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A batch's cache entry (its PDFs copied and hashed: 0.1 s for the build's last batch) is stored
+    in a thread, beside the writers, not before them; the build ends once it is stored, and the next
+    build finds it. Shown without timing: storing the batches waits until answers.json is written."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    writing = threading.Event()
+    real_store, real_answers = Cache.store, answers_writer.write
+
+    def store(self: Cache, final: Path, files: Any, **meta: Any) -> None:
+        if final.parent.name == "pdf":
+            assert writing.wait(30), "the batch was stored before the records were written"
+        real_store(self, final, files, **meta)
+
+    def answers(*args: Any, **kw: Any) -> None:
+        writing.set()
+        real_answers(*args, **kw)
+
+    monkeypatch.setattr(Cache, "store", store)
+    monkeypatch.setattr(answers_writer, "write", answers)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "one")]) == 0
+    assert "compile cache: 0 hits, 2 misses" in capsys.readouterr().out
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "two")]) == 0
+    assert "compile cache: 2 hits, 0 misses" in capsys.readouterr().out
+    for name in ("student.pdf", "solution.pdf"):
+        assert (tmp_path / "one" / "E0003" / name).read_bytes() == (tmp_path / "two" / "E0003" / name).read_bytes()
 
 
 def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -336,14 +368,14 @@ def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeyp
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     making: dict[str, threading.Event] = {f"E000{k}": threading.Event() for k in (1, 2, 3)}
     real_made, real_split = pipeline._made_ahead, qpdf_module.split
-    cutting = _versions_cut(monkeypatch)
+    version_of = _versions_cut(monkeypatch)
 
     def made(spec: Any, seed: int, v: Any, *rest: Any) -> tuple[str, str]:
         making[v.code].set()
         return real_made(spec, seed, v, *rest)
 
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
-        if cutting.version == "student":
+        if version_of(batch_pdf) == "student":
             for code, _, _ in parts:
                 assert making[code].wait(60), f"the records of {code} were not being made while its batch was cut"
         real_split(batch_pdf, parts, folder)
@@ -363,13 +395,19 @@ def test_a_solution_typeset_with_its_codes_has_its_boxes_left_unread(stamped: bo
     (layout.json) and, when the codes are stamped afterwards, for the solution too (where its codes
     go); a solution typeset with its codes has nothing that reads them, and its batch is not read."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    cutting = _versions_cut(monkeypatch)
+    typesetting = threading.local()  # the version of the batch whose final pass the thread finishes
     read: list[str] = []
-    real_regions = core.regions
+    real_regions, real_typeset_from = core.regions, Compiler._typeset_from
+
+    def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
+        typesetting.version = batch.version
+        return real_typeset_from(self, batch, *rest)
 
     def regions(log: str) -> Any:
-        read.append(cutting.version)
+        read.append(typesetting.version)
         return real_regions(log)
+
+    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
 
     monkeypatch.setattr(core, "regions", regions)
     more = ["--booklets", "6"] if stamped else []  # (2 booklets a variant: stamped on, pdf.Stamper)
@@ -626,14 +664,14 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
     joining = {"student": threading.Event(), "solution": threading.Event()}
     real_concatenate, real_split = pdf.concatenate, qpdf_module.split
-    cutting = _versions_cut(monkeypatch)
+    version_of = _versions_cut(monkeypatch)
 
     def concatenate(parts: Any, out: Path) -> None:
         joining["student" if out.name.startswith("all-students") else "solution"].set()
         real_concatenate(parts, out)
 
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
-        version = cutting.version
+        version = version_of(batch_pdf)
         assert joining[version].wait(60), f"the {version} print file was not being joined while its batch was cut"
         real_split(batch_pdf, parts, folder)
 
@@ -715,3 +753,42 @@ def test_a_rubric_line_renders_as_jinja2_renders_it(source: str) -> None:
     got = rendering.render_string(source, {"x": 1}, "a test's rubric")
     assert type(got) is texfmt.Latex
     assert got == rendering.environment().from_string(source).render(x=1).strip()
+
+
+@pytest.mark.pdf
+def test_qpdf_cuts_a_batch_while_python_reads_its_regions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Once a batch's final pass ran, qpdf cuts it in a process of its own while Python reads the
+    answer regions from the log (the last batch's cutting waited for them): the regions are read
+    only once the cutting has started, and the build writes what it always did."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    started = threading.Event()
+    real_split, real_regions = core.qpdf.split, core.regions
+
+    def split(*args: Any) -> None:
+        started.set()
+        real_split(*args)
+
+    def regions(log: str) -> Any:
+        assert started.wait(60), "the regions were read before qpdf started cutting the batch"
+        started.clear()  # (the next batch's)
+        return real_regions(log)
+
+    monkeypatch.setattr(core.qpdf, "split", split)
+    monkeypatch.setattr(core, "regions", regions)
+    quiz = ROOT / "exams" / "quiz.yaml"
+    assert main(["build", str(quiz), "-n", "2", "-o", str(tmp_path / "out"), "--jobs", "1"]) == 0
+    monkeypatch.undo()
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache-2"))
+    assert main(["build", str(quiz), "-n", "2", "-o", str(tmp_path / "again")]) == 0
+    assert _outputs(tmp_path / "out") == _outputs(tmp_path / "again")
+
+    def failing(*args: Any) -> None:
+        raise ExamgenError("qpdf failed: a damaged batch PDF")
+
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache-3"))
+    monkeypatch.setattr(core.qpdf, "split", failing)
+    capsys.readouterr()
+    assert main(["build", str(quiz), "-n", "2", "-o", str(tmp_path / "failed")]) != 0
+    assert "qpdf failed: a damaged batch PDF" in capsys.readouterr().err
+    assert not (tmp_path / "failed").exists()

@@ -263,7 +263,15 @@ def test_full_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pyt
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(dst))
         return real(src, dst, **kw)
 
+    real_write = Path.write_bytes
+
+    def write_bytes(self: Path, data: bytes) -> int:  # (a batch's PDFs are stored from memory)
+        if self.is_relative_to(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+        return real_write(self, data)
+
     monkeypatch.setattr(shutil, "copyfile", copyfile)
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
     monkeypatch.setenv("EXAMGEN_CACHE", str(path))
     assert _build_here(tmp_path, capsys) == [WARNING.format(path=path, reason="No space left on device")]
     leftovers = [p for p in path.rglob("*") if p.name.startswith(".")]

@@ -274,6 +274,20 @@ def _crashed(label: str, exc: Exception) -> ExamgenError:
                         "please report it)")
 
 
+# the threads qpdf's cuttings and the cache's stores run in, made once for the process (a SIGTERM or
+# SIGINT is handled in the main thread whatever these do: examgen.interrupts, tests/test_interrupt.py)
+_CUTTERS: list[ThreadPoolExecutor] = []
+_CUTTERS_LOCK = threading.Lock()
+
+
+def _in_thread(fn: Callable[..., None], *args: Any) -> Future[None]:
+    """fn(*args) run at once in a thread of the cutting pool; its outcome."""
+    with _CUTTERS_LOCK:
+        if not _CUTTERS:
+            _CUTTERS.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="examgen-qpdf"))
+    return _CUTTERS[0].submit(fn, *args)
+
+
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
     """Each variant's first page in the batch PDF: the variants follow each other, from page 1."""
     firsts, n = {}, 1
@@ -324,6 +338,8 @@ class Compiler:
         self._starting: ThreadPoolExecutor | None = None
         self._standby: dict[str, list[Standby]] = {}  # format name -> TeX runs started on it ahead (start_format)
         self._standby_lock = threading.Lock()
+        self._storing: list[Future[None]] = []  # cache entries being stored (_store_later)
+        self._storing_lock = threading.Lock()
 
     @classmethod
     def default(cls, use_cache: bool = True, workers: int | None = None, pdflatex: str = PDFLATEX,
@@ -337,6 +353,7 @@ class Compiler:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         if exc is not None:
             self.cancel()
+        self.settle()
         if self._starting is not None:  # (before the caller removes the folder a format is started in)
             self._starting.shutdown(wait=True, cancel_futures=True)
         self.dismiss_standby()
@@ -345,8 +362,25 @@ class Compiler:
         """Stop: kill the running TeX processes (with their process groups) and start no new one."""
         self.tex.cancel()
 
+    def _store_later(self, store: Callable[[], None]) -> None:
+        """Store a cache entry in a thread (Cache.store: atomic; a cache that fails warns): settle() waits."""
+        with self._storing_lock:
+            self._storing.append(_in_thread(store))
+
+    def settle(self) -> None:
+        """Wait until the cache entries of what was compiled are stored: before a compile reads the
+        cache (_cache), when the compiler's block ends, and at the end of a build."""
+        while True:
+            with self._storing_lock:
+                if not self._storing:
+                    return
+                pending, self._storing = self._storing, []
+            for future in pending:
+                future.result()
+
     def _cache(self) -> Cache | None:
         """The cache folder if it can be used (probed per document or exam; warned about once)."""
+        self.settle()
         root = cachedir.usable_cache(self.cache_dir)
         return Cache(root) if root is not None else None
 
@@ -535,25 +569,41 @@ class Compiler:
                                   f"the student version {pages[p.code]}; both must paginate identically")
         if [ranges[p.code][0] for p in batch.pieces] != list(_firsts(batch, pages).values()):
             raise LayoutError(f"{batch.label}: the class logged the variants' pages out of order (EXAMGEN-VARIANT)")
-        logged = regions(log) if batch.regions else {}
-        found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
         split = workdir / "split"  # the build's own copies
-        built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
-                       workdir / "final.pdf")
-        if paged is not None:
-            paged(built)
         split.mkdir(exist_ok=True)
-        qpdf.split(workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces], split)
+        # qpdf cuts the batch (a process of its own) while Python reads the regions from the log and
+        # hands the variants on (`paged`): the last batch's cutting waited for that (30-70 ms)
+        cutting = _in_thread(qpdf.split, workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces],
+                             split)
+        try:
+            logged = regions(log) if batch.regions else {}
+            found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
+            built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
+                           workdir / "final.pdf")
+            if paged is not None:
+                paged(built)
+        finally:
+            cutting.exception()  # (waits: no qpdf run outlives its batch's folder)
+        cutting.result()
         if cache is not None:
-            files: dict[str, Path | bytes] = {f"{p.code}.pdf": split / f"{p.code}.pdf" for p in batch.pieces}
-            # rows of the fields (a dict per region, its keys sorted: 0.1 s of Python per batch of 10)
-            files[REGIONS] = json.dumps({c: [_ROW(r) for r in rs] for c, rs in found.items()},
-                                        sort_keys=True).encode()
-            files[BATCH] = workdir / "final.pdf"
-            cache.store(cache.entry("pdf", digest), files, codes=[p.code for p in batch.pieces])
+            # stored in a thread (settle() waits for it), off the build's tail: the last batch's store
+            # (copying and hashing its PDFs, 0.1 s) overlapped nothing but the writers waiting for it.
+            # Its files are read now: the work folder may be gone by then
+            files: dict[str, Path | bytes] = {f"{p.code}.pdf": (split / f"{p.code}.pdf").read_bytes()
+                                              for p in batch.pieces}
+            files[BATCH] = (workdir / "final.pdf").read_bytes()
+            codes = [p.code for p in batch.pieces]
             # where a streamed run of the same batch finds, from its first variant, that it is likely stored
-            cache.store(cache.entry("heads", _head_key(batch.head(), Batch.text(batch.pieces[0], pages), fmt)),
-                        {"pdf": digest.encode()})
+            head = _head_key(batch.head(), Batch.text(batch.pieces[0], pages), fmt)
+
+            def store() -> None:
+                # rows of the fields (a dict per region, its keys sorted: 0.1 s of Python per batch of 10)
+                files[REGIONS] = json.dumps({c: [_ROW(r) for r in rs] for c, rs in found.items()},
+                                            sort_keys=True).encode()
+                cache.store(cache.entry("pdf", digest), files, codes=codes)
+                cache.store(cache.entry("heads", head), {"pdf": digest.encode()})
+
+            self._store_later(store)
         return built
 
     @staticmethod
