@@ -204,7 +204,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         # driver: write -- atomically: a failure above leaves the target untouched
         with staging(out, "build") as stage:
             # E????/student.pdf, solution.pdf (typeset with their codes, or stamped)
-            pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped)
+            pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped, Path(tmp))
             with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
                 # (typeset with their codes, the print files are joined from the batch PDFs' pages)
                 sources = {k: b.source for k, b in built.items()} if marks is not None else None

@@ -360,6 +360,29 @@ def test_a_batch_is_stored_in_the_cache_while_the_records_are_written(tmp_path: 
         assert (tmp_path / "one" / "E0003" / name).read_bytes() == (tmp_path / "two" / "E0003" / name).read_bytes()
 
 
+def test_the_output_pdfs_share_nothing_with_the_compile_cache(tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build's PDFs typeset in its work folder are linked into the output (not copied: 40 ms of the
+    tail); PDFs from the cache are copied: changing an output file in place (an editor that saves so)
+    changes nothing in the cache, and the next build still gives the compiled bytes."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    outs = [tmp_path / name for name in ("made", "hit", "again")]
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(outs[0])]) == 0
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(outs[1])]) == 0
+    assert "compile cache: 2 hits, 0 misses" in capsys.readouterr().out
+    pdfs = [Path("E0001") / "student.pdf", Path("E0002") / "solution.pdf"]
+    for name in pdfs:
+        assert (outs[0] / name).read_bytes() == (outs[1] / name).read_bytes()
+        assert os.stat(outs[1] / name).st_nlink == 1, f"{name} is linked to another file (the cache's)"
+        with open(outs[1] / name, "r+b") as f:  # changed in place
+            f.write(b"%PDF-broken")
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(outs[2])]) == 0
+    assert "compile cache: 2 hits, 0 misses" in capsys.readouterr().out
+    for name in pdfs:
+        assert (outs[2] / name).read_bytes() == (outs[0] / name).read_bytes()
+
+
 def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A student batch's records (answers.json, layout.json) are made as soon as its pages and
     regions are known, beside qpdf's cutting of the batch, not after it (the last batch's records
