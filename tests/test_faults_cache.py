@@ -165,12 +165,20 @@ def test_corrupt_page_counts(damage: str, tmp_path: Path, clean: dict[str, str])
         assert all(type(n) is int for n in json.loads((e / "pages.json").read_text()).values())
 
 
-def test_truncated_format(tmp_path: Path, clean: dict[str, str]) -> None:
+@pytest.mark.parametrize("damage", ["truncated", "one byte changed"])
+def test_damaged_format(damage: str, tmp_path: Path, clean: dict[str, str]) -> None:
+    """The format in the cache is damaged after a build that remembered the page total: the next
+    build's opening runs start on it while it is verified (Compiler._early_format), are ended unused,
+    and the format is made again."""
     cache = tmp_path / "cache"
     _ok(_build(tmp_path / "o1", cache), 0, 2)
+    assert _entries(cache, "totals")  # (the total is remembered: the next build starts its opening runs early)
     for e in _entries(cache, "formats"):
         (fmt,) = e.glob("*.fmt")
-        fmt.write_bytes(fmt.read_bytes()[: fmt.stat().st_size // 2])
+        data = fmt.read_bytes()
+        half = len(data) // 2
+        changed = data[:half] + bytes([data[half] ^ 1]) + data[half + 1:]
+        fmt.write_bytes(data[:half] if damage == "truncated" else changed)
     for run in ("o2", "o3"):
         proc = _build(tmp_path / run, cache)
         assert proc.returncode == 0 and error_lines(proc.stderr) == [], proc.stderr

@@ -415,20 +415,27 @@ class Compiler:
 
     def _early_format(self, preamble: str, classes: tuple[Path, ...], folder: Path, cache: Cache | None,
                       remember: str | None) -> Path:
-        fmt = self.cached_format(preamble, classes, cache)
-        if fmt is None:
-            return self._made_format(preamble, classes, folder, cache)
-        if cache is not None and remember is not None and _remembered(cache, _total_entry(cache, remember)):
-            runs = []
+        digest, name = self._format_key(preamble, classes)
+        runs: list[Standby] = []
+        stored = cache.entry("formats", digest) / f"{name}.fmt" if cache is not None else None
+        if (cache is not None and stored is not None and remember is not None and stored.exists()
+                and _remembered(cache, _total_entry(cache, remember))):
+            # the opening's runs load the format while it is verified (the sha256 of its 19 MB: 35 ms
+            # before the first TeX process otherwise); one that fails the check ends them unused
             for k in range(min(2, self.workers)):  # (an opening: a student and a solution batch)
                 (folder / f"standby-{k}").mkdir(parents=True, exist_ok=True)
-                _link_format(folder / f"standby-{k}", fmt)
+                _link_format(folder / f"standby-{k}", stored)
                 try:
-                    runs.append(self.tex.standby(folder / f"standby-{k}", "final", fmt.stem))
+                    runs.append(self.tex.standby(folder / f"standby-{k}", "final", stored.stem))
                 except ExamgenError:  # (cancelled, or no pdflatex: the build reports it)
                     break
-            with self._standby_lock:
-                self._standby.setdefault(fmt.stem, []).extend(runs)
+        fmt = _cached_format(cache, digest, name)
+        if fmt is None:
+            for run in runs:
+                self.tex.dismiss(run.proc)
+            return self._made_format(preamble, classes, folder, cache)
+        with self._standby_lock:
+            self._standby.setdefault(fmt.stem, []).extend(runs)
         return fmt
 
     def _take_standby(self, fmt: Path) -> Standby | None:
