@@ -185,7 +185,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                                           # the format (one: both versions share the preamble)
                                           [_batch(spec, [], layouts.SOLUTION, logo)],
                                           remember=str(spec.path.resolve()), finish=finish, first=first,
-                                          paged=paged, opening=opening())
+                                          paged=paged, opening=opening(), stored=False)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:
                 raise

@@ -28,6 +28,7 @@ from examgen.compiler import Built, Compiler, core, tex
 from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.errors import ExamgenError
+from examgen.questions import build_variant
 from examgen.spec import load_spec
 from examgen.writers import answers as answers_writer
 from examgen.writers import layoutjson as layout_writer
@@ -358,6 +359,26 @@ def test_a_batch_is_stored_in_the_cache_while_the_records_are_written(tmp_path: 
     assert "compile cache: 2 hits, 0 misses" in capsys.readouterr().out
     for name in ("student.pdf", "solution.pdf"):
         assert (tmp_path / "one" / "E0003" / name).read_bytes() == (tmp_path / "two" / "E0003" / name).read_bytes()
+
+
+def test_compile_exam_returns_with_its_batches_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only a build asks compile_exam not to wait for its cache entries (stored=False, then settle());
+    any other caller finds them stored when it returns, however slow the cache is (here: storing a
+    batch's PDFs takes 0.3 s longer)."""
+    real_store = Cache.store
+
+    def slow_store(self: Cache, final: Path, files: Any, **meta: Any) -> None:
+        if final.parent.name == "pdf":  # (a batch's PDFs: stored beside the rest)
+            time.sleep(0.3)
+        real_store(self, final, files, **meta)
+
+    monkeypatch.setattr(Cache, "store", slow_store)
+    loaded = bank.load_bank()
+    spec = load_spec(QUIZ, loaded)
+    variants = [build_variant(spec, loaded, 3, 1)]
+    pair = (pipeline._batch(spec, variants, "student", None), pipeline._batch(spec, variants, "solution", None))
+    Compiler(tmp_path / "cache").compile_exam([pair], tmp_path / "work")
+    assert len([e for e in (tmp_path / "cache" / "pdf").iterdir() if (e / "entry.json").exists()]) == 2
 
 
 def test_the_output_pdfs_share_nothing_with_the_compile_cache(tmp_path: Path,

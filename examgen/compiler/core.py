@@ -681,7 +681,7 @@ class Compiler:
                      finish: Callable[[str, dict[str, Built]], None] | None = None,
                      first: Callable[[], Batch] | None = None,
                      paged: Callable[[str, dict[str, Built]], None] | None = None,
-                     opening: Opening | None = None) -> dict[tuple[str, str], Built]:
+                     opening: Opening | None = None, stored: bool = True) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
@@ -701,7 +701,20 @@ class Compiler:
         the first variant's student version alone, before the first pair is rendered: a cold build's
         draft pass starts with it. `opening` is the first pair variant by variant (before `pairs`): with
         the format and the usual total at hand, both its TeX runs start at once and typeset each variant
-        as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole."""
+        as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole.
+        `stored`: the cache entries of the batches are stored when it returns; False: they may still be
+        being stored in a thread (the caller's work overlaps them: a build's writers), settle() waits."""
+        try:
+            return self._compile_exam(pairs, workroot, progress, formats, remember, finish, first, paged, opening)
+        finally:
+            if stored:
+                self.settle()
+
+    def _compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
+                      progress: Callable[[int], None] | None, formats: Iterable[Batch], remember: str | None,
+                      finish: Callable[[str, dict[str, Built]], None] | None, first: Callable[[], Batch] | None,
+                      paged: Callable[[str, dict[str, Built]], None] | None,
+                      opening: Opening | None) -> dict[tuple[str, str], Built]:
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
@@ -722,7 +735,10 @@ class Compiler:
         cache = self._cache()
         fmt = self.format_file(batch.preamble, batch.classes, workroot, cache)
         pages = self.count_pages(batch, workroot / "draft", fmt)
-        return self.typeset(batch, pages, workroot / "final", fmt, cache)[code]
+        try:
+            return self.typeset(batch, pages, workroot / "final", fmt, cache)[code]
+        finally:
+            self.settle()  # (its cache entry stored when it returns)
 
     def log_of(self, workdir: Path, name: str, tex: str, label: str, classes: tuple[Path, ...] = ()) -> str:
         """One draft-mode pdflatex pass (no PDF) of a document with these class files
