@@ -56,10 +56,9 @@ def _piece(layout: layouts.Layout, info: ExamInfo, v: Variant, version: str, lab
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None,
            marks: qrcodes.Typeset | None = None) -> Batch:
     """One batch document of these variants in one version (`logo`: the logo under its fixed name;
-    `marks`: the scan codes typeset with the pages, Batch.marks; the boxes of a solution typeset with
-    them are not read: Batch.regions)."""
+    `marks`: the scan codes typeset with the pages, Batch.marks)."""
     return replace(document(layouts.get(spec.layout), spec.info, variants, version, (logo,) if logo else ()),
-                   marks=marks, regions=version == layouts.STUDENT or marks is None)
+                   marks=marks)
 
 
 def _stage_logo(spec: ExamSpec, folder: Path) -> Path | None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from ..layouts import Region
+from ..layouts import STUDENT, Region
 
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 #: The class's log protocol: one line per variant with its first page and page count.
@@ -50,10 +50,14 @@ class Batch:
     files: tuple[Path, ...] = ()  # extra files (a logo) the document reads
     classes: tuple[Path, ...] = ()  # the layout's class files the preamble loads (layouts.Layout.classes)
     marks: Marks | None = None  # the scan codes typeset with the pages; None: none, stamped afterwards if at all
-    # whether the build reads the boxes the class logs (layouts.regions: 6,000 lines a batch of 10 endterms,
-    # 50 ms of Python): the student version's make layout.json and the stamped codes' places; a solution
-    # typeset with its codes has nothing that reads them (Built.regions empty)
-    regions: bool = True
+
+    @property
+    def reads_regions(self) -> bool:
+        """Whether the compiler reads the boxes the class logs (layouts.regions: 6,000 lines a batch of
+        10 endterms, 50 ms of Python): the student version's make layout.json, and codes stamped on
+        afterwards need their places; a solution typeset with its codes has nothing that reads them
+        (its Built.regions are empty)."""
+        return self.version == STUDENT or self.marks is None
 
     def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
         return self.head(draft) + "".join(self.text(p, pages) for p in self.pieces) + END

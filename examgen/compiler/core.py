@@ -192,9 +192,17 @@ def _link_format(workdir: Path, fmt: Path) -> None:
             shutil.copyfile(fmt, target)
 
 
+def _stored_format(cache: Cache, digest: str, name: str) -> Path:
+    """Where the cache keeps the format of this key (not verified)."""
+    return cache.entry("formats", digest) / f"{name}.fmt"
+
+
 def _cached_format(cache: Cache | None, digest: str, name: str) -> Path | None:
-    entry = cache.verified(cache.entry("formats", digest), [f"{name}.fmt"]) if cache else None
-    return entry / f"{name}.fmt" if entry is not None else None
+    """The format of this key from the cache, verified, or None."""
+    if cache is None:
+        return None
+    stored = _stored_format(cache, digest, name)
+    return stored if cache.verified(stored.parent, [stored.name]) is not None else None
 
 
 def _read_per_variant(path: Path, batch: Batch) -> dict[str, Any] | None:
@@ -230,10 +238,10 @@ def _region(row: Any) -> Region:
 
 def _pdf_key(batch: Batch, tex: str, codes: list[tuple[str, int]], fmt: Path, marks: str) -> str:
     """A final pass's PDF cache key: its source, its variants' totals, the format, the scan codes, the
-    regions' fields (and whether they are read) and the files it reads (fmt.name carries the hash of the
-    class, the preamble and the TeX installation)."""
-    return key(tex, repr(codes), fmt.name, marks, " ".join(REGION_FIELDS), "regions" if batch.regions else "none",
-               *(f.read_bytes() for f in batch.files))
+    regions' fields and the files it reads (fmt.name carries the hash of the class, the preamble and
+    the TeX installation; the version, in the source, and the scan codes decide whether the regions
+    are read: Batch.reads_regions)."""
+    return key(tex, repr(codes), fmt.name, marks, " ".join(REGION_FIELDS), *(f.read_bytes() for f in batch.files))
 
 
 def _head_key(head: str, first: str, fmt: Path) -> str:
@@ -274,18 +282,18 @@ def _crashed(label: str, exc: Exception) -> ExamgenError:
                         "please report it)")
 
 
-# the threads qpdf's cuttings and the cache's stores run in, made once for the process (a SIGTERM or
-# SIGINT is handled in the main thread whatever these do: examgen.interrupts, tests/test_interrupt.py)
-_CUTTERS: list[ThreadPoolExecutor] = []
-_CUTTERS_LOCK = threading.Lock()
+# the threads qpdf's cuttings and the cache's stores run in beside a batch's own, made once for the
+# process (a SIGTERM or SIGINT is handled in the main thread whatever these do: examgen.interrupts)
+_BESIDE: list[ThreadPoolExecutor] = []
+_BESIDE_LOCK = threading.Lock()
 
 
-def _in_thread(fn: Callable[..., None], *args: Any) -> Future[None]:
-    """fn(*args) run at once in a thread of the cutting pool; its outcome."""
-    with _CUTTERS_LOCK:
-        if not _CUTTERS:
-            _CUTTERS.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="examgen-qpdf"))
-    return _CUTTERS[0].submit(fn, *args)
+def _beside(fn: Callable[..., None], *args: Any) -> Future[None]:
+    """fn(*args) run at once in a thread of that pool; its outcome."""
+    with _BESIDE_LOCK:
+        if not _BESIDE:
+            _BESIDE.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="examgen-beside"))
+    return _BESIDE[0].submit(fn, *args)
 
 
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
@@ -365,7 +373,7 @@ class Compiler:
     def _store_later(self, store: Callable[[], None]) -> None:
         """Store a cache entry in a thread (Cache.store: atomic; a cache that fails warns): settle() waits."""
         with self._storing_lock:
-            self._storing.append(_in_thread(store))
+            self._storing.append(_beside(store))
 
     def settle(self) -> None:
         """Wait until the cache entries of what was compiled are stored: before a compile reads the
@@ -417,9 +425,9 @@ class Compiler:
                       remember: str | None) -> Path:
         digest, name = self._format_key(preamble, classes)
         runs: list[Standby] = []
-        stored = cache.entry("formats", digest) / f"{name}.fmt" if cache is not None else None
-        if (cache is not None and stored is not None and remember is not None and stored.exists()
-                and _remembered(cache, _total_entry(cache, remember))):
+        stored = _stored_format(cache, digest, name) if cache is not None else None
+        if stored is not None and stored.exists() and remember is not None and cache is not None \
+                and _remembered(cache, _total_entry(cache, remember)):
             # the opening's runs load the format while it is verified (the sha256 of its 19 MB: 35 ms
             # before the first TeX process otherwise); one that fails the check ends them unused
             for k in range(min(2, self.workers)):  # (an opening: a student and a solution batch)
@@ -580,10 +588,10 @@ class Compiler:
         split.mkdir(exist_ok=True)
         # qpdf cuts the batch (a process of its own) while Python reads the regions from the log and
         # hands the variants on (`paged`): the last batch's cutting waited for that (30-70 ms)
-        cutting = _in_thread(qpdf.split, workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces],
+        cutting = _beside(qpdf.split, workdir / "final.pdf", [(p.code, *ranges[p.code]) for p in batch.pieces],
                              split)
         try:
-            logged = regions(log) if batch.regions else {}
+            logged = regions(log) if batch.reads_regions else {}
             found = {p.code: tuple(logged.get(p.code, ())) for p in batch.pieces}
             built = _built(batch, {p.code: split / f"{p.code}.pdf" for p in batch.pieces}, pages, found,
                            workdir / "final.pdf")
@@ -704,17 +712,6 @@ class Compiler:
         as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole.
         `stored`: the cache entries of the batches are stored when it returns; False: they may still be
         being stored in a thread (the caller's work overlaps them: a build's writers), settle() waits."""
-        try:
-            return self._compile_exam(pairs, workroot, progress, formats, remember, finish, first, paged, opening)
-        finally:
-            if stored:
-                self.settle()
-
-    def _compile_exam(self, pairs: Iterable[tuple[Batch, Batch]], workroot: Path,
-                      progress: Callable[[int], None] | None, formats: Iterable[Batch], remember: str | None,
-                      finish: Callable[[str, dict[str, Built]], None] | None, first: Callable[[], Batch] | None,
-                      paged: Callable[[str, dict[str, Built]], None] | None,
-                      opening: Opening | None) -> dict[tuple[str, str], Built]:
         cache = self._cache()
         # twice the TeX slots: a batch's split and cache store overlap the next batch's TeX run
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
@@ -728,6 +725,9 @@ class Compiler:
                 pool.shutdown(wait=False, cancel_futures=True)
                 self.cancel()
                 raise
+            finally:
+                if stored:
+                    self.settle()
 
     def compile_one(self, batch: Batch, workroot: Path) -> Built:
         """A one-variant document (preview, check): its own draft pass, then the final one."""
