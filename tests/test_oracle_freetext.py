@@ -268,8 +268,8 @@ def test_pinned_params_validated(tid, params, message):
 # a blue model: TikZ's \draw[thick,blue] (a ReLU), or the sketches' pgf path of the same line width and colour
 _BLUE = re.compile(r"\\draw\[thick,blue\] ((?:\([^)]*\)(?: -- )?)+);"
                    r"|\\pgfsetlinewidth\{0\.8pt\}\\pgfsetstrokecolor\{blue\}\n((?:\\pgfpath(?:moveto|lineto)"
-                   r"\{\\pgfpointxy\{[^}]*\}\{[^}]*\}\})+)\n\\pgfusepath\{stroke\}")
-_PGF_POINT = re.compile(r"\\pgfpath(moveto|lineto)\{\\pgfpointxy\{([^}]*)\}\{([^}]*)\}\}")
+                   r"\{\\pgfq?pointxy\{[^}]*\}\{[^}]*\}\})+)\n\\pgfusepath\{stroke\}")
+_PGF_POINT = re.compile(r"\\pgfpath(moveto|lineto)\{\\pgfq?pointxy\{([^}]*)\}\{([^}]*)\}\}")
 
 
 def blue_paths(text: str) -> list[list[tuple[float, float]]]:

@@ -32,10 +32,12 @@ _PICTURE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 
 
 # what makes a picture depend on the font: text (nodes and what makes them), font-relative units;
-# any pgf command but the basic layer's paths, points and line settings (a regression sketch's points
-# and model are drawn with these: fewer TeX instructions than TikZ's \fill ... circle and \draw, the same pixels)
+# any pgf command but the basic layer's paths, points and line settings (a regression sketch's points,
+# model, clip and bounding box are drawn with these: fewer TeX instructions than TikZ's \fill ... circle,
+# \draw, \clip and \useasboundingbox, the same PDF)
 _FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\f@|baselineskip|\d\s*e[mx]\b"
-                     r"|\\pgf(?!(?:path(?:moveto|lineto|circle)|usepath|pointxy|set(?:linewidth|strokecolor))\{)"
+                     r"|\\pgf(?!(?:path(?:moveto|lineto|circle|ellipse|rectanglecorners)|usepath|q?point(?:xy)?"
+                     r"|set(?:linewidth|strokecolor))\{|pathclose\b)"
                      r"|\\(?:line|text|column|paper)width|\\hsize")  # (and the line width: keyed by it too)
 
 
