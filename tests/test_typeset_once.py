@@ -278,7 +278,7 @@ def as_written_before(picture: str) -> str:
 @pytest.mark.pdf
 @pytest.mark.parametrize("tid", SKETCHES)
 def test_sketches_are_the_pdf_bytes_of_pgfs_circles_and_tikzs_clip(tid: str, tmp_path: Path) -> None:
-    """The sketches' points (\\pgfpathellipse with \\pgfqpoint axes), points (\\pgfqpointxy: no pgfmath parse), clip
+    """The sketches' dots (\\pgfpathellipse with \\pgfqpoint axes), points (\\pgfqpointxy: no pgfmath parse), clip
     and bounding box (pgf's basic layer) cost 7% fewer TeX instructions than the bank's earlier \\pgfpathcircle,
     \\pgfpointxy and TikZ syntax: typeset both ways, in black and blue, the PDFs are the same bytes."""
     q = solve_question(load_bank().templates[tid], derive_seed(5, 11, tid))

@@ -425,8 +425,7 @@ class Compiler:
                       remember: str | None) -> Path:
         digest, name = self._format_key(preamble, classes)
         runs: list[Standby] = []
-        stored = _stored_format(cache, digest, name) if cache is not None else None
-        if stored is not None and stored.exists() and remember is not None and cache is not None \
+        if cache is not None and remember is not None and (stored := _stored_format(cache, digest, name)).exists() \
                 and _remembered(cache, _total_entry(cache, remember)):
             # the opening's runs load the format while it is verified (the sha256 of its 19 MB: 35 ms
             # before the first TeX process otherwise); one that fails the check ends them unused
