@@ -167,6 +167,17 @@ def _affine(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return np.vstack([m, [0, 0, 1]])
 
 
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """The least-squares similarity (rotation, one scale, shift) src -> dst as a 3x3 matrix: what a
+    scanner does to a page, without the shear and stretch that an affine fit reads into a few pixels'
+    error in the QR code's corners (zxing's are off by up to a module)."""
+    x, y = src[:, 0], src[:, 1]
+    one, zero = np.ones(len(src)), np.zeros(len(src))
+    a = np.vstack([np.column_stack([x, -y, one, zero]), np.column_stack([y, x, zero, one])])
+    (c, s, tx, ty), *_ = np.linalg.lstsq(a, np.concatenate([dst[:, 0], dst[:, 1]]), rcond=None)
+    return np.array([[c, -s, tx], [s, c, ty], [0, 0, 1.0]])
+
+
 def _find_disc(img: np.ndarray, centre: np.ndarray, d_px: float, reach: float = 0.0) -> np.ndarray | None:
     """The centre of the filled disc of diameter d_px nearest to centre, searched within reach
     pixels (default 3.5 diameters, 12 mm: the QR-only estimate is off by up to 7.5 mm); None
@@ -203,15 +214,20 @@ def register(img: np.ndarray, page: PageLayout, qr_px: np.ndarray) -> tuple[np.n
     """The homography layout mm -> pixels from the QR corners and the corner discs, the RMS
     residual of its points in mm, and how many discs were found."""
     qr_mm = _qr_corners_mm(page)
-    rough = _affine(qr_mm, qr_px)  # a perspective fit to one small square extrapolates wildly
+    # where the discs are looked for: a similarity fitted to the QR corners (a perspective or affine
+    # fit to one small square extrapolates wildly: a corner off by 5 pixels put the disc 300 mm away
+    # 100 pixels off, outside its search), then, nearest disc first, refitted to the corners and the
+    # discs found so far (their long baselines fix the rotation and scale that the code's corners cannot)
+    rough = _similarity(qr_mm, qr_px)
     src, dst = [qr_mm.mean(axis=0)], [qr_px.mean(axis=0)]
     scale = float(np.linalg.norm(qr_px[1] - qr_px[0]) / page.qr[2])  # px per mm
-    for x, y, d in page.marks:
+    for x, y, d in sorted(page.marks, key=lambda m: float(np.hypot(m[0] - src[0][0], m[1] - src[0][1]))):
         guess = _apply(rough, np.array([[x, y]]))[0]
         found = _find_disc(img, guess, d * scale)
         if found is not None:
             src.append(np.array([x, y]))
             dst.append(found)
+            rough = _similarity(np.vstack([qr_mm, src[1:]]), np.vstack([qr_px, dst[1:]]))
     discs = len(src) - 1
     if discs >= 3:
         s, t = np.array(src), np.array(dst)
@@ -226,7 +242,7 @@ def register(img: np.ndarray, page: PageLayout, qr_px: np.ndarray) -> tuple[np.n
         h = _affine(s, t)
         fitted, target = s, t
     else:
-        h, fitted, target = rough, qr_mm, qr_px
+        h, fitted, target = _affine(qr_mm, qr_px), qr_mm, qr_px
     err = np.linalg.norm(_apply(h, fitted) - target, axis=1) / scale
     return h, float(np.sqrt(np.mean(err ** 2))), discs
 
