@@ -1,6 +1,6 @@
 """Where examgen keeps what it can reuse between runs: formats, compiled
-batches, page counts (compiler/), jinja2 bytecode (rendering.py) and the loaded
-question bank (bank.py).
+batches, page counts (compiler/), jinja2 bytecode (rendering.py), the loaded
+question bank (bank.py) and which YAML documents passed their schema (schema.py).
 
 The cache only ever saves time: a folder that cannot be used (read-only, a file
 in the way, a full disk) gives one warning line and the build goes on without it."""

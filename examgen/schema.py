@@ -4,13 +4,17 @@ violation of a file into 'file:line:col: key path: problem' lines."""
 from __future__ import annotations
 
 import difflib
-from typing import Any
-
-import jsonschema
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import values
 from .texfmt import untypesettable
 from .yamlfile import LoadedYaml, format_keypath
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _num = {"type": "number"}
 _str = {"type": "string"}
@@ -260,11 +264,18 @@ def _is_number(checker: Any, x: Any) -> bool:
     return values.is_number(x)
 
 
-# The YAML files' types: integers are written as integers, numbers are finite
-_VALIDATOR = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {"integer": _is_integer, "number": _is_number}))
+@lru_cache(maxsize=1)
+def _validator() -> Any:
+    """The validator class: the YAML files' types (integers are written as integers, numbers are
+    finite). jsonschema is imported here, when a document is first checked, not with this module:
+    its import (0.13 s) was on a build's path to its first variant while TeX waited for it, and a
+    build whose spec and bank were found valid before checks nothing (`_known_valid`)."""
+    import jsonschema
+
+    return jsonschema.validators.extend(
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+            {"integer": _is_integer, "number": _is_number}))
 
 
 def _best(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
@@ -316,9 +327,39 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
+def _valid_entry(doc: LoadedYaml, schema: dict[str, Any]) -> Path | None:
+    """Where the cache (cachedir) notes that this document satisfies this schema: keyed by the
+    parsed document (repr tells 1, 1.0 and true apart), the schema and the code that checks it
+    (this module and values.py); None without a cache."""
+    from .cachedir import cache_dir
+    from .compiler.cache import key
+
+    root = cache_dir()
+    if root is None:
+        return None
+    code = [Path(__file__).read_bytes(), Path(values.__file__).read_bytes()]
+    return root / "valid" / key("schema-valid", *code, repr(schema), repr(doc.data))
+
+
 def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
-    """All violations of a document, each 'file:line:col: key.path: problem'."""
-    validator = _VALIDATOR(schema)
+    """All violations of a document, each 'file:line:col: key.path: problem'. A document found
+    valid before (the same parsed data, schema and checking code: `_valid_entry`) is not checked again."""
+    entry = _valid_entry(doc, schema)
+    if entry is not None and entry.is_file():
+        return []
+    out = _schema_errors(doc, schema)
+    if not out and entry is not None:
+        try:  # (an empty file; a cache that cannot be written only costs the check next time)
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(entry, os.O_WRONLY | os.O_CREAT, 0o644)
+            os.close(fd)
+        except OSError:
+            pass
+    return out
+
+
+def _schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
+    validator = _validator()(schema)
     out = []
     for err in sorted(validator.iter_errors(doc.data), key=lambda e: [str(p) for p in e.absolute_path]):
         err = _best(err)
