@@ -3,8 +3,10 @@ violation of a file into 'file:line:col: key path: problem' lines."""
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -334,11 +336,38 @@ def _valid_entry(doc: LoadedYaml, schema: dict[str, Any]) -> Path | None:
     from .cachedir import cache_dir
     from .compiler.cache import key
 
-    root = cache_dir()
+    root = _usable(cache_dir())
     if root is None:
         return None
     code = [Path(__file__).read_bytes(), Path(values.__file__).read_bytes()]
     return root / "valid" / key("schema-valid", *code, repr(schema), repr(doc.data))
+
+
+@lru_cache(maxsize=8)
+def _usable(root: Path | None) -> Path | None:
+    """cachedir.usable_cache, probed once per folder and process (a probe file per document would
+    cost more than the check it saves); an unusable folder gives the cache's one warning."""
+    from .cachedir import usable_cache
+
+    return usable_cache(root)
+
+
+def _note_valid(entry: Path) -> None:
+    """The empty file `entry`, written as the cache writes (a temporary file renamed into place);
+    a folder that refuses it gives the cache's one warning, and the check is made again next time."""
+    from . import cachedir
+
+    tmp = None
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=entry.parent)
+        os.close(fd)
+        os.replace(tmp, entry)
+    except OSError as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        cachedir.unusable(entry.parent.parent, exc)
 
 
 def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
@@ -349,12 +378,7 @@ def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
         return []
     out = _schema_errors(doc, schema)
     if not out and entry is not None:
-        try:  # (an empty file; a cache that cannot be written only costs the check next time)
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(entry, os.O_WRONLY | os.O_CREAT, 0o644)
-            os.close(fd)
-        except OSError:
-            pass
+        _note_valid(entry)
     return out
 
 
