@@ -3,10 +3,7 @@ violation of a file into 'file:line:col: key path: problem' lines."""
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +14,8 @@ from .yamlfile import LoadedYaml, format_keypath
 
 if TYPE_CHECKING:
     import jsonschema
+
+    from .compiler.cache import Cache
 
 _num = {"type": "number"}
 _str = {"type": "string"}
@@ -271,7 +270,7 @@ def _validator() -> Any:
     """The validator class: the YAML files' types (integers are written as integers, numbers are
     finite). jsonschema is imported here, when a document is first checked, not with this module:
     its import (0.13 s) was on a build's path to its first variant while TeX waited for it, and a
-    build whose spec and bank were found valid before checks nothing (`_known_valid`)."""
+    build whose spec and bank were found valid before checks nothing (schema_errors)."""
     import jsonschema
 
     return jsonschema.validators.extend(
@@ -329,56 +328,50 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def _valid_entry(doc: LoadedYaml, schema: dict[str, Any]) -> Path | None:
-    """Where the cache (cachedir) notes that this document satisfies this schema: keyed by the
-    parsed document (repr tells 1, 1.0 and true apart), the schema and the code that checks it
-    (this module and values.py); None without a cache."""
-    from .cachedir import cache_dir
+@lru_cache(maxsize=1)
+def _checking_code() -> str:
+    """What decides a check besides the document and the schema: this module, values.py and the
+    installed jsonschema (its dist-info folder names its version; importlib.metadata would cost
+    30 ms). Read once per process."""
+    import importlib.util
+
     from .compiler.cache import key
 
-    root = _usable(cache_dir())
-    if root is None:
-        return None
-    code = [Path(__file__).read_bytes(), Path(values.__file__).read_bytes()]
-    return root / "valid" / key("schema-valid", *code, repr(schema), repr(doc.data))
+    spec = importlib.util.find_spec("jsonschema")
+    site = Path(spec.origin).parent.parent if spec is not None and spec.origin else None
+    dists = sorted(p.name for p in site.glob("jsonschema-*.dist-info")) if site is not None else []
+    return key(Path(__file__).read_bytes(), Path(values.__file__).read_bytes(), *dists)
 
 
 @lru_cache(maxsize=8)
-def _usable(root: Path | None) -> Path | None:
-    """cachedir.usable_cache, probed once per folder and process (a probe file per document would
-    cost more than the check it saves); an unusable folder gives the cache's one warning."""
+def _cache(root: Path | None) -> Cache | None:
+    """The cache folder as the compiler uses it (cachedir.usable_cache), probed once per folder and
+    process (a probe file per document would cost more than the check it saves); an unusable folder
+    gives the cache's one warning."""
     from .cachedir import usable_cache
+    from .compiler.cache import Cache
 
-    return usable_cache(root)
-
-
-def _note_valid(entry: Path) -> None:
-    """The empty file `entry`, written as the cache writes (a temporary file renamed into place);
-    a folder that refuses it gives the cache's one warning, and the check is made again next time."""
-    from . import cachedir
-
-    tmp = None
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=entry.parent)
-        os.close(fd)
-        os.replace(tmp, entry)
-    except OSError as exc:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-        cachedir.unusable(entry.parent.parent, exc)
+    usable = usable_cache(root)
+    return Cache(usable) if usable is not None else None
 
 
 def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:
     """All violations of a document, each 'file:line:col: key.path: problem'. A document found
-    valid before (the same parsed data, schema and checking code: `_valid_entry`) is not checked again."""
-    entry = _valid_entry(doc, schema)
-    if entry is not None and entry.is_file():
+    valid before is not checked again: the cache holds an (empty) entry "valid/<key>" per document
+    that passed, keyed by the parsed data (repr tells 1, 1.0 and true apart), the schema and
+    _checking_code(); errors are never stored."""
+    from .cachedir import cache_dir
+    from .compiler.cache import key
+
+    cache = _cache(cache_dir())
+    if cache is None:
+        return _schema_errors(doc, schema)
+    entry = cache.entry("valid", key(_checking_code(), repr(schema), repr(doc.data)))
+    if cache.verified(entry, []) is not None:
         return []
     out = _schema_errors(doc, schema)
-    if not out and entry is not None:
-        _note_valid(entry)
+    if not out:
+        cache.store(entry, {})
     return out
 
 

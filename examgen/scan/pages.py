@@ -219,9 +219,10 @@ def register(img: np.ndarray, page: PageLayout, qr_px: np.ndarray) -> tuple[np.n
     # 100 pixels off, outside its search), then, nearest disc first, refitted to the corners and the
     # discs found so far (their long baselines fix the rotation and scale that the code's corners cannot)
     rough = _similarity(qr_mm, qr_px)
-    src, dst = [qr_mm.mean(axis=0)], [qr_px.mean(axis=0)]
+    centre = qr_mm.mean(axis=0)
+    src, dst = [centre], [qr_px.mean(axis=0)]
     scale = float(np.linalg.norm(qr_px[1] - qr_px[0]) / page.qr[2])  # px per mm
-    for x, y, d in sorted(page.marks, key=lambda m: float(np.hypot(m[0] - src[0][0], m[1] - src[0][1]))):
+    for x, y, d in sorted(page.marks, key=lambda m: float(np.hypot(m[0] - centre[0], m[1] - centre[1]))):
         guess = _apply(rough, np.array([[x, y]]))[0]
         found = _find_disc(img, guess, d * scale)
         if found is not None:
