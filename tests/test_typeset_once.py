@@ -24,7 +24,8 @@ from examgen.bank import load_bank
 from examgen.layouts import SOLUTION, STUDENT
 from examgen.layouts.plain import CLASS_FILE as PLAIN_CLASS
 from examgen.layouts.tum import CLASS_FILE, FONTS_FILE, pictures_once, render_question_body
-from examgen.questions import solve_question
+from examgen.layouts.tum.drawings import literal
+from examgen.questions import solve_question, texts
 from examgen.sampling import derive_seed
 
 PIC = "\\begin{tikzpicture}\\draw (0,0) -- (1,1) node[right]{$x$};\\end{tikzpicture}"
@@ -141,8 +142,12 @@ def test_pictures_without_text_are_drawings_set_once_whatever_the_font() -> None
               "\\pgfusepath{use as bounding box}\\pgfpathellipse{\\pgfqpointxy{1}{0}}{\\pgfqpoint{2.5pt}{0pt}}"
               "{\\pgfqpoint{0pt}{2.5pt}}\\pgfusepath{fill}\\begin{pgfscope}\\pgfpathmoveto{\\pgfqpointxy{0}{0}}"
               "\\pgfpathlineto{\\pgfqpointxy{0}{1}}\\pgfpathclose\\pgfusepath{clip}\\end{pgfscope}\\end{tikzpicture}")
-    for picture in (DRAWING, arrows, basic, sketch):
+    for picture in (DRAWING, arrows, basic):  # (basic: no bounding box first)
         assert pictures_once(picture) == f"\\egdrawing{{{key(picture)}}}{{{picture}}}"
+    # pgf's basic layer with its bounding box first: pgf's operators, computed by examgen (test_drawings.py);
+    # the box 3 x 0.5cm wide (TeX: 0.5cm = 932339 sp), the dot's first point as pgf wrote it (16.66408 bp)
+    assert pictures_once(sketch) == literal(sketch) and literal(sketch).startswith(
+        "\\egliteral{2797017}{11188077}{932339}{3729359}{q 0.3985 w 16.66408 0.0 m ")
 
 
 @pytest.mark.pdf
@@ -171,30 +176,38 @@ def test_a_drawing_is_copied_at_another_line_width_but_not_into_another_colour(t
 
 # ------------------------------------------------- the regression sketches, drawn in layers
 SKETCHES = ["regression_sketch_and_kernel", "training_short_questions"]
-_WRAPPED = re.compile(r"\\(egpicture|egdrawing)\{([0-9a-f]{20})\}\{(\\begin\{tikzpicture\}.*?\\end\{tikzpicture\})\}",
-                      re.S)
+_SOURCE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 
 
 def wrapped(q, version: str) -> list[tuple[str, str, str]]:
-    """(macro, key, picture) of every wrapped picture of the sketch's part, in order."""
-    text = "".join(render_question_body(q, version))
-    return [m.groups() for m in _WRAPPED.finditer(text) if "y=2cm" in m.group(3)]
+    """(macro, what the layout gives TeX, the picture's source) of every picture of the sketch's part,
+    in order: \\egpicture{key}{source} or \\egliteral{...}{pgf's operators} (layouts/tum/drawings.py)."""
+    r = texts(q, solutions=version == SOLUTION)
+    text = (r.intro or "") + "".join(r.statements[p.name] + (r.solutions[p.name] if version == SOLUTION else "")
+                                     for p in q.parts)
+    out = []
+    for source in (m.group(0) for m in _SOURCE.finditer(text) if "y=2cm" in m.group(0)):
+        given = pictures_once(source)
+        assert given in "".join(render_question_body(q, version))  # (what the layout renders)
+        out.append((re.match(r"\\(eg[a-z]+)\{", given).group(1), given, source))
+    return out
 
 
 @pytest.mark.parametrize("tid", SKETCHES)
 def test_sketch_axes_are_one_picture_for_all_variants(tid: str) -> None:
     """Per panel the axes (with text: \\egpicture, the same source in every variant, so a batch typesets
-    them once per font and colour) and the variant's points (\\egdrawing; in the solution with the model)."""
+    them once per font and colour) and the variant's points (in the solution with the model: \\egliteral,
+    the PDF operators pgf would write for them, computed by examgen)."""
     t = load_bank().templates[tid]
     axes: set[str] = set()
     points: set[str] = set()
     for i in range(1, 41):
         q = solve_question(t, derive_seed(5, i, tid))
         st, so = wrapped(q, STUDENT), wrapped(q, SOLUTION)
-        assert [m for m, _, _ in st] == ["egpicture", "egdrawing"] * 2
+        assert [m for m, _, _ in st] == ["egpicture", "egliteral"] * 2
         assert so[:4] == st  # the statement, then the solution's panels
         so = so[4:]
-        assert [m for m, _, _ in so] == ["egpicture", "egdrawing"] * 2
+        assert [m for m, _, _ in so] == ["egpicture", "egliteral"] * 2
         assert [k for _, k, _ in so[0::2]] == [k for _, k, _ in st[0::2]]  # the statement's axes
         assert st[1][1] == st[3][1]  # both panels: the same points
         assert all("\\pgfsetlinewidth{0.8pt}\\pgfsetstrokecolor{blue}" in p for _, _, p in so[1::2])
@@ -238,12 +251,13 @@ def tikz_sketch(q, panel: str, solution: bool) -> tuple[str, str]:
 @pytest.mark.parametrize("tid", SKETCHES)
 def test_sketches_look_as_their_tikz_nodes_and_paths_did(tid: str, tmp_path: Path) -> None:
     """The sketches' axes (pgf's \\pgftext and paths, a third of the TeX time of TikZ's nodes) and points
-    and models (\\pgfpathcircle, \\pgfpathlineto) render to the pixels of the TikZ pictures they replace,
+    and models (pgf's basic layer, given to TeX as the PDF operators pgf writes for them: \\egliteral) render
+    to the pixels of the TikZ pictures they replace,
     written out here from the variant's draws and the solver's model: both panels, in the statement
     and in the solution, at the three sizes a solution is tried at, in black and in blue, at 300 dpi."""
     q = solve_question(load_bank().templates[tid], derive_seed(5, 7, tid))
     st, so = wrapped(q, STUDENT), wrapped(q, SOLUTION)[4:]
-    pictures = {"bank": [(st[i][2], st[i + 1][2]) for i in (0, 2)] + [(so[i][2], so[i + 1][2]) for i in (0, 2)],
+    pictures = {"bank": [(st[i][1], st[i + 1][1]) for i in (0, 2)] + [(so[i][1], so[i + 1][1]) for i in (0, 2)],
                 "tikz": [tikz_sketch(q, panel, sol) for sol in (False, True) for panel in ("linear", "logistic")]}
     for name, pairs in pictures.items():
         body = "".join(f"{{{size}\\color{{{colour}}}\\noindent\\rlap{{{axes}}}{model}\\par}}\\vspace{{2mm}}\n"

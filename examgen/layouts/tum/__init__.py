@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from ...resources import package_file
 from ...texfmt import Latex, credits, escape
 from .. import SOLUTION, Layout, Reserve
+from . import drawings
 
 if TYPE_CHECKING:  # (imported where used: the CLI's early path reads this module's preamble)
     from ...model import ExamInfo, SolvedMc, SolvedQuestion, Variant
@@ -44,14 +45,20 @@ _FONTED = re.compile(r"\b(?:nodes?|label|pin|pic|matrix|child|text)\b|\\f@|basel
 def _once(picture: re.Match[str]) -> str:
     """A TikZ picture as \\egpicture{key}{picture}: typeset once per font, line width and colour,
     then copied (examgentum.cls); one without text, font-relative units or widths as
-    \\egdrawing{key}{picture}, once per colour wherever it stands (at each size a solution tries).
+    \\egdrawing{key}{picture}, once per colour wherever it stands (at each size a solution tries), or,
+    of pgf's basic-layer paths with the bounding box first, as \\egliteral (drawings.literal).
     Not one that reads examgen's own macros (\\egfill, ...: a value that differs between variants
     under the same source), marks page positions or nests pictures."""
     text = picture.group(0)
     if "\\eg" in text or "remember picture" in text or "overlay" in text or text.count("{tikzpicture}") != 2:
         return text
-    macro = "egpicture" if _FONTED.search(text) else "egdrawing"
-    return f"\\{macro}{{{hashlib.sha256(text.encode()).hexdigest()[:20]}}}{{{text}}}"
+    key = hashlib.sha256(text.encode()).hexdigest()[:20]
+    if _FONTED.search(text):
+        return f"\\egpicture{{{key}}}{{{text}}}"
+    # a drawing of pgf basic-layer paths with its bounding box first: the PDF operators pgf writes for
+    # it, computed by examgen, placed where pgf places them (drawings.py: a twentieth of pgf's TeX time)
+    compiled = drawings.literal(text)
+    return compiled if compiled is not None else f"\\egdrawing{{{key}}}{{{text}}}"
 
 
 def pictures_once(latex: str) -> str:
