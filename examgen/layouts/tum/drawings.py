@@ -17,6 +17,7 @@ pgf: the result is either pgf's numbers or pgf itself.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 UNITY = 65536  # sp in a point
 _UNITS = {"pt": (1, 1), "cm": (7227, 254), "mm": (7227, 2540), "in": (7227, 100), "bp": (7227, 7200),
@@ -45,6 +46,7 @@ def _xn_over_d(x: int, n: int, d: int) -> tuple[int, int]:
 _DECIMAL = re.compile(r"(-?)(\d*)(?:\.(\d*))?")
 
 
+@lru_cache(maxsize=4096)  # (a drawing's constants repeat: its grid of x values, a curve's table)
 def _decimal(text: str) -> tuple[bool, int, int] | None:
     """A TeX decimal constant: (negative, integer part, fraction in 2^-16 units), or None if TeX
     would read it otherwise (an exponent, a second sign: left to pgf)."""
@@ -98,14 +100,14 @@ def print_scaled(s: int) -> str:
             return "".join(out)
 
 
-_BP = 0.99627  # pgf's \pgf@sys@bp: points to big points
+_BP = "0.99627"  # pgf's \pgf@sys@bp: points to big points
+_BP_F = _round_decimals(_BP[2:])
 
 
+@lru_cache(maxsize=8192)  # (a drawing's numbers repeat between variants)
 def bp(s: int) -> str:
     """A dimension in sp as pgf writes it into the PDF (\\pgf@sys@bp: 0.99627 times, printed by TeX)."""
-    r = times(str(_BP), s)
-    assert r is not None
-    return print_scaled(r)
+    return print_scaled(_xn_over_d(s, _BP_F, UNITY)[0])
 
 
 # the colours a drawing may stroke in, as xcolor gives them to pgf (\pgfsetstrokecolor)
@@ -131,6 +133,28 @@ _STEP = re.compile(
 _TAIL = "\\end{tikzpicture}"
 
 
+@lru_cache(maxsize=4096)  # (a sketch's dots: the same few centres and axes in every variant)
+def _ellipse(c: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> tuple[str, ...]:
+    """\\pgfpathellipse (pgfcorepathconstruct.code.tex): four quarter arcs, closed, then a move to
+    the centre; the axes relative to the origin (the picture's transformation is the identity)."""
+    (xc, yc), (xa, ya), (xb, yb) = c, a, b
+    out = [f"{bp(xa + xc)} {bp(ya + yc)} m"]
+    for _ in range(4):
+        c1 = (_kappa(xb) + xa + xc, _kappa(yb) + ya + yc)
+        c2 = (_kappa(xa) + xb + xc, _kappa(ya) + yb + yc)
+        out.append(f"{bp(c1[0])} {bp(c1[1])} {bp(c2[0])} {bp(c2[1])} {bp(xb + xc)} {bp(yb + yc)} c")
+        xa, ya, xb, yb = xb, yb, -xa, -ya  # the next quarter (pgf flips one axis per arc)
+    return (*out, "h", f"{bp(xc)} {bp(yc)} m")
+
+
+_KAPPA_F = _round_decimals(_KAPPA[2:])
+
+
+def _kappa(v: int) -> int:
+    """0.55228475 times v, as TeX multiplies."""
+    return _xn_over_d(v, _KAPPA_F, UNITY)[0]
+
+
 class _Drawing:
     """pgf's path construction for one picture, in sp (its x and y vectors: xx and yy)."""
 
@@ -154,23 +178,7 @@ class _Drawing:
         self.path.append(f"{bp(x)} {bp(y)} {op}")
 
     def ellipse(self, c: tuple[int, int], a: tuple[int, int], b: tuple[int, int]) -> None:
-        """\\pgfpathellipse (pgfcorepathconstruct.code.tex): four quarter arcs, closed, then a move to
-        the centre; the axes relative to the origin (the picture's transformation is the identity)."""
-        (xc, yc), (xa, ya), (xb, yb) = c, a, b
-        self.at(xa + xc, ya + yc, "m")
-
-        def k(v: int) -> int:
-            r = times(_KAPPA, v)
-            assert r is not None
-            return r
-
-        for _ in range(4):
-            c1 = (k(xb) + xa + xc, k(yb) + ya + yc)
-            c2 = (k(xa) + xb + xc, k(ya) + yb + yc)
-            self.path.append(f"{bp(c1[0])} {bp(c1[1])} {bp(c2[0])} {bp(c2[1])} {bp(xb + xc)} {bp(yb + yc)} c")
-            xa, ya, xb, yb = xb, yb, -xa, -ya  # the next quarter (pgf flips one axis per arc)
-        self.path.append("h")
-        self.at(xc, yc, "m")
+        self.path.extend(_ellipse(c, a, b))
 
     def use(self, how: str) -> None:
         self.ops.extend(self.path)
@@ -178,6 +186,7 @@ class _Drawing:
         self.path = []
 
 
+@lru_cache(maxsize=256)  # (a statement's drawing: in the student and in the solution document)
 def literal(picture: str) -> str | None:
     """The picture (a TikZ picture of pgf basic-layer paths with a bounding box first) as
     \\egliteral{width}{height}{origin x}{origin y}{PDF operators} (sp; the box and operators of
