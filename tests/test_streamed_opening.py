@@ -341,3 +341,35 @@ def test_tex_runs_started_ahead_and_not_taken_end_with_the_compiler(tmp_path: Pa
         compiler.start_format(layout.preamble("en"), layout.classes, folder, remember="another exam")
         compiler.format_file(layout.preamble("en"), layout.classes, folder, None)
         assert compiler.tex.running == 0
+
+
+def test_a_cold_draft_pass_without_the_format_is_raced_by_one_on_it(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build whose first variant is drawn before the format is built starts the draft pass without
+    the format (TeX reads the preamble); once the format is there, a draft pass on it starts too, and the
+    first to count decides: the other is killed. Here the run without the format does not end on its own
+    (it waits 30 s) and the format's build waits until that run has started: the build ends with the
+    pages the run on the format counted, the other run killed, the same bytes as a build without either."""
+    bare_started, bare_done = tmp_path / "bare-started", tmp_path / "bare-done"
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    real_pdftex, real_pdflatex = shutil.which("pdftex"), shutil.which("pdflatex")
+    (bindir / "pdftex").write_text(  # the format's build (-ini) waits until the draft without it has started
+        f'#!/bin/sh\ncase "$*" in *-ini*) n=0; while [ ! -e {bare_started} ] && [ $n -lt 600 ]; do sleep 0.1; '
+        f'n=$((n+1)); done ;; esac\nexec {real_pdftex} "$@"\n')
+    fake = tmp_path / "pdflatex"
+    fake.write_text(  # a draft pass without a format: marks that it started, then sleeps 30 s before running
+        f'#!/bin/sh\necho "$*" >> {tmp_path / "runs"}\ncase "$*" in *-draftmode*) case "$*" in *-fmt=*) ;; *)\n'
+        f'  touch {bare_started}; sleep 30; touch {bare_done} ;; esac ;; esac\nexec {real_pdflatex} "$@"\n')
+    for f in (bindir / "pdftex", fake):
+        f.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "raced")], pdflatex=str(fake)) == 0
+    drafts = [r for r in _runs(tmp_path / "runs") if "-draftmode" in r]
+    assert len(drafts) == 2 and sum("-fmt=" in r for r in drafts) == 1  # without the format, then on it
+    assert bare_started.exists() and not bare_done.exists()  # the run without the format was killed
+    monkeypatch.setenv("PATH", os.environ["PATH"].split(os.pathsep, 1)[1])
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache-plain"))
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "plain")]) == 0
+    assert _outputs(tmp_path / "raced") == _outputs(tmp_path / "plain")
