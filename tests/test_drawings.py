@@ -203,3 +203,14 @@ def test_anything_else_is_left_to_pgf(picture: str) -> None:
     assert literal(picture) is None
     wrapped = pictures_once(picture)
     assert wrapped.startswith(("\\egdrawing{", "\\egpicture{")) and wrapped.endswith(f"{{{picture}}}")
+
+
+def test_a_number_tex_cannot_hold_is_left_to_pgf() -> None:
+    """Coordinates beyond TeX's largest dimension (16383.99999 pt): pgf's TeX stops with an error, so
+    the picture stays with pgf (and the error is TeX's, as before), here and in the bounding box."""
+    far = "\\begin{tikzpicture}[x=1cm,y=1cm]" + BBOX + "\\pgfpathmoveto{\\pgfqpointxy{700}{0}}\\pgfusepath{stroke}" \
+          "\\end{tikzpicture}"
+    wide = "\\begin{tikzpicture}[x=1cm,y=1cm]\\pgfpathrectanglecorners{\\pgfqpointxy{-300}{0}}{\\pgfqpointxy{300}{1}}" \
+           "\\pgfusepath{use as bounding box}\\end{tikzpicture}"
+    near = far.replace("{700}", "{500}")  # 500 cm = 14226 pt: still a dimension
+    assert literal(far) is None and literal(wide) is None and literal(near) is not None

@@ -234,8 +234,9 @@ class TexRunner:
     @staticmethod
     def kill(proc: subprocess.Popen) -> None:
         """Kill a run that is of no use any more (a draft pass another one beat: its thread collects it,
-        its run ends in an error that thread expects)."""
-        _kill_group(proc)
+        its run ends in an error that thread expects); not one already collected (its pid may be another's)."""
+        if proc.returncode is None:
+            _kill_group(proc)
 
     def dismiss(self, proc: subprocess.Popen) -> None:
         """Kill a process of this runner that is of no use (a standby not taken) and collect it."""

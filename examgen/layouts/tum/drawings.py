@@ -104,9 +104,18 @@ _BP = "0.99627"  # pgf's \pgf@sys@bp: points to big points
 _BP_F = _round_decimals(_BP[2:])
 
 
+MAX_DIMEN = 2 ** 30 - 1  # sp: TeX stops with "Dimension too large" (or an arithmetic overflow) beyond
+
+
+class _TooLarge(Exception):
+    """A number TeX could not hold: the picture is left to pgf (and TeX reports it as before)."""
+
+
 @lru_cache(maxsize=8192)  # (a drawing's numbers repeat between variants)
 def bp(s: int) -> str:
     """A dimension in sp as pgf writes it into the PDF (\\pgf@sys@bp: 0.99627 times, printed by TeX)."""
+    if abs(s) > MAX_DIMEN:
+        raise _TooLarge
     return print_scaled(_xn_over_d(s, _BP_F, UNITY)[0])
 
 
@@ -191,6 +200,13 @@ def literal(picture: str) -> str | None:
     """The picture (a TikZ picture of pgf basic-layer paths with a bounding box first) as
     \\egliteral{width}{height}{origin x}{origin y}{PDF operators} (sp; the box and operators of
     pgf's picture, examgentum.cls), or None if it holds anything else (then pgf typesets it)."""
+    try:
+        return _literal(picture)
+    except _TooLarge:
+        return None
+
+
+def _literal(picture: str) -> str | None:
     head = _HEAD.match(picture)
     if head is None or not picture.endswith(_TAIL):
         return None
@@ -245,5 +261,7 @@ def literal(picture: str) -> str | None:
     if box is None or depth or d.path:  # (a path never used: pgf would discard it; not ours to guess)
         return None
     minx, miny, maxx, maxy = box
+    if max(abs(v) for v in (minx, miny, maxx, maxy, maxx - minx, maxy - miny)) > MAX_DIMEN:
+        raise _TooLarge
     return (f"\\egliteral{{{maxx - minx}}}{{{maxy - miny}}}{{{-minx}}}{{{-miny}}}"
             f"{{{' '.join([*d.ops, 'Q'])}}}")
