@@ -279,10 +279,10 @@ class _Stored:
 
     @classmethod
     def at(cls, tree: str | None, roots: tuple[Path, ...]) -> _Stored | None:
-        root = cachedir.usable_cache(cachedir.cache_dir()) if tree is not None else None
-        if tree is None or root is None:
+        cache = Cache.usable(cachedir.cache_dir()) if tree is not None else None
+        if tree is None or cache is None:
             return None
-        return cls(Cache(root), key(tree, __version__, sys.version, *map(str, roots)))
+        return cls(cache, key(tree, __version__, sys.version, *map(str, roots)))
 
     def _entry(self, name: str) -> Path:
         return self.cache.entry("bank", key(self.tree_key, name))

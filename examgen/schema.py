@@ -345,14 +345,12 @@ def _checking_code() -> str:
 
 @lru_cache(maxsize=8)
 def _cache(root: Path | None) -> Cache | None:
-    """The cache folder as the compiler uses it (cachedir.usable_cache), probed once per folder and
-    process (a probe file per document would cost more than the check it saves); an unusable folder
-    gives the cache's one warning."""
-    from .cachedir import usable_cache
+    """The cache folder as the compiler uses it (Cache.usable), probed once per folder and process
+    (a probe file per document would cost more than the check it saves); an unusable folder gives
+    the cache's one warning."""
     from .compiler.cache import Cache
 
-    usable = usable_cache(root)
-    return Cache(usable) if usable is not None else None
+    return Cache.usable(root)
 
 
 def schema_errors(doc: LoadedYaml, schema: dict[str, Any]) -> list[str]:

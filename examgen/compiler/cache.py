@@ -97,6 +97,13 @@ class Cache:
     def __init__(self, root: Path):
         self.root = root
 
+    @classmethod
+    def usable(cls, root: Path | None) -> Cache | None:
+        """The cache at root (usually cachedir.cache_dir()) if it can be created and written
+        (cachedir.usable_cache: a probe file; an unusable folder is warned about once), else None."""
+        found = cachedir.usable_cache(root)
+        return cls(found) if found is not None else None
+
     def entry(self, kind: str, name: str) -> Path:
         return self.root / kind / name
 

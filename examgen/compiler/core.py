@@ -390,8 +390,7 @@ class Compiler:
     def _cache(self) -> Cache | None:
         """The cache folder if it can be used (probed per document or exam; warned about once)."""
         self.settle()
-        root = cachedir.usable_cache(self.cache_dir)
-        return Cache(root) if root is not None else None
+        return Cache.usable(self.cache_dir)
 
     # -------------------------------------------------------------- formats
     @staticmethod

@@ -126,7 +126,7 @@ _KAPPA = "0.55228475"  # pgf's Bézier quarter circle
 _NUM = r"\s*-?[\d.]+\s*"
 _DIM = r"\s*-?[\d.]+(?:pt|cm|mm|bp|in)\s*"
 _POINT = rf"\\pgfqpointxy\{{({_NUM})\}}\{{({_NUM})\}}|\\pgfqpoint\{{({_DIM})\}}\{{({_DIM})\}}"
-_P = rf"\{{(?:\\pgfqpointxy\{{{_NUM}\}}\{{{_NUM}\}}|\\pgfqpoint\{{{_DIM}\}}\{{{_DIM}\}})\}}"  # one point argument
+_P = rf"\{{(?:{_POINT})\}}"  # one point argument
 _POINTS = re.compile(_POINT)
 _HEAD = re.compile(rf"\\begin\{{tikzpicture\}}(?:\[x=({_DIM}),y=({_DIM})\])?")
 _STEP = re.compile(
@@ -164,12 +164,15 @@ def _kappa(v: int) -> int:
     return _xn_over_d(v, _KAPPA_F, UNITY)[0]
 
 
+_OPENING = ("q", "0.3985 w")  # pgf's picture: a scope, its 0.4 pt line width
+
+
 class _Drawing:
     """pgf's path construction for one picture, in sp (its x and y vectors: xx and yy)."""
 
     def __init__(self, xx: int, yy: int):
         self.xx, self.yy = xx, yy
-        self.ops: list[str] = ["q", "0.3985 w"]  # pgf's picture: a scope, its 0.4 pt line width
+        self.ops: list[str] = list(_OPENING)
         self.path: list[str] = []
 
     def points(self, text: str) -> list[tuple[int, int]] | None:
@@ -228,7 +231,7 @@ def _literal(picture: str) -> str | None:
             continue
         if m.group("bbox") is not None:
             corners = d.points(step)
-            if corners is None or box is not None or d.path or len(d.ops) > 2:
+            if corners is None or box is not None or d.path or tuple(d.ops) != _OPENING:
                 return None  # (first, before anything is drawn: then pgf's box is exactly these corners)
             (x1, y1), (x2, y2) = corners
             box = (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
