@@ -85,6 +85,18 @@ def pages_text(pdf: Path) -> list[str]:
     return pdftotext(pdf).split("\f")[:-1]
 
 
+def question_source(q, version: str) -> str:
+    """A question's texts as its templates render them, in the order the layout places them (the intro,
+    then each part's statement and, in the solution, its solution), before the layout wraps its pictures
+    (layouts/tum.pictures_once: a drawing then reaches TeX as pgf's PDF operators)."""
+    from examgen.layouts import SOLUTION
+    from examgen.questions import texts
+
+    r = texts(q, solutions=version == SOLUTION)
+    return (r.intro or "") + "".join(r.statements[p.name] + (r.solutions[p.name] if version == SOLUTION else "")
+                                     for p in q.parts)
+
+
 def grey_pages(pdf: Path, dpi: int, first: int | None = None, last: int | None = None) -> list[np.ndarray]:
     """Pages first..last (default: all) rendered by pdftoppm -gray at `dpi`, as arrays."""
     import tempfile

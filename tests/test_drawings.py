@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import grey_pages
+from conftest import grey_pages, question_source
+from test_typeset_once import compile_tex
 
 from examgen.bank import load_bank
 from examgen.layouts import SOLUTION, STUDENT
-from examgen.layouts.tum import CLASS_FILE, FONTS_FILE, pictures_once
+from examgen.layouts.tum import pictures_once
 from examgen.layouts.tum.drawings import bp, dimen, literal, print_scaled, times
-from examgen.questions import solve_question, texts
+from examgen.questions import solve_question
 from examgen.sampling import derive_seed
 
 
@@ -99,17 +99,11 @@ def typeset_both(tmp_path: Path, pictures: list[str], colours: tuple[str, ...] =
     assert all(c is not None for c in compiled)
     pdfs = {}
     for name, pics in (("pgf", pictures), ("literal", compiled)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for f in (CLASS_FILE, FONTS_FILE):
-            shutil.copy(f, folder)
         body = "".join(f"{{\\color{{{c}}}\\noindent\\setbox0\\hbox{{{p}}}\\typeout{{BOX \\the\\wd0\\space\\the\\ht0"
                        f"\\space\\the\\dp0}}\\copy0\\par}}\n" for c in colours for p in pics)
-        (folder / "doc.tex").write_text("\\documentclass[en]{examgentum}\\begin{document}\\egversion{student}"
-                                        "\\pagestyle{empty}\n" + body + "\\end{document}\n")
-        subprocess.run(["pdflatex", "-interaction=batchmode", "-halt-on-error", "doc.tex"], cwd=folder,
-                       capture_output=True, check=True)
-        pdfs[name] = folder / "doc.pdf"
+        compile_tex(tmp_path / name, "\\documentclass[en]{examgentum}\\begin{document}\\egversion{student}"
+                                     "\\pagestyle{empty}\n" + body + "\\end{document}\n")
+        pdfs[name] = tmp_path / name / "doc.pdf"
     return pdfs
 
 
@@ -155,9 +149,8 @@ def bank_drawings(tid: str, draws: int) -> list[str]:
     for i in range(1, draws + 1):
         q = solve_question(t, derive_seed(5, i, tid))
         for version in (STUDENT, SOLUTION):
-            r = texts(q, solutions=version == SOLUTION)
-            text = "".join([r.intro or "", *r.statements.values(), *(r.solutions.values() if r.solutions else ())])
-            found += [m.group(0) for m in re.finditer(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", text, re.S)
+            found += [m.group(0) for m in re.finditer(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}",
+                                                      question_source(q, version), re.S)
                       if pictures_once(m.group(0)).startswith("\\egliteral{")]
     return found
 

@@ -15,12 +15,13 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from conftest import question_source
 
 from examgen.bank import load_bank
 from examgen.errors import ParamError
 from examgen.layouts import SOLUTION, STUDENT
 from examgen.layouts.tum import render_question_body
-from examgen.questions import solve_question, texts
+from examgen.questions import solve_question
 from examgen.sampling import derive_seed
 
 BANK = load_bank()
@@ -272,13 +273,6 @@ _BLUE = re.compile(r"\\draw\[thick,blue\] ((?:\([^)]*\)(?: -- )?)+);"
 _PGF_POINT = re.compile(r"\\pgfpath(moveto|lineto)\{\\pgfq?pointxy\{([^}]*)\}\{([^}]*)\}\}")
 
 
-def sources(q) -> str:
-    """The question's texts as its templates render them (the solution's included), before the layout
-    wraps its pictures (a drawing then reaches TeX as pgf's PDF operators: tests/test_drawings.py)."""
-    r = texts(q, solutions=True)
-    return "".join([r.intro or "", *r.statements.values(), *r.solutions.values()])
-
-
 def blue_paths(text: str) -> list[list[tuple[float, float]]]:
     """Each blue model's points, in order (a pgf path: one moveto, then linetos)."""
     paths = []
@@ -301,7 +295,7 @@ def test_regression_sketches_lie_on_the_models(tid):
         p = q.params
         slope, intercept = regression_oracle(p["x0"], p["x1"])
         c = (max(p["x0"]) + min(p["x1"])) / 2
-        paths = blue_paths(sources(q))
+        paths = blue_paths(question_source(q, SOLUTION))  # (the templates' pgf source)
         line, curve = paths[-2:]  # (training_short_questions draws a ReLU before them)
         assert len(paths) == (2 if tid == "regression_sketch_and_kernel" else 3), paths
         assert [x for x, _ in line] == [-0.5, 10.5]

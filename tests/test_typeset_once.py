@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import grey_pages
+from conftest import grey_pages, question_source
 
 from examgen.bank import load_bank
 from examgen.layouts import SOLUTION, STUDENT
 from examgen.layouts.plain import CLASS_FILE as PLAIN_CLASS
 from examgen.layouts.tum import CLASS_FILE, FONTS_FILE, pictures_once, render_question_body
 from examgen.layouts.tum.drawings import literal
-from examgen.questions import solve_question, texts
+from examgen.questions import solve_question
 from examgen.sampling import derive_seed
 
 PIC = "\\begin{tikzpicture}\\draw (0,0) -- (1,1) node[right]{$x$};\\end{tikzpicture}"
@@ -182,13 +182,11 @@ _SOURCE = re.compile(r"\\begin\{tikzpicture\}.*?\\end\{tikzpicture\}", re.S)
 def wrapped(q, version: str) -> list[tuple[str, str, str]]:
     """(macro, what the layout gives TeX, the picture's source) of every picture of the sketch's part,
     in order: \\egpicture{key}{source} or \\egliteral{...}{pgf's operators} (layouts/tum/drawings.py)."""
-    r = texts(q, solutions=version == SOLUTION)
-    text = (r.intro or "") + "".join(r.statements[p.name] + (r.solutions[p.name] if version == SOLUTION else "")
-                                     for p in q.parts)
+    rendered = "".join(render_question_body(q, version))
     out = []
-    for source in (m.group(0) for m in _SOURCE.finditer(text) if "y=2cm" in m.group(0)):
+    for source in (m.group(0) for m in _SOURCE.finditer(question_source(q, version)) if "y=2cm" in m.group(0)):
         given = pictures_once(source)
-        assert given in "".join(render_question_body(q, version))  # (what the layout renders)
+        assert given in rendered  # (what the layout renders)
         out.append((re.match(r"\\(eg[a-z]+)\{", given).group(1), given, source))
     return out
 
