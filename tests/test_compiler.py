@@ -6,11 +6,14 @@ stop_all() un-cancelled the build); another compiler is not affected."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from examgen.compiler import Batch, BuildCancelled, Compiler, Piece
+from examgen.compiler.tex import TexRunner, TexTimeout
 
 pytestmark = pytest.mark.pdf
 
@@ -64,3 +67,80 @@ def test_a_latex_failure_does_not_cancel_the_compiler(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="pdflatex failed"):  # it runs again: the fake fails, not "build cancelled"
         compiler.compile_once(tmp_path / "once", "report", "\\relax\n", "grading report")
     assert len(started.read_text().split()) == runs + 1
+
+
+# ------------------------------------------------------------------ the TeX slots
+def _queue(runner: TexRunner, n: int) -> None:
+    """Wait until n runs wait for (or have reserved) a slot (threads started just before)."""
+    while len(runner._slots.waiting) < n:  # type: ignore[union-attr]
+        time.sleep(0.005)
+
+
+def test_a_timeout_cancels_before_its_slot_is_free(tmp_path: Path) -> None:
+    """A timed-out run ends the build: the runner is cancelled while the run still holds its slot,
+    so that a run waiting for that slot never starts (CI once saw it start in between: with -j 1,
+    a build's second batch began before the build was stopped)."""
+    runner = TexRunner(timeout=1, slots=1)
+    started = tmp_path / "started"
+    raised: dict[str, BaseException] = {}
+
+    def run(name: str, cmd: str, cost: int | None) -> None:
+        try:
+            runner.spawn(["sh", "-c", f"echo {name} >> {started}; {cmd}"], tmp_path, name, cost=cost)
+        except BaseException as exc:
+            raised[name] = exc
+
+    with runner._slots.taken(None):  # type: ignore[union-attr]  (held until both wait)
+        looping = threading.Thread(target=run, args=("A", "sleep 600", None))
+        looping.start()
+        _queue(runner, 1)
+        waiting = threading.Thread(target=run, args=("B", "true", 5))
+        waiting.start()
+        _queue(runner, 2)
+    looping.join(120)
+    waiting.join(120)
+    assert isinstance(raised["A"], TexTimeout)
+    assert "B" in raised, "the run waiting for the slot started after the timeout"
+    assert isinstance(raised["B"], BuildCancelled), raised["B"]
+    assert started.read_text().split() == ["A"]
+    assert runner.running == 0
+
+
+def test_a_planned_run_keeps_its_place_while_its_source_is_made(tmp_path: Path) -> None:
+    """A costlier batch reserves its place when its job starts (TexRunner.planned): a cheaper run that
+    is ready first does not take the free slot before it (a cached build's last solution batch ran
+    alone at the end, 0.4-0.6 s, when its student batch, hashed sooner, took the slot)."""
+    runner = TexRunner(timeout=60, slots=1)
+    order = tmp_path / "order"
+    prepared, entered = threading.Event(), threading.Event()
+
+    def costly() -> None:
+        with runner.planned(100):
+            entered.set()
+            prepared.wait(120)  # (its source being assembled and hashed)
+            runner.spawn(["sh", "-c", f"echo costly >> {order}"], tmp_path, "costly", cost=100)
+
+    def cheap() -> None:
+        runner.spawn(["sh", "-c", f"echo cheap >> {order}"], tmp_path, "cheap", cost=10)
+
+    threads = [threading.Thread(target=costly), threading.Thread(target=cheap)]
+    with runner._slots.taken(None):  # type: ignore[union-attr]
+        threads[0].start()
+        assert entered.wait(120)
+        threads[1].start()
+        _queue(runner, 1)  # (the cheap run waits; with the costly one's place, two wait)
+    time.sleep(0.2)  # (the cheap run is ready, the slot free: it must still wait)
+    prepared.set()
+    for t in threads:
+        t.join(120)
+    assert order.read_text().split() == ["costly", "cheap"]
+    assert runner._slots.waiting == [] and runner._slots.free == 1  # type: ignore[union-attr]
+
+
+def test_a_planned_place_not_taken_is_given_up(tmp_path: Path) -> None:
+    """A batch found in the cache never runs TeX: its reserved place must not hold the others back."""
+    runner = TexRunner(timeout=60, slots=1)
+    with runner.planned(100):
+        pass  # (no run)
+    runner.spawn(["true"], tmp_path, "next", cost=1)
+    assert runner._slots.waiting == []  # type: ignore[union-attr]

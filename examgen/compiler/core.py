@@ -947,7 +947,11 @@ class _Stream:
 
     def run_batch(self, batch: Batch | Feed) -> tuple[Batch, dict[str, Built]]:
         try:
-            done = self.typeset_streamed(batch) if isinstance(batch, Feed) else self.typeset_batch(batch)
+            if isinstance(batch, Feed):
+                done = self.typeset_streamed(batch)
+            else:  # its TeX run's place among the waiting ones from now (its source's length, as Compiler.typeset)
+                with self.c.tex.planned(len(batch.preamble) + sum(len(p.body) for p in batch.pieces)):
+                    done = self.typeset_batch(batch)
             if self.finish is not None:
                 finish = self.finish
                 self.stage(done[0], lambda b: finish(b.version, done[1]))

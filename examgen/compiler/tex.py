@@ -115,7 +115,9 @@ class _Slots:
     """`n` slots; a waiting run with a larger `cost` gets the next free one first (runs without
     a cost before all, then in the order they came): the longest jobs first keeps every core
     busy to the end (a student batch costs about half its solution batch; taken in arrival
-    order, the last solution batch ran alone)."""
+    order, the last solution batch ran alone). A run may take its place among the waiting ones
+    before it is ready to start (reserve: while its source is still being assembled and hashed);
+    a cheaper run then waits for it instead of taking the slot first."""
 
     def __init__(self, n: int):
         self.free = n
@@ -123,12 +125,29 @@ class _Slots:
         self.cond = threading.Condition()
         self.seq = itertools.count()
 
-    @contextmanager
-    def taken(self, cost: int | None) -> Iterator[None]:
-        me = (0, 0, next(self.seq)) if cost is None else (1, -cost, next(self.seq))
+    def reserve(self, cost: int) -> tuple[int, int, int]:
+        """A place among the waiting runs, for a run of this cost that starts later (taken(place=...));
+        drop() it if that run never comes."""
+        me = (1, -cost, next(self.seq))
         with self.cond:
             heapq.heappush(self.waiting, me)
-            while not (self.free and self.waiting[0] == me):
+        return me
+
+    def drop(self, place: tuple[int, int, int]) -> None:
+        """Give up a reserved place that was not taken (nothing if it was)."""
+        with self.cond:
+            if place in self.waiting:
+                self.waiting.remove(place)
+                heapq.heapify(self.waiting)
+                self.cond.notify_all()
+
+    @contextmanager
+    def taken(self, cost: int | None, place: tuple[int, int, int] | None = None) -> Iterator[None]:
+        with self.cond:
+            if place is None:
+                place = (0, 0, next(self.seq)) if cost is None else (1, -cost, next(self.seq))
+                heapq.heappush(self.waiting, place)
+            while not (self.free and self.waiting[0] == place):
                 self.cond.wait()
             heapq.heappop(self.waiting)
             self.free -= 1
@@ -154,6 +173,7 @@ class TexRunner:
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        self._planned = threading.local()  # a thread's reserved place for its next run with a cost (planned)
 
     @property
     def cancelled(self) -> bool:
@@ -181,7 +201,10 @@ class TexRunner:
         `on_start(process)` is told the process once it runs (a caller that may give it up: kill())."""
         if self._slots is None:
             return self._spawn(cmd, cwd, label, hint, feed, output, started, on_start)
-        with self._slots.taken(cost):
+        place = None
+        if cost is not None:  # the thread's reserved place (planned), once
+            place, self._planned.place = getattr(self._planned, "place", None), None
+        with self._slots.taken(cost, place):
             return self._spawn(cmd, cwd, label, hint, feed, output, started, on_start)
 
     def _start(self, cmd: list[str], cwd: Path, label: str, output: Path | None) -> subprocess.Popen:
@@ -218,6 +241,11 @@ class TexRunner:
         except subprocess.TimeoutExpired:
             _kill_group(proc)
             _reap(proc)
+            with self._lock:
+                self._procs.discard(proc)  # (collected: cancel() must not signal its pid again)
+            # a timeout ends the build: the runner is cancelled here, while the run still holds its TeX
+            # slot, so that no waiting run starts in between (one did, before its caller cancelled)
+            self.cancel()
             raise TexTimeout(f"{label}: pdflatex did not finish within {self.timeout:g} s (killed); build stopped; "
                              f"{hint}") from None
         except BaseException:  # the feed failed or was given up: the run is of no use
@@ -230,6 +258,23 @@ class TexRunner:
         if output is not None:
             out, err = output.read_bytes(), b""
         return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+    @contextmanager
+    def planned(self, cost: int) -> Iterator[None]:
+        """This thread's next run with a cost takes its place among the waiting runs now, with `cost`,
+        although its source is still being made: a batch whose run would start a little later does not
+        let a cheaper one take the free slot first (a student batch, assembled and hashed sooner, took it
+        and left its solution batch to run alone at the end). The place is given up if no run comes."""
+        if self._slots is None:
+            yield
+            return
+        place = self._slots.reserve(cost)
+        self._planned.place = place
+        try:
+            yield
+        finally:
+            self._planned.place = None
+            self._slots.drop(place)
 
     @staticmethod
     def kill(proc: subprocess.Popen) -> None:
