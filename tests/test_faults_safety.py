@@ -229,7 +229,8 @@ def test_second_writer_waits_for_the_lock(tmp_path: Path) -> None:
     assert_no_leftovers(tmp_path)
 
 
-def test_waiter_retries_when_the_lock_file_was_removed(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_waiter_retries_when_the_lock_file_was_removed(tmp_path: Path, capfd: pytest.CaptureFixture[str],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A waiter blocked on a lock file that its holder unlinks on release must not trust
     that (now nameless) file: it retries on the current name, so two writers never both
     hold 'the' lock."""
@@ -237,8 +238,15 @@ def test_waiter_retries_when_the_lock_file_was_removed(tmp_path: Path, capfd: py
 
     target = tmp_path / "out"
     lock = tmp_path / ".out.lock"
-    leave = threading.Event()
+    leave, waits = threading.Event(), threading.Event()
     held: list[int] = []
+    say = targets._say
+
+    def said(line: str) -> None:  # (polling capfd instead lost the line once: a read and its truncation
+        say(line)                 # around the waiter's write; the output is read once, at the end)
+        waits.set()
+
+    monkeypatch.setattr(targets, "_say", said)
 
     def holder() -> None:
         with targets.locked(target):
@@ -257,16 +265,14 @@ def test_waiter_retries_when_the_lock_file_was_removed(tmp_path: Path, capfd: py
         time.sleep(0.01)
     t2 = threading.Thread(target=waiter)
     t2.start()
-    seen = ""
-    while "examgen: waiting for another examgen writing" not in seen:
-        assert time.monotonic() < deadline, "the waiter never waited"
-        seen += capfd.readouterr().err
-        time.sleep(0.01)
+    waited = waits.wait(300)
     leave.set()
     t1.join(300)
     t2.join(300)
+    assert waited, "the waiter never waited"
     assert not t1.is_alive() and not t2.is_alive() and len(held) == 2
     assert not lock.exists()
+    assert capfd.readouterr().err == f"examgen: waiting for another examgen writing {target}\n"
 
 
 # ------------------------------------------------------------------ stale leftovers
