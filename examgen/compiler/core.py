@@ -164,23 +164,30 @@ def _prepare(workdir: Path, batch: Batch, fmt: Path | None, marks: str = "") -> 
         (workdir / "final-qr.tex").write_text(marks, encoding="utf-8")
 
 
-# what the formats are (part of their cache key): made uncompressed once dumped (_uncompress)
+# what the formats are (part of their cache key): made uncompressed once dumped (_settle_format)
 FORMAT_KIND = "uncompressed"
 
 
-def _uncompress(fmt: Path) -> None:
-    """A format as pdfTeX reads it fastest: pdfTeX dumps it gzip-compressed (7 MB, 19 MB inflated) and reads
-    it through zlib's gzread, which reads a file that is not compressed as it is. Inflating it took two thirds
-    of the instructions of loading it, in every TeX run of a build (callgrind: 0.72 -> 0.23 G instructions
-    for an empty document, 0.11 -> 0.05 s); here it is inflated once, when it is made (0.08 s). The same PDFs."""
-    plain = fmt.with_name(fmt.name + ".plain")
+def _settle_format(fmt: Path, data: bytes, cache: Cache | None, digest: str) -> None:
+    """A format just dumped (`data`, its bytes as pdfTeX wrote them) as pdfTeX reads it fastest, inflated in place
+    (a run that has it open or linked keeps the compressed file: the same format) and stored in the cache so.
+    pdfTeX dumps it gzip-compressed (7 MB, 19 MB inflated) and reads it through zlib's gzread, which reads a file
+    that is not compressed as it is. Inflating it took two thirds of the instructions of loading it, in every TeX
+    run of a build (callgrind: 0.72 -> 0.23 G instructions for an empty document, 0.11 -> 0.05 s); here it is
+    inflated once, when it is made. The same PDFs."""
     try:
-        data = fmt.read_bytes()
-        if data[:2] == b"\x1f\x8b":  # (gzip's magic number)
-            plain.write_bytes(gzip.decompress(data))
-            plain.replace(fmt)
-    except (OSError, EOFError, zlib.error):  # (a full disk): the compressed format serves as well
-        plain.unlink(missing_ok=True)
+        plain = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    except (EOFError, zlib.error):
+        plain = data
+    if plain is not data:
+        tmp = fmt.with_name(fmt.name + ".plain")
+        try:
+            tmp.write_bytes(plain)
+            tmp.replace(fmt)
+        except OSError:  # (the folder is gone, or full: the compressed format served)
+            tmp.unlink(missing_ok=True)
+    if cache is not None:
+        cache.store(cache.entry("formats", digest), {fmt.name: plain})
 
 
 def _link_format(workdir: Path, fmt: Path) -> None:
@@ -488,9 +495,12 @@ class Compiler:
         if proc.returncode != 0 or not fmt.exists():
             log = (folder / f"{name}.log").read_text(encoding="latin-1") if (folder / f"{name}.log").exists() else ""
             raise LatexError(excerpt(log, preamble, "the document preamble (format)"))
-        _uncompress(fmt)
-        if cache is not None:
-            cache.store(cache.entry("formats", digest), {fmt.name: fmt})
+        # inflated and stored in a thread (settle() waits for it): the batches of a cold build wait for the
+        # format, and inflating 19 MB, copying and hashing it took them 0.5-0.9 s beside the drawing (traced).
+        # The runs that start meanwhile read it compressed (the same format); the inflated file then
+        # replaces it. Its bytes are read now: the folder may be a build's work folder, gone by then
+        data = fmt.read_bytes()
+        self._store_later(partial(_settle_format, fmt, data, cache, digest))
         return fmt
 
     # -------------------------------------------------------------- one batch
