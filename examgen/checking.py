@@ -8,9 +8,12 @@ that fails is every question compiled alone, to name the one that broke it."""
 
 from __future__ import annotations
 
+import multiprocessing
 import re
+import signal
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +29,7 @@ from .questions import draw_mc, solve_question, texts
 from .rendering import QuestionTexts
 from .sampling import derive_seed
 from .targets import work_folder
+from .texfmt import untypesettable
 
 CHECK_SEED = 20260
 LAYOUT = layouts.get(layouts.DEFAULT)  # templates are checked in the default layout
@@ -170,9 +174,15 @@ def check_draw(bank: Bank, template_id: str, n: int, seed: int = CHECK_SEED) -> 
         fails.append(f"{where}: rubric points do not add up to {t.credits:g} credits")
     for version in (layouts.STUDENT, layouts.SOLUTION):
         try:
-            LAYOUT.render_question_body(q, version, "en")
+            body = "".join(LAYOUT.render_question_body(q, version, "en"))
         except ExamgenError as exc:
             fails.append(f"{where}: rendering the {version} version: {exc}")
+            continue
+        # what a draw puts into the text (a sampled name, a value's words): pdflatex would stop on it in
+        # the exams that draw it, and the few typeset draws below rarely do
+        why = untypesettable(body)
+        if why:
+            fails.append(f"{where}: the {version} version: {why} (from the template's text or a sampled value)")
     return (q if not fails else None), fails
 
 
@@ -207,29 +217,101 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     return fails or [f"draw {n}: the questions compile alone but not together"]
 
 
+def _template_report(bank: Bank, tid: str, draws: int, keep: int = 0
+                     ) -> tuple[list[str], variety.Measure, list[tuple[int, SolvedQuestion]]]:
+    """One template over `draws` draws: its failures (in draw order), its variety, and its solved
+    draws numbered up to `keep` (to be typeset)."""
+    t = bank.templates[tid]
+    failures = [f"{tid}: {f}" for f in template_failures(t)]  # once, not per draw
+    solved: list[SolvedQuestion] = []
+    kept: list[tuple[int, SolvedQuestion]] = []
+    for n in range(1, draws + 1):
+        q, fails = check_draw(bank, tid, n)
+        failures.extend(fails)
+        if q is not None:
+            solved.append(q)
+            if n <= keep:
+                kept.append((n, q))
+    measure = variety.measure(t, solved)
+    failures.extend(f"{tid}: {f}" for f in measure.failures)
+    return failures, measure, kept
+
+
+_FORKED: list[Bank] = []  # the bank a forked worker checks (set before the pool forks)
+
+
+def _worker_start() -> None:
+    """A worker leaves Ctrl-C to examgen (which stops the workers) and dies of SIGTERM (sent to the
+    process group): the CLI's handlers, inherited through fork, would turn both into exceptions inside a draw."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _worker_task(task: tuple[str, int]) -> tuple[str, tuple[list[str], variety.Measure]]:
+    tid, draws = task
+    fails, measure, _ = _template_report(_FORKED[0], tid, draws)
+    return tid, (fails, measure)
+
+
+def _in_processes(bank: Bank, ids: list[str], draws: int, jobs: int,
+                  progress: Callable[[int], None] | None) -> dict[str, tuple[list[str], variety.Measure]]:
+    """_template_report of every template (without its solved draws: they stay in the worker), a
+    template a task, in `jobs` processes forked from this one (they have the bank as it is here);
+    `progress(1)` as each template ends. An interruption or a failure stops the workers at once;
+    a worker that dies is one error, not a wait."""
+    _FORKED[:] = [bank]
+    found: dict[str, tuple[list[str], variety.Measure]] = {}
+    pool = ProcessPoolExecutor(min(jobs, len(ids)), mp_context=multiprocessing.get_context("fork"),
+                               initializer=_worker_start)
+    done = False
+    try:
+        for future in as_completed([pool.submit(_worker_task, (tid, draws)) for tid in ids]):
+            tid, result = future.result()
+            found[tid] = result
+            if progress:
+                progress(1)
+        done = True
+    except BrokenProcessPool:
+        raise ExamgenError("check: a worker process died (killed from outside, or out of memory); "
+                           "run the check again, or with --jobs 1") from None
+    finally:
+        if not done:  # (the workers' processes: the executor would let each finish its template)
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):
+                proc.kill()
+        pool.shutdown(wait=True, cancel_futures=True)
+        _FORKED.clear()
+    return found
+
+
 def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: Compiler | None = None,
                templates: Iterable[str] | None = None,
-               progress: Callable[[int], None] | None = None) -> Report:
+               progress: Callable[[int], None] | None = None, jobs: int | None = None) -> Report:
     """Every template over `draws` seeded draws; the first `compile_draws` draws typeset
-    with `compiler` (default: the user's cache, all cores).
+    with `compiler` (default: the user's cache, all cores). The templates are checked in `jobs`
+    processes at once (default: the compiler's workers, one per core), the report the same as in one.
     `progress(1)` is called per template, then per typeset draw (len(ids) + compile_draws calls)."""
     compiler = compiler or Compiler.default()
     ids = sorted(templates) if templates is not None else sorted(bank.templates)
     report = Report(templates=len(ids), draws=draws)
     to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
-    for tid in ids:
-        report.failures.extend(f"{tid}: {f}" for f in template_failures(bank.templates[tid]))  # once, not per draw
-        solved = []
-        for n in range(1, draws + 1):
-            q, fails = check_draw(bank, tid, n)
+    jobs = compiler.workers if jobs is None else jobs
+    if jobs > 1 and len(ids) > 1:  # the templates are independent: checked in a process per core
+        found = _in_processes(bank, ids, draws, jobs, progress)
+        for tid in ids:
+            fails, report.measures[tid] = found[tid]
             report.failures.extend(fails)
-            solved += [q] if q is not None else []
-            if q is not None and n <= compile_draws:
+            for n in range(1, min(compile_draws, draws) + 1):  # drawn again (seeded: the worker's draws)
+                q, _ = check_draw(bank, tid, n)
+                if q is not None:
+                    to_compile[n - 1].append(q)
+    else:
+        for tid in ids:
+            fails, report.measures[tid], solved = _template_report(bank, tid, draws, keep=compile_draws)
+            report.failures.extend(fails)
+            for n, q in solved:
                 to_compile[n - 1].append(q)
-        report.measures[tid] = variety.measure(bank.templates[tid], solved)
-        report.failures.extend(f"{tid}: {f}" for f in report.measures[tid].failures)
-        if progress:
-            progress(1)
+            if progress:
+                progress(1)
     for item_id, item in sorted(bank.mc.items()):
         for text in [item.stem, item.note] + [t for o in item.options for t in (o.text, o.why)]:
             report.failures.extend(f"multiple choice item '{item_id}': {f}" for f in glyph_failures(text))

@@ -218,7 +218,8 @@ def list_(as_json: bool, banks: tuple[Path, ...]) -> None:
 @click.option("--compile", "compile_draws", default=2, show_default=True, type=click.IntRange(0),
               help="How many of the draws are typeset with pdflatex (all templates in one document per draw).")
 @click.option("--template", "-t", "only", multiple=True, help="Check only this template (repeatable).")
-@click.option("--jobs", "-j", type=click.IntRange(1), default=None)
+@click.option("--jobs", "-j", type=click.IntRange(1), default=None,
+              help="Processes checking templates, and pdflatex runs, at once (default: one per core).")
 @click.option("--table", is_flag=True, help="Print only the Markdown table of degenerate shares and distinct "
               "variants per template (README.md holds it); typesets nothing.")
 @bank_option

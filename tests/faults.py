@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import signal
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +102,17 @@ def session_procs(sid: int) -> list[tuple[int, str]]:
             out.append((int(d.name), comm))
     return out
 
+
+def signalled(proc: subprocess.Popen, pid: int, sig: int, timeout: float = 60) -> str:
+    """Send `sig` to `pid` (the session leader `proc`, or one of its processes) and wait for `proc` to
+    end (its stderr); a `proc` still running after `timeout` s is killed with its session."""
+    try:
+        os.kill(pid, sig)
+        return proc.communicate(timeout=timeout)[1]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 def snapshot(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
+from conftest import error_lines
+from faults import session_procs, signalled
 
 from examgen import ROOT
 from examgen.bank import load_bank
-from examgen.checking import check_bank
+from examgen.checking import CHECK_SEED, check_bank
+from examgen.compiler import Compiler
+from examgen.questions import solve_question
+from examgen.sampling import derive_seed
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -87,3 +96,80 @@ def test_unknown_template_is_one_line() -> None:
     res = run("check", "--template", "batchnorm_fwd")
     assert res.returncode == 2
     assert res.stderr.strip() == "examgen: error: unknown template 'batchnorm_fwd'; did you mean 'batchnorm_forward'?"
+
+
+def _odd_draws(tmp_path: Path) -> Path:
+    """A bank whose template `odd_draws` fails the check on the draws that pick a class name with a
+    glyph LaTeX cannot typeset (one of its five pairs)."""
+    q = _copy(tmp_path, "odd_draws") / "question.yaml"
+    text = q.read_text()
+    assert "[road, pedestrian]]" in text
+    q.write_text(text.replace("[road, pedestrian]]", "[road, pedestrian], [\"road \\u2603\", snow]]"))
+    return tmp_path / "bank"
+
+
+def test_a_sampled_value_pdflatex_cannot_typeset_fails_the_draws_that_draw_it(tmp_path: Path) -> None:
+    """A class name with a snowman reaches the statement only in the draws that pick it: those draws
+    fail, in both versions, whether or not they are among the few typeset ones (before, only a
+    typeset draw that picked it failed, in LaTeX)."""
+    bank = load_bank([_odd_draws(tmp_path)])
+    report = check_bank(bank, draws=12, compile_draws=0, compiler=Compiler(None), templates=["odd_draws"], jobs=1)
+    t = bank.templates["odd_draws"]
+    picked = [n for n in range(1, 13)
+              if "\u2603" in str(solve_question(t, derive_seed(CHECK_SEED, n, "odd_draws")).params["classes"])]
+    assert 0 < len(picked) < 12
+    why = ("character U+2603 (\u2603) cannot be typeset by pdflatex; remove it (from the template's text or a "
+           "sampled value)")
+    assert report.failures == [f"odd_draws draw {n}: the {version} version: {why}"
+                               for n in picked for version in ("student", "solution")]
+
+
+def test_check_in_processes_reports_what_one_process_does(tmp_path: Path) -> None:
+    """Several processes (one per core, the default) give the report one gives: the same failures
+    in the same order (template by template, each in draw order) and the same measures."""
+    bank = load_bank([_odd_draws(tmp_path)])
+    ids = ["class_imbalance", "odd_draws", "bce_loss", "attention_scores", "cnn_shapes"]
+    one = check_bank(bank, draws=12, compile_draws=0, compiler=Compiler(None), templates=ids, jobs=1)
+    many = check_bank(bank, draws=12, compile_draws=0, compiler=Compiler(None), templates=ids, jobs=3)
+    assert one.failures and all(f.startswith("odd_draws draw ") for f in one.failures)
+    assert many.failures == one.failures
+    assert many.measures == one.measures and list(many.measures) == sorted(ids)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _check_with_workers(tmp_path: Path) -> subprocess.Popen:
+    """`examgen check` of many draws (minutes) in a session of its own, once its two workers run."""
+    proc = subprocess.Popen([sys.executable, "-m", "examgen", "check", "--draws", "100000", "--compile", "0",
+                             "-j", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len([c for c in _children(proc.pid) if Path(f"/proc/{c}/comm").read_text().startswith("python")]) < 2:
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.parametrize("sig, code, message", [
+    (signal.SIGINT, 130, "examgen: interrupted; nothing was written"),
+    (signal.SIGTERM, 143, "examgen: terminated (SIGTERM); nothing was written"),
+])
+def test_an_interrupted_check_stops_its_workers(tmp_path: Path, sig: signal.Signals, code: int,
+                                                message: str) -> None:
+    proc = _check_with_workers(tmp_path)
+    err = signalled(proc, proc.pid, sig)  # examgen only (as a kill of its pid): it stops its workers itself
+    assert proc.returncode == code, err
+    assert error_lines(err) == [message]
+    assert session_procs(proc.pid) == [], "check workers left running"
+
+
+def test_a_check_worker_that_dies_is_one_error(tmp_path: Path) -> None:
+    proc = _check_with_workers(tmp_path)
+    err = signalled(proc, _children(proc.pid)[0], signal.SIGKILL)  # (as the out-of-memory killer would)
+    assert proc.returncode == 1, err
+    assert error_lines(err) == ["examgen: error: check: a worker process died (killed from outside, or out of "
+                                "memory); run the check again, or with --jobs 1"]
+    assert session_procs(proc.pid) == []
