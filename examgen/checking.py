@@ -193,9 +193,21 @@ def _info() -> ExamInfo:
 
 def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, compiler: Compiler,
              label: str | None = None) -> list[str]:
-    """Typeset draw n of the questions in one document per version; on failure
-    compile each question alone to name the culprits."""
-    label = label or f"draw {n}"
+    """Typeset draw n of the questions in one document per version; on failure name the culprits:
+    the failing half of the questions typeset again, halved while it fails (a broken template among
+    62 costs 12 documents a version, not 62), each culprit's error as it fails alone."""
+    out: list[str] = []
+    if _typesets(questions, n, workdir, compiler, label or f"draw {n}", out):
+        return []
+    if len(questions) == 1:
+        return out
+    return _halves(questions, n, workdir, compiler) or [f"draw {n}: the questions compile alone but not together"]
+
+
+def _typesets(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, compiler: Compiler, label: str,
+              out: list[str]) -> bool:
+    """Whether draw n of the questions typesets in both versions (one document each); if not, its
+    error is added to `out`."""
     variant = Variant(number=0, code="CHECK", questions=tuple(questions))
     folder = workdir / label.replace(" ", "-")
 
@@ -206,15 +218,29 @@ def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, 
     try:
         with ThreadPoolExecutor(max_workers=min(2, compiler.workers)) as pool:
             list(pool.map(one, (layouts.STUDENT, layouts.SOLUTION)))
-        return []
+        return True
     except ExamgenError as exc:
-        if len(questions) == 1:
-            return [str(exc)]
-    fails = []
-    for q in questions:
-        name = q.template.id if isinstance(q, SolvedQuestion) else "multiple choice"
-        fails.extend(_compile([q], n, workdir, compiler, f"{name} draw {n}"))
-    return fails or [f"draw {n}: the questions compile alone but not together"]
+        out.append(str(exc))
+        return False
+
+
+def _name(q: SolvedQuestion | SolvedMc) -> str:
+    return q.template.id if isinstance(q, SolvedQuestion) else "multiple choice"
+
+
+def _halves(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, compiler: Compiler) -> list[str]:
+    """The failures of each half of the questions (which fail together), in order: a question alone
+    is typeset alone (its error, labelled with its template); a half that typesets has none; one that
+    fails is halved again, and if its halves both typeset, its questions only fail together."""
+    fails: list[str] = []
+    middle = len(questions) // 2
+    for part in (questions[:middle], questions[middle:]):
+        if len(part) == 1:
+            _typesets(part, n, workdir, compiler, f"{_name(part[0])} draw {n}", fails)
+        elif not _typesets(part, n, workdir, compiler, f"draw {n} {_name(part[0])} to {_name(part[-1])}", []):
+            fails.extend(_halves(part, n, workdir, compiler) or [
+                f"draw {n}: {', '.join(map(_name, part))} compile alone but not together"])
+    return fails
 
 
 def _template_report(bank: Bank, tid: str, draws: int, keep: int = 0

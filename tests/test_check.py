@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import error_lines
@@ -57,6 +58,34 @@ def test_latex_error_is_named_by_template(tmp_path: Path) -> None:
                                                             "generated source")
     assert "2 failures" in res.stdout
 
+
+
+class _Counting(Compiler):
+    """A compiler (no cache) that counts its one-variant documents."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.documents = 0
+
+    def compile_one(self, *args: Any, **kwargs: Any) -> Any:
+        self.documents += 1
+        return super().compile_one(*args, **kwargs)
+
+
+def test_a_broken_template_is_found_by_halving_the_draws_document(tmp_path: Path) -> None:
+    """The draw's document of every template and two multiple-choice problems (65 questions) fails: its
+    halves are typeset, and the failing one halved again: at most 1 + 2 x 7 documents a version (not
+    1 + 65), and the culprit's own error, as it fails alone."""
+    dst = _copy(tmp_path, "broken_latex")
+    so = dst / "solution.tex.j2"
+    so.write_text(so.read_text().replace("<% block a %>", r"<% block a %>\nosuchmacro "))
+    bank = load_bank([tmp_path / "bank"])
+    compiler = _Counting()
+    report = check_bank(bank, draws=1, compile_draws=1, compiler=compiler)
+    assert report.compiled == len(bank.templates) + 2 == 65
+    assert len(report.failures) == 1
+    assert report.failures[0].startswith("broken_latex draw 1 (solution): LaTeX error: Undefined control sequence. ")
+    assert compiler.documents <= 2 * (1 + 2 * 7)
 
 def test_solution_too_long_for_its_area_names_template_part_and_height(tmp_path: Path) -> None:
     """The class's 7 pt floor (a solution that would shrink below 7 pt in its answer area)
