@@ -191,13 +191,12 @@ def _info() -> ExamInfo:
                     resources="", instructions=(), institution=(), language="en")
 
 
-def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, compiler: Compiler,
-             label: str | None = None) -> list[str]:
+def _compile(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, compiler: Compiler) -> list[str]:
     """Typeset draw n of the questions in one document per version; on failure name the culprits:
-    the failing half of the questions typeset again, halved while it fails (a broken template among
-    62 costs 12 documents a version, not 62), each culprit's error as it fails alone."""
+    the failing half of the questions typeset again, halved while it fails (one broken template among
+    65 questions costs at most 15 documents a version, not 66), each culprit's error as it fails alone."""
     out: list[str] = []
-    if _typesets(questions, n, workdir, compiler, label or f"draw {n}", out):
+    if _typesets(questions, n, workdir, compiler, f"draw {n}", out):
         return []
     if len(questions) == 1:
         return out
@@ -243,8 +242,11 @@ def _halves(questions: list[SolvedQuestion | SolvedMc], n: int, workdir: Path, c
     return fails
 
 
-def _template_report(bank: Bank, tid: str, draws: int, keep: int = 0
-                     ) -> tuple[list[str], variety.Measure, list[tuple[int, SolvedQuestion]]]:
+# one template's failures, variety and kept draws (_template_report)
+TemplateReport = tuple[list[str], variety.Measure, list[tuple[int, SolvedQuestion]]]
+
+
+def _template_report(bank: Bank, tid: str, draws: int, keep: int = 0) -> TemplateReport:
     """One template over `draws` draws: its failures (in draw order), its variety, and its solved
     draws numbered up to `keep` (to be typeset)."""
     t = bank.templates[tid]
@@ -273,25 +275,24 @@ def _worker_start() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _worker_task(task: tuple[str, int]) -> tuple[str, tuple[list[str], variety.Measure]]:
-    tid, draws = task
-    fails, measure, _ = _template_report(_FORKED[0], tid, draws)
-    return tid, (fails, measure)
+def _worker_task(task: tuple[str, int, int]) -> tuple[str, TemplateReport]:
+    tid, draws, keep = task
+    return tid, _template_report(_FORKED[0], tid, draws, keep)
 
 
-def _in_processes(bank: Bank, ids: list[str], draws: int, jobs: int,
-                  progress: Callable[[int], None] | None) -> dict[str, tuple[list[str], variety.Measure]]:
-    """_template_report of every template (without its solved draws: they stay in the worker), a
-    template a task, in `jobs` processes forked from this one (they have the bank as it is here);
-    `progress(1)` as each template ends. An interruption or a failure stops the workers at once;
-    a worker that dies is one error, not a wait."""
+def _in_processes(bank: Bank, ids: list[str], draws: int, keep: int, jobs: int,
+                  progress: Callable[[int], None] | None) -> dict[str, TemplateReport]:
+    """_template_report of every template, a template a task, in `jobs` processes forked from this
+    one (they have the bank as it is here; the kept draws come back pickled); `progress(1)` as each
+    template ends. An interruption or a failure stops the workers at once; a worker that dies is one
+    error, not a wait."""
     _FORKED[:] = [bank]
-    found: dict[str, tuple[list[str], variety.Measure]] = {}
+    found: dict[str, TemplateReport] = {}
     pool = ProcessPoolExecutor(min(jobs, len(ids)), mp_context=multiprocessing.get_context("fork"),
                                initializer=_worker_start)
     done = False
     try:
-        for future in as_completed([pool.submit(_worker_task, (tid, draws)) for tid in ids]):
+        for future in as_completed([pool.submit(_worker_task, (tid, draws, keep)) for tid in ids]):
             tid, result = future.result()
             found[tid] = result
             if progress:
@@ -322,22 +323,18 @@ def check_bank(bank: Bank, draws: int = 200, compile_draws: int = 2, compiler: C
     to_compile: list[list[SolvedQuestion | SolvedMc]] = [[] for _ in range(compile_draws)]
     jobs = compiler.workers if jobs is None else jobs
     if jobs > 1 and len(ids) > 1:  # the templates are independent: checked in a process per core
-        found = _in_processes(bank, ids, draws, jobs, progress)
-        for tid in ids:
-            fails, report.measures[tid] = found[tid]
-            report.failures.extend(fails)
-            for n in range(1, min(compile_draws, draws) + 1):  # drawn again (seeded: the worker's draws)
-                q, _ = check_draw(bank, tid, n)
-                if q is not None:
-                    to_compile[n - 1].append(q)
+        found = _in_processes(bank, ids, draws, compile_draws, jobs, progress)
     else:
+        found = {}
         for tid in ids:
-            fails, report.measures[tid], solved = _template_report(bank, tid, draws, keep=compile_draws)
-            report.failures.extend(fails)
-            for n, q in solved:
-                to_compile[n - 1].append(q)
+            found[tid] = _template_report(bank, tid, draws, compile_draws)
             if progress:
                 progress(1)
+    for tid in ids:  # (in template order, however the processes ended)
+        fails, report.measures[tid], kept = found[tid]
+        report.failures.extend(fails)
+        for n, q in kept:
+            to_compile[n - 1].append(q)
     for item_id, item in sorted(bank.mc.items()):
         for text in [item.stem, item.note] + [t for o in item.options for t in (o.text, o.why)]:
             report.failures.extend(f"multiple choice item '{item_id}': {f}" for f in glyph_failures(text))

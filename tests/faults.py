@@ -114,6 +114,7 @@ def signalled(proc: subprocess.Popen, pid: int, sig: int, timeout: float = 60) -
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
 
+
 def snapshot(folder: Path) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}

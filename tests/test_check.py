@@ -59,7 +59,6 @@ def test_latex_error_is_named_by_template(tmp_path: Path) -> None:
     assert "2 failures" in res.stdout
 
 
-
 class _Counting(Compiler):
     """A compiler (no cache) that counts its one-variant documents."""
 
@@ -86,6 +85,7 @@ def test_a_broken_template_is_found_by_halving_the_draws_document(tmp_path: Path
     assert len(report.failures) == 1
     assert report.failures[0].startswith("broken_latex draw 1 (solution): LaTeX error: Undefined control sequence. ")
     assert compiler.documents <= 2 * (1 + 2 * 7)
+
 
 def test_solution_too_long_for_its_area_names_template_part_and_height(tmp_path: Path) -> None:
     """The class's 7 pt floor (a solution that would shrink below 7 pt in its answer area)
@@ -165,8 +165,9 @@ def test_check_in_processes_reports_what_one_process_does(tmp_path: Path) -> Non
     assert many.measures == one.measures and list(many.measures) == sorted(ids)
 
 
-def _children(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+def _workers(proc: subprocess.Popen) -> list[int]:
+    """The check's worker processes: the other processes of its session."""
+    return [pid for pid, _ in session_procs(proc.pid) if pid != proc.pid]
 
 
 def _check_with_workers(tmp_path: Path) -> subprocess.Popen:
@@ -175,7 +176,7 @@ def _check_with_workers(tmp_path: Path) -> subprocess.Popen:
                              "-j", "2"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 120
-    while len([c for c in _children(proc.pid) if Path(f"/proc/{c}/comm").read_text().startswith("python")]) < 2:
+    while len(_workers(proc)) < 2:
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the workers never started"
         time.sleep(0.05)
@@ -197,7 +198,7 @@ def test_an_interrupted_check_stops_its_workers(tmp_path: Path, sig: signal.Sign
 
 def test_a_check_worker_that_dies_is_one_error(tmp_path: Path) -> None:
     proc = _check_with_workers(tmp_path)
-    err = signalled(proc, _children(proc.pid)[0], signal.SIGKILL)  # (as the out-of-memory killer would)
+    err = signalled(proc, _workers(proc)[0], signal.SIGKILL)  # (as the out-of-memory killer would)
     assert proc.returncode == 1, err
     assert error_lines(err) == ["examgen: error: check: a worker process died (killed from outside, or out of "
                                 "memory); run the check again, or with --jobs 1"]
