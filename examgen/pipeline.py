@@ -16,7 +16,7 @@ from .bank import Bank, load_bank
 from .compiler import Batch, Built, Compiler, Opening, Piece, batches
 from .errors import LatexError
 from .model import Exam, ExamInfo, ExamSpec, SeedInfo, SolvedQuestion, Variant
-from .questions import build_variant, solve_question, variant_code
+from .questions import build_variant, pick, solve_question, variant_code
 from .sampling import derive_seed
 from .spec import load_spec
 from .targets import (
@@ -50,7 +50,8 @@ def document(layout: layouts.Layout, info: ExamInfo, variants: Iterable[Variant]
 
 def _piece(layout: layouts.Layout, info: ExamInfo, v: Variant, version: str, label: str = "variant {code}") -> Piece:
     """A variant's part of a batch document in one version."""
-    return Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version), layout.pages_at_least(v))
+    return Piece(v.code, label.format(code=v.code), layout.variant_body(info, v, version),
+                 layout.pages_at_least(len(v.questions)))
 
 
 def _batch(spec: ExamSpec, variants: list[Variant], version: str, logo: Path | None,
@@ -121,18 +122,10 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         """A batch's variants are built (in the compiler's pool, beside the next TeX runs): stamp them."""
         stamper(version, done)
 
-    drawn: dict[int, Variant] = {}  # variant 1, drawn for first() before pairs() gets to it
-
     def variant(number: int) -> Variant:
-        v = drawn.pop(number) if number in drawn else build_variant(spec, bank, exam_seed, number)
+        v = build_variant(spec, bank, exam_seed, number)
         interrupts.check()  # (a signal whose exception numpy swallowed while the variant was drawn)
         return v
-
-    def first() -> Batch:
-        """Variant 1's student version alone: without a remembered page total, the draft pass starts
-        with it (compile_exam)."""
-        drawn[1] = build_variant(spec, bank, exam_seed, 1)
-        return _batch(spec, [drawn[1]], layouts.STUDENT, logo, marks)
 
     def drawn_batch(r: Iterable[int]) -> list[Variant]:
         # driver: pick + sample + solve -- the batch's questions, answers and rubric
@@ -169,7 +162,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             if keep_tex:
                 kept.extend(shell.only(tuple(p[k] for p in got)) for k, shell in enumerate(shells))
 
-        return Opening(*shells, tuple(variant_code(i + 1) for i in r), pieces())
+        # (every variant has as many problems: a choose: block picks as many templates in each)
+        return Opening(*shells, tuple(variant_code(i + 1) for i in r), pieces(),
+                       layout.pages_at_least(len(pick(spec, exam_seed, r[0] + 1))))
 
     # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX), and
     # the print files are joined as soon as their variants are (overlapping TeX or the records)
@@ -183,7 +178,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             built = compiler.compile_exam(pairs(), tmp, progress,
                                           # the format (one: both versions share the preamble)
                                           [_batch(spec, [], layouts.SOLUTION, logo)],
-                                          remember=str(spec.path.resolve()), finish=finish, first=first,
+                                          remember=str(spec.path.resolve()), finish=finish,
                                           paged=paged, opening=opening(), stored=False)
         except LatexError as exc:  # failed for good (not interrupted): keep the culprits' .tex and .log
             if not exc.files:

@@ -1,6 +1,7 @@
 """The ways a build got faster (issue 18) keep their promises: the bank loads only the
-templates a spec names yet still finds every template, and a page total remembered from
-an earlier build skips the draft pass but is verified (a wrong one gives the right PDFs);
+templates a spec names yet still finds every template, and a page total is typeset in the
+pass that counts it, on a guess (remembered from an earlier build, else from the layout) that a
+second pass corrects if it does not fit (the same PDFs either way);
 the scan codes stamped per batch while compiling give the bytes of stamping each file alone."""
 
 from __future__ import annotations
@@ -97,29 +98,41 @@ def _remembered(cache: Path) -> Path:
     return cache / "totals" / key(str(QUIZ.resolve()))
 
 
-@pytest.mark.parametrize("wrong", [False, True], ids=["right total", "wrong total"])
-def test_a_remembered_page_total_is_used_and_verified(wrong: bool, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("remembered, passes", [(0, 1), (4, 1), (8, 2), (-1, 2)],
+                         ids=["right total", "a larger total of as many digits", "a total of more digits",
+                              "a total below the pages"])
+def test_a_remembered_page_total_is_guessed_and_a_guess_that_does_not_fit_typeset_again(
+        remembered: int, passes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No draft pass: a cold build guesses the total (from the layout's lower bound: 8 for the quiz's
+    2 problems), the class prints the total it counts as wide as the guess's digits, and the scan
+    codes are defined for the guessed pages. A guess that does not fit (more digits than the
+    total, or fewer pages than it has) costs a second pass; the bytes are the same in every case."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("EXAMGEN_CACHE", str(cache))
     fake, log = _logging_pdflatex(tmp_path)
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first")], pdflatex=str(fake)) == 0
     first = _outputs(tmp_path / "first")
     total = _pages(tmp_path / "first" / "E0001" / "student.pdf")
-    assert _pages(tmp_path / "first" / "E0002" / "student.pdf") == total
-    assert any("-draftmode" in line for line in log.read_text().splitlines())  # nothing remembered yet: a draft
+    assert total == 4 and _pages(tmp_path / "first" / "E0002" / "student.pdf") == total
+    for version in ("student", "solution"):  # the total it counted, where the guess (8) left its place
+        text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "first" / "E0002" / f"{version}.pdf"), "-"],
+                              capture_output=True, text=True, check=True).stdout
+        assert "This exam consists of 4 pages with a total of 2 problems." in text
+        assert [" ".join(line.split()) for line in text.splitlines() if "– Page" in line] == \
+            [f"– Page {n} / 4 – E0002" if n % 2 else f"E0002 – Page {n} / 4 –" for n in range(1, 5)]
+    runs = log.read_text().splitlines()
+    assert not [r for r in runs if "-draftmode" in r] and len(runs) == 2, runs  # one pass per batch: 8 fits 4
     assert json.loads((_remembered(cache) / "total.json").read_text()) == total
-    if wrong:  # a total that no longer holds (as after an edit that added pages), properly stored
+    if remembered:  # a total that no longer holds (as after an edit that added pages), properly stored
         Cache.discard(_remembered(cache))
-        Cache(cache).store(_remembered(cache), {"total.json": json.dumps(total + 4).encode()})
+        Cache(cache).store(_remembered(cache), {"total.json": json.dumps(total + remembered).encode()})
     for sub in ("pdf", "pages"):  # formats and the remembered total stay: every PDF is typeset anew
         shutil.rmtree(cache / sub)
     log.unlink()
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second")], pdflatex=str(fake)) == 0
     runs = log.read_text().splitlines()
-    assert not [r for r in runs if "-draftmode" in r]  # the remembered total replaced the draft pass
-    # one final pass per batch (student, solution) with the right total; a wrong one: a second pass each
-    assert len(runs) == (4 if wrong else 2), runs
+    assert not [r for r in runs if "-draftmode" in r]
+    assert len(runs) == 2 * passes, runs  # one pass per batch (student, solution), or two each
     assert _outputs(tmp_path / "second") == first  # the same bytes either way
     assert json.loads((_remembered(cache) / "total.json").read_text()) == total  # corrected for the next build
 
@@ -534,81 +547,27 @@ def test_student_and_solution_share_one_format(tmp_path: Path, monkeypatch: pyte
     assert not any("Grading notes" in p for p in student) and any("Grading notes" in p for p in solution)
 
 
-def test_the_draft_pass_counts_the_pages_of_the_student_version(tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a remembered page total, one -draftmode pass over the first variant gives the usual
-    total; it typesets the student version (half the TeX time of the solution, the same pages,
-    which every final pass verifies), whichever batch asks first. In a cold build it runs without
-    the format, beside the format's build (it would wait for it), raced by one on the format if the
-    format's build ends first (test_streamed_opening); with the format in the cache, on it."""
-    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    drafts: list[tuple[str, bool]] = []
-    real = tex.TexRunner.run
-
-    def run(self: tex.TexRunner, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, source: str,
-            cost: int | None = None, on_start: Callable[[subprocess.Popen], None] | None = None) -> str:
-        if draft:
-            drafts.append((label, fmt is not None))
-        return real(self, workdir, name, fmt, draft, label, source, cost, on_start)
-
-    monkeypatch.setattr(tex.TexRunner, "run", run)
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "cold")]) == 0
-    assert drafts[0] == ("variant E0001 (student)", False)
-    assert drafts[1:] in ([], [("variant E0001 (student)", True)])  # (the race's run on the format)
-    for kind in ("totals", "pdf", "pages"):  # the format stays
-        shutil.rmtree(tmp_path / "cache" / kind)
-    drafts.clear()
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "warm")]) == 0
-    assert drafts == [("variant E0001 (student)", True)]
-    for code in ("E0001", "E0002", "E0003"):  # the same pages, and the same PDFs, either way
-        for name in ("student.pdf", "solution.pdf", "layout.json"):
-            assert (tmp_path / "cold" / code / name).read_bytes() == (tmp_path / "warm" / code / name).read_bytes()
-
-
-@pytest.mark.parametrize("cold", [True, False])
-def test_the_draft_pass_runs_while_the_first_batch_is_drawn(cold: bool, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """The draft pass starts with variant 1 alone, not after the first batch is drawn: its TeX run has
-    started when variant 2 is drawn (the build waits for that, a few milliseconds, rather than share
-    the interpreter with the draft's preparation); shown without timing."""
-    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    if not cold:  # the format cached, no page total remembered
-        assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "before")]) == 0
-        for kind in ("totals", "pdf", "pages"):
-            shutil.rmtree(tmp_path / "cache" / kind)
-    drafting, already = threading.Event(), []
-    real_count, real_variant = Compiler.count_pages, pipeline.build_variant
-
-    def count_pages(self: Compiler, *args: Any, **kwargs: Any) -> dict[str, int]:
-        drafting.set()
-        return real_count(self, *args, **kwargs)
-
-    def variant(spec: Any, bank: Any, seed: int, number: int) -> Any:
-        if number == 2:
-            already.append(drafting.is_set())
-        return real_variant(spec, bank, seed, number)
-
-    monkeypatch.setattr(Compiler, "count_pages", count_pages)
-    monkeypatch.setattr(pipeline, "build_variant", variant)
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0
-    assert already == [True]
+def _recording_operators(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The contents of the codes encoded from now on (qrcodes.operators, its lru_cache new and empty)."""
+    encoded: list[str] = []
+    real = qrcodes.operators.__wrapped__  # what encodes a code, kept as qrcodes keeps it (lru_cache)
+    monkeypatch.setattr(qrcodes, "operators", functools.lru_cache(maxsize=1024)(
+        lambda content: encoded.append(content) or real(content)))
+    qrcodes._definitions.cache_clear()
+    return encoded
 
 
 def test_typeset_codes_are_encoded_once_then_taken_from_the_cache(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The codes a batch typesets are encoded once for its student and solution documents (which
     ask at the same moment) and kept in the cache: a rebuild after an edit (every PDF typeset
-    anew) encodes none, and its PDFs are the bytes of the first build."""
+    anew) encodes none, and its PDFs are the bytes of the first build. The first build encodes
+    them for its guessed total (8 pages for the quiz) and keeps those of the 4 pages it found too."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    encoded: list[str] = []
-    real = qrcodes.operators.__wrapped__  # what encodes a code, kept as qrcodes keeps it (lru_cache)
-    monkeypatch.setattr(qrcodes, "operators", functools.lru_cache(maxsize=1024)(
-        lambda content: encoded.append(content) or real(content)))
-    qrcodes._definitions.cache_clear()
+    encoded = _recording_operators(monkeypatch)
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first")]) == 0
-    assert sorted(encoded) == [f"IN2346-E{b:04d}-B{b:03d}-{p:02d}" for b in (1, 2) for p in (1, 2, 3, 4)]
-    encoded.clear()
-    qrcodes._definitions.cache_clear()
+    assert sorted(encoded) == [f"IN2346-E{b:04d}-B{b:03d}-{p:02d}" for b in (1, 2) for p in range(1, 9)]
+    encoded = _recording_operators(monkeypatch)  # (as a new process: nothing encoded in memory)
     for sub in ("pdf", "pages"):
         shutil.rmtree(tmp_path / "cache" / sub)
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "again")]) == 0
@@ -674,38 +633,29 @@ def test_the_format_is_started_before_the_bank_is_loaded(spec: Path, option: str
     assert _outputs(tmp_path / "early") == _outputs(tmp_path / "late")
 
 
-def test_scan_codes_are_encoded_while_the_draft_pass_counts_pages(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    """With no page total known (a cold build), the codes of the pages every variant certainly has
-    (the cover and a page per problem: 3 of the quiz's 4) are encoded while the draft pass counts
-    the pages, and the rest once the total is known; each code once (and none a variant lacks).
-    Shown without timing: the draft pass is held until that encoding is done."""
+def test_a_cold_builds_first_codes_are_encoded_while_its_format_is_built(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold build's first batch encodes its scan codes (for its guessed total: 8 pages of the quiz)
+    before it waits for the format, not after: shown without timing, the format's build is held
+    until they are encoded (a batch that asked for the format first would wait for it for ever)."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    encoded: list[str] = []
-    real = qrcodes.operators.__wrapped__
-    monkeypatch.setattr(qrcodes, "operators", functools.lru_cache(maxsize=1024)(
-        lambda content: encoded.append(content) or real(content)))
-    qrcodes._definitions.cache_clear()
-    warmed = threading.Event()
-    during: list[str] = []
-    real_warm, real_count = core._Stream.warm_marks, Compiler.count_pages
-
-    def warm(self: Any, student: Any, codes: Any) -> None:
-        real_warm(self, student, codes)
-        warmed.set()
-
-    def count_pages(self: Compiler, *args: Any, **kwargs: Any) -> dict[str, int]:
-        counts = real_count(self, *args, **kwargs)
-        assert warmed.wait(60)  # (the encoding runs beside the draft pass; held here until it is done)
-        during.extend(encoded)
-        return counts
-
-    monkeypatch.setattr(core._Stream, "warm_marks", warm)
-    monkeypatch.setattr(Compiler, "count_pages", count_pages)
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0
+    encoded = _recording_operators(monkeypatch)
     code = "IN2346-E{0:04d}-B{0:03d}-{1:02d}".format
-    assert sorted(during) == [code(b, p) for b in (1, 2, 3) for p in (1, 2, 3)]
-    assert sorted(encoded) == [code(b, p) for b in (1, 2, 3) for p in (1, 2, 3, 4)]
+    first = {code(b, p) for b in (1, 2, 3) for p in range(1, 9)}
+    held: list[bool] = []
+    real = Compiler._made_format
+
+    def made_format(self: Compiler, *args: Any, **kwargs: Any) -> Path:
+        deadline = time.monotonic() + 60
+        while not first <= set(encoded) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        held.append(first <= set(encoded))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Compiler, "_made_format", made_format)
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0
+    assert held == [True]
+    assert sorted(encoded) == sorted(first)  # each once
     assert _decode(tmp_path / "out" / "E0002" / "student.pdf") == [code(2, p) for p in (1, 2, 3, 4)]
 
 

@@ -54,7 +54,7 @@ def test_latex_error_is_named_by_template(tmp_path: Path) -> None:
     assert len(fails) == 2, res.stderr  # the two typeset draws; the student version has no solution text
     for n, line in enumerate(fails, start=1):
         assert line.startswith(f"FAIL broken_latex draw {n} (solution): LaTeX error: Undefined control sequence. ")
-        assert "\\nosuchmacro')" in line and line.endswith("in problem 1 (template broken_latex) at line 29 of the "
+        assert "\\nosuchmacro')" in line and line.endswith("in problem 1 (template broken_latex) at line 28 of the "
                                                             "generated source")
     assert "2 failures" in res.stdout
 
@@ -103,7 +103,7 @@ def test_solution_too_long_for_its_area_names_template_part_and_height(tmp_path:
                                "give the part answer_height: "), line
         needed = re.search(r"answer_height: (\d+) \(mm\) in question.yaml or shorten the solution", line)
         assert needed and 10 < int(needed.group(1)) <= 30, line  # the shipped 30 mm fit
-        assert line.endswith("in problem 1 (template tiny_area) at line 29 of the generated source"), line
+        assert line.endswith("in problem 1 (template tiny_area) at line 28 of the generated source"), line
 
 
 def test_render_error_names_template_and_draw(tmp_path: Path) -> None:

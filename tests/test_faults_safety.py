@@ -550,7 +550,7 @@ exec {real} "$@"
 
 @pytest.mark.pdf
 @pytest.mark.parametrize("moment, tool, pattern", [
-    ("draft pass", "pdflatex", "*-draftmode*"),
+    ("format build", "pdftex", "*-ini*"),
     ("final pass", "pdflatex", "*-jobname=final*"),
     ("write stage", "qpdf", "*all-students.pdf*"),
 ])

@@ -59,17 +59,17 @@ class Batch:
         (its Built.regions are empty)."""
         return self.version == STUDENT or self.marks is None
 
-    def source(self, pages: dict[str, int] | None = None, draft: bool = False) -> str:
-        return self.head(draft) + "".join(self.text(p, pages) for p in self.pieces) + END
+    def source(self, pages: dict[str, int] | None = None) -> str:
+        return self.head() + "".join(self.text(p, pages) for p in self.pieces) + END
 
-    def head(self, draft: bool = False) -> str:
+    def head(self) -> str:
         """The source up to the first variant (a streamed run writes it first, Opening)."""
         # after \\begin{document}: the format skips the preamble (both versions share it, and the format)
-        return self.preamble + f"\\egversion{{{self.version}}}%\n" + ("\\def\\egdraftpass{}%\n" if draft else "")
+        return self.preamble + f"\\egversion{{{self.version}}}%\n"
 
     @staticmethod
     def text(p: Piece, pages: dict[str, int] | None = None) -> str:
-        """One variant's part of the source (with its page total from `pages`, else 0)."""
+        """One variant's part of the source (with its page total, or the guess of it, from `pages`, else 0)."""
         return f"% examgen: variant {p.code}\n\\egbeginvariant{{{p.code}}}{{{(pages or {}).get(p.code, 0)}}}\n{p.body}"
 
     def only(self, pieces: tuple[Piece, ...]) -> Batch:
@@ -115,15 +115,16 @@ def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
 class Opening:
     """An exam's first pair of batches, variant by variant (compile_exam's `opening`): both versions'
     documents without variants (`student`, `solution`), the codes of the variants they will hold, in
-    order, and an iterator of the (student, solution) pieces, each pair as its variant is drawn. With the
-    format and the usual page total at hand, the compiler starts both TeX runs at once and writes each
-    variant into them as it comes (TexRunner.stream): the drawing of the first batch, otherwise all
-    Python before any typesetting, then overlaps TeX. Otherwise it takes the whole pair (`pair`)."""
+    order, and an iterator of the (student, solution) pieces, each pair as its variant is drawn. The
+    compiler starts both TeX runs as soon as the format is there and writes each variant into them as it
+    comes (TexRunner.stream): the drawing of the first batch, otherwise all Python before any typesetting,
+    then overlaps TeX. Without FIFOs it takes the whole pair (`pair`)."""
 
     student: Batch
     solution: Batch
     codes: tuple[str, ...]
     pieces: Iterator[tuple[Piece, Piece]]
+    pages_at_least: int = 1  # its variants' Piece.pages_at_least, known before they are drawn
 
     def pair(self) -> tuple[Batch, Batch]:
         """The whole pair, once every variant is drawn."""

@@ -7,18 +7,21 @@
 - **A precompiled preamble.** The preamble (the class and its packages) is
   dumped once into a format with mylatexformat and reused; it is cached on disk
   keyed by the class, the preamble and the TeX installation.
-- **One full pass.** Page totals ("Page n / N", "N pages" on the cover) come
-  from a -draftmode pass over one variant; the log of the final pass tells
-  whether every variant came out with that many pages (else a second pass).
-  The solution paginates identically by construction and is checked.
+- **One pass.** Page totals ("Page n / N", "N pages" on the cover) are typeset in the
+  pass that counts them: the class prints each as a PDF object written once the
+  variant's last page is out, as wide as the digits of a guess (the total remembered
+  from the last build of the exam, else _first_guess from the layout's lower bound);
+  the scan codes are defined for that many pages. The log tells whether every variant
+  fits its guess (_fits), else the batch gets a second pass with its totals. The
+  solution paginates identically by construction and is checked.
 - **Cache.** A batch whose source, format and scan codes are unchanged is not
   compiled again: its per-variant PDFs (and the batch PDF, which the print files are
   joined from) come from the verified cache (cache.py).
 - **TeX first.** A build may start its format before Python loads the bank
-  (start_format: it depends on the layout and language only). With the format and
-  the usual page total known (an exam built before), the first pair's TeX runs start
-  before its variants are drawn and typeset each as it comes (Opening, streamed into
-  a FIFO: TexRunner.stream); the cache is looked up once its source is complete.
+  (start_format: it depends on the layout and language only). The first pair's TeX
+  runs start as soon as the format is there (with a cached format, before its variants
+  are drawn) and typeset each variant as it comes (Opening, streamed into a FIFO:
+  TexRunner.stream); the cache is looked up once its source is complete.
 - **Processes.** A Compiler owns its TeX processes (tex.py): cancel() stops
   them all; a timeout ends the build.
 - **Failures.** When a batch fails, its variants are compiled alone to name the
@@ -34,7 +37,6 @@ import json
 import operator
 import os
 import shutil
-import subprocess
 import threading
 import zlib
 from collections import deque
@@ -78,8 +80,9 @@ class Feed:
     """A streamed batch's variants as they are drawn (Opening): put by the thread that draws them,
     read by the thread whose TeX run they are written into (Compiler.typeset_streamed)."""
 
-    def __init__(self, shell: Batch, codes: tuple[str, ...]):
+    def __init__(self, shell: Batch, codes: tuple[str, ...], pages_at_least: int = 1):
         self.shell, self.codes = shell, codes  # the document without variants; the codes it will hold
+        self.pages_at_least = pages_at_least  # its variants' Piece.pages_at_least
         self._got: list[Piece] = []
         self._complete: bool | None = None  # None: more may come; True: all came; False: given up
         self._cond = threading.Condition()
@@ -135,11 +138,34 @@ class Feed:
 
 
 class Mispaginated(Exception):
-    """A final pass run with guessed page totals found other totals (`pages`)."""
+    """A final pass run with guessed page totals found totals that do not fit them (`pages`, _fits)."""
 
     def __init__(self, pages: dict[str, int]):
         super().__init__("page totals guessed wrong")
         self.pages = pages
+
+
+def _first_guess(bound: int) -> int:
+    """The page total a first pass guesses when no build of the exam has told it: one and a half
+    times the layout's lower bound (Piece.pages_at_least: the cover and a page per problem), padded
+    to a multiple of four as the class pads a variant (A3 booklets). The shipped exams' totals are
+    1.1-1.7 times the bound (endterm 24 for 18, 2019 20 for 12, quiz 4 for 3): a guess above the
+    total costs scan codes encoded for pages that do not come (0.5 ms each), one below it a second
+    pass (_fits). `bound`: the variants' Piece.pages_at_least."""
+    return 4 * -(-(3 * bound + 2) // 8)
+
+
+def _fits(batch: Batch, guessed: dict[str, int], actual: dict[str, int]) -> bool:
+    """Whether a pass with `guessed` totals typeset the `actual` ones (examgentum.cls, \\eg@total):
+    the variants of one guess came out with one total (they show one set of objects), with as many
+    digits as the guess (the width it left), and, with scan codes typeset, with no more pages than
+    the guess (the codes are defined for that many)."""
+    totals: dict[int, int] = {}
+    for p in batch.pieces:
+        g, n = guessed[p.code], actual[p.code]
+        if totals.setdefault(g, n) != n or len(str(n)) != len(str(g)) or (batch.marks is not None and n > g):
+            return False
+    return True
 
 
 def _ranges(log: str, batch: Batch) -> dict[str, tuple[int, int]]:
@@ -321,8 +347,7 @@ def _built(batch: Batch, pdfs: dict[str, Path], pages: dict[str, int], found: Re
 def _first_failures(errors: list[LatexError]) -> LatexError:
     """All failures in one error, without a variant's solution failure when its student
     version failed too (the same template text breaks both: one line is enough), and each
-    variant's version once (the draft pass typesets a student variant for whichever batch
-    asks first: a failing one fails for both)."""
+    variant's version once."""
     student = {code for e in errors for code, version, _ in e.failures if version == "student"}
     first: dict[tuple[str, str], str] = {}
     for e in errors:
@@ -416,9 +441,9 @@ class Compiler:
         in the cache and verified): a build starts it before it imports and loads the bank (0.3 s),
         since the format is a cold build's longest TeX step and needs nothing but the preamble.
         format_file takes it from there (or, if it failed, makes it again and reports the error).
-        `remember`: compile_exam's name of the documents to come; if the format is in the cache and their
-        page total is remembered, their first pair will be streamed (Opening): its two TeX runs start
-        now on the format (TexRunner.standby) and load it while Python loads the bank and draws.
+        `remember`: compile_exam's name of the documents to come (their first pair will be streamed,
+        Opening); if the format is in the cache, its two TeX runs start now on the format
+        (TexRunner.standby) and load it while Python loads the bank and draws.
         `folder` must outlive the compiler's `with` block, which ends the thread and the runs not taken
         (an exception cancels them with every other run)."""
         if preamble in self._started:
@@ -432,8 +457,7 @@ class Compiler:
                       remember: str | None) -> Path:
         digest, name = self._format_key(preamble, classes)
         runs: list[Standby] = []
-        if cache is not None and remember is not None and (stored := _stored_format(cache, digest, name)).exists() \
-                and _remembered(cache, _total_entry(cache, remember)):
+        if cache is not None and remember is not None and (stored := _stored_format(cache, digest, name)).exists():
             # the opening's runs load the format while it is verified (the sha256 of its 19 MB: 35 ms
             # before the first TeX process otherwise); one that fails the check ends them unused
             for k in range(min(2, self.workers)):  # (an opening: a student and a solution batch)
@@ -504,21 +528,6 @@ class Compiler:
         return fmt
 
     # -------------------------------------------------------------- one batch
-    def count_pages(self, batch: Batch, workdir: Path, fmt: Path | None,
-                    ready: Callable[[], None] | None = None,
-                    on_start: Callable[[subprocess.Popen], None] | None = None) -> dict[str, int]:
-        """The draft pass: page count of every variant of the batch (without a format, `fmt`
-        None: TeX reads the preamble and the class files, copied beside the document);
-        `ready()` is called just before the TeX run, `on_start(process)` once it runs."""
-        _prepare(workdir, batch, fmt)
-        tex = batch.source(draft=True)
-        (workdir / "draft.tex").write_text(tex, encoding="utf-8")
-        if ready is not None:
-            ready()
-        log = self.tex.run(workdir, "draft", fmt.stem if fmt is not None else None, True, batch.label, tex,
-                           on_start=on_start)
-        return {code: n for code, (_, n) in _ranges(log, batch).items()}
-
     def typeset(self, batch: Batch, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
                 guessed: bool = False, paged: Callable[[dict[str, Built]], None] | None = None) -> dict[str, Built]:
         """The final pass, then one PDF per variant (split with qpdf), the answer regions from
@@ -526,9 +535,10 @@ class Compiler:
         regions.json in the entry, the batch PDF as batch.pdf). `paged` gets the variants as soon
         as their pages and regions are known, before they are cut (Built.source is there already:
         a print file joined from the batch PDF need not wait for the cutting).
-        With `guessed` totals, a variant that comes out with another page count raises
-        Mispaginated with the real counts (the caller runs the pass again with them);
-        otherwise that is a LayoutError (student and solution must paginate alike)."""
+        With `guessed` totals, variants whose totals do not fit them (_fits) raise Mispaginated with
+        the real counts (the caller runs the pass again with them); the Built pages are the real ones.
+        Without, a variant with another page count is a LayoutError (student and solution must
+        paginate alike)."""
         tex = batch.source(pages)
         codes = [(p.code, pages[p.code]) for p in batch.pieces]
         marks = self._marks(batch, codes, cache)  # the scan codes, typeset (final-qr.tex)
@@ -584,11 +594,19 @@ class Compiler:
     def _typeset_from(self, batch: Batch, pages: dict[str, int], workdir: Path, log: str, cache: Cache | None,
                       fmt: Path, digest: str, guessed: bool,
                       paged: Callable[[dict[str, Built]], None] | None) -> dict[str, Built]:
-        """The rest of typeset once the final pass ran in workdir (`log`): checked, cut and stored as `digest`."""
+        """The rest of typeset once the final pass ran in workdir (`log`): checked, cut and stored as `digest`
+        (with guessed totals that fit, as the pass with the actual ones: the same PDFs)."""
         ranges = _ranges(log, batch)
-        actual = {code: n for code, (_, n) in ranges.items()}
-        if guessed and any(actual[p.code] != pages[p.code] for p in batch.pieces):
-            raise Mispaginated(actual)
+        actual = {p.code: ranges[p.code][1] for p in batch.pieces}
+        if guessed and any(actual[code] != pages[code] for code in actual):
+            if not _fits(batch, pages, actual):
+                raise Mispaginated(actual)
+            # the guess set only the totals' widths and how many scan codes were defined: the PDFs are
+            # those of a pass with the actual totals, and are stored as those (the next build asks so,
+            # and finds their codes in the cache: encoded for the guess already, they cost no encoding)
+            pages = actual
+            totals = [(p.code, pages[p.code]) for p in batch.pieces]
+            digest = _pdf_key(batch, batch.source(pages), totals, fmt, self._marks(batch, totals, cache))
         for p in batch.pieces:
             if ranges[p.code][1] != pages[p.code]:
                 raise LayoutError(f"{p.label}: the {batch.version} has {ranges[p.code][1]} pages, "
@@ -679,8 +697,8 @@ class Compiler:
 
     # -------------------------------------------------------------- page counts
     def _counts_entry(self, batch: Batch, fmt: Path, cache: Cache) -> Path:
-        """Where the page counts of a batch are cached: keyed by its draft source, the format and its files."""
-        return cache.entry("pages", key(batch.source(draft=True), fmt.name, *(f.read_bytes() for f in batch.files)))
+        """Where the page counts of a batch are cached: keyed by its source without totals, the format and its files."""
+        return cache.entry("pages", key(batch.source(), fmt.name, *(f.read_bytes() for f in batch.files)))
 
     @staticmethod
     def _cached_counts(entry: Path | None, batch: Batch, cache: Cache | None) -> dict[str, int] | None:
@@ -698,29 +716,26 @@ class Compiler:
                      progress: Callable[[int], None] | None = None,
                      formats: Iterable[Batch] = (), remember: str | None = None,
                      finish: Callable[[str, dict[str, Built]], None] | None = None,
-                     first: Callable[[], Batch] | None = None,
                      paged: Callable[[str, dict[str, Built]], None] | None = None,
                      opening: Opening | None = None, stored: bool = True) -> dict[tuple[str, str], Built]:
         """(student batch, solution batch) pairs -> {(variant code, version): Built}.
 
         The pairs may be produced lazily: rendering the next pair (Python) overlaps
         compiling the previous ones (pdflatex), and no more than two pairs per worker
-        are held in memory. Per pair: the final pass typesets both versions with the
-        usual page total and splits them. A failing batch is isolated to its variants;
+        are held in memory. Per pair: one pass typesets both versions on a guessed page
+        total (the usual one so far) and splits them. A failing batch is isolated to its variants;
         the other batches still finish. The formats of `formats` (batches of the
         same preambles, e.g. without variants) start building at once, before the
         first pair is rendered. `remember` names the documents (e.g. the spec's path)
         whose usual page total the cache keeps: the next compile_exam of that name
-        typesets with it at once instead of a draft pass first; the final pass verifies
-        it (a variant that comes out otherwise gets a second pass). `finish(version, built)`
+        guesses it (a batch whose totals do not fit the guess gets a second pass). `finish(version, built)`
         runs on each batch's variants as soon as they are built (typeset or from the cache),
         in the compiler's pool, so that work on them (e.g. stamping) overlaps the next TeX runs;
         its failure ends the build like a worker's; `paged(version, built)` earlier, as soon as their
-        pages and regions are known, before the batch PDF is cut (Compiler.typeset). `first()` gives
-        the first variant's student version alone, before the first pair is rendered: a cold build's
-        draft pass starts with it. `opening` is the first pair variant by variant (before `pairs`): with
-        the format and the usual total at hand, both its TeX runs start at once and typeset each variant
-        as it comes (Compiler.typeset_streamed); otherwise it is the first pair, drawn whole.
+        pages and regions are known, before the batch PDF is cut (Compiler.typeset). `opening` is the
+        first pair variant by variant (before `pairs`): both its TeX runs start as soon as the format is
+        there and typeset each variant as it comes (Compiler.typeset_streamed); without FIFOs it is the
+        first pair, drawn whole.
         `stored`: the cache entries of the batches are stored when it returns; False: they may still be
         being stored in a thread (the caller's work overlaps them: a build's writers), settle() waits."""
         cache = self._cache()
@@ -728,7 +743,7 @@ class Compiler:
         with ThreadPoolExecutor(max_workers=2 * self.workers) as pool:
             try:
                 return _Stream(self, pool, workroot, progress, cache, remember, finish, paged).run(pairs, formats,
-                                                                                                   first, opening)
+                                                                                                   opening)
             except LatexError:  # the batches' failures, collected once all had run (a timeout cancelled already):
                 pool.shutdown(wait=False, cancel_futures=True)  # the compiler itself stays usable
                 raise
@@ -741,13 +756,24 @@ class Compiler:
                     self.settle()
 
     def compile_one(self, batch: Batch, workroot: Path) -> Built:
-        """A one-variant document (preview, check): its own draft pass, then the final one."""
+        """A one-variant document (preview, check): one pass on a guessed total (_first_guess), a second
+        one if its total did not fit it."""
         (code,) = [p.code for p in batch.pieces]
         cache = self._cache()
         fmt = self.format_file(batch.preamble, batch.classes, workroot, cache)
-        pages = self.count_pages(batch, workroot / "draft", fmt)
+        entry = self._counts_entry(batch, fmt, cache) if cache is not None else None
+        known = self._cached_counts(entry, batch, cache)  # (typeset before: its PDF is in the cache under them)
         try:
-            return self.typeset(batch, pages, workroot / "final", fmt, cache)[code]
+            if known is not None:
+                return self.typeset(batch, known, workroot / "final", fmt, cache)[code]
+            try:
+                guess = {code: _first_guess(batch.pieces[0].pages_at_least)}
+                built = self.typeset(batch, guess, workroot / "guess", fmt, cache, guessed=True)[code]
+            except Mispaginated as exc:
+                built = self.typeset(batch, exc.pages, workroot / "final", fmt, cache)[code]
+            if cache is not None and entry is not None:
+                cache.store(entry, {"pages.json": json.dumps({code: built.pages}).encode()})
+            return built
         finally:
             self.settle()  # (its cache entry stored when it returns)
 
@@ -791,8 +817,6 @@ class _Stream:
         self.fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
         self.typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
         self.sampling = threading.Lock()
-        # first variant's code -> its student batch (the draft pass's document), while no total is known
-        self.students: dict[str, Batch] = {}
 
     def fmt_for(self, batch: Batch) -> Path:
         with self.guard:
@@ -826,8 +850,8 @@ class _Stream:
 
     def remember(self) -> None:
         """Keep the usual page total of this compile for the next one (if it changed)."""
-        if self.cache is None or self.total_entry is None or not self.typical:
-            return
+        if self.cache is None or self.total_entry is None or not any(self.typical.values()):
+            return  # (nothing typeset: the first guess is no page total)
         usual = self.usual()
         if self.remembered() != usual:
             self.cache.discard(self.total_entry)
@@ -837,123 +861,15 @@ class _Stream:
         """The page count most variants have had so far (self.typical is not empty)."""
         return max(self.typical, key=lambda k: self.typical[k])
 
-    def learn_total(self, draft: Callable[[], int]) -> None:
-        """(Under self.sampling.) Before any batch has been typeset: the remembered total, else the
-        page count `draft()` finds, as the guess for the final passes."""
-        if not self.typical:
-            n = self.remembered()
-            self.typical[n if n is not None else draft()] = 0
-
-    def guess_for(self, batch: Batch, fmt: Path) -> int:
-        # in the student version: half the TeX time of the solution's, the same pages (verified)
-        source = self.students.get(batch.pieces[0].code, batch)
-        one = source.only(source.pieces[:1])
-        with self.sampling:  # the first batch: the remembered total, else a -draftmode pass over its first variant
-            self.learn_total(lambda: self.stage(one, lambda b: self.c.count_pages(b, self.wd(), fmt))
-                             [one.pieces[0].code])
-            return self.usual()
-
-    def early_guess(self, student: Batch, started: threading.Event) -> None:
-        """No page total remembered: the draft pass over the first student variant (`student`: its
-        batch of one) while Python still draws the rest of the first batch; on the format if it is
-        there (cached), else without it, beside the format's build, raced by a run on the format once
-        that is built (race). The same pages either way. A failure is left to guess_for, which tries
-        again on the format and reports it; a timeout ends the build. `started` is set once nothing is
-        left to do before the TeX run (the caller waits for it: the draft is on the first batch's path,
-        and its Python work would otherwise share the interpreter with the drawing of the rest)."""
-        def draft() -> int:
-            fmt = self.fmts.get(student.preamble) or self.c.cached_format(student.preamble, student.classes,
-                                                                          self.cache)
-            if fmt is not None:
-                return self.c.count_pages(student, self.wd(), fmt, ready=started.set)[student.pieces[0].code]
-            return self.race(student, started)[student.pieces[0].code]
-
-        try:
-            with self.ahead(), self.sampling:
-                self.learn_total(draft)
-        finally:
-            started.set()
-
-    def race(self, student: Batch, started: threading.Event) -> dict[str, int]:
-        """The draft pass without the format (TeX reads the preamble: 0.35 s more than on the format), and,
-        should the format's build end first, on the format as well: the pages the first to end counts; the
-        other run is killed. (In a cold build the first variant and the format are ready within a tenth of
-        a second of each other, either first: a draft that took the run without the format just before the
-        format was there ended 0.3 s later than one on it.) The run without the format reports its failure;
-        one on the format leaves it to that run."""
-        lock = threading.Lock()
-        done = threading.Event()
-        procs: dict[str, subprocess.Popen] = {}
-        found: list[dict[str, int]] = []
-
-        def started_run(name: str) -> Callable[[subprocess.Popen], None]:
-            def keep(proc: subprocess.Popen) -> None:
-                with lock:
-                    procs[name] = proc
-                    lost = done.is_set()
-                if lost:
-                    self.c.tex.kill(proc)
-            return keep
-
-        def end(name: str, pages: dict[str, int] | None) -> None:
-            """`name`'s run ended (with its pages, or None: failed); the first to count wins, the rest is killed."""
-            with lock:
-                if done.is_set():
-                    return
-                done.set()
-                if pages is not None:
-                    found.append(pages)
-                others = [proc for n, proc in procs.items() if n != name]
-            for proc in others:
-                self.c.tex.kill(proc)
-
-        def on_format() -> None:
-            try:
-                fmt = self.fmt_for(student)  # (once built: start_format's, or built here)
-                if not done.is_set():
-                    end("format", self.c.count_pages(student, self.wd(), fmt, on_start=started_run("format")))
-            except Exception:  # noqa: BLE001 (its failure, or its run killed: the other run decides)
-                pass
-
-        threading.Thread(target=on_format, name="examgen-draft-on-format", daemon=True).start()
-        try:
-            pages = self.c.count_pages(student, self.wd(), None, ready=started.set, on_start=started_run("bare"))
-        except ExamgenError:
-            with lock:
-                if found:  # killed: the run on the format counted first
-                    return found[0]
-            end("bare", None)
-            raise
-        end("bare", pages)
-        with lock:
-            return found[0]
-
-    def warm_marks(self, student: Batch, codes: list[tuple[str, int]]) -> None:
-        """While no page total is known (a cold build's draft pass is counting the pages), the codes
-        of the pages a batch's variants certainly have (`codes`: (code, Piece.pages_at_least)), encoded
-        meanwhile in a thread of its own (the pool's threads wait for the total): what a code encodes depends on its
-        variant and page, not on the total (Batch.marks of more pages encodes those of fewer), so that
-        once the total is known most of the batch's codes are encoded (they took 0.1 s a batch
-        between the draft pass and the final passes), and none for nothing."""
-        if student.marks is not None and not self.typical:
-            with self.ahead():
-                student.marks(codes)
-
-    def warm(self, warming: list[threading.Thread], student: Batch, codes: list[tuple[str, int]]) -> None:
-        """warm_marks in a thread of its own (added to `warming`), if the batch carries scan codes."""
-        if student.marks is not None:
-            warming.append(threading.Thread(target=self.warm_marks, args=(student, codes), daemon=True))
-            warming[-1].start()
-
-    def early_marks(self, student: Batch) -> None:
-        """The first batch's scan codes for the usual total, encoded (and cached) as soon as the total
-        is known: in a cold build while the format is still building, off the final passes' path."""
+    def guess_for(self, bound: int) -> int:
+        """The page total a pass guesses: the one most variants have had so far, else the one remembered
+        from the last compile of these documents, else _first_guess of `bound` (the variants' lower bound,
+        Piece.pages_at_least)."""
         with self.sampling:
             if not self.typical:
-                return  # no total yet (the early draft failed): the batch's final pass encodes them as before
-            n = self.usual()
-        with self.ahead():
-            self.c._marks(student, [(p.code, n) for p in student.pieces], self.cache)
+                n = self.remembered()
+                self.typical[n if n is not None else _first_guess(bound)] = 0
+            return self.usual()
 
     def run_batch(self, batch: Batch | Feed) -> tuple[Batch, dict[str, Built]]:
         try:
@@ -973,8 +889,8 @@ class _Stream:
             raise
 
     def typeset_batch(self, batch: Batch, known: dict[str, int] | None = None) -> tuple[Batch, dict[str, Built]]:
-        """One final pass, with the page totals `known`, else from the cache, else with the usual total
-        (verified against the log; a variant that differs gets a second pass)."""
+        """One final pass, with the page totals `known`, else from the cache, else with a guessed total
+        (guess_for; a batch whose totals do not fit it gets a second pass with them)."""
         c, cache = self.c, self.cache
         fmt = self.fmt_for(batch)
         counts_entry = c._counts_entry(batch, fmt, cache) if cache is not None else None  # hashed once per batch
@@ -988,14 +904,13 @@ class _Stream:
             nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
                 return c.typeset(b, known, self.wd(), fmt, cache, paged=paged)
-            usual = {p.code: self.guess_for(b, fmt) for p in b.pieces}
+            guess = dict.fromkeys((p.code for p in b.pieces), self.guess_for(max(p.pages_at_least for p in b.pieces)))
             try:
-                out = c.typeset(b, usual, self.wd(), fmt, cache, guessed=True, paged=paged)
-                known = usual
-                return out
+                out = c.typeset(b, guess, self.wd(), fmt, cache, guessed=True, paged=paged)
             except Mispaginated as exc:
-                known = exc.pages
-                return c.typeset(b, known, self.wd(), fmt, cache, paged=paged)
+                out = c.typeset(b, exc.pages, self.wd(), fmt, cache, paged=paged)
+            known = {code: one.pages for code, one in out.items()}
+            return out
 
         built = self.stage(batch, final)
         assert known is not None
@@ -1013,9 +928,9 @@ class _Stream:
             self.progress(len(batch.pieces))
 
     def typeset_streamed(self, feed: Feed) -> tuple[Batch, dict[str, Built]]:
-        """An opening batch typeset as its variants come (Compiler.typeset_streamed) with the usual total;
-        anything else (a failure, other page counts, a batch likely in the cache) goes the usual way
-        (typeset_batch: its failure isolated, its pages counted again) once the batch is complete."""
+        """An opening batch typeset as its variants come (Compiler.typeset_streamed) with a guessed total;
+        anything else (a failure, totals that do not fit it, a batch likely in the cache) goes the usual
+        way (typeset_batch: its failure isolated, its totals known) once the batch is complete."""
         try:
             return self._typeset_streamed(feed)
         finally:
@@ -1023,12 +938,11 @@ class _Stream:
 
     def _typeset_streamed(self, feed: Feed) -> tuple[Batch, dict[str, Built]]:
         c, cache = self.c, self.cache
+        pages = dict.fromkeys(feed.codes, self.guess_for(feed.pages_at_least))
+        # its scan codes (Compiler.typeset_streamed finds them made) while a cold build's format is still
+        # being built: they are on its TeX run's path
+        c._marks(feed.shell, list(pages.items()), cache)
         fmt = self.fmt_for(feed.shell)
-        with self.sampling:  # (a cold build: once the draft pass over the first variant has counted it)
-            total = self.usual() if self.typical else None
-        if total is None:  # that draft pass failed: the usual way counts again on the format, and reports it
-            return self.typeset_batch(feed.batch())
-        pages = dict.fromkeys(feed.codes, total)
         paged = partial(self.paged, feed.shell.version) if self.paged is not None else None
         try:
             batch, built = c.typeset_streamed(feed, pages, self.wd(), fmt, cache, paged)
@@ -1042,24 +956,9 @@ class _Stream:
             raise
         except Exception as exc:  # a bug: name the batch, stop the build (as stage does)
             raise _crashed(feed.label, exc) from exc
-        self.typeset_done(batch, pages, c._counts_entry(batch, fmt, cache) if cache is not None else None)
+        self.typeset_done(batch, {code: one.pages for code, one in built.items()},
+                          c._counts_entry(batch, fmt, cache) if cache is not None else None)
         return batch, built
-
-    def streamable(self, opening: Opening) -> bool:
-        """Whether the opening can be typeset as it comes: a page total remembered (now the usual one)
-        and the format in the cache (or built), on a system with FIFOs."""
-        shell = opening.student
-        if self.cache is None or not self.streams(opening) or (
-                shell.preamble not in self.fmts and self.c.cached_format(shell.preamble, shell.classes,
-                                                                         self.cache) is None):
-            return False
-        n = self.remembered()
-        if n is None:
-            return False
-        with self.sampling:
-            if not self.typical:
-                self.typical[n] = 0
-        return True
 
     @staticmethod
     def streams(opening: Opening) -> bool:
@@ -1070,31 +969,20 @@ class _Stream:
         """Start the opening's two runs, then hand them its variants as they are drawn (here, in the
         caller's thread); if the drawing fails, they are given up (Abandoned) and the failure goes on.
         Its feeds (student, solution)."""
-        feeds = Feed(opening.student, opening.codes), Feed(opening.solution, opening.codes)
+        feeds = (Feed(opening.student, opening.codes, opening.pages_at_least),
+                 Feed(opening.solution, opening.codes, opening.pages_at_least))
         for feed in reversed(feeds):  # the longer job first (as run)
             running.append(self.pool.submit(self.run_batch, feed))
         complete = False
-        got: list[Piece] = []
         try:
             for student, solution in opening.pieces:
                 feeds[0].put(student)
                 feeds[1].put(solution)
-                got.append(student)
             complete = True
-            if not self.typical:  # (cold: no total yet) the student batch is its draft document, as in run's loop
-                self.students[got[0].code] = opening.student.only(tuple(got))
         finally:
             for feed in feeds:
                 feed.close(complete)
         return feeds
-
-    def draft_ahead(self, student: Batch) -> None:
-        """Start the draft pass over the first variant (`student`, its batch of one: early_guess) and
-        return once its TeX run is about to start (a few milliseconds: then it runs beside the drawing
-        of the rest, which waits for its total only where it needs it)."""
-        started = threading.Event()
-        self.pool.submit(self.early_guess, student, started)
-        started.wait()
 
     def early_format(self, batch: Batch) -> None:
         """Build a format ahead of the batches that need it; a failure is theirs to report
@@ -1116,32 +1004,17 @@ class _Stream:
             pass
 
     def run(self, pairs: Iterable[tuple[Batch, Batch]], formats: Iterable[Batch] = (),
-            first: Callable[[], Batch] | None = None, opening: Opening | None = None) -> dict[tuple[str, str], Built]:
+            opening: Opening | None = None) -> dict[tuple[str, str], Built]:
         for document in formats:  # TeX first: the formats build while Python renders the first pair
             self.pool.submit(self.early_format, document)
         built: dict[tuple[str, str], Built] = {}
         errors: list[LatexError] = []
         running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
         feeds: tuple[Feed, ...] = ()
-        warming: list[threading.Thread] = []  # encoding scan codes while the draft pass counts pages
-        if opening is not None and self.streamable(opening):
+        if opening is not None and self.streams(opening):
             feeds = self.stream(opening, running)
-            first = None  # (the total is known: no draft pass)
-        # the draft pass need not wait for the format, nor for the first batch
-        draft = first() if first is not None else None
-        if draft is not None:
-            self.draft_ahead(draft)
-        if opening is not None and not feeds:
-            if draft is not None and self.streams(opening):
-                # no total remembered (a cold build): the opening's runs start as soon as the draft pass has
-                # counted it (and the format is built) and typeset each variant as it comes, instead of
-                # waiting for the whole first pair to be drawn; its codes' lower bound is the first variant's
-                # (every variant of an exam has the same problems)
-                self.warm(warming, opening.student, [(c, draft.pieces[0].pages_at_least) for c in opening.codes])
-                feeds = self.stream(opening, running)
-            else:  # the first pair, drawn whole when the loop below asks for it (a cold one: its codes early)
-                pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
-        early = draft is not None and not feeds
+        elif opening is not None:  # the first pair, drawn whole when the loop below asks for it
+            pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
 
         def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
             try:
@@ -1157,24 +1030,16 @@ class _Stream:
         # student and solution batches are independent jobs (both paginate alike; checked below)
         for k, (student, solution) in enumerate(pairs):
             for feed in feeds if k == 0 else ():
-                # the opening's runs take their TeX slots first: after a cold build's draft pass, they
-                # and the next pair's runs all wait for its total, and a streamed run that lost the race
-                # would wait a whole batch with its source drawn
+                # the opening's runs take their TeX slots first: in a cold build they and the next pair's
+                # runs all wait for the format, and a streamed run that lost the race would wait a whole
+                # batch with its source drawn
                 feed.started.wait()
-            if student.pieces:
-                if not self.typical:  # no total yet (a draft pass may count it): its document, its codes ahead
-                    self.students[student.pieces[0].code] = student  # (only then: a large build holds no more)
-                    self.warm(warming, student, [(p.code, p.pages_at_least) for p in student.pieces])
-                if k == 0 and early:
-                    self.pool.submit(self.early_marks, student)
             for batch in (solution, student):  # the longer job first (solutions carry figures and more text)
                 running.append(self.pool.submit(self.run_batch, batch))
             while len(running) >= 2 * self.c.workers or (running and self.fatal):
                 collect(running.popleft())
         while running:
             collect(running.popleft())
-        for thread in warming:
-            thread.join()
         if self.fatal:
             raise self.fatal[0]
         if errors:

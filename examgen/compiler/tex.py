@@ -187,25 +187,23 @@ class TexRunner:
 
     def spawn(self, cmd: list[str], cwd: Path, label: str, hint: str = LOOP_HINT,
               cost: int | None = None, feed: Callable[[subprocess.Popen], None] | None = None,
-              output: Path | None = None, started: subprocess.Popen | None = None,
-              on_start: Callable[[subprocess.Popen], None] | None = None) -> subprocess.CompletedProcess:
+              output: Path | None = None, started: subprocess.Popen | None = None) -> subprocess.CompletedProcess:
         """Run a TeX process in its own process group, registered so that cancel() can kill
         it; no new process starts once cancelled. The group stays in examgen's session
         (an interrupted examgen can still be seen with its TeX runs). Waits for a free slot
         (`cost`: how long the run is expected to take, e.g. its source's length; None: it
-        goes before the others, as a format or a draft pass that the others wait for).
+        goes before the others, as a format that the others wait for).
         `feed(process)` runs once the process started, before it is waited for (stream: it writes
         the source); its stdout and stderr then go to the file `output` (a pipe nobody reads while
         the feed writes would stop TeX once full). Whatever `feed` raises kills the run.
-        `started`: the process of this command, already running (a standby's), taken instead of a new one.
-        `on_start(process)` is told the process once it runs (a caller that may give it up: kill())."""
+        `started`: the process of this command, already running (a standby's), taken instead of a new one."""
         if self._slots is None:
-            return self._spawn(cmd, cwd, label, hint, feed, output, started, on_start)
+            return self._spawn(cmd, cwd, label, hint, feed, output, started)
         place = None
         if cost is not None:  # the thread's reserved place (planned), once
             place, self._planned.place = getattr(self._planned, "place", None), None
         with self._slots.taken(cost, place):
-            return self._spawn(cmd, cwd, label, hint, feed, output, started, on_start)
+            return self._spawn(cmd, cwd, label, hint, feed, output, started)
 
     def _start(self, cmd: list[str], cwd: Path, label: str, output: Path | None) -> subprocess.Popen:
         with self._lock:
@@ -226,15 +224,12 @@ class TexRunner:
 
     def _spawn(self, cmd: list[str], cwd: Path, label: str, hint: str,
                feed: Callable[[subprocess.Popen], None] | None = None, output: Path | None = None,
-               started: subprocess.Popen | None = None,
-               on_start: Callable[[subprocess.Popen], None] | None = None) -> subprocess.CompletedProcess:
+               started: subprocess.Popen | None = None) -> subprocess.CompletedProcess:
         if started is not None and self._cancelled.is_set():  # (cancel() killed it)
             self.dismiss(started)
             raise BuildCancelled(f"{label}: build cancelled")
         proc = started or self._start(cmd, cwd, label, output)
         try:
-            if on_start is not None:
-                on_start(proc)
             if feed is not None:
                 feed(proc)
             out, err = proc.communicate(timeout=self.timeout)
@@ -276,13 +271,6 @@ class TexRunner:
             self._planned.place = None
             self._slots.drop(place)
 
-    @staticmethod
-    def kill(proc: subprocess.Popen) -> None:
-        """Kill a run that is of no use any more (a draft pass another one beat: its thread collects it,
-        its run ends in an error that thread expects); not one already collected (its pid may be another's)."""
-        if proc.returncode is None:
-            _kill_group(proc)
-
     def dismiss(self, proc: subprocess.Popen) -> None:
         """Kill a process of this runner that is of no use (a standby not taken) and collect it."""
         _kill_group(proc)
@@ -305,9 +293,9 @@ class TexRunner:
                 pass
 
     def run(self, workdir: Path, name: str, fmt: str | None, draft: bool, label: str, tex: str,
-            cost: int | None = None, on_start: Callable[[subprocess.Popen], None] | None = None) -> str:
-        """pdflatex over workdir/name.tex (with a format, in draft mode; `cost`, `on_start`: see spawn); its log."""
-        return self._log(self.spawn(self._command(name, fmt, draft), workdir, label, cost=cost, on_start=on_start),
+            cost: int | None = None) -> str:
+        """pdflatex over workdir/name.tex (with a format, in draft mode; `cost`: see spawn); its log."""
+        return self._log(self.spawn(self._command(name, fmt, draft), workdir, label, cost=cost),
                          workdir, name, label, tex)
 
     def standby(self, workdir: Path, name: str, fmt: str) -> Standby:

@@ -27,11 +27,11 @@ must define it). Both versions must paginate identically.
 The protocol between every layout's class and the compiler (examgen/compiler/):
 
 - the document holds many variants; each starts with \\egbeginvariant{<code>}{<total pages>}
-  (the compiler writes that line) and the class must write to the log, when the variant's
-  last page is done, one line
+  (the compiler writes that line; the total is a guess, and the class prints the total it counts,
+  as wide as the guess's digits: examgentum.cls, \\eg@total) and the class must write to the log,
+  when the variant's last page is done, one line
   `EXAMGEN-VARIANT: <code> <first page in the document> <pages>`
   (pages even, a multiple of 4 for the TUM booklets); the compiler splits the document with it;
-- \\egdraftpass is defined in the page-counting pass (no PDF, no scan marks);
 - the scan marks: the class draws three corner discs on every page and reserves the QR
   code's square; the class draws the codes that \\jobname-qr.tex defines, lines
   \\egqr{<code>-<page>}{<PDF operators>}, each on its page: the compiler writes that file for a
@@ -171,10 +171,10 @@ class Layout:
         return sty
 
     @staticmethod
-    def pages_at_least(variant: Variant) -> int:
-        """A lower bound of a variant's page count, known before TeX: the cover and a page per
-        problem (the class starts each problem on a page of its own: \\egproblem)."""
-        return 1 + len(variant.questions)
+    def pages_at_least(problems: int) -> int:
+        """A lower bound of the page count of a variant of so many problems, known before TeX: the
+        cover and a page per problem (the class starts each problem on a page of its own: \\egproblem)."""
+        return 1 + problems
 
     def preamble(self, language: str) -> str:
         """The document up to and including \\begin{document}: the same for every
