@@ -511,7 +511,7 @@ class Compiler:
         for f in classes:
             shutil.copyfile(f, folder / f.name)
         (folder / "preamble.tex").write_text(preamble + "\\end{document}\n", encoding="utf-8")
-        cmd = ["pdftex", "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+        cmd = ["pdftex", "-ini", "-interaction=batchmode", "-halt-on-error", f"-jobname={name}",
                "&pdflatex", "mylatexformat.ltx", "preamble.tex"]
         proc = self.tex.spawn(cmd, folder, "the document preamble (format)",
                               "look for an endless loop in the spec's exam: texts, or check the TeX installation")

@@ -309,7 +309,7 @@ class TexRunner:
 
     def _command(self, name: str, fmt: str | None, draft: bool = False, streamed: bool = False) -> list[str]:
         """pdflatex over name.tex (on a format, in draft mode; `streamed`: from a FIFO, see stream)."""
-        return [self.pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+        return [self.pdflatex, "-interaction=batchmode", "-halt-on-error", "-no-shell-escape",
                 *(["-no-parse-first-line"] if streamed else []), f"-jobname={name}",
                 *([f"-fmt={fmt}"] if fmt else []), *(["-draftmode"] if draft else []), f"{name}.tex"]
 
