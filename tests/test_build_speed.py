@@ -25,7 +25,7 @@ from test_layout_checklist import _decode
 
 from examgen import BANK_DIR, ROOT, bank, pipeline, qrcodes
 from examgen.cli import main
-from examgen.compiler import Built, Compiler, core, tex
+from examgen.compiler import Batch, Built, Compiler, core, tex
 from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.errors import ExamgenError
@@ -473,6 +473,32 @@ def test_a_solution_typeset_with_its_codes_has_its_boxes_left_unread(stamped: bo
     layout = json.loads((tmp_path / "out" / "E0002" / "layout.json").read_text())
     assert len(layout["pages"]) == len(pages_text(tmp_path / "out" / "E0002" / "student.pdf"))
     assert sum(len(p["answer_regions"]) for p in layout["pages"]) > 0
+
+
+def test_a_solution_typeset_with_its_codes_logs_no_boxes_and_gives_the_same_pdfs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing reads the boxes of a solution typeset with its codes: its document tells the class
+    (\\egunreadboxes), which logs none (a sixth of a solution batch's TeX time); its pages are the
+    same, to the byte, as when it logs them, and the student version still logs every box."""
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    logs: dict[str, str] = {}
+    real_typeset_from = Compiler._typeset_from
+
+    def typeset_from(self: Compiler, batch: Any, pages: Any, workdir: Path, log: str, *rest: Any) -> Any:
+        logs[batch.version] = log
+        return real_typeset_from(self, batch, pages, workdir, log, *rest)
+
+    monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "unread")]) == 0
+    lines = {v: [line.split(":")[0] for line in log.splitlines() if line.startswith("EXAMGEN-")]
+             for v, log in logs.items()}
+    assert {"EXAMGEN-BOX", "EXAMGEN-REGION", "EXAMGEN-GRID", "EXAMGEN-VARIANT"} <= set(lines["student"])
+    assert set(lines["solution"]) == {"EXAMGEN-VARIANT"}
+    monkeypatch.setattr(Batch, "reads_regions", property(lambda self: True))  # every document logs its boxes
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache-logged"))
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "logged")]) == 0
+    assert "EXAMGEN-BOX" in logs["solution"]
+    assert _outputs(tmp_path / "logged") == _outputs(tmp_path / "unread")
 
 
 def test_the_format_is_kept_inflated_and_typesets_what_pdftex_s_own_does(tmp_path: Path,

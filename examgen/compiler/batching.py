@@ -63,9 +63,11 @@ class Batch:
         return self.head() + "".join(self.text(p, pages) for p in self.pieces) + END
 
     def head(self) -> str:
-        """The source up to the first variant (a streamed run writes it first, Opening)."""
+        """The source up to the first variant (a streamed run writes it first, Opening); a document whose
+        boxes nobody reads has the class log none (\\egunreadboxes: the same pages)."""
         # after \\begin{document}: the format skips the preamble (both versions share it, and the format)
-        return self.preamble + f"\\egversion{{{self.version}}}%\n"
+        unread = "" if self.reads_regions else "\\egunreadboxes%\n"
+        return self.preamble + f"\\egversion{{{self.version}}}%\n" + unread
 
     @staticmethod
     def text(p: Piece, pages: dict[str, int] | None = None) -> str:

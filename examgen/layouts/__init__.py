@@ -57,7 +57,9 @@ The protocol between every layout's class and the compiler (examgen/compiler/):
   (x + (c-1) * column pitch, y - r * row pitch), the first row's height or the row height, and
   stands for the box `score` "<part>/<c>/<r>", in that order (row by row) where the line stands.
   `regions(log)` turns both kinds of lines into Region values (mm from the page's top-left);
-  a region's `kind` is "region" for the tl/br pairs, else the box's kind.
+  a region's `kind` is "region" for the tl/br pairs, else the box's kind. In a document whose
+  boxes the compiler does not read (Batch.reads_regions), \\egunreadboxes follows \\egversion:
+  the class may then log none of these lines (the pages must stay the same).
 """
 
 from __future__ import annotations
