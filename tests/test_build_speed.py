@@ -98,19 +98,21 @@ def _remembered(cache: Path) -> Path:
     return cache / "totals" / key(str(QUIZ.resolve()))
 
 
-@pytest.mark.parametrize("remembered, passes", [(0, 1), (4, 1), (8, 2), (-1, 2)],
+@pytest.mark.parametrize("remembered, passes, more", [(0, 1, ()), (4, 1, ()), (8, 2, ()), (-1, 2, ()),
+                                                      (-1, 1, ("--booklets", "4"))],
                          ids=["right total", "a larger total of as many digits", "a total of more digits",
-                              "a total below the pages"])
+                              "a total below the pages", "a total below the pages, codes stamped"])
 def test_a_remembered_page_total_is_guessed_and_a_guess_that_does_not_fit_typeset_again(
-        remembered: int, passes: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        remembered: int, passes: int, more: tuple[str, ...], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No draft pass: a cold build guesses the total (from the layout's lower bound: 8 for the quiz's
     2 problems), the class prints the total it counts as wide as the guess's digits, and the scan
     codes are defined for the guessed pages. A guess that does not fit (more digits than the
-    total, or fewer pages than it has) costs a second pass; the bytes are the same in every case."""
+    total, or, with the codes typeset, fewer pages than it has) costs a second pass; codes stamped
+    on afterwards (two booklets a variant) need no definitions; the bytes are the same in every case."""
     cache = tmp_path / "cache"
     monkeypatch.setenv("EXAMGEN_CACHE", str(cache))
     fake, log = _logging_pdflatex(tmp_path)
-    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first")], pdflatex=str(fake)) == 0
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "first"), *more], pdflatex=str(fake)) == 0
     first = _outputs(tmp_path / "first")
     total = _pages(tmp_path / "first" / "E0001" / "student.pdf")
     assert total == 4 and _pages(tmp_path / "first" / "E0002" / "student.pdf") == total
@@ -129,7 +131,7 @@ def test_a_remembered_page_total_is_guessed_and_a_guess_that_does_not_fit_typese
     for sub in ("pdf", "pages"):  # formats and the remembered total stay: every PDF is typeset anew
         shutil.rmtree(cache / sub)
     log.unlink()
-    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second")], pdflatex=str(fake)) == 0
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "second"), *more], pdflatex=str(fake)) == 0
     runs = log.read_text().splitlines()
     assert not [r for r in runs if "-draftmode" in r]
     assert len(runs) == 2 * passes, runs  # one pass per batch (student, solution), or two each
