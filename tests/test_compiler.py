@@ -101,8 +101,40 @@ def test_a_timeout_cancels_before_its_slot_is_free(tmp_path: Path) -> None:
     waiting.join(120)
     assert isinstance(raised["A"], TexTimeout)
     assert "B" in raised, "the run waiting for the slot started after the timeout"
-    assert isinstance(raised["B"], BuildCancelled), raised["B"]
+    # refused, it reports the timeout that stopped the build (not "build cancelled")
+    assert isinstance(raised["B"], TexTimeout) and str(raised["B"]) == str(raised["A"]), raised["B"]
     assert started.read_text().split() == ["A"]
+    assert runner.running == 0
+
+
+def test_a_run_killed_by_another_runs_timeout_reports_that_timeout(tmp_path: Path) -> None:
+    """Two runs at once (a build's two TeX slots); the first to time out cancels the runner, which kills
+    the other: that one reports the same timeout, so that the build's error is the timeout whichever
+    batch is collected first (CI saw a streamed batch killed so reported as "build cancelled"). The
+    second run starts a second after the first, so only the first reaches the timeout on its own."""
+    fake = tmp_path / "pdflatex"
+    fake.write_text("#!/bin/sh\nexec sleep 600\n")
+    fake.chmod(0o755)
+    runner = TexRunner(pdflatex=str(fake), timeout=3, slots=2)
+    raised: dict[str, BaseException] = {}
+
+    def run(name: str) -> None:
+        (tmp_path / name).mkdir()
+        try:
+            runner.run(tmp_path / name, "final", None, False, f"run {name}", "")
+        except BaseException as exc:
+            raised[name] = exc
+
+    first = threading.Thread(target=run, args=("A",))
+    first.start()
+    time.sleep(1)
+    second = threading.Thread(target=run, args=("B",))
+    second.start()
+    first.join(120)
+    second.join(120)
+    assert isinstance(raised["A"], TexTimeout)
+    assert str(raised["A"]).startswith("run A: pdflatex did not finish within 3 s (killed)")
+    assert isinstance(raised["B"], TexTimeout) and str(raised["B"]) == str(raised["A"]), raised["B"]
     assert runner.running == 0
 
 

@@ -173,11 +173,20 @@ class TexRunner:
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._cancelled = threading.Event()
+        self._timed_out: str | None = None  # the timeout that cancelled the runner (its message), if one did
         self._planned = threading.local()  # a thread's reserved place for its next run with a cost (planned)
 
     @property
     def cancelled(self) -> bool:
         return self._cancelled.is_set()
+
+    def _refused(self, label: str) -> ExamgenError:
+        """What a run that cancel() refused or killed raises: the timeout that cancelled the runner, if one
+        did (whichever batch is reported first reports the timeout: a streamed batch killed beside it was
+        once reported as "build cancelled"), else BuildCancelled."""
+        if self._timed_out is not None:
+            return TexTimeout(self._timed_out)
+        return BuildCancelled(f"{label}: build cancelled")
 
     @property
     def running(self) -> int:
@@ -208,7 +217,7 @@ class TexRunner:
     def _start(self, cmd: list[str], cwd: Path, label: str, output: Path | None) -> subprocess.Popen:
         with self._lock:
             if self._cancelled.is_set():
-                raise BuildCancelled(f"{label}: build cancelled")
+                raise self._refused(label)
             sink = open(output, "wb") if output is not None else None  # noqa: SIM115 (closed below)
             try:
                 proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdin=subprocess.DEVNULL,
@@ -227,7 +236,7 @@ class TexRunner:
                started: subprocess.Popen | None = None) -> subprocess.CompletedProcess:
         if started is not None and self._cancelled.is_set():  # (cancel() killed it)
             self.dismiss(started)
-            raise BuildCancelled(f"{label}: build cancelled")
+            raise self._refused(label)
         proc = started or self._start(cmd, cwd, label, output)
         try:
             if feed is not None:
@@ -239,10 +248,13 @@ class TexRunner:
             with self._lock:
                 self._procs.discard(proc)  # (collected: cancel() must not signal its pid again)
             # a timeout ends the build: the runner is cancelled here, while the run still holds its TeX
-            # slot, so that no waiting run starts in between (one did, before its caller cancelled)
+            # slot, so that no waiting run starts in between (one did, before its caller cancelled); the
+            # runs it refuses or kills report this timeout (_refused)
+            message = f"{label}: pdflatex did not finish within {self.timeout:g} s (killed); build stopped; {hint}"
+            with self._lock:
+                self._timed_out = self._timed_out or message
             self.cancel()
-            raise TexTimeout(f"{label}: pdflatex did not finish within {self.timeout:g} s (killed); build stopped; "
-                             f"{hint}") from None
+            raise TexTimeout(message) from None
         except BaseException:  # the feed failed or was given up: the run is of no use
             _kill_group(proc)
             _reap(proc)
@@ -348,11 +360,11 @@ class TexRunner:
         return self._log(proc, workdir, name, label, tex), tex
 
     def _log(self, proc: subprocess.CompletedProcess, workdir: Path, name: str, label: str, tex: str) -> str:
-        """A finished run's log, or its failure as a LatexError (BuildCancelled if cancel() killed it)."""
+        """A finished run's log, or its failure as a LatexError (if cancel() killed it: _refused)."""
         logfile = workdir / f"{name}.log"
         log = logfile.read_text(encoding="latin-1") if logfile.exists() else proc.stdout.decode("latin-1")
         if proc.returncode < 0 and self.cancelled:  # killed by our own cancel(): cancellation, not LaTeX
-            raise BuildCancelled(f"{label}: build cancelled")
+            raise self._refused(label)
         if proc.returncode < 0:
             err = LatexError(f"{label}: pdflatex was killed by {_signal_name(proc.returncode)} (out of memory, or "
                              "stopped from outside); run the build again")
