@@ -560,6 +560,16 @@ class Compiler:
         log = self.tex.run(workdir, "final", fmt.stem, False, batch.label, tex, cost=len(tex))  # longest first
         return self._typeset_from(batch, pages, workdir, log, cache, fmt, digest, guessed, paged)
 
+    def typeset_guessed(self, batch: Batch, guess: int, wd: Callable[[], Path], fmt: Path, cache: Cache | None,
+                        paged: Callable[[dict[str, Built]], None] | None = None) -> dict[str, Built]:
+        """typeset with every variant's total guessed as `guess`, in a new folder `wd()`; if the totals do
+        not fit it (_fits), again with the real ones."""
+        try:
+            return self.typeset(batch, dict.fromkeys((p.code for p in batch.pieces), guess), wd(), fmt, cache,
+                                guessed=True, paged=paged)
+        except Mispaginated as exc:
+            return self.typeset(batch, exc.pages, wd(), fmt, cache, paged=paged)
+
     def typeset_streamed(self, feed: Feed, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
                          paged: Callable[[dict[str, Built]], None] | None = None) -> tuple[Batch, dict[str, Built]]:
         """typeset with guessed totals (`pages`: each code of the feed), its TeX run started at once and
@@ -701,6 +711,11 @@ class Compiler:
         return cache.entry("pages", key(batch.source(), fmt.name, *(f.read_bytes() for f in batch.files)))
 
     @staticmethod
+    def _store_counts(cache: Cache, entry: Path, built: dict[str, Built]) -> None:
+        """Remember the page counts a batch was typeset with (its variants' Built.pages) in `entry`."""
+        cache.store(entry, {"pages.json": json.dumps({c: b.pages for c, b in built.items()}, sort_keys=True).encode()})
+
+    @staticmethod
     def _cached_counts(entry: Path | None, batch: Batch, cache: Cache | None) -> dict[str, int] | None:
         """The page counts of a batch's variants from its cache entry; None when not cached."""
         if cache is None or entry is None:
@@ -766,14 +781,11 @@ class Compiler:
         try:
             if known is not None:
                 return self.typeset(batch, known, workroot / "final", fmt, cache)[code]
-            try:
-                guess = {code: _first_guess(batch.pieces[0].pages_at_least)}
-                built = self.typeset(batch, guess, workroot / "guess", fmt, cache, guessed=True)[code]
-            except Mispaginated as exc:
-                built = self.typeset(batch, exc.pages, workroot / "final", fmt, cache)[code]
+            folders = iter([workroot / "guess", workroot / "final"]).__next__  # (a second pass: its own folder)
+            built = self.typeset_guessed(batch, _first_guess(batch.pieces[0].pages_at_least), folders, fmt, cache)
             if cache is not None and entry is not None:
-                cache.store(entry, {"pages.json": json.dumps({code: built.pages}).encode()})
-            return built
+                self._store_counts(cache, entry, built)
+            return built[code]
         finally:
             self.settle()  # (its cache entry stored when it returns)
 
@@ -816,7 +828,7 @@ class _Stream:
         self.counter = itertools.count()
         self.fatal: list[TexTimeout] = []  # the first timeout: it ends the build at once
         self.typical: dict[int, int] = {}  # page count -> how many variants had it: the guess for the next batches
-        self.sampling = threading.Lock()
+        self.first: int | None = None  # the guess before any batch is typeset (guess_for)
 
     def fmt_for(self, batch: Batch) -> Path:
         with self.guard:
@@ -850,8 +862,8 @@ class _Stream:
 
     def remember(self) -> None:
         """Keep the usual page total of this compile for the next one (if it changed)."""
-        if self.cache is None or self.total_entry is None or not any(self.typical.values()):
-            return  # (nothing typeset: the first guess is no page total)
+        if self.cache is None or self.total_entry is None or not self.typical:
+            return
         usual = self.usual()
         if self.remembered() != usual:
             self.cache.discard(self.total_entry)
@@ -865,11 +877,13 @@ class _Stream:
         """The page total a pass guesses: the one most variants have had so far, else the one remembered
         from the last compile of these documents, else _first_guess of `bound` (the variants' lower bound,
         Piece.pages_at_least)."""
-        with self.sampling:
-            if not self.typical:
+        with self.guard:
+            if self.typical:
+                return self.usual()
+            if self.first is None:
                 n = self.remembered()
-                self.typical[n if n is not None else _first_guess(bound)] = 0
-            return self.usual()
+                self.first = n if n is not None else _first_guess(bound)
+            return self.first
 
     def run_batch(self, batch: Batch | Feed) -> tuple[Batch, dict[str, Built]]:
         try:
@@ -901,29 +915,23 @@ class _Stream:
         paged = partial(self.paged, batch.version) if self.paged is not None else None
 
         def final(b: Batch) -> dict[str, Built]:
-            nonlocal known
             if known is not None and all(p.code in known for p in b.pieces):
                 return c.typeset(b, known, self.wd(), fmt, cache, paged=paged)
-            guess = dict.fromkeys((p.code for p in b.pieces), self.guess_for(max(p.pages_at_least for p in b.pieces)))
-            try:
-                out = c.typeset(b, guess, self.wd(), fmt, cache, guessed=True, paged=paged)
-            except Mispaginated as exc:
-                out = c.typeset(b, exc.pages, self.wd(), fmt, cache, paged=paged)
-            known = {code: one.pages for code, one in out.items()}
-            return out
+            return c.typeset_guessed(b, self.guess_for(max(p.pages_at_least for p in b.pieces)), self.wd, fmt, cache,
+                                     paged)
 
         built = self.stage(batch, final)
-        assert known is not None
-        self.typeset_done(batch, known, counts_entry if not cached else None)
+        self.typeset_done(batch, built, counts_entry if not cached else None)
         return batch, built
 
-    def typeset_done(self, batch: Batch, pages: dict[str, int], counts_entry: Path | None) -> None:
-        """A batch typeset with these page counts: remembered (in `counts_entry`, if given), counted."""
+    def typeset_done(self, batch: Batch, built: dict[str, Built], counts_entry: Path | None) -> None:
+        """A batch typeset (its variants' Built.pages are their page counts): remembered (in `counts_entry`,
+        if given), counted."""
         if self.cache is not None and counts_entry is not None:  # remember what this run found out
-            self.cache.store(counts_entry, {"pages.json": json.dumps(pages, sort_keys=True).encode()})
+            self.c._store_counts(self.cache, counts_entry, built)
         with self.guard:
-            for n in pages.values():
-                self.typical[n] = self.typical.get(n, 0) + 1
+            for b in built.values():
+                self.typical[b.pages] = self.typical.get(b.pages, 0) + 1
         if self.progress:
             self.progress(len(batch.pieces))
 
@@ -956,8 +964,7 @@ class _Stream:
             raise
         except Exception as exc:  # a bug: name the batch, stop the build (as stage does)
             raise _crashed(feed.label, exc) from exc
-        self.typeset_done(batch, {code: one.pages for code, one in built.items()},
-                          c._counts_entry(batch, fmt, cache) if cache is not None else None)
+        self.typeset_done(batch, built, c._counts_entry(batch, fmt, cache) if cache is not None else None)
         return batch, built
 
     @staticmethod
