@@ -66,8 +66,9 @@ DOC = """\\documentclass[solution,en]{examgentum}
 \\egadditionalspace
 \\end{document}
 """
-# the class as it was before: every picture typeset where it stands, the solution measured alone
-OLD = """\\makeatletter\\renewcommand{\\egpicture}[2]{#2}\\renewcommand{\\egdrawing}[2]{#2}
+# the class as it was before: every picture typeset where it stands (a solution's in the font of its
+# first try: \\eg@answerfont, as the class sets its figures), the solution measured alone
+OLD = """\\makeatletter\\renewcommand{\\egpicture}[2]{{\\eg@answerfont#2}}\\renewcommand{\\egdrawing}[2]{#2}
 \\renewcommand{\\eg@firsttry}[1]{\\sbox{\\eg@measure}{\\parbox{\\linewidth}{#1}}}\\makeatother"""
 
 
@@ -97,16 +98,29 @@ def typeset(folder: Path, old: bool, pic: str = PIC) -> tuple[bytes, list[str]]:
                                       "so": pictures_once(sol), "long": LONG})
 
 
+def word_heights(pdf: bytes, folder: Path) -> dict[str, float]:
+    """The height (pt) of each word's box on the PDF's pages (pdftotext -bbox), by word."""
+    (folder / "words.pdf").write_bytes(pdf)
+    html = subprocess.run(["pdftotext", "-bbox", "words.pdf", "-"], cwd=folder, check=True, capture_output=True,
+                          text=True).stdout
+    return {m.group(3): float(m.group(2)) - float(m.group(1))
+            for m in re.finditer(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', html)}
+
+
 @pytest.mark.pdf
 def test_each_picture_is_typeset_once_per_font_and_the_pdf_is_unchanged(tmp_path: Path) -> None:
     new_pdf, new_runs = typeset(tmp_path / "new", old=False)
     old_pdf, old_runs = typeset(tmp_path / "old", old=True)
     # before: the statement's picture twice (measured, placed), the solution's four times
-    # (measured, then at 10, 9 and 8 pt)
-    assert sorted(old_runs) == ["10", "10", "10", "10", "8", "9"]
-    # now: the statement's picture once, the solution's once per size tried
-    assert sorted(new_runs) == ["10", "10", "8", "9"]
+    # (measured, then at each size tried), its text in the font of the first try (10 pt)
+    assert sorted(old_runs) == ["10", "10", "10", "10", "10", "10"]
+    # now: the statement's picture once, the solution's once: the sizes tried after the first
+    # copy it (its text keeps the first try's size, as the statement's figures have it)
+    assert sorted(new_runs) == ["10", "10"]
     assert same_pixels(tmp_path)  # (not the same bytes: the statement is placed as one box now)
+    # the solution's text was set smaller (it fits its area at 8 pt only): only its figure kept 10 pt
+    words = word_heights(new_pdf, tmp_path)
+    assert words["Solution"] < 0.85 * words["Statement"]
 
 
 DRAWING = "\\begin{tikzpicture}\\fill (0,0) circle (2.5pt);\\draw[thick,blue] (0,0) -- (1,1);\\end{tikzpicture}"
