@@ -6,6 +6,7 @@ end as they do without it."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -248,8 +249,11 @@ def test_writing_into_a_fifo_waits_for_its_reader_within_the_timeout(tmp_path: P
         reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
         fd = tex._writer(fifo, sleeper, 0.3)
         assert fd is not None
+        # widened to hold a whole variant (an endterm's student text is 65 kB, a pipe's default 64 KiB)
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) == 2**20
+        assert tex._write(fd, b"v" * 2**20, 0.3) is True  # (at once: the reader reads nothing)
         with pytest.raises(subprocess.TimeoutExpired):  # a reader that does not read: a full pipe, then the timeout
-            tex._write(fd, b"x" * 2**20, 0.3)
+            tex._write(fd, b"x", 0.3)
         os.close(reader)  # the reader is gone (TeX stopped): False, no exception
         assert tex._write(fd, b"y" * 2**20, 0.3) is False
         os.close(fd)

@@ -7,6 +7,7 @@ them all (with everything they started) and refuses new ones."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import heapq
 import itertools
 import os
@@ -383,15 +384,28 @@ def _writer(fifo: Path, proc: subprocess.Popen, timeout: float) -> int | None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
         except OSError as exc:
             if exc.errno != errno.ENXIO:  # (no reader yet)
                 raise
+        else:
+            _widen(fd)
+            return fd
         if proc.poll() is not None:
             return None
         if time.monotonic() > deadline:
             raise subprocess.TimeoutExpired(proc.args, timeout)
         time.sleep(0.002)
+
+
+def _widen(fd: int) -> None:
+    """A FIFO that holds a whole variant (1 MiB, Linux's limit for a user; elsewhere, or past the user's
+    quota, it keeps its 64 KiB): an endterm variant's student text (65 kB) is then written at once,
+    instead of in parts, each after TeX read the one before and the writing thread got the GIL back."""
+    try:
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+    except (AttributeError, OSError):
+        pass
 
 
 def _write(fd: int, data: bytes, timeout: float) -> bool:
