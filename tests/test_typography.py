@@ -152,3 +152,15 @@ def test_manifest_records_the_tex_distribution(built: dict[str, Built]) -> None:
     assert re.fullmatch(r"[0-9a-f]{64}", expected["font_map_sha256"])
     for b in built.values():
         assert json.loads((b.out / "manifest.json").read_text())["tex"] == expected
+
+
+def test_streams_are_compressed_at_zlibs_default_level(built: dict[str, Built]) -> None:
+    """Every compressed stream of the shipped PDFs at zlib's default level (6: the second byte of its
+    zlib header is 0x9C; pdfTeX's usual 9 writes 0xDA): 1% larger than at 9, for 5% less TeX time."""
+    levels: dict[str, int] = {}
+    for pdf in shipped(built):
+        data = pdf.read_bytes()
+        for m in re.finditer(rb"\bstream\r?\n", data):  # (not "endstream")
+            head = data[m.end():m.end() + 2].hex()
+            levels[head] = levels.get(head, 0) + 1
+    assert set(levels) == {"789c"} and levels["789c"] > 100, levels
