@@ -980,6 +980,11 @@ class _Stream:
                  Feed(opening.solution, opening.codes, opening.pages_at_least))
         for feed in reversed(feeds):  # the longer job first (as run)
             running.append(self.pool.submit(self.run_batch, feed))
+        # their scan codes (_typeset_streamed asks for them) before any variant is drawn: the drawing beside
+        # the encoding took half the GIL, and a cold build's TeX runs waited 0.2 s for the codes after
+        # their format was built (one thread encodes them, the others wait: qrcodes.definitions)
+        guess = self.guess_for(opening.pages_at_least)
+        self.c._marks(opening.student, [(code, guess) for code in opening.codes], self.cache)
         complete = False
         try:
             for student, solution in opening.pieces:
