@@ -9,11 +9,12 @@ order of the stack (many students share a variant).
   for a 6-character id, up to 999 booklets and 99 pages).
 - Booklet numbers have at least 3 digits (as many as the last booklet needs), pages 2.
 
-segno computes the symbols; they are drawn as PDF operators (an inline image mask, one bit
-per module: `operators`). The class only reserves the code's square and logs where it is;
-`stamp` draws each booklet's codes onto its variant's compiled pages (qpdf --overlay with a
-stamp PDF written here), so that numbered booklets need no typesetting. A kept .tex
-draws its codes itself: \\egqr{<variant>-<page>}{<operators>} lines in <jobname>-qr.tex."""
+zxing-cpp computes the symbols (the version, error correction level and mask given, the QR
+standard fixes the symbol: the tests compare it with segno's, module for module); they are drawn
+as PDF operators (an inline image mask, one bit per module: `operators`). The class only reserves
+the code's square and logs where it is; `stamp` draws each booklet's codes onto its variant's
+compiled pages (qpdf --overlay with a stamp PDF written here), so that numbered booklets need no
+typesetting. A kept .tex draws its codes itself: \\egqr{<variant>-<page>}{<operators>} lines in <jobname>-qr.tex."""
 
 from __future__ import annotations
 
@@ -52,6 +53,20 @@ def text(exam: str, code: str, booklet: int, page: int, booklets: int) -> str:
     return pattern(exam, code, booklets).format(booklet=booklet, page=page)
 
 
+# the alphanumeric characters a version 1 symbol holds at each error correction level (ISO/IEC 18004,
+# table 7), the most robust level first
+_CAPACITY = (("H", 10), ("Q", 16), ("M", 20), ("L", 25))
+
+
+def level(content: str) -> str:
+    """The highest error correction level at which `content` (QR's alphanumeric characters) fits a
+    version 1 symbol: as segno's boost_error chooses it (20 characters, IN2346-E0001-B001-07: M)."""
+    for name, capacity in _CAPACITY:
+        if len(content) <= capacity:
+            return name
+    raise ExamgenError(f"scan code {content!r} is longer than a version 1 QR code holds (25 characters)")
+
+
 @lru_cache(maxsize=1024)  # a batch's codes (student and solution share them); memory stays flat
 def operators(content: str) -> str:
     """PDF operators drawing the symbol, 10 mm wide, from the current point upwards: an inline
@@ -60,16 +75,21 @@ def operators(content: str) -> str:
     mask's bits as sharp squares; the light modules stay unpainted. It replaced one filled
     rectangle per run of dark modules: 1.5 kB of operators a page, which cost 7% of a batch's
     TeX instructions to read, write and compress (180 bytes now).
-    The mask is fixed (any of the eight is a valid symbol): letting segno score all
-    eight costs 1 ms a code, five times the rest; every page's code is decoded in the tests."""
-    import segno  # here, not at import: segno (and its writers' urllib) would delay the first TeX process
+    The mask is fixed (any of the eight is a valid symbol): scoring all eight costs 1 ms a code.
+    zxing-cpp encodes a code in 0.03 ms; segno, which did before (the same symbols), took 0.44 ms,
+    and 0.1 s of a cold build's Python before its first TeX run could start."""
+    import numpy as np
+    import zxingcpp  # (here, not at import: the CLI imports this module before it starts TeX)
 
-    qr = segno.make_qr(content, version=1, error="L", boost_error=True, mask=MASK)
-    rows = [bytes(row) for row in qr.matrix]
-    n = len(rows)
-    width = -(-n // 8)  # bytes a row
-    bits = b"".join((int("".join("1" if m else "0" for m in row), 2) << (8 * width - n)).to_bytes(width, "big")
-                    for row in rows)
+    ec = level(content)
+    symbol = zxingcpp.create_barcode(content, zxingcpp.BarcodeFormat.QRCode,
+                                     options=f"ecLevel={ec},version=1,dataMask={MASK}")
+    dark = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)) < 128
+    n = dark.shape[0]
+    if dark.shape != (21, 21) or symbol.ec_level != ec:
+        raise ExamgenError(f"zxing-cpp encoded scan code {content!r} as a {dark.shape} symbol at level "
+                           f"{symbol.ec_level}, not version 1 at level {ec}: install zxing-cpp>=3.1")
+    bits = np.packbits(dark, axis=1).tobytes()  # (each row padded with light modules to whole bytes)
     return (f"q 0 g {SIDE_BP} 0 0 {SIDE_BP} 0 0 cm BI /IM true /W {n} /H {n} /BPC 1 /D [1 0] /F /AHx "
             f"ID {bits.hex()}> EI Q")
 
@@ -90,7 +110,7 @@ class Typeset:
     @property
     def key(self) -> str:
         """The cache key part: the exam id, the booklet count and this module's code (which
-        draws the symbols; segno encodes them as the QR standard fixes them for a given mask)."""
+        draws the symbols; zxing-cpp encodes them as the QR standard fixes them for a given mask)."""
         return f"qr {self.exam} {self.booklets} {_source_digest()}"
 
     def __call__(self, variants: list[tuple[str, int]]) -> str:

@@ -17,6 +17,7 @@ import segno
 import zxingcpp
 
 from examgen import qrcodes
+from examgen.errors import ExamgenError
 
 TEXTS = ["IN2346-E0001-B001-01", "EXAM-E0042-B017-24", "ABC123-E9999-B999-99", "Q-E0001-B1000-07"]
 
@@ -66,3 +67,34 @@ def test_a_symbol_costs_a_quarter_kilobyte_of_operators() -> None:
     ops = [qrcodes.operators(t) for t in TEXTS]
     assert all(len(o) < 250 for o in ops), [len(o) for o in ops]
     assert all(o.startswith("q 0 g ") and o.endswith(" EI Q") and " BI /IM true /W 21 /H 21 " in o for o in ops)
+
+
+def _bits(ops: str) -> np.ndarray:
+    """The modules an `operators` mask paints (21 x 21, dark True), read back from its hex data."""
+    data = bytes.fromhex(ops[ops.index(" ID ") + 4:ops.index("> EI")])
+    rows = np.unpackbits(np.frombuffer(data, np.uint8)).reshape(21, -1)
+    return rows[:, :21].astype(bool)
+
+
+def test_every_code_is_segnos_symbol_for_its_text_level_and_mask() -> None:
+    """zxing-cpp encodes the codes (0.03 ms a code; segno took 0.44 ms): for 600 texts of every length
+    the layout makes (ids of 1 to 6 characters, 3 to 5 booklet digits: levels Q, M and L), the symbol is
+    segno's, module for module, at the level segno's boost_error chooses for version 1."""
+    rng = np.random.default_rng(18)
+    alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    texts = []
+    for _ in range(600):
+        exam = "".join(rng.choice(list(alnum), int(rng.integers(1, 7))))
+        booklets = int(rng.choice([9, 999, 1000, 99999]))
+        texts.append(qrcodes.text(exam, f"E{int(rng.integers(1, 10000)):04d}", int(rng.integers(1, booklets + 1)),
+                                  int(rng.integers(1, 100)), booklets))
+    levels = set()
+    for text in texts:
+        qr = segno.make_qr(text, version=1, error="L", boost_error=True, mask=qrcodes.MASK)
+        assert qrcodes.level(text) == qr.error, text
+        levels.add(qr.error)
+        assert np.array_equal(_bits(qrcodes.operators(text)), np.array([list(r) for r in qr.matrix], dtype=bool)), text
+    assert levels == {"Q", "M", "L"}
+    assert qrcodes.level("A" * 10) == "H"
+    with pytest.raises(ExamgenError, match="longer than a version 1 QR code holds"):
+        qrcodes.level("A" * 26)
