@@ -697,11 +697,7 @@ def test_the_openings_codes_are_encoded_before_its_first_variant_is_drawn(tmp_pa
     cold build's TeX runs waited 0.2 s for the codes once their format was built. Shown by the order
     in which the codes are encoded and the variants drawn."""
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    events: list[str] = []
-    real = qrcodes.operators.__wrapped__
-    monkeypatch.setattr(qrcodes, "operators", functools.lru_cache(maxsize=1024)(
-        lambda content: events.append(content) or real(content)))
-    qrcodes._definitions.cache_clear()
+    events = _recording_operators(monkeypatch)  # (the codes encoded, and the variants drawn, in order)
     monkeypatch.setattr(pipeline, "build_variant", lambda *args: events.append(f"draw {args[3]}") or
                         build_variant(*args))
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0

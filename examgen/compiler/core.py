@@ -194,13 +194,14 @@ def _prepare(workdir: Path, batch: Batch, fmt: Path | None, marks: str = "") -> 
 FORMAT_KIND = "uncompressed"
 
 
-def _inflate_format(fmt: Path, data: bytes) -> bytes:
-    """A format just dumped (`data`, its bytes as pdfTeX wrote them) as pdfTeX reads it fastest: inflated in
-    place (a run that has it open or linked keeps the compressed file: the same format); its inflated bytes.
+def _inflate_format(fmt: Path) -> bytes:
+    """A format just dumped by pdfTeX as pdfTeX reads it fastest: inflated in place (a run that has it open or
+    linked keeps the compressed file: the same format); its inflated bytes.
     pdfTeX dumps it gzip-compressed (7 MB, 19 MB inflated) and reads it through zlib's gzread, which reads a file
     that is not compressed as it is. Inflating it took two thirds of the instructions of loading it, in every TeX
     run of a build (callgrind: 0.72 -> 0.23 G instructions for an empty document, 0.11 -> 0.05 s); here it is
     inflated once, when it is made. The same PDFs."""
+    data = fmt.read_bytes()
     try:
         plain = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
     except (EOFError, zlib.error):
@@ -521,7 +522,7 @@ class Compiler:
         # inflated now (70 ms, zlib without the GIL: the runs that wait for it would each inflate it, 60 ms more
         # than reading it inflated), stored in the cache in a thread (settle() waits for it): copying and hashing
         # 19 MB took the batches of a cold build 0.5-0.9 s beside the drawing (traced)
-        plain = _inflate_format(fmt, fmt.read_bytes())
+        plain = _inflate_format(fmt)
         if cache is not None:
             self._store_later(partial(cache.store, cache.entry("formats", digest), {fmt.name: plain}))
         return fmt
@@ -946,10 +947,7 @@ class _Stream:
     def _typeset_streamed(self, feed: Feed) -> tuple[Batch, dict[str, Built]]:
         c, cache = self.c, self.cache
         pages = dict.fromkeys(feed.codes, self.guess_for(feed.pages_at_least))
-        # its scan codes (Compiler.typeset_streamed finds them made) while a cold build's format is still
-        # being built: they are on its TeX run's path
-        c._marks(feed.shell, list(pages.items()), cache)
-        fmt = self.fmt_for(feed.shell)
+        fmt = self.fmt_for(feed.shell)  # (its scan codes are made meanwhile: stream)
         paged = partial(self.paged, feed.shell.version) if self.paged is not None else None
         try:
             batch, built = c.typeset_streamed(feed, pages, self.wd(), fmt, cache, paged)
@@ -979,9 +977,9 @@ class _Stream:
                  Feed(opening.solution, opening.codes, opening.pages_at_least))
         for feed in reversed(feeds):  # the longer job first (as run)
             running.append(self.pool.submit(self.run_batch, feed))
-        # their scan codes (_typeset_streamed asks for them) before any variant is drawn: the drawing beside
-        # the encoding took half the GIL, and a cold build's TeX runs waited 0.2 s for the codes after
-        # their format was built (one thread encodes them, the others wait: qrcodes.definitions)
+        # their scan codes (Compiler.typeset_streamed finds them made), here, while their runs wait for the
+        # format and before any variant is drawn: encoded in those runs' threads beside the drawing they got
+        # half the GIL, and a cold build's TeX runs waited 0.2 s for the codes after their format was built
         guess = self.guess_for(opening.pages_at_least)
         self.c._marks(opening.student, [(code, guess) for code in opening.codes], self.cache)
         complete = False
