@@ -52,10 +52,24 @@ def _sets(q: Question) -> _Sets:
     return found
 
 
+# (a, b, why(a, b)) by (id(a), id(b)): a variant's draw asks about the same 900 pairs as every other's
+_WHY: dict[tuple[int, int], tuple[Question, Question, str | None]] = {}
+
+
 def why(a: Question, b: Question) -> str | None:
     """Why a and b must not share a variant (None: they may)."""
     if a is b:
         return None
+    key = (id(a), id(b))
+    found = _WHY.get(key)
+    if found is None or found[0] is not a or found[1] is not b:
+        if len(_WHY) > 200_000:  # (questions of many banks in one process: start over)
+            _WHY.clear()
+        found = _WHY[key] = (a, b, _why(a, b))
+    return found[2]
+
+
+def _why(a: Question, b: Question) -> str | None:
     sa, sb = _sets(a), _sets(b)
     for x, y in ((sa, sb), (sb, sa)):
         hit = x.wants & y.names

@@ -221,9 +221,10 @@ def solve_question(template: Template, seed: SeedInfo, pinned: dict[str, Any] | 
     check_graded(template, parts, answers, params, pinned)
     ctx = context(params, answers)
     origin = str(template.directory / "question.yaml")
+    line = rendering.string_renderer(ctx)
     rubric = tuple(
         {"part": p.name, "points": r.points,
-         "text": rendering.render_string(r.text, ctx, f"{origin} (rubric of {p.name})")}  # stays texfmt.Latex
+         "text": line(r.text, f"{origin} (rubric of {p.name})")}  # stays texfmt.Latex
         for p in parts for r in p.rubric
     )
     return SolvedQuestion(template=template, title=title or template.title, seed=seed, params=params,
@@ -301,6 +302,20 @@ def build_variant(spec: ExamSpec, bank: Bank, exam_seed: int, number: int) -> Va
     return Variant(number=number, code=variant_code(number), questions=tuple(questions))
 
 
+# the last questions' texts, by id: a build renders each question's student version, then its solution
+# version, whose statements are the same text (the question is kept: its id is not reused meanwhile)
+_TEXTS: dict[int, tuple[SolvedQuestion, rendering.QuestionTexts, bool]] = {}
+
+
 def texts(q: SolvedQuestion, solutions: bool = False) -> rendering.QuestionTexts:
     """The render stage of one template question: intro, statements (and solutions)."""
-    return rendering.question_texts(q.template, context(q.params, q.answers), [p.name for p in q.parts], solutions)
+    found = _TEXTS.get(id(q))
+    before = found[1] if found is not None and found[0] is q else None
+    if before is not None and found is not None and (found[2] or not solutions):
+        return before
+    out = rendering.question_texts(q.template, context(q.params, q.answers), [p.name for p in q.parts], solutions,
+                                   before)
+    if len(_TEXTS) >= 256:
+        _TEXTS.clear()
+    _TEXTS[id(q)] = (q, out, solutions)
+    return out

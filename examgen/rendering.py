@@ -292,10 +292,25 @@ def render_string(source: str, context: dict[str, Any], origin: str) -> texfmt.L
     jinja2 syntax (half of the endterm's rubric lines) renders as itself: jinja2 would
     give its text (then stripped), so it is not compiled (3 ms each in a build without
     the compiled templates cached) and not run (2,000 renders a 20-variant endterm)."""
-    if len(source) <= MAX_OUTPUT and not any(d in source for d in _DELIMITERS):
-        return texfmt.Latex(source.strip())
-    tmpl = compile_blocks(source, origin)
-    return _render(lambda: _bounded(tmpl.root_render_func(tmpl.new_context(context))), origin)
+    return string_renderer(context)(source, origin)
+
+
+def string_renderer(context: dict[str, Any]) -> Callable[[str, str], texfmt.Latex]:
+    """render_string(source, context, origin) for many strings of one context (a question's rubric
+    lines): the context and jinja2's globals are merged once, not copied again for every line."""
+    parent: dict[str, Any] | None = None
+
+    def render(source: str, origin: str) -> texfmt.Latex:
+        nonlocal parent
+        if len(source) <= MAX_OUTPUT and not any(d in source for d in _DELIMITERS):
+            return texfmt.Latex(source.strip())
+        tmpl = compile_blocks(source, origin)
+        if parent is None:
+            parent = {**tmpl.globals, **context}  # what tmpl.new_context(context) would copy for each line
+        # (shared: the template's `set`s write into the new context's own vars, never into parent)
+        return _render(lambda: _bounded(tmpl.root_render_func(tmpl.new_context(parent, shared=True))), origin)
+
+    return render
 
 
 def names_used(source: str) -> dict[str | None, frozenset[str]]:
@@ -330,16 +345,20 @@ class QuestionTexts:
     solutions: dict[str, texfmt.Latex]
 
 
-def question_texts(template: Any, ctx: dict[str, Any], parts: Iterable[str], solutions: bool) -> QuestionTexts:
-    """Render `template`'s statement (and solution) blocks with the question's context."""
-    st_origin = str(template.directory / "statement.tex.j2")
-    st = compile_blocks(template.statement, st_origin)
-    statement = block_renderer(st, ctx, st_origin)
+def question_texts(template: Any, ctx: dict[str, Any], parts: Iterable[str], solutions: bool,
+                   statements: QuestionTexts | None = None) -> QuestionTexts:
+    """Render `template`'s statement (and solution) blocks with the question's context; the intro and
+    statements of `statements` (rendered before, with the same context) are taken, not rendered again."""
     names = list(parts)
     sol: dict[str, texfmt.Latex] = {}
     if solutions:
         so_origin = str(template.directory / "solution.tex.j2")
         solution = block_renderer(compile_blocks(template.solution, so_origin), ctx, so_origin)
         sol = {n: solution(n) for n in names}
+    if statements is not None:
+        return QuestionTexts(statements.intro, statements.statements, sol)
+    st_origin = str(template.directory / "statement.tex.j2")
+    st = compile_blocks(template.statement, st_origin)
+    statement = block_renderer(st, ctx, st_origin)
     return QuestionTexts(statement("intro") if "intro" in st.blocks else None,
                          {n: statement(n) for n in names}, sol)

@@ -872,3 +872,80 @@ def test_qpdf_cuts_a_batch_while_python_reads_its_regions(tmp_path: Path, monkey
     assert main(["build", str(quiz), "-n", "2", "-o", str(tmp_path / "failed")]) != 0
     assert "qpdf failed: a damaged batch PDF" in capsys.readouterr().err
     assert not (tmp_path / "failed").exists()
+
+
+def test_a_questions_rubric_lines_share_one_context_and_render_as_jinja2_renders_each() -> None:
+    """string_renderer (a question's rubric lines: one context, merged with jinja2's globals once) gives
+    each line the text jinja2 gives it alone; a line's `set` does not reach the next line or the context."""
+    from examgen import rendering
+
+    ctx = {"x": 1, "answers": {"y": 2.5}}
+    lines = [*RUBRIC_LINES, "<% set x = 7 %>x is << x >>", "x is still << x >>",
+             "<< range(3)|list|length >> of << answers.y >>", "<< max(x, 4) >>"]
+    line = rendering.string_renderer(ctx)
+    got = [line(source, "a test's rubric") for source in lines]
+    assert got == [rendering.environment().from_string(s).render(**ctx).strip() for s in lines]
+    assert got[-4:] == ["x is 7", "x is still 1", "3 of 2.5", "4"]
+    assert ctx == {"x": 1, "answers": {"y": 2.5}}
+
+
+def test_a_questions_statements_are_rendered_once_for_both_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build renders each template question's statements once: the solution version takes those its
+    student version rendered (questions.texts), and both versions' texts are those of separate renders."""
+    from examgen import layouts, questions, rendering
+
+    spec = load_spec(ROOT / "exams" / "in2346-endterm.yaml", bank.load_bank())
+    layout = layouts.get(spec.layout)
+    variants = [build_variant(spec, bank.load_bank(), 7, n) for n in (1, 2)]
+    separate = []
+    for v in variants:
+        for version in (layouts.STUDENT, layouts.SOLUTION):
+            questions._TEXTS.clear()
+            separate.append(pipeline._piece(layout, spec.info, v, version).body)
+    rendered: list[str] = []
+    made = rendering.block_renderer
+
+    def counting(template: Any, context: dict[str, Any], origin: str) -> Callable[[str], Any]:
+        render = made(template, context, origin)
+        return lambda block: (rendered.append(f"{Path(origin).parent.name}/{Path(origin).name}:{block}"),
+                              render(block))[1]
+
+    monkeypatch.setattr(rendering, "block_renderer", counting)
+    questions._TEXTS.clear()
+    together = [pipeline._piece(layout, spec.info, v, version).body
+                for v in variants for version in (layouts.STUDENT, layouts.SOLUTION)]
+    assert together == separate
+    statements = [r for r in rendered if "/statement.tex.j2:" in r]
+    solutions = [r for r in rendered if "/solution.tex.j2:" in r]
+    templates = sum(1 for v in variants for q in v.questions if isinstance(q, questions.SolvedQuestion))
+    assert templates >= 10 and len(solutions) >= templates
+    # each question's statement blocks once (two questions of one template in a variant: once each)
+    per_question = [b for v in variants for q in v.questions if isinstance(q, questions.SolvedQuestion)
+                    for b in ((["intro"] if "intro" in rendering.compile_blocks(
+                        q.template.statement, str(q.template.directory / "statement.tex.j2")).blocks else [])
+                              + [p.name for p in q.parts])]
+    assert len(statements) == len(per_question)
+
+
+def test_a_shipped_solver_is_resolved_once_and_an_instructors_folder_each_time(tmp_path: Path,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """solvers.resolve looks for a template's own module.py once per shipped template and function (the
+    shipped bank does not change while examgen runs), and in an instructor's folder at every call: a
+    solver.py written there later is found."""
+    from examgen import solvers
+
+    shipped = next(BANK_DIR.rglob("batchnorm*/question.yaml")).parent
+    looked: list[Path] = []
+    is_file = Path.is_file
+    monkeypatch.setattr(Path, "is_file", lambda self: (looked.append(self), is_file(self))[1])
+    solvers._resolve_shipped.cache_clear()
+    first = solvers.resolve("normalization.batchnorm_forward", shipped)
+    assert first is solvers.resolve("normalization.batchnorm_forward", shipped)
+    assert first.__module__ == "examgen.solvers.normalization"
+    assert looked == [shipped / "normalization.py"]
+    mine = tmp_path / "my_template"
+    mine.mkdir()
+    assert solvers.resolve("normalization.batchnorm_forward", mine) is first
+    (mine / "normalization.py").write_text("def batchnorm_forward(p):\n    return {'mine': 1}\n")
+    assert solvers.resolve("normalization.batchnorm_forward", mine)({}) == {"mine": 1}
+    assert looked[1:] == [mine / "normalization.py"] * 2
