@@ -252,6 +252,12 @@ def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
         _BUDGET.reset(token)
 
 
+def _joiner(origin: str) -> Callable[[Iterator[str]], str]:
+    """What joins a render's pieces: _bounded for an instructor's template, str.join for the shipped
+    bank's (examgen's own text, as _limits; a tenth of a question's rendering time)."""
+    return "".join if origin.startswith(_SHIPPED) else _bounded
+
+
 def _bounded(chunks: Iterator[str]) -> str:
     """Join a render's pieces, stopping once the text is longer than MAX_OUTPUT."""
     out: list[str] = []
@@ -274,11 +280,12 @@ def block_renderer(template: jinja2.Template, context: dict[str, Any],
     """Render blocks of one template with one context, made once (jinja2 copies the
     whole context for every render: half the rendering time when made per block)."""
     jctx = template.new_context(context)
+    join = _joiner(origin)
 
     def render(block: str) -> texfmt.Latex:
         if block not in template.blocks:
             raise TemplateError(f"{origin}: no block '{block}' (define <% block {block} %> ... <% endblock %>)")
-        return _render(lambda: _bounded(template.blocks[block](jctx)), f"{origin}, block '{block}'")
+        return _render(lambda: join(template.blocks[block](jctx)), f"{origin}, block '{block}'")
 
     return render
 
@@ -308,7 +315,7 @@ def string_renderer(context: dict[str, Any]) -> Callable[[str, str], texfmt.Late
         if parent is None:
             parent = {**tmpl.globals, **context}  # what tmpl.new_context(context) would copy for each line
         # (shared: the template's `set`s write into the new context's own vars, never into parent)
-        return _render(lambda: _bounded(tmpl.root_render_func(tmpl.new_context(parent, shared=True))), origin)
+        return _render(lambda: _joiner(origin)(tmpl.root_render_func(tmpl.new_context(parent, shared=True))), origin)
 
     return render
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Any
 
 
@@ -24,11 +25,20 @@ def escape(text: Any, multiline: bool = False) -> Latex:
     ('' `` << >> ,, !` ?`) are broken with {} so that they print as typed. A newline
     (a YAML `|` block) is a line break where the field has room for several lines
     (`multiline`) and a space elsewhere; leading and trailing newlines are dropped."""
+    if type(text) is str:  # (the same words in every variant: MC stems and options, titles, labels)
+        return _escaped(text, multiline)
+    return _escape(text, multiline)
+
+
+def _escape(text: Any, multiline: bool) -> Latex:
     # (imported where used, as numpy below: pylatex's import is not on the CLI's early path)
     from pylatex.utils import escape_latex
 
     lines = str(text).strip("\n").split("\n")
     return Latex(("\\newline " if multiline else " ").join(_LIGATURE.sub("{}", escape_latex(line)) for line in lines))
+
+
+_escaped = lru_cache(maxsize=8192)(_escape)
 
 
 # What pdflatex typesets with examgentum.cls (T1 fontenc, utf8 inputenc, textcomp, helvet):
@@ -102,19 +112,35 @@ def untypesettable_at(text: str) -> tuple[int, int, str] | None:
 def num(x: Any, digits: int = 4) -> Latex:
     """A number as LaTeX: integers without a point, others rounded to `digits`
     decimals with trailing zeros stripped; -0 prints as 0; bools as 0/1."""
-    import numpy as np  # (where used: the CLI imports a layout, and this module, before it imports numpy)
+    t = type(x)
+    if t is int and -_EXACT < x < _EXACT:  # (what the float's rounding below gives it)
+        return Latex(str(x))
+    if t is not float:
+        import numpy as np  # (where used: the CLI imports a layout, and this module, before it imports numpy)
 
-    if isinstance(x, (bool, np.bool_)):
-        return Latex(str(int(x)))
+        if isinstance(x, (bool, np.bool_)):
+            return Latex(str(int(x)))
     v = float(x)
+    found = _NUMS.get((v, digits))  # (a matrix is typeset in its statement, its solution and its key)
+    if found is not None:
+        return found
     if not math.isfinite(v):
         raise ValueError(f"cannot typeset non-finite number {v}")
     r = round(v, digits)
     if abs(r - round(r)) < 10 ** (-digits - 2):
         i = int(round(r))
-        return Latex(str(0 if i == 0 else i))
-    s = f"{r:.{digits}f}".rstrip("0").rstrip(".")
-    return Latex("0" if s in ("-0", "") else s)
+        out = Latex(str(0 if i == 0 else i))
+    else:
+        s = f"{r:.{digits}f}".rstrip("0").rstrip(".")
+        out = Latex("0" if s in ("-0", "") else s)
+    if len(_NUMS) > 100_000:
+        _NUMS.clear()
+    _NUMS[(v, digits)] = out
+    return out
+
+
+_EXACT = 2**53  # integers below it in size are floats exactly
+_NUMS: dict[tuple[float, int], Latex] = {}  # num's texts by the float and its digits
 
 
 def paren(x: Any, digits: int = 4) -> Latex:
@@ -159,6 +185,11 @@ def credits(x: float) -> Latex:
 
 def to_tex(value: Any) -> Latex:
     """The one filter every template value passes through (jinja2 `finalize`)."""
+    t = type(value)
+    if t is Latex:
+        return value
+    if t is int or t is float:
+        return num(value)
     if isinstance(value, Latex):
         return value
     import numpy as np

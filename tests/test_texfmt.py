@@ -39,3 +39,30 @@ def test_template_values_are_escaped_unless_latex() -> None:
     t = compile_blocks("<% block a %><< s >> / << m|mat >> / << x|paren >><% endblock %>", "t")
     assert render_block(t, "a", {"s": "50% & more", "m": [[1]], "x": -1}, "t") == (
         r"50\% \& more / \begin{bmatrix} 1 \end{bmatrix} / (-1)")
+
+
+def _decimal_num(x: float | int, digits: int) -> str:
+    """num's rule from Python's decimal module: the exact value rounded half-even to `digits` decimals
+    (as round() rounds a float), trailing zeros and point stripped, -0 as 0."""
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    d = Decimal(float(x)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_EVEN)
+    text = f"{d:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def test_num_is_the_decimal_rounding_of_every_kind_of_number_asked_twice() -> None:
+    """num (with its fast path for ints and its memo of texts by value and digits) gives every number the
+    decimal module's rounding, the second time as the first, for each number of digits."""
+    rng = np.random.default_rng(18)
+    values: list[float | int] = [0, -0.0, 1, -7, 2**52, -(2**52) + 1, 2**60 + 1, -(2**53) - 1, 0.5, 2.5, -2.5,
+                                 0.30000000000000004, 1e-5, -4e-5, 12345.678949, 0.00005, 0.00015]
+    values += [float(v) for v in rng.normal(0, 10, 2000)] + [float(v) for v in rng.uniform(-1, 1, 1000).round(5)]
+    values += [int(v) for v in rng.integers(-10**6, 10**6, 500)] + [float(v) / 8 for v in rng.integers(-99, 99, 200)]
+    for digits in (4, 2, 0):
+        for v in values + values:
+            assert num(v, digits) == _decimal_num(v, digits), (v, digits)
+    assert [num(np.float64(2.25), 1), num(np.int64(-3)), num(np.float32(0.5))] == ["2.2", "-3", "0.5"]
+    assert [num(True), num(np.bool_(True)), num(False)] == ["1", "1", "0"]
