@@ -12,7 +12,9 @@ not handle alike (a key that is not a string, a value json cannot encode, a cycl
 handed to `json.dumps` itself, which gives the result or the error json gives. A container
 that holds only strings, numbers, booleans and None (exactly those types: 609 of a layout.json's
 634 objects, its boxes) is written by json's C encoder, made once per nesting level, with the
-level's newline and indentation as its item separator; only its brackets are placed here.
+level's newline and indentation as its item separator; only its brackets are placed here. A
+list of such dicts (a page's boxes) is one call of that encoder, with the separators between its
+dicts indented afterwards (a third less time for a layout.json).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 _INF = float("inf")
 _SCALAR = frozenset({str, int, float, bool, type(None)})  # what the C encoder writes as json's Python encoder does
+_STR = frozenset({str})
 
 
 def _refuse(o: Any) -> Any:  # (never called: only containers of _SCALAR values reach the C encoder)
@@ -93,18 +96,31 @@ def dumps(obj: Any, indent: int, ensure_ascii: bool = True) -> str:
             return mapping(o, level)
         raise _Json  # json calls default(): TypeError, "Object of type ... is not JSON serializable"
 
+    def records(o: list[Any] | tuple[Any, ...], level: int) -> str:
+        """A list of non-empty dicts of _SCALAR values with str keys (layout.json's boxes): one call of the
+        C encoder at the dicts' level, whose separators between the dicts (`},` a newline `{`: a newline
+        is never inside an encoded string) are then indented as the list's."""
+        text = scalars(o, level + 1)  # (the list's brackets and its first and last pads are replaced below)
+        inner, outer = pad(level + 1), pad(level + 2)
+        body = text[len(outer) + 1:-len(pad(level + 1)) - 1]  # {...},<outer>{...}
+        body = body.replace("}," + outer + "{", inner + "}," + inner + "{" + outer)
+        return "[" + inner + "{" + outer + body[1:-1] + inner + "}" + pad(level) + "]"
+
     def sequence(o: list[Any] | tuple[Any, ...], level: int) -> str:
         if not o:
             return "[]"
-        if all(type(v) in _SCALAR for v in o):
+        if _SCALAR.issuperset(map(type, o)):
             return scalars(o, level)
+        if all(type(d) is dict and d and _SCALAR.issuperset(map(type, d.values())) and _STR.issuperset(map(type, d))
+               for d in o):
+            return records(o, level)
         inner = pad(level + 1)
         return "[" + inner + ("," + inner).join([value(v, level + 1) for v in o]) + pad(level) + "]"
 
     def mapping(o: dict[Any, Any], level: int) -> str:
         if not o:
             return "{}"
-        if all(type(k) is str and type(v) in _SCALAR for k, v in o.items()):
+        if _SCALAR.issuperset(map(type, o.values())) and _STR.issuperset(map(type, o)):
             return scalars(o, level)
         inner = pad(level + 1)
         items = []

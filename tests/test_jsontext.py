@@ -61,6 +61,10 @@ def test_random_documents_are_written_as_json_writes_them(indent: int, ensure_as
     [Label("sub"), Color.RED, True], OrderedDict(b=1, a=[2.5]), {"v": np.float64(0.1), "w": [np.float64(2.0)]},
     # keys json turns into strings by its own rules
     {1: "int key"}, {2.5: "float key"}, {True: "t", None: "n"}, {"s": {3: [4]}},
+    # lists of dicts of scalars (layout.json's boxes: one C encoder call per list), one with a string that
+    # looks like the separator between two dicts, and lists that are not all such dicts
+    [{"a": 1}], [{"a": 1, "b": "x},\n {"}, {"c": None, "d": [1][0]}, {"e": 2.5}], {"k": [{"a": 1}, {"b": [2]}]},
+    [{"a": 1}, {}], [{"a": 1}, [1]], [{"a": 1}, {1: 2}], [{"a": {"b": 1}}], (OrderedDict(a=1), {"b": 2}),
 ])
 def test_edge_cases_are_written_as_json_writes_them(doc: Any) -> None:
     for indent in (1, 2):
