@@ -3,7 +3,6 @@ one line per problem on stderr and a non-zero exit code, never a traceback."""
 
 from __future__ import annotations
 
-import gc
 import json
 import math
 import os
@@ -663,9 +662,6 @@ def run() -> None:
     # each wait for the GIL after every system call while the main thread draws: at Python's 5 ms
     # switch interval the first variant reached TeX 50 ms after it was drawn, with both cores idle
     sys.setswitchinterval(0.0005)
-    # Python's cyclic collector ran 88 times in a 20-variant build (0.05-0.07 s, a full one included),
-    # finding little: the drawing and rendering make short-lived objects that reference counting frees
-    gc.set_threshold(50_000, 20, 20)
     code = main()
     if _EXIT_AT_ONCE:
         for stream in (sys.stdout, sys.stderr):
