@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,31 @@ def csv_text(rows: Iterable[Sequence[object]], delimiter: str = ",") -> str:
 
 
 def sha256(path: Path) -> str:
-    """In chunks: the print files of a large build are hundreds of MB."""
+    """In chunks: the print files of a large build are hundreds of MB. A file hashed before by
+    `remember_sha256` and unchanged since (the same inode, size and modification time) is not read again."""
+    st = os.stat(path)
+    known = _HASHED.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    return known if known is not None else _sha256(path)
+
+
+def _sha256(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+# sha256 of files examgen made and will not change, by (device, inode, size, mtime): a build's PDFs are hashed
+# as they are made, beside TeX, and linked into the output; the manifest then reads none of them again
+_HASHED: dict[tuple[int, int, int, int], str] = {}
+
+
+def remember_sha256(path: Path) -> None:
+    """Hash a file now (in a thread of its own: the hashing releases the GIL), for sha256 later."""
+    with open(path, "rb") as f:
+        st = os.fstat(f.fileno())
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if len(_HASHED) > 100_000:
+        _HASHED.clear()
+    _HASHED[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)] = digest
 
 
 # ------------------------------------------------------------------ ownership

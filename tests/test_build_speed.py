@@ -949,3 +949,35 @@ def test_a_shipped_solver_is_resolved_once_and_an_instructors_folder_each_time(t
     (mine / "normalization.py").write_text("def batchnorm_forward(p):\n    return {'mine': 1}\n")
     assert solvers.resolve("normalization.batchnorm_forward", mine)({}) == {"mine": 1}
     assert looked[1:] == [mine / "normalization.py"] * 2
+
+
+@pytest.mark.parametrize("booklets", [None, 2])
+def test_the_manifest_reads_no_pdf_again_and_lists_every_files_sha256(booklets: int | None, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build's PDFs (the variants', typeset with their codes or stamped, and the print files) are hashed
+    as they are made, beside TeX (outputs.remember_sha256); the manifest, on the build's tail, reads none
+    of them again, and lists each file's sha256 as hashlib gives it for the file's bytes. A remembered
+    file changed since is read again."""
+    import hashlib
+
+    from examgen import outputs
+
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
+    read: list[Path] = []
+    real = outputs._sha256
+    monkeypatch.setattr(outputs, "_sha256", lambda path: (read.append(Path(path)), real(path))[1])
+    out = tmp_path / "out"
+    more = ["--booklets", str(booklets)] if booklets else []
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(out), *more]) == 0
+    files = json.loads((out / "manifest.json").read_text())["files"]
+    pdfs = sorted(name for name in files if name.endswith(".pdf"))
+    assert len(pdfs) == 8  # 3 variants x 2 versions, print/all-students.pdf and all-solutions.pdf
+    # (in the staging folder, then moved to out; not the font map, nor the cache entries hashed as they are stored)
+    read = [p for p in read if p.is_relative_to(tmp_path) and not p.is_relative_to(tmp_path / "cache")]
+    assert [p for p in read if p.suffix == ".pdf"] == []
+    assert sorted(p.name for p in read) == sorted(Path(name).name for name in files if not name.endswith(".pdf"))
+    assert files == {name: hashlib.sha256((out / name).read_bytes()).hexdigest() for name in files}
+    changed = out / pdfs[0]
+    outputs.remember_sha256(changed)
+    changed.write_bytes(changed.read_bytes() + b"%")
+    assert outputs.sha256(changed) == hashlib.sha256(changed.read_bytes()).hexdigest()

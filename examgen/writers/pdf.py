@@ -28,6 +28,7 @@ from ..compiler import Built, concatenate
 from ..compiler.qpdf import Pages
 from ..layouts import SOLUTION, STUDENT, Region
 from ..model import Exam
+from ..outputs import remember_sha256
 
 VERSIONS = (STUDENT, SOLUTION)
 
@@ -97,6 +98,8 @@ class Stamper:
     def _join(self, version: str, pdfs: list[Pages], codes: list[str]) -> None:
         names = join_solutions(pdfs, codes, self.folder / "print") if version == SOLUTION \
             else join_booklets(pdfs, self.folder / "print")
+        for name in names:  # (for the manifest, here: the last join overlaps the writing of the records)
+            remember_sha256(self.folder / "print" / name)
         with self.lock:
             self.joined.update({name: self.folder / "print" / name for name in names})
 
@@ -110,6 +113,8 @@ class Stamper:
 
     def __call__(self, version: str, built: dict[str, Built]) -> None:
         if self.marked:  # typeset with their codes: nothing to stamp (joined from the batch PDFs: paged)
+            for b in built.values():  # (for the manifest: the output links these files, _place)
+                remember_sha256(b.pdf)
             with self.lock:
                 self.stamped.update({(code, version): b.pdf for code, b in built.items()})
             return
@@ -120,6 +125,8 @@ class Stamper:
                            [variant_codes(self.exam_id, code, b.pages, b.regions, qrcodes.first_booklet(code),
                                           self.booklets) for code, b in built.items()],
                            list(outs.values()))
+        for out in outs.values():
+            remember_sha256(out)
         with self.lock:
             self.stamped.update({(code, version): out for code, out in outs.items()})
             self.sources.update({(code, version): out for code, out in outs.items()})
@@ -250,21 +257,27 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: 
     def stamped_job(suffix: str, run: list[str]) -> None:
         chosen = [booklets[int(b[1:]) - 1] for b in run]
         qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / STUDENTS.format(suffix))
+        remember_sha256(stage / "print" / STUDENTS.format(suffix))  # (for the manifest, in this job's thread)
+
+    def hashed(join: Callable[[], list[str]]) -> None:
+        for name in join():
+            remember_sha256(stage / "print" / name)
 
     joined, sources = joined or {}, sources or {}
 
     def pages(code: str, version: str) -> Pages:
         return sources.get((code, version), stage / code / f"{version}.pdf")
 
-    for name, path in joined.items():
-        shutil.copyfile(path, stage / "print" / name)
+    for name, path in joined.items():  # (made in the build's work folder: linked where one file system holds both)
+        _place(path, stage / "print" / name, path.parent)
     jobs: list[Callable[[], object]] = []
     if STUDENTS.format(print_parts(numbers)[0][0]) not in joined:
         if len(booklets) == len(codes):  # booklet b is variant b, stamped with its codes already (as Stamper joins)
-            jobs.append(partial(join_booklets, [pages(c, STUDENT) for c in codes], stage / "print"))
+            jobs.append(partial(hashed, partial(join_booklets, [pages(c, STUDENT) for c in codes], stage / "print")))
         else:
             jobs += [partial(stamped_job, suffix, run) for suffix, run in print_parts(numbers)]
     if SOLUTIONS.format(print_parts(codes)[0][0]) not in joined:
-        jobs.append(partial(join_solutions, [pages(c, SOLUTION) for c in codes], codes, stage / "print"))
+        jobs.append(partial(hashed, partial(join_solutions, [pages(c, SOLUTION) for c in codes], codes,
+                                            stage / "print")))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: job(), jobs))
