@@ -42,6 +42,12 @@ class DuplicateKey(Exception):
                          "keep one of them")
 
 
+class KeyNotPlain(Exception):
+    def __init__(self, mark: yaml.Mark, what: str):
+        super().__init__(f"{mark.line + 1}:{mark.column + 1}: a key must be a plain value (text or a number), "
+                         f"not {what}; check the colons and braces on this line")
+
+
 class _Builder:
     def __init__(self) -> None:
         self.marks: dict[Path_, tuple[int, int]] = {}
@@ -54,6 +60,9 @@ class _Builder:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for knode, vnode in node.value:
+                if not isinstance(knode, yaml.ScalarNode):  # ({a: b}: c, [a]: c: YAML allows them, a dict does not)
+                    raise KeyNotPlain(knode.start_mark,
+                                      "a mapping" if isinstance(knode, yaml.MappingNode) else "a list")
                 key = self.construct(knode)
                 if key in out:
                     raise DuplicateKey(key, knode.start_mark, self.marks[path + (str(key),)])
@@ -142,7 +151,7 @@ def load_yaml(path: Path, error_cls: type[Exception], raw: bytes | None = None) 
     builder = _Builder()
     try:
         data = builder.build(node, ())
-    except DuplicateKey as exc:
+    except (DuplicateKey, KeyNotPlain) as exc:
         raise error_cls(f"{path}:{exc}") from None
     except yaml.YAMLError as exc:
         raise error_cls(f"{path}: YAML error: {str(exc).splitlines()[0]}") from None

@@ -75,3 +75,20 @@ def test_a_duplicate_key_names_both_lines(tmp_path: Path) -> None:
     f.write_text("a: 1\nb:\n  c: 2\n  c: 3\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"dup.yaml:4:3: duplicate key 'c' \(first at line 3\); keep one of them"):
         load_yaml(f, SpecError)
+
+
+@pytest.mark.parametrize(("text", "where", "what"), [
+    ("a: 1\nb:\n  {c: d}: 2\n", "3:3", "a mapping"),
+    ("a:\n  - x\n  - [1, 2]: 3\n", "3:5", "a list"),
+    ("? [k]\n: v\n", "1:3", "a list"),
+])
+def test_a_mapping_or_list_as_a_key_is_one_line_naming_its_place(tmp_path: Path, text: str, where: str,
+                                                                 what: str) -> None:
+    """YAML allows a mapping or a list as a key (a misplaced ':' makes one: `{c: d}: 2`); a key must be
+    text or a number: one line naming the file, line and column, not Python's 'unhashable type'."""
+    f = tmp_path / "key.yaml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as got:
+        load_yaml(f, SpecError)
+    assert str(got.value) == (f"{f}:{where}: a key must be a plain value (text or a number), not {what}; "
+                              "check the colons and braces on this line")
