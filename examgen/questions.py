@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from . import conflicts, rendering, solvers, values
+from . import conflicts, rendering, solvers, tables, values
 from .bank import Bank
 from .errors import ParamError, SamplingError, SpecError, TemplateError
 from .model import (
@@ -308,7 +308,11 @@ _TEXTS: dict[int, tuple[SolvedQuestion, rendering.QuestionTexts, bool]] = {}
 
 
 def texts(q: SolvedQuestion, solutions: bool = False) -> rendering.QuestionTexts:
-    """The render stage of one template question: intro, statements (and solutions)."""
+    """The render stage of one template question: intro, statements (and solutions). Rendered anew, and
+    not kept, inside tables.recording() (which collects what the render prints: handcalc)."""
+    if tables.is_recording():
+        return rendering.question_texts(q.template, context(q.params, q.answers), [p.name for p in q.parts],
+                                        solutions)
     found = _TEXTS.get(id(q))
     before = found[1] if found is not None and found[0] is q else None
     if before is not None and found is not None and (found[2] or not solutions):

@@ -39,6 +39,11 @@ def recording() -> Iterator[Printed]:
         _RECORD.reset(token)
 
 
+def is_recording() -> bool:
+    """Whether a render now is inside recording() (it must run, not be taken from a memo: questions.texts)."""
+    return _RECORD.get() is not None
+
+
 def entries(args: Any, function: str, digits: int = 4) -> list[tuple[float, float]]:
     """(argument, value) as printed: arguments rounded to `digits` decimals, deduplicated and
     sorted; values of the function at the printed argument, rounded to VALUE_DECIMALS."""
