@@ -356,6 +356,10 @@ def question_texts(template: Any, ctx: dict[str, Any], parts: Iterable[str], sol
                    statements: QuestionTexts | None = None) -> QuestionTexts:
     """Render `template`'s statement (and solution) blocks with the question's context; the intro and
     statements of `statements` (rendered before, with the same context) are taken, not rendered again."""
+    if statements is None:
+        st_origin = str(template.directory / "statement.tex.j2")
+        st = compile_blocks(template.statement, st_origin)
+        statement = block_renderer(st, ctx, st_origin)
     names = list(parts)
     sol: dict[str, texfmt.Latex] = {}
     if solutions:
@@ -364,8 +368,5 @@ def question_texts(template: Any, ctx: dict[str, Any], parts: Iterable[str], sol
         sol = {n: solution(n) for n in names}
     if statements is not None:
         return QuestionTexts(statements.intro, statements.statements, sol)
-    st_origin = str(template.directory / "statement.tex.j2")
-    st = compile_blocks(template.statement, st_origin)
-    statement = block_renderer(st, ctx, st_origin)
     return QuestionTexts(statement("intro") if "intro" in st.blocks else None,
                          {n: statement(n) for n in names}, sol)
