@@ -121,7 +121,8 @@ def num(x: Any, digits: int = 4) -> Latex:
         if isinstance(x, (bool, np.bool_)):
             return Latex(str(int(x)))
     v = float(x)
-    found = _NUMS.get((v, digits))  # (a matrix is typeset in its statement, its solution and its key)
+    memo = type(digits) is int  # (a template's num(2.0) gives Python's error for a float precision, every time)
+    found = _NUMS.get((v, digits)) if memo else None  # (a matrix is typeset in its statement, solution and key)
     if found is not None:
         return found
     if not math.isfinite(v):
@@ -133,9 +134,10 @@ def num(x: Any, digits: int = 4) -> Latex:
     else:
         s = f"{r:.{digits}f}".rstrip("0").rstrip(".")
         out = Latex("0" if s in ("-0", "") else s)
-    if len(_NUMS) > 100_000:
-        _NUMS.clear()
-    _NUMS[(v, digits)] = out
+    if memo:
+        if len(_NUMS) > 100_000:
+            _NUMS.clear()
+        _NUMS[(v, digits)] = out
     return out
 
 

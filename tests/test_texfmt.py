@@ -66,3 +66,14 @@ def test_num_is_the_decimal_rounding_of_every_kind_of_number_asked_twice() -> No
             assert num(v, digits) == _decimal_num(v, digits), (v, digits)
     assert [num(np.float64(2.25), 1), num(np.int64(-3)), num(np.float32(0.5))] == ["2.2", "-3", "0.5"]
     assert [num(True), num(np.bool_(True)), num(False)] == ["1", "1", "0"]
+
+
+def test_num_with_a_float_precision_fails_the_same_way_after_the_integer_one() -> None:
+    """num(x, 2) keeps its text; num(x, 2.0) still fails as Python's formatting fails for it, every time
+    (the memo is keyed by integer digits only: a key (x, 2.0) equals (x, 2))."""
+    import pytest
+
+    assert num(0.123456, 2) == "0.12"
+    for _ in range(2):
+        with pytest.raises((TypeError, ValueError)):
+            num(0.123456, 2.0)
