@@ -45,6 +45,11 @@ def _sha256(path: Path) -> str:
 _HASHED: dict[tuple[int, int, int, int], str] = {}
 
 
+def forget_sha256() -> None:
+    """Drop the remembered hashes (at the end of a build: a file's inode may be reused once it is removed)."""
+    _HASHED.clear()
+
+
 def remember_sha256(path: Path) -> None:
     """Hash a file now (in a thread of its own: the hashing releases the GIL), for sha256 later."""
     with open(path, "rb") as f:
