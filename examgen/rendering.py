@@ -23,8 +23,9 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from . import BANK_DIR, cachedir, tables, texfmt
+from . import cachedir, tables, texfmt
 from .errors import TemplateError
+from .resources import SHIPPED_BANK
 from .sandbox import env_limit, lower_address_space
 
 _SOURCES: dict[str, str] = {}  # template name -> source, for the loader (names carry the source's hash)
@@ -186,7 +187,6 @@ def compile_blocks(source: str, origin: str) -> jinja2.Template:
 
 RENDER_TIMEOUT = 10.0  # seconds one block of an instructor's template may take to render (EXAMGEN_RENDER_TIMEOUT)
 RENDER_MEMORY_MB = 2048  # address space such a render may add (EXAMGEN_RENDER_MEMORY_MB)
-_SHIPPED = str(BANK_DIR) + os.sep
 
 
 class _RenderTimeout(BaseException):
@@ -203,7 +203,7 @@ def _limits(where: str) -> Iterator[None]:
     evaluates constant ones while compiling) into a MemoryError. The shipped bank is
     examgen's own text (`examgen check` renders it 100,000 times), and the renders that
     `examgen check` repeats in threads were already done, limited, here."""
-    if where.startswith(_SHIPPED) or threading.current_thread() is not threading.main_thread():
+    if where.startswith(SHIPPED_BANK) or threading.current_thread() is not threading.main_thread():
         yield
         return
     seconds = env_limit("EXAMGEN_RENDER_TIMEOUT", RENDER_TIMEOUT)
@@ -255,7 +255,7 @@ def _render(render: Callable[[], str], where: str) -> texfmt.Latex:
 def _joiner(origin: str) -> Callable[[Iterator[str]], str]:
     """What joins a render's pieces: _bounded for an instructor's template, str.join for the shipped
     bank's (examgen's own text, as _limits; a tenth of a question's rendering time)."""
-    return "".join if origin.startswith(_SHIPPED) else _bounded
+    return "".join if origin.startswith(SHIPPED_BANK) else _bounded
 
 
 def _bounded(chunks: Iterator[str]) -> str:

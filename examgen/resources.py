@@ -11,6 +11,7 @@ package folder. A layout's class file sits in its own package folder
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -66,3 +67,6 @@ def package_file(package: str, name: str) -> Path:
 
 
 BANK_DIR = shipped("question_bank")
+#: what every path in the shipped bank starts with (its files are examgen's own: rendering skips the
+#: limits an instructor's template gets, solvers resolves their references once)
+SHIPPED_BANK = str(BANK_DIR) + os.sep

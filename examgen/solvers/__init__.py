@@ -15,7 +15,6 @@ import hashlib
 import importlib
 import importlib.util
 import io
-import os
 import sys
 from collections.abc import Callable
 from functools import lru_cache, partial
@@ -24,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from ..errors import TemplateError
-from ..resources import BANK_DIR
+from ..resources import SHIPPED_BANK
 from ..sandbox import isolated, run
 
 
@@ -71,12 +70,9 @@ def _load_local(path: Path, stamp: tuple[int, int]) -> ModuleType:
 def resolve(dotted: str, directory: Path | None = None) -> Callable[..., Any]:
     """The function named 'module.function': from `directory`/module.py if that file
     exists (a template's own solver), else from examgen.solvers.module."""
-    if directory is not None and str(directory).startswith(_SHIPPED):
+    if directory is not None and str(directory).startswith(SHIPPED_BANK):
         return _resolve_shipped(dotted, directory)
     return _resolve(dotted, directory)
-
-
-_SHIPPED = str(BANK_DIR) + os.sep
 
 
 @lru_cache(maxsize=1024)
