@@ -9,7 +9,8 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,34 +31,51 @@ def csv_text(rows: Iterable[Sequence[object]], delimiter: str = ",") -> str:
 def sha256(path: Path) -> str:
     """In chunks: the print files of a large build are hundreds of MB. A file hashed before by
     `remember_sha256` and unchanged since (the same inode, size and modification time) is not read again."""
-    st = os.stat(path)
-    known = _HASHED.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns))
+    known = _HASHED.get(_identity(os.stat(path)))
     return known if known is not None else _sha256(path)
 
 
 def _sha256(path: Path) -> str:
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        return _digest(f)
 
 
-# sha256 of files examgen made and will not change, by (device, inode, size, mtime): a build's PDFs are hashed
-# as they are made, beside TeX, and linked into the output; the manifest then reads none of them again
+def _digest(f: io.BufferedReader) -> str:
+    return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int, int]:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+# sha256 of files examgen made and will not change, by _identity: a build's PDFs are hashed as they are made,
+# beside TeX, and linked into the output; the manifest then reads none of them again (remembered_hashes)
 _HASHED: dict[tuple[int, int, int, int], str] = {}
 
 
-def forget_sha256() -> None:
-    """Drop the remembered hashes (at the end of a build: a file's inode may be reused once it is removed)."""
-    _HASHED.clear()
+_BUILDS = [0]  # the remembered_hashes blocks open now
 
 
 def remember_sha256(path: Path) -> None:
-    """Hash a file now (in a thread of its own: the hashing releases the GIL), for sha256 later."""
-    with open(path, "rb") as f:
-        st = os.fstat(f.fileno())
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    if len(_HASHED) > 100_000:
-        _HASHED.clear()
-    _HASHED[(st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)] = digest
+    """Hash a file now (in a thread of its own: the hashing releases the GIL), for sha256 later: inside
+    remembered_hashes only (outside, nothing would forget it)."""
+    if _BUILDS[0]:
+        with open(path, "rb") as f:
+            _HASHED[_identity(os.fstat(f.fileno()))] = _digest(f)
+
+
+@contextmanager
+def remembered_hashes() -> Iterator[None]:
+    """The hashes remembered inside (a build), dropped once the last such block is left (its work folder
+    gone): a removed file's inode may be reused by another file of the same size and modification time,
+    as the file system's clock counts it."""
+    _BUILDS[0] += 1
+    try:
+        yield
+    finally:
+        _BUILDS[0] -= 1
+        if not _BUILDS[0]:
+            _HASHED.clear()
 
 
 # ------------------------------------------------------------------ ownership

@@ -169,7 +169,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX), and
     # the print files are joined as soon as their variants are (overlapping TeX or the records)
     # (the hashes of its PDFs, remembered for the manifest, are dropped once the work folder is gone)
-    with _forgotten_hashes(), work_folder() as tmp, pdf.Stamper(spec.info.code, booklets or n_variants,
+    with outputs.remembered_hashes(), work_folder() as tmp, pdf.Stamper(spec.info.code, booklets or n_variants,
                                                                 Path(tmp) / "stamped", n_variants,
                                                                 marked=marks is not None) as stamper, \
             _thread() as recorder:
@@ -221,16 +221,6 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")
     return sorted(p for p in out.rglob("*") if p.is_file())
-
-
-@contextmanager
-def _forgotten_hashes() -> Iterator[None]:
-    """outputs.remember_sha256's hashes dropped on leaving (a removed file's inode may be reused by another
-    file of the same size and modification time, as the file system's clock counts it)."""
-    try:
-        yield
-    finally:
-        outputs.forget_sha256()
 
 
 @contextmanager

@@ -98,8 +98,6 @@ class Stamper:
     def _join(self, version: str, pdfs: list[Pages], codes: list[str]) -> None:
         names = join_solutions(pdfs, codes, self.folder / "print") if version == SOLUTION \
             else join_booklets(pdfs, self.folder / "print")
-        for name in names:  # (for the manifest, here: the last join overlaps the writing of the records)
-            remember_sha256(self.folder / "print" / name)
         with self.lock:
             self.joined.update({name: self.folder / "print" / name for name in names})
 
@@ -239,6 +237,7 @@ def _join(pdfs: Sequence[Pages], names: list[str], file: str, folder: Path) -> l
     for suffix, run in print_parts(names):
         files.append(file.format(suffix))
         concatenate([where[name] for name in run], folder / files[-1])
+        remember_sha256(folder / files[-1])  # (for the manifest, in the joining thread: beside TeX or the records)
     return files
 
 
@@ -259,9 +258,6 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: 
         qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / STUDENTS.format(suffix))
         remember_sha256(stage / "print" / STUDENTS.format(suffix))  # (for the manifest, in this job's thread)
 
-    def hashed(join: Callable[[], list[str]]) -> None:
-        for name in join():
-            remember_sha256(stage / "print" / name)
 
     joined, sources = joined or {}, sources or {}
 
@@ -273,11 +269,10 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: 
     jobs: list[Callable[[], object]] = []
     if STUDENTS.format(print_parts(numbers)[0][0]) not in joined:
         if len(booklets) == len(codes):  # booklet b is variant b, stamped with its codes already (as Stamper joins)
-            jobs.append(partial(hashed, partial(join_booklets, [pages(c, STUDENT) for c in codes], stage / "print")))
+            jobs.append(partial(join_booklets, [pages(c, STUDENT) for c in codes], stage / "print"))
         else:
             jobs += [partial(stamped_job, suffix, run) for suffix, run in print_parts(numbers)]
     if SOLUTIONS.format(print_parts(codes)[0][0]) not in joined:
-        jobs.append(partial(hashed, partial(join_solutions, [pages(c, SOLUTION) for c in codes], codes,
-                                            stage / "print")))
+        jobs.append(partial(join_solutions, [pages(c, SOLUTION) for c in codes], codes, stage / "print"))
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(lambda job: job(), jobs))
