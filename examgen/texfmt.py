@@ -187,13 +187,11 @@ def credits(x: float) -> Latex:
 
 def to_tex(value: Any) -> Latex:
     """The one filter every template value passes through (jinja2 `finalize`)."""
-    t = type(value)
-    if t is Latex:
-        return value
-    if t is int or t is float:
-        return num(value)
     if isinstance(value, Latex):
         return value
+    t = type(value)
+    if t is int or t is float:  # (not a bool: numpy's check below)
+        return num(value)
     import numpy as np
 
     if isinstance(value, (bool, np.bool_, int, float, np.integer, np.floating)):
