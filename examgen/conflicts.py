@@ -29,30 +29,22 @@ def _kind(q: Question) -> str:
 
 
 class _Sets(NamedTuple):
-    """What the rule reads of one question, as sets (made once per question object: a variant's draw
-    asks `why` about 900 pairs)."""
+    """What the rule reads of one question, as sets."""
 
-    question: Question  # (kept: the id of a question in _SETS is not reused while it is there)
+    question: Question
     wants: frozenset[str]  # its conflicts_with:
     names: frozenset[str]  # names(question)
     own: frozenset[str]  # its asks: (a template) or tags: (an item)
     item: bool  # a multiple-choice item
 
 
-_SETS: dict[int, _Sets] = {}
-
-
 def _sets(q: Question) -> _Sets:
-    found = _SETS.get(id(q))
-    if found is None or found.question is not q:
-        if len(_SETS) > 50_000:  # (questions of many banks in one process: start over)
-            _SETS.clear()
-        found = _SETS[id(q)] = _Sets(q, frozenset(q.conflicts_with), frozenset(names(q)),
-                                     frozenset(q.asks if isinstance(q, Template) else q.tags), isinstance(q, McItem))
-    return found
+    return _Sets(q, frozenset(q.conflicts_with), frozenset(names(q)),
+                 frozenset(q.asks if isinstance(q, Template) else q.tags), isinstance(q, McItem))
 
 
-# (a, b, why(a, b)) by (id(a), id(b)): a variant's draw asks about the same 900 pairs as every other's
+# (a, b, why(a, b)) by (id(a), id(b)), computed once per pair: a variant's draw asks about the same 900
+# pairs as every other's (the pair is kept: neither id is reused while it is here)
 _WHY: dict[tuple[int, int], tuple[Question, Question, str | None]] = {}
 
 
