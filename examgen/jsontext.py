@@ -58,12 +58,17 @@ def dumps(obj: Any, indent: int, ensure_ascii: bool = True) -> str:
             pads.append("\n" + " " * (indent * len(pads)))
         return pads[level]
 
-    def scalars(o: list[Any] | tuple[Any, ...] | dict[Any, Any], level: int) -> str:
-        """A non-empty container of _SCALAR values (a dict's keys str), as json.dumps(indent=) writes it."""
+    def encoded(o: list[Any] | tuple[Any, ...] | dict[Any, Any], level: int) -> str:
+        """The C encoder's text of a container of _SCALAR values (or of such dicts) whose items are at
+        `level` + 1: each item separator is followed by that level's newline and indentation."""
         while len(flat) <= level:
             flat.append(c_make_encoder(None, _refuse, string, None, ": ", "," + pad(len(flat) + 1), False, False,
                                        True))
-        text = "".join(flat[level](o, 0))
+        return "".join(flat[level](o, 0))
+
+    def scalars(o: list[Any] | tuple[Any, ...] | dict[Any, Any], level: int) -> str:
+        """A non-empty container of _SCALAR values (a dict's keys str), as json.dumps(indent=) writes it."""
+        text = encoded(o, level)
         return text[0] + pad(level + 1) + text[1:-1] + pad(level) + text[-1]
 
     def value(o: Any, level: int) -> str:
@@ -100,11 +105,10 @@ def dumps(obj: Any, indent: int, ensure_ascii: bool = True) -> str:
         """A list of non-empty dicts of _SCALAR values with str keys (layout.json's boxes): one call of the
         C encoder at the dicts' level, whose separators between the dicts (`},` a newline `{`: a newline
         is never inside an encoded string) are then indented as the list's."""
-        text = scalars(o, level + 1)  # (the list's brackets and its first and last pads are replaced below)
         inner, outer = pad(level + 1), pad(level + 2)
-        body = text[len(outer) + 1:-len(pad(level + 1)) - 1]  # {...},<outer>{...}
+        body = encoded(o, level + 1)[2:-2]  # [{"a": 1,<outer>"b": 2},<outer>{...}] without [{ and }]
         body = body.replace("}," + outer + "{", inner + "}," + inner + "{" + outer)
-        return "[" + inner + "{" + outer + body[1:-1] + inner + "}" + pad(level) + "]"
+        return "[" + inner + "{" + outer + body + inner + "}" + pad(level) + "]"
 
     def sequence(o: list[Any] | tuple[Any, ...], level: int) -> str:
         if not o:
