@@ -4,6 +4,7 @@ spec -> pick -> sample -> solve -> render -> compile -> write."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -96,16 +97,17 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     marks = qrcodes.Typeset(qrcodes.exam_id(spec.info.code), n_variants) if (booklets or n_variants) == n_variants \
         else None
     by_code: dict[str, Variant] = {}
-    # code -> its answers.json and layout.json, being made ahead into the work folder (a large build holds
-    # none in memory)
-    records: dict[str, Future[tuple[Path, Path]]] = {}
+    # code -> its answers.json and layout.json, being made ahead, straight into the output's staging
+    # folder (a large build holds none in memory)
+    records: dict[str, Future[None]] = {}
+    placed: set[tuple[str, str]] = set()  # (code, version): E????/<version>.pdf in the staging folder already
+    placing = threading.Lock()  # (finish adds to it in the compiler's pool)
 
-    def record(code: str, student: Built) -> tuple[Path, Path]:
+    def record(code: str, student: Built) -> None:
         texts = _made_ahead(spec, exam_seed, by_code[code], student, booklets or n_variants)
-        files = (made / f"{code}.answers.json", made / f"{code}.layout.json")
-        for f, text in zip(files, texts):
-            f.write_text(text, encoding="utf-8")
-        return files
+        (stage / code).mkdir(exist_ok=True)
+        for name, text in zip(("answers.json", "layout.json"), texts):
+            (stage / code / name).write_text(text, encoding="utf-8")
 
     def paged(version: str, done: dict[str, Built]) -> None:
         """A batch's pages and regions are known, before it is cut (compile_exam's `paged`): its print
@@ -119,8 +121,14 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                 records[code] = recorder.submit(record, code, b)
 
     def finish(version: str, done: dict[str, Built]) -> None:
-        """A batch's variants are built (in the compiler's pool, beside the next TeX runs): stamp them."""
+        """A batch's variants are built (in the compiler's pool, beside the next TeX runs): stamp them
+        and place them in the output's staging folder (so that the build's tail places only the last
+        batch's: 40 endterm PDFs and their records took 35-50 ms of it, after the last qpdf run)."""
         stamper(version, done)
+        made = pdf.place(stage, version, {code: stamper.stamped[(code, version)] for code in done
+                                          if (code, version) in stamper.stamped}, Path(tmp))
+        with placing:
+            placed.update(made)
 
     def variant(number: int) -> Variant:
         v = build_variant(spec, bank, exam_seed, number)
@@ -168,14 +176,14 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
 
     # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX), and
     # the print files are joined as soon as their variants are (overlapping TeX or the records)
-    # (the hashes of its PDFs, remembered for the manifest, are dropped once the work folder is gone)
-    with outputs.remembered_hashes(), work_folder() as tmp, pdf.Stamper(spec.info.code, booklets or n_variants,
-                                                                Path(tmp) / "stamped", n_variants,
-                                                                marked=marks is not None) as stamper, \
-            _thread() as recorder:
+    # (the hashes of its PDFs, remembered for the manifest, are dropped once the work folder is gone).
+    # driver: write -- atomically, into a staging folder that replaces the target only once all is
+    # written (a failure or an interrupt leaves the target untouched); each batch's variants are placed
+    # in it as soon as they are built
+    with outputs.remembered_hashes(), work_folder() as tmp, staging(out, "build") as stage, \
+            pdf.Stamper(spec.info.code, booklets or n_variants, Path(tmp) / "stamped", n_variants,
+                        marked=marks is not None) as stamper, _thread() as recorder:
         logo = _stage_logo(spec, Path(tmp))
-        made = Path(tmp) / "records"  # (the recorder writes the records made ahead here)
-        made.mkdir()
         # driver: compile -- one pdflatex run per batch, split into one PDF per variant
         try:
             built = compiler.compile_exam(pairs(), tmp, progress,
@@ -198,25 +206,24 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                     {c: b.regions for c, b in student.items()})
         # a kept student .tex holds no key: the MC reasons become spaces of their measured size
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
-        # driver: write -- atomically: a failure above leaves the target untouched
-        with staging(out, "build") as stage:
-            # E????/student.pdf, solution.pdf (typeset with their codes, or stamped)
-            pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped, Path(tmp))
-            with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
-                # (typeset with their codes, the print files are joined from the batch PDFs' pages)
-                sources = {k: b.source for k, b in built.items()} if marks is not None else None
-                printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished(), sources))
-                made_ahead = {c: r.result() for c, r in records.items()}
-                answers.write(exam, stage, {c: r[0] for c, r in made_ahead.items()})
-                layoutjson.write(exam, stage, booklets, {c: r[1] for c, r in made_ahead.items()})
-                if keep_tex:
-                    _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code),
-                              booklets or n_variants)
-                keycsv.write(exam, stage)
-                printing.result()
-            # last: it lists every file with its sha256
-            manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None,
-                           booklets)
+        # E????/student.pdf, solution.pdf (typeset with their codes, or stamped): those not placed yet
+        pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped, Path(tmp), placed)
+        with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
+            # (typeset with their codes, the print files are joined from the batch PDFs' pages)
+            sources = {k: b.source for k, b in built.items()} if marks is not None else None
+            printing = joins.submit(lambda: pdf.write_print(exam, stage, booklets, stamper.finished(), sources))
+            for r in records.values():
+                r.result()
+            answers.write(exam, stage, records)
+            layoutjson.write(exam, stage, booklets, records)
+            if keep_tex:
+                _keep_tex(stage, kept, exam.pages, keys_out, qrcodes.exam_id(spec.info.code),
+                          booklets or n_variants)
+            keycsv.write(exam, stage)
+            printing.result()
+        # last: it lists every file with its sha256
+        manifest.write(exam, stage, inputs.record(spec.sha256, spec.logo, spec.info.logo_data) if inputs else None,
+                       booklets)
     compiler.settle()  # (the compile cache's entries, stored beside the writers: Compiler._store_later)
     for d in diagnostics_folders(out):  # a successful build leaves no stale diagnostics (only examgen's own)
         remove_owned(d, "diagnostics")

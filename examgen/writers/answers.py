@@ -5,8 +5,7 @@ against it. Grading, scanning and correction read this file, nothing else."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -96,14 +95,12 @@ def answers_json(exam: Exam, v: Variant) -> str:
     return jsontext.dumps(variant_record(exam, v), indent=2, ensure_ascii=False) + "\n"
 
 
-def write(exam: Exam, folder: Path, made: Mapping[str, Path] | None = None) -> None:
-    """folder/E????/answers.json for every variant (the variant folders exist); `made` holds
-    files made ahead (answers_json of an exam of that variant alone, with its pages and regions), copied."""
-    made = made or {}
+def write(exam: Exam, folder: Path, made: Collection[str] = ()) -> None:
+    """folder/E????/answers.json for every variant (the variant folders exist) but those `made`
+    ahead: written there already (answers_json of an exam of that variant alone, with its pages
+    and regions: the same text)."""
     for v in exam.variants:
-        if v.code in made:
-            shutil.copyfile(made[v.code], folder / v.code / "answers.json")
-        else:
+        if v.code not in made:
             (folder / v.code / "answers.json").write_text(answers_json(exam, v), encoding="utf-8")
 
 

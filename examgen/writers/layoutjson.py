@@ -32,8 +32,7 @@ The rule examples on the MC pages (crossed and filled boxes) are not listed."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Mapping
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +90,10 @@ def layout_json(exam: Exam, v: Variant, booklets: int) -> str:
     return jsontext.dumps(data, indent=1) + "\n"
 
 
-def write(exam: Exam, folder: Path, booklets: int | None = None, made: Mapping[str, Path] | None = None) -> None:
-    """folder/E????/layout.json for every variant (the variant folders exist); `made` holds
-    files made ahead (layout_json with the same booklets), copied."""
+def write(exam: Exam, folder: Path, booklets: int | None = None, made: Collection[str] = ()) -> None:
+    """folder/E????/layout.json for every variant (the variant folders exist) but those `made`
+    ahead: written there already (layout_json with the same booklets: the same text)."""
     n = booklets or len(exam.variants)
-    made = made or {}
     for v in exam.variants:
-        if v.code in made:
-            shutil.copyfile(made[v.code], folder / v.code / "layout.json")
-        else:
+        if v.code not in made:
             (folder / v.code / "layout.json").write_text(layout_json(exam, v, n), encoding="utf-8")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -158,19 +158,32 @@ def _place(made: Path, out: Path, work: Path | None) -> None:
     shutil.copyfile(made, out)
 
 
+def place(folder: Path, version: str, made: Mapping[str, Path], work: Path | None) -> set[tuple[str, str]]:
+    """folder/E????/<version>.pdf of the variants `made` (code -> its PDF with the codes of its first
+    booklet: Stamper.stamped), as a build places each batch's variants as soon as they are built
+    (linked if made in the build's `work` folder: _place); what it placed, as write's `placed`."""
+    for code, pdf in made.items():
+        (folder / code).mkdir(exist_ok=True)
+        _place(pdf, folder / code / f"{version}.pdf", work)
+    return {(code, version) for code in made}
+
+
 def write(exam: Exam, folder: Path, booklets: int | None = None,
-          stamped: dict[tuple[str, str], Path] | None = None, work: Path | None = None) -> None:
+          stamped: dict[tuple[str, str], Path] | None = None, work: Path | None = None,
+          placed: Collection[tuple[str, str]] = ()) -> None:
     """folder/E????/{student,solution}.pdf from the compiled PDFs with the codes of the
     variant's first booklet (of `booklets`; default one per variant), copied from `stamped`
     (Stamper.stamped) where they are already stamped (linked if made in the build's `work` folder:
-    _place). The print files: write_print."""
+    _place), except those `placed` already ((code, version): `place`). The print files: write_print."""
     n = booklets or len(exam.variants)
     stamped = stamped or {}
     jobs = []
     for i, v in enumerate(exam.variants):
         vdir = folder / v.code
-        vdir.mkdir()
+        vdir.mkdir(exist_ok=True)
         for version in VERSIONS:
+            if (v.code, version) in placed:
+                continue
             if (v.code, version) in stamped:
                 _place(stamped[(v.code, version)], vdir / f"{version}.pdf", work)
             else:
