@@ -31,6 +31,7 @@ from .targets import (
     work_folder,
     write_diagnostics,
     write_file,
+    writing_into,
 )
 from .uptodate import Inputs
 from .writers import answers, keycsv, layoutjson, manifest, pdf
@@ -105,7 +106,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
 
     def record(code: str, student: Built) -> None:
         texts = _made_ahead(spec, exam_seed, by_code[code], student, booklets or n_variants)
-        (stage / code).mkdir(exist_ok=True)
+        (stage / code).mkdir(exist_ok=True)  # (an OSError: staging's one line, once the build waits for it)
         for name, text in zip(("answers.json", "layout.json"), texts):
             (stage / code / name).write_text(text, encoding="utf-8")
 
@@ -125,8 +126,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         and place them in the output's staging folder (so that the build's tail places only the last
         batch's: 40 endterm PDFs and their records took 35-50 ms of it, after the last qpdf run)."""
         stamper(version, done)
-        made = pdf.place(stage, version, {code: stamper.stamped[(code, version)] for code in done
-                                          if (code, version) in stamper.stamped}, Path(tmp))
+        with writing_into(out):
+            made = pdf.place(stage, version, {code: stamper.stamped[(code, version)] for code in done
+                                              if (code, version) in stamper.stamped}, Path(tmp))
         with placing:
             placed.update(made)
 

@@ -247,6 +247,16 @@ def _write_failed(target: Path, exc: OSError) -> OutputError:
                        "another --out")
 
 
+@contextmanager
+def writing_into(target: Path) -> Iterator[None]:
+    """Writing into target's staging folder outside staging's own block (a build places each batch's
+    variants from the threads that finish them): a failure is staging's one error line."""
+    try:
+        yield
+    except OSError as exc:
+        raise _write_failed(target, exc) from None
+
+
 # ------------------------------------------------------------------ folders
 #: what a live database keeps beside itself (SQLite's rollback journal, WAL and shared memory)
 LIVE_SIDECARS = ("-journal", "-wal", "-shm")

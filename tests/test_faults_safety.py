@@ -21,6 +21,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import error_lines
@@ -453,24 +454,53 @@ def test_a_users_file_inside_examgens_diagnostics_survives(tmp_path: Path,
 
 
 # ------------------------------------------------------------------ a full disk, the umask
+def _build_fails_for_no_space(out: Path, before: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    """A build into `out` (holding the build `before`) fails on a full disk: one line, the previous build
+    untouched, nothing left beside it."""
+    assert main(["build", str(QUIZ), "-o", str(out)]) == 2
+    assert _one_error(capsys) == (f"examgen: error: {out}: cannot write the output there (no space left on device); "
+                                  "free space there or choose another --out")
+    assert snapshot(out) == before
+    assert_no_leftovers(out.parent)
+
+
 def test_no_space_while_writing_a_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "out"
     before = previous_build(out)
 
-    copyfile = shutil.copyfile
+    copyfile, link = shutil.copyfile, os.link
 
     def full(src: object, dst: object, *args: object, **kwargs: object) -> object:
-        if ".out.tmp-" in str(dst):  # the disk fills up while the stamped PDFs are written into the stage
+        if ".out.tmp-" in str(dst):  # the disk fills up while the PDFs are written into the stage
             raise OSError(errno.ENOSPC, "No space left on device", str(dst))
         return copyfile(src, dst, *args, **kwargs)  # type: ignore[arg-type]
 
+    def full_link(src: object, dst: object, *args: object, **kwargs: object) -> None:
+        if ".out.tmp-" in str(dst):  # (a PDF typeset in the work folder is linked, a cached one copied)
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        link(src, dst, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(shutil, "copyfile", full)
-    assert main(["build", str(QUIZ), "-o", str(out)]) == 2
-    assert _one_error(capsys) == (f"examgen: error: {out}: cannot write the output there (no space left on device); "
-                                  "free space there or choose another --out")
-    assert snapshot(out) == before
-    assert_no_leftovers(tmp_path)
+    monkeypatch.setattr(os, "link", full_link)
+    _build_fails_for_no_space(out, before, capsys)
+
+
+def test_no_space_while_the_records_are_written_ahead(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """answers.json and layout.json are written into the stage by the recorder thread as each student
+    batch is built: a full disk there is the same one line, and nothing is left behind."""
+    out = tmp_path / "out"
+    before = previous_build(out)
+    write_text = Path.write_text
+
+    def full(self: Path, *args: Any, **kwargs: Any) -> int:
+        if ".out.tmp-" in str(self) and self.name in ("answers.json", "layout.json"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full)
+    _build_fails_for_no_space(out, before, capsys)
 
 
 def test_full_volume_for_a_file_target(tmpfs: Path, capsys: pytest.CaptureFixture[str]) -> None:
