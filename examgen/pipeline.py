@@ -4,7 +4,6 @@ spec -> pick -> sample -> solve -> render -> compile -> write."""
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -101,8 +100,6 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
     # code -> its answers.json and layout.json, being made ahead, straight into the output's staging
     # folder (a large build holds none in memory)
     records: dict[str, Future[None]] = {}
-    placed: set[tuple[str, str]] = set()  # (code, version): E????/<version>.pdf in the staging folder already
-    placing = threading.Lock()  # (finish adds to it in the compiler's pool)
 
     def record(code: str, student: Built) -> None:
         texts = _made_ahead(spec, exam_seed, by_code[code], student, booklets or n_variants)
@@ -127,10 +124,8 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         batch's: 40 endterm PDFs and their records took 35-50 ms of it, after the last qpdf run)."""
         stamper(version, done)
         with writing_into(out):
-            made = pdf.place(stage, version, {code: stamper.stamped[(code, version)] for code in done
-                                              if (code, version) in stamper.stamped}, Path(tmp))
-        with placing:
-            placed.update(made)
+            pdf.place(stage, version, {code: stamper.stamped[(code, version)] for code in done
+                                       if (code, version) in stamper.stamped}, Path(tmp))
 
     def variant(number: int) -> Variant:
         v = build_variant(spec, bank, exam_seed, number)
@@ -209,7 +204,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         # a kept student .tex holds no key: the MC reasons become spaces of their measured size
         keys_out = _keyless_students(spec, variants, compiler, Path(tmp)) if keep_tex else {}
         # E????/student.pdf, solution.pdf (typeset with their codes, or stamped): those not placed yet
-        pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped, Path(tmp), placed)
+        pdf.write(exam, stage, booklets, exam.pdfs if marks is not None else stamper.stamped, Path(tmp))
         with ThreadPoolExecutor(max_workers=1) as joins:  # print/ (qpdf runs) while Python writes the records
             # (typeset with their codes, the print files are joined from the batch PDFs' pages)
             sources = {k: b.source for k, b in built.items()} if marks is not None else None

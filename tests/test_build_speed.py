@@ -352,28 +352,27 @@ def test_each_batchs_variants_are_in_the_staging_folder_when_compiling_ends(book
         at_return.append(sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file()))
         return built
 
-    placed_at_end: list[int] = []
-    real_write = pdf.write
+    real_place, ahead = pdf.place, [True]
+    placed_at_end = [0]  # the variant PDFs placed by pdf.write (in the main thread), after compiling
 
-    def write(exam: Any, folder: Path, booklets: Any = None, stamped: Any = None, work: Any = None,
-              placed: Any = ()) -> None:
-        placed_at_end.append(2 * len(exam.variants) - len(placed))
-        real_write(exam, folder, booklets, stamped, work, placed)
+    def place(folder: Path, version: str, made: dict[str, Path], work: Path | None) -> None:
+        at_end = threading.current_thread() is threading.main_thread()
+        placed_at_end[0] += len(made) if at_end else 0
+        real_place(folder, version, made if at_end or ahead[0] else {}, work)
 
     monkeypatch.setattr(Compiler, "compile_exam", compile_exam)
-    monkeypatch.setattr(pdf, "write", write)
+    monkeypatch.setattr(pdf, "place", place)
     n = 13  # two batches (7 and 6 variants)
     assert main(["build", str(QUIZ), "-n", str(n), "-o", str(tmp_path / "ahead"), *more]) == 0
     assert at_return == [sorted(f"E{k:04d}/{name}" for k in range(1, n + 1)
                                 for name in ("answers.json", "layout.json", "solution.pdf", "student.pdf"))]
     assert placed_at_end == [0]
-    # placed at the end: the same bytes
-    real_place = pdf.place
-    monkeypatch.setattr(pdf, "place", lambda folder, version, made, work: real_place(folder, version, {}, work))
+    # placed at the end (the batches' finish, in the compiler's pool, places none): the same bytes
+    ahead[0] = False
     monkeypatch.setattr(Compiler, "compile_exam", real_compile)
     shutil.rmtree(tmp_path / "cache")
     assert main(["build", str(QUIZ), "-n", str(n), "-o", str(tmp_path / "end"), *more]) == 0
-    assert placed_at_end[1] == 2 * n
+    assert placed_at_end == [2 * n]
     assert _outputs(tmp_path / "ahead") == _outputs(tmp_path / "end")
 
 

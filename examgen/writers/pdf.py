@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -158,23 +158,21 @@ def _place(made: Path, out: Path, work: Path | None) -> None:
     shutil.copyfile(made, out)
 
 
-def place(folder: Path, version: str, made: Mapping[str, Path], work: Path | None) -> set[tuple[str, str]]:
+def place(folder: Path, version: str, made: Mapping[str, Path], work: Path | None) -> None:
     """folder/E????/<version>.pdf of the variants `made` (code -> its PDF with the codes of its first
     booklet: Stamper.stamped), as a build places each batch's variants as soon as they are built
-    (linked if made in the build's `work` folder: _place); what it placed, as write's `placed`."""
+    (linked if made in the build's `work` folder: _place)."""
     for code, pdf in made.items():
         (folder / code).mkdir(exist_ok=True)
         _place(pdf, folder / code / f"{version}.pdf", work)
-    return {(code, version) for code in made}
 
 
 def write(exam: Exam, folder: Path, booklets: int | None = None,
-          stamped: dict[tuple[str, str], Path] | None = None, work: Path | None = None,
-          placed: Collection[tuple[str, str]] = ()) -> None:
+          stamped: dict[tuple[str, str], Path] | None = None, work: Path | None = None) -> None:
     """folder/E????/{student,solution}.pdf from the compiled PDFs with the codes of the
     variant's first booklet (of `booklets`; default one per variant), copied from `stamped`
-    (Stamper.stamped) where they are already stamped (linked if made in the build's `work` folder:
-    _place), except those `placed` already ((code, version): `place`). The print files: write_print."""
+    (Stamper.stamped) where they are already stamped (`place`), except those in `folder` already (a
+    build's staging folder: placed as their batch was built). The print files: write_print."""
     n = booklets or len(exam.variants)
     stamped = stamped or {}
     jobs = []
@@ -182,10 +180,10 @@ def write(exam: Exam, folder: Path, booklets: int | None = None,
         vdir = folder / v.code
         vdir.mkdir(exist_ok=True)
         for version in VERSIONS:
-            if (v.code, version) in placed:
+            if (vdir / f"{version}.pdf").exists():
                 continue
             if (v.code, version) in stamped:
-                _place(stamped[(v.code, version)], vdir / f"{version}.pdf", work)
+                place(folder, version, {v.code: stamped[(v.code, version)]}, work)
             else:
                 codes = _codes(exam, i, qrcodes.first_booklet(v.code), n)
                 jobs.append(([exam.pdfs[(v.code, version)]], [codes], vdir / f"{version}.pdf"))
@@ -270,7 +268,6 @@ def print_files(stage: Path, codes: list[str], booklets: list[Booklet], joined: 
         chosen = [booklets[int(b[1:]) - 1] for b in run]
         qrcodes.stamp([pdf for pdf, _ in chosen], [c for _, c in chosen], stage / "print" / STUDENTS.format(suffix))
         remember_sha256(stage / "print" / STUDENTS.format(suffix))  # (for the manifest, in this job's thread)
-
 
     joined, sources = joined or {}, sources or {}
 
