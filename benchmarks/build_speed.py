@@ -55,16 +55,17 @@ exit $rc
 """
 
 
-def wrappers(folder: Path) -> Path:
-    """folder/bin with pdftex and pdflatex that log when they start, then run the real ones."""
+def wrappers(folder: Path, names: tuple[str, ...] = WRAPPED, wrapper: str = WRAPPER) -> Path:
+    """folder/bin with these programs (default: pdftex and pdflatex) as `wrapper` scripts (default: they
+    log when they start), which run the real ones ({real}, named {name})."""
     bindir = folder / "bin"
-    bindir.mkdir()
-    for name in WRAPPED:
+    bindir.mkdir(parents=True)
+    for name in names:
         real = shutil.which(name)
         if real is None:
-            sys.exit(f"build_speed: {name} not found on PATH; install TeX Live (make exam)")
+            sys.exit(f"{Path(sys.argv[0]).stem}: {name} not found on PATH; install TeX Live and qpdf (make exam)")
         script = bindir / name
-        script.write_text(WRAPPER.format(name=name, real=real))
+        script.write_text(wrapper.format(name=name, real=real))
         script.chmod(0o755)
     return bindir
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -30,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from build_speed import cpu, wrappers  # (benchmarks/, the script's folder, is on sys.path)
 
 ROOT = Path(__file__).resolve().parent.parent
 WRAPPED = ("pdftex", "pdflatex", "qpdf")
@@ -61,14 +62,7 @@ class Tree:
     def __init__(self, root: Path, work: Path, spec: Path, n: int, cold: bool):
         self.root, self.work, self.n, self.cold = root, work, n, cold
         self.spec = root / spec.relative_to(ROOT) if spec.is_relative_to(ROOT) else spec
-        bindir = work / "bin"
-        bindir.mkdir(parents=True)
-        for name in WRAPPED:
-            real = shutil.which(name)
-            if real is None:
-                sys.exit(f"build_trace: {name} not found on PATH; install TeX Live and qpdf (make exam)")
-            (bindir / name).write_text(WRAPPER.format(name=name, real=real))
-            (bindir / name).chmod(0o755)
+        bindir = wrappers(work, WRAPPED, WRAPPER)
         self.log = work / "trace.log"
         self.cache = work / "cache"
         self.env = dict(os.environ, PYTHONPATH=str(root), EXAMGEN_CACHE=str(self.cache),
@@ -88,19 +82,16 @@ class Tree:
         out = self.work / "out"
         shutil.rmtree(out, ignore_errors=True)
         self.log.unlink(missing_ok=True)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0, start = time.time(), time.perf_counter()
+        t0, start, cpu0 = time.time(), time.perf_counter(), cpu()
         subprocess.run([sys.executable, "-m", "examgen", "build", str(self.spec), "-n", str(self.n), "-o", str(out)],
                        cwd=self.root, env=self.env, check=True, capture_output=True)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        wall, used = time.perf_counter() - start, cpu() - cpu0
         runs = []
         for line in self.log.read_text().splitlines() if self.log.exists() else []:
             s, e, user, system, name, *args = line.split()
             work = next((a for a in reversed(args) if not a.startswith("-")), "")
             runs.append((float(s) - t0, float(e) - t0, seconds(user) + seconds(system), name, work))
-        return wall, cpu, sorted(runs)
+        return wall, used, sorted(runs)
 
 
 def figures(wall: float, cpu: float, runs: list[tuple[float, float, float, str, str]]) -> dict[str, float]:
