@@ -705,6 +705,9 @@ def main(argv: list[str] | None = None, *, pdflatex: str | None = None, tex_time
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, previous_int)
+        # a signal the command received ends with it: a process that goes on (the correction app, the
+        # tests) must not find it raised again by the next build's interrupts.check()
+        interrupts.reset()
 
 
 def _interrupted(exc: BaseException | None) -> int:

@@ -15,7 +15,7 @@ import pytest
 from conftest import error_lines
 from faults import session_procs, snapshot
 
-from examgen import ROOT
+from examgen import ROOT, interrupts
 from examgen.cli import main
 from examgen.compiler import Batch, Compiler
 from examgen.compiler.tex import TexRunner
@@ -168,3 +168,7 @@ def test_a_signal_whose_exception_c_code_swallowed_still_stops_the_build(
     assert capsys.readouterr().err.strip().splitlines()[-1] == message
     assert not (tmp_path / "out").exists()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # (restored)
+    try:  # the signal ended with its command: the process goes on, and nothing raises it again
+        interrupts.check()
+    except BaseException as exc:  # noqa: BLE001 (KeyboardInterrupt would end pytest itself)
+        pytest.fail(f"{type(exc).__name__} raised again after its command ended")
