@@ -13,7 +13,7 @@ from typing import Any
 
 from . import interrupts, layouts, outputs, qrcodes
 from .bank import Bank, load_bank
-from .compiler import Batch, Built, Compiler, Opening, Piece, batches
+from .compiler import Batch, Built, Compiler, Opening, Piece, batches, drawing_order, lanes
 from .errors import LatexError
 from .model import Exam, ExamInfo, ExamSpec, SeedInfo, SolvedQuestion, Variant
 from .questions import build_variant, pick, solve_question, variant_code
@@ -139,10 +139,15 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
         by_code.update((v.code, v) for v in vs)  # (before the batch is compiled: finish reads it)
         return vs
 
+    # the opening's lanes (each both versions of its variants in one TeX run), where the solution's boxes are
+    # not read (typeset with its scan codes: Pair); else the first batch opens, as a student and a solution run
+    lane_ranges = lanes(n_variants) if marks is not None else []
+    rest = batches(n_variants)[2 if lane_ranges else 1:]
+
     def pairs() -> Iterator[tuple[Batch, Batch]]:
-        """Batch by batch after the first, so that sampling and rendering overlap the compiling of earlier
+        """Batch by batch after the opening, so that sampling and rendering overlap the compiling of earlier
         batches."""
-        for r in batches(n_variants)[1:]:
+        for r in rest:
             vs = drawn_batch(r)
             # driver: render -- student and solution from the same draws
             pair = (_batch(spec, vs, layouts.STUDENT, logo, marks), _batch(spec, vs, layouts.SOLUTION, logo, marks))
@@ -151,8 +156,9 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             yield pair
 
     def opening() -> Opening:
-        """The first batch, variant by variant: its TeX runs may start before it is drawn (compile_exam)."""
-        r = batches(n_variants)[0]
+        """The opening's variants (its lanes', else the first batch's), one by one: its TeX runs may start
+        before they are drawn (compile_exam)."""
+        r = drawing_order(lane_ranges) if lane_ranges else list(batches(n_variants)[0])
         shells = _batch(spec, [], layouts.STUDENT, logo, marks), _batch(spec, [], layouts.SOLUTION, logo, marks)
         layout = layouts.get(spec.layout)
 
@@ -165,11 +171,13 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
                                                                                    layouts.SOLUTION)))
                 yield got[-1]
             if keep_tex:
+                got.sort(key=lambda p: p[0].code)
                 kept.extend(shell.only(tuple(p[k] for p in got)) for k, shell in enumerate(shells))
 
         # (every variant has as many problems: a choose: block picks as many templates in each)
-        return Opening(*shells, tuple(variant_code(i + 1) for i in r), pieces(),
-                       layout.pages_at_least(len(pick(spec, exam_seed, r[0] + 1))))
+        return Opening(*shells, tuple(variant_code(i + 1) for i in sorted(r)), pieces(),
+                       layout.pages_at_least(len(pick(spec, exam_seed, r[0] + 1))),
+                       tuple(tuple(variant_code(i + 1) for i in lane) for lane in lane_ranges))
 
     # the variants' own PDFs get their scan codes as each batch is built (overlapping TeX), and
     # the print files are joined as soon as their variants are (overlapping TeX or the records)
@@ -195,6 +203,7 @@ def build_exam(spec_path: Path | ExamSpec, seed: int | None, n_variants: int, ou
             err.failures = exc.failures
             raise err from None
         interrupts.check()
+        variants.sort(key=lambda v: v.number)  # (the opening's lanes draw theirs in turn: drawing_order)
         # the exam record: what every writer reads
         student = {v.code: built[(v.code, layouts.STUDENT)] for v in variants}
         exam = Exam(spec, exam_seed, tuple(variants), {c: b.pages for c, b in student.items()},

@@ -10,6 +10,7 @@ import functools
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from test_layout_checklist import _decode
 
 from examgen import BANK_DIR, ROOT, bank, pipeline, qrcodes
 from examgen.cli import main
-from examgen.compiler import Batch, Built, Compiler, core, tex
+from examgen.compiler import Batch, Built, Compiler, batching, core, tex
 from examgen.compiler import qpdf as qpdf_module
 from examgen.compiler.cache import Cache, key
 from examgen.errors import ExamgenError
@@ -376,18 +377,23 @@ def test_each_batchs_variants_are_in_the_staging_folder_when_compiling_ends(book
     assert _outputs(tmp_path / "ahead") == _outputs(tmp_path / "end")
 
 
-def _versions_cut(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], str]:
-    """The version of the batch whose PDF (workdir/final.pdf) is cut, learnt as its final pass ran in
-    workdir (a streamed batch's final.tex is a FIFO: it cannot be read to learn it; qpdf cuts the
-    batch in a thread of its own)."""
-    versions: dict[Path, str] = {}
-    real = Compiler._typeset_from
+def _versions_cut(monkeypatch: pytest.MonkeyPatch) -> Callable[[Path], tuple[str, ...]]:
+    """The versions in the document whose PDF (workdir/final.pdf) is cut: a batch's, or both (a lane of
+    the opening, Pair), learnt as its final pass ran in workdir (a streamed batch's final.tex is a FIFO:
+    it cannot be read to learn it; qpdf cuts the batch in a thread of its own)."""
+    versions: dict[Path, tuple[str, ...]] = {}
+    real, real_pair = Compiler._typeset_from, Compiler._pair_from
 
     def typeset_from(self: Compiler, batch: Any, pages: Any, workdir: Path, *rest: Any) -> Any:
-        versions[workdir] = batch.version
+        versions[workdir] = (batch.version,)
         return real(self, batch, pages, workdir, *rest)
 
+    def pair_from(self: Compiler, pair: Any, pages: Any, workdir: Path, *rest: Any) -> Any:
+        versions[workdir] = ("student", "solution")
+        return real_pair(self, pair, pages, workdir, *rest)
+
     monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
+    monkeypatch.setattr(Compiler, "_pair_from", pair_from)
     return lambda batch_pdf: versions[batch_pdf.parent]
 
 
@@ -478,14 +484,16 @@ def test_records_are_made_while_the_student_batch_is_cut(tmp_path: Path, monkeyp
         return real_made(spec, seed, v, *rest)
 
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
-        if version_of(batch_pdf) == "student":
-            for code, _, _ in parts:
+        versions = version_of(batch_pdf)
+        for name, _, _ in parts:  # (a lane's parts are named <code>-<version>)
+            code = name.removesuffix("-student")
+            if "student" in versions and "solution" not in name:
                 assert making[code].wait(60), f"the records of {code} were not being made while its batch was cut"
         real_split(batch_pdf, parts, folder)
 
     monkeypatch.setattr(pipeline, "_made_ahead", made)
     monkeypatch.setattr(qpdf_module, "split", split)
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # two lanes
     for code in making:
         record = json.loads((tmp_path / "out" / code / "answers.json").read_text())
         assert record["variant"] == code
@@ -502,20 +510,28 @@ def test_a_solution_typeset_with_its_codes_has_its_boxes_left_unread(stamped: bo
     read: list[str] = []
     real_regions, real_typeset_from = core.regions, Compiler._typeset_from
 
+    real_pair_from = Compiler._pair_from
+
     def typeset_from(self: Compiler, batch: Any, *rest: Any) -> Any:
         typesetting.version = batch.version
         return real_typeset_from(self, batch, *rest)
+
+    def pair_from(self: Compiler, pair: Any, *rest: Any) -> Any:
+        typesetting.version = "both"  # (a lane: its solution's boxes are not logged, see the next test)
+        return real_pair_from(self, pair, *rest)
 
     def regions(log: str) -> Any:
         read.append(typesetting.version)
         return real_regions(log)
 
     monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
-
+    monkeypatch.setattr(Compiler, "_pair_from", pair_from)
     monkeypatch.setattr(core, "regions", regions)
     more = ["--booklets", "6"] if stamped else []  # (2 booklets a variant: stamped on, pdf.Stamper)
     assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out"), *more]) == 0
-    assert sorted(read) == (["solution", "student"] if stamped else ["student"])
+    # typeset with their codes, the three variants are two lanes (both versions in one run each); stamped
+    # afterwards, one student and one solution batch, whose regions are both read
+    assert sorted(read) == (["solution", "student"] if stamped else ["both", "both"])
     layout = json.loads((tmp_path / "out" / "E0002" / "layout.json").read_text())
     assert len(layout["pages"]) == len(pages_text(tmp_path / "out" / "E0002" / "student.pdf"))
     assert sum(len(p["answer_regions"]) for p in layout["pages"]) > 0
@@ -525,26 +541,56 @@ def test_a_solution_typeset_with_its_codes_logs_no_boxes_and_gives_the_same_pdfs
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing reads the boxes of a solution typeset with its codes: its document tells the class
     (\\egunreadboxes), which logs none (a sixth of a solution batch's TeX time); its pages are the
-    same, to the byte, as when it logs them, and the student version still logs every box."""
-    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache"))
-    logs: dict[str, str] = {}
-    real_typeset_from = Compiler._typeset_from
+    same, to the byte, as when it logs them, and the student version still logs every box. In a lane
+    (both versions in one document, Pair) the class logs them again for each student version."""
+    logs: dict[str, list[str]] = {}
+    real_typeset_from, real_pair_from, real_text = Compiler._typeset_from, Compiler._pair_from, batching.Pair.text
 
     def typeset_from(self: Compiler, batch: Any, pages: Any, workdir: Path, log: str, *rest: Any) -> Any:
-        logs[batch.version] = log
+        logs.setdefault(batch.version, []).append(log)
         return real_typeset_from(self, batch, pages, workdir, log, *rest)
 
+    def pair_from(self: Compiler, pair: Any, pages: Any, workdir: Path, log: str, *rest: Any) -> Any:
+        # each variant's student part ends with its EXAMGEN-VARIANT line, then its solution part with its own
+        ends = [m.end() for m in re.finditer(r"^EXAMGEN-VARIANT: .*\n", log, re.M)]
+        for i, (start, end) in enumerate(zip([0, *ends], ends)):
+            logs.setdefault(["student", "solution"][i % 2], []).append(log[start:end])
+        return real_pair_from(self, pair, pages, workdir, log, *rest)
+
+    def kinds(version: str) -> list[set[str]]:
+        return [{line.split(":")[0] for line in log.splitlines() if line.startswith("EXAMGEN-")}
+                for log in logs.pop(version, [])]
+
+    def pdfs(out: Path) -> dict[str, bytes]:
+        return {name: data for name, data in _outputs(out).items() if name.endswith(".pdf")}
+
     monkeypatch.setattr(Compiler, "_typeset_from", typeset_from)
-    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "unread")]) == 0
-    lines = {v: [line.split(":")[0] for line in log.splitlines() if line.startswith("EXAMGEN-")]
-             for v, log in logs.items()}
-    assert {"EXAMGEN-BOX", "EXAMGEN-REGION", "EXAMGEN-GRID", "EXAMGEN-VARIANT"} <= set(lines["student"])
-    assert set(lines["solution"]) == {"EXAMGEN-VARIANT"}
-    monkeypatch.setattr(Batch, "reads_regions", property(lambda self: True))  # every document logs its boxes
+    monkeypatch.setattr(Compiler, "_pair_from", pair_from)
+    for lanes, name in ((True, "lanes"), (False, "batches")):  # lanes(2): a lane a variant; then none
+        if not lanes:
+            monkeypatch.setattr(pipeline, "lanes", lambda n: [])
+        monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / f"cache-{name}"))
+        assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / name)]) == 0
+        student, solution = kinds("student"), kinds("solution")
+        assert len(student) == len(solution) == (2 if lanes else 1)
+        assert all({"EXAMGEN-BOX", "EXAMGEN-REGION", "EXAMGEN-GRID", "EXAMGEN-VARIANT"} <= k for k in student)
+        assert all(k == {"EXAMGEN-VARIANT"} for k in solution)
+    # every batch logs its boxes: the same PDFs
+    monkeypatch.setattr(Batch, "reads_regions", property(lambda self: True))
     monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache-logged"))
     assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "logged")]) == 0
-    assert "EXAMGEN-BOX" in logs["solution"]
-    assert _outputs(tmp_path / "logged") == _outputs(tmp_path / "unread")
+    assert "EXAMGEN-BOX" in logs["solution"][0]
+    assert _outputs(tmp_path / "logged") == _outputs(tmp_path / "batches")
+    # every lane's solution logs its boxes (its regions then mixed with the student's: PDFs only): the same PDFs
+    logs.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(Compiler, "_pair_from", pair_from)
+    monkeypatch.setattr(batching.Pair, "text", staticmethod(
+        lambda s, t, pages=None: real_text(s, t, pages).replace("\\egunreadboxes%\n", "")))
+    monkeypatch.setenv("EXAMGEN_CACHE", str(tmp_path / "cache-lanes-logged"))
+    assert main(["build", str(QUIZ), "-n", "2", "-o", str(tmp_path / "lanes-logged")]) == 0
+    assert all("EXAMGEN-BOX" in k for k in kinds("solution"))
+    assert pdfs(tmp_path / "lanes-logged") == pdfs(tmp_path / "lanes")
 
 
 def test_the_format_is_kept_inflated_and_typesets_what_pdftex_s_own_does(tmp_path: Path,
@@ -748,7 +794,8 @@ def test_the_openings_codes_are_encoded_before_its_first_variant_is_drawn(tmp_pa
     code = "IN2346-E{0:04d}-B{0:03d}-{1:02d}".format
     first = events.index("draw 1")
     assert sorted(events[:first]) == sorted(code(b, p) for b in (1, 2, 3) for p in range(1, 9))
-    assert [e for e in events if e.startswith("draw")] == ["draw 1", "draw 2", "draw 3"]
+    # (the opening's two lanes, variants 1-2 and 3, drawn in turn: batching.drawing_order)
+    assert [e for e in events if e.startswith("draw")] == ["draw 1", "draw 3", "draw 2"]
 
 
 def test_a_batchs_codes_do_not_wait_for_another_batchs(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -795,13 +842,13 @@ def test_a_print_file_is_joined_while_its_last_batch_is_cut(tmp_path: Path, monk
         real_concatenate(parts, out)
 
     def split(batch_pdf: Path, parts: Any, folder: Path) -> None:
-        version = version_of(batch_pdf)
-        assert joining[version].wait(60), f"the {version} print file was not being joined while its batch was cut"
+        for version in version_of(batch_pdf):  # (a lane's: both versions', once both lanes are typeset)
+            assert joining[version].wait(60), f"the {version} print file was not being joined while its batch was cut"
         real_split(batch_pdf, parts, folder)
 
     monkeypatch.setattr(pdf, "concatenate", concatenate)
     monkeypatch.setattr(qpdf_module, "split", split)
-    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # one batch per version
+    assert main(["build", str(QUIZ), "-n", "3", "-o", str(tmp_path / "out")]) == 0  # two lanes
     assert pages_text(tmp_path / "out" / "print" / "all-solutions.pdf") == [
         page for k in (1, 2, 3) for page in pages_text(tmp_path / "out" / f"E000{k}" / "solution.pdf")]
 

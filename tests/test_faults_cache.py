@@ -84,19 +84,18 @@ def _all_verified(cache: Path) -> None:
 
 def test_damaged_scan_codes_are_encoded_anew_not_typeset(tmp_path: Path, clean: dict[str, str]) -> None:
     """The scan codes a batch typesets are cached (encoding them delays its TeX run); an entry
-    whose codes were changed (E0001's filed as E0002's) is refused and the codes encoded anew:
+    whose codes were changed (E0002's filed as E0001's) is refused and the codes encoded anew:
     the PDFs are those of a clean build, and every page's code names its own variant."""
     cache = tmp_path / "cache"
     _ok(_build(tmp_path / "o1", cache), 0, 2)
-    # the student and the solution batch share their codes: those of the guessed total (8 pages),
+    # a lane a variant (lanes(2)), both versions sharing the codes: those of the guessed total (8 pages)
     # and those of the total found (4), which the next build guesses and reads
-    guessed, (entry,) = [[e for e in _entries(cache, "marks") if ("{E0001-5}" in (e / "qr.tex").read_text()) is g]
-                         for g in (True, False)]
-    assert len(guessed) == 1
-    qr = entry / "qr.tex"
-    text = qr.read_text()
-    assert "\\egqr{E0001-1}" in text and "\\egqr{E0002-1}" in text
-    qr.write_text(text.replace("E0001-", "EXXXX-").replace("E0002-", "E0001-").replace("EXXXX-", "E0002-"))
+    texts = {e: (e / "qr.tex").read_text() for e in _entries(cache, "marks")}
+    found = {code: [e for e, t in texts.items() if f"{{{code}-1}}" in t and f"{{{code}-5}}" not in t]
+             for code in ("E0001", "E0002")}
+    assert len(texts) == 4 and all(len(entries) == 1 for entries in found.values())
+    (first,), (second,) = found["E0001"], found["E0002"]
+    (first / "qr.tex").write_text(texts[second].replace("E0002-", "E0001-"))  # E0002's symbols as E0001's
     shutil.rmtree(cache / "pdf")  # the batches are typeset again, with the codes from the cache
     proc = _build(tmp_path / "o2", cache)
     _ok(proc, 0, 2)
@@ -108,16 +107,17 @@ def test_swapped_pdfs_are_rebuilt_not_shipped(tmp_path: Path, clean: dict[str, s
     cache = tmp_path / "cache"
     _ok(_build(tmp_path / "o1", cache), 0, 2)
     entries = _entries(cache, "pdf")
-    assert len(entries) == 2  # the student and the solution batch
-    for e in entries:  # E0002's exam filed as E0001's and back
-        a, b = (e / "E0001.pdf").read_bytes(), (e / "E0002.pdf").read_bytes()
-        (e / "E0001.pdf").write_bytes(b)
-        (e / "E0002.pdf").write_bytes(a)
+    assert len(entries) == 2  # a lane a variant (lanes(2)), each both versions
+    for e in entries:  # each variant's solution filed as its student version and back
+        (student,), (solution,) = e.glob("E*-student.pdf"), e.glob("E*-solution.pdf")
+        a, b = student.read_bytes(), solution.read_bytes()
+        student.write_bytes(b)
+        solution.write_bytes(a)
     proc = _build(tmp_path / "o2", cache)
     _ok(proc, 0, 2)  # both entries discarded: misses
     assert _pdfs(tmp_path / "o2") == _clean_pdfs(clean)
     text = pdftotext(tmp_path / "o2" / "E0001" / "student.pdf")
-    assert "E0001" in text and "E0002" not in text
+    assert "E0001" in text and "Grading notes" not in text
     _ok(_build(tmp_path / "o3", cache), 2, 0)  # healed: the entries were stored anew
     _all_verified(cache)
 
@@ -126,10 +126,11 @@ def test_flipped_bytes_in_a_cached_pdf(tmp_path: Path, clean: dict[str, str]) ->
     cache = tmp_path / "cache"
     _ok(_build(tmp_path / "o1", cache), 0, 2)
     for e in _entries(cache, "pdf"):
-        data = bytearray((e / "E0001.pdf").read_bytes())
+        (pdf,) = e.glob("E*-student.pdf")
+        data = bytearray(pdf.read_bytes())
         for i in range(len(data) // 2, len(data) // 2 + 16):
             data[i] ^= 0xFF
-        (e / "E0001.pdf").write_bytes(bytes(data))
+        pdf.write_bytes(bytes(data))
     _ok(_build(tmp_path / "o2", cache), 0, 2)
     assert _pdfs(tmp_path / "o2") == _clean_pdfs(clean)
     _ok(_build(tmp_path / "o3", cache), 2, 0)
@@ -351,11 +352,11 @@ def _loop_on_final_pass(tmp: Path) -> None:
 
 def _one_timeout(tmp: Path) -> None:
     started = (tmp / "finals").read_text().split()
-    assert 1 <= len(started) <= 2, started  # student and solution batch ran at once (-j 2); no variant alone
+    assert 1 <= len(started) <= 2, started  # the two lanes ran at once (-j 2); no variant alone
 
 
 ROWS = [
-    Row("timeout stops the build: no variant compiled alone", "variants E0001-E0004 (", 1,
+    Row("timeout stops the build: no variant compiled alone", "(student and solution): pdflatex did not finish", 1,
         args=("build", str(QUIZ), "-n", "4", "-o", "{out}", "--no-cache", "-j", "2"),
         setup=_loop_on_final_pass, check=_one_timeout),
 ]
@@ -375,10 +376,11 @@ def test_timeout_message_names_the_batch(tmp_path: Path, monkeypatch: pytest.Mon
     assert main(["build", str(QUIZ), "-n", "4", "-o", str(tmp_path / "out"), "--no-cache", "-j", "1"],
                 pdflatex=str(tmp_path / "pdflatex"), tex_timeout=TIMEOUT) == 1
     lines = error_lines(capsys.readouterr().err)
-    # which batch reaches the one TeX slot first (student or solution) depends on the machine's load
+    # which lane (lanes(4): variants 1-2 and 3-4) reaches the one TeX slot first depends on the machine's load
     assert len(lines) == 1 and re.fullmatch(
-        r"examgen: error: variants E0001-E0004 \((student|solution)\): pdflatex did not finish within 20 s \(killed\); "
-        r"build stopped; look for an endless loop in the LaTeX of these variants' templates", lines[0]), lines
+        r"examgen: error: variants (E0001-E0002|E0003-E0004) \(student and solution\): pdflatex did not finish "
+        r"within 20 s \(killed\); build stopped; look for an endless loop in the LaTeX of these variants' "
+        r"templates", lines[0]), lines
     assert (tmp_path / "finals").read_text().split() == ["started"]  # -j 1: exactly one TeX run timed out
 
 

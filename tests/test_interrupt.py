@@ -17,7 +17,7 @@ from faults import session_procs, snapshot
 
 from examgen import ROOT, interrupts
 from examgen.cli import main
-from examgen.compiler import Batch, Compiler
+from examgen.compiler import Compiler, Pair
 from examgen.compiler.tex import TexRunner
 from examgen.errors import ExamgenError, LatexError
 
@@ -96,18 +96,20 @@ def test_hanging_pdflatex_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 def test_exception_in_a_worker_thread_is_one_error_not_a_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               capsys: pytest.CaptureFixture[str]) -> None:
-    real = Compiler._typeset_from  # (after the TeX run of a whole batch and of a streamed one: a cold build streams)
+    # (after the TeX run of a lane, streamed or whole: the quiz's two variants are two lanes, lanes(2); the
+    # first lane's crash is reported, the build stops)
+    real = Compiler._pair_from
 
-    def crashing(self: Compiler, batch: Batch, *args: object, **kw: object) -> object:
-        if batch.version == "solution":
+    def crashing(self: Compiler, pair: Pair, *args: object, **kw: object) -> object:
+        if pair.codes == ("E0001",):
             raise RuntimeError("worker exploded")
-        return real(self, batch, *args, **kw)  # type: ignore[arg-type]
+        return real(self, pair, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(Compiler, "_typeset_from", crashing)
+    monkeypatch.setattr(Compiler, "_pair_from", crashing)
     start = time.monotonic()
     assert main(_quiz_args(tmp_path)) == 1
     err = error_lines(capsys.readouterr().err)
-    assert err == ["examgen: error: variants E0001-E0002 (solution): compiling crashed: RuntimeError: worker "
+    assert err == ["examgen: error: variant E0001 (student and solution): compiling crashed: RuntimeError: worker "
                    "exploded (a bug in examgen; please report it)"]
     assert time.monotonic() - start < 60
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))

@@ -6,9 +6,10 @@
     qpdf.py      splitting batch PDFs and concatenating PDFs
 """
 
-from .batching import Batch, Built, Opening, Piece, batches
+from .batching import Batch, Built, Opening, Pair, Piece, batches, drawing_order, lanes
 from .core import Compiler
 from .qpdf import concatenate
 from .tex import BuildCancelled
 
-__all__ = ["Batch", "BuildCancelled", "Built", "Compiler", "Opening", "Piece", "batches", "concatenate"]
+__all__ = ["Batch", "BuildCancelled", "Built", "Compiler", "Opening", "Pair", "Piece", "batches", "concatenate",
+           "drawing_order", "lanes"]

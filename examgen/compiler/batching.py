@@ -1,6 +1,7 @@
-"""What the compiler typesets: batches of variants of one version, and the
-fixed batch composition (it depends only on the variant count, so the bytes
-never depend on the number of cores or the cache)."""
+"""What the compiler typesets: batches of variants of one version, pairs (both
+versions of a lane's variants in one document), and the fixed composition of both
+(it depends only on the variant count, so the bytes never depend on the number of
+cores or the cache)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from ..layouts import STUDENT, Region
+from ..layouts import SOLUTION, STUDENT, Region
 
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
-#: The class's log protocol: one line per variant with its first page and page count.
-VARIANT_LINE = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+)")
+#: The class's log protocol: one line per variant with its first page, page count and version.
+VARIANT_LINE = re.compile(r"EXAMGEN-VARIANT: (\S+) (\d+) (\d+) (student|solution)")
 END = "\\end{document}\n"  # a batch's source ends so
 
 
@@ -91,6 +92,62 @@ class Batch:
 
 
 @dataclass(frozen=True)
+class Pair:
+    """Both versions of the same variants in one document, one TeX run (a lane of the opening,
+    Opening.lanes): each variant's student pages, then its solution's, the class switched between
+    them (\\egversion). Against one run per version it loads the format, typesets the cover and the
+    figures, and embeds the fonts once instead of twice (0.06-0.08 s of TeX time a run), and one
+    qpdf run cuts it. Only where the solution's boxes are not read (typeset with its scan codes,
+    Batch.reads_regions): the boxes the class logs are then the student version's alone."""
+
+    student: Batch
+    solution: Batch
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(p.code for p in self.student.pieces)
+
+    def source(self, pages: dict[str, int] | None = None) -> str:
+        return self.head() + "".join(self.text(s, t, pages) for s, t in zip(self.student.pieces,
+                                                                             self.solution.pieces)) + END
+
+    def head(self) -> str:
+        """The source up to the first variant: the preamble (each variant sets the version), and the class
+        told that each variant's solution follows its student version (\\egbothversions: the solution takes
+        the statements the student version typeset)."""
+        return self.head_of(self.student.preamble)
+
+    @staticmethod
+    def head_of(preamble: str) -> str:
+        """head() of a pair with this preamble (a lane's, before its variants are drawn)."""
+        return preamble + "\\egbothversions%\n"
+
+    @staticmethod
+    def text(student: Piece, solution: Piece, pages: dict[str, int] | None = None) -> str:
+        """One variant in both versions (the solution's boxes unread: the same pages, see Pair)."""
+        return (f"\\egversion{{{STUDENT}}}%\n{Batch.text(student, pages)}"
+                f"\\egversion{{{SOLUTION}}}%\n\\egunreadboxes%\n{Batch.text(solution, pages)}")
+
+    def firsts(self, pages: dict[str, int]) -> dict[tuple[str, str], int]:
+        """Each (variant, version)'s first page in the document."""
+        firsts, n = {}, 1
+        for code in self.codes:
+            for version in (STUDENT, SOLUTION):
+                firsts[(code, version)], n = n, n + pages[code]
+        return firsts
+
+    @property
+    def label(self) -> str:
+        return pair_label(self.codes)
+
+
+def pair_label(codes: tuple[str, ...]) -> str:
+    """A Pair of these variants in messages: 'variants E0001-E0010 (student and solution)'."""
+    which = f"variant {codes[0]}" if len(codes) == 1 else f"variants {codes[0]}-{codes[-1]}"
+    return f"{which} (student and solution)"
+
+
+@dataclass(frozen=True)
 class Built:
     pdf: Path
     pages: int
@@ -113,6 +170,26 @@ def batches(n: int, size: int = BATCH_SIZE) -> list[range]:
     return [range(bounds[i], bounds[i + 1]) for i in range(k) if bounds[i] < bounds[i + 1]]
 
 
+def lanes(n: int, size: int = BATCH_SIZE) -> list[range]:
+    """The opening's lanes (each a Pair: both versions in one TeX run; the two run side by side): the first
+    two `batches` (the batches after them are a student and a solution run each), or the one batch halved.
+    One variant has none (its two versions run side by side as two batches). Depends only on n."""
+    found = batches(n, size)
+    if n < 2:
+        return []
+    if len(found) == 1:
+        half = (n + 1) // 2
+        return [range(0, half), range(half, n)]
+    return found[:2]
+
+
+def drawing_order(lanes: list[range]) -> list[int]:
+    """The order the opening's variants are drawn in: the lanes' variants in turn (first of each, second
+    of each, ...), so that both lanes' TeX runs have work from the first variants on."""
+    longest = max((len(r) for r in lanes), default=0)
+    return [r[i] for i in range(longest) for r in lanes if i < len(r)]
+
+
 @dataclass(frozen=True)
 class Opening:
     """An exam's first pair of batches, variant by variant (compile_exam's `opening`): both versions'
@@ -127,8 +204,17 @@ class Opening:
     codes: tuple[str, ...]
     pieces: Iterator[tuple[Piece, Piece]]
     pages_at_least: int = 1  # its variants' Piece.pages_at_least, known before they are drawn
+    # the codes of each lane (lanes()): each a Pair typeset as its variants come, the pieces drawn in turn
+    # (drawing_order); none: the opening is one student and one solution batch of `codes`
+    lanes: tuple[tuple[str, ...], ...] = ()
 
     def pair(self) -> tuple[Batch, Batch]:
         """The whole pair, once every variant is drawn."""
         got = list(self.pieces)
         return self.student.only(tuple(s for s, _ in got)), self.solution.only(tuple(t for _, t in got))
+
+    def pairs(self) -> list[Pair]:
+        """Its lanes, once every variant is drawn (without FIFOs: typeset whole, the same documents)."""
+        got = {s.code: (s, t) for s, t in self.pieces}
+        return [Pair(self.student.only(tuple(got[c][0] for c in lane)),
+                     self.solution.only(tuple(got[c][1] for c in lane))) for lane in self.lanes]

@@ -4,6 +4,12 @@
   starts each with \\egbeginvariant and logs where it starts and how many pages
   it has); one pdflatex process typesets the batch and qpdf splits it into one
   PDF per variant (batching.py, qpdf.py).
+- **Lanes.** Typeset with its scan codes, the opening (up to 24 variants) is two lanes,
+  each one document of both versions (batching.Pair: each variant's student pages, then
+  its solution's), side by side: against a student and a solution run per batch, a run's
+  format, cover, figures and fonts once instead of twice, and the solutions take the
+  statements their student versions typeset (typeset_pair). A lane that fails goes apart:
+  each version a batch of its own, its failures named as without lanes.
 - **A precompiled preamble.** The preamble (the class and its packages) is
   dumped once into a format with mylatexformat and reused; it is cached on disk
   keyed by the class, the preamble and the TeX installation.
@@ -47,18 +53,21 @@ from dataclasses import fields
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .. import cachedir
 from ..errors import ExamgenError, LatexError, LayoutError
-from ..layouts import Region, regions
+from ..layouts import SOLUTION, STUDENT, Region, regions
 from . import qpdf
-from .batching import END, VARIANT_LINE, Batch, Built, Opening, Piece
+from .batching import END, VARIANT_LINE, Batch, Built, Opening, Pair, Piece, pair_label
 from .cache import Cache, CacheStats, key, tex_identity
 from .tex import PDFLATEX, TIMEOUT, Standby, TexRunner, TexTimeout, excerpt
 
 T = TypeVar("T")
+Item = TypeVar("Item")
 Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
+Versions = dict[str, dict[str, Built]]  # version -> {variant code: Built} (a Pair's)
+VERSIONS = (STUDENT, SOLUTION)
 REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [[a Region's fields in REGION_FIELDS order], ...]}
 BATCH = "batch.pdf"  # in a PDF cache entry: the batch's PDF (the print files are joined from it)
 REGION_FIELDS = tuple(f.name for f in fields(Region))
@@ -76,14 +85,14 @@ class Abandoned(Exception):
     """A streamed batch will not be complete: the drawing of its variants failed (the build ends)."""
 
 
-class Feed:
+class Feed(Generic[Item]):
     """A streamed batch's variants as they are drawn (Opening): put by the thread that draws them,
     read by the thread whose TeX run they are written into (Compiler.typeset_streamed)."""
 
     def __init__(self, shell: Batch, codes: tuple[str, ...], pages_at_least: int = 1):
         self.shell, self.codes = shell, codes  # the document without variants; the codes it will hold
         self.pages_at_least = pages_at_least  # its variants' Piece.pages_at_least
-        self._got: list[Piece] = []
+        self._got: list[Item] = []
         self._complete: bool | None = None  # None: more may come; True: all came; False: given up
         self._cond = threading.Condition()
         # set once its TeX run holds a TeX slot and reads its source (or it will not: it failed, it was
@@ -97,7 +106,7 @@ class Feed:
         return f"variant {first} ({self.shell.version})" if len(self.codes) == 1 else \
             f"variants {first}-{last} ({self.shell.version})"
 
-    def put(self, piece: Piece) -> None:
+    def put(self, piece: Item) -> None:
         with self._cond:
             self._got.append(piece)
             self._cond.notify_all()
@@ -108,7 +117,7 @@ class Feed:
             self._complete = complete
             self._cond.notify_all()
 
-    def __iter__(self) -> Iterator[Piece]:
+    def __iter__(self) -> Iterator[Item]:
         """The variants as they come; Abandoned if the drawing failed."""
         i = 0
         while True:
@@ -124,17 +133,39 @@ class Feed:
             yield piece
             i += 1
 
-    def batch(self) -> Batch:
-        """The whole batch, once every variant came (Abandoned if the drawing failed)."""
+    def _all(self, codes: Callable[[Item], str]) -> tuple[Item, ...]:
+        """Every variant, once all came (Abandoned if the drawing failed), checked against the codes."""
         with self._cond:
             self._cond.wait_for(lambda: self._complete is not None)
             if not self._complete:
                 raise Abandoned()
-            pieces = tuple(self._got)
-        if tuple(p.code for p in pieces) != self.codes:
-            raise ExamgenError(f"{self.label}: the variants came as {', '.join(p.code for p in pieces)} "
+            got = tuple(self._got)
+        if tuple(map(codes, got)) != self.codes:
+            raise ExamgenError(f"{self.label}: the variants came as {', '.join(map(codes, got))} "
                                "(a bug in examgen; please report it)")
-        return self.shell.only(pieces)
+        return got
+
+    def batch(self: Feed[Piece]) -> Batch:
+        """The whole batch, once every variant came (Abandoned if the drawing failed)."""
+        return self.shell.only(self._all(operator.attrgetter("code")))
+
+
+class LaneFeed(Feed[tuple[Piece, Piece]]):
+    """A lane's variants in both versions as they are drawn (Opening.lanes): its Pair's TeX run reads them
+    (Compiler.typeset_pair_streamed)."""
+
+    def __init__(self, student: Batch, solution: Batch, codes: tuple[str, ...], pages_at_least: int = 1):
+        super().__init__(student, codes, pages_at_least)
+        self.solution = solution
+
+    @property
+    def label(self) -> str:
+        return pair_label(self.codes)
+
+    def pair(self) -> Pair:
+        """The whole lane, once every variant came (Abandoned if the drawing failed)."""
+        got = self._all(lambda item: item[0].code)
+        return Pair(self.shell.only(tuple(s for s, _ in got)), self.solution.only(tuple(t for _, t in got)))
 
 
 class Mispaginated(Exception):
@@ -577,29 +608,35 @@ class Compiler:
         PDF. Its cache entry can only be looked up once the source is complete; the run is given up
         (Cached) as soon as its first variant is that of a batch in the cache (`_seen`). The whole batch
         and its variants; Mispaginated, LatexError and LayoutError as typeset raises them."""
-        shell = feed.shell
+        workdir, log, digest = self._streamed(feed, feed.shell.head(), lambda piece: Batch.text(piece, pages), pages,
+                                              workdir, fmt, cache)
+        batch = feed.batch()
+        return batch, self._typeset_from(batch, pages, workdir, log, cache, fmt, digest, True, paged)
+
+    def _streamed(self, feed: Feed[Item], head: str, text: Callable[[Item], str], pages: dict[str, int],
+                  workdir: Path, fmt: Path, cache: Cache | None) -> tuple[Path, str, str]:
+        """The TeX run of a streamed document: `head`, then each of the feed's variants (`text`) as it comes;
+        given up (Cached) as soon as its first variant is that of a document in the cache (`_seen`). The folder
+        it ran in (a run started ahead has its own), its log and its PDF cache key."""
         codes = [(c, pages[c]) for c in feed.codes]
-        marks = self._marks(shell, codes, cache)  # (a batch's codes depend on its variants' codes and pages)
+        marks = self._marks(feed.shell, codes, cache)  # (a batch's codes depend on its variants' codes and pages)
         standby = self._take_standby(fmt)  # (started ahead in a folder of its own)
         workdir = standby.workdir if standby is not None else workdir
-        _prepare(workdir, shell, fmt, marks)
+        _prepare(workdir, feed.shell, fmt, marks)
 
         def chunks() -> Iterator[str]:
-            head = shell.head()
             feed.started.set()  # (its TeX run has its slot: it asks for its source)
             yield head
-            for i, piece in enumerate(feed):
-                text = Batch.text(piece, pages)
-                if i == 0 and cache is not None and _seen(cache, _head_key(head, text, fmt)):
+            for i, item in enumerate(feed):
+                chunk = text(item)
+                if i == 0 and cache is not None and _seen(cache, _head_key(head, chunk, fmt)):
                     raise Cached()
-                yield text
+                yield chunk
             yield END
 
         log, tex = self.tex.stream(workdir, "final", fmt.stem, feed.label, chunks(), standby=standby)
-        batch = feed.batch()
         self.stats.count(False)
-        return batch, self._typeset_from(batch, pages, workdir, log, cache, fmt,
-                                         _pdf_key(batch, tex, codes, fmt, marks), True, paged)
+        return workdir, log, _pdf_key(feed.shell, tex, codes, fmt, marks)
 
     def _typeset_from(self, batch: Batch, pages: dict[str, int], workdir: Path, log: str, cache: Cache | None,
                       fmt: Path, digest: str, guessed: bool,
@@ -660,6 +697,114 @@ class Compiler:
             self._store_later(store)
         return built
 
+    # -------------------------------------------------------------- one pair (both versions, one run)
+    def typeset_pair(self, pair: Pair, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
+                     guessed: bool = False, paged: Callable[[str, dict[str, Built]], None] | None = None) -> Versions:
+        """Both versions of the pair's variants in one final pass, then one PDF per variant and version (one
+        qpdf run), as typeset does for a batch: cached by source (the PDFs as <code>-<version>.pdf, the
+        student version's regions, the pair's PDF), `paged(version, built)` as soon as the pages are known,
+        Mispaginated with `guessed` totals that do not fit, a LayoutError when the versions paginate apart."""
+        tex = pair.source(pages)
+        codes = [(code, pages[code]) for code in pair.codes]
+        marks = self._marks(pair.student, codes, cache)  # (both versions show the same codes)
+        digest = _pdf_key(pair.student, tex, codes, fmt, marks)
+        found = self._cached_pair(pair, pages, cache, digest)
+        self.stats.count(found is not None)
+        if found is not None:
+            for version, built in found.items():
+                if paged is not None:
+                    paged(version, built)
+            return found
+        _prepare(workdir, pair.student, fmt, marks)
+        (workdir / "final.tex").write_text(tex, encoding="utf-8")
+        log = self.tex.run(workdir, "final", fmt.stem, False, pair.label, tex, cost=len(tex))
+        return self._pair_from(pair, pages, workdir, log, cache, fmt, digest, guessed, paged)
+
+    def typeset_pair_streamed(self, feed: LaneFeed, pages: dict[str, int], workdir: Path, fmt: Path,
+                              cache: Cache | None, paged: Callable[[str, dict[str, Built]], None] | None = None
+                              ) -> tuple[Pair, Versions]:
+        """typeset_pair with guessed totals, its TeX run started at once and fed each variant as it is drawn
+        (as typeset_streamed feeds a batch): the same source, the same PDFs. Given up (Cached) as soon as its
+        first variant is that of a pair in the cache."""
+        workdir, log, digest = self._streamed(feed, Pair.head_of(feed.shell.preamble),
+                                              lambda item: Pair.text(*item, pages), pages, workdir, fmt, cache)
+        pair = feed.pair()
+        return pair, self._pair_from(pair, pages, workdir, log, cache, fmt, digest, True, paged)
+
+    def _cached_pair(self, pair: Pair, pages: dict[str, int], cache: Cache | None, digest: str) -> Versions | None:
+        """A pair's variants from the cache entry `digest` (verified), or None."""
+        if cache is None:
+            return None
+        names = [f"{code}-{version}.pdf" for code in pair.codes for version in VERSIONS] + [REGIONS, BATCH]
+        entry = cache.verified(cache.entry("pdf", digest), names, codes=list(pair.codes))
+        found = _read_regions(entry / REGIONS, pair.student) if entry is not None else None
+        if entry is not None and found is None:  # a well-hashed record of the wrong shape
+            cache.discard(entry)
+        if entry is None or found is None:
+            return None
+        firsts = pair.firsts(pages)
+        return {version: {code: Built(entry / f"{code}-{version}.pdf", pages[code],
+                                      found[code] if version == STUDENT else (), entry / BATCH, firsts[(code, version)])
+                          for code in pair.codes} for version in VERSIONS}
+
+    def _pair_from(self, pair: Pair, pages: dict[str, int], workdir: Path, log: str, cache: Cache | None, fmt: Path,
+                   digest: str, guessed: bool, paged: Callable[[str, dict[str, Built]], None] | None) -> Versions:
+        """The rest of typeset_pair once its pass ran in workdir (`log`), as _typeset_from for a batch."""
+        logged = [((m.group(1), m.group(4)), int(m.group(2)), int(m.group(3))) for m in VARIANT_LINE.finditer(log)]
+        order = [(code, version) for code in pair.codes for version in VERSIONS]
+        if [key for key, _, _ in logged] != order:
+            raise LatexError(f"{pair.label}: the class did not report each variant's pages in both versions, in "
+                             "order (EXAMGEN-VARIANT)")
+        counts = {key: n for key, _, n in logged}
+        for code in pair.codes:
+            if counts[(code, SOLUTION)] != counts[(code, STUDENT)]:
+                raise LayoutError(f"variant {code}: the solution has {counts[(code, SOLUTION)]} pages, the student "
+                                  f"version {counts[(code, STUDENT)]}; both must paginate identically")
+        actual = {code: counts[(code, STUDENT)] for code in pair.codes}
+        if guessed and actual != {code: pages[code] for code in pair.codes}:
+            if not _fits(pair.student, pages, actual):
+                raise Mispaginated(actual)
+            pages = actual  # (as _typeset_from: the PDFs of a pass with the actual totals, stored as those)
+            totals = [(code, pages[code]) for code in pair.codes]
+            digest = _pdf_key(pair.student, pair.source(pages), totals, fmt, self._marks(pair.student, totals, cache))
+        if actual != {code: pages[code] for code in pair.codes}:
+            raise LayoutError(f"{pair.label}: the pages came out as {actual}, typeset for {pages}")
+        firsts = pair.firsts(pages)
+        if [first for _, first, _ in logged] != [firsts[key] for key in order]:
+            raise LayoutError(f"{pair.label}: the class logged the variants' pages out of order (EXAMGEN-VARIANT)")
+        split = workdir / "split"
+        split.mkdir(exist_ok=True)
+        names = {key: f"{key[0]}-{key[1]}" for key in order}
+        parts = [(names[key], firsts[key], pages[key[0]]) for key in order]
+        cutting = _beside(qpdf.split, workdir / "final.pdf", parts, split)
+        try:
+            found = regions(log)  # (the student version's: the solution's boxes are not logged, Pair)
+            built = {version: {code: Built(split / f"{names[(code, version)]}.pdf", pages[code],
+                                           tuple(found.get(code, ())) if version == STUDENT else (),
+                                           workdir / "final.pdf", firsts[(code, version)])
+                               for code in pair.codes} for version in VERSIONS}
+            if paged is not None:
+                for version in VERSIONS:
+                    paged(version, built[version])
+        finally:
+            cutting.exception()  # (waits: no qpdf run outlives its pair's folder)
+        cutting.result()
+        if cache is not None:
+            files: dict[str, Path | bytes] = {f"{names[key]}.pdf": (split / f"{names[key]}.pdf").read_bytes()
+                                              for key in order}
+            files[BATCH] = (workdir / "final.pdf").read_bytes()
+            head = _head_key(pair.head(), Pair.text(pair.student.pieces[0], pair.solution.pieces[0], pages), fmt)
+            student = built[STUDENT]
+
+            def store() -> None:
+                files[REGIONS] = json.dumps({code: [_ROW(r) for r in b.regions] for code, b in student.items()},
+                                            sort_keys=True).encode()
+                cache.store(cache.entry("pdf", digest), files, codes=list(pair.codes))
+                cache.store(cache.entry("heads", head), {"pdf": digest.encode()})
+
+            self._store_later(store)
+        return built
+
     @staticmethod
     def _marks(batch: Batch, codes: list[tuple[str, int]], cache: Cache | None) -> str:
         """The scan codes' definitions of a batch (Batch.marks), from the cache if possible:
@@ -706,9 +851,11 @@ class Compiler:
         return err
 
     # -------------------------------------------------------------- page counts
-    def _counts_entry(self, batch: Batch, fmt: Path, cache: Cache) -> Path:
-        """Where the page counts of a batch are cached: keyed by its source without totals, the format and its files."""
-        return cache.entry("pages", key(batch.source(), fmt.name, *(f.read_bytes() for f in batch.files)))
+    def _counts_entry(self, batch: Batch | Pair, fmt: Path, cache: Cache) -> Path:
+        """Where the page counts of a batch (or pair) are cached: keyed by its source without totals, the
+        format and its files."""
+        files = batch.files if isinstance(batch, Batch) else batch.student.files
+        return cache.entry("pages", key(batch.source(), fmt.name, *(f.read_bytes() for f in files)))
 
     @staticmethod
     def _store_counts(cache: Cache, entry: Path, built: dict[str, Built]) -> None:
@@ -750,7 +897,8 @@ class Compiler:
         pages and regions are known, before the batch PDF is cut (Compiler.typeset). `opening` is the
         first pair variant by variant (before `pairs`): both its TeX runs start as soon as the format is
         there and typeset each variant as it comes (Compiler.typeset_streamed); without FIFOs it is the
-        first pair, drawn whole.
+        first pair, drawn whole. An opening in lanes (Opening.lanes) has each lane's variants in both
+        versions typeset by one run (Pair: typeset_pair), the lanes side by side.
         `stored`: the cache entries of the batches are stored when it returns; False: they may still be
         being stored in a thread (the caller's work overlaps them: a build's writers), settle() waits."""
         cache = self._cache()
@@ -924,6 +1072,85 @@ class _Stream:
         self.typeset_done(batch, built, counts_entry if not cached else None)
         return batch, built
 
+    def run_lane(self, lane: LaneFeed | Pair) -> list[tuple[Batch, dict[str, Built]]]:
+        """A lane of the opening (Opening.lanes): both versions of its variants in one TeX run, streamed as
+        they are drawn (or whole, without FIFOs); each version's batch and variants, finished as run_batch
+        finishes a batch."""
+        try:
+            try:
+                out = self.typeset_lane(lane)
+            finally:
+                if isinstance(lane, LaneFeed):
+                    lane.started.set()  # (if its run did not get so far)
+            if self.finish is not None:
+                finish = self.finish
+                for batch, built in out:
+                    self.stage(batch, partial(lambda done, b: finish(b.version, done), built))
+            return out
+        except TexTimeout as exc:  # the first timeout ends the build
+            with self.guard:
+                self.fatal.append(exc)
+            self.c.cancel()
+            raise
+
+    def typeset_lane(self, lane: LaneFeed | Pair) -> list[tuple[Batch, dict[str, Built]]]:
+        """typeset_pair(_streamed) with the guessed total; a lane that is likely in the cache is looked up whole
+        (with its totals from the cache), one whose totals do not fit the guess is typeset again with them; a
+        failing one goes apart: each version as a batch of its own (typeset_batch), its failures isolated and
+        named as a build without lanes names them."""
+        c, cache = self.c, self.cache
+        whole = lane.pair if isinstance(lane, LaneFeed) else lambda: lane
+        shell = lane.shell if isinstance(lane, LaneFeed) else lane.student
+        bound = lane.pages_at_least if isinstance(lane, LaneFeed) else \
+            max(p.pages_at_least for p in lane.student.pieces)
+        pages = dict.fromkeys(lane.codes, self.guess_for(bound))
+        fmt = self.fmt_for(shell)
+        known: dict[str, int] | None = None
+        try:
+            try:
+                if isinstance(lane, LaneFeed):
+                    pair, built = c.typeset_pair_streamed(lane, pages, self.wd(), fmt, cache, self.paged)
+                else:
+                    pair = lane
+                    with c.tex.planned(len(pair.source())):
+                        built = self._pair_whole(pair, pages, fmt, True)
+            except Cached:
+                pair = whole()
+                if cache is not None:
+                    known = c._cached_counts(c._counts_entry(pair, fmt, cache), pair.student, cache)
+                built = self._pair_whole(pair, known or pages, fmt, known is None)
+            except Mispaginated as exc:
+                pair = whole()
+                built = self._pair_whole(pair, exc.pages, fmt, False)
+        except TexTimeout:  # (it would cost the timeout again)
+            raise
+        except LatexError:
+            pair = whole()
+            out, failures = [], []
+            for batch in (pair.student, pair.solution):
+                try:
+                    out.append(self.typeset_batch(batch))
+                except LatexError as exc:
+                    failures.append(exc)
+            if failures:
+                raise _first_failures(failures) from None
+            return out
+        except (ExamgenError, Abandoned):
+            raise
+        except Exception as exc:  # a bug: name the lane, stop the build (as stage does)
+            raise _crashed(lane.label, exc) from exc
+        counts_entry = c._counts_entry(pair, fmt, cache) if cache is not None and known is None else None
+        self.typeset_done(pair.student, built[STUDENT], counts_entry)
+        self.typeset_done(pair.solution, built[SOLUTION], None)
+        return [(pair.student, built[STUDENT]), (pair.solution, built[SOLUTION])]
+
+    def _pair_whole(self, pair: Pair, pages: dict[str, int], fmt: Path, guessed: bool) -> Versions:
+        """typeset_pair of a whole pair; again with its totals if guessed ones do not fit."""
+        try:
+            return self.c.typeset_pair(pair, pages, self.wd(), fmt, self.cache, guessed, self.paged)
+        except Mispaginated as exc:
+            return self.c.typeset_pair(pair, exc.pages, self.wd(), fmt, self.cache, False, self.paged)
+
     def typeset_done(self, batch: Batch, built: dict[str, Built], counts_entry: Path | None) -> None:
         """A batch typeset (its variants' Built.pages are their page counts): remembered (in `counts_entry`,
         if given), counted."""
@@ -969,24 +1196,38 @@ class _Stream:
         """Whether the opening can be typeset as it comes at all: it has variants, the system has FIFOs."""
         return bool(opening.codes) and hasattr(os, "mkfifo")
 
-    def stream(self, opening: Opening, running: deque[Future[tuple[Batch, dict[str, Built]]]]) -> tuple[Feed, Feed]:
-        """Start the opening's two runs, then hand them its variants as they are drawn (here, in the
-        caller's thread); if the drawing fails, they are given up (Abandoned) and the failure goes on.
-        Its feeds (student, solution)."""
-        feeds = (Feed(opening.student, opening.codes, opening.pages_at_least),
-                 Feed(opening.solution, opening.codes, opening.pages_at_least))
-        for feed in reversed(feeds):  # the longer job first (as run)
-            running.append(self.pool.submit(self.run_batch, feed))
+    def stream(self, opening: Opening, running: deque[Future[Any]]) -> tuple[Feed[Any], ...]:
+        """Start the opening's two runs (its lanes, each both versions of its variants; else a student and
+        a solution batch), then hand them its variants as they are drawn (here, in the caller's thread); if
+        the drawing fails, they are given up (Abandoned) and the failure goes on. Its feeds."""
+        lanes: tuple[LaneFeed, ...] = ()
+        batches: tuple[Feed[Piece], ...] = ()
+        if opening.lanes:
+            lanes = tuple(LaneFeed(opening.student, opening.solution, lane, opening.pages_at_least)
+                          for lane in opening.lanes)
+            for lane in lanes:
+                running.append(self.pool.submit(self.run_lane, lane))
+        else:
+            batches = (Feed[Piece](opening.student, opening.codes, opening.pages_at_least),
+                       Feed[Piece](opening.solution, opening.codes, opening.pages_at_least))
+            for batch in reversed(batches):  # the longer job first (as run)
+                running.append(self.pool.submit(self.run_batch, batch))
         # their scan codes (Compiler.typeset_streamed finds them made), here, while their runs wait for the
         # format and before any variant is drawn: encoded in those runs' threads beside the drawing they got
         # half the GIL, and a cold build's TeX runs waited 0.2 s for the codes after their format was built
         guess = self.guess_for(opening.pages_at_least)
-        self.c._marks(opening.student, [(code, guess) for code in opening.codes], self.cache)
+        for codes in opening.lanes or (opening.codes,):
+            self.c._marks(opening.student, [(code, guess) for code in codes], self.cache)
+        lane_of = {code: lane for lane in lanes for code in lane.codes}
+        feeds: tuple[Feed[Any], ...] = (*lanes, *batches)
         complete = False
         try:
             for student, solution in opening.pieces:
-                feeds[0].put(student)
-                feeds[1].put(solution)
+                if opening.lanes:
+                    lane_of[student.code].put((student, solution))
+                else:
+                    batches[0].put(student)
+                    batches[1].put(solution)
             complete = True
         finally:
             for feed in feeds:
@@ -1018,17 +1259,24 @@ class _Stream:
             self.pool.submit(self.early_format, document)
         built: dict[tuple[str, str], Built] = {}
         errors: list[LatexError] = []
-        running: deque[Future[tuple[Batch, dict[str, Built]]]] = deque()
-        feeds: tuple[Feed, ...] = ()
+        running: deque[Future[Any]] = deque()
+        feeds: tuple[Feed[Any], ...] = ()
+        if opening is not None and opening.lanes and opening.solution.reads_regions:
+            raise ExamgenError("an opening in lanes whose solution's boxes are read (a bug in examgen; please "
+                               "report it)")
         if opening is not None and self.streams(opening):
             feeds = self.stream(opening, running)
+        elif opening is not None and opening.lanes:  # drawn whole: the same documents, typeset whole
+            for lane in opening.pairs():
+                running.append(self.pool.submit(self.run_lane, lane))
         elif opening is not None:  # the first pair, drawn whole when the loop below asks for it
             pairs = itertools.chain((opening.pair() for _ in (0,)), pairs)
 
-        def collect(f: Future[tuple[Batch, dict[str, Built]]]) -> None:
+        def collect(f: Future[Any]) -> None:
             try:
-                batch, res = f.result()
-                built.update({(code, batch.version): b for code, b in res.items()})
+                got = f.result()  # (a batch and its variants; a lane's: both versions')
+                for batch, res in got if isinstance(got, list) else [got]:
+                    built.update({(code, batch.version): b for code, b in res.items()})
             except ExamgenError as exc:
                 if self.fatal:  # a timeout stopped the build; what the other batches met since is its consequence
                     raise self.fatal[0] from None

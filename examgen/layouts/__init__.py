@@ -30,7 +30,7 @@ The protocol between every layout's class and the compiler (examgen/compiler/):
   (the compiler writes that line; the total is a guess, and the class prints the total it counts,
   as wide as the guess's digits: examgentum.cls, \\eg@total) and the class must write to the log,
   when the variant's last page is done, one line
-  `EXAMGEN-VARIANT: <code> <first page in the document> <pages>`
+  `EXAMGEN-VARIANT: <code> <first page in the document> <pages> <version>`
   (pages even, a multiple of 4 for the TUM booklets); the compiler splits the document with it;
 - the scan marks: the class draws three corner discs on every page and reserves the QR
   code's square; the class draws the codes that \\jobname-qr.tex defines, lines
