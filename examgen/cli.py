@@ -71,6 +71,21 @@ def cli() -> None:
 def build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, keep_tex: bool, no_cache: bool,
           booklets: int | None, banks: tuple[Path, ...]) -> None:
     """Build student PDF, solution PDF and answer key of every variant into OUT."""
+    try:
+        _build(spec, variants, seed, out, jobs, keep_tex, no_cache, booklets, banks)
+    except KeyboardInterrupt:  # (and SIGTERM's Terminated)
+        # Interrupted, the build has removed what it made when this reaches here (its folders and threads
+        # are closed: `with` blocks), and it ends at once too (run). Ended as Python ends, an interrupt that
+        # came while Python imported the bank's modules (numpy, jinja2) sometimes made it end killed by
+        # SIGINT instead of with 130 (CPython's own exit for a KeyboardInterrupt it saw unhandled: 3 of 82
+        # interrupts at the format build, after the message and the clean-up).
+        global _EXIT_AT_ONCE
+        _EXIT_AT_ONCE = True
+        raise
+
+
+def _build(spec: Path, variants: int, seed: int | None, out: Path, jobs: int | None, keep_tex: bool,
+           no_cache: bool, booklets: int | None, banks: tuple[Path, ...]) -> None:
     from .uptodate import Inputs
 
     clock = Stopwatch()
