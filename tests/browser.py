@@ -25,7 +25,11 @@ webdriver = pytest.importorskip("selenium.webdriver")
 if not CHROMEDRIVER.exists() or CHROMIUM is None:
     pytest.skip("chromium and chromium-driver are not installed (make test-deps)", allow_module_level=True)
 
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    NoSuchElementException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -89,9 +93,30 @@ def shots_dir(tmp_path: Path) -> Path:
     return folder
 
 
+# what chromedriver sometimes reports instead of a stale element when a page is being replaced ("unknown error:
+# unhandled inspector error: ... Node with given id does not belong to the document"; CI met it once in
+# test_term_e2e's wait for "Saved: ...", right after the form was sent; a known chromedriver behaviour)
+STALE_NODE = "does not belong to the document"
+
+
+class _Wait(WebDriverWait):
+    """WebDriverWait that also takes chromedriver's STALE_NODE error as a stale element: try again."""
+
+    def until(self, method, message: str = ""):
+        def check(drv):
+            try:
+                return method(drv)
+            except WebDriverException as exc:
+                if isinstance(exc, (NoSuchElementException, StaleElementReferenceException)) or \
+                        STALE_NODE not in (exc.msg or ""):
+                    raise
+                return False
+        return super().until(check, message)
+
+
 def wait(d) -> WebDriverWait:
     """A wait that outlasts a page being replaced (an element of the old page is stale, the new one not there yet)."""
-    return WebDriverWait(d, DEADLINE, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
+    return _Wait(d, DEADLINE, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException))
 
 
 def wait_url(d, pattern: str) -> None:
