@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from ..layouts import SOLUTION, STUDENT, Region
+from ..layouts import SOLUTION, STUDENT, VERSIONS, Region
 
 BATCH_SIZE = 12  # variants per pdflatex run; fixed so that bytes never depend on the machine
 #: The class's log protocol: one line per variant with its first page, page count and version.
@@ -132,7 +132,7 @@ class Pair:
         """Each (variant, version)'s first page in the document."""
         firsts, n = {}, 1
         for code in self.codes:
-            for version in (STUDENT, SOLUTION):
+            for version in VERSIONS:
                 firsts[(code, version)], n = n, n + pages[code]
         return firsts
 

@@ -57,7 +57,7 @@ from typing import Any, Generic, TypeVar
 
 from .. import cachedir
 from ..errors import ExamgenError, LatexError, LayoutError
-from ..layouts import SOLUTION, STUDENT, Region, regions
+from ..layouts import SOLUTION, STUDENT, VERSIONS, Region, regions
 from . import qpdf
 from .batching import END, VARIANT_LINE, Batch, Built, Opening, Pair, Piece, pair_label
 from .cache import Cache, CacheStats, key, tex_identity
@@ -67,7 +67,6 @@ T = TypeVar("T")
 Item = TypeVar("Item")
 Regions = dict[str, tuple[Region, ...]]  # variant code -> its answer regions
 Versions = dict[str, dict[str, Built]]  # version -> {variant code: Built} (a Pair's)
-VERSIONS = (STUDENT, SOLUTION)
 REGIONS = "regions.json"  # in a PDF cache entry: {variant code: [[a Region's fields in REGION_FIELDS order], ...]}
 BATCH = "batch.pdf"  # in a PDF cache entry: the batch's PDF (the print files are joined from it)
 REGION_FIELDS = tuple(f.name for f in fields(Region))
@@ -294,6 +293,18 @@ def _read_regions(path: Path, batch: Batch) -> Regions | None:
         return None
 
 
+def _stored(cache: Cache | None, digest: str, pdfs: list[str], batch: Batch) -> tuple[Path, Regions] | None:
+    """A PDF cache entry (verified) holding exactly these variant PDFs, the regions of the batch's variants and
+    the whole PDF: its folder and regions; None on a miss (a well-hashed record of the wrong shape is removed)."""
+    if cache is None:
+        return None
+    entry = cache.verified(cache.entry("pdf", digest), [*pdfs, REGIONS, BATCH], codes=[p.code for p in batch.pieces])
+    found = _read_regions(entry / REGIONS, batch) if entry is not None else None
+    if entry is not None and found is None:
+        cache.discard(entry)
+    return (entry, found) if entry is not None and found is not None else None
+
+
 def _region(row: Any) -> Region:
     """A Region from its row in regions.json (anything else, e.g. an older entry's dict: TypeError)."""
     if type(row) is not list or len(row) != len(REGION_FIELDS):
@@ -359,6 +370,11 @@ def _beside(fn: Callable[..., None], *args: Any) -> Future[None]:
         if not _BESIDE:
             _BESIDE.append(ThreadPoolExecutor(max_workers=4, thread_name_prefix="examgen-beside"))
     return _BESIDE[0].submit(fn, *args)
+
+
+def _length(batch: Batch) -> int:
+    """A batch's source length without assembling it: its TeX run's cost (TexRunner.planned)."""
+    return len(batch.preamble) + sum(len(p.body) for p in batch.pieces)
 
 
 def _firsts(batch: Batch, pages: dict[str, int]) -> dict[str, int]:
@@ -574,14 +590,10 @@ class Compiler:
         codes = [(p.code, pages[p.code]) for p in batch.pieces]
         marks = self._marks(batch, codes, cache)  # the scan codes, typeset (final-qr.tex)
         digest = _pdf_key(batch, tex, codes, fmt, marks)
-        names = [f"{p.code}.pdf" for p in batch.pieces] + [REGIONS, BATCH]
-        entry = cache.verified(cache.entry("pdf", digest), names, codes=[p.code for p in batch.pieces]) \
-            if cache else None
-        found = _read_regions(entry / REGIONS, batch) if entry is not None else None
-        if cache is not None and entry is not None and found is None:  # a well-hashed record of the wrong shape
-            cache.discard(entry)
-        self.stats.count(found is not None)
-        if entry is not None and found is not None:
+        stored = _stored(cache, digest, [f"{p.code}.pdf" for p in batch.pieces], batch)
+        self.stats.count(stored is not None)
+        if stored is not None:
+            entry, found = stored
             built = _built(batch, {p.code: entry / f"{p.code}.pdf" for p in batch.pieces}, pages, found, entry / BATCH)
             if paged is not None:
                 paged(built)
@@ -677,25 +689,26 @@ class Compiler:
             cutting.exception()  # (waits: no qpdf run outlives its batch's folder)
         cutting.result()
         if cache is not None:
-            # stored in a thread (settle() waits for it), off the build's tail: the last batch's store
-            # (copying and hashing its PDFs, 0.1 s) overlapped nothing but the writers waiting for it.
-            # Its files are read now: the work folder may be gone by then
-            files: dict[str, Path | bytes] = {f"{p.code}.pdf": (split / f"{p.code}.pdf").read_bytes()
-                                              for p in batch.pieces}
-            files[BATCH] = (workdir / "final.pdf").read_bytes()
-            codes = [p.code for p in batch.pieces]
-            # where a streamed run of the same batch finds, from its first variant, that it is likely stored
-            head = _head_key(batch.head(), Batch.text(batch.pieces[0], pages), fmt)
-
-            def store() -> None:
-                # rows of the fields (a dict per region, its keys sorted: 0.1 s of Python per batch of 10)
-                files[REGIONS] = json.dumps({c: [_ROW(r) for r in rs] for c, rs in found.items()},
-                                            sort_keys=True).encode()
-                cache.store(cache.entry("pdf", digest), files, codes=codes)
-                cache.store(cache.entry("heads", head), {"pdf": digest.encode()})
-
-            self._store_later(store)
+            self._store_pdfs(cache, digest, [split / f"{p.code}.pdf" for p in batch.pieces], workdir / "final.pdf",
+                             found, _head_key(batch.head(), Batch.text(batch.pieces[0], pages), fmt))
         return built
+
+    def _store_pdfs(self, cache: Cache, digest: str, pdfs: list[Path], whole: Path, found: Regions, head: str) -> None:
+        """A typeset document's PDF cache entry (its variants' PDFs, its regions per variant code, its whole PDF),
+        and its `head` entry (where a streamed run of the same document finds, from its first variant, that it is
+        likely stored). Stored in a thread (settle() waits for it), off the build's tail: the last batch's store
+        (copying and hashing its PDFs, 0.1 s) overlapped nothing but the writers waiting for it. Its files are
+        read now: the work folder may be gone by then."""
+        files: dict[str, Path | bytes] = {pdf.name: pdf.read_bytes() for pdf in pdfs}
+        files[BATCH] = whole.read_bytes()
+
+        def store() -> None:
+            # rows of the fields (a dict per region, its keys sorted: 0.1 s of Python per batch of 10)
+            files[REGIONS] = json.dumps({c: [_ROW(r) for r in rs] for c, rs in found.items()}, sort_keys=True).encode()
+            cache.store(cache.entry("pdf", digest), files, codes=list(found))  # (in the document's order)
+            cache.store(cache.entry("heads", head), {"pdf": digest.encode()})
+
+        self._store_later(store)
 
     # -------------------------------------------------------------- one pair (both versions, one run)
     def typeset_pair(self, pair: Pair, pages: dict[str, int], workdir: Path, fmt: Path, cache: Cache | None,
@@ -733,15 +746,11 @@ class Compiler:
 
     def _cached_pair(self, pair: Pair, pages: dict[str, int], cache: Cache | None, digest: str) -> Versions | None:
         """A pair's variants from the cache entry `digest` (verified), or None."""
-        if cache is None:
+        stored = _stored(cache, digest, [f"{code}-{version}.pdf" for code in pair.codes for version in VERSIONS],
+                         pair.student)
+        if stored is None:
             return None
-        names = [f"{code}-{version}.pdf" for code in pair.codes for version in VERSIONS] + [REGIONS, BATCH]
-        entry = cache.verified(cache.entry("pdf", digest), names, codes=list(pair.codes))
-        found = _read_regions(entry / REGIONS, pair.student) if entry is not None else None
-        if entry is not None and found is None:  # a well-hashed record of the wrong shape
-            cache.discard(entry)
-        if entry is None or found is None:
-            return None
+        entry, found = stored
         firsts = pair.firsts(pages)
         return {version: {code: Built(entry / f"{code}-{version}.pdf", pages[code],
                                       found[code] if version == STUDENT else (), entry / BATCH, firsts[(code, version)])
@@ -790,19 +799,10 @@ class Compiler:
             cutting.exception()  # (waits: no qpdf run outlives its pair's folder)
         cutting.result()
         if cache is not None:
-            files: dict[str, Path | bytes] = {f"{names[key]}.pdf": (split / f"{names[key]}.pdf").read_bytes()
-                                              for key in order}
-            files[BATCH] = (workdir / "final.pdf").read_bytes()
-            head = _head_key(pair.head(), Pair.text(pair.student.pieces[0], pair.solution.pieces[0], pages), fmt)
-            student = built[STUDENT]
-
-            def store() -> None:
-                files[REGIONS] = json.dumps({code: [_ROW(r) for r in b.regions] for code, b in student.items()},
-                                            sort_keys=True).encode()
-                cache.store(cache.entry("pdf", digest), files, codes=list(pair.codes))
-                cache.store(cache.entry("heads", head), {"pdf": digest.encode()})
-
-            self._store_later(store)
+            self._store_pdfs(cache, digest, [split / f"{names[key]}.pdf" for key in order], workdir / "final.pdf",
+                             {code: b.regions for code, b in built[STUDENT].items()},
+                             _head_key(pair.head(), Pair.text(pair.student.pieces[0], pair.solution.pieces[0], pages),
+                                       fmt))
         return built
 
     @staticmethod
@@ -1038,7 +1038,7 @@ class _Stream:
             if isinstance(batch, Feed):
                 done = self.typeset_streamed(batch)
             else:  # its TeX run's place among the waiting ones from now (its source's length, as Compiler.typeset)
-                with self.c.tex.planned(len(batch.preamble) + sum(len(p.body) for p in batch.pieces)):
+                with self.c.tex.planned(_length(batch)):
                     done = self.typeset_batch(batch)
             if self.finish is not None:
                 finish = self.finish
@@ -1106,18 +1106,20 @@ class _Stream:
         pages = dict.fromkeys(lane.codes, self.guess_for(bound))
         fmt = self.fmt_for(shell)
         known: dict[str, int] | None = None
+        counts_entry: Path | None = None  # (where its page counts are cached: hashed once)
         try:
             try:
                 if isinstance(lane, LaneFeed):
                     pair, built = c.typeset_pair_streamed(lane, pages, self.wd(), fmt, cache, self.paged)
                 else:
                     pair = lane
-                    with c.tex.planned(len(pair.source())):
+                    with c.tex.planned(_length(pair.student) + _length(pair.solution)):
                         built = self._pair_whole(pair, pages, fmt, True)
             except Cached:
                 pair = whole()
                 if cache is not None:
-                    known = c._cached_counts(c._counts_entry(pair, fmt, cache), pair.student, cache)
+                    counts_entry = c._counts_entry(pair, fmt, cache)
+                    known = c._cached_counts(counts_entry, pair.student, cache)
                 built = self._pair_whole(pair, known or pages, fmt, known is None)
             except Mispaginated as exc:
                 pair = whole()
@@ -1139,8 +1141,9 @@ class _Stream:
             raise
         except Exception as exc:  # a bug: name the lane, stop the build (as stage does)
             raise _crashed(lane.label, exc) from exc
-        counts_entry = c._counts_entry(pair, fmt, cache) if cache is not None and known is None else None
-        self.typeset_done(pair.student, built[STUDENT], counts_entry)
+        if cache is not None and counts_entry is None:
+            counts_entry = c._counts_entry(pair, fmt, cache)
+        self.typeset_done(pair.student, built[STUDENT], counts_entry if known is None else None)
         self.typeset_done(pair.solution, built[SOLUTION], None)
         return [(pair.student, built[STUDENT]), (pair.solution, built[SOLUTION])]
 

@@ -79,6 +79,7 @@ if TYPE_CHECKING:  # (the CLI's early path reads a layout's preamble before exam
     from ..model import SolvedQuestion, Variant
 
 STUDENT, SOLUTION = "student", "solution"
+VERSIONS = (STUDENT, SOLUTION)  # in the order a variant's PDFs are made and a Pair holds them
 DEFAULT = "tum"
 MM_PER_SP = 25.4 / 72.27 / 65536  # a TeX point is 1/72.27 inch, a scaled point 1/65536 of it
 _WHY = re.compile(r"^EXAMGEN-WHY: (\d+) (\S+) (\S+)$", re.MULTILINE)

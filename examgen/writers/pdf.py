@@ -26,11 +26,9 @@ from pathlib import Path
 from .. import qrcodes
 from ..compiler import Built, concatenate
 from ..compiler.qpdf import Pages
-from ..layouts import SOLUTION, STUDENT, Region
+from ..layouts import SOLUTION, STUDENT, VERSIONS, Region
 from ..model import Exam
 from ..outputs import remember_sha256
-
-VERSIONS = (STUDENT, SOLUTION)
 
 
 def booklet_variants(n_variants: int, booklets: int) -> list[int]:
